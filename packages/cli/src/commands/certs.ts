@@ -1,0 +1,120 @@
+import { resolve } from "node:path";
+import {
+  type ClusterSpec,
+  InputError,
+  type KeyAlgorithm,
+  type PkiAction,
+  checkExpiration,
+  clusterSpec,
+  formatExpirationTables,
+  generateClusterPki,
+  generateWorkshopPki,
+  parseDuration,
+  renewCertificates,
+} from "@dk-bootstrap/pki";
+import type { Command } from "commander";
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface CertsOptions {
+  dir: string;
+  nodeName: string;
+  nodeIp?: string[];
+  serviceCidr: string;
+  clusterDomain: string;
+  keyAlgo: string;
+  keySize?: string;
+  validity: string;
+  force?: boolean;
+  workshop?: boolean;
+}
+
+/** Turns the `certs` flags into a ClusterSpec, naming the flag when a value is wrong. */
+export function specFromFlags(o: CertsOptions): ClusterSpec {
+  const algo = o.keyAlgo as KeyAlgorithm;
+  if (!["rsa", "ecdsa", "ed25519"].includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
+  const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);
+  if (!Number.isInteger(size)) throw new InputError("must be a whole number", { field: "--key-size", value: o.keySize });
+  return clusterSpec({
+    nodeName: o.nodeName,
+    nodeIPs: o.nodeIp ?? [],
+    serviceCidr: o.serviceCidr,
+    clusterDomain: o.clusterDomain,
+    key: { algo, size },
+    certValidityMs: parseDuration(o.validity, { field: "--validity" }),
+  });
+}
+
+const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Renewed", external: "Using the external" };
+
+function printActions(actions: PkiAction[], dir: string): void {
+  for (const a of actions) {
+    const what = a.name === "sa" ? `"sa" key pair` : `"${a.name}" certificate and key`;
+    process.stdout.write(`[certs] ${VERB[a.action]} ${what}${a.reason ? ` (${a.reason})` : ""}\n`);
+  }
+  const count = (k: PkiAction["action"]) => actions.filter((a) => a.action === k).length;
+  process.stdout.write(`[certs] ${dir}: ${count("made")} made, ${count("kept")} kept, ${count("renewed")} renewed\n`);
+}
+
+/** `dk-bootstrap certs` and its subcommands. */
+export function registerCerts(program: Command): void {
+  const certs = program
+    .command("certs")
+    .summary("make the cluster PKI offline, the way kubeadm lays it out")
+    .description(
+      "Makes the cluster PKI in DIR/pki: the cluster, etcd and front-proxy CAs, one certificate per component, the\n" +
+        "service-account key pair. A re-run keeps what is valid, re-issues what no longer fits the flags with its\n" +
+        "existing key, and never replaces a CA or a key unless --force.",
+    )
+    .option("--dir <dir>", "cluster folder", "./cluster")
+    .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
+    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
+    .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
+    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
+    .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
+    .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
+    .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
+    .option("--workshop", "make the workshop's single CA and admin certificate instead (cfssl's output, in DIR/certs)")
+    .option("--force", "replace existing CAs and keys")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  # The PKI of the workshop's node, in ./cluster\n  dk-bootstrap certs\n\n  # A node with an IP, ECDSA keys\n  dk-bootstrap certs --node-name kubernetes --node-ip 192.168.1.10 --key-algo ecdsa\n\n  # What expires when\n  dk-bootstrap certs check-expiration",
+    )
+    .action(async (o: CertsOptions) => {
+      const dir = resolve(o.dir);
+      if (o.workshop) {
+        printActions(await generateWorkshopPki(dir, { force: o.force ?? false }), dir);
+        return;
+      }
+      const pki = await generateClusterPki(specFromFlags(o), dir, { force: o.force ?? false });
+      printActions(pki.actions, dir);
+      for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
+    });
+
+  certs
+    .command("check-expiration")
+    .description("when each certificate of the cluster folder expires (kubeadm's table, or JSON)")
+    .option("--dir <dir>", "cluster folder", "./cluster")
+    .option("-o, --output <format>", "text or json", "text")
+    .action(async (o: { dir: string; output: string }) => {
+      const report = await checkExpiration(resolve(o.dir));
+      if (report.authorities.every((r) => r.missing)) throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+      if (o.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (o.output === "text") process.stdout.write(formatExpirationTables(report));
+      else throw new InputError("must be text or json", { field: "--output", value: o.output });
+    });
+
+  certs
+    .command("renew <name>")
+    .description("re-issue a certificate (or all) with a new key, keeping its identity and SANs; CAs are never renewed")
+    .option("--dir <dir>", "cluster folder", "./cluster")
+    .option("--validity <duration>", "validity of the renewed certificates", "8760h")
+    .action(async (name: string, o: { dir: string; validity: string }) => {
+      const results = await renewCertificates(resolve(o.dir), name, { validityMs: parseDuration(o.validity, { field: "--validity" }) });
+      for (const r of results) {
+        process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
+        for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);
+      }
+      process.stdout.write("[renew] restart the components that use them to load the new certificates\n");
+    });
+}

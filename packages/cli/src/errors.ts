@@ -1,0 +1,26 @@
+import { DkError, InputError } from "@dk-bootstrap/pki";
+import { CommanderError } from "commander";
+
+/** Exit statuses: 1 for a failure we understood, 2 for a command line we could not read, 70 for a bug. */
+export const EXIT = { failure: 1, usage: 2, internal: 70 } as const;
+
+/**
+ * Prints an error the one way the CLI does: `error: <one line>`, then `hint: <one line>` when we
+ * have one; the stack only with --debug. Returns the exit status.
+ */
+export function reportError(e: unknown, debug: boolean, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage; // commander already printed it
+  const err = e instanceof Error ? e : new Error(String(e));
+  const firstLine = (err.message.split("\n")[0] ?? "").trim();
+  stderr.write(`error: ${firstLine}\n`);
+  if (e instanceof DkError && e.hint) stderr.write(`hint: ${e.hint}\n`);
+  if (debug) stderr.write(`${err.stack ?? ""}\n`);
+  else if (!(e instanceof DkError) && !isSystemError(e)) stderr.write("hint: this looks like a bug in dk-bootstrap; run again with --debug for the stack\n");
+  if (e instanceof InputError) return EXIT.failure;
+  if (e instanceof DkError || isSystemError(e)) return EXIT.failure;
+  return EXIT.internal;
+}
+
+function isSystemError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && typeof (e as NodeJS.ErrnoException).syscall === "string";
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { PkiError } from "./errors.js";
+import { KeyPair, signatureParams } from "./keys.js";
+import { type SubjectName, toX509Name } from "./name.js";
+import { noSans, type SubjectAltNames, toGeneralNames } from "./san.js";
+import type { Usages } from "./usages.js";
+import { crypto, x509 } from "./x509.js";
+
+const MINUTE = 60_000;
+/** cfssl and kubeadm both start a certificate's life 5 minutes early, to absorb clock skew between hosts. */
+export const BACKDATE_MS = 5 * MINUTE;
+
+/** A certificate's validity window. */
+export interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** kubeadm's rule: notBefore = now − 5 min, notAfter = now + validity. */
+export function kubeadmValidity(now: Date, validityMs: number): Validity {
+  return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + validityMs) };
+}
+
+/** cfssl's rule: notBefore = now rounded to the minute − 5 min, notAfter = notBefore + expiry. */
+export function cfsslValidity(now: Date, expiryMs: number, backdateMs = BACKDATE_MS): Validity {
+  const rounded = Math.round(now.getTime() / MINUTE) * MINUTE;
+  const notBefore = new Date(rounded - backdateMs);
+  return { notBefore, notAfter: new Date(notBefore.getTime() + expiryMs) };
+}
+
+/**
+ * A random positive serial of 20 bytes with minimal DER: the top bit is cleared so it is not negative,
+ * and the first byte is never zero so no byte can be dropped (Go and OpenSSL refuse non-minimal serials).
+ */
+export function randomSerial(): string {
+  const bytes = randomBytes(20);
+  bytes[0] = (bytes[0]! & 0x7f) || 0x01;
+  return bytes.toString("hex");
+}
+
+/** A CA that can sign: its certificate and key. */
+export interface Signer {
+  cert: x509.X509Certificate;
+  key: KeyPair;
+}
+
+/** Everything that goes into a certificate. */
+export interface CertificateTemplate {
+  /** The subject; a parsed Name (e.g. from a CSR) is copied byte for byte. */
+  subject: SubjectName | x509.Name;
+  /** The subject's public key. */
+  publicKey: CryptoKey;
+  sans?: SubjectAltNames;
+  validity: Validity;
+  /** CA certificates: path length constraint (none when undefined). */
+  ca?: { pathLen?: number };
+  /** Leaf usages; CAs always get keyCertSign + cRLSign. */
+  usages?: Usages;
+  /** Serial as hex; random when absent. */
+  serial?: string;
+}
+
+/**
+ * Issues a certificate. With `signer`, it is signed by that CA and its issuer is the CA's subject, byte
+ * for byte (Go matches parents by raw bytes). Without, `selfKey` signs it (a root CA, or a self-signed leaf).
+ * Every certificate gets a SKI, every non-self-signed one an AKI (OpenSSL's -x509_strict checks both),
+ * BasicConstraints is critical, and so is KeyUsage.
+ */
+export async function issueCertificate(tpl: CertificateTemplate, signer: Signer | { selfKey: KeyPair }): Promise<x509.X509Certificate> {
+  const signingKey = "selfKey" in signer ? signer.selfKey : signer.key;
+  const subject = tpl.subject instanceof x509.Name ? tpl.subject : toX509Name(tpl.subject);
+  const extensions: x509.Extension[] = [];
+  if (tpl.ca) {
+    extensions.push(new x509.BasicConstraintsExtension(true, tpl.ca.pathLen, true));
+    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0), true));
+  } else {
+    const usages = tpl.usages ?? { keyUsage: 0, extKeyUsage: [] };
+    // keyEncipherment means "this key decrypts session keys": only RSA keys can (RFC 8813, RFC 8410).
+    const keyUsage = tpl.publicKey.algorithm.name.startsWith("RSA") ? usages.keyUsage : usages.keyUsage & ~x509.KeyUsageFlags.keyEncipherment;
+    if (keyUsage !== 0) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
+    if (usages.extKeyUsage.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(usages.extKeyUsage, false));
+    extensions.push(new x509.BasicConstraintsExtension(false, undefined, true));
+  }
+  extensions.push(await x509.SubjectKeyIdentifierExtension.create(tpl.publicKey, false, crypto));
+  if (!("selfKey" in signer)) extensions.push(new x509.AuthorityKeyIdentifierExtension(await keyIdOf(signer.cert), false));
+  const sans = toGeneralNames(tpl.sans ?? noSans());
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
+
+  return x509.X509CertificateGenerator.create(
+    {
+      serialNumber: tpl.serial ?? randomSerial(),
+      subject,
+      issuer: "selfKey" in signer ? subject : signer.cert.subjectName,
+      notBefore: tpl.validity.notBefore,
+      notAfter: tpl.validity.notAfter,
+      publicKey: tpl.publicKey,
+      signingKey: signingKey.privateKey,
+      signingAlgorithm: signatureParams(signingKey.spec),
+      extensions,
+    },
+    crypto,
+  );
+}
+
+/** The subject key identifier of a certificate: its SKI extension, else SHA-1 of its public key as RFC 5280 suggests. */
+export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (ski) return ski.keyId;
+  return Buffer.from(await cert.publicKey.getKeyIdentifier(crypto)).toString("hex");
+}
+
+/** Parses one PEM (or DER) certificate. */
+export function parseCertificate(pemOrDer: string | Uint8Array): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(typeof pemOrDer === "string" ? pemOrDer : new Uint8Array(pemOrDer));
+  } catch (cause) {
+    throw new PkiError("not a readable X.509 certificate", { cause });
+  }
+}
+
+/** Parses every certificate of a PEM bundle, in order. */
+export function parseCertificates(pem: string): x509.X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => parseCertificate(b));
+}
+
+/** PEM text of a certificate, with the trailing newline cfssl and OpenSSL write. */
+export function certificatePem(cert: x509.X509Certificate): string {
+  return `${cert.toString("pem").replace(/\r\n/g, "\n").trimEnd()}\n`;
+}

@@ -1,0 +1,75 @@
+import { InputError } from "../errors.js";
+import { Fields, parseJsonFile } from "../json.js";
+import { parseDuration } from "../duration.js";
+import { type Usages, parseUsages } from "../usages.js";
+
+/** A signing profile of a cfssl config. */
+export interface SigningProfile {
+  usageNames: string[];
+  usages: Usages;
+  expiryMs: number;
+  /** `ca_constraint`: the profile issues intermediate CAs. */
+  ca?: { pathLen?: number };
+}
+
+/** cfssl's config JSON (`signing.default`, `signing.profiles`), checked. */
+export interface SigningConfig {
+  default: SigningProfile;
+  profiles: Record<string, SigningProfile>;
+}
+
+const HOUR = 3_600_000;
+const DEFAULT_USAGES = ["signing", "key encipherment", "server auth", "client auth"];
+
+/** What cfssl signs with when no `-config` is given: server and client auth, 8760h. */
+export const DEFAULT_SIGNING_CONFIG: SigningConfig = {
+  default: { usageNames: DEFAULT_USAGES, usages: parseUsages(DEFAULT_USAGES), expiryMs: 8760 * HOUR },
+  profiles: {},
+};
+
+/** Reads and checks a cfssl config JSON. Unknown usage names are errors, where cfssl drops them. */
+export function parseConfigJson(text: string, file: string): SigningConfig {
+  const root = Fields.of(parseJsonFile(text, file), file);
+  const signing = root.object("signing");
+  if (!signing) throw new InputError('missing the "signing" section', { file, field: "signing" });
+  const defF = signing.object("default");
+  const defaultProfile = readProfile(defF, DEFAULT_SIGNING_CONFIG.default, DEFAULT_SIGNING_CONFIG.default.expiryMs);
+  const profiles: Record<string, SigningProfile> = {};
+  const profilesF = signing.object("profiles");
+  for (const name of Object.keys(profilesF?.obj ?? {})) {
+    const p = profilesF!.object(name)!;
+    const profile = readProfile(p, undefined, defaultProfile.expiryMs);
+    if (profile.usageNames.length === 0) throw p.error("usages", "a profile needs at least one usage");
+    profiles[name] = profile;
+  }
+  return { default: defaultProfile, profiles };
+}
+
+function readProfile(f: Fields | undefined, fallback: SigningProfile | undefined, defaultExpiry: number): SigningProfile {
+  if (!f) return fallback!;
+  const names = f.strings("usages") ?? fallback?.usageNames ?? [];
+  const expiry = f.string("expiry");
+  const profile: SigningProfile = {
+    usageNames: names,
+    usages: parseUsages(names, { file: f.file, field: f.at("usages") }),
+    expiryMs: expiry === undefined ? defaultExpiry : parseDuration(expiry, { file: f.file, field: f.at("expiry") }),
+  };
+  const cc = f.object("ca_constraint");
+  if (cc?.boolean("is_ca")) {
+    const max = cc.number("max_path_len");
+    const zero = cc.boolean("max_path_len_zero") ?? false;
+    profile.ca = max !== undefined && (max > 0 || zero) ? { pathLen: max } : zero ? { pathLen: 0 } : {};
+  }
+  return profile;
+}
+
+/** The named profile, or the default one; an unknown name is an error listing the known ones. */
+export function selectProfile(config: SigningConfig, name: string | undefined, file = "config"): SigningProfile {
+  if (name === undefined || name === "") return config.default;
+  const p = config.profiles[name];
+  if (!p) {
+    const known = Object.keys(config.profiles);
+    throw new InputError(`unknown profile; ${known.length ? `known: ${known.join(", ")}` : "the config defines none"}`, { file, field: "signing.profiles", value: name });
+  }
+  return p;
+}

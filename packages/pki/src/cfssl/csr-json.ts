@@ -1,0 +1,76 @@
+import { InputError } from "../errors.js";
+import { Fields, parseJsonFile } from "../json.js";
+import { DEFAULT_KEY_SPEC, type KeyAlgorithm, type KeySpec, validateKeySpec } from "../keys.js";
+import type { SubjectName } from "../name.js";
+import { parseDuration } from "../duration.js";
+import { classifyHosts } from "../san.js";
+
+/** One entry of cfssl's `names[]`. */
+export interface CfsslName {
+  C?: string;
+  ST?: string;
+  L?: string;
+  O?: string;
+  OU?: string;
+}
+
+/** cfssl's CSR JSON (`cfssl print-defaults csr`), checked. */
+export interface CfsslCsrRequest {
+  CN: string;
+  names: CfsslName[];
+  hosts: string[];
+  key: KeySpec;
+  /** Only honoured by `gencert -initca`, as in cfssl. */
+  ca?: { expiryMs?: number; pathLen?: number };
+}
+
+const NAME_KEYS = ["C", "ST", "L", "O", "OU"] as const;
+
+/** Reads and checks a cfssl CSR JSON. `file` names it in errors. */
+export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
+  const f = Fields.of(parseJsonFile(text, file), file);
+  const names = f.objects("names").map((n) => {
+    const out: CfsslName = {};
+    for (const k of NAME_KEYS) {
+      const v = n.string(k);
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  });
+  const keyF = f.object("key");
+  let key = DEFAULT_KEY_SPEC;
+  if (keyF) {
+    const algo = keyF.string("algo") ?? "ecdsa";
+    const size = keyF.number("size") ?? (algo === "rsa" ? 2048 : 256);
+    key = validateKeySpec({ algo: algo as KeyAlgorithm, size }, { file, field: "key" });
+  }
+  const req: CfsslCsrRequest = { CN: f.string("CN") ?? "", names, hosts: f.strings("hosts") ?? [], key };
+  classifyHosts(req.hosts, { file, field: "hosts" });
+  const caF = f.object("ca");
+  if (caF) {
+    const expiry = caF.string("expiry");
+    const pathlen = caF.number("pathlen");
+    if (pathlen !== undefined && (!Number.isInteger(pathlen) || pathlen < 0)) throw caF.error("pathlen", "expected a whole number >= 0", pathlen);
+    const zero = caF.boolean("pathlenzero") ?? false;
+    req.ca = {};
+    if (expiry !== undefined) req.ca.expiryMs = parseDuration(expiry, { file, field: "ca.expiry" });
+    // cfssl: pathlen 0 means "no limit" unless pathlenzero says it really is 0.
+    if (pathlen !== undefined && (pathlen > 0 || zero)) req.ca.pathLen = pathlen;
+    else if (zero) req.ca.pathLen = 0;
+  }
+  if (req.CN === "" && names.length === 0) throw new InputError("a CSR needs a CN or at least one names[] entry", { file, field: "CN" });
+  return req;
+}
+
+/** The subject a CSR JSON describes: each `names[]` entry adds its values, in order. */
+export function csrSubject(req: CfsslCsrRequest): SubjectName {
+  const s: SubjectName = {};
+  if (req.CN) s.CN = req.CN;
+  for (const n of req.names) {
+    for (const k of NAME_KEYS) {
+      const v = n[k];
+      if (v) (s[k] ??= []).push(v);
+    }
+  }
+  return s;
+}

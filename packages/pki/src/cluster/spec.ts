@@ -1,0 +1,83 @@
+import { isIP } from "node:net";
+import { InputError } from "../errors.js";
+import { type KeySpec, validateKeySpec } from "../keys.js";
+import { isDnsName } from "../san.js";
+
+/** Every choice about the cluster that the PKI depends on. Other packages extend it. */
+export interface ClusterSpec {
+  /** The node's name: the kubelet's identity and a SAN of the apiserver and etcd. */
+  nodeName: string;
+  /** The node's IP addresses, added to the serving certificates. */
+  nodeIPs: string[];
+  /** The Service CIDR; its first address is the `kubernetes` Service's ClusterIP. */
+  serviceCidr: string;
+  /** The cluster DNS domain. */
+  clusterDomain: string;
+  /** Key algorithm for every key (the service-account key falls back to ECDSA P-256 for Ed25519). */
+  key: KeySpec;
+  /** Leaf validity in ms (kubeadm's certificateValidityPeriod, 8760h). */
+  certValidityMs: number;
+  /** CA validity in ms (kubeadm's caCertificateValidityPeriod, 87600h). */
+  caValidityMs: number;
+}
+
+const HOUR = 3_600_000;
+
+/** Defaults that fit the workshop: a node called `kubernetes`, Services in 10.0.0.0/24, RSA-2048. */
+export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
+  nodeName: "kubernetes",
+  nodeIPs: [],
+  serviceCidr: "10.0.0.0/24",
+  clusterDomain: "cluster.local",
+  key: { algo: "rsa", size: 2048 },
+  certValidityMs: 8760 * HOUR,
+  caValidityMs: 87_600 * HOUR,
+};
+
+/** Fills defaults and checks every field, naming the flag-like field that is wrong. */
+export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
+  const spec: ClusterSpec = { ...DEFAULT_CLUSTER_SPEC, ...partial };
+  if (!isDnsName(spec.nodeName) || spec.nodeName.includes("*")) throw new InputError("node name must be a DNS name", { field: "node-name", value: spec.nodeName });
+  for (const ip of spec.nodeIPs) if (!isIP(ip)) throw new InputError("not an IP address", { field: "node-ip", value: ip });
+  firstServiceIP(spec.serviceCidr);
+  if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
+  validateKeySpec(spec.key, { field: "key" });
+  if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
+  return spec;
+}
+
+/** The first usable address of a CIDR (IPv4 or IPv6), e.g. `10.0.0.1` for `10.0.0.0/24`, as kubeadm computes it. */
+export function firstServiceIP(cidr: string): string {
+  const [addr, bitsText] = cidr.split("/");
+  const family = isIP(addr ?? "");
+  const bits = Number(bitsText);
+  const max = family === 4 ? 32 : 128;
+  if (!family || bitsText === undefined || !Number.isInteger(bits) || bits < 0 || bits > max - 2) {
+    throw new InputError("not a CIDR with room for a Service IP, e.g. 10.0.0.0/24", { field: "service-cidr", value: cidr });
+  }
+  const value = family === 4 ? ipv4ToBig(addr!) : ipv6ToBig(addr!);
+  const mask = ((1n << BigInt(bits)) - 1n) << BigInt(max - bits);
+  const first = (value & mask) + 1n;
+  return family === 4 ? bigToIpv4(first) : bigToIpv6(first);
+}
+
+function ipv4ToBig(a: string): bigint {
+  return a.split(".").reduce((acc, o) => (acc << 8n) + BigInt(Number(o)), 0n);
+}
+
+function bigToIpv4(v: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 255n).toString()).join(".");
+}
+
+function ipv6ToBig(a: string): bigint {
+  const [head, tail] = a.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+function bigToIpv6(v: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => ((v >> BigInt((7 - i) * 16)) & 0xffffn).toString(16));
+  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the real tools the interop tests talk to, from Debian's packages, when they are missing.
+# As root it installs them; otherwise it says what is missing and the tests that need them fail.
+set -euo pipefail
+declare -A pkg=(
+  [openssl]=openssl [cfssl]=golang-cfssl [cfssljson]=golang-cfssl
+  [etcd]=etcd-server [etcdctl]=etcd-client [kubectl]=kubernetes-client
+)
+missing=()
+for cmd in "${!pkg[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-peers: missing ${missing[*]} and not root: the tests that need them will fail" >&2
+  exit 0
+fi
+echo "install-peers: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

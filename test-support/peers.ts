@@ -1,0 +1,37 @@
+// Shared by every package's tests: temporary folders, running real tools, and finding the real peers.
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll } from "vitest";
+
+/**
+ * The path of a peer tool (openssl, cfssl, etcd, ...). A missing peer fails the test: the test
+ * command installs them (scripts/install-peers.sh), so a missing one is a set-up bug to see.
+ */
+export function peer(name: string): string {
+  const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+  const path = r.stdout.trim();
+  if (r.status !== 0 || path === "") throw new Error(`peer tool ${name} is missing: run scripts/install-peers.sh as root`);
+  return path;
+}
+
+/** A fresh folder removed after the test file. */
+export function tempDir(prefix = "dk-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs a command to completion; never throws on a non-zero exit. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { encoding: "utf8", cwd: opts.cwd, input: opts.input, env: opts.env ?? process.env, timeout: 60_000 });
+}
+
+/** The built CLI's entry point, as `npm ci` links it. */
+export const CLI = join(import.meta.dirname, "..", "packages", "cli", "bin.js");
+
+/** Runs the built dk-bootstrap CLI. */
+export function dk(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return run(process.execPath, [CLI, ...args], opts);
+}
