@@ -15,6 +15,7 @@ export function parseJsonFile(text: string, file: string): unknown {
       const before = text.slice(0, Number(pos[1]));
       const line = before.split("\n").length;
       where = ` at line ${line} column ${before.length - before.lastIndexOf("\n")}`;
+      if (Number(pos[1]) >= text.trimEnd().length) where += " (the file ends early: truncated?)";
     } else if (/end of JSON input/i.test(msg)) where = " (the file ends early: truncated?)";
     throw new InputError(`malformed JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, "")}`, { file });
   }

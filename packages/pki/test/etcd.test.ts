@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import { clusterSpec, generateClusterPki } from "../src/index.js";
+
+const CLIENT = "https://127.0.0.1:23790";
+
+describe("a real etcd with the generated etcd certificates", () => {
+  const dir = tempDir();
+  const pki = (name: string) => join(dir, "pki", name);
+  const etcdctl = peer("etcdctl");
+  let etcd: ChildProcess;
+  let log = "";
+
+  const ctl = (args: string[], cert?: string) =>
+    run(etcdctl, ["--endpoints", CLIENT, "--cacert", pki("etcd/ca.crt"), "--dial-timeout", "3s", "--command-timeout", "2s", ...(cert ? ["--cert", pki(`${cert}.crt`), "--key", pki(`${cert}.key`)] : []), ...args], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+    });
+
+  beforeAll(async () => {
+    await generateClusterPki(clusterSpec({ key: { algo: "ecdsa", size: 256 } }), dir);
+    etcd = spawn(peer("etcd"), [
+      "--name", "kubernetes",
+      "--data-dir", join(dir, "etcd-data"),
+      "--listen-client-urls", CLIENT,
+      "--advertise-client-urls", CLIENT,
+      "--listen-peer-urls", "https://127.0.0.1:23800",
+      "--initial-advertise-peer-urls", "https://127.0.0.1:23800",
+      "--initial-cluster", "kubernetes=https://127.0.0.1:23800",
+      "--client-cert-auth", "--trusted-ca-file", pki("etcd/ca.crt"),
+      "--cert-file", pki("etcd/server.crt"), "--key-file", pki("etcd/server.key"),
+      "--peer-client-cert-auth", "--peer-trusted-ca-file", pki("etcd/ca.crt"),
+      "--peer-cert-file", pki("etcd/peer.crt"), "--peer-key-file", pki("etcd/peer.key"),
+    ]);
+    etcd.stderr!.on("data", (d) => (log += d));
+    etcd.stdout!.on("data", (d) => (log += d));
+    for (let i = 0; i < 60; i++) {
+      if (ctl(["endpoint", "health"], "etcd/healthcheck-client").status === 0) return;
+      if (etcd.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`etcd did not become healthy:\n${log.slice(-2000)}`);
+  });
+  afterAll(() => {
+    etcd?.kill("SIGTERM");
+  });
+
+  it("lets the apiserver's etcd client write and read", () => {
+    expect(ctl(["put", "/registry/demo", "hello"], "apiserver-etcd-client").status).toBe(0);
+    const r = ctl(["get", "/registry/demo", "--print-value-only"], "apiserver-etcd-client");
+    expect(r.stdout.trim()).toBe("hello");
+  });
+
+  it("answers the health check client", () => {
+    const r = ctl(["endpoint", "health"], "etcd/healthcheck-client");
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/is healthy/);
+  });
+
+  it("refuses a client without a certificate", () => {
+    const r = ctl(["get", "/registry/demo"]);
+    expect(r.status).not.toBe(0);
+  });
+
+  it("refuses a client whose certificate comes from the cluster CA, not the etcd CA", () => {
+    const r = ctl(["get", "/registry/demo"], "clients/super-admin");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toContain("hello");
+  });
+});

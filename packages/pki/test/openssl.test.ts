@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:tls";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import { CERT_DEFS, clusterSpec, generateClusterPki } from "../src/index.js";
+
+// RSA-2048, the default, on purpose: this is what users get, checked by the tool everyone trusts.
+describe("OpenSSL accepts the cluster PKI", () => {
+  const dir = tempDir();
+  const pki = (name: string) => join(dir, "pki", name);
+  const openssl = peer("openssl");
+  beforeAll(async () => {
+    await generateClusterPki(clusterSpec({ nodeIPs: ["192.0.2.10"] }), dir);
+  });
+
+  it("verifies every certificate with -x509_strict against its own CA", () => {
+    for (const def of CERT_DEFS) {
+      const ca = pki(`${def.ca ?? def.name}.crt`);
+      const r = run(openssl, ["verify", "-x509_strict", "-CAfile", ca, pki(`${def.name}.crt`)]);
+      expect(r.stdout + r.stderr, def.name).toContain(": OK");
+      expect(r.status, def.name).toBe(0);
+    }
+  });
+
+  it("refuses a leaf against the wrong CA", () => {
+    const r = run(openssl, ["verify", "-x509_strict", "-CAfile", pki("etcd/ca.crt"), pki("apiserver.crt")]);
+    expect(r.status).not.toBe(0);
+  });
+
+  it("reads the traditional key files and matches them to their certificates", () => {
+    for (const name of ["apiserver", "etcd/server", "clients/admin"]) {
+      const fromKey = run(openssl, ["pkey", "-in", pki(`${name}.key`), "-pubout"]).stdout;
+      const fromCert = run(openssl, ["x509", "-in", pki(`${name}.crt`), "-noout", "-pubkey"]).stdout;
+      expect(fromKey).toMatch(/BEGIN PUBLIC KEY/);
+      expect(fromKey).toBe(fromCert);
+    }
+  });
+
+  describe("a mutual-TLS handshake", () => {
+    let server: Server;
+    let port = 0;
+    const seen: string[] = [];
+    beforeAll(async () => {
+      server = createServer({
+        cert: readFileSync(pki("apiserver.crt")),
+        key: readFileSync(pki("apiserver.key")),
+        ca: readFileSync(pki("ca.crt")),
+        requestCert: true,
+        rejectUnauthorized: true,
+      });
+      server.on("secureConnection", (s) => {
+        const c = s.getPeerCertificate();
+        seen.push(`${c.subject.CN}/${String(c.subject.O ?? "")}`);
+        s.end("hello\n");
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => server.close());
+
+    const sClient = (extra: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p: ChildProcess = spawn(openssl, ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", pki("ca.crt"), "-verify_return_error", "-verify_hostname", "kubernetes.default.svc", ...extra]);
+        let out = "";
+        p.stdout!.on("data", (d) => (out += d));
+        p.stderr!.on("data", (d) => (out += d));
+        p.stdin!.end();
+        p.on("close", (code) => resolve({ code, out }));
+      });
+
+    it("succeeds with the admin client certificate and a verified server name", async () => {
+      const r = await sClient(["-cert", pki("clients/admin.crt"), "-key", pki("clients/admin.key")]);
+      expect(r.out).toContain("Verify return code: 0 (ok)");
+      expect(r.code).toBe(0);
+      expect(seen).toContain("kubernetes-admin/kubeadm:cluster-admins");
+    });
+
+    it("fails the server name check for a name not in the certificate", async () => {
+      const r = await new Promise<{ code: number | null }>((resolve) => {
+        const p = spawn(openssl, ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", pki("ca.crt"), "-verify_return_error", "-verify_hostname", "evil.example", "-cert", pki("clients/admin.crt"), "-key", pki("clients/admin.key")]);
+        p.stdin.end();
+        p.on("close", (code) => resolve({ code }));
+      });
+      expect(r.code).not.toBe(0);
+    });
+
+    it("is refused by the server with a certificate of another CA", async () => {
+      const before = seen.length;
+      await sClient(["-cert", pki("apiserver-etcd-client.crt"), "-key", pki("apiserver-etcd-client.key")]);
+      expect(seen.length).toBe(before);
+    });
+  });
+});
