@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerCerts } from "./commands/certs.js";
 import { GO_COMMANDS } from "./commands/cfssl.js";
+import { registerKubeconfig } from "./commands/kubeconfig.js";
 import { reportError } from "./errors.js";
 import { parseGoFlags } from "./go-flags.js";
 
@@ -15,6 +16,7 @@ function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerCerts(program);
+  registerKubeconfig(program);
   for (const c of GO_COMMANDS) {
     // Listed for help only: they are parsed with Go's flag rules, outside commander (see main()).
     program.command(c.name).summary(c.summary).description(`${c.summary}\n\nUsage:\n  ${c.usage}`).allowUnknownOption().allowExcessArguments();

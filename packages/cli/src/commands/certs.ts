@@ -12,6 +12,7 @@ import {
   parseDuration,
   renewCertificates,
 } from "@dk-bootstrap/pki";
+import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -27,6 +28,8 @@ interface CertsOptions {
   validity: string;
   force?: boolean;
   workshop?: boolean;
+  clusterName: string;
+  server: string;
 }
 
 /** Turns the `certs` flags into a ClusterSpec, naming the flag when a value is wrong. */
@@ -74,6 +77,8 @@ export function registerCerts(program: Command): void {
     .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
     .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
     .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
+    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
+    .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
     .option("--workshop", "make the workshop's single CA and admin certificate instead (cfssl's output, in DIR/certs)")
     .option("--force", "replace existing CAs and keys")
     .addHelpText(
@@ -88,6 +93,9 @@ export function registerCerts(program: Command): void {
       }
       const pki = await generateClusterPki(specFromFlags(o), dir, { force: o.force ?? false });
       printActions(pki.actions, dir);
+      for (const k of await writeComponentKubeconfigs(pki, { clusterName: o.clusterName, server: o.server })) {
+        process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
+      }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
     });
 

@@ -1,0 +1,190 @@
+import { InputError } from "@dk-bootstrap/pki";
+import {
+  type Config,
+  KubeconfigFiles,
+  contextsTable,
+  deleteEntry,
+  findEntry,
+  kubeconfigFiles,
+  renameContext,
+  setCluster,
+  setContext,
+  setCredentials,
+  toYaml,
+  useContext,
+} from "@dk-bootstrap/kubeconfig";
+import { type Command, Option } from "commander";
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** kubectl booleans take `--flag`, `--flag=true` and `--flag=false`. */
+const bool = (v: string | undefined) => v === undefined || v === "" || v === "true" ? true : v === "false" ? false : (() => { throw new InputError("expected true or false", { value: v }); })();
+
+interface Global {
+  kubeconfig?: string;
+}
+
+async function files(o: Global): Promise<KubeconfigFiles> {
+  return KubeconfigFiles.load(kubeconfigFiles(o.kubeconfig));
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+function sub(parent: Command, name: string, summary: string, example: string): Command {
+  return parent
+    .command(name)
+    .description(summary)
+    .option("--kubeconfig <file>", "use this file only (default: $KUBECONFIG, else ~/.kube/config)")
+    .addHelpText("after", `\nExamples:\n${example}`);
+}
+
+/** Redacts secrets the way `kubectl config view` does without --raw. */
+function redact(cfg: Config): Config {
+  const c = structuredClone(cfg);
+  for (const e of c.clusters ?? []) if (e.cluster["certificate-authority-data"]) e.cluster["certificate-authority-data"] = "DATA+OMITTED";
+  for (const e of c.users ?? []) {
+    for (const f of ["client-certificate-data", "client-key-data"] as const) if (e.user[f]) e.user[f] = "DATA+OMITTED";
+    if (e.user.token) e.user.token = "REDACTED";
+    if (e.user.password) e.user.password = "REDACTED";
+  }
+  return c;
+}
+
+/** `dk-bootstrap kubeconfig ...`: kubectl config's subcommands, same flags, same files, same bytes. */
+export function registerKubeconfig(program: Command): void {
+  const kc = program.command("kubeconfig").description("build and edit kubeconfigs exactly as `kubectl config` does (same flags, same KUBECONFIG rules, same bytes)");
+
+  sub(kc, "set-cluster <name>", "set a cluster entry", "  dk-bootstrap kubeconfig set-cluster demystifions-kubernetes --certificate-authority=certs/ca.pem --embed-certs=true --server=https://127.0.0.1:6443")
+    .option("--server <url>", "the apiserver URL")
+    .option("--certificate-authority <file>", "CA file")
+    .addOption(new Option("--embed-certs [bool]", "embed the CA in the kubeconfig").argParser(bool))
+    .addOption(new Option("--insecure-skip-tls-verify [bool]", "do not verify the server's certificate").argParser(bool))
+    .option("--tls-server-name <name>", "server name to verify the certificate against")
+    .option("--proxy-url <url>", "proxy for requests to this cluster")
+    .action(async (name: string, o: Global & Record<string, string | boolean | undefined>) => {
+      await (await files(o)).modify((cfg) =>
+        setCluster(cfg, name, {
+          ...(o.server !== undefined ? { server: o.server as string } : {}),
+          ...(o.certificateAuthority !== undefined ? { certificateAuthority: o.certificateAuthority as string } : {}),
+          ...(o.embedCerts !== undefined ? { embedCerts: o.embedCerts as boolean } : {}),
+          ...(o.insecureSkipTlsVerify !== undefined ? { insecureSkipTlsVerify: o.insecureSkipTlsVerify as boolean } : {}),
+          ...(o.tlsServerName !== undefined ? { tlsServerName: o.tlsServerName as string } : {}),
+          ...(o.proxyUrl !== undefined ? { proxyUrl: o.proxyUrl as string } : {}),
+        }),
+      );
+      out(`Cluster "${name}" set.\n`);
+    });
+
+  sub(kc, "set-credentials <name>", "set a user entry", "  dk-bootstrap kubeconfig set-credentials admin --embed-certs=true --client-certificate=certs/admin.pem --client-key=certs/admin-key.pem")
+    .option("--client-certificate <file>", "client certificate file")
+    .option("--client-key <file>", "client key file")
+    .addOption(new Option("--embed-certs [bool]", "embed the client certificate and key").argParser(bool))
+    .option("--token <token>", "bearer token")
+    .option("--username <name>", "basic auth user")
+    .option("--password <password>", "basic auth password")
+    .option("--auth-provider <name>", "auth provider name")
+    .option("--auth-provider-arg <k=v>", "auth provider setting, k- removes (repeatable)", collect)
+    .option("--exec-command <cmd>", "credential plugin command")
+    .option("--exec-api-version <version>", "credential plugin API version")
+    .option("--exec-arg <arg>", "credential plugin argument (repeatable; replaces the list)", collect)
+    .option("--exec-env <K=V>", "credential plugin environment, K- removes (repeatable)", collect)
+    .addOption(new Option("--exec-interactive-mode <mode>", "Never, IfAvailable or Always").choices(["Never", "IfAvailable", "Always"]))
+    .addOption(new Option("--exec-provide-cluster-info [bool]", "pass cluster info to the plugin").argParser(bool))
+    .action(async (name: string, o: Global & Record<string, unknown>) => {
+      const keys = ["clientCertificate", "clientKey", "embedCerts", "token", "username", "password", "authProvider", "execCommand", "execApiVersion", "execInteractiveMode", "execProvideClusterInfo"];
+      const opts: Record<string, unknown> = {};
+      for (const k of keys) if (o[k] !== undefined) opts[k] = o[k];
+      if (o.authProviderArg) opts.authProviderArgs = o.authProviderArg;
+      if (o.execArg) opts.execArgs = o.execArg;
+      if (o.execEnv) opts.execEnv = o.execEnv;
+      await (await files(o)).modify((cfg) => setCredentials(cfg, name, opts));
+      out(`User "${name}" set.\n`);
+    });
+
+  sub(kc, "set-context [name]", "set a context entry", "  dk-bootstrap kubeconfig set-context admin --cluster=demystifions-kubernetes --user=admin")
+    .option("--current", "modify the current context")
+    .option("--cluster <name>", "cluster")
+    .option("--user <name>", "user")
+    .option("--namespace <ns>", "namespace")
+    .action(async (name: string | undefined, o: Global & { current?: boolean; cluster?: string; user?: string; namespace?: string }) => {
+      const set = await files(o);
+      let target = name;
+      if (o.current) {
+        target = set.merged()["current-context"];
+        if (!target) throw new InputError("no current context is set");
+      }
+      if (!target) throw new InputError("a context name (or --current) is needed", { field: "NAME" });
+      let what = "";
+      await set.modify((cfg) => {
+        what = setContext(cfg, target, { ...(o.cluster !== undefined ? { cluster: o.cluster } : {}), ...(o.user !== undefined ? { user: o.user } : {}), ...(o.namespace !== undefined ? { namespace: o.namespace } : {}) });
+      });
+      out(`Context "${target}" ${what}.\n`);
+    });
+
+  sub(kc, "use-context <name>", "set the current context", "  dk-bootstrap kubeconfig use-context admin").action(async (name: string, o: Global) => {
+    const set = await files(o);
+    await set.modify((cfg) => useContext(cfg, name, set.paths.join(":")));
+    out(`Switched to context "${name}".\n`);
+  });
+
+  sub(kc, "current-context", "print the current context", "  dk-bootstrap kubeconfig current-context").action(async (o: Global) => {
+    const current = (await files(o)).merged()["current-context"];
+    if (!current) throw new InputError("current-context is not set");
+    out(`${current}\n`);
+  });
+
+  sub(kc, "get-contexts [name]", "list contexts", "  dk-bootstrap kubeconfig get-contexts")
+    .option("-o, --output <format>", "name")
+    .action(async (name: string | undefined, o: Global & { output?: string }) => {
+      const cfg = (await files(o)).merged();
+      if (name && !findEntry(cfg, "contexts", name)) throw new InputError(`context ${name} not found`);
+      if (o.output === "name") out((cfg.contexts ?? []).filter((c) => !name || c.name === name).map((c) => `${c.name}\n`).join(""));
+      else out(contextsTable(cfg, name));
+    });
+
+  for (const [section, header] of [["clusters", "NAME"], ["users", "NAME"]] as const) {
+    sub(kc, `get-${section}`, `list ${section}`, `  dk-bootstrap kubeconfig get-${section}`).action(async (o: Global) => {
+      const cfg = (await files(o)).merged();
+      out(`${header}\n${(cfg[section] ?? []).map((e) => `${e.name}\n`).join("")}`);
+    });
+  }
+
+  for (const section of ["clusters", "users", "contexts"] as const) {
+    const kind = section.slice(0, -1);
+    sub(kc, `delete-${kind} <name>`, `delete a ${kind} entry (nothing cascades)`, `  dk-bootstrap kubeconfig delete-${kind} NAME`).action(async (name: string, o: Global) => {
+      const set = await files(o);
+      const where = set.paths.join(":");
+      let wasCurrent = false;
+      await set.modify((cfg) => {
+        wasCurrent = section === "contexts" && cfg["current-context"] === name;
+        deleteEntry(cfg, section, name, where);
+      });
+      if (wasCurrent) process.stderr.write(`warning: this removed your active context, use "dk-bootstrap kubeconfig use-context" to select a different one\n`);
+      out(`deleted ${kind} ${name} from ${where}\n`);
+    });
+  }
+
+  sub(kc, "rename-context <old> <new>", "rename a context (current-context follows)", "  dk-bootstrap kubeconfig rename-context admin cluster-admin").action(async (from: string, to: string, o: Global) => {
+    const set = await files(o);
+    await set.modify((cfg) => renameContext(cfg, from, to, set.paths.join(":")));
+    out(`Context "${from}" renamed to "${to}".\n`);
+  });
+
+  sub(kc, "view", "print the merged kubeconfig (secrets redacted unless --raw)", "  dk-bootstrap kubeconfig view --minify --raw")
+    .option("--minify", "only the current context, its cluster and user")
+    .option("--raw", "show secrets")
+    .option("-o, --output <format>", "yaml or json", "yaml")
+    .action(async (o: Global & { minify?: boolean; raw?: boolean; output: string }) => {
+      let cfg = (await files(o)).merged();
+      if (o.minify) {
+        const ctx = findEntry(cfg, "contexts", cfg["current-context"]);
+        if (!ctx) throw new InputError("current-context must exist in order to minify");
+        const cluster = findEntry(cfg, "clusters", ctx.context.cluster);
+        const user = findEntry(cfg, "users", ctx.context.user);
+        cfg = { ...cfg, contexts: [ctx], clusters: cluster ? [cluster] : null, users: user ? [user] : null };
+      }
+      if (!o.raw) cfg = redact(cfg);
+      out(o.output === "json" ? `${JSON.stringify(cfg, null, 4)}\n` : toYaml(cfg));
+    });
+}

@@ -1,0 +1,69 @@
+import { join } from "node:path";
+import { type ClusterPki, PkiError, ensurePrivateDir, readIfExists } from "@dk-bootstrap/pki";
+import { type Config, emptyConfig, putEntry } from "./model.js";
+import { toYaml } from "./yaml.js";
+import { writeKubeconfig } from "./files.js";
+
+/** Where the components reach the apiserver, and what the cluster is called in their kubeconfigs. */
+export interface KubeconfigSpec {
+  /** Cluster name in every kubeconfig (the workshop's `demystifions-kubernetes`). */
+  clusterName: string;
+  /** The apiserver URL (the workshop's `https://127.0.0.1:6443`). */
+  server: string;
+}
+
+/** Defaults that fit the workshop. */
+export const DEFAULT_KUBECONFIG_SPEC: KubeconfigSpec = { clusterName: "demystifions-kubernetes", server: "https://127.0.0.1:6443" };
+
+/** The component kubeconfigs, as data: file name and the client certificate of the cluster PKI it embeds. */
+export const COMPONENT_KUBECONFIGS: readonly { file: string; cert: string; purpose: string }[] = [
+  { file: "admin.conf", cert: "clients/admin", purpose: "you, as a cluster admin through RBAC" },
+  { file: "super-admin.conf", cert: "clients/super-admin", purpose: "break-glass system:masters access, and the bootstrap's RBAC set-up" },
+  { file: "controller-manager.conf", cert: "clients/controller-manager", purpose: "kube-controller-manager" },
+  { file: "scheduler.conf", cert: "clients/scheduler", purpose: "kube-scheduler" },
+  { file: "kubelet.conf", cert: "clients/kubelet", purpose: "the kubelet, limited to its own node by the Node authorizer" },
+  { file: "kube-proxy.conf", cert: "clients/kube-proxy", purpose: "kube-proxy" },
+];
+
+/**
+ * A kubeconfig with one cluster, one user and one context, certificates embedded, named as
+ * kubeadm names them: user = the certificate's CN, context `<CN>@<cluster>`.
+ */
+export function embeddedKubeconfig(spec: KubeconfigSpec, user: string, pem: { ca: string; cert: string; key: string }): Config {
+  const cfg = emptyConfig();
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const context = `${user}@${spec.clusterName}`;
+  putEntry(cfg, "clusters", { name: spec.clusterName, cluster: { "certificate-authority-data": b64(pem.ca), server: spec.server } });
+  putEntry(cfg, "users", { name: user, user: { "client-certificate-data": b64(pem.cert), "client-key-data": b64(pem.key) } });
+  putEntry(cfg, "contexts", { name: context, context: { cluster: spec.clusterName, user } });
+  cfg["current-context"] = context;
+  return cfg;
+}
+
+/** Builds every component kubeconfig from the cluster PKI in memory. */
+export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC): Map<string, Config> {
+  const ca = pki.entries.get("ca");
+  if (!ca) throw new PkiError("the cluster PKI has no CA");
+  const out = new Map<string, Config>();
+  for (const k of COMPONENT_KUBECONFIGS) {
+    const e = pki.entries.get(k.cert);
+    if (!e?.key) throw new PkiError(`the cluster PKI has no key for ${k.cert}`);
+    out.set(k.file, embeddedKubeconfig(spec, e.def.cn(pki.spec), { ca: ca.certPem, cert: e.certPem, key: e.key.privateKeyPem() }));
+  }
+  return out;
+}
+
+/** Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were already up to date. */
+export async function writeComponentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC): Promise<{ file: string; action: "kept" | "made" }[]> {
+  await ensurePrivateDir(pki.dir);
+  const result: { file: string; action: "kept" | "made" }[] = [];
+  for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
+    const path = join(pki.dir, file);
+    if ((await readIfExists(path)) === toYaml(cfg)) result.push({ file, action: "kept" });
+    else {
+      await writeKubeconfig(path, cfg);
+      result.push({ file, action: "made" });
+    }
+  }
+  return result;
+}

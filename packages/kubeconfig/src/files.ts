@@ -1,0 +1,133 @@
+import { open, readFile, unlink } from "node:fs/promises";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { homedir } from "node:os";
+import { DkError, InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
+import { type Config, emptyConfig, findEntry, putEntry, removeEntry } from "./model.js";
+import { parseKubeconfig, toYaml } from "./yaml.js";
+
+/** Which files kubectl reads: `--kubeconfig` alone, else `$KUBECONFIG` (deduplicated), else `~/.kube/config`. */
+export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (explicit) return [resolve(explicit)];
+  const list = (env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
+  if (list.length > 0) return [...new Set(list.map((p) => resolve(p)))];
+  return [join(env.HOME ?? homedir(), ".kube", "config")];
+}
+
+/** Reads one kubeconfig file; a missing file reads as empty, as kubectl config does. */
+export async function readKubeconfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return emptyConfig();
+    throw new InputError(`cannot read: ${code === "EACCES" ? "permission denied" : (e as Error).message}`, { file: path });
+  }
+  return parseKubeconfig(text, path);
+}
+
+const PATH_FIELDS = { clusters: ["certificate-authority"], users: ["client-certificate", "client-key", "tokenFile"] } as const;
+
+/** Writes a kubeconfig as kubectl does: mode 0600, a `<file>.lock` held while writing, the write atomic, paths under the file's folder made relative. */
+export async function writeKubeconfig(path: string, cfg: Config): Promise<void> {
+  const lock = `${path}.lock`;
+  let handle;
+  try {
+    handle = await open(lock, "wx", 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new DkError(`open ${lock}: file exists`, "LOCKED", { hint: "another kubectl or dk-bootstrap is writing it; remove the lock file if none is" });
+    throw e;
+  }
+  try {
+    await writeFileAtomic(path, toYaml(relativize(cfg, dirname(path))), { mode: 0o600 });
+  } finally {
+    await handle.close();
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+function relativize(cfg: Config, dir: string): Config {
+  const rel = (p: string) => {
+    if (!isAbsolute(p)) return p;
+    const r = relative(dir, p);
+    return r.startsWith("..") || isAbsolute(r) ? p : r;
+  };
+  const out = structuredClone(cfg);
+  for (const c of out.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = rel(c.cluster[f]!);
+  for (const u of out.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = rel(u.user[f]!);
+  return out;
+}
+
+/** Makes relative paths of a loaded file absolute against its folder, as client-go does on load. */
+function absolutize(cfg: Config, dir: string): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  for (const c of cfg.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = abs(c.cluster[f]!);
+  for (const u of cfg.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = abs(u.user[f]!);
+  return cfg;
+}
+
+/** Several kubeconfig files seen as one, the way KUBECONFIG works. */
+export class KubeconfigFiles {
+  private constructor(
+    readonly paths: string[],
+    private readonly configs: Config[],
+    private readonly present: boolean[],
+  ) {}
+
+  /** Loads every file of the list (missing ones read as empty). */
+  static async load(paths: string[]): Promise<KubeconfigFiles> {
+    const configs = await Promise.all(paths.map(async (p) => absolutize(await readKubeconfig(p), dirname(p))));
+    const present = await Promise.all(paths.map((p) => exists(p)));
+    return new KubeconfigFiles(paths, configs, present);
+  }
+
+  /** The merged view: the first file to define a name wins the whole entry, the first non-empty current-context wins. */
+  merged(): Config {
+    const out = emptyConfig();
+    for (const cfg of this.configs) {
+      for (const s of ["clusters", "users", "contexts"] as const) {
+        for (const e of (cfg[s] ?? []) as { name: string }[]) if (!findEntry(out, s, e.name)) putEntry(out, s, structuredClone(e) as never);
+      }
+      if (!out["current-context"] && cfg["current-context"]) out["current-context"] = cfg["current-context"];
+    }
+    return out;
+  }
+
+  /** Where new entries go: the first file that exists, else the last of the list. */
+  defaultFile(): number {
+    const i = this.present.findIndex((p) => p);
+    return i >= 0 ? i : this.paths.length - 1;
+  }
+
+  /**
+   * Applies `edit` to the merged view, then writes each change back where kubectl would: a changed or
+   * deleted entry to the file it came from, a new one (and a new current-context) to the default file.
+   * Only the files that changed are written.
+   */
+  async modify(edit: (merged: Config) => void): Promise<void> {
+    const before = this.merged();
+    const after = structuredClone(before);
+    edit(after);
+    const dirty = new Set<number>();
+    const origin = (s: "clusters" | "users" | "contexts", name: string) => this.configs.findIndex((c) => findEntry(c, s, name));
+    for (const s of ["clusters", "users", "contexts"] as const) {
+      const names = new Set([...(before[s] ?? []), ...(after[s] ?? [])].map((e) => e.name));
+      for (const name of names) {
+        const a = findEntry(before, s, name);
+        const b = findEntry(after, s, name);
+        if (JSON.stringify(a) === JSON.stringify(b)) continue;
+        const i = a ? origin(s, name) : this.defaultFile();
+        if (b) putEntry(this.configs[i]!, s, structuredClone(b) as never);
+        else removeEntry(this.configs[i]!, s, name);
+        dirty.add(i);
+      }
+    }
+    if (before["current-context"] !== after["current-context"]) {
+      const setter = this.configs.findIndex((c) => c["current-context"] !== "");
+      const i = after["current-context"] === "" && setter >= 0 ? setter : this.defaultFile();
+      this.configs[i]!["current-context"] = after["current-context"];
+      dirty.add(i);
+    }
+    for (const i of dirty) await writeKubeconfig(this.paths[i]!, this.configs[i]!);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * @dk-bootstrap/kubeconfig: kubeconfigs built, read and merged exactly as `kubectl config` does,
+ * and one per component from the cluster PKI.
+ */
+export * from "./model.js";
+export * from "./yaml.js";
+export * from "./ops.js";
+export * from "./files.js";
+export * from "./components.js";

@@ -1,0 +1,113 @@
+/**
+ * kubeconfig v1, as client-go's clientcmd/api/v1 types serialize it: the field names are the
+ * YAML keys, so a parsed file and the model are the same object.
+ */
+
+/** A named extension: any JSON value, kept as it is. */
+export interface NamedExtension {
+  name: string;
+  extension: unknown;
+}
+
+export interface Cluster {
+  server: string;
+  "tls-server-name"?: string;
+  "insecure-skip-tls-verify"?: boolean;
+  "certificate-authority"?: string;
+  /** Base64 of the PEM bytes. */
+  "certificate-authority-data"?: string;
+  "proxy-url"?: string;
+  "disable-compression"?: boolean;
+  extensions?: NamedExtension[];
+}
+
+export interface ExecEnvVar {
+  name: string;
+  value: string;
+}
+
+export interface ExecConfig {
+  command: string;
+  args: string[] | null;
+  env: ExecEnvVar[] | null;
+  apiVersion?: string;
+  installHint?: string;
+  provideClusterInfo: boolean;
+  interactiveMode?: "Never" | "IfAvailable" | "Always";
+}
+
+export interface AuthProviderConfig {
+  name: string;
+  config: Record<string, string> | null;
+}
+
+export interface AuthInfo {
+  "client-certificate"?: string;
+  "client-certificate-data"?: string;
+  "client-key"?: string;
+  "client-key-data"?: string;
+  token?: string;
+  tokenFile?: string;
+  as?: string;
+  "as-uid"?: string;
+  "as-groups"?: string[];
+  "as-user-extra"?: Record<string, string[]>;
+  username?: string;
+  password?: string;
+  "auth-provider"?: AuthProviderConfig;
+  exec?: ExecConfig;
+  extensions?: NamedExtension[];
+}
+
+export interface Context {
+  cluster: string;
+  user: string;
+  namespace?: string;
+  extensions?: NamedExtension[];
+}
+
+export interface Preferences {
+  colors?: boolean;
+  extensions?: NamedExtension[];
+}
+
+/** A kubeconfig file. Lists are `null` when empty, as kubectl writes them. */
+export interface Config {
+  apiVersion?: string;
+  kind?: string;
+  preferences: Preferences;
+  clusters: { name: string; cluster: Cluster }[] | null;
+  users: { name: string; user: AuthInfo }[] | null;
+  contexts: { name: string; context: Context }[] | null;
+  "current-context": string;
+  extensions?: NamedExtension[];
+}
+
+/** An empty kubeconfig, as kubectl starts one. */
+export function emptyConfig(): Config {
+  return { apiVersion: "v1", kind: "Config", preferences: {}, clusters: null, users: null, contexts: null, "current-context": "" };
+}
+
+type Section = "clusters" | "users" | "contexts";
+type Item<S extends Section> = NonNullable<Config[S]>[number];
+
+/** The entry called `name` of a section, or undefined. */
+export function findEntry<S extends Section>(cfg: Config, section: S, name: string): Item<S> | undefined {
+  return (cfg[section] as Item<S>[] | null)?.find((e) => e.name === name);
+}
+
+/** Puts an entry in a section, replacing one of the same name; kubectl keeps sections sorted by name. */
+export function putEntry<S extends Section>(cfg: Config, section: S, entry: Item<S>): void {
+  const list = ((cfg[section] as Item<S>[] | null) ?? []).filter((e) => e.name !== entry.name);
+  list.push(entry);
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  (cfg as unknown as Record<Section, Item<S>[] | null>)[section] = list;
+}
+
+/** Removes an entry; true when there was one. Sections left empty become null. */
+export function removeEntry(cfg: Config, section: Section, name: string): boolean {
+  const list = (cfg[section] as { name: string }[] | null) ?? [];
+  const kept = list.filter((e) => e.name !== name);
+  (cfg as unknown as Record<Section, unknown>)[section] = kept.length > 0 ? kept : null;
+  return kept.length !== list.length;
+}

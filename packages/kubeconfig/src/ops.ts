@@ -1,0 +1,197 @@
+import { readFileSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { InputError } from "@dk-bootstrap/pki";
+import { type AuthInfo, type Cluster, type Config, type Context, findEntry, putEntry, removeEntry } from "./model.js";
+
+/** Reads a file to embed as kubectl does: the raw bytes, base64, no PEM check. */
+function embed(path: string, flag: string): string {
+  try {
+    statSync(path);
+  } catch {
+    throw new InputError(`could not stat ${flag} file ${path}`, { field: `--${flag}`, value: path });
+  }
+  return readFileSync(path).toString("base64");
+}
+
+const abs = (p: string, cwd: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+
+/** The flags of `kubectl config set-cluster`. */
+export interface SetClusterOptions {
+  server?: string;
+  certificateAuthority?: string;
+  embedCerts?: boolean;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+  proxyUrl?: string;
+  /** Folder relative paths are resolved against (the current folder). */
+  cwd?: string;
+}
+
+/** `kubectl config set-cluster`, with its side effects: a new server clears tls-server-name, a CA clears insecure mode and vice versa. */
+export function setCluster(cfg: Config, name: string, o: SetClusterOptions): void {
+  const cwd = o.cwd ?? process.cwd();
+  if (o.insecureSkipTlsVerify && o.certificateAuthority) throw new InputError("you cannot specify a certificate authority and insecure mode at the same time", { field: "--insecure-skip-tls-verify" });
+  if (o.embedCerts && !o.certificateAuthority) throw new InputError("you must specify a --certificate-authority to embed", { field: "--embed-certs" });
+  const c: Cluster = { ...(findEntry(cfg, "clusters", name)?.cluster ?? { server: "" }) };
+  if (o.server !== undefined) {
+    c.server = o.server;
+    if (o.tlsServerName === undefined) delete c["tls-server-name"];
+  }
+  if (o.tlsServerName !== undefined) set(c, "tls-server-name", o.tlsServerName);
+  if (o.proxyUrl !== undefined) set(c, "proxy-url", o.proxyUrl);
+  if (o.insecureSkipTlsVerify !== undefined) {
+    set(c, "insecure-skip-tls-verify", o.insecureSkipTlsVerify || undefined);
+    if (o.insecureSkipTlsVerify) {
+      delete c["certificate-authority"];
+      delete c["certificate-authority-data"];
+    }
+  }
+  if (o.certificateAuthority !== undefined) {
+    const path = abs(o.certificateAuthority, cwd);
+    if (o.embedCerts) {
+      c["certificate-authority-data"] = embed(path, "certificate-authority");
+      delete c["certificate-authority"];
+    } else {
+      c["certificate-authority"] = path;
+      delete c["certificate-authority-data"];
+    }
+    delete c["insecure-skip-tls-verify"];
+  }
+  putEntry(cfg, "clusters", { name, cluster: c });
+}
+
+/** The flags of `kubectl config set-credentials`. */
+export interface SetCredentialsOptions {
+  clientCertificate?: string;
+  clientKey?: string;
+  embedCerts?: boolean;
+  token?: string;
+  username?: string;
+  password?: string;
+  authProvider?: string;
+  /** `k=v` sets, `k-` removes. */
+  authProviderArgs?: string[];
+  execCommand?: string;
+  execApiVersion?: string;
+  /** Replaces the whole list, as kubectl does. */
+  execArgs?: string[];
+  /** `K=V` merges by name, `K-` removes. */
+  execEnv?: string[];
+  execInteractiveMode?: "Never" | "IfAvailable" | "Always";
+  execProvideClusterInfo?: boolean;
+  cwd?: string;
+}
+
+/** `kubectl config set-credentials`: one authentication method at a time, exec args replaced and env merged. */
+export function setCredentials(cfg: Config, name: string, o: SetCredentialsOptions): void {
+  const cwd = o.cwd ?? process.cwd();
+  if (o.token !== undefined && (o.username !== undefined || o.password !== undefined)) {
+    throw new InputError("you cannot specify more than one authentication method at the same time", { field: "--token" });
+  }
+  const u: AuthInfo = { ...(findEntry(cfg, "users", name)?.user ?? {}) };
+  for (const [flag, field] of [["clientCertificate", "client-certificate"], ["clientKey", "client-key"]] as const) {
+    const value = o[flag];
+    if (value === undefined) continue;
+    const path = abs(value, cwd);
+    if (o.embedCerts) {
+      u[`${field}-data`] = embed(path, field);
+      delete u[field];
+    } else {
+      u[field] = path;
+      delete u[`${field}-data`];
+    }
+  }
+  if (o.token !== undefined) {
+    set(u, "token", o.token);
+    delete u.username;
+    delete u.password;
+  }
+  if (o.username !== undefined || o.password !== undefined) {
+    if (o.username !== undefined) set(u, "username", o.username);
+    if (o.password !== undefined) set(u, "password", o.password);
+    delete u.token;
+  }
+  if (o.authProvider !== undefined || o.authProviderArgs !== undefined) {
+    const ap = { name: o.authProvider ?? u["auth-provider"]?.name ?? "", config: { ...(u["auth-provider"]?.config ?? {}) } };
+    for (const arg of o.authProviderArgs ?? []) {
+      if (arg.endsWith("-") && !arg.includes("=")) delete ap.config[arg.slice(0, -1)];
+      else {
+        const eq = arg.indexOf("=");
+        if (eq <= 0) throw new InputError("expected key=value or key-", { field: "--auth-provider-arg", value: arg });
+        ap.config[arg.slice(0, eq)] = arg.slice(eq + 1);
+      }
+    }
+    u["auth-provider"] = { name: ap.name, config: Object.keys(ap.config).length > 0 ? ap.config : null };
+  }
+  const execTouched = [o.execCommand, o.execApiVersion, o.execArgs, o.execEnv, o.execInteractiveMode, o.execProvideClusterInfo].some((v) => v !== undefined);
+  if (execTouched) {
+    const ex = u.exec ? { ...u.exec } : { command: "", args: null, env: null, provideClusterInfo: false };
+    if (o.execCommand !== undefined) ex.command = o.execCommand;
+    if (o.execApiVersion !== undefined) ex.apiVersion = o.execApiVersion;
+    if (o.execArgs !== undefined) ex.args = o.execArgs;
+    if (o.execInteractiveMode !== undefined) ex.interactiveMode = o.execInteractiveMode;
+    if (o.execProvideClusterInfo !== undefined) ex.provideClusterInfo = o.execProvideClusterInfo;
+    for (const kv of o.execEnv ?? []) {
+      const env = [...(ex.env ?? [])];
+      if (kv.endsWith("-") && !kv.includes("=")) ex.env = env.filter((e) => e.name !== kv.slice(0, -1));
+      else {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new InputError("expected NAME=VALUE or NAME-", { field: "--exec-env", value: kv });
+        const entry = { name: kv.slice(0, eq), value: kv.slice(eq + 1) };
+        const i = env.findIndex((e) => e.name === entry.name);
+        if (i >= 0) env[i] = entry;
+        else env.push(entry);
+        ex.env = env;
+      }
+    }
+    u.exec = ex;
+  }
+  putEntry(cfg, "users", { name, user: u });
+}
+
+/** `kubectl config set-context NAME`: returns whether it was created or modified. */
+export function setContext(cfg: Config, name: string, o: { cluster?: string; user?: string; namespace?: string }): "created" | "modified" {
+  const existing = findEntry(cfg, "contexts", name);
+  const c: Context = { ...(existing?.context ?? { cluster: "", user: "" }) };
+  if (o.cluster !== undefined) c.cluster = o.cluster;
+  if (o.user !== undefined) c.user = o.user;
+  if (o.namespace !== undefined) set(c, "namespace", o.namespace);
+  putEntry(cfg, "contexts", { name, context: c });
+  return existing ? "modified" : "created";
+}
+
+/** `kubectl config use-context`: the context must exist. */
+export function useContext(cfg: Config, name: string, file = "kubeconfig"): void {
+  if (!findEntry(cfg, "contexts", name)) throw new InputError(`no context exists with the name: "${name}"`, { file });
+  cfg["current-context"] = name;
+}
+
+/** `kubectl config rename-context`, which also moves current-context. */
+export function renameContext(cfg: Config, from: string, to: string, file = "kubeconfig"): void {
+  const entry = findEntry(cfg, "contexts", from);
+  if (!entry) throw new InputError(`cannot rename the context "${from}", it's not in ${file}`, { file });
+  if (findEntry(cfg, "contexts", to)) throw new InputError(`cannot rename the context "${from}", the context "${to}" already exists in ${file}`, { file });
+  removeEntry(cfg, "contexts", from);
+  putEntry(cfg, "contexts", { name: to, context: entry.context });
+  if (cfg["current-context"] === from) cfg["current-context"] = to;
+}
+
+/** `kubectl config delete-cluster|delete-user|delete-context`: nothing cascades. */
+export function deleteEntry(cfg: Config, section: "clusters" | "users" | "contexts", name: string, file = "kubeconfig"): void {
+  const kind = section.slice(0, -1);
+  if (!removeEntry(cfg, section, name)) throw new InputError(`cannot delete ${kind} ${name}, not in ${file}`, { file });
+}
+
+/** `kubectl config get-contexts`: kubectl's table, the current one starred. */
+export function contextsTable(cfg: Config, only?: string): string {
+  const rows = (cfg.contexts ?? []).filter((c) => only === undefined || c.name === only).map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster, c.context.user, c.context.namespace ?? ""]);
+  const header = ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("");
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+function set<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {
+  if (value === undefined || value === "") delete obj[key];
+  else obj[key] = value;
+}

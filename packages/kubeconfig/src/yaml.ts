@@ -1,0 +1,147 @@
+import { load } from "js-yaml";
+import { InputError } from "@dk-bootstrap/pki";
+import { type Config, emptyConfig } from "./model.js";
+
+/**
+ * Serializes a kubeconfig byte for byte as kubectl writes it: kubectl goes JSON → YAML through
+ * sigs.k8s.io/yaml (go-yaml v2), so keys are sorted at every level, sequences are not indented under
+ * their key, lines never wrap, and strings that YAML 1.1 would read as something else are quoted.
+ */
+export function toYaml(cfg: Config): string {
+  return emit(normalize(cfg), 0);
+}
+
+/** The fields kubectl always writes (not omitempty in clientcmd v1), in the order of the Go struct. */
+function normalize(cfg: Config): unknown {
+  const out: Record<string, unknown> = { ...cfg };
+  out.apiVersion ??= "v1";
+  out.kind ??= "Config";
+  out.preferences ??= {};
+  for (const s of ["clusters", "users", "contexts"] as const) if (!cfg[s] || cfg[s]!.length === 0) out[s] = null;
+  out["current-context"] ??= "";
+  if (cfg.clusters) out.clusters = cfg.clusters.map((c) => ({ ...c, cluster: { ...c.cluster, server: c.cluster.server ?? "" } }));
+  return out;
+}
+
+function emit(value: unknown, indent: number): string {
+  const pad = " ".repeat(indent);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]\n";
+    return value
+      .map((item) => {
+        const body = isBlock(item) ? emit(item, indent + 2).slice(indent + 2) : `${scalar(item, indent + 2)}\n`;
+        return `${pad}- ${body}`;
+      })
+      .join("");
+  }
+  if (isObject(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(goStringLess);
+    if (keys.length === 0) return "{}\n";
+    return keys
+      .map((k) => {
+        const v = value[k];
+        const key = scalar(k, indent);
+        if (isBlock(v)) return Array.isArray(v) ? `${pad}${key}:\n${emit(v, indent)}` : `${pad}${key}:\n${emit(v, indent + 2)}`;
+        return `${pad}${key}: ${scalar(v, indent + 2)}\n`;
+      })
+      .join("");
+  }
+  return `${scalar(value, indent)}\n`;
+}
+
+/** Go sorts map keys by bytes. */
+function goStringLess(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A non-empty map or list is written as a block under its key; empty ones inline as {} and []. */
+function isBlock(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  return isObject(v) && Object.values(v).some((x) => x !== undefined);
+}
+
+function scalar(v: unknown, indent: number): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean" || typeof v === "number") return String(v);
+  if (Array.isArray(v)) return "[]";
+  if (isObject(v)) return "{}";
+  return quoteString(String(v), indent);
+}
+
+// YAML 1.1 plain scalars that do not resolve to a string (go-yaml v2's resolve table and patterns).
+const NON_STRING = /^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const NUMBER = /^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$/;
+
+/**
+ * go-yaml v2's choice of style: double quotes when the plain text would not read back as a string,
+ * plain when libyaml's emitter allows it in block context, else single quotes, else double quotes;
+ * multi-line text as a literal block.
+ */
+export function quoteString(s: string, indent = 0): string {
+  if (s === "" || NON_STRING.test(s) || (NUMBER.test(s) && /[0-9]/.test(s))) return JSON.stringify(s);
+  if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return literal(s, indent);
+  if (plainAllowed(s)) return s;
+  if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
+  return JSON.stringify(s);
+}
+
+function literal(s: string, indent: number): string {
+  const chomp = s.endsWith("\n") ? "" : "-";
+  const pad = " ".repeat(indent);
+  const body = (s.endsWith("\n") ? s.slice(0, -1) : s).split("\n").map((l) => (l === "" ? "" : pad + l)).join("\n");
+  return `|${chomp}\n${body}`;
+}
+
+/** libyaml's yaml_emitter_analyze_scalar, reduced to the block-context plain check. */
+function plainAllowed(s: string): boolean {
+  if (s.startsWith("---") || s.startsWith("...")) return false;
+  if (/^\s|\s$/.test(s)) return false;
+  if (/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return false;
+  const first = s[0]!;
+  const next = s[1];
+  if ("#,[]{}&*!|>'\"%@`".includes(first)) return false;
+  if ((first === "?" || first === ":" || first === "-") && (next === undefined || next === " ")) return false;
+  for (let i = 1; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === ":" && (s[i + 1] === undefined || s[i + 1] === " ")) return false;
+    if (c === "#" && s[i - 1] === " ") return false;
+  }
+  return true;
+}
+
+/** Parses a kubeconfig (YAML or JSON). Errors name the file and line; a missing section reads as empty. */
+export function parseKubeconfig(text: string, file: string): Config {
+  let doc: unknown;
+  try {
+    doc = load(text);
+  } catch (e) {
+    const mark = (e as { mark?: { line: number; column: number } }).mark;
+    const reason = (e as { reason?: string }).reason ?? (e as Error).message;
+    throw new InputError(`malformed YAML${mark ? ` at line ${mark.line + 1} column ${mark.column + 1}` : ""}: ${reason}`, { file });
+  }
+  if (doc === undefined || doc === null) return emptyConfig();
+  if (!isObject(doc)) throw new InputError("a kubeconfig must be a YAML mapping", { file });
+  const cfg = { ...emptyConfig(), ...(doc as Partial<Config>) } as Config;
+  for (const [section, inner] of [["clusters", "cluster"], ["users", "user"], ["contexts", "context"]] as const) {
+    const list = cfg[section] as unknown;
+    if (list === null || list === undefined) {
+      (cfg as unknown as Record<string, unknown>)[section] = null;
+      continue;
+    }
+    if (!Array.isArray(list)) throw new InputError("expected a list", { file, field: section });
+    const seen = new Set<string>();
+    list.forEach((e: unknown, i: number) => {
+      if (!isObject(e) || typeof e.name !== "string") throw new InputError("each entry needs a name", { file, field: `${section}[${i}].name` });
+      if (seen.has(e.name)) throw new InputError(`duplicate name "${e.name}" in list`, { file, field: section });
+      seen.add(e.name);
+      if (e[inner] !== undefined && !isObject(e[inner])) throw new InputError("expected a mapping", { file, field: `${section}[${i}].${inner}` });
+      e[inner] ??= {};
+    });
+  }
+  if (typeof cfg["current-context"] !== "string") cfg["current-context"] = String(cfg["current-context"] ?? "");
+  return cfg;
+}
