@@ -1,0 +1,33 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run, tempDir } from "../test-support/peers.js";
+
+const here = import.meta.dirname;
+const example = (name: string, args: string[] = []) => run(process.execPath, [join(here, name), ...args], { cwd: here });
+
+describe("the examples run as documented", () => {
+  it("issue-certificate.mjs issues a certificate whose chain verifies", () => {
+    const r = example("issue-certificate.mjs");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("issued web for web.example.com, 10.0.0.5 by my-ca");
+    expect(r.stdout).toContain("chain problems: 0");
+  });
+
+  it("cluster-pki.mjs writes the PKI and the kubeconfigs, then keeps them", () => {
+    const dir = tempDir();
+    const first = example("cluster-pki.mjs", [dir]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^18 made, 0 kept/);
+    expect(readdirSync(dir)).toContain("kubelet.conf");
+    expect(readFileSync(join(dir, "admin.conf"), "utf8")).toContain("server: https://192.168.1.10:6443");
+    expect(example("cluster-pki.mjs", [dir]).stdout).toMatch(/^0 made, 18 kept/);
+  });
+
+  it("kubeconfig.mjs prints a kubeconfig kubectl would write", () => {
+    const r = example("kubeconfig.mjs");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("current-context: ci@lab\n");
+    expect(r.stdout).toContain("    insecure-skip-tls-verify: true\n");
+  });
+});
