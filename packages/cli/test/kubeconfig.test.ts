@@ -147,6 +147,17 @@ describe("component kubeconfigs, through the real kubectl", () => {
     expect(cfg["current-context"]).toBe(`${user}@demystifions-kubernetes`);
   });
 
+  it("kubeconfig check passes them and flags a broken one with exit 1", () => {
+    const ok = dk(["kubeconfig", "check", "cluster/kubelet.conf"], { cwd: root });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/kubelet.conf: OK/);
+    const broken = join(root, "broken.conf");
+    writeFileSync(broken, readFileSync(join(root, "cluster", "admin.conf"), "utf8").replace("cluster: demystifions-kubernetes", "cluster: gone"));
+    const bad = dk(["kubeconfig", "check", broken], { cwd: root });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/contexts\[kubernetes-admin@demystifions-kubernetes\]\.cluster: names the missing cluster "gone"/);
+  });
+
   it("writes exactly the component files and keeps them on a re-run", () => {
     expect(COMPONENT_KUBECONFIGS.map((k) => k.file).sort()).toEqual(["admin.conf", "controller-manager.conf", "kube-proxy.conf", "kubelet.conf", "scheduler.conf", "super-admin.conf"]);
     const again = dk(["certs", "--key-algo", "ecdsa", "--server", `https://127.0.0.1:${port}`], { cwd: root });

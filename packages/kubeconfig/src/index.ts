@@ -7,3 +7,4 @@ export * from "./yaml.js";
 export * from "./ops.js";
 export * from "./files.js";
 export * from "./components.js";
+export * from "./check.js";

@@ -1,7 +1,9 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { resolve } from "node:path";
+import { DkError, InputError } from "@dk-bootstrap/pki";
 import {
   type Config,
   KubeconfigFiles,
+  checkKubeconfig,
   contextsTable,
   deleteEntry,
   findEntry,
@@ -169,6 +171,18 @@ export function registerKubeconfig(program: Command): void {
     const set = await files(o);
     await set.modify((cfg) => renameContext(cfg, from, to, set.paths.join(":")));
     out(`Context "${from}" renamed to "${to}".\n`);
+  });
+
+  sub(kc, "check [file]", "check a kubeconfig offline: references, files, key/cert match, validity, issuer", "  dk-bootstrap kubeconfig check cluster/admin.conf").action(async (file: string | undefined, o: Global) => {
+    const set = await KubeconfigFiles.load(file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig));
+    const problems = await checkKubeconfig(set.merged());
+    const where = set.paths.join(":");
+    if (problems.length === 0) {
+      out(`${where}: OK\n`);
+      return;
+    }
+    for (const p of problems) process.stderr.write(`${where}: ${p.where}: ${p.problem}\n`);
+    throw new DkError(`${where}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found`, "CHECK");
   });
 
   sub(kc, "view", "print the merged kubeconfig (secrets redacted unless --raw)", "  dk-bootstrap kubeconfig view --minify --raw")
