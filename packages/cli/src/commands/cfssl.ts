@@ -20,7 +20,7 @@ import {
   type Signer,
   type SigningProfile,
 } from "@dk-bootstrap/pki";
-import { type GoFlagSpec, type GoFlags, parseGoFlags } from "../go-flags.js";
+import type { GoFlagSpec, GoFlags } from "../go-flags.js";
 import { readInput, readStdin } from "../io.js";
 
 /** A cfssl-compatible command: Go-style single-dash flags, run outside commander's parser. */
