@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type ClusterPki, PkiError, ensurePrivateDir, readIfExists } from "@dk-bootstrap/pki";
+import { type ClusterPki, PkiError, readIfExists } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, putEntry } from "./model.js";
 import { toYaml } from "./yaml.js";
 import { writeKubeconfig } from "./files.js";
@@ -55,7 +55,6 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
 
 /** Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were already up to date. */
 export async function writeComponentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC): Promise<{ file: string; action: "kept" | "made" }[]> {
-  await ensurePrivateDir(pki.dir);
   const result: { file: string; action: "kept" | "made" }[] = [];
   for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
     const path = join(pki.dir, file);

@@ -46,24 +46,25 @@ export async function writeKubeconfig(path: string, cfg: Config): Promise<void> 
   }
 }
 
+/** Rewrites every file path a kubeconfig holds (CA, client certificate and key, token file) in place. */
+function mapPaths(cfg: Config, fn: (path: string) => string): Config {
+  for (const c of cfg.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = fn(c.cluster[f]!);
+  for (const u of cfg.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = fn(u.user[f]!);
+  return cfg;
+}
+
+/** On write, kubectl keeps a path relative only when it lies under the kubeconfig's folder. */
 function relativize(cfg: Config, dir: string): Config {
-  const rel = (p: string) => {
+  return mapPaths(structuredClone(cfg), (p) => {
     if (!isAbsolute(p)) return p;
     const r = relative(dir, p);
     return r.startsWith("..") || isAbsolute(r) ? p : r;
-  };
-  const out = structuredClone(cfg);
-  for (const c of out.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = rel(c.cluster[f]!);
-  for (const u of out.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = rel(u.user[f]!);
-  return out;
+  });
 }
 
-/** Makes relative paths of a loaded file absolute against its folder, as client-go does on load. */
+/** On load, relative paths are taken against the file's folder, as client-go does. */
 function absolutize(cfg: Config, dir: string): Config {
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  for (const c of cfg.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = abs(c.cluster[f]!);
-  for (const u of cfg.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = abs(u.user[f]!);
-  return cfg;
+  return mapPaths(cfg, (p) => (isAbsolute(p) ? p : resolve(dir, p)));
 }
 
 /** Several kubeconfig files seen as one, the way KUBECONFIG works. */

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { InputError } from "@dk-bootstrap/pki";
+import { InputError, table } from "@dk-bootstrap/pki";
 import { type AuthInfo, type Cluster, type Config, type Context, findEntry, putEntry, removeEntry } from "./model.js";
 
 /** Reads a file to embed as kubectl does: the raw bytes, base64, no PEM check. */
@@ -185,10 +185,31 @@ export function deleteEntry(cfg: Config, section: "clusters" | "users" | "contex
 /** `kubectl config get-contexts`: kubectl's table, the current one starred. */
 export function contextsTable(cfg: Config, only?: string): string {
   const rows = (cfg.contexts ?? []).filter((c) => only === undefined || c.name === only).map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster, c.context.user, c.context.namespace ?? ""]);
-  const header = ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("");
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  return table(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows);
+}
+
+/**
+ * `kubectl config view`: with `minify`, only the current context, its cluster and its user (an error
+ * when there is no current context); without `raw`, certificate data shows as `DATA+OMITTED` and
+ * tokens and passwords as `REDACTED`.
+ */
+export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean } = {}): Config {
+  let out = structuredClone(cfg);
+  if (o.minify) {
+    const ctx = findEntry(out, "contexts", out["current-context"]);
+    if (!ctx) throw new InputError("current-context must exist in order to minify");
+    const cluster = findEntry(out, "clusters", ctx.context.cluster);
+    const user = findEntry(out, "users", ctx.context.user);
+    out = { ...out, contexts: [ctx], clusters: cluster ? [cluster] : null, users: user ? [user] : null };
+  }
+  if (o.raw) return out;
+  for (const e of out.clusters ?? []) if (e.cluster["certificate-authority-data"]) e.cluster["certificate-authority-data"] = "DATA+OMITTED";
+  for (const e of out.users ?? []) {
+    for (const f of ["client-certificate-data", "client-key-data"] as const) if (e.user[f]) e.user[f] = "DATA+OMITTED";
+    if (e.user.token) e.user.token = "REDACTED";
+    if (e.user.password) e.user.password = "REDACTED";
+  }
+  return out;
 }
 
 function set<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { PkiError } from "./errors.js";
+import { InputError, type InputLocation } from "./errors.js";
 import { KeyPair, signatureParams } from "./keys.js";
 import { type SubjectName, toX509Name } from "./name.js";
 import { noSans, type SubjectAltNames, toGeneralNames } from "./san.js";
@@ -109,19 +109,21 @@ export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
   return Buffer.from(await cert.publicKey.getKeyIdentifier(crypto)).toString("hex");
 }
 
-/** Parses one PEM (or DER) certificate. */
-export function parseCertificate(pemOrDer: string | Uint8Array): x509.X509Certificate {
+/** Parses one PEM (or DER) certificate; `where` names it in the error. */
+export function parseCertificate(pemOrDer: string | Uint8Array, where: InputLocation = {}): x509.X509Certificate {
   try {
     return new x509.X509Certificate(typeof pemOrDer === "string" ? pemOrDer : new Uint8Array(pemOrDer));
   } catch (cause) {
-    throw new PkiError("not a readable X.509 certificate", { cause });
+    throw new InputError("not a readable PEM certificate", where, { cause });
   }
 }
 
-/** Parses every certificate of a PEM bundle, in order. */
-export function parseCertificates(pem: string): x509.X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => parseCertificate(b));
+/**
+ * The warning neither cfssl nor kubeadm gives: a certificate that ends after its CA stops being
+ * trusted when the CA expires, whatever its own dates say.
+ */
+export function outlivesCaWarning(name: string, notAfter: Date, ca: x509.X509Certificate): string[] {
+  return notAfter > ca.notAfter ? [`${name} would outlive its CA (it ends ${notAfter.toISOString()}, the CA ${ca.notAfter.toISOString()})`] : [];
 }
 
 /** PEM text of a certificate, with the trailing newline cfssl and OpenSSL write. */

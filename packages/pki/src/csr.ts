@@ -1,7 +1,7 @@
-import { PkiError } from "./errors.js";
+import { InputError, type InputLocation } from "./errors.js";
 import { KeyPair, signatureParams } from "./keys.js";
 import { type SubjectName, fromX509Name, toX509Name } from "./name.js";
-import { noSans, type SubjectAltNames, toGeneralNames } from "./san.js";
+import { type SubjectAltNames, sansOf, toGeneralNames } from "./san.js";
 import { crypto, x509 } from "./x509.js";
 
 /** A PKCS#10 request, parsed and with its self-signature checked. */
@@ -26,29 +26,18 @@ export async function createCsr(subject: SubjectName, sans: SubjectAltNames, key
   );
 }
 
-/** Parses a PEM CSR and verifies its signature: a CSR whose signature doesn't hold is refused. */
-export async function parseCsr(pem: string): Promise<ParsedCsr> {
+/** Parses a PEM CSR and verifies its signature: a CSR whose signature doesn't hold is refused. `where` names it in errors. */
+export async function parseCsr(pem: string, where: InputLocation = {}): Promise<ParsedCsr> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(pem);
   } catch (cause) {
-    throw new PkiError("not a readable PKCS#10 certificate request", { cause });
+    throw new InputError("not a readable PKCS#10 certificate request", where, { cause });
   }
-  if (!(await csr.verify(crypto))) throw new PkiError("the certificate request's signature does not verify");
+  if (!(await csr.verify(crypto))) throw new InputError("the certificate request's signature does not verify", where);
   const publicKey = await csr.publicKey.export(crypto);
-  return { csr, subject: fromX509Name(csr.subjectName), sans: sansOf(csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension) ?? null), publicKey };
-}
-
-/** Splits a SAN extension (of a certificate or a CSR) by kind. */
-export function sansOf(ext: x509.SubjectAlternativeNameExtension | null): SubjectAltNames {
-  const sans = noSans();
-  for (const n of ext?.names.items ?? []) {
-    if (n.type === "dns") sans.dns.push(n.value);
-    else if (n.type === "ip") sans.ip.push(n.value);
-    else if (n.type === "email") sans.email.push(n.value);
-    else if (n.type === "url") sans.uri.push(n.value);
-  }
-  return sans;
+  const sanExt = csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
+  return { csr, subject: fromX509Name(csr.subjectName), sans: sansOf(sanExt), publicKey };
 }
 
 /** PEM text of a CSR. */

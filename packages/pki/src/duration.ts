@@ -3,6 +3,9 @@ import { InputError, type InputLocation } from "./errors.js";
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
+/** One hour in milliseconds: validities are counted in hours, as in cfssl and kubeadm. */
+export const HOUR_MS = 3_600_000;
+
 /**
  * Parses a Go duration string as cfssl's `expiry` and kubeadm's validity fields take it
  * (`8760h`, `1h30m`, `90s`; no day or year units), into milliseconds.
@@ -23,15 +26,10 @@ export function parseDuration(text: string, where: InputLocation = {}): number {
   return Math.round(total);
 }
 
-/** Formats milliseconds as a Go duration in hours, the way cfssl configs spell them (`8760h`). */
-export function formatHours(ms: number): string {
-  return `${+(ms / 3_600_000).toFixed(3)}h`;
-}
-
 /** kubeadm's residual-time style: `364d`, `9y`, `23h`, `<invalid>` when past. */
 export function formatResidual(ms: number): string {
   if (ms <= 0) return "<invalid>";
-  const h = ms / 3_600_000;
+  const h = ms / HOUR_MS;
   if (h < 48) return `${Math.floor(h)}h`;
   const d = Math.floor(h / 24);
   if (d < 365 * 2) return `${d}d`;

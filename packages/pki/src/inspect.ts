@@ -1,8 +1,7 @@
 import { keyIdOf } from "./certificate.js";
-import { sansOf } from "./csr.js";
 import type { KeyPair } from "./keys.js";
-import { type SubjectName, fromX509Name } from "./name.js";
-import type { SubjectAltNames } from "./san.js";
+import { type SubjectName, fromX509Name, sameName } from "./name.js";
+import { type SubjectAltNames, sansOf } from "./san.js";
 import { extKeyUsageName, keyUsageNames } from "./usages.js";
 import { crypto, x509 } from "./x509.js";
 
@@ -53,7 +52,7 @@ export async function describeCertificate(cert: x509.X509Certificate): Promise<C
     authorityKeyId: aki?.keyId,
     sha256: colonHex(new Uint8Array(await cert.getThumbprint("SHA-256", crypto))),
     signatureAlgorithm: goSignatureName(cert),
-    selfSigned: Buffer.from(cert.subjectName.toArrayBuffer()).equals(Buffer.from(cert.issuerName.toArrayBuffer())),
+    selfSigned: sameName(cert.subjectName, cert.issuerName),
   };
 }
 
@@ -81,9 +80,6 @@ export function timeLeft(cert: x509.X509Certificate, now: Date = new Date()): nu
   return cert.notAfter.getTime() - now.getTime();
 }
 
-/** Why a chain does not verify; empty when it does. */
-export type ChainProblem = string;
-
 /**
  * Verifies `leaf` up to one of `roots` through `intermediates` the way Go's crypto/x509 does: parents
  * are found by raw subject bytes equal to the child's raw issuer bytes, every signature must hold,
@@ -95,15 +91,15 @@ export async function verifyChain(
   roots: readonly x509.X509Certificate[],
   intermediates: readonly x509.X509Certificate[] = [],
   now: Date = new Date(),
-): Promise<ChainProblem[]> {
-  const problems: ChainProblem[] = [];
+): Promise<string[]> {
+  const problems: string[] = [];
   let child = leaf;
   let depth = 0; // non-self-issued intermediates below the current issuer
   for (let guard = 0; guard < 10; guard++) {
     if (now < child.notBefore || now > child.notAfter) problems.push(`${child.subject}: not valid at ${now.toISOString()}`);
-    const issuerBytes = Buffer.from(child.issuerName.toArrayBuffer());
-    const root = roots.find((r) => Buffer.from(r.subjectName.toArrayBuffer()).equals(issuerBytes));
-    const parent = root ?? intermediates.find((c) => c !== child && Buffer.from(c.subjectName.toArrayBuffer()).equals(issuerBytes));
+    const issuer = child.issuerName;
+    const root = roots.find((r) => sameName(r.subjectName, issuer));
+    const parent = root ?? intermediates.find((c) => c !== child && sameName(c.subjectName, issuer));
     if (!parent) {
       problems.push(`${child.subject}: signed by unknown authority "${child.issuer}"`);
       return problems;

@@ -30,6 +30,11 @@ export function toX509Name(subject: SubjectName): x509.Name {
   return new x509.Name(rdns);
 }
 
+/** True when two names are the same bytes: how Go (and so Kubernetes) matches a certificate to its issuer. */
+export function sameName(a: x509.Name, b: x509.Name): boolean {
+  return Buffer.from(a.toArrayBuffer()).equals(Buffer.from(b.toArrayBuffer()));
+}
+
 /** Reads a parsed name back into the cfssl shape (unknown attribute types are left out). */
 export function fromX509Name(name: x509.Name): SubjectName {
   const out: SubjectName = {};

@@ -62,11 +62,6 @@ export function sanList(sans: SubjectAltNames): string[] {
   return [...sans.dns, ...sans.email, ...sans.ip, ...sans.uri];
 }
 
-/** Union of two SAN sets, order kept, duplicates dropped. */
-export function mergeSans(a: SubjectAltNames, b: SubjectAltNames): SubjectAltNames {
-  const u = (x: string[], y: string[]) => [...new Set([...x, ...y])];
-  return { dns: u(a.dns, b.dns), ip: u(a.ip, b.ip), email: u(a.email, b.email), uri: u(a.uri, b.uri) };
-}
 
 /** SANs as @peculiar/x509 general names, in Go's order: DNS, email, IP, URI. */
 export function toGeneralNames(sans: SubjectAltNames): x509.JsonGeneralName[] {
@@ -76,4 +71,16 @@ export function toGeneralNames(sans: SubjectAltNames): x509.JsonGeneralName[] {
     ...sans.ip.map((value) => ({ type: "ip" as const, value })),
     ...sans.uri.map((value) => ({ type: "url" as const, value })),
   ];
+}
+
+/** Splits a SAN extension (of a certificate or a CSR) by kind. */
+export function sansOf(ext: x509.SubjectAlternativeNameExtension | null | undefined): SubjectAltNames {
+  const sans = noSans();
+  for (const n of ext?.names.items ?? []) {
+    if (n.type === "dns") sans.dns.push(n.value);
+    else if (n.type === "ip") sans.ip.push(n.value);
+    else if (n.type === "email") sans.email.push(n.value);
+    else if (n.type === "url") sans.uri.push(n.value);
+  }
+  return sans;
 }

@@ -10,6 +10,7 @@ import {
   clusterSpec,
   describeCertificate,
   generateClusterPki,
+  generateWorkshopPki,
   parseCertificate,
   renewCertificates,
   verifyChain,
@@ -109,6 +110,7 @@ describe("the cluster PKI", () => {
     const forced = await generateClusterPki(clusterSpec({ key: ecdsa, nodeIPs: ["192.0.2.10", "192.0.2.11"] }), dir, { force: true });
     expect(forced.actions.find((a) => a.name === "ca")?.action).toBe("made");
     expect(read(dir, "ca.crt")).not.toBe(caBefore);
+    expect(forced.actions.filter((a) => a.action !== "made")).toEqual([]);
   });
 
   it("reports expiry as kubeadm does, and renew keeps identity and SANs with a new key", async () => {
@@ -158,7 +160,19 @@ describe("an existing PKI that can't be used", () => {
     const r = await generateClusterPki(clusterSpec({ key: ecdsa }), dir);
     expect(r.actions.find((a) => a.name === "front-proxy-ca")?.action).toBe("external");
     rmSync(join(dir, "pki/front-proxy-client.crt"));
+    // apiserver is settled before front-proxy-client: it must not be written when the run fails.
+    rmSync(join(dir, "pki/apiserver.crt"));
     await expect(generateClusterPki(clusterSpec({ key: ecdsa }), dir)).rejects.toThrow(/external CA/);
+    expect(existsSync(join(dir, "pki/apiserver.crt"))).toBe(false);
+  });
+
+  it("renews nothing when one of the CAs it needs has no key", async () => {
+    const dir = tempDir();
+    await generateClusterPki(clusterSpec({ key: ecdsa }), dir);
+    const before = read(dir, "apiserver.crt");
+    rmSync(join(dir, "pki/etcd/ca.key"));
+    await expect(renewCertificates(dir, "all")).rejects.toThrow(/etcd\/ca.key: missing/);
+    expect(read(dir, "apiserver.crt")).toBe(before);
   });
 
   it("never uses Ed25519 for the service-account key", async () => {
@@ -167,5 +181,17 @@ describe("an existing PKI that can't be used", () => {
     const r = await generateClusterPki(clusterSpec({ key: { algo: "ed25519", size: 0 } }), dir);
     expect(r.serviceAccountKey.spec).toEqual({ algo: "ecdsa", size: 256 });
     expect(read(dir, "ca.key")).toMatch(/BEGIN PRIVATE KEY/);
+  });
+});
+
+describe("the workshop's PKI", () => {
+  // The new CA has the same subject, so the old admin certificate finds it by name and fails on its key.
+  it("keeps its CA and admin certificate, and refuses an admin certificate of another CA", async () => {
+    const dir = tempDir();
+    expect((await generateWorkshopPki(dir)).map((a) => a.action)).toEqual(["made", "made"]);
+    expect((await generateWorkshopPki(dir)).map((a) => a.action)).toEqual(["kept", "kept"]);
+    rmSync(join(dir, "certs/ca.pem"));
+    rmSync(join(dir, "certs/ca-key.pem"));
+    await expect(generateWorkshopPki(dir)).rejects.toThrow(/admin.pem: .*(authority key ID does not match|signature does not verify)/);
   });
 });

@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import {
   DEFAULT_SIGNING_CONFIG,
   InputError,
-  PkiError,
   bareFiles,
   certinfoJson,
   describeCertificate,
@@ -47,9 +46,10 @@ async function profileFrom(f: GoFlags): Promise<SigningProfile> {
   return selectProfile(config, f.values.profile, file ?? "default config");
 }
 
-function hostnames(f: GoFlags): string[] | undefined {
+/** The clock, and cfssl's `-hostname a,b`, which replaces the CSR's hosts. */
+function signOptions(f: GoFlags, now: Date): { hostnames?: string[]; now: Date } {
   const h = f.values.hostname;
-  return h === undefined ? undefined : h.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return h === undefined ? { now } : { hostnames: h.split(",").map((s) => s.trim()).filter((s) => s !== ""), now };
 }
 
 function warn(lines: string[]): void {
@@ -68,8 +68,7 @@ export const GO_COMMANDS: GoCommand[] = [
       if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap gencert -initca ca-csr.json" });
       const req = parseCsrJson(await readInput(file, "the CSR JSON"), file);
       const now = new Date();
-      if (!req.hosts.length && !f.values.hostname) warn([`${file}: no "hosts": this certificate can't serve TLS to any client that checks names`]);
-      const out = f.bools.has("initca") ? await gencertInitCa(req, now) : await gencert(req, await signerFrom(f, now), await profileFrom(f), withHosts(f, now));
+      const out = f.bools.has("initca") ? await gencertInitCa(req, now) : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
       warn(out.warnings);
       process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
     },
@@ -84,9 +83,7 @@ export const GO_COMMANDS: GoCommand[] = [
       if (!file) throw new InputError("a PEM CSR file is needed", { field: "CSR" });
       const now = new Date();
       const text = await readInput(file, "the CSR");
-      const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), withHosts(f, now)).catch((e: unknown) => {
-        throw e instanceof PkiError ? new InputError(e.message, { file }) : e;
-      });
+      const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file });
       warn(out.warnings);
       process.stdout.write(`${JSON.stringify({ cert: out.cert })}\n`);
     },
@@ -99,18 +96,10 @@ export const GO_COMMANDS: GoCommand[] = [
     async run(f) {
       if (f.values.cert) {
         const pem = await readInput(f.values.cert, "the certificate");
-        const cert = (() => {
-          try {
-            return parseCertificate(pem);
-          } catch {
-            throw new InputError("not a readable PEM certificate", { file: f.values.cert });
-          }
-        })();
+        const cert = parseCertificate(pem, { file: f.values.cert });
         process.stdout.write(`${JSON.stringify(certinfoJson(await describeCertificate(cert), pem.slice(pem.indexOf("-----BEGIN"))), null, 2)}\n`);
       } else if (f.values.csr) {
-        const csr = await parseCsr(await readInput(f.values.csr, "the CSR")).catch((e: unknown) => {
-          throw e instanceof PkiError ? new InputError(e.message, { file: f.values.csr }) : e;
-        });
+        const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
         process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);
       } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
     },
@@ -139,8 +128,3 @@ export const GO_COMMANDS: GoCommand[] = [
     },
   },
 ];
-
-function withHosts(f: GoFlags, now: Date): { hostnames?: string[]; now: Date } {
-  const h = hostnames(f);
-  return h ? { hostnames: h, now } : { now };
-}

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import { DkError, InputError } from "@dk-bootstrap/pki";
 import {
-  type Config,
   KubeconfigFiles,
+  type SetClusterOptions,
+  type SetCredentialsOptions,
   checkKubeconfig,
   contextsTable,
   deleteEntry,
@@ -14,12 +15,17 @@ import {
   setCredentials,
   toYaml,
   useContext,
+  viewConfig,
 } from "@dk-bootstrap/kubeconfig";
 import { type Command, Option } from "commander";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** kubectl booleans take `--flag`, `--flag=true` and `--flag=false`. */
-const bool = (v: string | undefined) => v === undefined || v === "" || v === "true" ? true : v === "false" ? false : (() => { throw new InputError("expected true or false", { value: v }); })();
+function bool(v: string | undefined): boolean {
+  if (v === undefined || v === "" || v === "true") return true;
+  if (v === "false") return false;
+  throw new InputError("expected true or false", { value: v });
+}
 
 interface Global {
   kubeconfig?: string;
@@ -41,18 +47,6 @@ function sub(parent: Command, name: string, summary: string, example: string): C
     .addHelpText("after", `\nExamples:\n${example}`);
 }
 
-/** Redacts secrets the way `kubectl config view` does without --raw. */
-function redact(cfg: Config): Config {
-  const c = structuredClone(cfg);
-  for (const e of c.clusters ?? []) if (e.cluster["certificate-authority-data"]) e.cluster["certificate-authority-data"] = "DATA+OMITTED";
-  for (const e of c.users ?? []) {
-    for (const f of ["client-certificate-data", "client-key-data"] as const) if (e.user[f]) e.user[f] = "DATA+OMITTED";
-    if (e.user.token) e.user.token = "REDACTED";
-    if (e.user.password) e.user.password = "REDACTED";
-  }
-  return c;
-}
-
 /** `dk-bootstrap kubeconfig ...`: kubectl config's subcommands, same flags, same files, same bytes. */
 export function registerKubeconfig(program: Command): void {
   const kc = program.command("kubeconfig").description("build and edit kubeconfigs exactly as `kubectl config` does (same flags, same KUBECONFIG rules, same bytes)");
@@ -64,17 +58,9 @@ export function registerKubeconfig(program: Command): void {
     .addOption(new Option("--insecure-skip-tls-verify [bool]", "do not verify the server's certificate").argParser(bool))
     .option("--tls-server-name <name>", "server name to verify the certificate against")
     .option("--proxy-url <url>", "proxy for requests to this cluster")
-    .action(async (name: string, o: Global & Record<string, string | boolean | undefined>) => {
-      await (await files(o)).modify((cfg) =>
-        setCluster(cfg, name, {
-          ...(o.server !== undefined ? { server: o.server as string } : {}),
-          ...(o.certificateAuthority !== undefined ? { certificateAuthority: o.certificateAuthority as string } : {}),
-          ...(o.embedCerts !== undefined ? { embedCerts: o.embedCerts as boolean } : {}),
-          ...(o.insecureSkipTlsVerify !== undefined ? { insecureSkipTlsVerify: o.insecureSkipTlsVerify as boolean } : {}),
-          ...(o.tlsServerName !== undefined ? { tlsServerName: o.tlsServerName as string } : {}),
-          ...(o.proxyUrl !== undefined ? { proxyUrl: o.proxyUrl as string } : {}),
-        }),
-      );
+    .action(async (name: string, o: Global & SetClusterOptions) => {
+      // commander names options exactly as SetClusterOptions does; unset ones are undefined, which setCluster skips.
+      await (await files(o)).modify((cfg) => setCluster(cfg, name, o));
       out(`Cluster "${name}" set.\n`);
     });
 
@@ -93,14 +79,10 @@ export function registerKubeconfig(program: Command): void {
     .option("--exec-env <K=V>", "credential plugin environment, K- removes (repeatable)", collect)
     .addOption(new Option("--exec-interactive-mode <mode>", "Never, IfAvailable or Always").choices(["Never", "IfAvailable", "Always"]))
     .addOption(new Option("--exec-provide-cluster-info [bool]", "pass cluster info to the plugin").argParser(bool))
-    .action(async (name: string, o: Global & Record<string, unknown>) => {
-      const keys = ["clientCertificate", "clientKey", "embedCerts", "token", "username", "password", "authProvider", "execCommand", "execApiVersion", "execInteractiveMode", "execProvideClusterInfo"];
-      const opts: Record<string, unknown> = {};
-      for (const k of keys) if (o[k] !== undefined) opts[k] = o[k];
-      if (o.authProviderArg) opts.authProviderArgs = o.authProviderArg;
-      if (o.execArg) opts.execArgs = o.execArg;
-      if (o.execEnv) opts.execEnv = o.execEnv;
-      await (await files(o)).modify((cfg) => setCredentials(cfg, name, opts));
+    .action(async (name: string, o: Global & SetCredentialsOptions & { authProviderArg?: string[]; execArg?: string[]; execEnv?: string[] }) => {
+      // Repeatable flags are singular on the command line, plural in SetCredentialsOptions.
+      const { authProviderArg, execArg, execEnv, ...rest } = o;
+      await (await files(o)).modify((cfg) => setCredentials(cfg, name, { ...rest, authProviderArgs: authProviderArg, execArgs: execArg, execEnv }));
       out(`User "${name}" set.\n`);
     });
 
@@ -119,7 +101,7 @@ export function registerKubeconfig(program: Command): void {
       if (!target) throw new InputError("a context name (or --current) is needed", { field: "NAME" });
       let what = "";
       await set.modify((cfg) => {
-        what = setContext(cfg, target, { ...(o.cluster !== undefined ? { cluster: o.cluster } : {}), ...(o.user !== undefined ? { user: o.user } : {}), ...(o.namespace !== undefined ? { namespace: o.namespace } : {}) });
+        what = setContext(cfg, target, o);
       });
       out(`Context "${target}" ${what}.\n`);
     });
@@ -190,15 +172,7 @@ export function registerKubeconfig(program: Command): void {
     .option("--raw", "show secrets")
     .option("-o, --output <format>", "yaml or json", "yaml")
     .action(async (o: Global & { minify?: boolean; raw?: boolean; output: string }) => {
-      let cfg = (await files(o)).merged();
-      if (o.minify) {
-        const ctx = findEntry(cfg, "contexts", cfg["current-context"]);
-        if (!ctx) throw new InputError("current-context must exist in order to minify");
-        const cluster = findEntry(cfg, "clusters", ctx.context.cluster);
-        const user = findEntry(cfg, "users", ctx.context.user);
-        cfg = { ...cfg, contexts: [ctx], clusters: cluster ? [cluster] : null, users: user ? [user] : null };
-      }
-      if (!o.raw) cfg = redact(cfg);
+      const cfg = viewConfig((await files(o)).merged(), o);
       out(o.output === "json" ? `${JSON.stringify(cfg, null, 4)}\n` : toYaml(cfg));
     });
 }

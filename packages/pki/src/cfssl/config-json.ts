@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { Fields, parseJsonFile } from "../json.js";
-import { parseDuration } from "../duration.js";
+import { HOUR_MS, parseDuration } from "../duration.js";
 import { type Usages, parseUsages } from "../usages.js";
 
 /** A signing profile of a cfssl config. */
@@ -18,12 +18,11 @@ export interface SigningConfig {
   profiles: Record<string, SigningProfile>;
 }
 
-const HOUR = 3_600_000;
 const DEFAULT_USAGES = ["signing", "key encipherment", "server auth", "client auth"];
 
 /** What cfssl signs with when no `-config` is given: server and client auth, 8760h. */
 export const DEFAULT_SIGNING_CONFIG: SigningConfig = {
-  default: { usageNames: DEFAULT_USAGES, usages: parseUsages(DEFAULT_USAGES), expiryMs: 8760 * HOUR },
+  default: { usageNames: DEFAULT_USAGES, usages: parseUsages(DEFAULT_USAGES), expiryMs: 8760 * HOUR_MS },
   profiles: {},
 };
 

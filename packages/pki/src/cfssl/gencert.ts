@@ -1,6 +1,7 @@
-import { type Signer, cfsslValidity, certificatePem, issueCertificate, parseCertificate } from "../certificate.js";
+import { type Signer, cfsslValidity, certificatePem, issueCertificate, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { createCsr, csrPem, parseCsr } from "../csr.js";
-import { InputError, PkiError } from "../errors.js";
+import { HOUR_MS } from "../duration.js";
+import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate } from "../inspect.js";
 import { KeyPair } from "../keys.js";
 import type { SubjectName } from "../name.js";
@@ -18,7 +19,7 @@ export interface GencertResult {
   warnings: string[];
 }
 
-const CA_DEFAULT_EXPIRY_MS = 43_800 * 3_600_000;
+const CA_DEFAULT_EXPIRY_MS = 43_800 * HOUR_MS;
 
 /**
  * `cfssl gencert -initca`: a new key and a self-signed CA, valid `ca.expiry` (default 43800h, cfssl's
@@ -63,13 +64,12 @@ export async function signCsr(
   csrText: string,
   signer: Signer,
   profile: SigningProfile,
-  options: { hostnames?: string[]; now?: Date } = {},
+  options: { hostnames?: string[]; now?: Date; file?: string } = {},
 ): Promise<{ cert: string; warnings: string[] }> {
-  const parsed = await parseCsr(csrText);
+  const parsed = await parseCsr(csrText, options.file === undefined ? {} : { file: options.file });
   const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : parsed.sans;
   return signUnderProfile(parsed.csr.subjectName, parsed.publicKey, sans, signer, profile, options.now ?? new Date());
 }
-
 
 async function signUnderProfile(
   subject: x509.Name | SubjectName,
@@ -80,10 +80,7 @@ async function signUnderProfile(
   now: Date,
 ): Promise<{ cert: string; warnings: string[] }> {
   const validity = cfsslValidity(now, profile.expiryMs);
-  const warnings: string[] = [];
-  if (validity.notAfter > signer.cert.notAfter) {
-    warnings.push(`the certificate would outlive its CA: it ends ${validity.notAfter.toISOString()}, the CA ${signer.cert.notAfter.toISOString()}`);
-  }
+  const warnings = outlivesCaWarning("the certificate", validity.notAfter, signer.cert);
   if (sans.dns.length + sans.ip.length + sans.email.length + sans.uri.length === 0 && profile.usages.extKeyUsage.includes("1.3.6.1.5.5.7.3.1")) {
     warnings.push('no "hosts": a server certificate without SANs is refused by every Go client');
   }
@@ -99,12 +96,7 @@ async function signUnderProfile(
  * certificate's, the certificate a CA, and not expired at `now`.
  */
 export async function loadSigner(certPem: string, keyPem: string, files: { cert: string; key: string }, now: Date = new Date()): Promise<Signer> {
-  let cert: x509.X509Certificate;
-  try {
-    cert = parseCertificate(certPem);
-  } catch (e) {
-    throw new InputError("not a readable PEM certificate", { file: files.cert }, { cause: e });
-  }
+  const cert = parseCertificate(certPem, { file: files.cert });
   const key = await KeyPair.fromPem(keyPem, { file: files.key });
   if (!(await keyMatchesCertificate(key, cert))) {
     throw new PkiError(`${files.key}: the CA key does not match the CA certificate ${files.cert}`, { hint: "pass the key that was made with this CA" });

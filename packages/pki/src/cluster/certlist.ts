@@ -80,6 +80,3 @@ export const LEAF_DEFS: readonly CertDef[] = [
 
 /** Every certificate, CAs first. */
 export const CERT_DEFS: readonly CertDef[] = [...CA_DEFS, ...LEAF_DEFS];
-
-/** The service-account key pair's file stem under `pki/`. */
-export const SA_KEY_NAME = "sa";

@@ -1,6 +1,8 @@
 import { parseCertificate } from "../certificate.js";
 import { formatResidual } from "../duration.js";
-import { readIfExists } from "../store.js";
+import { timeLeft } from "../inspect.js";
+import { exists, readIfExists } from "../store.js";
+import { table } from "../table.js";
 import { CA_DEFS, LEAF_DEFS } from "./certlist.js";
 import { certPaths } from "./layout.js";
 
@@ -19,17 +21,18 @@ export interface ExpirationRow {
 
 /** kubeadm's `certs check-expiration`, for the files of a cluster folder: leaves, then CAs. */
 export async function checkExpiration(dir: string, now: Date = new Date()): Promise<{ certificates: ExpirationRow[]; authorities: ExpirationRow[] }> {
-  const row = async (name: string, ca?: string): Promise<ExpirationRow> => {
-    const p = certPaths(dir, name);
-    const pem = await readIfExists(p.crt);
-    const external = ca === undefined ? (await readIfExists(p.key)) === undefined && pem !== undefined : (await readIfExists(certPaths(dir, ca).key)) === undefined;
+  // Whether each CA's key is here decides "externally managed" for the CA and for all its leaves: read it once.
+  const caKeyHere = new Map(await Promise.all(CA_DEFS.map(async (d) => [d.name, await exists(certPaths(dir, d.name).key)] as const)));
+  const row = async (name: string, ca: string | undefined, external: boolean): Promise<ExpirationRow> => {
+    const crt = certPaths(dir, name).crt;
+    const pem = await readIfExists(crt);
     if (pem === undefined) return { name, ...(ca ? { ca } : {}), externallyManaged: false, missing: true };
-    const cert = parseCertificate(pem);
-    return { name, expires: cert.notAfter, residualMs: cert.notAfter.getTime() - now.getTime(), ...(ca ? { ca } : {}), externallyManaged: external, missing: false };
+    const cert = parseCertificate(pem, { file: crt });
+    return { name, expires: cert.notAfter, residualMs: timeLeft(cert, now), ...(ca ? { ca } : {}), externallyManaged: external, missing: false };
   };
   return {
-    certificates: await Promise.all(LEAF_DEFS.map((d) => row(d.name, d.ca))),
-    authorities: await Promise.all(CA_DEFS.map((d) => row(d.name))),
+    certificates: await Promise.all(LEAF_DEFS.map((d) => row(d.name, d.ca, !caKeyHere.get(d.ca!)))),
+    authorities: await Promise.all(CA_DEFS.map((d) => row(d.name, undefined, !caKeyHere.get(d.name)))),
   };
 }
 
@@ -47,11 +50,4 @@ export function formatExpirationTables(report: { certificates: ExpirationRow[]; 
   const leaves = report.certificates.map((r) => [r.name, r.missing ? "<missing>" : kubeadmDate(r.expires!), r.missing ? "" : formatResidual(r.residualMs!), r.ca ?? "", yesNo(r.externallyManaged)]);
   const cas = report.authorities.map((r) => [r.name, r.missing ? "<missing>" : kubeadmDate(r.expires!), r.missing ? "" : formatResidual(r.residualMs!), yesNo(r.externallyManaged)]);
   return `${table(["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"], leaves)}\n${table(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"], cas)}`;
-}
-
-/** Left-aligned columns separated by three spaces, as kubectl's and kubeadm's tabwriter prints them. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
 }

@@ -1,13 +1,13 @@
-import { certificatePem, issueCertificate, kubeadmValidity, parseCertificate } from "../certificate.js";
-import { InputError, PkiError } from "../errors.js";
-import { describeCertificate } from "../inspect.js";
-import { KeyPair } from "../keys.js";
-import { readIfExists, writeFileAtomic } from "../store.js";
-import { parseUsages } from "../usages.js";
-import { x509 } from "../x509.js";
-import { LEAF_DEFS } from "./certlist.js";
-import { certPaths } from "./layout.js";
+import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { loadSigner } from "../cfssl/gencert.js";
+import { HOUR_MS } from "../duration.js";
+import { InputError, PkiError } from "../errors.js";
+import { KeyPair } from "../keys.js";
+import { sansOf } from "../san.js";
+import { readIfExists, writeFileAtomic } from "../store.js";
+import { x509 } from "../x509.js";
+import { type CaName, LEAF_DEFS } from "./certlist.js";
+import { certPaths } from "./layout.js";
 
 /** Options of {@link renewCertificates}. */
 export interface RenewOptions {
@@ -26,7 +26,8 @@ export interface RenewResult {
 /**
  * kubeadm's `certs renew NAME|all`: each certificate is re-issued with a new key of the same
  * algorithm, and the existing certificate is the source of truth for its subject, SANs and usages.
- * CAs are never renewed (CA rotation is a manual operation).
+ * CAs are never renewed (CA rotation is a manual operation). Everything is read and checked first,
+ * the new keys are made in parallel, and files are written only once every certificate is issued.
  */
 export async function renewCertificates(dir: string, which: string, options: RenewOptions = {}): Promise<RenewResult[]> {
   const now = options.now ?? new Date();
@@ -34,7 +35,13 @@ export async function renewCertificates(dir: string, which: string, options: Ren
   if (defs.length === 0) {
     throw new InputError(`unknown certificate; renewable: all, ${LEAF_DEFS.map((d) => d.name).join(", ")}`, { field: "NAME", value: which }, { hint: "CAs are never renewed: rotating a CA means re-issuing everything it signed" });
   }
-  const results: RenewResult[] = [];
+
+  const signers = new Map<CaName, Promise<Signer>>();
+  const signerFor = (ca: CaName) => {
+    if (!signers.has(ca)) signers.set(ca, loadCa(dir, ca, now));
+    return signers.get(ca)!;
+  };
+  const plans = [];
   for (const def of defs) {
     const p = certPaths(dir, def.name);
     const pem = await readIfExists(p.crt);
@@ -42,28 +49,42 @@ export async function renewCertificates(dir: string, which: string, options: Ren
       if (which === "all") continue;
       throw new PkiError(`${p.crt}: missing, nothing to renew`, { hint: "run `dk-bootstrap certs` to make it" });
     }
-    const caPaths = certPaths(dir, def.ca!);
-    const [caCert, caKey] = await Promise.all([readIfExists(caPaths.crt), readIfExists(caPaths.key)]);
-    if (caCert === undefined || caKey === undefined) throw new PkiError(`${caPaths.key}: the CA key is missing, ${def.name} must be renewed where the CA is`);
-    const signer = await loadSigner(caCert, caKey, { cert: caPaths.crt, key: caPaths.key }, now);
-    const old = parseCertificate(pem);
-    const info = await describeCertificate(old);
+    const signer = await signerFor(def.ca!);
     const oldKeyPem = await readIfExists(p.key);
-    const key = await KeyPair.generate(oldKeyPem ? (await KeyPair.fromPem(oldKeyPem, { file: p.key })).spec : signer.key.spec);
-    const cert = await issueCertificate(
-      {
-        subject: old.subjectName,
-        publicKey: key.publicKey,
-        sans: info.sans,
-        validity: kubeadmValidity(now, options.validityMs ?? 8760 * 3_600_000),
-        usages: { keyUsage: old.getExtension(x509.KeyUsagesExtension)?.usages ?? 0, extKeyUsage: parseUsages(info.extKeyUsage).extKeyUsage },
-      },
-      signer,
-    );
-    await writeFileAtomic(p.key, key.privateKeyPem(), { mode: 0o600, dirMode: 0o700 });
-    await writeFileAtomic(p.crt, certificatePem(cert), { mode: 0o644, dirMode: 0o700 });
-    const warnings = cert.notAfter > signer.cert.notAfter ? [`${def.name} outlives its CA ${def.ca}, which ends ${signer.cert.notAfter.toISOString()}`] : [];
-    results.push({ name: def.name, notAfter: cert.notAfter, warnings });
+    const spec = oldKeyPem ? (await KeyPair.fromPem(oldKeyPem, { file: p.key })).spec : signer.key.spec;
+    plans.push({ def, paths: p, old: parseCertificate(pem, { file: p.crt }), signer, spec });
+  }
+
+  const keys = await Promise.all(plans.map((plan) => KeyPair.generate(plan.spec)));
+  const validityMs = options.validityMs ?? 8760 * HOUR_MS;
+  const issued = await Promise.all(
+    plans.map(({ old, signer }, i) =>
+      issueCertificate(
+        {
+          subject: old.subjectName,
+          publicKey: keys[i]!.publicKey,
+          sans: sansOf(old.getExtension(x509.SubjectAlternativeNameExtension)),
+          validity: kubeadmValidity(now, validityMs),
+          usages: { keyUsage: old.getExtension(x509.KeyUsagesExtension)?.usages ?? 0, extKeyUsage: (old.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? []).map(String) },
+        },
+        signer,
+      ),
+    ),
+  );
+
+  const results: RenewResult[] = [];
+  for (const [i, { def, paths, signer }] of plans.entries()) {
+    const cert = issued[i]!;
+    await writeFileAtomic(paths.key, keys[i]!.privateKeyPem(), { mode: 0o600, dirMode: 0o700 });
+    await writeFileAtomic(paths.crt, certificatePem(cert), { mode: 0o644, dirMode: 0o700 });
+    results.push({ name: def.name, notAfter: cert.notAfter, warnings: outlivesCaWarning(def.name, cert.notAfter, signer.cert) });
   }
   return results;
+}
+
+async function loadCa(dir: string, ca: CaName, now: Date): Promise<Signer> {
+  const p = certPaths(dir, ca);
+  const [cert, key] = await Promise.all([readIfExists(p.crt), readIfExists(p.key)]);
+  if (cert === undefined || key === undefined) throw new PkiError(`${cert === undefined ? p.crt : p.key}: missing, so the certificates ${ca} signs can't be renewed here`, { hint: "renew them where the CA key is" });
+  return loadSigner(cert, key, { cert: p.crt, key: p.key }, now);
 }

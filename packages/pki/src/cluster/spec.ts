@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { InputError } from "../errors.js";
 import { type KeySpec, validateKeySpec } from "../keys.js";
 import { isDnsName } from "../san.js";
+import { HOUR_MS } from "../duration.js";
 
 /** Every choice about the cluster that the PKI depends on. Other packages extend it. */
 export interface ClusterSpec {
@@ -21,8 +22,6 @@ export interface ClusterSpec {
   caValidityMs: number;
 }
 
-const HOUR = 3_600_000;
-
 /** Defaults that fit the workshop: a node called `kubernetes`, Services in 10.0.0.0/24, RSA-2048. */
 export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
   nodeName: "kubernetes",
@@ -30,8 +29,8 @@ export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
   serviceCidr: "10.0.0.0/24",
   clusterDomain: "cluster.local",
   key: { algo: "rsa", size: 2048 },
-  certValidityMs: 8760 * HOUR,
-  caValidityMs: 87_600 * HOUR,
+  certValidityMs: 8760 * HOUR_MS,
+  caValidityMs: 87_600 * HOUR_MS,
 };
 
 /** Fills defaults and checks every field, naming the flag-like field that is wrong. */

@@ -3,6 +3,9 @@ import { DEFAULT_SIGNING_CONFIG, type SigningConfig } from "../cfssl/config-json
 import type { CfsslCsrRequest } from "../cfssl/csr-json.js";
 import { gencert, gencertInitCa, loadSigner } from "../cfssl/gencert.js";
 import { bareFiles } from "../cfssl/output.js";
+import { parseCertificate } from "../certificate.js";
+import { PkiError } from "../errors.js";
+import { verifyChain } from "../inspect.js";
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from "../store.js";
 import type { PkiAction } from "./generate.js";
 
@@ -29,33 +32,44 @@ export const WORKSHOP_CONFIG: SigningConfig = { default: DEFAULT_SIGNING_CONFIG.
 
 /**
  * The workshop's PKI, exactly as its two cfssl commands make it, in `<dir>/certs`: `ca.pem`,
- * `ca-key.pem`, `ca.csr`, `admin.pem`, `admin-key.pem`, `admin.csr`. Existing files are kept.
+ * `ca-key.pem`, `ca.csr`, `admin.pem`, `admin-key.pem`, `admin.csr`. Existing files are kept; an admin
+ * certificate that its CA did not sign is an error. Nothing is written unless the whole run succeeds.
  */
 export async function generateWorkshopPki(dir: string, options: { force?: boolean; now?: Date } = {}): Promise<PkiAction[]> {
   const certs = join(dir, "certs");
+  const force = options.force ?? false;
+  const files = { cert: join(certs, "ca.pem"), key: join(certs, "ca-key.pem") };
+  const adminPath = join(certs, "admin.pem");
+  const [caCert, caKey, admin] = force ? [] : await Promise.all([readIfExists(files.cert), readIfExists(files.key), readIfExists(adminPath)]);
+
+  const outputs: [string, { cert?: string; csr?: string; key?: string }][] = [];
+  const actions: PkiAction[] = [];
+  let signer;
+  if (caCert !== undefined && caKey !== undefined) {
+    signer = await loadSigner(caCert, caKey, files, options.now);
+    actions.push({ name: "ca", action: "kept" });
+  } else {
+    const ca = await gencertInitCa(WORKSHOP_CA_CSR, options.now);
+    signer = await loadSigner(ca.cert, ca.key, files, options.now);
+    outputs.push(["ca", ca]);
+    actions.push({ name: "ca", action: "made" });
+  }
+  if (admin !== undefined) {
+    // An admin certificate of another CA (say, ca.pem was removed and made again) would be refused by every component.
+    const problems = await verifyChain(parseCertificate(admin, { file: adminPath }), [signer.cert], [], options.now);
+    if (problems.length > 0) throw new PkiError(`${adminPath}: ${problems[0]}`, { hint: "pass --force to make the workshop's CA and admin certificate again" });
+    actions.push({ name: "admin", action: "kept" });
+  } else {
+    outputs.push(["admin", await gencert(WORKSHOP_ADMIN_CSR, signer, WORKSHOP_CONFIG.profiles.kubernetes!, options.now ? { now: options.now } : {})]);
+    actions.push({ name: "admin", action: "made" });
+  }
+
   await ensurePrivateDir(dir);
   await ensurePrivateDir(certs);
-  const force = options.force ?? false;
-  const actions: PkiAction[] = [];
-  const write = async (base: string, out: { cert?: string; csr?: string; key?: string }) => {
+  for (const [base, out] of outputs) {
     for (const f of bareFiles(join(certs, base), out)) {
-      await writeFileAtomic(f.path, f.content, { mode: f.mode, dirMode: 0o700, protect: { what: f.isKey ? "private key" : "certificate", force } });
+      await writeFileAtomic(f.path, f.content, { mode: f.mode, ...(f.isKey ? { protect: { what: "private key", force } } : {}) });
     }
-  };
-  let caCert = force ? undefined : await readIfExists(join(certs, "ca.pem"));
-  let caKey = force ? undefined : await readIfExists(join(certs, "ca-key.pem"));
-  if (caCert === undefined || caKey === undefined) {
-    const ca = await gencertInitCa(WORKSHOP_CA_CSR, options.now);
-    await write("ca", ca);
-    [caCert, caKey] = [ca.cert, ca.key];
-    actions.push({ name: "ca", action: "made" });
-  } else actions.push({ name: "ca", action: "kept" });
-  if (!force && (await readIfExists(join(certs, "admin.pem"))) !== undefined) {
-    actions.push({ name: "admin", action: "kept" });
-    return actions;
   }
-  const signer = await loadSigner(caCert, caKey, { cert: join(certs, "ca.pem"), key: join(certs, "ca-key.pem") }, options.now);
-  await write("admin", await gencert(WORKSHOP_ADMIN_CSR, signer, WORKSHOP_CONFIG.profiles.kubernetes!, options.now ? { now: options.now } : {}));
-  actions.push({ name: "admin", action: "made" });
   return actions;
 }
