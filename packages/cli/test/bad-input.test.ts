@@ -1,7 +1,7 @@
-import { readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { dk, tempDir } from "../../../test-support/peers.js";
+import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
 import { SEED_ADMIN_CSR, SEED_CA_CONFIG, SEED_CA_CSR } from "./seed.js";
 
 /** Every failure: exit 1, one `error:` line naming the place (and maybe a `hint:`), no stack, nothing written. */
@@ -37,6 +37,7 @@ describe("bad input to the cfssl drop-ins", () => {
     ["an unknown usage", { "u.json": '{"signing":{"default":{"expiry":"1h"},"profiles":{"p":{"usages":["server auth","client-auth"],"expiry":"1h"}}}}' }, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=u.json", "-profile=p", "admin-csr.json"], /u.json: signing.profiles.p.usages\[1\]: unknown usage.*"client-auth"/],
     ["an unknown profile", {}, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "-profile=kubernetse", "admin-csr.json"], /ca-config.json: signing.profiles: unknown profile; known: kubernetes.*"kubernetse"/],
     ["a bad expiry", { "e.json": '{"signing":{"default":{"expiry":"1y"}}}' }, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=e.json", "admin-csr.json"], /e.json: signing.default.expiry: invalid duration.*"1y"/],
+    ["a default profile with no usages (no -profile)", {}, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "admin-csr.json"], /ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/],
     ["a CA key that doesn't match", {}, ["gencert", "-ca=ca.pem", "-ca-key=other-key.pem", "-config=ca-config.json", "-profile=kubernetes", "admin-csr.json"], /other-key.pem: the CA key does not match the CA certificate ca.pem/],
     ["a missing file", {}, ["gencert", "-initca", "nope.json"], /nope.json: cannot read the CSR JSON: no such file/],
     ["an unknown flag", {}, ["gencert", "-bogus", "x.json"], /flag provided but not defined: -bogus/],
@@ -91,10 +92,21 @@ describe("dk-bootstrap certs", () => {
     [["--node-ip", "300.1.1.1"], /node-ip: not an IP address \(got "300.1.1.1"\)/],
     [["--service-cidr", "10.0.0.0"], /service-cidr: not a CIDR/],
     [["--validity", "1y"], /--validity: invalid duration/],
+    [["--key-format", "der"], /key-format: must be traditional or pkcs8 \(got "der"\)/],
   ])("refuses %j with one line and writes nothing", (args, pattern) => {
     const dir = tempDir();
     expectCleanFailure(dk(["certs", ...args], { cwd: dir }), pattern);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("writes PKCS#8 keys with --key-format pkcs8, which openssl reads", () => {
+    const dir = tempDir();
+    expect(dk(["certs", "--key-algo", "ecdsa", "--key-format", "pkcs8"], { cwd: dir }).status).toBe(0);
+    for (const key of ["pki/ca.key", "pki/etcd/server.key", "pki/sa.key"]) {
+      const pem = readFileSync(join(dir, "cluster", key), "utf8");
+      expect(pem, key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+      expect(run(peer("openssl"), ["pkey", "-in", join(dir, "cluster", key), "-noout"]).status, key).toBe(0);
+    }
   });
 
   it("makes the workshop's two cfssl files", () => {

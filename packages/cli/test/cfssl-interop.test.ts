@@ -80,6 +80,19 @@ describe("side by side with the real cfssl", () => {
     expect(byUs.issuer.CN).toBe("Kubernetes");
   });
 
+  it("prints cfssl's defaults byte for byte, and cfssl signs with what it printed", () => {
+    const dir = join(root, "defaults");
+    mkdirSync(dir);
+    for (const which of ["csr", "config"]) {
+      const mine = dk(["print-defaults", which]).stdout;
+      expect(mine).toBe(run(cfssl, ["print-defaults", which]).stdout);
+      writeFileSync(join(dir, `${which}.json`), mine);
+    }
+    const r = run(cfssl, ["gencert", "-ca", join(ours, "ca.pem"), "-ca-key", join(ours, "ca-key.pem"), "-config", join(dir, "config.json"), "-profile", "www", join(dir, "csr.json")]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).cert).toMatch(/BEGIN CERTIFICATE/);
+  });
+
   it("writes what cfssljson writes with its own `json -bare`", () => {
     const dir = join(root, "json");
     mkdirSync(dir);

@@ -48,7 +48,7 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
   for (const k of COMPONENT_KUBECONFIGS) {
     const e = pki.entries.get(k.cert);
     if (!e?.key) throw new PkiError(`the cluster PKI has no key for ${k.cert}`);
-    out.set(k.file, embeddedKubeconfig(spec, e.def.cn(pki.spec), { ca: ca.certPem, cert: e.certPem, key: e.key.privateKeyPem() }));
+    out.set(k.file, embeddedKubeconfig(spec, e.def.cn(pki.spec), { ca: ca.certPem, cert: e.certPem, key: e.key.privateKeyPem(pki.spec.keyFormat) }));
   }
   return out;
 }

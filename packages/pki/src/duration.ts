@@ -26,6 +26,19 @@ export function parseDuration(text: string, where: InputLocation = {}): number {
   return Math.round(total);
 }
 
+/** Formats milliseconds as a Go duration that {@link parseDuration} and cfssl read back: `8760h`, `1h30m`, `90s`, `250ms`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [["h", HOUR_MS], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join("");
+}
+
 /** kubeadm's residual-time style: `364d`, `9y`, `23h`, `<invalid>` when past. */
 export function formatResidual(ms: number): string {
   if (ms <= 0) return "<invalid>";

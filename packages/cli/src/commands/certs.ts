@@ -25,6 +25,7 @@ interface CertsOptions {
   clusterDomain: string;
   keyAlgo: string;
   keySize?: string;
+  keyFormat: string;
   validity: string;
   force?: boolean;
   workshop?: boolean;
@@ -44,6 +45,7 @@ export function specFromFlags(o: CertsOptions): ClusterSpec {
     serviceCidr: o.serviceCidr,
     clusterDomain: o.clusterDomain,
     key: { algo, size },
+    keyFormat: o.keyFormat as ClusterSpec["keyFormat"],
     certValidityMs: parseDuration(o.validity, { field: "--validity" }),
   });
 }
@@ -76,6 +78,7 @@ export function registerCerts(program: Command): void {
     .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
     .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
     .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
+    .option("--key-format <format>", "traditional (PKCS#1/SEC1, as kubeadm writes) or pkcs8", "traditional")
     .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
     .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
     .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")

@@ -1,10 +1,14 @@
 import { resolve } from "node:path";
 import {
+  DEFAULT_CSR_REQUEST,
   DEFAULT_SIGNING_CONFIG,
+  PRINT_DEFAULTS_CONFIG,
   InputError,
   bareFiles,
   certinfoJson,
   describeCertificate,
+  formatConfigJson,
+  formatCsrJson,
   gencert,
   gencertInitCa,
   loadSigner,
@@ -102,6 +106,19 @@ export const GO_COMMANDS: GoCommand[] = [
         const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
         process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);
       } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
+    },
+  },
+  {
+    name: "print-defaults",
+    summary: "cfssl print-defaults: a starting CSR JSON or config JSON",
+    usage: "dk-bootstrap print-defaults csr|config > FILE.json",
+    flags: {},
+    async run(f) {
+      const which = f.args[0];
+      const text = which === "csr" ? formatCsrJson(DEFAULT_CSR_REQUEST) : which === "config" ? formatConfigJson(PRINT_DEFAULTS_CONFIG) : undefined;
+      if (text === undefined) throw new InputError("expected csr or config", { field: "print-defaults", value: which ?? "" });
+      // cfssl prints one more blank line after the JSON; keep its bytes.
+      process.stdout.write(`${text}\n`);
     },
   },
   {

@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { Fields, parseJsonFile } from "../json.js";
-import { HOUR_MS, parseDuration } from "../duration.js";
+import { HOUR_MS, formatDuration, parseDuration } from "../duration.js";
 import { type Usages, parseUsages } from "../usages.js";
 
 /** A signing profile of a cfssl config. */
@@ -46,7 +46,7 @@ export function parseConfigJson(text: string, file: string): SigningConfig {
 
 function readProfile(f: Fields | undefined, fallback: SigningProfile | undefined, defaultExpiry: number): SigningProfile {
   if (!f) return fallback!;
-  const names = f.strings("usages") ?? fallback?.usageNames ?? [];
+  const names = f.strings("usages") ?? [];
   const expiry = f.string("expiry");
   const profile: SigningProfile = {
     usageNames: names,
@@ -62,13 +62,38 @@ function readProfile(f: Fields | undefined, fallback: SigningProfile | undefined
   return profile;
 }
 
-/** The named profile, or the default one; an unknown name is an error listing the known ones. */
+/**
+ * The named profile, or the default one; an unknown name is an error listing the known ones, and so is
+ * a profile with no usages (cfssl refuses it too: "no key usage available").
+ */
 export function selectProfile(config: SigningConfig, name: string | undefined, file = "config"): SigningProfile {
-  if (name === undefined || name === "") return config.default;
+  const known = Object.keys(config.profiles);
+  if (name === undefined || name === "") {
+    if (config.default.usageNames.length > 0) return config.default;
+    throw new InputError(`the default profile has no usages${known.length ? `: pass -profile (${known.join(", ")})` : ""}`, { file, field: "signing.default.usages" });
+  }
   const p = config.profiles[name];
   if (!p) {
-    const known = Object.keys(config.profiles);
     throw new InputError(`unknown profile; ${known.length ? `known: ${known.join(", ")}` : "the config defines none"}`, { file, field: "signing.profiles", value: name });
   }
   return p;
 }
+
+/** Writes a signing config as cfssl's config JSON, 4-space indented as `cfssl print-defaults config` prints it. */
+export function formatConfigJson(config: SigningConfig): string {
+  const profile = (p: SigningProfile): Record<string, unknown> => ({
+    expiry: formatDuration(p.expiryMs),
+    ...(p.usageNames.length > 0 ? { usages: p.usageNames } : {}),
+    ...(p.ca ? { ca_constraint: { is_ca: true, ...(p.ca.pathLen !== undefined ? { max_path_len: p.ca.pathLen, max_path_len_zero: p.ca.pathLen === 0 } : {}) } } : {}),
+  });
+  const profiles = Object.fromEntries(Object.entries(config.profiles).map(([name, p]) => [name, profile(p)]));
+  return `${JSON.stringify({ signing: { default: profile(config.default), profiles } }, null, 4)}\n`;
+}
+
+const profileOf = (usageNames: string[], hours: number): SigningProfile => ({ usageNames, usages: parseUsages(usageNames), expiryMs: hours * HOUR_MS });
+
+/** What `cfssl print-defaults config` prints: a 168h default, `www` (server) and `client` profiles. */
+export const PRINT_DEFAULTS_CONFIG: SigningConfig = {
+  default: profileOf([], 168),
+  profiles: { www: profileOf(["signing", "key encipherment", "server auth"], 8760), client: profileOf(["signing", "key encipherment", "client auth"], 8760) },
+};

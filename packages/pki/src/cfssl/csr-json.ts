@@ -2,7 +2,7 @@ import { InputError } from "../errors.js";
 import { Fields, parseJsonFile } from "../json.js";
 import { DEFAULT_KEY_SPEC, type KeyAlgorithm, type KeySpec, validateKeySpec } from "../keys.js";
 import type { SubjectName } from "../name.js";
-import { parseDuration } from "../duration.js";
+import { formatDuration, parseDuration } from "../duration.js";
 import { classifyHosts } from "../san.js";
 
 /** One entry of cfssl's `names[]`. */
@@ -74,3 +74,23 @@ export function csrSubject(req: CfsslCsrRequest): SubjectName {
   }
   return s;
 }
+
+/** Writes a CSR request as cfssl's CSR JSON, 4-space indented as `cfssl print-defaults csr` prints it. */
+export function formatCsrJson(req: CfsslCsrRequest): string {
+  const out: Record<string, unknown> = { CN: req.CN, hosts: req.hosts, key: { algo: req.key.algo, size: req.key.size }, names: req.names };
+  if (req.ca) {
+    const ca: Record<string, unknown> = {};
+    if (req.ca.expiryMs !== undefined) ca.expiry = formatDuration(req.ca.expiryMs);
+    if (req.ca.pathLen !== undefined) Object.assign(ca, { pathlen: req.ca.pathLen }, req.ca.pathLen === 0 ? { pathlenzero: true } : {});
+    out.ca = ca;
+  }
+  return `${JSON.stringify(out, null, 4)}\n`;
+}
+
+/** What `cfssl print-defaults csr` prints. */
+export const DEFAULT_CSR_REQUEST: CfsslCsrRequest = {
+  CN: "example.net",
+  hosts: ["example.net", "www.example.net"],
+  key: { algo: "ecdsa", size: 256 },
+  names: [{ C: "US", ST: "CA", L: "San Francisco" }],
+};

@@ -97,7 +97,7 @@ export async function generateClusterPki(spec: ClusterSpec, dir: string, options
   for (const def of CA_DEFS) await settleCa(run, def, have(def), freshKeys.get(def.name));
   for (const def of LEAF_DEFS) await settleLeaf(run, def, have(def), freshKeys.get(def.name));
   if (!saPem) {
-    run.writes.push({ path: saPath.key, content: saKey!.privateKeyPem(), options: { mode: 0o600, protect: { what: "service-account key", force } } });
+    run.writes.push({ path: saPath.key, content: saKey!.privateKeyPem(spec.keyFormat), options: { mode: 0o600, protect: { what: "service-account key", force } } });
     run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
   } else if ((await readIfExists(saPath.pub)) !== saKey!.publicKeyPem()) {
     run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
@@ -197,6 +197,6 @@ async function whyStale(spec: ClusterSpec, def: CertDef, cert: x509.X509Certific
 /** Queues a certificate, and its key when it is new; an existing key or CA is only replaced with force. */
 function queuePair(run: Run, def: CertDef, cert: x509.X509Certificate, newKey: KeyPair | undefined): void {
   const p = certPaths(run.pki.dir, def.name);
-  if (newKey) run.writes.push({ path: p.key, content: newKey.privateKeyPem(), options: { mode: 0o600, protect: { what: "private key", force: run.force } } });
+  if (newKey) run.writes.push({ path: p.key, content: newKey.privateKeyPem(run.pki.spec.keyFormat), options: { mode: 0o600, protect: { what: "private key", force: run.force } } });
   run.writes.push({ path: p.crt, content: certificatePem(cert), options: { mode: 0o644, ...(def.ca ? {} : { protect: { what: "CA certificate", force: run.force } }) } });
 }

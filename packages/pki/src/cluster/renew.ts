@@ -2,7 +2,7 @@ import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlive
 import { loadSigner } from "../cfssl/gencert.js";
 import { HOUR_MS } from "../duration.js";
 import { InputError, PkiError } from "../errors.js";
-import { KeyPair } from "../keys.js";
+import { KeyPair, type PrivateKeyFormat } from "../keys.js";
 import { sansOf } from "../san.js";
 import { readIfExists, writeFileAtomic } from "../store.js";
 import { x509 } from "../x509.js";
@@ -52,7 +52,9 @@ export async function renewCertificates(dir: string, which: string, options: Ren
     const signer = await signerFor(def.ca!);
     const oldKeyPem = await readIfExists(p.key);
     const spec = oldKeyPem ? (await KeyPair.fromPem(oldKeyPem, { file: p.key })).spec : signer.key.spec;
-    plans.push({ def, paths: p, old: parseCertificate(pem, { file: p.crt }), signer, spec });
+    // A renewed key is written in the form the old one had.
+    const format: PrivateKeyFormat = oldKeyPem?.includes("-----BEGIN PRIVATE KEY-----") ? "pkcs8" : "traditional";
+    plans.push({ def, paths: p, old: parseCertificate(pem, { file: p.crt }), signer, spec, format });
   }
 
   const keys = await Promise.all(plans.map((plan) => KeyPair.generate(plan.spec)));
@@ -73,9 +75,9 @@ export async function renewCertificates(dir: string, which: string, options: Ren
   );
 
   const results: RenewResult[] = [];
-  for (const [i, { def, paths, signer }] of plans.entries()) {
+  for (const [i, { def, paths, signer, format }] of plans.entries()) {
     const cert = issued[i]!;
-    await writeFileAtomic(paths.key, keys[i]!.privateKeyPem(), { mode: 0o600, dirMode: 0o700 });
+    await writeFileAtomic(paths.key, keys[i]!.privateKeyPem(format), { mode: 0o600, dirMode: 0o700 });
     await writeFileAtomic(paths.crt, certificatePem(cert), { mode: 0o644, dirMode: 0o700 });
     results.push({ name: def.name, notAfter: cert.notAfter, warnings: outlivesCaWarning(def.name, cert.notAfter, signer.cert) });
   }

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { InputError } from "../errors.js";
-import { type KeySpec, validateKeySpec } from "../keys.js";
+import { type KeySpec, type PrivateKeyFormat, validateKeySpec } from "../keys.js";
 import { isDnsName } from "../san.js";
 import { HOUR_MS } from "../duration.js";
 
@@ -16,6 +16,8 @@ export interface ClusterSpec {
   clusterDomain: string;
   /** Key algorithm for every key (the service-account key falls back to ECDSA P-256 for Ed25519). */
   key: KeySpec;
+  /** How private keys are written: `traditional` (PKCS#1/SEC1, as kubeadm) or `pkcs8`. */
+  keyFormat: PrivateKeyFormat;
   /** Leaf validity in ms (kubeadm's certificateValidityPeriod, 8760h). */
   certValidityMs: number;
   /** CA validity in ms (kubeadm's caCertificateValidityPeriod, 87600h). */
@@ -29,6 +31,7 @@ export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
   serviceCidr: "10.0.0.0/24",
   clusterDomain: "cluster.local",
   key: { algo: "rsa", size: 2048 },
+  keyFormat: "traditional",
   certValidityMs: 8760 * HOUR_MS,
   caValidityMs: 87_600 * HOUR_MS,
 };
@@ -41,6 +44,7 @@ export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
   firstServiceIP(spec.serviceCidr);
   if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
   validateKeySpec(spec.key, { field: "key" });
+  if (spec.keyFormat !== "traditional" && spec.keyFormat !== "pkcs8") throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
   if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
   return spec;
 }
