@@ -3,8 +3,8 @@ import { createServer, type Server } from "node:https";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMPONENT_KUBECONFIGS, parseKubeconfig } from "@dk-bootstrap/kubeconfig";
-import { dk, peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
+import { COMPONENT_KUBECONFIGS, parseKubeconfig, toYaml } from "@dk-bootstrap/kubeconfig";
+import { CLI, dk, peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
 
 const DK = (cwd: string, env: NodeJS.ProcessEnv) => (args: string[]) => dk(["kubeconfig", ...args], { cwd, env });
 const KUBECTL = (cwd: string, env: NodeJS.ProcessEnv) => (args: string[]) => run(peer("kubectl"), ["config", ...args], { cwd, env });
@@ -65,6 +65,77 @@ describe("dk-bootstrap kubeconfig writes what kubectl config writes", () => {
     expect(b).toBe(a);
     expect(b).toContain('current-context: "on"');
     expect(b).toContain("name: '#x'");
+  });
+
+  it("for set and unset of dotted paths, byte for byte", () => {
+    const [a, b] = sideBySide(root, "props", [
+      ["set", "clusters.foo.server", "https://x"],
+      ["set", "clusters.foo.insecure-skip-tls-verify", "true"],
+      ["set", "users.u.client-key-data", "aGVsbG8K"],
+      ["set", "users.u.token", "xyz", "--set-raw-bytes"],
+      ["set", "users.u.client-certificate-data", "hello", "--set-raw-bytes=true"],
+      ["set", "preferences.colors", "true"],
+      ["set", "current-context", "yes"],
+      ["set", "contexts.c.namespace", "ns"],
+      ["set", "contexts.d.cluster", "foo"],
+      ["unset", "users.u.token"],
+      ["unset", "contexts.c"],
+      ["unset", "contexts.d.cluster"],
+      ["unset", "current-context"],
+    ]);
+    expect(b).toBe(a);
+    expect(b).toContain("client-certificate-data: aGVsbG8=");
+  });
+
+  it("refuses what kubectl config set refuses, with one line", () => {
+    const file = join(root, "props-dk.conf");
+    const before = readFileSync(file, "utf8");
+    for (const [args, pattern] of [
+      [["set", "clusters.foo.bogus", "1"], /clusters.foo.bogus: unable to locate path/],
+      [["set", "users.u.client-key-data", "notbase64"], /users.u.client-key-data: error decoding input value/],
+      [["set", "clusters.foo.insecure-skip-tls-verify", "maybe"], /expected a boolean \(got "maybe"\)/],
+      [["unset", "clusters.nope.server"], /current map key `nope` is invalid/],
+    ] as const) {
+      const r = dk(["kubeconfig", ...args, "--kubeconfig", file], { cwd: root });
+      expect(r.status, args.join(" ")).toBe(1);
+      expect(r.stderr.split("\n")[0]).toMatch(pattern);
+    }
+    expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
+  it("flattens referenced files into the kubeconfig as kubectl view --flatten does", () => {
+    const env = { ...process.env, KUBECONFIG: join(root, "paths.conf") };
+    dk(["kubeconfig", "set-cluster", "c", "--server=https://h", "--certificate-authority=certs/ca.pem"], { cwd: root, env });
+    dk(["kubeconfig", "set-credentials", "u", "--client-certificate=certs/admin.pem", "--client-key=certs/admin-key.pem"], { cwd: root, env });
+    const mine = dk(["kubeconfig", "view", "--flatten"], { cwd: root, env });
+    expect(mine.status, mine.stderr).toBe(0);
+    expect(mine.stdout).toBe(run(peer("kubectl"), ["config", "view", "--flatten"], { cwd: root, env }).stdout);
+    expect(mine.stdout).toContain("certificate-authority-data: ");
+    expect(mine.stdout).not.toContain("DATA+OMITTED");
+  });
+
+  it("merges a kubeconfig into the user's own: backup first, clashing names made unique, current context on request", () => {
+    const home = join(root, "home.conf");
+    const env = { ...process.env, KUBECONFIG: home };
+    dk(["kubeconfig", "set-cluster", "demystifions-kubernetes", "--server=https://other:6443"], { cwd: root, env });
+    dk(["kubeconfig", "set-context", "mine", "--cluster=demystifions-kubernetes", "--user=me"], { cwd: root, env });
+    dk(["kubeconfig", "use-context", "mine"], { cwd: root, env });
+    const before = readFileSync(home, "utf8");
+    const r = dk(["kubeconfig", "merge", "seed-dk.conf"], { cwd: root, env });
+    expect(r.status, r.stderr).toBe(0);
+    const backup = /Backed up .* to (.*)\n/.exec(r.stdout)![1]!;
+    expect(readFileSync(backup, "utf8")).toBe(before);
+    expect(statSync(backup).mode & 0o777).toBe(0o600);
+    expect(r.stdout).toContain('cluster "demystifions-kubernetes" exists with other settings: merged as "demystifions-kubernetes-2"');
+    const merged = parseKubeconfig(readFileSync(home, "utf8"), home);
+    expect(merged["current-context"]).toBe("mine");
+    expect(merged.contexts?.find((c) => c.name === "admin")?.context.cluster).toBe("demystifions-kubernetes-2");
+    expect(merged.clusters?.find((c) => c.name === "demystifions-kubernetes")?.cluster.server).toBe("https://other:6443");
+    expect(dk(["kubeconfig", "merge", "seed-dk.conf", "--set-current"], { cwd: root, env }).stdout).toMatch(/Merged 0 entries .*current context "admin"/);
+    expect(run(peer("kubectl"), ["config", "current-context"], { env }).stdout.trim()).toBe("admin");
+    const missing = dk(["kubeconfig", "merge", "nope.conf"], { cwd: root, env });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^error: .*nope.conf: cannot read: no such file/);
   });
 
   it("merges KUBECONFIG files as kubectl does: first definition wins, edits go back to their file", () => {
@@ -145,6 +216,29 @@ describe("component kubeconfigs, through the real kubectl", () => {
     expect(JSON.parse(r.stdout)).toEqual({ user, groups });
     const cfg = parseKubeconfig(readFileSync(path, "utf8"), path);
     expect(cfg["current-context"]).toBe(`${user}@demystifions-kubernetes`);
+  });
+
+  it("kubeconfig user makes a kubeconfig for a new user that the server sees with its groups", async () => {
+    const r = dk(["kubeconfig", "user", "--client-name", "alice", "--org", "developers", "--org", "ops"], { cwd: root });
+    expect(r.status, r.stderr).toBe(0);
+    const path = join(root, "alice.conf");
+    writeFileSync(path, r.stdout);
+    expect(parseKubeconfig(r.stdout, path)["current-context"]).toBe("alice@demystifions-kubernetes");
+    const seenBy = await runAsync(peer("kubectl"), ["--kubeconfig", path, "get", "--raw", "/whoami"]);
+    expect(seenBy.status, seenBy.stderr).toBe(0);
+    expect(JSON.parse(seenBy.stdout)).toEqual({ user: "alice", groups: ["developers", "ops"] });
+  });
+
+  it("kubeconfig check --connect verifies the server and is accepted; a wrong CA fails", async () => {
+    const ok = await runAsync(process.execPath, [CLI, "kubeconfig", "check", join(root, "cluster", "admin.conf"), "--connect"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const other = join(root, "other-ca.conf");
+    const cfg = parseKubeconfig(readFileSync(join(root, "cluster", "admin.conf"), "utf8"), other);
+    cfg.clusters![0]!.cluster["certificate-authority-data"] = Buffer.from(readFileSync(join(root, "cluster", "pki", "etcd", "ca.crt"))).toString("base64");
+    writeFileSync(other, toYaml(cfg));
+    const bad = await runAsync(process.execPath, [CLI, "kubeconfig", "check", other, "--connect"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/https:\/\/127.0.0.1:\d+: .*(certificate|issuer)/i);
   });
 
   it("kubeconfig check passes them and flags a broken one with exit 1", () => {

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { checkServerIdentity, connect } from "node:tls";
 import { KeyPair, parseCertificate, verifyChain, type x509 } from "@dk-bootstrap/pki";
 import { type Config, findEntry } from "./model.js";
 
@@ -71,4 +73,52 @@ export async function checkKubeconfig(cfg: Config, now: Date = new Date()): Prom
     }
   }
   return problems;
+}
+
+/**
+ * Connects to the server of a context (the current one by default) and checks what a client would:
+ * the TLS handshake, the server's certificate against the cluster's CA and server name (or
+ * tls-server-name), and the client certificate being accepted. Resolves to the problems found.
+ */
+export async function connectCheck(cfg: Config, contextName = cfg["current-context"], timeoutMs = 5000): Promise<KubeconfigProblem[]> {
+  const where = `contexts[${contextName}]`;
+  const ctx = findEntry(cfg, "contexts", contextName);
+  const cluster = ctx && findEntry(cfg, "clusters", ctx.context.cluster)?.cluster;
+  if (!ctx || !cluster) return [{ where, problem: "no such context, or its cluster is missing" }];
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    return [{ where: `clusters[${ctx.context.cluster}].server`, problem: `not a URL: ${cluster.server}` }];
+  }
+  if (url.protocol !== "https:") return [{ where: `clusters[${ctx.context.cluster}].server`, problem: "not an https:// URL" }];
+  const user = findEntry(cfg, "users", ctx.context.user)?.user ?? {};
+  const ca = bytes(cluster["certificate-authority-data"], cluster["certificate-authority"]).text;
+  const cert = bytes(user["client-certificate-data"], user["client-certificate"]).text;
+  const key = bytes(user["client-key-data"], user["client-key"]).text;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const servername = cluster["tls-server-name"] ?? host;
+  return new Promise((resolve) => {
+    const socket = connect({
+      host,
+      port: Number(url.port || 443),
+      ...(ca ? { ca } : {}),
+      ...(cert && key ? { cert, key } : {}),
+      ...(isIP(servername) ? {} : { servername }),
+      rejectUnauthorized: !cluster["insecure-skip-tls-verify"],
+      checkServerIdentity: (_host, peer) => checkServerIdentity(servername, peer),
+    });
+    const done = (problems: KubeconfigProblem[]) => {
+      socket.destroy();
+      resolve(problems);
+    };
+    socket.setTimeout(timeoutMs, () => done([{ where, problem: `${cluster.server}: no TLS handshake within ${timeoutMs} ms` }]));
+    // A server that refuses the client certificate closes the connection right after the handshake (TLS 1.3): wait for data or close.
+    socket.once("secureConnect", () => {
+      socket.write(`GET /version HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.once("data", () => done([]));
+    socket.once("error", (e) => done([{ where, problem: `${cluster.server}: ${e.message}` }]));
+    socket.once("end", () => done([{ where, problem: `${cluster.server}: the server closed the connection (client certificate refused?)` }]));
+  });
 }

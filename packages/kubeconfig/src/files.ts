@@ -2,7 +2,7 @@ import { open, readFile, unlink } from "node:fs/promises";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { homedir } from "node:os";
 import { DkError, InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
-import { type Config, emptyConfig, findEntry, putEntry, removeEntry } from "./model.js";
+import { type Config, emptyConfig, findEntry, putEntry, removeEntry, sameValue } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
 
 /** Which files kubectl reads: `--kubeconfig` alone, else `$KUBECONFIG` (deduplicated), else `~/.kube/config`. */
@@ -13,14 +13,15 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
   return [join(env.HOME ?? homedir(), ".kube", "config")];
 }
 
-/** Reads one kubeconfig file; a missing file reads as empty, as kubectl config does. */
-export async function readKubeconfig(path: string): Promise<Config> {
+/** Reads one kubeconfig file; a missing file reads as empty, as kubectl config does, unless `mustExist`. */
+export async function readKubeconfig(path: string, options: { mustExist?: boolean } = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return emptyConfig();
+    if (code === "ENOENT" && !options.mustExist) return emptyConfig();
+    if (code === "ENOENT") throw new InputError("cannot read: no such file", { file: path });
     throw new InputError(`cannot read: ${code === "EACCES" ? "permission denied" : (e as Error).message}`, { file: path });
   }
   return parseKubeconfig(text, path);
@@ -90,6 +91,7 @@ export class KubeconfigFiles {
         for (const e of (cfg[s] ?? []) as { name: string }[]) if (!findEntry(out, s, e.name)) putEntry(out, s, structuredClone(e) as never);
       }
       if (!out["current-context"] && cfg["current-context"]) out["current-context"] = cfg["current-context"];
+      if (Object.keys(out.preferences).length === 0 && Object.keys(cfg.preferences ?? {}).length > 0) out.preferences = structuredClone(cfg.preferences);
     }
     return out;
   }
@@ -116,12 +118,17 @@ export class KubeconfigFiles {
       for (const name of names) {
         const a = findEntry(before, s, name);
         const b = findEntry(after, s, name);
-        if (JSON.stringify(a) === JSON.stringify(b)) continue;
+        if (sameValue(a, b)) continue;
         const i = a ? origin(s, name) : this.defaultFile();
         if (b) putEntry(this.configs[i]!, s, structuredClone(b) as never);
         else removeEntry(this.configs[i]!, s, name);
         dirty.add(i);
       }
+    }
+    if (!sameValue(before.preferences, after.preferences)) {
+      const i = this.defaultFile();
+      this.configs[i]!.preferences = after.preferences;
+      dirty.add(i);
     }
     if (before["current-context"] !== after["current-context"]) {
       const setter = this.configs.findIndex((c) => c["current-context"] !== "");

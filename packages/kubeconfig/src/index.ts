@@ -8,3 +8,6 @@ export * from "./ops.js";
 export * from "./files.js";
 export * from "./components.js";
 export * from "./check.js";
+export * from "./property.js";
+export * from "./merge.js";
+export * from "./user.js";

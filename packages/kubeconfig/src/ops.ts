@@ -190,10 +190,11 @@ export function contextsTable(cfg: Config, only?: string): string {
 
 /**
  * `kubectl config view`: with `minify`, only the current context, its cluster and its user (an error
- * when there is no current context); without `raw`, certificate data shows as `DATA+OMITTED` and
- * tokens and passwords as `REDACTED`.
+ * when there is no current context); with `flatten`, the files it names are read into the `*-data`
+ * fields (which implies `raw`); without `raw`, certificate data shows as `DATA+OMITTED` and tokens
+ * and passwords as `REDACTED`.
  */
-export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean } = {}): Config {
+export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean; flatten?: boolean } = {}): Config {
   let out = structuredClone(cfg);
   if (o.minify) {
     const ctx = findEntry(out, "contexts", out["current-context"]);
@@ -201,6 +202,11 @@ export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean } =
     const cluster = findEntry(out, "clusters", ctx.context.cluster);
     const user = findEntry(out, "users", ctx.context.user);
     out = { ...out, contexts: [ctx], clusters: cluster ? [cluster] : null, users: user ? [user] : null };
+  }
+  if (o.flatten) {
+    for (const { cluster } of out.clusters ?? []) inline(cluster, "certificate-authority");
+    for (const { user } of out.users ?? []) for (const f of ["client-certificate", "client-key"] as const) inline(user, f);
+    return out;
   }
   if (o.raw) return out;
   for (const e of out.clusters ?? []) if (e.cluster["certificate-authority-data"]) e.cluster["certificate-authority-data"] = "DATA+OMITTED";
@@ -210,6 +216,14 @@ export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean } =
     if (e.user.password) e.user.password = "REDACTED";
   }
   return out;
+}
+
+/** Moves a referenced file into its `-data` field, as `--flatten` does. */
+function inline<K extends string>(obj: Partial<Record<K | `${K}-data`, string>>, field: K): void {
+  const path = obj[field];
+  if (path === undefined) return;
+  obj[`${field}-data`] = embed(path, field);
+  delete obj[field];
 }
 
 function set<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {

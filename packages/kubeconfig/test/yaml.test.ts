@@ -32,3 +32,24 @@ describe("the kubeconfig document", () => {
     expect(toYaml(parseKubeconfig(text, "x"))).toBe(text);
   });
 });
+
+describe("merging into a user's kubeconfig", () => {
+  it("renames clashing entries, follows them in contexts, and adds nothing the second time", async () => {
+    const { mergeConfigs, setCluster, setContext, setCredentials } = await import("../src/index.js");
+    const mine = emptyConfig();
+    setCluster(mine, "prod", { server: "https://prod" });
+    const theirs = emptyConfig();
+    setCluster(theirs, "prod", { server: "https://lab" });
+    setCredentials(theirs, "admin", { token: "t" });
+    setContext(theirs, "admin@prod", { cluster: "prod", user: "admin" });
+    theirs["current-context"] = "admin@prod";
+    const first = mergeConfigs(mine, theirs);
+    expect(first.renamed).toEqual([{ section: "clusters", from: "prod", to: "prod-2" }]);
+    expect(first.config.contexts?.[0]?.context.cluster).toBe("prod-2");
+    expect(first.config["current-context"]).toBe("");
+    const second = mergeConfigs(first.config, theirs, { setCurrent: true });
+    expect(second.added).toEqual([]);
+    expect(second.config["current-context"]).toBe("admin@prod");
+    expect(toYaml(second.config)).toBe(toYaml({ ...first.config, "current-context": "admin@prod" }));
+  });
+});

@@ -1,10 +1,16 @@
 import { resolve } from "node:path";
-import { DkError, InputError } from "@dk-bootstrap/pki";
+import { DkError, InputError, parseDuration } from "@dk-bootstrap/pki";
 import {
   KubeconfigFiles,
   type SetClusterOptions,
   type SetCredentialsOptions,
   checkKubeconfig,
+  connectCheck,
+  mergeIntoFile,
+  readKubeconfig,
+  setProperty,
+  unsetProperty,
+  userKubeconfig,
   contextsTable,
   deleteEntry,
   findEntry,
@@ -155,9 +161,46 @@ export function registerKubeconfig(program: Command): void {
     out(`Context "${from}" renamed to "${to}".\n`);
   });
 
-  sub(kc, "check [file]", "check a kubeconfig offline: references, files, key/cert match, validity, issuer", "  dk-bootstrap kubeconfig check cluster/admin.conf").action(async (file: string | undefined, o: Global) => {
+  sub(kc, "set <property> <value>", "set one field by its dotted path, e.g. clusters.NAME.server", "  dk-bootstrap kubeconfig set clusters.demystifions-kubernetes.server https://192.168.1.10:6443\n  dk-bootstrap kubeconfig set users.admin.client-key-data \"$(base64 -w0 admin-key.pem)\"")
+    .addOption(new Option("--set-raw-bytes [bool]", "store the value of a *-data field as text, not base64").argParser(bool))
+    .action(async (property: string, value: string, o: Global & { setRawBytes?: boolean }) => {
+      await (await files(o)).modify((cfg) => setProperty(cfg, property, value, { rawBytes: o.setRawBytes ?? false }));
+      out(`Property "${property}" set.\n`);
+    });
+
+  sub(kc, "unset <property>", "unset one field, or a whole entry (clusters.NAME)", "  dk-bootstrap kubeconfig unset contexts.admin.namespace").action(async (property: string, o: Global) => {
+    await (await files(o)).modify((cfg) => unsetProperty(cfg, property));
+    out(`Property "${property}" unset.\n`);
+  });
+
+  sub(kc, "merge <file>", "merge a kubeconfig into yours (a backup first; clashing names made unique)", "  dk-bootstrap kubeconfig merge cluster/admin.conf --set-current")
+    .option("--into <file>", "the kubeconfig to merge into (default: the first file of $KUBECONFIG, else ~/.kube/config)")
+    .option("--set-current", "switch to the merged file's current context")
+    .action(async (file: string, o: Global & { into?: string; setCurrent?: boolean }) => {
+      const incoming = await readKubeconfig(resolve(file), { mustExist: true });
+      const target = o.into ? resolve(o.into) : kubeconfigFiles(o.kubeconfig)[0]!;
+      const report = await mergeIntoFile(target, incoming, { setCurrent: o.setCurrent ?? false });
+      if (report.backup) out(`Backed up ${target} to ${report.backup}\n`);
+      for (const r of report.renamed) out(`${r.section.slice(0, -1)} "${r.from}" exists with other settings: merged as "${r.to}"\n`);
+      out(`Merged ${report.added.length} entries into ${target}${o.setCurrent ? `; current context "${report.config["current-context"]}"` : ""}\n`);
+    });
+
+  sub(kc, "user", "print a kubeconfig for a new user, signed by the cluster CA (kubeadm kubeconfig user)", "  dk-bootstrap kubeconfig user --client-name alice --org developers > alice.conf")
+    .requiredOption("--client-name <name>", "the user's name (certificate CN)")
+    .option("--org <group>", "a group (certificate O; repeatable)", collect)
+    .option("--dir <dir>", "cluster folder", "./cluster")
+    .option("--validity <duration>", "certificate validity", "8760h")
+    .action(async (o: { clientName: string; org?: string[]; dir: string; validity: string }) => {
+      const cfg = await userKubeconfig(resolve(o.dir), { clientName: o.clientName, orgs: o.org ?? [], validityMs: parseDuration(o.validity, { field: "--validity" }) });
+      out(toYaml(cfg));
+    });
+
+  sub(kc, "check [file]", "check a kubeconfig: references, files, key/cert match, validity, issuer; --connect also dials the server", "  dk-bootstrap kubeconfig check cluster/admin.conf --connect")
+    .option("--connect", "also connect to the current context's server and verify its certificate and ours")
+    .action(async (file: string | undefined, o: Global & { connect?: boolean }) => {
     const set = await KubeconfigFiles.load(file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig));
-    const problems = await checkKubeconfig(set.merged());
+    const cfg = set.merged();
+    const problems = [...(await checkKubeconfig(cfg)), ...(o.connect ? await connectCheck(cfg) : [])];
     const where = set.paths.join(":");
     if (problems.length === 0) {
       out(`${where}: OK\n`);
@@ -170,9 +213,10 @@ export function registerKubeconfig(program: Command): void {
   sub(kc, "view", "print the merged kubeconfig (secrets redacted unless --raw)", "  dk-bootstrap kubeconfig view --minify --raw")
     .option("--minify", "only the current context, its cluster and user")
     .option("--raw", "show secrets")
+    .option("--flatten", "read the files it names into the kubeconfig (implies --raw)")
     .option("-o, --output <format>", "yaml or json", "yaml")
-    .action(async (o: Global & { minify?: boolean; raw?: boolean; output: string }) => {
-      const cfg = viewConfig((await files(o)).merged(), o);
+    .action(async (o: Global & { minify?: boolean; raw?: boolean; flatten?: boolean; output: string }) => {
+      const cfg = viewConfig((await files(o)).merged(), { minify: o.minify ?? false, raw: o.raw ?? false, flatten: o.flatten ?? false });
       out(o.output === "json" ? `${JSON.stringify(cfg, null, 4)}\n` : toYaml(cfg));
     });
 }

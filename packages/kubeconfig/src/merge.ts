@@ -1,0 +1,62 @@
+import { copyFile, chmod } from "node:fs/promises";
+import { exists } from "@dk-bootstrap/pki";
+import { type Config, findEntry, putEntry, sameValue } from "./model.js";
+import { readKubeconfig, writeKubeconfig } from "./files.js";
+
+/** What merging did: entries renamed because the target already had a different one of the same name. */
+export interface MergeReport {
+  config: Config;
+  added: string[];
+  renamed: { section: "clusters" | "users" | "contexts"; from: string; to: string }[];
+  /** Where the target was copied before it was changed, when it existed. */
+  backup?: string;
+}
+
+
+/**
+ * Merges `incoming` into `target`, never changing what the target has: an identical entry is left
+ * alone, a different one of the same name makes the incoming entry take a unique name (`name-2`, …),
+ * and the incoming contexts follow their renamed clusters and users. The current context moves to the
+ * incoming one only with `setCurrent`.
+ */
+export function mergeConfigs(target: Config, incoming: Config, options: { setCurrent?: boolean } = {}): MergeReport {
+  const out = structuredClone(target);
+  const report: MergeReport = { config: out, added: [], renamed: [] };
+  const names = { clusters: new Map<string, string>(), users: new Map<string, string>(), contexts: new Map<string, string>() };
+  const place = <S extends "clusters" | "users" | "contexts">(section: S, entry: { name: string }) => {
+    // The first of name, name-2, name-3… that is free or already holds the same settings (a merge run twice adds nothing).
+    let name = entry.name;
+    for (let i = 2; ; i++) {
+      const mine = findEntry(out, section, name);
+      if (!mine || sameValue({ ...mine, name: "" }, { ...entry, name: "" })) break;
+      name = `${entry.name}-${i}`;
+    }
+    if (name !== entry.name) report.renamed.push({ section, from: entry.name, to: name });
+    names[section].set(entry.name, name);
+    if (!findEntry(out, section, name)) {
+      putEntry(out, section, { ...structuredClone(entry), name } as never);
+      report.added.push(`${section}/${name}`);
+    }
+  };
+  for (const c of incoming.clusters ?? []) place("clusters", c);
+  for (const u of incoming.users ?? []) place("users", u);
+  for (const c of incoming.contexts ?? []) {
+    const context = { ...c.context, cluster: names.clusters.get(c.context.cluster) ?? c.context.cluster, user: names.users.get(c.context.user) ?? c.context.user };
+    place("contexts", { name: c.name, context } as { name: string });
+  }
+  if (options.setCurrent && incoming["current-context"]) out["current-context"] = names.contexts.get(incoming["current-context"]) ?? incoming["current-context"];
+  return report;
+}
+
+/** Merges `incoming` into the kubeconfig file `path` (made if missing), after a timestamped 0600 backup of it. */
+export async function mergeIntoFile(path: string, incoming: Config, options: { setCurrent?: boolean; now?: Date } = {}): Promise<MergeReport> {
+  const report = mergeConfigs(await readKubeconfig(path), incoming, options);
+  if (await exists(path)) {
+    const stamp = (options.now ?? new Date()).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    report.backup = `${path}.bak-${stamp}`;
+    await copyFile(path, report.backup);
+    await chmod(report.backup, 0o600);
+  }
+  await writeKubeconfig(path, report.config);
+  return report;
+}
