@@ -31,7 +31,10 @@ function timeCommand(make) {
 }
 
 async function keygenOnly(algo) {
-  const params = algo === "rsa" ? { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" } : { name: "ECDSA", namedCurve: "P-256" };
+  const params =
+    algo === "rsa"
+      ? { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }
+      : { name: "ECDSA", namedCurve: "P-256" };
   const times = [];
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
@@ -61,12 +64,20 @@ function script(tool, algo) {
       const newkey = algo === "rsa" ? "rsa:2048" : "ec -pkeyopt ec_paramgen_curve:P-256";
       const subj = `/${o.map((x) => `O=${x}`).join("/")}${o.length ? "/" : ""}CN=${cn}`;
       if (!d.ca) {
-        lines.push(`openssl req -x509 -newkey ${newkey} -nodes -keyout pki/${d.name}.key -out pki/${d.name}.crt -days 3650 -subj '${subj}' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null`);
+        lines.push(
+          `openssl req -x509 -newkey ${newkey} -nodes -keyout pki/${d.name}.key -out pki/${d.name}.crt -days 3650 -subj '${subj}' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null`,
+        );
       } else {
-        const san = hosts(d).map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
+        const san = hosts(d)
+          .map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`))
+          .join(",");
         const eku = d.usages.map((u) => (u === "server auth" ? "serverAuth" : "clientAuth")).join(",");
-        lines.push(`printf '%s\\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=${eku}' 'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid'${san ? ` 'subjectAltName=${san}'` : ""} > ext.cnf`);
-        lines.push(`openssl req -new -newkey ${newkey} -nodes -keyout pki/${d.name}.key -subj '${subj}' 2>/dev/null | openssl x509 -req -CA pki/${d.ca}.crt -CAkey pki/${d.ca}.key -CAcreateserial -days 365 -extfile ext.cnf -out pki/${d.name}.crt 2>/dev/null`);
+        lines.push(
+          `printf '%s\\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=${eku}' 'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid'${san ? ` 'subjectAltName=${san}'` : ""} > ext.cnf`,
+        );
+        lines.push(
+          `openssl req -new -newkey ${newkey} -nodes -keyout pki/${d.name}.key -subj '${subj}' 2>/dev/null | openssl x509 -req -CA pki/${d.ca}.crt -CAkey pki/${d.ca}.key -CAcreateserial -days 365 -extfile ext.cnf -out pki/${d.name}.crt 2>/dev/null`,
+        );
       }
     }
   }
@@ -94,4 +105,7 @@ const ms = (x) => (x === undefined ? "n/a" : `${Math.round(x)} ms`);
 console.log(`Cluster PKI: ${CERT_DEFS.length} certificates + the SA key pair, median of ${RUNS} runs, ${(await import("node:os")).cpus().length} cores\n`);
 console.log("| keys | dk-bootstrap certs | cfssl script | openssl script | key generation alone (in-process, parallel) | dk / cfssl | dk / keygen |");
 console.log("|---|---|---|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.algo} | ${ms(r.dk)} | ${ms(r.cfssl)} | ${ms(r.openssl)} | ${ms(r.keygen)} | ${r.cfssl ? (r.dk / r.cfssl).toFixed(2) : "n/a"} | ${(r.dk / r.keygen).toFixed(2)} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.algo} | ${ms(r.dk)} | ${ms(r.cfssl)} | ${ms(r.openssl)} | ${ms(r.keygen)} | ${r.cfssl ? (r.dk / r.cfssl).toFixed(2) : "n/a"} | ${(r.dk / r.keygen).toFixed(2)} |`,
+  );

@@ -3,7 +3,10 @@ import { KeyPair, classifyHosts, describeCertificate, issueCertificate, kubeadmV
 
 const now = new Date();
 const caKey = await KeyPair.generate({ algo: "ecdsa", size: 256 });
-const ca = await issueCertificate({ subject: { CN: "my-ca" }, publicKey: caKey.publicKey, validity: kubeadmValidity(now, 10 * 8760 * 3_600_000), ca: {} }, { selfKey: caKey });
+const ca = await issueCertificate(
+  { subject: { CN: "my-ca" }, publicKey: caKey.publicKey, validity: kubeadmValidity(now, 10 * 8760 * 3_600_000), ca: {} },
+  { selfKey: caKey },
+);
 
 const key = await KeyPair.generate({ algo: "ecdsa", size: 256 });
 const cert = await issueCertificate(

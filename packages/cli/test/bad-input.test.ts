@@ -31,17 +31,57 @@ describe("bad input to the cfssl drop-ins", () => {
   const cases: [string, Record<string, string>, string[], RegExp][] = [
     ["malformed JSON", { "bad.json": '{"CN": "x",, }' }, ["gencert", "-initca", "bad.json"], /^error: bad.json: malformed JSON at line 1 column \d+/],
     ["truncated JSON", { "cut.json": SEED_CA_CSR.slice(0, 60) }, ["gencert", "-initca", "cut.json"], /^error: cut.json: malformed JSON.*truncated/],
-    ["a field of the wrong type", { "t.json": '{"CN": "x", "hosts": "localhost"}' }, ["gencert", "-initca", "t.json"], /t.json: hosts: expected a list of strings/],
-    ["a key size out of range", { "k.json": '{"CN":"x","key":{"algo":"rsa","size":1024}}' }, ["gencert", "-initca", "k.json"], /k.json: key.size: RSA key size .*\(got 1024\)/],
+    [
+      "a field of the wrong type",
+      { "t.json": '{"CN": "x", "hosts": "localhost"}' },
+      ["gencert", "-initca", "t.json"],
+      /t.json: hosts: expected a list of strings/,
+    ],
+    [
+      "a key size out of range",
+      { "k.json": '{"CN":"x","key":{"algo":"rsa","size":1024}}' },
+      ["gencert", "-initca", "k.json"],
+      /k.json: key.size: RSA key size .*\(got 1024\)/,
+    ],
     ["an invalid host", { "h.json": '{"CN":"x","hosts":["ok","bad host"]}' }, ["gencert", "-initca", "h.json"], /h.json: hosts\[1\]: invalid host.*"bad host"/],
-    ["an unknown usage", { "u.json": '{"signing":{"default":{"expiry":"1h"},"profiles":{"p":{"usages":["server auth","client-auth"],"expiry":"1h"}}}}' }, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=u.json", "-profile=p", "admin-csr.json"], /u.json: signing.profiles.p.usages\[1\]: unknown usage.*"client-auth"/],
-    ["an unknown profile", {}, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "-profile=kubernetse", "admin-csr.json"], /ca-config.json: signing.profiles: unknown profile; known: kubernetes.*"kubernetse"/],
-    ["a bad expiry", { "e.json": '{"signing":{"default":{"expiry":"1y"}}}' }, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=e.json", "admin-csr.json"], /e.json: signing.default.expiry: invalid duration.*"1y"/],
-    ["a default profile with no usages (no -profile)", {}, ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "admin-csr.json"], /ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/],
-    ["a CA key that doesn't match", {}, ["gencert", "-ca=ca.pem", "-ca-key=other-key.pem", "-config=ca-config.json", "-profile=kubernetes", "admin-csr.json"], /other-key.pem: the CA key does not match the CA certificate ca.pem/],
+    [
+      "an unknown usage",
+      { "u.json": '{"signing":{"default":{"expiry":"1h"},"profiles":{"p":{"usages":["server auth","client-auth"],"expiry":"1h"}}}}' },
+      ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=u.json", "-profile=p", "admin-csr.json"],
+      /u.json: signing.profiles.p.usages\[1\]: unknown usage.*"client-auth"/,
+    ],
+    [
+      "an unknown profile",
+      {},
+      ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "-profile=kubernetse", "admin-csr.json"],
+      /ca-config.json: signing.profiles: unknown profile; known: kubernetes.*"kubernetse"/,
+    ],
+    [
+      "a bad expiry",
+      { "e.json": '{"signing":{"default":{"expiry":"1y"}}}' },
+      ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=e.json", "admin-csr.json"],
+      /e.json: signing.default.expiry: invalid duration.*"1y"/,
+    ],
+    [
+      "a default profile with no usages (no -profile)",
+      {},
+      ["gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=ca-config.json", "admin-csr.json"],
+      /ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/,
+    ],
+    [
+      "a CA key that doesn't match",
+      {},
+      ["gencert", "-ca=ca.pem", "-ca-key=other-key.pem", "-config=ca-config.json", "-profile=kubernetes", "admin-csr.json"],
+      /other-key.pem: the CA key does not match the CA certificate ca.pem/,
+    ],
     ["a missing file", {}, ["gencert", "-initca", "nope.json"], /nope.json: cannot read the CSR JSON: no such file/],
     ["an unknown flag", {}, ["gencert", "-bogus", "x.json"], /flag provided but not defined: -bogus/],
-    ["a CSR that isn't one", { "x.csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" }, ["sign", "-ca=ca.pem", "-ca-key=ca-key.pem", "x.csr"], /x.csr: not a readable PKCS#10/],
+    [
+      "a CSR that isn't one",
+      { "x.csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" },
+      ["sign", "-ca=ca.pem", "-ca-key=ca-key.pem", "x.csr"],
+      /x.csr: not a readable PKCS#10/,
+    ],
   ];
 
   it.each(cases)("%s: one clear line, exit 1, nothing written", (_, inputs, args, pattern) => {

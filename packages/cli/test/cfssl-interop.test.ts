@@ -60,19 +60,45 @@ describe("side by side with the real cfssl", () => {
   it("prints the same certinfo as cfssl for our certificate, but for key ID padding", () => {
     const mine = JSON.parse(dk(["certinfo", "-cert", join(ours, "admin.pem")]).stdout);
     const real = JSON.parse(run(cfssl, ["certinfo", "-cert", join(ours, "admin.pem")]).stdout);
-    const unpad = (s: string) => s.split(":").map((h) => h.replace(/^0(?=.)/, "")).join(":");
+    const unpad = (s: string) =>
+      s
+        .split(":")
+        .map((h) => h.replace(/^0(?=.)/, ""))
+        .join(":");
     expect({ ...mine, authority_key_id: unpad(mine.authority_key_id), subject_key_id: unpad(mine.subject_key_id) }).toEqual(real);
     expect(Object.keys(mine)).toEqual(Object.keys(real));
   });
 
   it("cfssl signs our CSR, and we sign cfssl's", async () => {
-    const a = run(cfssl, ["sign", "-ca", join(theirs, "ca.pem"), "-ca-key", join(theirs, "ca-key.pem"), "-config", join(theirs, "ca-config.json"), "-profile", "kubernetes", join(ours, "admin.csr")]);
+    const a = run(cfssl, [
+      "sign",
+      "-ca",
+      join(theirs, "ca.pem"),
+      "-ca-key",
+      join(theirs, "ca-key.pem"),
+      "-config",
+      join(theirs, "ca-config.json"),
+      "-profile",
+      "kubernetes",
+      join(ours, "admin.csr"),
+    ]);
     expect(a.status, a.stderr).toBe(0);
     const byCfssl = await describeCertificate(parseCertificate(JSON.parse(a.stdout).cert));
     expect(byCfssl.subject.CN).toBe("admin");
     expect(byCfssl.sans.ip).toEqual(["127.0.0.1"]);
 
-    const b = dk(["sign", "-ca", join(ours, "ca.pem"), "-ca-key", join(ours, "ca-key.pem"), "-config", join(ours, "ca-config.json"), "-profile", "kubernetes", join(theirs, "admin.csr")]);
+    const b = dk([
+      "sign",
+      "-ca",
+      join(ours, "ca.pem"),
+      "-ca-key",
+      join(ours, "ca-key.pem"),
+      "-config",
+      join(ours, "ca-config.json"),
+      "-profile",
+      "kubernetes",
+      join(theirs, "admin.csr"),
+    ]);
     expect(b.status, b.stderr).toBe(0);
     const byUs = await describeCertificate(parseCertificate(JSON.parse(b.stdout).cert));
     expect(byUs.subject).toEqual(byCfssl.subject);
@@ -88,7 +114,18 @@ describe("side by side with the real cfssl", () => {
       expect(mine).toBe(run(cfssl, ["print-defaults", which]).stdout);
       writeFileSync(join(dir, `${which}.json`), mine);
     }
-    const r = run(cfssl, ["gencert", "-ca", join(ours, "ca.pem"), "-ca-key", join(ours, "ca-key.pem"), "-config", join(dir, "config.json"), "-profile", "www", join(dir, "csr.json")]);
+    const r = run(cfssl, [
+      "gencert",
+      "-ca",
+      join(ours, "ca.pem"),
+      "-ca-key",
+      join(ours, "ca-key.pem"),
+      "-config",
+      join(dir, "config.json"),
+      "-profile",
+      "www",
+      join(dir, "csr.json"),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).cert).toMatch(/BEGIN CERTIFICATE/);
   });

@@ -12,7 +12,10 @@ const KUBECTL = (cwd: string, env: NodeJS.ProcessEnv) => (args: string[]) => run
 /** Runs the same `kubectl config` commands with both tools, each on its own KUBECONFIG, and returns both files. */
 function sideBySide(root: string, name: string, commands: string[][]): [string, string] {
   const out: string[] = [];
-  for (const [tool, make] of [["kubectl", KUBECTL], ["dk", DK]] as const) {
+  for (const [tool, make] of [
+    ["kubectl", KUBECTL],
+    ["dk", DK],
+  ] as const) {
     const file = join(root, `${name}-${tool}.conf`);
     const exec = make(root, { ...process.env, KUBECONFIG: file });
     for (const c of commands) {
@@ -50,7 +53,16 @@ describe("dk-bootstrap kubeconfig writes what kubectl config writes", () => {
       ["set-cluster", "c2", "--server=https://h:2", "--insecure-skip-tls-verify=true"],
       ["set-cluster", "c1", "--server=https://h:3"],
       ["set-credentials", "tok", "--token=abc"],
-      ["set-credentials", "ex", "--exec-command=aws", "--exec-api-version=client.authentication.k8s.io/v1beta1", "--exec-arg=eks", "--exec-arg=get-token", "--exec-env=A=1", "--exec-env=B=2"],
+      [
+        "set-credentials",
+        "ex",
+        "--exec-command=aws",
+        "--exec-api-version=client.authentication.k8s.io/v1beta1",
+        "--exec-arg=eks",
+        "--exec-arg=get-token",
+        "--exec-env=A=1",
+        "--exec-env=B=2",
+      ],
       ["set-credentials", "ex", "--exec-env=A-", "--exec-interactive-mode=Never", "--exec-arg=x"],
       ["set-credentials", "up", "--username=yes", "--password=012345"],
       ["set-context", "yes", "--cluster=c1", "--user=tok", "--namespace=0755"],
@@ -142,7 +154,10 @@ describe("dk-bootstrap kubeconfig writes what kubectl config writes", () => {
     const f1 = join(root, "m1.conf");
     const f2 = join(root, "m2.conf");
     const env = { ...process.env, KUBECONFIG: `${f1}:${f2}` };
-    for (const [file, server] of [[f1, "https://one"], [f2, "https://two"]] as const) {
+    for (const [file, server] of [
+      [f1, "https://one"],
+      [f2, "https://two"],
+    ] as const) {
       dk(["kubeconfig", "set-cluster", "shared", `--server=${server}`, "--kubeconfig", file], { cwd: root });
       dk(["kubeconfig", "set-cluster", `only-${server.slice(8)}`, `--server=${server}`, "--kubeconfig", file], { cwd: root });
     }
@@ -187,13 +202,16 @@ describe("component kubeconfigs, through the real kubectl", () => {
     const pki = (n: string) => readFileSync(join(root, "cluster", "pki", n));
     // Make the PKI once to get the CA and the apiserver certificate, then again with the port in the server URL.
     expect(dk(["certs", "--key-algo", "ecdsa"], { cwd: root }).status).toBe(0);
-    server = createServer({ cert: pki("apiserver.crt"), key: pki("apiserver.key"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const c = (req.socket as TLSSocket).getPeerCertificate();
-      const o = c.subject.O === undefined ? [] : ([] as string[]).concat(c.subject.O);
-      seen.push(`${c.subject.CN}|${o.join(",")}`);
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ user: c.subject.CN, groups: o }));
-    });
+    server = createServer(
+      { cert: pki("apiserver.crt"), key: pki("apiserver.key"), ca: pki("ca.crt"), requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const c = (req.socket as TLSSocket).getPeerCertificate();
+        const o = c.subject.O === undefined ? [] : ([] as string[]).concat(c.subject.O);
+        seen.push(`${c.subject.CN}|${o.join(",")}`);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ user: c.subject.CN, groups: o }));
+      },
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as { port: number }).port;
     const r = dk(["certs", "--key-algo", "ecdsa", "--server", `https://127.0.0.1:${port}`], { cwd: root });
@@ -253,7 +271,14 @@ describe("component kubeconfigs, through the real kubectl", () => {
   });
 
   it("writes exactly the component files and keeps them on a re-run", () => {
-    expect(COMPONENT_KUBECONFIGS.map((k) => k.file).sort()).toEqual(["admin.conf", "controller-manager.conf", "kube-proxy.conf", "kubelet.conf", "scheduler.conf", "super-admin.conf"]);
+    expect(COMPONENT_KUBECONFIGS.map((k) => k.file).sort()).toEqual([
+      "admin.conf",
+      "controller-manager.conf",
+      "kube-proxy.conf",
+      "kubelet.conf",
+      "scheduler.conf",
+      "super-admin.conf",
+    ]);
     const again = dk(["certs", "--key-algo", "ecdsa", "--server", `https://127.0.0.1:${port}`], { cwd: root });
     expect(again.stdout).toMatch(/Using the existing "admin.conf" kubeconfig file/);
   });

@@ -29,7 +29,8 @@ function bytes(data: string | undefined, path: string | undefined): { text?: str
 export async function checkKubeconfig(cfg: Config, now: Date = new Date()): Promise<KubeconfigProblem[]> {
   const problems: KubeconfigProblem[] = [];
   const add = (where: string, problem: string) => problems.push({ where, problem });
-  if (cfg["current-context"] && !findEntry(cfg, "contexts", cfg["current-context"])) add("current-context", `names the missing context "${cfg["current-context"]}"`);
+  if (cfg["current-context"] && !findEntry(cfg, "contexts", cfg["current-context"]))
+    add("current-context", `names the missing context "${cfg["current-context"]}"`);
   const cas = new Map<string, x509.X509Certificate>();
   for (const { name, cluster } of cfg.clusters ?? []) {
     if (!cluster.server) add(`clusters[${name}].server`, "is empty");
@@ -47,7 +48,11 @@ export async function checkKubeconfig(cfg: Config, now: Date = new Date()): Prom
   for (const { name, user } of cfg.users ?? []) {
     const cert = bytes(user["client-certificate-data"], user["client-certificate"]);
     const key = bytes(user["client-key-data"], user["client-key"]);
-    for (const [what, r] of [["client-certificate", cert], ["client-key", key]] as const) if (r.error) add(`users[${name}].${what}`, r.error);
+    for (const [what, r] of [
+      ["client-certificate", cert],
+      ["client-key", key],
+    ] as const)
+      if (r.error) add(`users[${name}].${what}`, r.error);
     if (cert.text === undefined || key.text === undefined) {
       if ((cert.text === undefined) !== (key.text === undefined)) add(`users[${name}]`, "has a client certificate or key without the other");
       continue;
@@ -56,7 +61,8 @@ export async function checkKubeconfig(cfg: Config, now: Date = new Date()): Prom
       const c = parseCertificate(cert.text);
       const k = await KeyPair.fromPem(key.text);
       if (!(await k.matches(c.publicKey.rawData))) add(`users[${name}].client-key`, "does not match the client certificate");
-      if (now < c.notBefore || now > c.notAfter) add(`users[${name}].client-certificate`, `is not valid now (${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`);
+      if (now < c.notBefore || now > c.notAfter)
+        add(`users[${name}].client-certificate`, `is not valid now (${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`);
       clients.set(name, c);
     } catch (e) {
       add(`users[${name}]`, (e as Error).message);

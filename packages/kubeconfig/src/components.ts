@@ -54,7 +54,10 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
 }
 
 /** Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were already up to date. */
-export async function writeComponentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC): Promise<{ file: string; action: "kept" | "made" }[]> {
+export async function writeComponentKubeconfigs(
+  pki: ClusterPki,
+  spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC,
+): Promise<{ file: string; action: "kept" | "made" }[]> {
   const result: { file: string; action: "kept" | "made" }[] = [];
   for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
     const path = join(pki.dir, file);

@@ -36,7 +36,8 @@ export async function writeKubeconfig(path: string, cfg: Config): Promise<void> 
   try {
     handle = await open(lock, "wx", 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new DkError(`open ${lock}: file exists`, "LOCKED", { hint: "another kubectl or dk-bootstrap is writing it; remove the lock file if none is" });
+    if ((e as NodeJS.ErrnoException).code === "EEXIST")
+      throw new DkError(`open ${lock}: file exists`, "LOCKED", { hint: "another kubectl or dk-bootstrap is writing it; remove the lock file if none is" });
     throw e;
   }
   try {

@@ -12,7 +12,6 @@ export interface MergeReport {
   backup?: string;
 }
 
-
 /**
  * Merges `incoming` into `target`, never changing what the target has: an identical entry is left
  * alone, a different one of the same name makes the incoming entry take a unique name (`name-2`, …),
@@ -41,10 +40,15 @@ export function mergeConfigs(target: Config, incoming: Config, options: { setCur
   for (const c of incoming.clusters ?? []) place("clusters", c);
   for (const u of incoming.users ?? []) place("users", u);
   for (const c of incoming.contexts ?? []) {
-    const context = { ...c.context, cluster: names.clusters.get(c.context.cluster) ?? c.context.cluster, user: names.users.get(c.context.user) ?? c.context.user };
+    const context = {
+      ...c.context,
+      cluster: names.clusters.get(c.context.cluster) ?? c.context.cluster,
+      user: names.users.get(c.context.user) ?? c.context.user,
+    };
     place("contexts", { name: c.name, context } as { name: string });
   }
-  if (options.setCurrent && incoming["current-context"]) out["current-context"] = names.contexts.get(incoming["current-context"]) ?? incoming["current-context"];
+  if (options.setCurrent && incoming["current-context"])
+    out["current-context"] = names.contexts.get(incoming["current-context"]) ?? incoming["current-context"];
   return report;
 }
 
@@ -52,7 +56,10 @@ export function mergeConfigs(target: Config, incoming: Config, options: { setCur
 export async function mergeIntoFile(path: string, incoming: Config, options: { setCurrent?: boolean; now?: Date } = {}): Promise<MergeReport> {
   const report = mergeConfigs(await readKubeconfig(path), incoming, options);
   if (await exists(path)) {
-    const stamp = (options.now ?? new Date()).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const stamp = (options.now ?? new Date())
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d+Z$/, "Z");
     report.backup = `${path}.bak-${stamp}`;
     await copyFile(path, report.backup);
     await chmod(report.backup, 0o600);

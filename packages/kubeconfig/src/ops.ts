@@ -30,7 +30,8 @@ export interface SetClusterOptions {
 /** `kubectl config set-cluster`, with its side effects: a new server clears tls-server-name, a CA clears insecure mode and vice versa. */
 export function setCluster(cfg: Config, name: string, o: SetClusterOptions): void {
   const cwd = o.cwd ?? process.cwd();
-  if (o.insecureSkipTlsVerify && o.certificateAuthority) throw new InputError("you cannot specify a certificate authority and insecure mode at the same time", { field: "--insecure-skip-tls-verify" });
+  if (o.insecureSkipTlsVerify && o.certificateAuthority)
+    throw new InputError("you cannot specify a certificate authority and insecure mode at the same time", { field: "--insecure-skip-tls-verify" });
   if (o.embedCerts && !o.certificateAuthority) throw new InputError("you must specify a --certificate-authority to embed", { field: "--embed-certs" });
   const c: Cluster = { ...(findEntry(cfg, "clusters", name)?.cluster ?? { server: "" }) };
   if (o.server !== undefined) {
@@ -89,7 +90,10 @@ export function setCredentials(cfg: Config, name: string, o: SetCredentialsOptio
     throw new InputError("you cannot specify more than one authentication method at the same time", { field: "--token" });
   }
   const u: AuthInfo = { ...(findEntry(cfg, "users", name)?.user ?? {}) };
-  for (const [flag, field] of [["clientCertificate", "client-certificate"], ["clientKey", "client-key"]] as const) {
+  for (const [flag, field] of [
+    ["clientCertificate", "client-certificate"],
+    ["clientKey", "client-key"],
+  ] as const) {
     const value = o[flag];
     if (value === undefined) continue;
     const path = abs(value, cwd);
@@ -184,7 +188,9 @@ export function deleteEntry(cfg: Config, section: "clusters" | "users" | "contex
 
 /** `kubectl config get-contexts`: kubectl's table, the current one starred. */
 export function contextsTable(cfg: Config, only?: string): string {
-  const rows = (cfg.contexts ?? []).filter((c) => only === undefined || c.name === only).map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster, c.context.user, c.context.namespace ?? ""]);
+  const rows = (cfg.contexts ?? [])
+    .filter((c) => only === undefined || c.name === only)
+    .map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster, c.context.user, c.context.namespace ?? ""]);
   return table(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows);
 }
 

@@ -56,7 +56,10 @@ function split(path: string): { section: "clusters" | "users" | "contexts"; name
 }
 
 function unlocatable(path: string): InputError {
-  return new InputError("unable to locate path: only current-context, preferences.colors and the string and boolean fields of clusters.NAME, users.NAME and contexts.NAME can be set", { field: path });
+  return new InputError(
+    "unable to locate path: only current-context, preferences.colors and the string and boolean fields of clusters.NAME, users.NAME and contexts.NAME can be set",
+    { field: path },
+  );
 }
 
 /**

@@ -1,5 +1,16 @@
 import { join } from "node:path";
-import { KeyPair, type Signer, certificatePem, issueCertificate, kubeadmValidity, loadSigner, parseUsages, readIfExists, InputError, HOUR_MS } from "@dk-bootstrap/pki";
+import {
+  KeyPair,
+  type Signer,
+  certificatePem,
+  issueCertificate,
+  kubeadmValidity,
+  loadSigner,
+  parseUsages,
+  readIfExists,
+  InputError,
+  HOUR_MS,
+} from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, embeddedKubeconfig } from "./components.js";
 import type { Config } from "./model.js";
 import { parseKubeconfig } from "./yaml.js";
@@ -26,7 +37,12 @@ export async function userKubeconfig(dir: string, o: UserKubeconfigOptions): Pro
   const now = o.now ?? new Date();
   const files = { cert: join(dir, "pki", "ca.crt"), key: join(dir, "pki", "ca.key") };
   const [caPem, keyPem] = await Promise.all([readIfExists(files.cert), readIfExists(files.key)]);
-  if (caPem === undefined || keyPem === undefined) throw new InputError("no cluster CA here (pki/ca.crt and pki/ca.key)", { file: dir }, { hint: "run `dk-bootstrap certs --dir DIR` first, or point --dir at the cluster folder" });
+  if (caPem === undefined || keyPem === undefined)
+    throw new InputError(
+      "no cluster CA here (pki/ca.crt and pki/ca.key)",
+      { file: dir },
+      { hint: "run `dk-bootstrap certs --dir DIR` first, or point --dir at the cluster folder" },
+    );
   const signer: Signer = await loadSigner(caPem, keyPem, files, now);
   const spec = o.spec ?? (await specOfAdminConf(dir)) ?? DEFAULT_KUBECONFIG_SPEC;
   const key = await KeyPair.generate(signer.key.spec);

@@ -35,7 +35,9 @@ function emit(value: unknown, indent: number): string {
       .join("");
   }
   if (isObject(value)) {
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(goStringLess);
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort(goStringLess);
     if (keys.length === 0) return "{}\n";
     return keys
       .map((k) => {
@@ -73,7 +75,8 @@ function scalar(v: unknown, indent: number): string {
 }
 
 // YAML 1.1 plain scalars that do not resolve to a string (go-yaml v2's resolve table and patterns).
-const NON_STRING = /^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const NON_STRING =
+  /^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const NUMBER = /^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$/;
 
 /**
@@ -92,7 +95,10 @@ export function quoteString(s: string, indent = 0): string {
 function literal(s: string, indent: number): string {
   const chomp = s.endsWith("\n") ? "" : "-";
   const pad = " ".repeat(indent);
-  const body = (s.endsWith("\n") ? s.slice(0, -1) : s).split("\n").map((l) => (l === "" ? "" : pad + l)).join("\n");
+  const body = (s.endsWith("\n") ? s.slice(0, -1) : s)
+    .split("\n")
+    .map((l) => (l === "" ? "" : pad + l))
+    .join("\n");
   return `|${chomp}\n${body}`;
 }
 
@@ -126,7 +132,11 @@ export function parseKubeconfig(text: string, file: string): Config {
   if (doc === undefined || doc === null) return emptyConfig();
   if (!isObject(doc)) throw new InputError("a kubeconfig must be a YAML mapping", { file });
   const cfg = { ...emptyConfig(), ...(doc as Partial<Config>) } as Config;
-  for (const [section, inner] of [["clusters", "cluster"], ["users", "user"], ["contexts", "context"]] as const) {
+  for (const [section, inner] of [
+    ["clusters", "cluster"],
+    ["users", "user"],
+    ["contexts", "context"],
+  ] as const) {
     const list = cfg[section] as unknown;
     if (list === null || list === undefined) {
       (cfg as unknown as Record<string, unknown>)[section] = null;

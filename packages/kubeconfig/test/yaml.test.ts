@@ -2,15 +2,21 @@ import { describe, expect, it } from "vitest";
 import { emptyConfig, parseKubeconfig, putEntry, quoteString, toYaml } from "../src/index.js";
 
 describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => {
-  it.each(["y", "yes", "on", "true", "null", "~", "123", "1.0", "0755", "", "012345", "1_000", "1e3", "+1", ".5", "Off"])("double-quotes %j, which YAML 1.1 reads as something else", (s) => {
-    expect(quoteString(s)).toBe(JSON.stringify(s));
-  });
+  it.each(["y", "yes", "on", "true", "null", "~", "123", "1.0", "0755", "", "012345", "1_000", "1e3", "+1", ".5", "Off"])(
+    "double-quotes %j, which YAML 1.1 reads as something else",
+    (s) => {
+      expect(quoteString(s)).toBe(JSON.stringify(s));
+    },
+  );
   it.each(["#hash", "*star", "@odd", "p@ss: word", "&anchor", "!tag", "- dash", "a #b"])("single-quotes %j, which starts or holds an indicator", (s) => {
     expect(quoteString(s)).toBe(`'${s}'`);
   });
-  it.each(["kubernetes-admin@kubernetes", "arn:aws:eks:eu-west-1:1:cluster/prod", "ctx:1", "with space", "https://127.0.0.1:6443", "system:node:kubernetes"])("leaves %j plain", (s) => {
-    expect(quoteString(s)).toBe(s);
-  });
+  it.each(["kubernetes-admin@kubernetes", "arn:aws:eks:eu-west-1:1:cluster/prod", "ctx:1", "with space", "https://127.0.0.1:6443", "system:node:kubernetes"])(
+    "leaves %j plain",
+    (s) => {
+      expect(quoteString(s)).toBe(s);
+    },
+  );
 });
 
 describe("the kubeconfig document", () => {
@@ -23,12 +29,15 @@ describe("the kubeconfig document", () => {
     putEntry(cfg, "clusters", { name: "b", cluster: { server: "https://b" } });
     putEntry(cfg, "clusters", { name: "a", cluster: { server: "https://a", "insecure-skip-tls-verify": true } });
     const text = toYaml(cfg);
-    expect(text).toContain("clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n    server: https://a\n  name: a\n- cluster:\n    server: https://b\n  name: b\n");
+    expect(text).toContain(
+      "clusters:\n- cluster:\n    insecure-skip-tls-verify: true\n    server: https://a\n  name: a\n- cluster:\n    server: https://b\n  name: b\n",
+    );
     expect(toYaml(parseKubeconfig(text, "x"))).toBe(text);
   });
 
   it("keeps extensions it does not know", () => {
-    const text = "apiVersion: v1\nclusters:\n- cluster:\n    extensions:\n    - extension:\n        nested:\n          deep: 1\n      name: ext\n    server: https://a\n  name: a\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n";
+    const text =
+      'apiVersion: v1\nclusters:\n- cluster:\n    extensions:\n    - extension:\n        nested:\n          deep: 1\n      name: ext\n    server: https://a\n  name: a\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n';
     expect(toYaml(parseKubeconfig(text, "x"))).toBe(text);
   });
 });

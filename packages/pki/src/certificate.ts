@@ -34,7 +34,7 @@ export function cfsslValidity(now: Date, expiryMs: number, backdateMs = BACKDATE
  */
 export function randomSerial(): string {
   const bytes = randomBytes(20);
-  bytes[0] = (bytes[0]! & 0x7f) || 0x01;
+  bytes[0] = bytes[0]! & 0x7f || 0x01;
   return bytes.toString("hex");
 }
 

@@ -62,7 +62,6 @@ export function sanList(sans: SubjectAltNames): string[] {
   return [...sans.dns, ...sans.email, ...sans.ip, ...sans.uri];
 }
 
-
 /** SANs as @peculiar/x509 general names, in Go's order: DNS, email, IP, URI. */
 export function toGeneralNames(sans: SubjectAltNames): x509.JsonGeneralName[] {
   return [

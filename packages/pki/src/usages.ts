@@ -55,7 +55,11 @@ export function parseUsages(names: readonly string[], where: InputLocation = {})
       if (!out.extKeyUsage.includes(oid)) out.extKeyUsage.push(oid);
     } else {
       const field = where.field === undefined ? undefined : `${where.field}[${i}]`;
-      throw new InputError(`unknown usage; known: ${[...Object.keys(KEY_USAGES), ...Object.keys(EXT_KEY_USAGES)].join(", ")}`, { ...where, field, value: name });
+      throw new InputError(`unknown usage; known: ${[...Object.keys(KEY_USAGES), ...Object.keys(EXT_KEY_USAGES)].join(", ")}`, {
+        ...where,
+        field,
+        value: name,
+      });
     }
   });
   return out;

@@ -19,7 +19,13 @@ describe("cfssl's JSON, written and read back", () => {
   });
 
   it("round-trips a CSR request, CA section included", () => {
-    const req: CfsslCsrRequest = { CN: "etcd-ca", names: [{ O: "a" }, { O: "b", OU: "x" }], hosts: ["10.0.0.1", "etcd.local"], key: { algo: "rsa", size: 3072 }, ca: { expiryMs: 87_600 * 3_600_000, pathLen: 0 } };
+    const req: CfsslCsrRequest = {
+      CN: "etcd-ca",
+      names: [{ O: "a" }, { O: "b", OU: "x" }],
+      hosts: ["10.0.0.1", "etcd.local"],
+      key: { algo: "rsa", size: 3072 },
+      ca: { expiryMs: 87_600 * 3_600_000, pathLen: 0 },
+    };
     const text = formatCsrJson(req);
     expect(JSON.parse(text).ca).toEqual({ expiry: "87600h", pathlen: 0, pathlenzero: true });
     expect(parseCsrJson(text, "x.json")).toEqual(req);
@@ -29,7 +35,14 @@ describe("cfssl's JSON, written and read back", () => {
   it("round-trips a config with an intermediate-CA profile", () => {
     const config = {
       default: { usageNames: ["signing"], usages: parseUsages(["signing"]), expiryMs: 3_600_000 },
-      profiles: { intermediate: { usageNames: ["cert sign", "crl sign"], usages: parseUsages(["cert sign", "crl sign"]), expiryMs: 43_800 * 3_600_000, ca: { pathLen: 0 } } },
+      profiles: {
+        intermediate: {
+          usageNames: ["cert sign", "crl sign"],
+          usages: parseUsages(["cert sign", "crl sign"]),
+          expiryMs: 43_800 * 3_600_000,
+          ca: { pathLen: 0 },
+        },
+      },
     };
     expect(parseConfigJson(formatConfigJson(config), "c.json")).toEqual(config);
     expect(parseConfigJson(formatConfigJson(PRINT_DEFAULTS_CONFIG), "d.json")).toEqual(PRINT_DEFAULTS_CONFIG);
@@ -37,7 +50,9 @@ describe("cfssl's JSON, written and read back", () => {
 
   it("refuses to sign with a default profile that has no usages, as cfssl does", () => {
     const config = parseConfigJson('{"signing":{"default":{"expiry":"8760h"},"profiles":{"kubernetes":{"usages":["client auth"]}}}}', "ca-config.json");
-    expect(() => selectProfile(config, undefined, "ca-config.json")).toThrow(/^ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/);
+    expect(() => selectProfile(config, undefined, "ca-config.json")).toThrow(
+      /^ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/,
+    );
     expect(selectProfile(config, "kubernetes").expiryMs).toBe(8760 * 3_600_000);
   });
 });

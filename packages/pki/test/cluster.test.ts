@@ -45,7 +45,13 @@ describe("the cluster PKI", () => {
     expect(await id("etcd/ca")).toMatchObject({ cn: "etcd-ca", ca: true });
     expect(await id("front-proxy-ca")).toMatchObject({ cn: "front-proxy-ca", ca: true });
     expect(await id("apiserver")).toEqual({ cn: "kube-apiserver", o: [], eku: ["server auth"], issuer: "kubernetes", ca: false });
-    expect(await id("apiserver-kubelet-client")).toEqual({ cn: "kube-apiserver-kubelet-client", o: ["kubeadm:cluster-admins"], eku: ["client auth"], issuer: "kubernetes", ca: false });
+    expect(await id("apiserver-kubelet-client")).toEqual({
+      cn: "kube-apiserver-kubelet-client",
+      o: ["kubeadm:cluster-admins"],
+      eku: ["client auth"],
+      issuer: "kubernetes",
+      ca: false,
+    });
     expect(await id("front-proxy-client")).toMatchObject({ cn: "front-proxy-client", issuer: "front-proxy-ca" });
     expect(await id("etcd/server")).toEqual({ cn: "kubernetes", o: [], eku: ["server auth", "client auth"], issuer: "etcd-ca", ca: false });
     expect(await id("etcd/healthcheck-client")).toMatchObject({ cn: "kube-etcd-healthcheck-client", o: [], issuer: "etcd-ca" });
@@ -69,7 +75,11 @@ describe("the cluster PKI", () => {
   });
 
   it("chains every leaf to its own CA and no other", async () => {
-    const cas = { ca: parseCertificate(read(dir, "ca.crt")), "etcd/ca": parseCertificate(read(dir, "etcd/ca.crt")), "front-proxy-ca": parseCertificate(read(dir, "front-proxy-ca.crt")) };
+    const cas = {
+      ca: parseCertificate(read(dir, "ca.crt")),
+      "etcd/ca": parseCertificate(read(dir, "etcd/ca.crt")),
+      "front-proxy-ca": parseCertificate(read(dir, "front-proxy-ca.crt")),
+    };
     for (const def of CERT_DEFS.filter((d) => d.ca)) {
       const leaf = parseCertificate(read(dir, `${def.name}.crt`));
       expect(await verifyChain(leaf, [cas[def.ca!]]), def.name).toEqual([]);
@@ -98,7 +108,10 @@ describe("the cluster PKI", () => {
     const keyBefore = read(dir, "apiserver.key");
     const caBefore = read(dir, "ca.crt");
     const r = await generateClusterPki(clusterSpec({ key: ecdsa, nodeIPs: ["192.0.2.10", "192.0.2.11"] }), dir);
-    const renewed = r.actions.filter((a) => a.action === "renewed").map((a) => a.name).sort();
+    const renewed = r.actions
+      .filter((a) => a.action === "renewed")
+      .map((a) => a.name)
+      .sort();
     expect(renewed).toEqual(["apiserver", "etcd/peer", "etcd/server", "kubelet"]);
     expect(read(dir, "apiserver.key")).toBe(keyBefore);
     expect(read(dir, "ca.crt")).toBe(caBefore);

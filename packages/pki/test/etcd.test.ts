@@ -14,24 +14,56 @@ describe("a real etcd with the generated etcd certificates", () => {
   let log = "";
 
   const ctl = (args: string[], cert?: string) =>
-    run(etcdctl, ["--endpoints", CLIENT, "--cacert", pki("etcd/ca.crt"), "--dial-timeout", "3s", "--command-timeout", "2s", ...(cert ? ["--cert", pki(`${cert}.crt`), "--key", pki(`${cert}.key`)] : []), ...args], {
-      env: { ...process.env, ETCDCTL_API: "3" },
-    });
+    run(
+      etcdctl,
+      [
+        "--endpoints",
+        CLIENT,
+        "--cacert",
+        pki("etcd/ca.crt"),
+        "--dial-timeout",
+        "3s",
+        "--command-timeout",
+        "2s",
+        ...(cert ? ["--cert", pki(`${cert}.crt`), "--key", pki(`${cert}.key`)] : []),
+        ...args,
+      ],
+      {
+        env: { ...process.env, ETCDCTL_API: "3" },
+      },
+    );
 
   beforeAll(async () => {
     await generateClusterPki(clusterSpec({ key: { algo: "ecdsa", size: 256 } }), dir);
     etcd = spawn(peer("etcd"), [
-      "--name", "kubernetes",
-      "--data-dir", join(dir, "etcd-data"),
-      "--listen-client-urls", CLIENT,
-      "--advertise-client-urls", CLIENT,
-      "--listen-peer-urls", "https://127.0.0.1:23800",
-      "--initial-advertise-peer-urls", "https://127.0.0.1:23800",
-      "--initial-cluster", "kubernetes=https://127.0.0.1:23800",
-      "--client-cert-auth", "--trusted-ca-file", pki("etcd/ca.crt"),
-      "--cert-file", pki("etcd/server.crt"), "--key-file", pki("etcd/server.key"),
-      "--peer-client-cert-auth", "--peer-trusted-ca-file", pki("etcd/ca.crt"),
-      "--peer-cert-file", pki("etcd/peer.crt"), "--peer-key-file", pki("etcd/peer.key"),
+      "--name",
+      "kubernetes",
+      "--data-dir",
+      join(dir, "etcd-data"),
+      "--listen-client-urls",
+      CLIENT,
+      "--advertise-client-urls",
+      CLIENT,
+      "--listen-peer-urls",
+      "https://127.0.0.1:23800",
+      "--initial-advertise-peer-urls",
+      "https://127.0.0.1:23800",
+      "--initial-cluster",
+      "kubernetes=https://127.0.0.1:23800",
+      "--client-cert-auth",
+      "--trusted-ca-file",
+      pki("etcd/ca.crt"),
+      "--cert-file",
+      pki("etcd/server.crt"),
+      "--key-file",
+      pki("etcd/server.key"),
+      "--peer-client-cert-auth",
+      "--peer-trusted-ca-file",
+      pki("etcd/ca.crt"),
+      "--peer-cert-file",
+      pki("etcd/peer.crt"),
+      "--peer-key-file",
+      pki("etcd/peer.key"),
     ]);
     etcd.stderr!.on("data", (d) => (log += d));
     etcd.stdout!.on("data", (d) => (log += d));

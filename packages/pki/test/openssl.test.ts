@@ -62,7 +62,17 @@ describe("OpenSSL accepts the cluster PKI", () => {
 
     const sClient = (extra: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const p: ChildProcess = spawn(openssl, ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", pki("ca.crt"), "-verify_return_error", "-verify_hostname", "kubernetes.default.svc", ...extra]);
+        const p: ChildProcess = spawn(openssl, [
+          "s_client",
+          "-connect",
+          `127.0.0.1:${port}`,
+          "-CAfile",
+          pki("ca.crt"),
+          "-verify_return_error",
+          "-verify_hostname",
+          "kubernetes.default.svc",
+          ...extra,
+        ]);
         let out = "";
         p.stdout!.on("data", (d) => (out += d));
         p.stderr!.on("data", (d) => (out += d));
@@ -80,7 +90,20 @@ describe("OpenSSL accepts the cluster PKI", () => {
 
     it("fails the server name check for a name not in the certificate", async () => {
       const r = await new Promise<{ code: number | null }>((resolve) => {
-        const p = spawn(openssl, ["s_client", "-connect", `127.0.0.1:${port}`, "-CAfile", pki("ca.crt"), "-verify_return_error", "-verify_hostname", "evil.example", "-cert", pki("clients/admin.crt"), "-key", pki("clients/admin.key")]);
+        const p = spawn(openssl, [
+          "s_client",
+          "-connect",
+          `127.0.0.1:${port}`,
+          "-CAfile",
+          pki("ca.crt"),
+          "-verify_return_error",
+          "-verify_hostname",
+          "evil.example",
+          "-cert",
+          pki("clients/admin.crt"),
+          "-key",
+          pki("clients/admin.key"),
+        ]);
         p.stdin.end();
         p.on("close", (code) => resolve({ code }));
       });

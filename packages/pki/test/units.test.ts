@@ -25,7 +25,9 @@ describe("durations", () => {
     expect(parseDuration("300ms")).toBe(300);
   });
   it.each(["", "10d", "1y", "h", "8760", "1h 30m"])("refuses %j", (text) => {
-    expect(() => parseDuration(text, { file: "ca-config.json", field: "signing.default.expiry" })).toThrow(/ca-config.json: signing.default.expiry: invalid duration/);
+    expect(() => parseDuration(text, { file: "ca-config.json", field: "signing.default.expiry" })).toThrow(
+      /ca-config.json: signing.default.expiry: invalid duration/,
+    );
   });
 });
 
@@ -79,7 +81,9 @@ describe("keys", () => {
   });
 
   it("refuses garbage with the file named", async () => {
-    await expect(KeyPair.fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", { file: "ca-key.pem" })).rejects.toThrow(/^ca-key.pem: not a readable PEM private key/);
+    await expect(KeyPair.fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", { file: "ca-key.pem" })).rejects.toThrow(
+      /^ca-key.pem: not a readable PEM private key/,
+    );
   });
 });
 
@@ -111,10 +115,16 @@ describe("certificates", () => {
   it("keeps keyEncipherment for RSA leaves only, and copies the issuer bytes", async () => {
     const caKey = await KeyPair.generate({ algo: "ecdsa", size: 256 });
     const now = new Date();
-    const ca = await issueCertificate({ subject: { CN: "ca", O: ["Démystifions"] }, publicKey: caKey.publicKey, validity: kubeadmValidity(now, 3_600_000), ca: {} }, { selfKey: caKey });
+    const ca = await issueCertificate(
+      { subject: { CN: "ca", O: ["Démystifions"] }, publicKey: caKey.publicKey, validity: kubeadmValidity(now, 3_600_000), ca: {} },
+      { selfKey: caKey },
+    );
     const leafKey = await KeyPair.generate({ algo: "ecdsa", size: 256 });
     const usages = parseUsages(["signing", "key encipherment", "client auth"]);
-    const leaf = await issueCertificate({ subject: { CN: "x" }, publicKey: leafKey.publicKey, validity: kubeadmValidity(now, 60_000), usages }, { cert: ca, key: caKey });
+    const leaf = await issueCertificate(
+      { subject: { CN: "x" }, publicKey: leafKey.publicKey, validity: kubeadmValidity(now, 60_000), usages },
+      { cert: ca, key: caKey },
+    );
     const info = await describeCertificate(leaf);
     expect(info.keyUsage).toEqual(["digital signature"]);
     expect(Buffer.from(leaf.issuerName.toArrayBuffer()).equals(Buffer.from(ca.subjectName.toArrayBuffer()))).toBe(true);

@@ -109,7 +109,8 @@ export function registerCerts(program: Command): void {
     .option("-o, --output <format>", "text or json", "text")
     .action(async (o: { dir: string; output: string }) => {
       const report = await checkExpiration(resolve(o.dir));
-      if (report.authorities.every((r) => r.missing)) throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+      if (report.authorities.every((r) => r.missing))
+        throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
       if (o.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else if (o.output === "text") process.stdout.write(formatExpirationTables(report));
       else throw new InputError("must be text or json", { field: "--output", value: o.output });

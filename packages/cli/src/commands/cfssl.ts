@@ -53,7 +53,15 @@ async function profileFrom(f: GoFlags): Promise<SigningProfile> {
 /** The clock, and cfssl's `-hostname a,b`, which replaces the CSR's hosts. */
 function signOptions(f: GoFlags, now: Date): { hostnames?: string[]; now: Date } {
   const h = f.values.hostname;
-  return h === undefined ? { now } : { hostnames: h.split(",").map((s) => s.trim()).filter((s) => s !== ""), now };
+  return h === undefined
+    ? { now }
+    : {
+        hostnames: h
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+        now,
+      };
 }
 
 function warn(lines: string[]): void {
@@ -65,14 +73,17 @@ export const GO_COMMANDS: GoCommand[] = [
   {
     name: "gencert",
     summary: "cfssl gencert: a new key and certificate from a CSR JSON (-initca for a CA)",
-    usage: "dk-bootstrap gencert -initca CSRJSON\n  dk-bootstrap gencert -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSRJSON\n\nPrints cfssl's JSON {cert, csr, key}: pipe it into `dk-bootstrap json -bare NAME` (or the real `cfssljson -bare NAME`).",
+    usage:
+      "dk-bootstrap gencert -initca CSRJSON\n  dk-bootstrap gencert -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSRJSON\n\nPrints cfssl's JSON {cert, csr, key}: pipe it into `dk-bootstrap json -bare NAME` (or the real `cfssljson -bare NAME`).",
     flags: { ...SIGNING_FLAGS, initca: "bool" },
     async run(f) {
       const file = f.args[0];
       if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap gencert -initca ca-csr.json" });
       const req = parseCsrJson(await readInput(file, "the CSR JSON"), file);
       const now = new Date();
-      const out = f.bools.has("initca") ? await gencertInitCa(req, now) : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
+      const out = f.bools.has("initca")
+        ? await gencertInitCa(req, now)
+        : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
       warn(out.warnings);
       process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
     },
@@ -124,7 +135,8 @@ export const GO_COMMANDS: GoCommand[] = [
   {
     name: "json",
     summary: "cfssljson: write the files of gencert's or sign's JSON (read on stdin)",
-    usage: "dk-bootstrap gencert ... | dk-bootstrap json -bare NAME [-force]\n\nWrites NAME.pem, NAME-key.pem (0600) and NAME.csr. An existing key is never replaced without -force.",
+    usage:
+      "dk-bootstrap gencert ... | dk-bootstrap json -bare NAME [-force]\n\nWrites NAME.pem, NAME-key.pem (0600) and NAME.csr. An existing key is never replaced without -force.",
     flags: { bare: "bool", f: "string", stdout: "bool", force: "bool" },
     async run(f) {
       const base = f.args[0];
@@ -134,14 +146,19 @@ export const GO_COMMANDS: GoCommand[] = [
       const payload = (f.bools.has("bare") ? json : (json.result as Record<string, unknown> | undefined)) ?? {};
       const pick = (k: string) => (typeof payload[k] === "string" ? (payload[k] as string) : undefined);
       const output = { cert: pick("cert") ?? pick("certificate"), key: pick("key") ?? pick("private_key"), csr: pick("csr") ?? pick("certificate_request") };
-      if (!output.cert && !output.key && !output.csr) throw new InputError('no "cert", "key" or "csr" in the JSON (is it -bare output?)', { file: source === "-" ? "stdin" : source });
+      if (!output.cert && !output.key && !output.csr)
+        throw new InputError('no "cert", "key" or "csr" in the JSON (is it -bare output?)', { file: source === "-" ? "stdin" : source });
       if (f.bools.has("stdout")) {
         for (const v of [output.cert, output.key, output.csr]) if (v) process.stdout.write(v);
         return;
       }
       if (!base) throw new InputError("a base name is needed", { field: "NAME" }, { hint: "dk-bootstrap json -bare ca" });
       const files = bareFiles(resolve(base), output);
-      for (const file of files) await writeFileAtomic(file.path, file.content, { mode: file.mode, protect: { what: file.isKey ? "private key" : "file", force: f.bools.has("force") || !file.isKey } });
+      for (const file of files)
+        await writeFileAtomic(file.path, file.content, {
+          mode: file.mode,
+          protect: { what: file.isKey ? "private key" : "file", force: f.bools.has("force") || !file.isKey },
+        });
     },
   },
 ];

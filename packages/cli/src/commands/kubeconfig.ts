@@ -55,9 +55,16 @@ function sub(parent: Command, name: string, summary: string, example: string): C
 
 /** `dk-bootstrap kubeconfig ...`: kubectl config's subcommands, same flags, same files, same bytes. */
 export function registerKubeconfig(program: Command): void {
-  const kc = program.command("kubeconfig").description("build and edit kubeconfigs exactly as `kubectl config` does (same flags, same KUBECONFIG rules, same bytes)");
+  const kc = program
+    .command("kubeconfig")
+    .description("build and edit kubeconfigs exactly as `kubectl config` does (same flags, same KUBECONFIG rules, same bytes)");
 
-  sub(kc, "set-cluster <name>", "set a cluster entry", "  dk-bootstrap kubeconfig set-cluster demystifions-kubernetes --certificate-authority=certs/ca.pem --embed-certs=true --server=https://127.0.0.1:6443")
+  sub(
+    kc,
+    "set-cluster <name>",
+    "set a cluster entry",
+    "  dk-bootstrap kubeconfig set-cluster demystifions-kubernetes --certificate-authority=certs/ca.pem --embed-certs=true --server=https://127.0.0.1:6443",
+  )
     .option("--server <url>", "the apiserver URL")
     .option("--certificate-authority <file>", "CA file")
     .addOption(new Option("--embed-certs [bool]", "embed the CA in the kubeconfig").argParser(bool))
@@ -70,7 +77,12 @@ export function registerKubeconfig(program: Command): void {
       out(`Cluster "${name}" set.\n`);
     });
 
-  sub(kc, "set-credentials <name>", "set a user entry", "  dk-bootstrap kubeconfig set-credentials admin --embed-certs=true --client-certificate=certs/admin.pem --client-key=certs/admin-key.pem")
+  sub(
+    kc,
+    "set-credentials <name>",
+    "set a user entry",
+    "  dk-bootstrap kubeconfig set-credentials admin --embed-certs=true --client-certificate=certs/admin.pem --client-key=certs/admin-key.pem",
+  )
     .option("--client-certificate <file>", "client certificate file")
     .option("--client-key <file>", "client key file")
     .addOption(new Option("--embed-certs [bool]", "embed the client certificate and key").argParser(bool))
@@ -129,11 +141,20 @@ export function registerKubeconfig(program: Command): void {
     .action(async (name: string | undefined, o: Global & { output?: string }) => {
       const cfg = (await files(o)).merged();
       if (name && !findEntry(cfg, "contexts", name)) throw new InputError(`context ${name} not found`);
-      if (o.output === "name") out((cfg.contexts ?? []).filter((c) => !name || c.name === name).map((c) => `${c.name}\n`).join(""));
+      if (o.output === "name")
+        out(
+          (cfg.contexts ?? [])
+            .filter((c) => !name || c.name === name)
+            .map((c) => `${c.name}\n`)
+            .join(""),
+        );
       else out(contextsTable(cfg, name));
     });
 
-  for (const [section, header] of [["clusters", "NAME"], ["users", "NAME"]] as const) {
+  for (const [section, header] of [
+    ["clusters", "NAME"],
+    ["users", "NAME"],
+  ] as const) {
     sub(kc, `get-${section}`, `list ${section}`, `  dk-bootstrap kubeconfig get-${section}`).action(async (o: Global) => {
       const cfg = (await files(o)).merged();
       out(`${header}\n${(cfg[section] ?? []).map((e) => `${e.name}\n`).join("")}`);
@@ -142,38 +163,55 @@ export function registerKubeconfig(program: Command): void {
 
   for (const section of ["clusters", "users", "contexts"] as const) {
     const kind = section.slice(0, -1);
-    sub(kc, `delete-${kind} <name>`, `delete a ${kind} entry (nothing cascades)`, `  dk-bootstrap kubeconfig delete-${kind} NAME`).action(async (name: string, o: Global) => {
-      const set = await files(o);
-      const where = set.paths.join(":");
-      let wasCurrent = false;
-      await set.modify((cfg) => {
-        wasCurrent = section === "contexts" && cfg["current-context"] === name;
-        deleteEntry(cfg, section, name, where);
-      });
-      if (wasCurrent) process.stderr.write(`warning: this removed your active context, use "dk-bootstrap kubeconfig use-context" to select a different one\n`);
-      out(`deleted ${kind} ${name} from ${where}\n`);
-    });
+    sub(kc, `delete-${kind} <name>`, `delete a ${kind} entry (nothing cascades)`, `  dk-bootstrap kubeconfig delete-${kind} NAME`).action(
+      async (name: string, o: Global) => {
+        const set = await files(o);
+        const where = set.paths.join(":");
+        let wasCurrent = false;
+        await set.modify((cfg) => {
+          wasCurrent = section === "contexts" && cfg["current-context"] === name;
+          deleteEntry(cfg, section, name, where);
+        });
+        if (wasCurrent)
+          process.stderr.write(`warning: this removed your active context, use "dk-bootstrap kubeconfig use-context" to select a different one\n`);
+        out(`deleted ${kind} ${name} from ${where}\n`);
+      },
+    );
   }
 
-  sub(kc, "rename-context <old> <new>", "rename a context (current-context follows)", "  dk-bootstrap kubeconfig rename-context admin cluster-admin").action(async (from: string, to: string, o: Global) => {
-    const set = await files(o);
-    await set.modify((cfg) => renameContext(cfg, from, to, set.paths.join(":")));
-    out(`Context "${from}" renamed to "${to}".\n`);
-  });
+  sub(kc, "rename-context <old> <new>", "rename a context (current-context follows)", "  dk-bootstrap kubeconfig rename-context admin cluster-admin").action(
+    async (from: string, to: string, o: Global) => {
+      const set = await files(o);
+      await set.modify((cfg) => renameContext(cfg, from, to, set.paths.join(":")));
+      out(`Context "${from}" renamed to "${to}".\n`);
+    },
+  );
 
-  sub(kc, "set <property> <value>", "set one field by its dotted path, e.g. clusters.NAME.server", "  dk-bootstrap kubeconfig set clusters.demystifions-kubernetes.server https://192.168.1.10:6443\n  dk-bootstrap kubeconfig set users.admin.client-key-data \"$(base64 -w0 admin-key.pem)\"")
+  sub(
+    kc,
+    "set <property> <value>",
+    "set one field by its dotted path, e.g. clusters.NAME.server",
+    '  dk-bootstrap kubeconfig set clusters.demystifions-kubernetes.server https://192.168.1.10:6443\n  dk-bootstrap kubeconfig set users.admin.client-key-data "$(base64 -w0 admin-key.pem)"',
+  )
     .addOption(new Option("--set-raw-bytes [bool]", "store the value of a *-data field as text, not base64").argParser(bool))
     .action(async (property: string, value: string, o: Global & { setRawBytes?: boolean }) => {
       await (await files(o)).modify((cfg) => setProperty(cfg, property, value, { rawBytes: o.setRawBytes ?? false }));
       out(`Property "${property}" set.\n`);
     });
 
-  sub(kc, "unset <property>", "unset one field, or a whole entry (clusters.NAME)", "  dk-bootstrap kubeconfig unset contexts.admin.namespace").action(async (property: string, o: Global) => {
-    await (await files(o)).modify((cfg) => unsetProperty(cfg, property));
-    out(`Property "${property}" unset.\n`);
-  });
+  sub(kc, "unset <property>", "unset one field, or a whole entry (clusters.NAME)", "  dk-bootstrap kubeconfig unset contexts.admin.namespace").action(
+    async (property: string, o: Global) => {
+      await (await files(o)).modify((cfg) => unsetProperty(cfg, property));
+      out(`Property "${property}" unset.\n`);
+    },
+  );
 
-  sub(kc, "merge <file>", "merge a kubeconfig into yours (a backup first; clashing names made unique)", "  dk-bootstrap kubeconfig merge cluster/admin.conf --set-current")
+  sub(
+    kc,
+    "merge <file>",
+    "merge a kubeconfig into yours (a backup first; clashing names made unique)",
+    "  dk-bootstrap kubeconfig merge cluster/admin.conf --set-current",
+  )
     .option("--into <file>", "the kubeconfig to merge into (default: the first file of $KUBECONFIG, else ~/.kube/config)")
     .option("--set-current", "switch to the merged file's current context")
     .action(async (file: string, o: Global & { into?: string; setCurrent?: boolean }) => {
@@ -185,30 +223,44 @@ export function registerKubeconfig(program: Command): void {
       out(`Merged ${report.added.length} entries into ${target}${o.setCurrent ? `; current context "${report.config["current-context"]}"` : ""}\n`);
     });
 
-  sub(kc, "user", "print a kubeconfig for a new user, signed by the cluster CA (kubeadm kubeconfig user)", "  dk-bootstrap kubeconfig user --client-name alice --org developers > alice.conf")
+  sub(
+    kc,
+    "user",
+    "print a kubeconfig for a new user, signed by the cluster CA (kubeadm kubeconfig user)",
+    "  dk-bootstrap kubeconfig user --client-name alice --org developers > alice.conf",
+  )
     .requiredOption("--client-name <name>", "the user's name (certificate CN)")
     .option("--org <group>", "a group (certificate O; repeatable)", collect)
     .option("--dir <dir>", "cluster folder", "./cluster")
     .option("--validity <duration>", "certificate validity", "8760h")
     .action(async (o: { clientName: string; org?: string[]; dir: string; validity: string }) => {
-      const cfg = await userKubeconfig(resolve(o.dir), { clientName: o.clientName, orgs: o.org ?? [], validityMs: parseDuration(o.validity, { field: "--validity" }) });
+      const cfg = await userKubeconfig(resolve(o.dir), {
+        clientName: o.clientName,
+        orgs: o.org ?? [],
+        validityMs: parseDuration(o.validity, { field: "--validity" }),
+      });
       out(toYaml(cfg));
     });
 
-  sub(kc, "check [file]", "check a kubeconfig: references, files, key/cert match, validity, issuer; --connect also dials the server", "  dk-bootstrap kubeconfig check cluster/admin.conf --connect")
+  sub(
+    kc,
+    "check [file]",
+    "check a kubeconfig: references, files, key/cert match, validity, issuer; --connect also dials the server",
+    "  dk-bootstrap kubeconfig check cluster/admin.conf --connect",
+  )
     .option("--connect", "also connect to the current context's server and verify its certificate and ours")
     .action(async (file: string | undefined, o: Global & { connect?: boolean }) => {
-    const set = await KubeconfigFiles.load(file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig));
-    const cfg = set.merged();
-    const problems = [...(await checkKubeconfig(cfg)), ...(o.connect ? await connectCheck(cfg) : [])];
-    const where = set.paths.join(":");
-    if (problems.length === 0) {
-      out(`${where}: OK\n`);
-      return;
-    }
-    for (const p of problems) process.stderr.write(`${where}: ${p.where}: ${p.problem}\n`);
-    throw new DkError(`${where}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found`, "CHECK");
-  });
+      const set = await KubeconfigFiles.load(file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig));
+      const cfg = set.merged();
+      const problems = [...(await checkKubeconfig(cfg)), ...(o.connect ? await connectCheck(cfg) : [])];
+      const where = set.paths.join(":");
+      if (problems.length === 0) {
+        out(`${where}: OK\n`);
+        return;
+      }
+      for (const p of problems) process.stderr.write(`${where}: ${p.where}: ${p.problem}\n`);
+      throw new DkError(`${where}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found`, "CHECK");
+    });
 
   sub(kc, "view", "print the merged kubeconfig (secrets redacted unless --raw)", "  dk-bootstrap kubeconfig view --minify --raw")
     .option("--minify", "only the current context, its cluster and user")

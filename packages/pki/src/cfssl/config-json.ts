@@ -70,11 +70,18 @@ export function selectProfile(config: SigningConfig, name: string | undefined, f
   const known = Object.keys(config.profiles);
   if (name === undefined || name === "") {
     if (config.default.usageNames.length > 0) return config.default;
-    throw new InputError(`the default profile has no usages${known.length ? `: pass -profile (${known.join(", ")})` : ""}`, { file, field: "signing.default.usages" });
+    throw new InputError(`the default profile has no usages${known.length ? `: pass -profile (${known.join(", ")})` : ""}`, {
+      file,
+      field: "signing.default.usages",
+    });
   }
   const p = config.profiles[name];
   if (!p) {
-    throw new InputError(`unknown profile; ${known.length ? `known: ${known.join(", ")}` : "the config defines none"}`, { file, field: "signing.profiles", value: name });
+    throw new InputError(`unknown profile; ${known.length ? `known: ${known.join(", ")}` : "the config defines none"}`, {
+      file,
+      field: "signing.profiles",
+      value: name,
+    });
   }
   return p;
 }
@@ -84,7 +91,9 @@ export function formatConfigJson(config: SigningConfig): string {
   const profile = (p: SigningProfile): Record<string, unknown> => ({
     expiry: formatDuration(p.expiryMs),
     ...(p.usageNames.length > 0 ? { usages: p.usageNames } : {}),
-    ...(p.ca ? { ca_constraint: { is_ca: true, ...(p.ca.pathLen !== undefined ? { max_path_len: p.ca.pathLen, max_path_len_zero: p.ca.pathLen === 0 } : {}) } } : {}),
+    ...(p.ca
+      ? { ca_constraint: { is_ca: true, ...(p.ca.pathLen !== undefined ? { max_path_len: p.ca.pathLen, max_path_len_zero: p.ca.pathLen === 0 } : {}) } }
+      : {}),
   });
   const profiles = Object.fromEntries(Object.entries(config.profiles).map(([name, p]) => [name, profile(p)]));
   return `${JSON.stringify({ signing: { default: profile(config.default), profiles } }, null, 4)}\n`;

@@ -84,10 +84,7 @@ async function signUnderProfile(
   if (sans.dns.length + sans.ip.length + sans.email.length + sans.uri.length === 0 && profile.usages.extKeyUsage.includes("1.3.6.1.5.5.7.3.1")) {
     warnings.push('no "hosts": a server certificate without SANs is refused by every Go client');
   }
-  const cert = await issueCertificate(
-    { subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca } : {}) },
-    signer,
-  );
+  const cert = await issueCertificate({ subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca } : {}) }, signer);
   return { cert: certificatePem(cert), warnings };
 }
 
@@ -103,7 +100,8 @@ export async function loadSigner(certPem: string, keyPem: string, files: { cert:
   }
   const info = await describeCertificate(cert);
   if (!info.isCA) throw new PkiError(`${files.cert}: not a CA certificate (BasicConstraints CA:FALSE or absent)`);
-  if (now > cert.notAfter) throw new PkiError(`${files.cert}: the CA expired on ${cert.notAfter.toISOString()}`, { hint: "make a new CA, or renew it with the same key" });
+  if (now > cert.notAfter)
+    throw new PkiError(`${files.cert}: the CA expired on ${cert.notAfter.toISOString()}`, { hint: "make a new CA, or renew it with the same key" });
   if (now < cert.notBefore) throw new PkiError(`${files.cert}: the CA is not valid before ${cert.notBefore.toISOString()} (clock skew?)`);
   return { cert, key };
 }

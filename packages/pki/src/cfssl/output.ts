@@ -64,9 +64,11 @@ function goTime(d: Date): string {
   return d.toISOString().replace(/\.000Z$/, "Z");
 }
 
-
 /** The files `cfssljson -bare NAME` writes from gencert's or sign's JSON, with their modes. */
-export function bareFiles(base: string, output: { cert?: string; csr?: string; key?: string }): { path: string; content: string; mode: number; isKey: boolean }[] {
+export function bareFiles(
+  base: string,
+  output: { cert?: string; csr?: string; key?: string },
+): { path: string; content: string; mode: number; isKey: boolean }[] {
   const files: { path: string; content: string; mode: number; isKey: boolean }[] = [];
   if (output.cert) files.push({ path: `${base}.pem`, content: output.cert, mode: 0o644, isKey: false });
   if (output.key) files.push({ path: `${base}-key.pem`, content: output.key, mode: 0o600, isKey: true });

@@ -47,7 +47,18 @@ function kubeadmDate(d: Date): string {
 /** The two tables kubeadm prints, as text. */
 export function formatExpirationTables(report: { certificates: ExpirationRow[]; authorities: ExpirationRow[] }): string {
   const yesNo = (b: boolean) => (b ? "yes" : "no");
-  const leaves = report.certificates.map((r) => [r.name, r.missing ? "<missing>" : kubeadmDate(r.expires!), r.missing ? "" : formatResidual(r.residualMs!), r.ca ?? "", yesNo(r.externallyManaged)]);
-  const cas = report.authorities.map((r) => [r.name, r.missing ? "<missing>" : kubeadmDate(r.expires!), r.missing ? "" : formatResidual(r.residualMs!), yesNo(r.externallyManaged)]);
+  const leaves = report.certificates.map((r) => [
+    r.name,
+    r.missing ? "<missing>" : kubeadmDate(r.expires!),
+    r.missing ? "" : formatResidual(r.residualMs!),
+    r.ca ?? "",
+    yesNo(r.externallyManaged),
+  ]);
+  const cas = report.authorities.map((r) => [
+    r.name,
+    r.missing ? "<missing>" : kubeadmDate(r.expires!),
+    r.missing ? "" : formatResidual(r.residualMs!),
+    yesNo(r.externallyManaged),
+  ]);
   return `${table(["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"], leaves)}\n${table(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"], cas)}`;
 }

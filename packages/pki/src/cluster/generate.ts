@@ -97,7 +97,11 @@ export async function generateClusterPki(spec: ClusterSpec, dir: string, options
   for (const def of CA_DEFS) await settleCa(run, def, have(def), freshKeys.get(def.name));
   for (const def of LEAF_DEFS) await settleLeaf(run, def, have(def), freshKeys.get(def.name));
   if (!saPem) {
-    run.writes.push({ path: saPath.key, content: saKey!.privateKeyPem(spec.keyFormat), options: { mode: 0o600, protect: { what: "service-account key", force } } });
+    run.writes.push({
+      path: saPath.key,
+      content: saKey!.privateKeyPem(spec.keyFormat),
+      options: { mode: 0o600, protect: { what: "service-account key", force } },
+    });
     run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
   } else if ((await readIfExists(saPath.pub)) !== saKey!.publicKeyPem()) {
     run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
@@ -126,9 +130,14 @@ async function loadPair(dir: string, name: string): Promise<ExistingPair> {
 async function checkExistingCa(dir: string, have: ExistingPair, def: CertDef, now: Date): Promise<void> {
   if (!have.cert) return;
   const p = certPaths(dir, def.name);
-  if (!(await describeCertificate(have.cert)).isCA) throw new PkiError(`${p.crt}: not a CA certificate`, { hint: "remove it, or pass --force to make a new CA" });
-  if (now > have.cert.notAfter) throw new PkiError(`${p.crt}: the CA expired on ${have.cert.notAfter.toISOString()}`, { hint: "CA rotation is manual: pass --force to make a new CA and re-issue everything" });
-  if (have.key && !(await keyMatchesCertificate(have.key, have.cert))) throw new PkiError(`${p.key}: does not match ${p.crt}`, { hint: "restore the CA's own key, or pass --force to make a new CA" });
+  if (!(await describeCertificate(have.cert)).isCA)
+    throw new PkiError(`${p.crt}: not a CA certificate`, { hint: "remove it, or pass --force to make a new CA" });
+  if (now > have.cert.notAfter)
+    throw new PkiError(`${p.crt}: the CA expired on ${have.cert.notAfter.toISOString()}`, {
+      hint: "CA rotation is manual: pass --force to make a new CA and re-issue everything",
+    });
+  if (have.key && !(await keyMatchesCertificate(have.key, have.cert)))
+    throw new PkiError(`${p.key}: does not match ${p.crt}`, { hint: "restore the CA's own key, or pass --force to make a new CA" });
 }
 
 async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKey: KeyPair | undefined): Promise<void> {
@@ -183,7 +192,14 @@ function issueLeaf(spec: ClusterSpec, def: CertDef, publicKey: CryptoKey, signer
 }
 
 /** Why an existing leaf can't be kept, or undefined when it can. */
-async function whyStale(spec: ClusterSpec, def: CertDef, cert: x509.X509Certificate, key: KeyPair, ca: x509.X509Certificate, now: Date): Promise<string | undefined> {
+async function whyStale(
+  spec: ClusterSpec,
+  def: CertDef,
+  cert: x509.X509Certificate,
+  key: KeyPair,
+  ca: x509.X509Certificate,
+  now: Date,
+): Promise<string | undefined> {
   if (!(await keyMatchesCertificate(key, cert))) return "its key does not match it";
   const problems = await verifyChain(cert, [ca], [], now);
   if (problems.length > 0) return problems[0];
@@ -197,6 +213,15 @@ async function whyStale(spec: ClusterSpec, def: CertDef, cert: x509.X509Certific
 /** Queues a certificate, and its key when it is new; an existing key or CA is only replaced with force. */
 function queuePair(run: Run, def: CertDef, cert: x509.X509Certificate, newKey: KeyPair | undefined): void {
   const p = certPaths(run.pki.dir, def.name);
-  if (newKey) run.writes.push({ path: p.key, content: newKey.privateKeyPem(run.pki.spec.keyFormat), options: { mode: 0o600, protect: { what: "private key", force: run.force } } });
-  run.writes.push({ path: p.crt, content: certificatePem(cert), options: { mode: 0o644, ...(def.ca ? {} : { protect: { what: "CA certificate", force: run.force } }) } });
+  if (newKey)
+    run.writes.push({
+      path: p.key,
+      content: newKey.privateKeyPem(run.pki.spec.keyFormat),
+      options: { mode: 0o600, protect: { what: "private key", force: run.force } },
+    });
+  run.writes.push({
+    path: p.crt,
+    content: certificatePem(cert),
+    options: { mode: 0o644, ...(def.ca ? {} : { protect: { what: "CA certificate", force: run.force } }) },
+  });
 }

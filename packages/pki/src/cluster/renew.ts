@@ -33,7 +33,11 @@ export async function renewCertificates(dir: string, which: string, options: Ren
   const now = options.now ?? new Date();
   const defs = which === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === which);
   if (defs.length === 0) {
-    throw new InputError(`unknown certificate; renewable: all, ${LEAF_DEFS.map((d) => d.name).join(", ")}`, { field: "NAME", value: which }, { hint: "CAs are never renewed: rotating a CA means re-issuing everything it signed" });
+    throw new InputError(
+      `unknown certificate; renewable: all, ${LEAF_DEFS.map((d) => d.name).join(", ")}`,
+      { field: "NAME", value: which },
+      { hint: "CAs are never renewed: rotating a CA means re-issuing everything it signed" },
+    );
   }
 
   const signers = new Map<CaName, Promise<Signer>>();
@@ -67,7 +71,10 @@ export async function renewCertificates(dir: string, which: string, options: Ren
           publicKey: keys[i]!.publicKey,
           sans: sansOf(old.getExtension(x509.SubjectAlternativeNameExtension)),
           validity: kubeadmValidity(now, validityMs),
-          usages: { keyUsage: old.getExtension(x509.KeyUsagesExtension)?.usages ?? 0, extKeyUsage: (old.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? []).map(String) },
+          usages: {
+            keyUsage: old.getExtension(x509.KeyUsagesExtension)?.usages ?? 0,
+            extKeyUsage: (old.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? []).map(String),
+          },
         },
         signer,
       ),
@@ -87,6 +94,9 @@ export async function renewCertificates(dir: string, which: string, options: Ren
 async function loadCa(dir: string, ca: CaName, now: Date): Promise<Signer> {
   const p = certPaths(dir, ca);
   const [cert, key] = await Promise.all([readIfExists(p.crt), readIfExists(p.key)]);
-  if (cert === undefined || key === undefined) throw new PkiError(`${cert === undefined ? p.crt : p.key}: missing, so the certificates ${ca} signs can't be renewed here`, { hint: "renew them where the CA key is" });
+  if (cert === undefined || key === undefined)
+    throw new PkiError(`${cert === undefined ? p.crt : p.key}: missing, so the certificates ${ca} signs can't be renewed here`, {
+      hint: "renew them where the CA key is",
+    });
   return loadSigner(cert, key, { cert: p.crt, key: p.key }, now);
 }

@@ -39,12 +39,14 @@ export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
 /** Fills defaults and checks every field, naming the flag-like field that is wrong. */
 export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
   const spec: ClusterSpec = { ...DEFAULT_CLUSTER_SPEC, ...partial };
-  if (!isDnsName(spec.nodeName) || spec.nodeName.includes("*")) throw new InputError("node name must be a DNS name", { field: "node-name", value: spec.nodeName });
+  if (!isDnsName(spec.nodeName) || spec.nodeName.includes("*"))
+    throw new InputError("node name must be a DNS name", { field: "node-name", value: spec.nodeName });
   for (const ip of spec.nodeIPs) if (!isIP(ip)) throw new InputError("not an IP address", { field: "node-ip", value: ip });
   firstServiceIP(spec.serviceCidr);
   if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
   validateKeySpec(spec.key, { field: "key" });
-  if (spec.keyFormat !== "traditional" && spec.keyFormat !== "pkcs8") throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
+  if (spec.keyFormat !== "traditional" && spec.keyFormat !== "pkcs8")
+    throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
   if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
   return spec;
 }
