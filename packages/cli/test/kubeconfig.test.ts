@@ -270,6 +270,28 @@ describe("component kubeconfigs, through the real kubectl", () => {
     expect(bad.stderr).toMatch(/contexts\[kubernetes-admin@demystifions-kubernetes\]\.cluster: names the missing cluster "gone"/);
   });
 
+  it("names contexts from a template, and refuses an unreadable kubeconfig with one line", () => {
+    const dir = join(root, "named");
+    const r = dk(["certs", "--dir", dir, "--key-algo", "ecdsa", "--cluster-name", "lab", "--context-name", "{cluster}-{user}"], { cwd: root });
+    expect(r.status, r.stderr).toBe(0);
+    expect(parseKubeconfig(readFileSync(join(dir, "kubelet.conf"), "utf8"), "k")["current-context"]).toBe("lab-system:node:kubernetes");
+    const unreadable = dk(["kubeconfig", "get-contexts", "--kubeconfig", dir], { cwd: root });
+    expect(unreadable.status).toBe(1);
+    expect(unreadable.stderr).toMatch(/^error: .*named: cannot read: /);
+  });
+
+  it("certs renew puts the renewed client certificate into its kubeconfig, which kubectl still uses", async () => {
+    const before = readFileSync(join(root, "cluster", "kube-proxy.conf"), "utf8");
+    const r = dk(["certs", "renew", "clients/kube-proxy"], { cwd: root });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("kube-proxy.conf: now holds the renewed client certificate");
+    const after = readFileSync(join(root, "cluster", "kube-proxy.conf"), "utf8");
+    expect(after).not.toBe(before);
+    expect(after).toContain(Buffer.from(readFileSync(join(root, "cluster", "pki", "clients", "kube-proxy.crt"))).toString("base64"));
+    const seenBy = await runAsync(peer("kubectl"), ["--kubeconfig", join(root, "cluster", "kube-proxy.conf"), "get", "--raw", "/whoami"]);
+    expect(JSON.parse(seenBy.stdout)).toEqual({ user: "system:kube-proxy", groups: [] });
+  });
+
   it("writes exactly the component files and keeps them on a re-run", () => {
     expect(COMPONENT_KUBECONFIGS.map((k) => k.file).sort()).toEqual([
       "admin.conf",

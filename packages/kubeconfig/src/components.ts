@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type ClusterPki, PkiError, readIfExists } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, putEntry } from "./model.js";
-import { toYaml } from "./yaml.js";
+import { parseKubeconfig, toYaml } from "./yaml.js";
 import { writeKubeconfig } from "./files.js";
 
 /** Where the components reach the apiserver, and what the cluster is called in their kubeconfigs. */
@@ -10,6 +10,8 @@ export interface KubeconfigSpec {
   clusterName: string;
   /** The apiserver URL (the workshop's `https://127.0.0.1:6443`). */
   server: string;
+  /** Context names, with `{user}` and `{cluster}` filled in; kubeadm's `{user}@{cluster}` by default. */
+  contextName?: string;
 }
 
 /** Defaults that fit the workshop. */
@@ -32,7 +34,7 @@ export const COMPONENT_KUBECONFIGS: readonly { file: string; cert: string; purpo
 export function embeddedKubeconfig(spec: KubeconfigSpec, user: string, pem: { ca: string; cert: string; key: string }): Config {
   const cfg = emptyConfig();
   const b64 = (s: string) => Buffer.from(s).toString("base64");
-  const context = `${user}@${spec.clusterName}`;
+  const context = (spec.contextName ?? "{user}@{cluster}").replaceAll("{user}", user).replaceAll("{cluster}", spec.clusterName);
   putEntry(cfg, "clusters", { name: spec.clusterName, cluster: { "certificate-authority-data": b64(pem.ca), server: spec.server } });
   putEntry(cfg, "users", { name: user, user: { "client-certificate-data": b64(pem.cert), "client-key-data": b64(pem.key) } });
   putEntry(cfg, "contexts", { name: context, context: { cluster: spec.clusterName, user } });
@@ -68,4 +70,30 @@ export async function writeComponentKubeconfigs(
     }
   }
   return result;
+}
+
+/**
+ * After `renew`, puts the renewed client certificates and keys of `<dir>/pki` into the component
+ * kubeconfigs that exist in `dir`, keeping their cluster, server and names. Returns the files rewritten.
+ */
+export async function refreshComponentKubeconfigs(dir: string): Promise<string[]> {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const ca = await readIfExists(join(dir, "pki", "ca.crt"));
+  const written: string[] = [];
+  for (const k of COMPONENT_KUBECONFIGS) {
+    const path = join(dir, k.file);
+    const [text, cert, key] = await Promise.all([
+      readIfExists(path),
+      readIfExists(join(dir, "pki", `${k.cert}.crt`)),
+      readIfExists(join(dir, "pki", `${k.cert}.key`)),
+    ]);
+    if (text === undefined || cert === undefined || key === undefined) continue;
+    const cfg = parseKubeconfig(text, path);
+    for (const { user } of cfg.users ?? []) Object.assign(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) });
+    if (ca !== undefined) for (const { cluster } of cfg.clusters ?? []) cluster["certificate-authority-data"] = b64(ca);
+    if (toYaml(cfg) === text) continue;
+    await writeKubeconfig(path, cfg);
+    written.push(k.file);
+  }
+  return written;
 }

@@ -12,7 +12,7 @@ import {
   parseDuration,
   renewCertificates,
 } from "@dk-bootstrap/pki";
-import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -31,6 +31,7 @@ interface CertsOptions {
   workshop?: boolean;
   clusterName: string;
   server: string;
+  contextName: string;
 }
 
 /** Turns the `certs` flags into a ClusterSpec, naming the flag when a value is wrong. */
@@ -82,6 +83,7 @@ export function registerCerts(program: Command): void {
     .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
     .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
     .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
+    .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
     .option("--workshop", "make the workshop's single CA and admin certificate instead (cfssl's output, in DIR/certs)")
     .option("--force", "replace existing CAs and keys")
     .addHelpText(
@@ -96,7 +98,7 @@ export function registerCerts(program: Command): void {
       }
       const pki = await generateClusterPki(specFromFlags(o), dir, { force: o.force ?? false });
       printActions(pki.actions, dir);
-      for (const k of await writeComponentKubeconfigs(pki, { clusterName: o.clusterName, server: o.server })) {
+      for (const k of await writeComponentKubeconfigs(pki, { clusterName: o.clusterName, server: o.server, contextName: o.contextName })) {
         process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
       }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
@@ -127,6 +129,7 @@ export function registerCerts(program: Command): void {
         process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
         for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);
       }
+      for (const file of await refreshComponentKubeconfigs(resolve(o.dir))) process.stdout.write(`[renew] ${file}: now holds the renewed client certificate\n`);
       process.stdout.write("[renew] restart the components that use them to load the new certificates\n");
     });
 }
