@@ -1,0 +1,70 @@
+/** The releases dk-bootstrap was written and checked against; each can be overridden. */
+export interface Versions {
+  kubernetes: string;
+  etcd: string;
+  containerd: string;
+  runc: string;
+  cni: string;
+}
+
+/** Defaults: the Kubernetes 1.34 line and the runtime releases tested with it (see shared reference notes). */
+export const DEFAULT_VERSIONS: Versions = { kubernetes: "1.34.2", etcd: "3.6.5", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" };
+
+/** CPU architectures Kubernetes publishes binaries for, as `uname -m` names them. */
+export const ARCHES: Record<string, "amd64" | "arm64"> = { x86_64: "amd64", amd64: "amd64", aarch64: "arm64", arm64: "arm64" };
+
+/** One file to download: where from, where its published checksum is, and what to install out of it. */
+export interface Artifact {
+  /** Cache file name on the node (the upstream file name). */
+  file: string;
+  url: string;
+  /** A checksum file: either a bare digest, or `sha256  name` lines (then the line for `file` counts). */
+  sumsUrl: string;
+  /** `binary`: the file is the program; `tar`: these members are extracted (stripping `strip` leading folders). */
+  kind: "binary" | "tar";
+  /** Names installed into the target folder. */
+  installs: string[];
+  strip?: number;
+}
+
+const K8S = (v: string, arch: string, name: string): Artifact => {
+  const url = `https://dl.k8s.io/release/v${v}/bin/linux/${arch}/${name}`;
+  return { file: `${name}-v${v}-${arch}`, url, sumsUrl: `${url}.sha256`, kind: "binary", installs: [name] };
+};
+
+/** The catalogue, as data: a component's artifacts for a version set and an architecture. */
+export const ARTIFACTS = {
+  etcd: (v: Versions, arch: string): Artifact[] => {
+    const file = `etcd-v${v.etcd}-linux-${arch}.tar.gz`;
+    const base = `https://github.com/etcd-io/etcd/releases/download/v${v.etcd}`;
+    return [{ file, url: `${base}/${file}`, sumsUrl: `${base}/SHA256SUMS`, kind: "tar", installs: ["etcd", "etcdctl"], strip: 1 }];
+  },
+  "kube-apiserver": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-apiserver"), K8S(v.kubernetes, arch, "kubectl")],
+  "kube-controller-manager": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-controller-manager")],
+  "kube-scheduler": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-scheduler")],
+  kubelet: (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kubelet")],
+  "kube-proxy": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-proxy")],
+  containerd: (v: Versions, arch: string): Artifact[] => {
+    const file = `containerd-${v.containerd}-linux-${arch}.tar.gz`;
+    const url = `https://github.com/containerd/containerd/releases/download/v${v.containerd}/${file}`;
+    const runc = `https://github.com/opencontainers/runc/releases/download/v${v.runc}`;
+    return [
+      { file, url, sumsUrl: `${url}.sha256sum`, kind: "tar", installs: ["containerd", "containerd-shim-runc-v2", "ctr"], strip: 1 },
+      { file: `runc.${arch}`, url: `${runc}/runc.${arch}`, sumsUrl: `${runc}/runc.sha256sum`, kind: "binary", installs: ["runc"] },
+    ];
+  },
+  cni: (v: Versions, arch: string): Artifact[] => {
+    const file = `cni-plugins-linux-${arch}-v${v.cni}.tgz`;
+    const url = `https://github.com/containernetworking/plugins/releases/download/v${v.cni}/${file}`;
+    return [{ file, url, sumsUrl: `${url}.sha256`, kind: "tar", installs: ["bridge", "host-local", "loopback", "portmap"], strip: 0 }];
+  },
+} satisfies Record<string, (v: Versions, arch: string) => Artifact[]>;
+
+/**
+ * `--mirror URL`: the file for `https://HOST/PATH` comes from `URL/HOST/PATH`, checksum files
+ * included, so one static folder (filled by `dk-bootstrap bundle`) serves an air-gapped node.
+ */
+export function mirrored(url: string, mirror: string | undefined): string {
+  if (!mirror) return url;
+  return `${mirror.replace(/\/+$/, "")}/${url.replace(/^https?:\/\//, "")}`;
+}

@@ -1,0 +1,17 @@
+/**
+ * @dk-bootstrap/orchestrator: bootstraps a Kubernetes node over SSH (or locally) step by step in the
+ * workshop's order, resumably, with verified downloads and safely quoted commands.
+ */
+export * from "./errors.js";
+export * from "./shell.js";
+export * from "./artifacts.js";
+export * from "./spec.js";
+export * from "./node.js";
+export * from "./events.js";
+export * from "./steps/step.js";
+export * from "./plan.js";
+export * from "./runner.js";
+export * from "./render.js";
+export * from "./reset.js";
+export * from "./transport/transport.js";
+export * from "./transport/local.js";

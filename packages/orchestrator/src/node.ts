@@ -1,0 +1,96 @@
+import { posix } from "node:path";
+import { raw, sh, type Shell } from "./shell.js";
+
+/** Where things live on the node, all under `root` (`--remote-root`, `/` by default). */
+export class NodeLayout {
+  constructor(readonly root: string) {}
+
+  /** A path under the remote root. */
+  path(...parts: string[]): string {
+    return posix.join(this.root, ...parts);
+  }
+
+  get bin(): string {
+    return this.path("usr/local/bin");
+  }
+  get pki(): string {
+    return this.path("etc/kubernetes/pki");
+  }
+  get etc(): string {
+    return this.path("etc/kubernetes");
+  }
+  get state(): string {
+    return this.path("var/lib/dk-bootstrap");
+  }
+  get cache(): string {
+    return this.path("var/cache/dk-bootstrap");
+  }
+  get logs(): string {
+    return this.path("var/log/dk-bootstrap");
+  }
+  get run(): string {
+    return this.path("run/dk-bootstrap");
+  }
+}
+
+/** Exit status of `dk_fetch` when a download's checksum does not match. */
+export const CHECKSUM_EXIT = 86;
+
+/**
+ * Shell functions every step script starts with. They are the same in a dry run's printed script and
+ * in a real run, so what a person reads is what runs.
+ * - `dk_fetch URL SUMS_URL FILE`: download into the cache unless it is there and verified; the
+ *   expected SHA-256 is the line of SUMS_URL for FILE (or its only token); a mismatch exits 86.
+ * - `dk_start NAME CMD...`: (re)start a component under systemd when it runs and the root is `/`,
+ *   else as a detached process with a pid file and a log file, so it also works without an init system.
+ * - `dk_stop NAME`, `dk_wait SECONDS CMD...`: stop a component; retry a check until it passes.
+ */
+export function preamble(node: NodeLayout): Shell {
+  return raw(
+    [
+      `DK_ROOT=${sh`${node.root}`.text}; DK_CACHE=${sh`${node.cache}`.text}; DK_RUN=${sh`${node.run}`.text}; DK_LOGS=${sh`${node.logs}`.text}`,
+      `dk_fetch() {
+  url=$1; sums=$2; file=$3; dest="$DK_CACHE/$file"
+  mkdir -p "$DK_CACHE"
+  if [ -f "$dest" ] && [ -f "$dest.sha256" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$(cat "$dest.sha256")" ]; then return 0; fi
+  curl -fsSL --retry 3 -o "$dest.part" "$url"
+  curl -fsSL --retry 3 -o "$dest.sums" "$sums"
+  want=$(awk -v f="$file" 'NF == 1 { print $1; exit } $2 == f || $2 == "*" f { print $1; exit }' "$dest.sums")
+  got=$(sha256sum "$dest.part" | cut -d' ' -f1)
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then
+    rm -f "$dest.part"
+    echo "checksum mismatch for $file: published \${want:-nothing}, downloaded $got" >&2
+    exit ${CHECKSUM_EXIT}
+  fi
+  echo "$want" > "$dest.sha256"; mv -f "$dest.part" "$dest"
+}`,
+      `dk_systemd() { [ "$DK_ROOT" = / ] && [ -d /run/systemd/system ] && [ "$(id -u)" = 0 ]; }`,
+      `dk_stop() {
+  if dk_systemd; then systemctl stop "dk-$1" 2>/dev/null || true; return 0; fi
+  pidfile="$DK_RUN/$1.pid"
+  if [ -f "$pidfile" ]; then
+    pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
+    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+    kill -9 "$pid" 2>/dev/null || true; rm -f "$pidfile"
+  fi
+}`,
+      `dk_start() {
+  name=$1; shift
+  if dk_systemd; then
+    printf '[Unit]\\nDescription=dk-bootstrap %s\\nAfter=network-online.target\\n\\n[Service]\\nExecStart=%s\\nRestart=always\\nRestartSec=2\\nDelegate=yes\\nKillMode=process\\nLimitNOFILE=1048576\\n\\n[Install]\\nWantedBy=multi-user.target\\n' "$name" "$*" > "/etc/systemd/system/dk-$name.service"
+    systemctl daemon-reload; systemctl enable "dk-$name" >/dev/null 2>&1; systemctl restart "dk-$name"; return 0
+  fi
+  dk_stop "$name"; mkdir -p "$DK_RUN" "$DK_LOGS"
+  setsid nohup "$@" >> "$DK_LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$DK_RUN/$name.pid"
+}`,
+      `dk_wait() {
+  secs=$1; shift; i=0
+  until "$@" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -ge $((secs * 2)) ] && { echo "still failing after \${secs}s: $*" >&2; "$@"; return 1; }
+    sleep 0.5
+  done
+}`,
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,57 @@
+import { NodeLayout, preamble } from "./node.js";
+import { plan } from "./plan.js";
+import { quote, sh } from "./shell.js";
+import type { NodeSpec } from "./spec.js";
+import { preflight } from "./steps/preflight.js";
+import type { FilePut, StepContext } from "./steps/step.js";
+import { NODE_PATH } from "./transport/wrap.js";
+
+/**
+ * The plan as one shell script a person can read and run on the node (`--dry-run`): the same shell
+ * functions, step scripts and checks a real run sends, each step under a `# step: <id>` line. Files
+ * from the cluster folder are installed from `$DK_CLUSTER_DIR` (copy the folder to the node), so no
+ * private key is ever printed; generated files are written inline.
+ */
+export function renderScript(spec: NodeSpec, range: { from?: string; until?: string } = {}, notBefore = new Date(Date.now() - 5 * 60_000)): string {
+  const steps = plan(range);
+  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64" };
+  const out = [
+    "#!/bin/sh",
+    `# dk-bootstrap plan for node ${spec.nodeName}: Kubernetes ${spec.versions.kubernetes}, etcd ${spec.versions.etcd}, ${c.arch}, remote root ${spec.remoteRoot}`,
+    "# Run on the node, with a copy of the local cluster folder: DK_CLUSTER_DIR=/path/to/cluster sh this-script",
+    "set -e",
+    `export PATH=${NODE_PATH}:$PATH`,
+    `DK_CLUSTER_DIR=\${DK_CLUSTER_DIR:-${quote(spec.dir)}}`,
+    preamble(c.node).text,
+  ];
+  for (const step of [preflight(steps, notBefore), ...steps]) {
+    out.push("", `# step: ${step.id}`, `# ${step.title}`);
+    if (step.why) out.push(...wrapComment(step.why));
+    for (const f of step.files(c)) out.push(renderFile(f));
+    out.push(step.script(c).text);
+    if (step.id !== "preflight") out.push(sh`dk_wait ${step.checkTimeout} ${step.check(c)}`.text);
+    if (step.observe) out.push(...wrapComment(`now: ${step.observe}`));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function renderFile(f: FilePut): string {
+  const mode = f.mode.toString(8);
+  if (f.local !== undefined) return sh`install -D -m ${mode} "$DK_CLUSTER_DIR"/${f.local} ${f.path}`.text;
+  return `${sh`mkdir -p "$(dirname ${f.path})" && cat > ${f.path} <<'DK_EOF'`.text}\n${f.content!.replace(/\n$/, "")}\nDK_EOF\n${sh`chmod ${mode} ${f.path}`.text}`;
+}
+
+function wrapComment(text: string, width = 110): string[] {
+  const words = text.split(/\s+/);
+  const rows: string[] = [];
+  let row = "#";
+  for (const w of words) {
+    if (row.length + w.length + 1 > width) {
+      rows.push(row);
+      row = "#";
+    }
+    row += ` ${w}`;
+  }
+  rows.push(row);
+  return rows;
+}

@@ -1,0 +1,119 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseCertificate, readIfExists, writeFileAtomic } from "@dk-bootstrap/pki";
+import { CHECKSUM_EXIT } from "./node.js";
+import { ChecksumError, LockedError, RemoteCommandError } from "./errors.js";
+import type { EventSink } from "./events.js";
+import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
+import { plan } from "./plan.js";
+import { sh } from "./shell.js";
+import type { NodeSpec } from "./spec.js";
+import { preflight } from "./steps/preflight.js";
+import type { Step, StepContext } from "./steps/step.js";
+import { type Transport, exec, putFile } from "./transport/transport.js";
+
+/** Options of {@link bootstrap}. */
+export interface BootstrapOptions {
+  from?: string;
+  until?: string;
+  events?: EventSink;
+}
+
+/** What a run did. */
+export interface BootstrapResult {
+  done: string[];
+  skipped: string[];
+}
+
+/** The local record of a node's steps, in the cluster folder. */
+interface LocalState {
+  host: string;
+  remoteRoot: string;
+  steps: Record<string, { hash: string; at: string }>;
+}
+
+/**
+ * Runs the plan on a node. A step whose recorded inputs are unchanged and whose check passes is
+ * skipped, so a run after a failure (or a cut connection) resumes where it stopped. The node is
+ * locked for the run; the lock is a process of the connection, so a lost connection releases it.
+ */
+export async function bootstrap(spec: NodeSpec, transport: Transport, options: BootstrapOptions = {}): Promise<BootstrapResult> {
+  const emit = options.events ?? (() => undefined);
+  const steps = plan(options);
+  const ctx = await contextFor(spec, transport);
+  const release = await lock(ctx, transport);
+  try {
+    const hashes = new Map(await Promise.all(steps.map(async (s) => [s.id, await stepHash(ctx, s)] as const)));
+    const skipped: string[] = [];
+    for (const step of steps) if (await isDone(ctx, transport, step, hashes.get(step.id)!)) skipped.push(step.id);
+    const pending = steps.filter((s) => !skipped.includes(s.id));
+    for (const id of skipped) emit({ type: "step-done", step: id, status: "skipped", ms: 0 });
+    if (pending.length > 0) await runStep(ctx, transport, preflight(pending, await earliestNotBefore(spec)), emit, undefined);
+    for (const step of pending) await runStep(ctx, transport, step, emit, hashes.get(step.id)!);
+    return { done: pending.map((s) => s.id), skipped };
+  } finally {
+    await release();
+  }
+}
+
+async function lock(ctx: StepContext, transport: Transport): Promise<() => Promise<void>> {
+  const path = `${ctx.node.state}/lock`;
+  if (!transport.hold) return async () => undefined;
+  // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock.
+  const held = await transport.hold(sh`mkdir -p ${ctx.node.state} && exec flock -n -E 75 ${path} -c 'echo dk-lock-held; exec cat >/dev/null'`);
+  if (held.firstLine !== "dk-lock-held") {
+    await held.release();
+    throw new LockedError(transport.host, path);
+  }
+  return held.release;
+}
+
+async function isDone(ctx: StepContext, t: Transport, step: Step, hash: string): Promise<boolean> {
+  const recorded = await t.run(sh`cat ${`${ctx.node.state}/steps/${step.id}`} 2>/dev/null`);
+  if (recorded.stdout.trim() !== hash) return false;
+  return (await t.run(stepScript(ctx, step.check(ctx)))).exitCode === 0;
+}
+
+async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink, hash: string | undefined): Promise<void> {
+  const started = Date.now();
+  emit({ type: "step-start", step: step.id, title: step.title, why: step.why });
+  for (const f of step.files(ctx))
+    emit({ type: "file", step: step.id, path: f.path, action: await putFile(t, f.path, await fileContent(ctx.spec, f), f.mode) });
+  const onLine = (line: string, stream: "stdout" | "stderr") => emit({ type: "output", step: step.id, stream, line });
+  try {
+    await exec(t, stepScript(ctx, step.script(ctx)), { onLine });
+    await exec(t, stepScript(ctx, sh`dk_wait ${step.checkTimeout} ${step.check(ctx)}`), { onLine });
+  } catch (e) {
+    if (e instanceof RemoteCommandError && e.exitCode === CHECKSUM_EXIT) throw new ChecksumError(`${t.host}: ${e.stderr.trim().split("\n").pop()}`);
+    if (e instanceof RemoteCommandError) emit({ type: "check", step: step.id, ok: false, detail: e.message });
+    throw e;
+  }
+  emit({ type: "check", step: step.id, ok: true });
+  if (hash !== undefined) {
+    await exec(t, sh`mkdir -p ${`${ctx.node.state}/steps`} && printf '%s\n' ${hash} > ${`${ctx.node.state}/steps/${step.id}`}`);
+    await recordLocally(ctx, t.host, step.id, hash);
+  }
+  if (step.observe) emit({ type: "observe", step: step.id, text: step.observe });
+  emit({ type: "step-done", step: step.id, status: "done", ms: Date.now() - started });
+}
+
+async function recordLocally(ctx: StepContext, host: string, id: string, hash: string): Promise<void> {
+  const path = join(ctx.spec.dir, "state.json");
+  const text = await readIfExists(path);
+  const state: LocalState = text ? (JSON.parse(text) as LocalState) : { host, remoteRoot: ctx.spec.remoteRoot, steps: {} };
+  state.steps[id] = { hash, at: new Date().toISOString() };
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The latest notBefore of the cluster's CAs: the node's clock must be past it. */
+async function earliestNotBefore(spec: NodeSpec): Promise<Date> {
+  let latest = new Date(0);
+  for (const ca of ["ca.crt", "etcd/ca.crt", "front-proxy-ca.crt"]) {
+    const pem = await readFile(join(spec.dir, "pki", ca), "utf8").catch(() => undefined);
+    if (pem) {
+      const nb = parseCertificate(pem).notBefore;
+      if (nb > latest) latest = nb;
+    }
+  }
+  return latest;
+}

@@ -1,0 +1,193 @@
+import { firstServiceIP } from "@dk-bootstrap/pki";
+import { ARTIFACTS } from "../artifacts.js";
+import { lines, sh } from "../shell.js";
+import { type FilePut, type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
+
+const etcdArtifacts = (c: StepContext) => ARTIFACTS.etcd(c.spec.versions, c.arch);
+const conf = (c: StepContext, name: string): FilePut => ({ path: `${c.node.etc}/${name}`, mode: 0o600, local: name });
+
+/** etcd: the cluster's only memory. */
+export const etcd: Step = {
+  id: "etcd",
+  title: "etcd, the key-value store",
+  why: "Everything Kubernetes knows (Deployments, Pods, Nodes, Secrets) is stored in etcd and nowhere else. The apiserver is a stateless front door to it: without etcd it cannot start. Only clients with a certificate of the etcd CA get in.",
+  observe: "etcdctl, with the health-check client certificate, reports the endpoint healthy; nothing else runs yet.",
+  ports: [2379, 2380],
+  files: (c) =>
+    pkiFiles(c, [
+      "etcd/ca.crt",
+      "etcd/server.crt",
+      "etcd/server.key",
+      "etcd/peer.crt",
+      "etcd/peer.key",
+      "etcd/healthcheck-client.crt",
+      "etcd/healthcheck-client.key",
+    ]),
+  script(c) {
+    const p = c.node.pki;
+    const clientUrls = ["https://127.0.0.1:2379", ...c.spec.nodeIPs.map((ip) => `https://${ip.includes(":") ? `[${ip}]` : ip}:2379`)].join(",");
+    const data = c.node.path("var/lib/etcd");
+    return lines([
+      install(c, etcdArtifacts(c)),
+      sh`mkdir -p ${data} && chmod 700 ${data}`,
+      sh`dk_start etcd ${`${c.node.bin}/etcd`} --name=${c.spec.nodeName} --data-dir=${data} \\
+  --listen-client-urls=${clientUrls} --advertise-client-urls=${clientUrls} \\
+  --listen-peer-urls=https://127.0.0.1:2380 --initial-advertise-peer-urls=https://127.0.0.1:2380 \\
+  --initial-cluster=${`${c.spec.nodeName}=https://127.0.0.1:2380`} --initial-cluster-state=new \\
+  --client-cert-auth=true --trusted-ca-file=${`${p}/etcd/ca.crt`} --cert-file=${`${p}/etcd/server.crt`} --key-file=${`${p}/etcd/server.key`} \\
+  --peer-client-cert-auth=true --peer-trusted-ca-file=${`${p}/etcd/ca.crt`} --peer-cert-file=${`${p}/etcd/peer.crt`} --peer-key-file=${`${p}/etcd/peer.key`} \\
+  --listen-metrics-urls=http://127.0.0.1:2381`,
+    ]);
+  },
+  check(c) {
+    const p = c.node.pki;
+    return sh`env ETCDCTL_API=3 ${`${c.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} endpoint health`;
+  },
+  checkTimeout: 60,
+  creates: (c) => [...installed(etcdArtifacts(c), c.node.bin), c.node.path("var/lib/etcd")],
+  components: ["etcd"],
+};
+
+const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/super-admin.conf`} ${args}`;
+
+/** kube-apiserver: the only door to etcd. */
+export const kubeApiserver: Step = {
+  id: "kube-apiserver",
+  title: "kube-apiserver, the API",
+  why: "Every component and every kubectl talks to the apiserver, never to etcd: it authenticates (certificates of the cluster CA), authorizes (Node, RBAC), validates and stores. With it alone you can create a Deployment, but nothing acts on it.",
+  observe: "kubectl answers (`kubectl get --raw /readyz`), the `kubernetes` Service has the first Service IP; a Deployment can be created but gets no Pods.",
+  ports: [6443],
+  files: (c) => [
+    ...pkiFiles(c, [
+      "ca.crt",
+      "apiserver.crt",
+      "apiserver.key",
+      "apiserver-kubelet-client.crt",
+      "apiserver-kubelet-client.key",
+      "front-proxy-ca.crt",
+      "front-proxy-client.crt",
+      "front-proxy-client.key",
+      "etcd/ca.crt",
+      "apiserver-etcd-client.crt",
+      "apiserver-etcd-client.key",
+      "sa.key",
+      "sa.pub",
+    ]),
+    conf(c, "super-admin.conf"),
+    conf(c, "admin.conf"),
+  ],
+  script(c) {
+    const p = c.node.pki;
+    const advertise = c.spec.nodeIPs[0];
+    return lines([
+      install(c, ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch)),
+      sh`dk_start kube-apiserver ${`${c.node.bin}/kube-apiserver`} ${advertise ? `--advertise-address=${advertise}` : "--bind-address=0.0.0.0"} --secure-port=6443 \\
+  --allow-privileged=true --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \\
+  --client-ca-file=${`${p}/ca.crt`} --tls-cert-file=${`${p}/apiserver.crt`} --tls-private-key-file=${`${p}/apiserver.key`} \\
+  --kubelet-client-certificate=${`${p}/apiserver-kubelet-client.crt`} --kubelet-client-key=${`${p}/apiserver-kubelet-client.key`} \\
+  --kubelet-certificate-authority=${`${p}/ca.crt`} --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname \\
+  --etcd-servers=https://127.0.0.1:2379 --etcd-cafile=${`${p}/etcd/ca.crt`} --etcd-certfile=${`${p}/apiserver-etcd-client.crt`} --etcd-keyfile=${`${p}/apiserver-etcd-client.key`} \\
+  --service-cluster-ip-range=${c.spec.serviceCidr} \\
+  --service-account-issuer=${`https://kubernetes.default.svc.${c.spec.clusterDomain}`} --service-account-key-file=${`${p}/sa.pub`} --service-account-signing-key-file=${`${p}/sa.key`} \\
+  --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --requestheader-allowed-names=front-proxy-client \\
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group --requestheader-extra-headers-prefix=X-Remote-Extra- \\
+  --proxy-client-cert-file=${`${p}/front-proxy-client.crt`} --proxy-client-key-file=${`${p}/front-proxy-client.key`}`,
+    ]);
+  },
+  check: (c) => kubectl(c, "get", "--raw", "/readyz"),
+  checkTimeout: 90,
+  creates: (c) => installed(ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch), c.node.bin),
+  components: ["kube-apiserver"],
+};
+
+const RBAC = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubeadm:cluster-admins
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: kubeadm:cluster-admins
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kube-apiserver-kubelet-client
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:kubelet-api-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: kube-apiserver-kubelet-client
+`;
+
+/** The RBAC a cluster without kubeadm lacks. */
+export const rbac: Step = {
+  id: "rbac",
+  title: "RBAC: admins, and the apiserver towards the kubelet",
+  why: "admin.conf's group kubeadm:cluster-admins means nothing until a binding gives it cluster-admin (unlike system:masters, that binding can be removed: the admin can be revoked). The kubelet, which authorizes through the apiserver, only serves logs and exec to the apiserver's client identity once it is bound to system:kubelet-api-admin.",
+  observe: "`kubectl --kubeconfig admin.conf auth can-i '*' '*'` says yes.",
+  files: (c) => [{ path: `${c.node.etc}/manifests/dk-rbac.yaml`, mode: 0o644, content: RBAC }],
+  script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/dk-rbac.yaml`),
+  check: (c) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} auth can-i '*' '*'`,
+  checkTimeout: 30,
+  creates: () => [],
+  components: [],
+};
+
+/** kube-controller-manager: the loops that make things happen. */
+export const kubeControllerManager: Step = {
+  id: "kube-controller-manager",
+  title: "kube-controller-manager, the control loops",
+  why: "The apiserver only stores wishes. Controllers turn them into more objects: the Deployment controller makes a ReplicaSet, which makes Pods; it also gives the node its pod subnet and every namespace its service account and CA bundle.",
+  observe: "the web Deployment's ReplicaSet and Pods appear, all Pending: nothing decides where they run.",
+  ports: [10257],
+  files: (c) => [...pkiFiles(c, ["ca.crt", "ca.key", "front-proxy-ca.crt", "sa.key"]), conf(c, "controller-manager.conf")],
+  script(c) {
+    const p = c.node.pki;
+    const kc = `${c.node.etc}/controller-manager.conf`;
+    return lines([
+      install(c, ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch)),
+      sh`dk_start kube-controller-manager ${`${c.node.bin}/kube-controller-manager`} --bind-address=127.0.0.1 --leader-elect=true \\
+  --kubeconfig=${kc} --authentication-kubeconfig=${kc} --authorization-kubeconfig=${kc} \\
+  --client-ca-file=${`${p}/ca.crt`} --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --root-ca-file=${`${p}/ca.crt`} \\
+  --service-account-private-key-file=${`${p}/sa.key`} --cluster-signing-cert-file=${`${p}/ca.crt`} --cluster-signing-key-file=${`${p}/ca.key`} \\
+  --use-service-account-credentials=true --controllers='*' \\
+  --allocate-node-cidrs=true --cluster-cidr=${c.spec.podCidr} --service-cluster-ip-range=${c.spec.serviceCidr} --cluster-name=${c.spec.clusterName}`,
+    ]);
+  },
+  check: () => sh`curl -fsk https://127.0.0.1:10257/healthz`,
+  checkTimeout: 60,
+  creates: (c) => installed(ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch), c.node.bin),
+  components: ["kube-controller-manager"],
+};
+
+/** kube-scheduler: picks a node for each Pod. */
+export const kubeScheduler: Step = {
+  id: "kube-scheduler",
+  title: "kube-scheduler, the placement",
+  why: "A Pod runs nowhere until the scheduler writes a node name into it. With no node registered yet, it can only say so.",
+  observe: "Pods stay Pending, now with a FailedScheduling event: no nodes are available.",
+  ports: [10259],
+  files: (c) => [conf(c, "scheduler.conf")],
+  script(c) {
+    const kc = `${c.node.etc}/scheduler.conf`;
+    return lines([
+      install(c, ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch)),
+      sh`dk_start kube-scheduler ${`${c.node.bin}/kube-scheduler`} --bind-address=127.0.0.1 --leader-elect=true --kubeconfig=${kc} --authentication-kubeconfig=${kc} --authorization-kubeconfig=${kc}`,
+    ]);
+  },
+  check: () => sh`curl -fsk https://127.0.0.1:10259/healthz`,
+  checkTimeout: 60,
+  creates: (c) => installed(ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch), c.node.bin),
+  components: ["kube-scheduler"],
+};
+
+/** The first Service IP, for the story's checks. */
+export const serviceIP = (c: StepContext) => firstServiceIP(c.spec.serviceCidr);

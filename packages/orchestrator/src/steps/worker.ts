@@ -1,0 +1,225 @@
+import { ARTIFACTS } from "../artifacts.js";
+import { lines, sh } from "../shell.js";
+import { nodePodSubnet } from "../spec.js";
+import { type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
+
+const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
+const cniConf = (c: StepContext) => c.node.path("etc/cni/net.d");
+const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
+const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} ${args}`;
+
+/** containerd (with runc): runs containers for the kubelet. */
+export const containerd: Step = {
+  id: "containerd",
+  title: "containerd and runc, the container runtime",
+  why: "Kubernetes does not run containers itself: the kubelet asks a CRI runtime. containerd pulls images and manages containers, runc creates them with the kernel's namespaces and cgroups.",
+  observe: "containerd answers on its socket and says its network is not ready: no CNI plugin yet.",
+  needsRoot: true,
+  files: (c) => [
+    {
+      path: c.node.path("etc/containerd/config.toml"),
+      mode: 0o644,
+      content: `version = 3
+root = '${c.node.path("var/lib/containerd")}'
+state = '${c.node.path("run/containerd")}'
+
+[grpc]
+  address = '${socket(c)}'
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  SystemdCgroup = true
+
+[plugins.'io.containerd.cri.v1.runtime'.cni]
+  bin_dirs = ['${cniBin(c)}']
+  conf_dir = '${cniConf(c)}'
+`,
+    },
+  ],
+  script: (c) =>
+    lines([
+      install(c, ARTIFACTS.containerd(c.spec.versions, c.arch)),
+      sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
+    ]),
+  check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
+  checkTimeout: 30,
+  creates: (c) => [...installed(ARTIFACTS.containerd(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/containerd"), c.node.path("run/containerd")],
+  components: ["containerd"],
+};
+
+/** kubelet: registers the node and runs its Pods. */
+export const kubelet: Step = {
+  id: "kubelet",
+  title: "kubelet, the node agent",
+  why: "The kubelet registers this machine as a Node, then runs the Pods scheduled to it through containerd. Its own identity (system:node:<name>) lets the Node authorizer limit it to its node; its config turns off anonymous access and asks the apiserver who may call it.",
+  observe: "the node is listed NotReady: `cni plugin not initialized`. Pods are scheduled to it but cannot start.",
+  needsRoot: true,
+  ports: [10250],
+  files: (c) => [
+    ...pkiFiles(c, ["ca.crt", "kubelet.crt", "kubelet.key"]),
+    { path: `${c.node.etc}/kubelet.conf`, mode: 0o600, local: "kubelet.conf" },
+    {
+      path: c.node.path("var/lib/kubelet/config.yaml"),
+      mode: 0o644,
+      content: `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+  x509:
+    clientCAFile: ${c.node.pki}/ca.crt
+authorization:
+  mode: Webhook
+cgroupDriver: systemd
+containerRuntimeEndpoint: unix://${socket(c)}
+clusterDomain: ${c.spec.clusterDomain}
+failSwapOn: false
+memorySwap:
+  swapBehavior: NoSwap
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+registerNode: true
+tlsCertFile: ${c.node.pki}/kubelet.crt
+tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
+`,
+    },
+  ],
+  script: (c) =>
+    lines([
+      install(c, ARTIFACTS.kubelet(c.spec.versions, c.arch)),
+      sh`dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
+  --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
+    ]),
+  check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
+  checkTimeout: 60,
+  creates: (c) => [...installed(ARTIFACTS.kubelet(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kubelet")],
+  components: ["kubelet"],
+};
+
+/** A bridge + host-local CNI: pod networking with no image to pull. */
+export const cni: Step = {
+  id: "cni",
+  title: "CNI: pod networking",
+  why: "Each Pod gets its own network namespace; a CNI plugin gives it an interface and an IP. Until one is configured the kubelet keeps the node NotReady. Here: a bridge with host-local addresses from this node's pod subnet, which pulls no image.",
+  observe: "the node turns Ready and the web Pods Running, with IPs from the pod subnet.",
+  needsRoot: true,
+  files: (c) => [
+    {
+      path: `${cniConf(c)}/10-bridge.conflist`,
+      mode: 0o644,
+      content: `${JSON.stringify(
+        {
+          cniVersion: "1.0.0",
+          name: "bridge",
+          plugins: [
+            {
+              type: "bridge",
+              bridge: "cni0",
+              isGateway: true,
+              ipMasq: true,
+              hairpinMode: true,
+              ipam: { type: "host-local", ranges: [[{ subnet: nodePodSubnet(c.spec.podCidr) }]], routes: [{ dst: "0.0.0.0/0" }] },
+            },
+            { type: "portmap", capabilities: { portMappings: true } },
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    },
+  ],
+  script: (c) =>
+    lines([
+      sh`modprobe br_netfilter 2>/dev/null || true; sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true`,
+      install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+    ]),
+  check: (c) => sh`[ "$(${kubectl(c, "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
+  checkTimeout: 120,
+  creates: (c) => installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+  components: [],
+};
+
+/** kube-proxy: makes Service IPs work. */
+export const kubeProxy: Step = {
+  id: "kube-proxy",
+  title: "kube-proxy, the Service plumbing",
+  why: "A Service's ClusterIP is not on any interface: kube-proxy writes iptables rules that send it to the Service's Pods, picked at random, and follows them as Pods come and go.",
+  observe: "`iptables -t nat -L KUBE-SERVICES` lists the Services; each has a KUBE-SVC chain with one KUBE-SEP per Pod.",
+  needsRoot: true,
+  ports: [10256],
+  files: (c) => [
+    { path: `${c.node.etc}/kube-proxy.conf`, mode: 0o600, local: "kube-proxy.conf" },
+    {
+      path: c.node.path("var/lib/kube-proxy/config.yaml"),
+      mode: 0o644,
+      content: `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: ${c.node.etc}/kube-proxy.conf
+mode: iptables
+clusterCIDR: ${c.spec.podCidr}
+hostnameOverride: ${c.spec.nodeName}
+`,
+    },
+  ],
+  script: (c) =>
+    lines([
+      install(c, ARTIFACTS["kube-proxy"](c.spec.versions, c.arch)),
+      sh`dk_start kube-proxy ${`${c.node.bin}/kube-proxy`} --config=${c.node.path("var/lib/kube-proxy/config.yaml")}`,
+    ]),
+  check: () => sh`curl -fs http://127.0.0.1:10256/healthz`,
+  checkTimeout: 60,
+  creates: (c) => [...installed(ARTIFACTS["kube-proxy"](c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kube-proxy")],
+  components: ["kube-proxy"],
+};
+
+const WEB = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  labels:
+    app: web
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - image: zwindler/vhelloworld
+        name: web
+---
+apiVersion: v1
+kind: Service
+metadata:
+  labels:
+    app: web
+  name: web
+spec:
+  ports:
+  - port: 3000
+    protocol: TCP
+    targetPort: 80
+  selector:
+    app: web
+`;
+
+/** The workshop's web Deployment and Service. */
+export const web: Step = {
+  id: "web",
+  title: "the workshop's web Deployment and Service",
+  why: "A Deployment of two Pods behind a ClusterIP Service: everything above, working together.",
+  observe: "`kubectl get pods -o wide` shows the Pods Running; `kubectl get svc web` its ClusterIP; scale to 4 and kube-proxy's probabilities follow.",
+  files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: WEB }],
+  script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/web.yaml`),
+  check: (c) => kubectl(c, "rollout", "status", "deployment/web", "--timeout=5s"),
+  checkTimeout: 300,
+  creates: () => [],
+  components: [],
+};

@@ -1,0 +1,63 @@
+import { spawn } from "node:child_process";
+import type { Shell } from "../shell.js";
+import { type RunOptions, type RunResult, type Transport } from "./transport.js";
+import { wrap } from "./wrap.js";
+
+/** Runs a child process and collects its output line by line. */
+export function spawnCollect(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const out = { stdout: "", stderr: "" };
+    for (const stream of ["stdout", "stderr"] as const) {
+      let partial = "";
+      p[stream].on("data", (d: Buffer) => {
+        const text = d.toString();
+        out[stream] += text;
+        if (!options.onLine) return;
+        const parts = (partial + text).split("\n");
+        partial = parts.pop()!;
+        for (const line of parts) options.onLine(line, stream);
+      });
+      p[stream].on("end", () => partial && options.onLine?.(partial, stream));
+    }
+    p.on("error", reject);
+    p.stdin.on("error", () => undefined); // a command that does not read its stdin closes it early
+    p.stdin.end(options.stdin ?? "");
+    p.on("close", (code, signal) => resolve({ ...out, exitCode: code, signal }));
+  });
+}
+
+/** This machine, through `/bin/sh`: `dk-bootstrap local`, and the tests. */
+export class LocalTransport implements Transport {
+  readonly host: string;
+  constructor(host = "localhost") {
+    this.host = host;
+  }
+
+  run(script: Shell, options: RunOptions = {}): Promise<RunResult> {
+    return spawnCollect(["/bin/sh", "-c", wrap(script)], options);
+  }
+
+  async hold(script: Shell): Promise<{ firstLine: string; release(): Promise<void> }> {
+    const p = spawn("/bin/sh", ["-c", wrap(script)], { stdio: ["pipe", "pipe", "pipe"] });
+    const firstLine = await new Promise<string>((resolve) => {
+      let buf = "";
+      p.stdout.on("data", (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+      });
+      p.on("close", () => resolve(buf.split("\n")[0] ?? ""));
+    });
+    return {
+      firstLine,
+      release: () =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null) return resolve();
+          p.on("close", () => resolve());
+          p.stdin.end();
+        }),
+    };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,86 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateClusterPki } from "@dk-bootstrap/pki";
+import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import { ChecksumError, LocalTransport, type RunEvent, bootstrap, nodeSpec, reset } from "../src/index.js";
+
+const VERSION = "3.6.5";
+
+describe("bootstrap up to etcd on this machine (local transport)", () => {
+  const work = tempDir();
+  const root = join(work, "node");
+  const dir = join(work, "cluster");
+  let mirror: Mirror;
+  const spec = () =>
+    nodeSpec({
+      dir,
+      remoteRoot: root,
+      key: { algo: "ecdsa", size: 256 },
+      mirror: mirror.url,
+      arch: "amd64",
+      versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
+    });
+  const t = new LocalTransport();
+  beforeAll(async () => {
+    mirror = await startMirror("127.0.0.1", etcdMirrorFiles(work, VERSION, "amd64"));
+    const pki = await generateClusterPki(spec(), dir);
+    await writeComponentKubeconfigs(pki, spec());
+  });
+  afterAll(async () => {
+    await reset(spec(), t).catch(() => undefined);
+    await mirror.close();
+  });
+
+  const health = () =>
+    run(
+      peer("etcdctl"),
+      [
+        "--endpoints=https://127.0.0.1:2379",
+        `--cacert=${dir}/pki/etcd/ca.crt`,
+        `--cert=${dir}/pki/apiserver-etcd-client.crt`,
+        `--key=${dir}/pki/apiserver-etcd-client.key`,
+        "endpoint",
+        "health",
+      ],
+      {
+        env: { ...process.env, ETCDCTL_API: "3" },
+      },
+    );
+
+  it("downloads, verifies, installs and starts etcd with the generated certificates", async () => {
+    const events: RunEvent[] = [];
+    const r = await bootstrap(spec(), t, { until: "etcd", events: (e) => events.push(e) });
+    expect(r.done).toEqual(["etcd"]);
+    expect(health().status).toBe(0);
+    expect(events.filter((e) => e.type === "step-start").map((e) => (e as { step: string }).step)).toEqual(["preflight", "etcd"]);
+    expect(mirror.requests.filter((u) => u.endsWith(".tar.gz"))).toHaveLength(1);
+  });
+
+  it("skips everything on a re-run, downloading nothing", async () => {
+    const before = mirror.requests.length;
+    const r = await bootstrap(spec(), t, { until: "etcd" });
+    expect(r).toEqual({ done: [], skipped: ["etcd"] });
+    expect(mirror.requests.length).toBe(before);
+  });
+
+  it("reset stops etcd and removes everything under the remote root", async () => {
+    await reset(spec(), t);
+    expect(health().status).not.toBe(0);
+    expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
+  });
+
+  it("refuses a tarball whose checksum does not match, and starts nothing", async () => {
+    const bad = await startMirror("127.0.0.1", etcdMirrorFiles(join(work, "bad"), VERSION, "amd64", true));
+    try {
+      await expect(bootstrap({ ...spec(), mirror: bad.url }, t, { until: "etcd" })).rejects.toThrow(ChecksumError);
+      expect(existsSync(join(root, "usr/local/bin/etcd"))).toBe(false);
+      expect(health().status).not.toBe(0);
+    } finally {
+      await bad.close();
+      await reset(spec(), t);
+    }
+  });
+});

@@ -1,0 +1,61 @@
+// A local HTTP mirror laid out as `--mirror` expects (URL/HOST/PATH), serving a real etcd release
+// tarball made from Debian's etcd binaries in the upstream layout, with its SHA256SUMS.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:http";
+import { join } from "node:path";
+import { peer } from "./peers.js";
+
+/** Files served, by path (`/github.com/etcd-io/...`), and what was asked for. */
+export interface Mirror {
+  url: string;
+  files: Map<string, Buffer>;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Builds `etcd-v<version>-linux-<arch>.tar.gz` (folder `etcd-v…/` with etcd and etcdctl) from the installed Debian binaries. */
+export function etcdRelease(work: string, version: string, arch: string): { tarball: Buffer; name: string } {
+  const name = `etcd-v${version}-linux-${arch}`;
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const bin of ["etcd", "etcdctl"]) cpSync(peer(bin), join(dir, bin));
+  execFileSync("tar", ["-czf", `${name}.tar.gz`, name], { cwd: work });
+  return { tarball: readFileSync(join(work, `${name}.tar.gz`)), name: `${name}.tar.gz` };
+}
+
+/** Serves `files` on `host:0`. */
+export async function startMirror(host: string, files: Map<string, Buffer>): Promise<Mirror> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req.url ?? "");
+    const body = files.get(req.url ?? "");
+    if (!body) {
+      res.statusCode = 404;
+      res.end("not found\n");
+      return;
+    }
+    res.setHeader("content-length", body.length);
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://${host}:${port}`, files, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths. */
+export function etcdMirrorFiles(work: string, version: string, arch: string, tamper = false): Map<string, Buffer> {
+  const { tarball, name } = etcdRelease(work, version, arch);
+  const sum = createHash("sha256").update(tarball).digest("hex");
+  const base = `/github.com/etcd-io/etcd/releases/download/v${version}`;
+  const served = tamper ? Buffer.concat([tarball, Buffer.from("tampered")]) : tarball;
+  writeFileSync(join(work, "SHA256SUMS"), `${sum}  ${name}\n`);
+  return new Map([
+    [`${base}/${name}`, served],
+    [
+      `${base}/SHA256SUMS`,
+      Buffer.from(`0000000000000000000000000000000000000000000000000000000000000000  etcd-v${version}-darwin-arm64.zip\n${sum}  ${name}\n`),
+    ],
+  ]);
+}
