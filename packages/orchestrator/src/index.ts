@@ -15,3 +15,5 @@ export * from "./render.js";
 export * from "./reset.js";
 export * from "./transport/transport.js";
 export * from "./transport/local.js";
+export * from "./transport/ssh.js";
+export * from "./transport/known-hosts.js";

@@ -1,0 +1,222 @@
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import type { Readable } from "node:stream";
+import { HostKeyError, SshError } from "../errors.js";
+import { type Shell, quote } from "../shell.js";
+import { addKnownHost, fingerprint, hostKeyName, knownKeyTypes, loadKnownHosts, verifyHostKey } from "./known-hosts.js";
+import type { RunOptions, RunResult, Transport } from "./transport.js";
+import { wrap } from "./wrap.js";
+
+/** How to reach a node over SSH. */
+export interface SshOptions {
+  host: string;
+  port?: number;
+  username: string;
+  /** A private key (OpenSSH or PEM), tried after the agent. */
+  privateKey?: Buffer;
+  passphrase?: string;
+  /** ssh-agent socket (`$SSH_AUTH_SOCK`). */
+  agent?: string;
+  /** known_hosts files read, in order; the first is where a new key is written. */
+  knownHosts: string[];
+  /** Trust on first use: an unknown key is accepted and written; a changed key is still refused. */
+  acceptNewHostKey?: boolean;
+  /** An already-open stream to the node (a jump host's forwarded channel). */
+  sock?: Readable;
+  readyTimeoutMs?: number;
+}
+
+/** OpenSSH's default MaxSessions is 10 channels per connection: stay under it. */
+const MAX_CHANNELS = 8;
+const HOST_KEY_ALGOS: Record<string, string[]> = { "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] };
+
+function keyTypeOf(blob: Buffer): string {
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString();
+}
+
+/**
+ * One SSH connection to one node (ssh2), used for every command: host keys checked as OpenSSH
+ * checks them, keepalives on, at most 8 channels at once, both output streams always drained, and a
+ * command whose end was never seen reported as such (exit code null), never as a success.
+ */
+export class SshTransport implements Transport {
+  readonly host: string;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly client: Client,
+    host: string,
+  ) {
+    this.host = host;
+    client.on("close", () => (this.closedError ??= new Error("connection closed")));
+  }
+
+  /** Connects and authenticates; refuses unknown (unless accepted) and changed host keys. */
+  static async connect(o: SshOptions): Promise<SshTransport> {
+    const port = o.port ?? 22;
+    const name = hostKeyName(o.host, port);
+    const entries = await loadKnownHosts(o.knownHosts);
+    const types = knownKeyTypes(entries, name);
+    let refusal: HostKeyError | undefined;
+    let accepted: { type: string; key: Buffer } | undefined;
+    const config: ConnectConfig = {
+      host: o.host,
+      port,
+      username: o.username,
+      readyTimeout: o.readyTimeoutMs ?? 20_000,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      ...(o.sock ? { sock: o.sock } : {}),
+      ...(o.agent ? { agent: o.agent } : {}),
+      ...(o.privateKey ? { privateKey: o.privateKey } : {}),
+      ...(o.passphrase ? { passphrase: o.passphrase } : {}),
+      ...(types.length > 0 ? { algorithms: { serverHostKey: types.flatMap((t) => HOST_KEY_ALGOS[t] ?? [t]) as never } } : {}),
+      hostVerifier: (key: Buffer) => {
+        const type = keyTypeOf(key);
+        const verdict = verifyHostKey(entries, name, type, key);
+        if (verdict.status === "known") return true;
+        if (verdict.status === "unknown" && o.acceptNewHostKey) {
+          accepted = { type, key };
+          return true;
+        }
+        refusal = hostKeyRefusal(verdict, name, type, key, o);
+        return false;
+      },
+    };
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("error", (e: Error & { level?: string }) => reject(refusal ?? sshError(e, o, name)));
+      client.connect(config);
+    });
+    if (accepted) await addKnownHost(o.knownHosts[0]!, name, accepted.type, accepted.key);
+    return new SshTransport(client, `${o.username}@${o.host}`);
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < MAX_CHANNELS) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+  }
+
+  private releaseChannel(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+
+  private open(command: string): Promise<ClientChannel> {
+    if (this.closedError) return Promise.reject(new SshError(`${this.host}: the connection is closed`, "client-socket"));
+    return new Promise((resolve, reject) =>
+      this.client.exec(command, (err, ch) => (err ? reject(new SshError(`${this.host}: ${err.message}`, "client-ssh", { cause: err })) : resolve(ch))),
+    );
+  }
+
+  /** `/bin/sh -c <script>`: a constant program, so the login shell (bash, dash, zsh) only parses one quoted word. */
+  async run(script: Shell, options: RunOptions = {}): Promise<RunResult> {
+    await this.acquire();
+    try {
+      const ch = await this.open(`/bin/sh -c ${quote(wrap(script))}`);
+      return await collect(ch, options);
+    } finally {
+      this.releaseChannel();
+    }
+  }
+
+  async hold(script: Shell): Promise<{ firstLine: string; release(): Promise<void> }> {
+    await this.acquire();
+    const ch = await this.open(`/bin/sh -c ${quote(wrap(script))}`);
+    let ended = false;
+    const closed = new Promise<void>((r) =>
+      ch.on("close", () => {
+        ended = true;
+        this.releaseChannel();
+        r();
+      }),
+    );
+    ch.stderr.resume();
+    const firstLine = await new Promise<string>((resolve) => {
+      let buf = "";
+      ch.on("data", (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+      });
+      void closed.then(() => resolve(buf.split("\n")[0] ?? ""));
+    });
+    return {
+      firstLine,
+      release: async () => {
+        if (!ended) ch.end();
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+      },
+    };
+  }
+
+  /** Cuts the connection at once (tests use it to play a network failure). */
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.client.end();
+  }
+}
+
+function collect(ch: ClientChannel, options: RunOptions): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const out = { stdout: "", stderr: "" };
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    const pipe = (stream: Readable, name: "stdout" | "stderr") => {
+      let partial = "";
+      stream.on("data", (d: Buffer) => {
+        const text = d.toString();
+        out[name] += text;
+        if (!options.onLine) return;
+        const parts = (partial + text).split("\n");
+        partial = parts.pop()!;
+        for (const line of parts) options.onLine(line, name);
+      });
+      stream.on("end", () => partial && options.onLine?.(partial, name));
+    };
+    pipe(ch, "stdout");
+    pipe(ch.stderr, "stderr");
+    ch.on("exit", (code: number | null, sig?: string) => {
+      exitCode = typeof code === "number" ? code : null;
+      signal = sig ?? null;
+    });
+    ch.on("close", () => resolve({ ...out, exitCode, signal }));
+    ch.end(options.stdin ?? "");
+  });
+}
+
+function hostKeyRefusal(verdict: ReturnType<typeof verifyHostKey>, name: string, type: string, key: Buffer, o: SshOptions): HostKeyError {
+  const fp = fingerprint(key);
+  if (verdict.status === "changed") {
+    const was = verdict.expected.map((e) => `${fingerprint(e.key)} (${e.file}:${e.line})`).join(", ");
+    return new HostKeyError(
+      `${name}: the host key has CHANGED: it offers ${type} ${fp}, known_hosts has ${was}. Someone may be intercepting the connection, or the host was reinstalled.`,
+      {
+        hint: `if the host was reinstalled: ssh-keygen -R ${quote(name)}${o.knownHosts[0] ? ` -f ${quote(o.knownHosts[0])}` : ""}, then connect again with --accept-new-host-key`,
+      },
+    );
+  }
+  if (verdict.status === "revoked") return new HostKeyError(`${name}: the host key ${fp} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`);
+  return new HostKeyError(`${name}: unknown host key ${type} ${fp} (not in ${o.knownHosts.join(", ")})`, {
+    hint: "check the fingerprint with the host's owner, then pass --accept-new-host-key to trust and record it",
+  });
+}
+
+function sshError(e: Error & { level?: string }, o: SshOptions, name: string): SshError {
+  const level = e.level ?? "client-socket";
+  const hints: Record<string, string> = {
+    "client-authentication": `no key was accepted for ${o.username}: pass -i KEY, or load it in ssh-agent`,
+    "client-timeout": "the host did not answer in time: check the address, the port and the firewall",
+    "client-socket": "the host cannot be reached: check the address and the port",
+  };
+  return new SshError(`${name}: ${e.message}`, level, { ...(hints[level] ? { hint: hints[level] } : {}), cause: e });
+}

@@ -1,0 +1,140 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateClusterPki } from "@dk-bootstrap/pki";
+import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { HostKeyError, type NodeSpec, SshTransport, bootstrap, nodeSpec, reset, sh } from "../src/index.js";
+
+const VERSION = "3.6.5";
+
+describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root", () => {
+  const work = tempDir();
+  let host: TestHost;
+  let mirror: Mirror;
+  let spec: NodeSpec;
+  const knownHosts = join(work, "known_hosts");
+  const connect = (extra: Partial<Parameters<typeof SshTransport.connect>[0]> = {}) =>
+    SshTransport.connect({ host: host.ip, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [knownHosts], ...extra });
+  const etcdHealth = () =>
+    run(
+      peer("etcdctl"),
+      [
+        `--endpoints=https://${host.ip}:2379`,
+        `--cacert=${spec.dir}/pki/etcd/ca.crt`,
+        `--cert=${spec.dir}/pki/apiserver-etcd-client.crt`,
+        `--key=${spec.dir}/pki/apiserver-etcd-client.key`,
+        "--dial-timeout=2s",
+        "endpoint",
+        "health",
+      ],
+      {
+        env: { ...process.env, ETCDCTL_API: "3" },
+      },
+    );
+
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work, 7);
+    const root = join(work, "node");
+    mkdirSync(root);
+    chownSync(root, host.uid, host.uid);
+    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), VERSION, "amd64"));
+    spec = nodeSpec({
+      dir: join(work, "cluster"),
+      remoteRoot: root,
+      nodeIPs: [host.ip],
+      key: { algo: "ecdsa", size: 256 },
+      mirror: mirror.url,
+      versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
+    });
+    await writeComponentKubeconfigs(await generateClusterPki(spec, spec.dir), spec);
+    await waitForSsh(host);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    host?.stop();
+  });
+
+  it("refuses an unknown host key without --accept-new-host-key, and records it with it", async () => {
+    await expect(connect()).rejects.toThrow(HostKeyError);
+    await expect(connect()).rejects.toThrow(/unknown host key ssh-ed25519 SHA256:/);
+    const t = await connect({ acceptNewHostKey: true });
+    await t.close();
+    expect(readFileSync(knownHosts, "utf8").trim()).toBe(host.hostKeyLine);
+    const again = await connect();
+    expect((await again.run(sh`id -un`)).stdout.trim()).toBe(host.user);
+    await again.close();
+  });
+
+  it("passes any value to the remote shell intact (quoting property test through the real sshd)", async () => {
+    const alphabet = [..." \t\n'\"$`\\;&|<>(){}[]*?~#!%^=,.:/-_aZ9é€"];
+    let seed = 42;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const values = Array.from({ length: 300 }, () => Array.from({ length: 1 + rand(12) }, () => alphabet[rand(alphabet.length)]).join(""));
+    values.push("", "'", "''", "$(id)", "`id`", "a\nb", "\\", "-n", "--", "$HOME", "~");
+    const t = await connect();
+    const r = await t.run(sh`printf '%s\\0' ${values}`);
+    await t.close();
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split("\0").slice(0, -1)).toEqual(values);
+  });
+
+  it("leaves a state the next run finishes from when the connection is cut during a step", async () => {
+    const t = await connect();
+    await expect(
+      bootstrap(spec, t, {
+        until: "etcd",
+        events: (e) => {
+          if (e.type === "file" && e.step === "etcd") t.destroy();
+        },
+      }),
+    ).rejects.toThrow();
+    const again = await connect();
+    const r = await bootstrap(spec, again, { until: "etcd" });
+    await again.close();
+    expect(r.done).toEqual(["etcd"]);
+    expect(etcdHealth().status).toBe(0);
+  });
+
+  it("reaches etcd from this machine over mTLS, with the apiserver's etcd client certificate", () => {
+    const r = etcdHealth();
+    expect(r.stdout + r.stderr).toMatch(/is healthy/);
+    const noCert = run(
+      peer("etcdctl"),
+      [`--endpoints=https://${host.ip}:2379`, `--cacert=${spec.dir}/pki/etcd/ca.crt`, "--dial-timeout=2s", "--command-timeout=2s", "get", "x"],
+      { env: { ...process.env, ETCDCTL_API: "3" } },
+    );
+    expect(noCert.status).not.toBe(0);
+  });
+
+  it("downloads nothing on a re-run", async () => {
+    const before = mirror.requests.length;
+    const t = await connect();
+    const r = await bootstrap(spec, t, { until: "etcd" });
+    await t.close();
+    expect(r).toEqual({ done: [], skipped: ["etcd"] });
+    expect(mirror.requests.length).toBe(before);
+    expect(mirror.requests.filter((u) => u.endsWith(".tar.gz"))).toHaveLength(1);
+  });
+
+  it("always refuses a changed host key, even with --accept-new-host-key", async () => {
+    const other = join(work, "other_known_hosts");
+    writeFileSync(other, `${host.ip} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRk\n`);
+    await expect(connect({ knownHosts: [other], acceptNewHostKey: true })).rejects.toThrow(
+      /host key has CHANGED: it offers ssh-ed25519 SHA256:.*known_hosts has SHA256:/,
+    );
+  });
+
+  it("reset leaves no process running and no file under the remote root", async () => {
+    const t = await connect();
+    await reset(spec, t);
+    await t.close();
+    const procs = run("pgrep", ["-u", host.user, "-f", "etcd"]);
+    expect(procs.stdout.trim()).toBe("");
+    expect(readdirSync(spec.remoteRoot)).toEqual([]);
+    expect(existsSync(join(spec.dir, "state.json"))).toBe(false);
+  });
+});

@@ -1,0 +1,125 @@
+// A test host of our own: a network namespace joined to this machine by a veth pair, running a real
+// OpenSSH sshd for a test user who logs in with a key. Needs root, iproute2 and openssh-server.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { peer } from "./peers.js";
+
+export interface TestHost {
+  /** The node's address, as seen from this machine. */
+  ip: string;
+  /** This machine's address, as seen from the node (where a test mirror listens). */
+  hostIp: string;
+  user: string;
+  uid: number;
+  /** The user's private key file. */
+  keyFile: string;
+  /** `ip netns exec` prefix for running a command on the node. */
+  netns: string;
+  /** The node's host key line, as `ssh-keyscan` would give it. */
+  hostKeyLine: string;
+  sshdLog: string;
+  stop(): void;
+}
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+
+/** Starts the test host; `index` (1-200) keeps several apart. */
+export function startTestHost(work: string, index = 1): TestHost {
+  if (process.getuid?.() !== 0) throw new Error("the SSH test host needs root (network namespaces, a test user)");
+  const sshd = peer("sshd");
+  peer("ip");
+  const ns = `dkt${index}`;
+  const [hv, nv] = [`dkh${index}`, `dkn${index}`];
+  const [hostIp, ip] = [`10.213.${index}.1`, `10.213.${index}.2`];
+  try {
+    sh("ip", ["netns", "del", ns]);
+  } catch {
+    /* not there: fine */
+  }
+  sh("ip", ["netns", "add", ns]);
+  sh("ip", ["link", "add", hv, "type", "veth", "peer", "name", nv]);
+  sh("ip", ["link", "set", nv, "netns", ns]);
+  sh("ip", ["addr", "add", `${hostIp}/24`, "dev", hv]);
+  sh("ip", ["link", "set", hv, "up"]);
+  sh("ip", ["netns", "exec", ns, "ip", "addr", "add", `${ip}/24`, "dev", nv]);
+  sh("ip", ["netns", "exec", ns, "ip", "link", "set", nv, "up"]);
+  sh("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
+
+  const user = "dktest";
+  try {
+    sh("id", ["-u", user]);
+  } catch {
+    sh("useradd", ["-m", "-s", "/bin/bash", user]);
+  }
+  // A new account is locked ("!" password), which sshd refuses without PAM: "*" means no password, but not locked.
+  sh("usermod", ["-p", "*", user]);
+  const uid = Number(sh("id", ["-u", user]).trim());
+  const dir = join(work, "sshd");
+  mkdirSync(dir, { recursive: true });
+  sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
+  sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "user_key")]);
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "user_key.pub")));
+  mkdirSync("/run/sshd", { recursive: true });
+  const log = join(dir, "sshd.log");
+  writeFileSync(
+    join(dir, "sshd_config"),
+    [
+      `ListenAddress ${ip}`,
+      "Port 22",
+      `HostKey ${join(dir, "host_key")}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "StrictModes no",
+      "UsePAM no",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PubkeyAuthentication yes",
+      `AllowUsers ${user}`,
+      "",
+    ].join("\n"),
+  );
+  const proc: ChildProcess = spawn("ip", ["netns", "exec", ns, sshd, "-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let sshdLog = "";
+  proc.stderr!.on("data", (d) => (sshdLog += d));
+  chownSync(join(dir, "user_key"), process.getuid!(), 0);
+  const hostKeyLine = `${ip} ${readFileSync(join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ")}`;
+  return {
+    ip,
+    hostIp,
+    user,
+    uid,
+    keyFile: join(dir, "user_key"),
+    netns: ns,
+    hostKeyLine,
+    get sshdLog() {
+      return sshdLog;
+    },
+    stop() {
+      proc.kill();
+      try {
+        execFileSync("pkill", ["-u", user], { stdio: "ignore" });
+      } catch {
+        /* nothing left: fine */
+      }
+      try {
+        sh("ip", ["netns", "del", ns]);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+/** Waits until sshd accepts connections on the node. */
+export async function waitForSsh(host: TestHost): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      execFileSync("ip", ["netns", "exec", host.netns, "sh", "-c", "ss -ltnH | grep -q ':22 '"], { stdio: "ignore" });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`sshd did not start:\n${host.sshdLog}`);
+}
