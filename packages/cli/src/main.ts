@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerCerts } from "./commands/certs.js";
 import { GO_COMMANDS } from "./commands/cfssl.js";
 import { registerKubeconfig } from "./commands/kubeconfig.js";
+import { registerNode } from "./commands/node.js";
 import { reportError } from "./errors.js";
 import { parseGoFlags } from "./go-flags.js";
 
@@ -17,6 +18,7 @@ function buildProgram(): Command {
     .exitOverride();
   registerCerts(program);
   registerKubeconfig(program);
+  registerNode(program);
   for (const c of GO_COMMANDS) {
     // Listed for help only: they are parsed with Go's flag rules, outside commander (see main()).
     program.command(c.name).summary(c.summary).description(`${c.summary}\n\nUsage:\n  ${c.usage}`).allowUnknownOption().allowExcessArguments();

@@ -17,7 +17,8 @@ import type { Command } from "commander";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface CertsOptions {
+/** The flags every command that makes or uses the cluster folder takes (certs, ssh, local). */
+export interface ClusterOptions {
   dir: string;
   nodeName: string;
   nodeIp?: string[];
@@ -28,14 +29,35 @@ interface CertsOptions {
   keyFormat: string;
   validity: string;
   force?: boolean;
-  workshop?: boolean;
   clusterName: string;
   server: string;
   contextName: string;
 }
 
+/** Declares the cluster folder's flags on a command. */
+export function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .option("--dir <dir>", "cluster folder (PKI, kubeconfigs, state)", "./cluster")
+    .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
+    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
+    .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
+    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
+    .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
+    .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
+    .option("--key-format <format>", "traditional (PKCS#1/SEC1, as kubeadm writes) or pkcs8", "traditional")
+    .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
+    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
+    .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
+    .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
+    .option("--force", "replace existing CAs and keys");
+}
+
+interface CertsOptions extends ClusterOptions {
+  workshop?: boolean;
+}
+
 /** Turns the `certs` flags into a ClusterSpec, naming the flag when a value is wrong. */
-export function specFromFlags(o: CertsOptions): ClusterSpec {
+export function specFromFlags(o: ClusterOptions): ClusterSpec {
   const algo = o.keyAlgo as KeyAlgorithm;
   if (!["rsa", "ecdsa", "ed25519"].includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
   const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);
@@ -53,7 +75,8 @@ export function specFromFlags(o: CertsOptions): ClusterSpec {
 
 const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Renewed", external: "Using the external" };
 
-function printActions(actions: PkiAction[], dir: string): void {
+/** kubeadm-style `[certs]` lines for what a run did. */
+export function printActions(actions: PkiAction[], dir: string): void {
   for (const a of actions) {
     const what = a.name === "sa" ? `"sa" key pair` : `"${a.name}" certificate and key`;
     process.stdout.write(`[certs] ${VERB[a.action]} ${what}${a.reason ? ` (${a.reason})` : ""}\n`);
@@ -64,28 +87,14 @@ function printActions(actions: PkiAction[], dir: string): void {
 
 /** `dk-bootstrap certs` and its subcommands. */
 export function registerCerts(program: Command): void {
-  const certs = program
-    .command("certs")
+  const certs = addClusterOptions(program.command("certs"))
     .summary("make the cluster PKI offline, the way kubeadm lays it out")
     .description(
       "Makes the cluster PKI in DIR/pki: the cluster, etcd and front-proxy CAs, one certificate per component, the\n" +
         "service-account key pair. A re-run keeps what is valid, re-issues what no longer fits the flags with its\n" +
         "existing key, and never replaces a CA or a key unless --force.",
     )
-    .option("--dir <dir>", "cluster folder", "./cluster")
-    .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
-    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
-    .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
-    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
-    .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
-    .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
-    .option("--key-format <format>", "traditional (PKCS#1/SEC1, as kubeadm writes) or pkcs8", "traditional")
-    .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
-    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
-    .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
-    .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
     .option("--workshop", "make the workshop's single CA and admin certificate instead (cfssl's output, in DIR/certs)")
-    .option("--force", "replace existing CAs and keys")
     .addHelpText(
       "after",
       "\nExamples:\n  # The PKI of the workshop's node, in ./cluster\n  dk-bootstrap certs\n\n  # A node with an IP, ECDSA keys\n  dk-bootstrap certs --node-name kubernetes --node-ip 192.168.1.10 --key-algo ecdsa\n\n  # What expires when\n  dk-bootstrap certs check-expiration",

@@ -1,0 +1,192 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { isIP } from "node:net";
+import { join, resolve } from "node:path";
+import { InputError, generateClusterPki } from "@dk-bootstrap/pki";
+import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import {
+  DEFAULT_VERSIONS,
+  type NodeSpec,
+  type RunEvent,
+  LocalTransport,
+  SshTransport,
+  type Transport,
+  bootstrap,
+  nodeSpec,
+  renderScript,
+  reset,
+} from "@dk-bootstrap/orchestrator";
+import type { Command } from "commander";
+import { type ClusterOptions, addClusterOptions, printActions, specFromFlags } from "./certs.js";
+
+interface NodeOptions extends ClusterOptions {
+  port?: string;
+  identity?: string;
+  knownHosts?: string;
+  acceptNewHostKey?: boolean;
+  k8sVersion?: string;
+  etcdVersion?: string;
+  containerdVersion?: string;
+  runcVersion?: string;
+  cniVersion?: string;
+  podCidr: string;
+  mirror?: string;
+  remoteRoot: string;
+  from?: string;
+  until?: string;
+  dryRun?: boolean;
+  verbose?: boolean;
+  arch?: string;
+}
+
+/** `user@host` or `host`; the user defaults to the local one, as ssh does. */
+export function parseTarget(target: string): { user: string; host: string } {
+  const at = target.lastIndexOf("@");
+  const user = at >= 0 ? target.slice(0, at) : userInfo().username;
+  const host = (at >= 0 ? target.slice(at + 1) : target).replace(/^\[|\]$/g, "");
+  if (!host || /\s/.test(host) || !user) throw new InputError("expected [user@]host", { field: "target", value: target });
+  return { user, host };
+}
+
+function addNodeOptions(cmd: Command): Command {
+  return addClusterOptions(cmd)
+    .option("--k8s-version <v>", "Kubernetes release (kube-apiserver, kubelet, ...)")
+    .option("--etcd-version <v>", "etcd release")
+    .option("--containerd-version <v>", "containerd release")
+    .option("--runc-version <v>", "runc release")
+    .option("--cni-version <v>", "CNI plugins release")
+    .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
+    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)")
+    .option("--remote-root <dir>", "every path written on the node lives under it", "/")
+    .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)")
+    .option("--from <step>", "start at this step")
+    .option("--until <step>", "stop after this step")
+    .option("--verbose", "show the commands' output");
+}
+
+function sshOptions(cmd: Command): Command {
+  return cmd
+    .option("-p, --port <port>", "SSH port", "22")
+    .option("-i, --identity <file>", "private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
+    .option("--known-hosts <file>", "known_hosts file (default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
+    .option("--accept-new-host-key", "trust an unknown host key and record it (a changed key is always refused)");
+}
+
+function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
+  const base = specFromFlags({ ...o, nodeIp: o.nodeIp ?? (host && isIP(host) ? [host] : []) });
+  return nodeSpec({
+    ...base,
+    clusterName: o.clusterName,
+    server: o.server,
+    contextName: o.contextName,
+    dir: resolve(o.dir),
+    remoteRoot: o.remoteRoot,
+    podCidr: o.podCidr,
+    ...(o.mirror ? { mirror: o.mirror } : {}),
+    ...(o.arch ? { arch: o.arch } : {}),
+    versions: {
+      kubernetes: o.k8sVersion ?? DEFAULT_VERSIONS.kubernetes,
+      etcd: o.etcdVersion ?? DEFAULT_VERSIONS.etcd,
+      containerd: o.containerdVersion ?? DEFAULT_VERSIONS.containerd,
+      runc: o.runcVersion ?? DEFAULT_VERSIONS.runc,
+      cni: o.cniVersion ?? DEFAULT_VERSIONS.cni,
+    },
+  });
+}
+
+async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
+  const { user, host } = parseTarget(target);
+  const port = Number(o.port ?? 22);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError("not a TCP port", { field: "--port", value: o.port });
+  const home = homedir();
+  const keyFile = o.identity ? resolve(o.identity) : ["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => join(home, ".ssh", k)).find((f) => existsSync(f));
+  let privateKey: Buffer | undefined;
+  if (keyFile) {
+    try {
+      privateKey = readFileSync(keyFile);
+    } catch {
+      throw new InputError("cannot read the private key", { file: keyFile });
+    }
+  }
+  return SshTransport.connect({
+    host,
+    port,
+    username: user,
+    ...(privateKey ? { privateKey } : {}),
+    ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
+    knownHosts: o.knownHosts ? [resolve(o.knownHosts)] : [join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"],
+    acceptNewHostKey: o.acceptNewHostKey ?? false,
+  });
+}
+
+/** Plain lines, one per event, with the host in front: readable in a terminal and in a log. */
+function printer(host: string, verbose: boolean): (e: RunEvent) => void {
+  return (e) => {
+    const p = `[${host}]`;
+    if (e.type === "step-start") process.stdout.write(`${p} ==> ${e.step}: ${e.title}\n`);
+    else if (e.type === "step-done")
+      process.stdout.write(e.status === "skipped" ? `${p} --- ${e.step}: already done, skipped\n` : `${p} ok  ${e.step} (${(e.ms / 1000).toFixed(1)}s)\n`);
+    else if (e.type === "check" && !e.ok) process.stdout.write(`${p} !!  ${e.step}: ${e.detail ?? "check failed"}\n`);
+    else if (e.type === "output" && (verbose || e.stream === "stderr")) process.stdout.write(`${p}     ${e.line}\n`);
+  };
+}
+
+async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
+  const spec = nodeSpecFromFlags(o, host);
+  const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false });
+  if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir);
+  await writeComponentKubeconfigs(pki, spec);
+  return spec;
+}
+
+async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions): Promise<void> {
+  try {
+    const r = await bootstrap(spec, t, {
+      ...(o.from ? { from: o.from } : {}),
+      ...(o.until ? { until: o.until } : {}),
+      events: printer(t.host, o.verbose ?? false),
+    });
+    process.stdout.write(`[${t.host}] done: ${r.done.length} step(s) run, ${r.skipped.length} already done\n`);
+  } finally {
+    await t.close();
+  }
+}
+
+/** `dk-bootstrap ssh`, `dk-bootstrap local` and `dk-bootstrap reset`. */
+export function registerNode(program: Command): void {
+  sshOptions(addNodeOptions(program.command("ssh <target>")))
+    .description("bootstrap the workshop's one-node cluster on [user@]host over SSH, step by step; a re-run resumes")
+    .option("--dry-run", "connect to nothing: print the whole plan as one shell script")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  # The whole node, trusting its host key on first use\n  dk-bootstrap ssh root@192.168.1.10 --accept-new-host-key\n\n  # Only etcd, as a normal user, in a folder of your own\n  dk-bootstrap ssh me@node --remote-root /home/me/k8s --until etcd\n\n  # Read what would run\n  dk-bootstrap ssh root@node --dry-run > plan.sh",
+    )
+    .action(async (target: string, o: NodeOptions) => {
+      const { host } = parseTarget(target);
+      if (o.dryRun) {
+        process.stdout.write(renderScript(nodeSpecFromFlags(o, host), { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }));
+        return;
+      }
+      const spec = await prepare(o, host);
+      await runOn(await connect(target, o), spec, o);
+    });
+
+  addNodeOptions(program.command("local"))
+    .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
+    .action(async (o: NodeOptions) => {
+      const spec = await prepare(o);
+      await runOn(new LocalTransport(), spec, o);
+    });
+
+  sshOptions(addNodeOptions(program.command("reset <target>")))
+    .description("stop and remove exactly what dk-bootstrap made on [user@]host (also after a half-done run)")
+    .action(async (target: string, o: NodeOptions) => {
+      const t = await connect(target, o);
+      try {
+        await reset(nodeSpecFromFlags(o, parseTarget(target).host), t, { events: printer(t.host, o.verbose ?? false) });
+        process.stdout.write(`[${t.host}] reset done\n`);
+      } finally {
+        await t.close();
+      }
+    });
+}

@@ -1,0 +1,169 @@
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { load } from "js-yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { dk, dkAsync, run, tempDir } from "../../../test-support/peers.js";
+import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+
+const ORDER = ["preflight", "etcd", "kube-apiserver", "rbac", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "cni", "kube-proxy", "web"];
+
+/** The body of the heredoc that writes `path` in a dry-run script. */
+function heredoc(script: string, path: string): string {
+  const start = script.indexOf(`cat > ${path} <<'DK_EOF'\n`);
+  expect(start, path).toBeGreaterThan(-1);
+  const body = script.slice(script.indexOf("\n", start) + 1);
+  return body.slice(0, body.indexOf("\nDK_EOF\n"));
+}
+
+/** The lines of one step's section. */
+function section(script: string, id: string): string {
+  const start = script.indexOf(`# step: ${id}\n`);
+  const next = script.indexOf("\n# step: ", start + 1);
+  return script.slice(start, next < 0 ? undefined : next);
+}
+
+describe("dk-bootstrap ssh --dry-run", () => {
+  const dir = tempDir();
+  let script = "";
+  beforeAll(() => {
+    const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--dir", join(dir, "cluster")], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    script = r.stdout;
+  });
+
+  it("is every step, in the workshop's order, as valid shell", () => {
+    expect([...script.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1])).toEqual(ORDER);
+    const file = join(dir, "plan.sh");
+    writeFileSync(file, script);
+    const bash = run("bash", ["-n", file]);
+    expect(bash.status, bash.stderr).toBe(0);
+    expect(run("sh", ["-n", file]).status).toBe(0);
+  });
+
+  it("uses no flag that Kubernetes 1.34 removed, and the kubelet's settings come from its config file", () => {
+    expect(script).not.toMatch(/--container-runtime[= ]/);
+    expect(script).not.toMatch(/--short/);
+    const kubelet = section(script, "kubelet");
+    expect(kubelet).toMatch(/--config=\/var\/lib\/kubelet\/config.yaml/);
+    expect(kubelet).not.toMatch(/--fail-swap-on|--container-runtime-endpoint|--register-node/);
+  });
+
+  it("gives each component its own certificate and kubeconfig, none the admin's", () => {
+    expect(section(script, "etcd")).toMatch(/--cert-file=\/etc\/kubernetes\/pki\/etcd\/server.crt/);
+    expect(section(script, "kube-apiserver")).toMatch(/--tls-cert-file=\/etc\/kubernetes\/pki\/apiserver.crt/);
+    expect(section(script, "kube-apiserver")).toMatch(/--etcd-certfile=\/etc\/kubernetes\/pki\/apiserver-etcd-client.crt/);
+    expect(section(script, "kube-apiserver")).toMatch(/--kubelet-client-certificate=\/etc\/kubernetes\/pki\/apiserver-kubelet-client.crt/);
+    expect(section(script, "kube-controller-manager")).toMatch(/--kubeconfig=\/etc\/kubernetes\/controller-manager.conf/);
+    expect(section(script, "kube-scheduler")).toMatch(/--kubeconfig=\/etc\/kubernetes\/scheduler.conf/);
+    expect(section(script, "kubelet")).toMatch(/--kubeconfig=\/etc\/kubernetes\/kubelet.conf/);
+    expect(heredoc(script, "/var/lib/kube-proxy/config.yaml")).toMatch(/kubeconfig: \/etc\/kubernetes\/kube-proxy.conf/);
+    for (const id of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"]) {
+      expect(section(script, id).match(/dk_start .*/)?.[0] ?? "", id).not.toMatch(/admin\.conf/);
+    }
+  });
+
+  it("keeps the pod CIDR the same everywhere, apart from the Service CIDR", () => {
+    expect(section(script, "kube-controller-manager")).toMatch(/--cluster-cidr=10.244.0.0\/16 --service-cluster-ip-range=10.0.0.0\/24/);
+    expect(section(script, "kube-apiserver")).toMatch(/--service-cluster-ip-range=10.0.0.0\/24/);
+    expect((load(heredoc(script, "/var/lib/kube-proxy/config.yaml")) as { clusterCIDR: string }).clusterCIDR).toBe("10.244.0.0/16");
+    const conflist = JSON.parse(heredoc(script, "/etc/cni/net.d/10-bridge.conflist"));
+    expect(conflist.plugins[0].ipam.ranges[0][0].subnet).toBe("10.244.0.0/24");
+  });
+
+  it("writes configs that parse: KubeletConfiguration, KubeProxyConfiguration, RBAC and the web manifests", () => {
+    const kubelet = load(heredoc(script, "/var/lib/kubelet/config.yaml")) as Record<string, any>;
+    expect(kubelet.kind).toBe("KubeletConfiguration");
+    expect(kubelet.authentication).toEqual({ anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } });
+    expect(kubelet.authorization.mode).toBe("Webhook");
+    expect(kubelet.containerRuntimeEndpoint).toBe("unix:///run/containerd/containerd.sock");
+    expect(kubelet.failSwapOn).toBe(false);
+    expect((load(heredoc(script, "/var/lib/kube-proxy/config.yaml")) as Record<string, unknown>).kind).toBe("KubeProxyConfiguration");
+    expect(heredoc(script, "/etc/containerd/config.toml")).toMatch(/^version = 3\n/);
+    const rbac = heredoc(script, "/etc/kubernetes/manifests/dk-rbac.yaml")
+      .split("\n---\n")
+      .map((d) => load(d) as Record<string, any>);
+    expect(rbac.map((d) => d.roleRef.name)).toEqual(["cluster-admin", "system:kubelet-api-admin"]);
+    const web = heredoc(script, "/etc/kubernetes/manifests/web.yaml")
+      .split("\n---\n")
+      .map((d) => (load(d) as { kind: string }).kind);
+    expect(web).toEqual(["Deployment", "Service"]);
+  });
+
+  it("verifies every download against its published checksum, from the mirror when one is given", () => {
+    const fetches = [...script.matchAll(/^dk_fetch (\S+) (\S+) (\S+)$/gm)];
+    expect(fetches.length).toBeGreaterThanOrEqual(9);
+    for (const [, url, sums] of fetches) expect(sums!.startsWith(url!.replace(/\/[^/]+$/, "")), url).toBe(true);
+    const mirrored = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "http://mirror.test/dk", "--until", "etcd"], { cwd: dir }).stdout;
+    expect(mirrored).toMatch(
+      /dk_fetch http:\/\/mirror.test\/dk\/github.com\/etcd-io\/etcd\/releases\/download\/v[\d.]+\/etcd-v[\d.]+-linux-amd64.tar.gz http:\/\/mirror.test\/dk\/github.com\/etcd-io\/etcd\/releases\/download\/v[\d.]+\/SHA256SUMS/,
+    );
+    expect(mirrored).not.toMatch(/# step: kube-apiserver/);
+  });
+
+  it("never prints a private key", () => {
+    expect(script).not.toMatch(/PRIVATE KEY/);
+  });
+});
+
+describe("dk-bootstrap ssh against a real sshd", () => {
+  const work = tempDir();
+  let host: TestHost;
+  let mirror: Mirror;
+  const args = () => [
+    "--dir",
+    join(work, "cluster"),
+    "--key-algo",
+    "ecdsa",
+    "--remote-root",
+    join(work, "node"),
+    "--mirror",
+    mirror.url,
+    "-i",
+    host.keyFile,
+    "--known-hosts",
+    join(work, "known_hosts"),
+    "--until",
+    "etcd",
+    "--etcd-version",
+    "3.6.5",
+  ];
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work, 9);
+    mkdirSync(join(work, "node"));
+    chownSync(join(work, "node"), host.uid, host.uid);
+    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
+    await waitForSsh(host);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    host?.stop();
+  });
+
+  it("refuses an unknown host key with one line and the flag that fixes it", async () => {
+    const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args()], { cwd: work });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: 10.213.9.2: unknown host key ssh-ed25519 SHA256:\S+ \(not in .*known_hosts\)\nhint: .*--accept-new-host-key/);
+  });
+
+  it("brings up etcd, then resumes to nothing, then resets", async () => {
+    const first = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--accept-new-host-key"], { cwd: work });
+    expect(first.status, first.stderr + first.stdout).toBe(0);
+    expect(first.stdout).toMatch(/==> etcd: etcd, the key-value store/);
+    expect(first.stdout).toMatch(/done: 1 step\(s\) run, 0 already done/);
+    const again = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args()], { cwd: work });
+    expect(again.stdout).toMatch(/--- etcd: already done, skipped/);
+    const caBefore = readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8");
+    expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
+    const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...args()], { cwd: work });
+    expect(gone.status, gone.stderr).toBe(0);
+    expect(run("pgrep", ["-u", host.user, "etcd"]).stdout).toBe("");
+  });
+
+  it("names a bad step with the list of steps", () => {
+    const r = dk(["ssh", `${host.user}@${host.ip}`, "--dry-run", "--until", "etdc"], { cwd: work });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: --until: unknown step; steps: etcd, kube-apiserver, .* \(got "etdc"\)/);
+  });
+});
