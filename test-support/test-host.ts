@@ -1,7 +1,7 @@
 // A test host of our own: a network namespace joined to this machine by a veth pair, running a real
 // OpenSSH sshd for a test user who logs in with a key. Needs root, iproute2 and openssh-server.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { peer } from "./peers.js";
 
@@ -19,6 +19,8 @@ export interface TestHost {
   /** The node's host key line, as `ssh-keyscan` would give it. */
   hostKeyLine: string;
   sshdLog: string;
+  /** Lets the test user use sudo with this password (removed by stop()). */
+  enableSudo(password: string): void;
   stop(): void;
 }
 
@@ -55,13 +57,19 @@ export function startTestHost(work: string, index = 1): TestHost {
   // A new account is locked ("!" password), which sshd refuses without PAM: "*" means no password, but not locked.
   sh("usermod", ["-p", "*", user]);
   const uid = Number(sh("id", ["-u", user]).trim());
+  // Processes a killed test run left behind would hold ports and show up in process checks.
+  try {
+    execFileSync("pkill", ["-9", "-u", user], { stdio: "ignore" });
+  } catch {
+    /* none: fine */
+  }
   const dir = join(work, "sshd");
   mkdirSync(dir, { recursive: true });
   sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
   sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "user_key")]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "user_key.pub")));
   mkdirSync("/run/sshd", { recursive: true });
-  const log = join(dir, "sshd.log");
+  const sudoers = `/etc/sudoers.d/dk-test-${user}`;
   writeFileSync(
     join(dir, "sshd_config"),
     [
@@ -95,8 +103,14 @@ export function startTestHost(work: string, index = 1): TestHost {
     get sshdLog() {
       return sshdLog;
     },
+    enableSudo(password: string) {
+      execFileSync("chpasswd", [], { input: `${user}:${password}\n` });
+      writeFileSync(sudoers, `Defaults:${user} lecture=never\n${user} ALL=(ALL) ALL\n`, { mode: 0o440 });
+    },
     stop() {
       proc.kill();
+      rmSync(sudoers, { force: true });
+      execFileSync("usermod", ["-p", "*", user]);
       try {
         execFileSync("pkill", ["-u", user], { stdio: "ignore" });
       } catch {

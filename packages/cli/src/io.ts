@@ -20,3 +20,17 @@ export async function readStdin(): Promise<string> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/** Asks for a secret on the terminal without echoing it. */
+export async function askHidden(prompt: string): Promise<string> {
+  const { createInterface } = await import("node:readline");
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // readline echoes what is typed through _writeToOutput: silence it after the prompt.
+  const out = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stderr.write(prompt);
+  out._writeToOutput = () => undefined;
+  const answer = await new Promise<string>((resolve) => rl.question("", resolve));
+  rl.close();
+  process.stderr.write("\n");
+  return answer;
+}

@@ -158,7 +158,13 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
     const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...args()], { cwd: work });
     expect(gone.status, gone.stderr).toBe(0);
-    expect(run("pgrep", ["-u", host.user, "etcd"]).stdout).toBe("");
+    expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).toBe("");
+  });
+
+  it("says a non-root login needs sudo for a remote root of /, and names the flag, before changing anything", async () => {
+    const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--remote-root", "/"], { cwd: work });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: dktest@10.213.9.2: these steps need root, and sudo asks this user for a password\nhint: pass --sudo-password-stdin/);
   });
 
   it("names a bad step with the list of steps", () => {

@@ -17,3 +17,4 @@ export * from "./transport/transport.js";
 export * from "./transport/local.js";
 export * from "./transport/ssh.js";
 export * from "./transport/known-hosts.js";
+export * from "./transport/sudo.js";

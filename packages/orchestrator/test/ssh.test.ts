@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
@@ -6,7 +6,7 @@ import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
-import { HostKeyError, type NodeSpec, SshTransport, bootstrap, nodeSpec, reset, sh } from "../src/index.js";
+import { HostKeyError, type NodeSpec, SshTransport, asRootIfNeeded, bootstrap, detectSudo, exec, nodeSpec, putFile, reset, sh } from "../src/index.js";
 
 const VERSION = "3.6.5";
 
@@ -132,9 +132,50 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     const t = await connect();
     await reset(spec, t);
     await t.close();
-    const procs = run("pgrep", ["-u", host.user, "-f", "etcd"]);
+    const procs = run("pgrep", ["-u", host.user, "-f", spec.remoteRoot]);
     expect(procs.stdout.trim()).toBe("");
     expect(readdirSync(spec.remoteRoot)).toEqual([]);
     expect(existsSync(join(spec.dir, "state.json"))).toBe(false);
+  });
+});
+
+describe("sudo for a non-root login", () => {
+  const work = tempDir();
+  let host: TestHost;
+  const password = "s3cret 'with' $pace;";
+  const connect = async () => {
+    const knownHosts = join(work, "known_hosts");
+    writeFileSync(knownHosts, `${host.hostKeyLine}\n`);
+    return SshTransport.connect({ host: host.ip, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [knownHosts] });
+  };
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work, 6);
+    host.enableSudo(password);
+    await waitForSsh(host);
+  });
+  afterAll(() => host?.stop());
+
+  it("needs a password, names the flag when it has none, and refuses a wrong one", async () => {
+    const t = await connect();
+    await expect(detectSudo(t)).rejects.toThrow(/sudo asks this user for a password/);
+    await expect(detectSudo(t, "wrong")).rejects.toThrow(/sudo refused the password/);
+    await t.close();
+  });
+
+  it("runs as root with the password on stdin, files and locks included, and never shows it", async () => {
+    const t = await connect();
+    const root = await asRootIfNeeded(t, true, password);
+    expect((await root.run(sh`id -u`)).stdout.trim()).toBe("0");
+    const path = `/root/dk-sudo-test-${process.pid}`;
+    expect(await putFile(root, path, "written as root\n", 0o600)).toBe("written");
+    expect(readFileSync(path, "utf8")).toBe("written as root\n");
+    rmSync(path);
+    const held = await root.hold!(sh`exec flock -n /root/dk-sudo-lock -c 'echo held; exec cat >/dev/null'`);
+    expect(held.firstLine).toBe("held");
+    await held.release();
+    const failed = await exec(root, sh`echo out; echo err >&2; exit 3`).catch((e: Error) => e);
+    expect(String((failed as Error).message) + JSON.stringify(failed)).not.toContain(password);
+    await t.close();
   });
 });

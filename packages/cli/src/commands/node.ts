@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { InputError, generateClusterPki } from "@dk-bootstrap/pki";
+import { DkError, InputError, generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   DEFAULT_VERSIONS,
@@ -11,12 +11,15 @@ import {
   LocalTransport,
   SshTransport,
   type Transport,
+  asRootIfNeeded,
   bootstrap,
+  plan,
   nodeSpec,
   renderScript,
   reset,
 } from "@dk-bootstrap/orchestrator";
 import type { Command } from "commander";
+import { askHidden, readStdin } from "../io.js";
 import { type ClusterOptions, addClusterOptions, printActions, specFromFlags } from "./certs.js";
 
 interface NodeOptions extends ClusterOptions {
@@ -24,6 +27,7 @@ interface NodeOptions extends ClusterOptions {
   identity?: string;
   knownHosts?: string;
   acceptNewHostKey?: boolean;
+  sudoPasswordStdin?: boolean;
   k8sVersion?: string;
   etcdVersion?: string;
   containerdVersion?: string;
@@ -69,7 +73,8 @@ function sshOptions(cmd: Command): Command {
     .option("-p, --port <port>", "SSH port", "22")
     .option("-i, --identity <file>", "private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
     .option("--known-hosts <file>", "known_hosts file (default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
-    .option("--accept-new-host-key", "trust an unknown host key and record it (a changed key is always refused)");
+    .option("--accept-new-host-key", "trust an unknown host key and record it (a changed key is always refused)")
+    .option("--sudo-password-stdin", "read the sudo password from stdin (for a non-root login whose sudo asks for one)");
 }
 
 function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
@@ -139,11 +144,27 @@ async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
   return spec;
 }
 
+/** The sudo password: from stdin with --sudo-password-stdin, else asked once on the terminal when sudo wants one. */
+async function sudoPassword(o: NodeOptions): Promise<string | undefined> {
+  if (o.sudoPasswordStdin) return (await readStdin()).replace(/\r?\n$/, "");
+  return undefined;
+}
+
+async function asRoot(t: Transport, needsRoot: boolean, o: NodeOptions): Promise<Transport> {
+  const password = await sudoPassword(o);
+  try {
+    return await asRootIfNeeded(t, needsRoot, password);
+  } catch (e) {
+    if (!(e instanceof DkError) || e.code !== "SUDO" || password !== undefined || !process.stdin.isTTY) throw e;
+    return asRootIfNeeded(t, needsRoot, await askHidden(`[sudo] password for ${t.host}: `));
+  }
+}
+
 async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions): Promise<void> {
   try {
-    const r = await bootstrap(spec, t, {
-      ...(o.from ? { from: o.from } : {}),
-      ...(o.until ? { until: o.until } : {}),
+    const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), {
+      ...range,
       events: printer(t.host, o.verbose ?? false),
     });
     process.stdout.write(`[${t.host}] done: ${r.done.length} step(s) run, ${r.skipped.length} already done\n`);
@@ -183,7 +204,8 @@ export function registerNode(program: Command): void {
     .action(async (target: string, o: NodeOptions) => {
       const t = await connect(target, o);
       try {
-        await reset(nodeSpecFromFlags(o, parseTarget(target).host), t, { events: printer(t.host, o.verbose ?? false) });
+        const spec = nodeSpecFromFlags(o, parseTarget(target).host);
+        await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: printer(t.host, o.verbose ?? false) });
         process.stdout.write(`[${t.host}] reset done\n`);
       } finally {
         await t.close();

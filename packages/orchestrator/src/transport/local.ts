@@ -38,8 +38,9 @@ export class LocalTransport implements Transport {
     return spawnCollect(["/bin/sh", "-c", wrap(script)], options);
   }
 
-  async hold(script: Shell): Promise<{ firstLine: string; release(): Promise<void> }> {
+  async hold(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }> {
     const p = spawn("/bin/sh", ["-c", wrap(script)], { stdio: ["pipe", "pipe", "pipe"] });
+    if (prefix !== undefined) p.stdin.write(prefix);
     const firstLine = await new Promise<string>((resolve) => {
       let buf = "";
       p.stdout.on("data", (d: Buffer) => {

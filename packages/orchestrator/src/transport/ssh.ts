@@ -127,9 +127,10 @@ export class SshTransport implements Transport {
     }
   }
 
-  async hold(script: Shell): Promise<{ firstLine: string; release(): Promise<void> }> {
+  async hold(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }> {
     await this.acquire();
     const ch = await this.open(`/bin/sh -c ${quote(wrap(script))}`);
+    if (prefix !== undefined) ch.write(prefix);
     let ended = false;
     const closed = new Promise<void>((r) =>
       ch.on("close", () => {

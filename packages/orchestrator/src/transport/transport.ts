@@ -28,8 +28,11 @@ export interface Transport {
   readonly host: string;
   /** Runs a POSIX shell script on the node; never throws for a non-zero exit (see {@link exec}). */
   run(script: Shell, options?: RunOptions): Promise<RunResult>;
-  /** Starts a command that lives until `release()`, used for the node's lock. Resolves once its first line is out. */
-  hold?(script: Shell): Promise<{ firstLine: string; release(): Promise<void> }>;
+  /**
+   * Starts a command that lives until `release()` (its stdin stays open until then), used for the node's
+   * lock. `prefix` is written to its stdin first. Resolves once its first line of output is out.
+   */
+  hold?(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }>;
   close(): Promise<void>;
 }
 
