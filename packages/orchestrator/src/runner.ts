@@ -71,7 +71,8 @@ async function lock(ctx: StepContext, transport: Transport): Promise<() => Promi
 async function isDone(ctx: StepContext, t: Transport, step: Step, hash: string): Promise<boolean> {
   const recorded = await t.run(sh`cat ${`${ctx.node.state}/steps/${step.id}`} 2>/dev/null`);
   if (recorded.stdout.trim() !== hash) return false;
-  return (await t.run(stepScript(ctx, step.check(ctx)))).exitCode === 0;
+  // A component restarted by its supervisor may need a moment: give the check a few seconds before running the step again.
+  return (await t.run(stepScript(ctx, sh`dk_wait 3 ${step.check(ctx)}`))).exitCode === 0;
 }
 
 async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink, hash: string | undefined): Promise<void> {
