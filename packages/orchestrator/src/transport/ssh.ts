@@ -109,10 +109,15 @@ export class SshTransport implements Transport {
     this.waiting.shift()?.();
   }
 
-  private open(command: string): Promise<ClientChannel> {
+  /**
+   * Opens a channel and hands it to `use` inside ssh2's callback: a fast command's output, exit status and
+   * close can arrive in the same packet batch as the channel's opening, so the listeners must be on before
+   * control goes back to the event loop (an `await` in between loses them).
+   */
+  private open<T>(command: string, use: (ch: ClientChannel) => T): Promise<T> {
     if (this.closedError) return Promise.reject(new SshError(`${this.host}: the connection is closed`, "client-socket"));
     return new Promise((resolve, reject) =>
-      this.client.exec(command, (err, ch) => (err ? reject(new SshError(`${this.host}: ${err.message}`, "client-ssh", { cause: err })) : resolve(ch))),
+      this.client.exec(command, (err, ch) => (err ? reject(new SshError(`${this.host}: ${err.message}`, "client-ssh", { cause: err })) : resolve(use(ch)))),
     );
   }
 
@@ -120,8 +125,9 @@ export class SshTransport implements Transport {
   async run(script: Shell, options: RunOptions = {}): Promise<RunResult> {
     await this.acquire();
     try {
-      const ch = await this.open(`/bin/sh -c ${quote(wrap(script))}`);
-      return await collect(ch, options);
+      return await (
+        await this.open(`/bin/sh -c ${quote(wrap(script))}`, (ch) => ({ result: collect(ch, options) }))
+      ).result;
     } finally {
       this.releaseChannel();
     }
@@ -129,30 +135,32 @@ export class SshTransport implements Transport {
 
   async hold(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }> {
     await this.acquire();
-    const ch = await this.open(`/bin/sh -c ${quote(wrap(script))}`);
-    if (prefix !== undefined) ch.write(prefix);
     let ended = false;
-    const closed = new Promise<void>((r) =>
-      ch.on("close", () => {
-        ended = true;
-        this.releaseChannel();
-        r();
-      }),
-    );
-    ch.stderr.resume();
-    const firstLine = await new Promise<string>((resolve) => {
-      let buf = "";
-      ch.on("data", (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+    const held = await this.open(`/bin/sh -c ${quote(wrap(script))}`, (ch) => {
+      const closed = new Promise<void>((r) =>
+        ch.on("close", () => {
+          ended = true;
+          this.releaseChannel();
+          r();
+        }),
+      );
+      ch.stderr.resume();
+      const firstLine = new Promise<string>((resolve) => {
+        let buf = "";
+        ch.on("data", (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+        });
+        void closed.then(() => resolve(buf.split("\n")[0] ?? ""));
       });
-      void closed.then(() => resolve(buf.split("\n")[0] ?? ""));
+      if (prefix !== undefined) ch.write(prefix);
+      return { ch, closed, firstLine };
     });
     return {
-      firstLine,
+      firstLine: await held.firstLine,
       release: async () => {
-        if (!ended) ch.end();
-        await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+        if (!ended) held.ch.end();
+        await Promise.race([held.closed, new Promise((r) => setTimeout(r, 5000))]);
       },
     };
   }
