@@ -1,4 +1,3 @@
-import { DkError, InputError } from "@dk-bootstrap/pki";
 import { CommanderError } from "commander";
 
 /** Exit statuses: 1 for a failure we understood, 2 for a command line we could not read, 70 for a bug. */
@@ -8,8 +7,10 @@ export const EXIT = { failure: 1, usage: 2, internal: 70 } as const;
  * Prints an error the one way the CLI does: `error: <one line>`, then `hint: <one line>` when we
  * have one; the stack only with --debug. Returns the exit status.
  */
-export function reportError(e: unknown, debug: boolean, stderr: NodeJS.WritableStream = process.stderr): number {
+export async function reportError(e: unknown, debug: boolean, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage; // commander already printed it
+  // Loaded here, not at start-up: `--version` and `--help` need none of the packages.
+  const { DkError, InputError } = await import("@dk-bootstrap/pki");
   const err = e instanceof Error ? e : new Error(String(e));
   const firstLine = (err.message.split("\n")[0] ?? "").trim();
   stderr.write(`error: ${firstLine}\n`);

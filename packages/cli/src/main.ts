@@ -1,24 +1,29 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { registerCerts } from "./commands/certs.js";
-import { GO_COMMANDS } from "./commands/cfssl.js";
-import { registerKubeconfig } from "./commands/kubeconfig.js";
-import { registerNode } from "./commands/node.js";
+import { GO_COMMANDS } from "./commands/go-commands.js";
 import { reportError } from "./errors.js";
-import { parseGoFlags } from "./go-flags.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
-function buildProgram(): Command {
+/** Each command group's module, loaded only when its command runs (or for the full help): start-up stays small. */
+const GROUPS = {
+  certs: async () => (await import("./commands/certs.js")).registerCerts,
+  kubeconfig: async () => (await import("./commands/kubeconfig.js")).registerKubeconfig,
+  node: async () => (await import("./commands/node.js")).registerNode,
+};
+const GROUP_OF: Record<string, keyof typeof GROUPS> = { certs: "certs", kubeconfig: "kubeconfig", ssh: "node", local: "node", reset: "node" };
+
+async function buildProgram(command: string | undefined, versionOnly: boolean): Promise<Command> {
   const program = new Command("dk-bootstrap")
     .version(version)
     .description("Bootstrap a Kubernetes node from raw binaries, and see why each component is needed.")
     .option("--debug", "print stacks with errors")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  registerCerts(program);
-  registerKubeconfig(program);
-  registerNode(program);
+  const group = command === undefined ? undefined : GROUP_OF[command];
+  // `--version` needs no command; the full help (and an unknown command's suggestions) need them all.
+  const wanted = group ? [group] : versionOnly ? [] : (Object.keys(GROUPS) as (keyof typeof GROUPS)[]);
+  for (const g of wanted) (await GROUPS[g]())(program);
   for (const c of GO_COMMANDS) {
     // Listed for help only: they are parsed with Go's flag rules, outside commander (see main()).
     program.command(c.name).summary(c.summary).description(`${c.summary}\n\nUsage:\n  ${c.usage}`).allowUnknownOption().allowExcessArguments();
@@ -36,10 +41,13 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${go.summary}\n\nUsage:\n  ${go.usage}\n`);
         return 0;
       }
-      await go.run(parseGoFlags(args.slice(1), go.flags, go.name));
+      const [{ GO_RUNNERS }, { parseGoFlags }] = await Promise.all([import("./commands/cfssl.js"), import("./go-flags.js")]);
+      await GO_RUNNERS[go.name]!(parseGoFlags(args.slice(1), go.flags, go.name));
       return 0;
     }
-    await buildProgram().parseAsync(args, { from: "user" });
+    const command = args.find((a) => !a.startsWith("-"));
+    const versionOnly = command === undefined && args.some((a) => a === "-V" || a === "--version");
+    await (await buildProgram(command, versionOnly)).parseAsync(args, { from: "user" });
     return 0;
   } catch (e) {
     return reportError(e, debug);

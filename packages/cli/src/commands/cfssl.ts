@@ -23,19 +23,8 @@ import {
   type Signer,
   type SigningProfile,
 } from "@dk-bootstrap/pki";
-import type { GoFlagSpec, GoFlags } from "../go-flags.js";
+import type { GoFlags } from "../go-flags.js";
 import { readInput, readStdin } from "../io.js";
-
-/** A cfssl-compatible command: Go-style single-dash flags, run outside commander's parser. */
-export interface GoCommand {
-  name: string;
-  summary: string;
-  usage: string;
-  flags: GoFlagSpec;
-  run(flags: GoFlags): Promise<void>;
-}
-
-const SIGNING_FLAGS: GoFlagSpec = { ca: "string", "ca-key": "string", config: "string", profile: "string", hostname: "string", loglevel: "string" };
 
 async function signerFrom(f: GoFlags, now: Date): Promise<Signer> {
   const ca = f.values.ca;
@@ -68,97 +57,63 @@ function warn(lines: string[]): void {
   for (const l of lines) process.stderr.write(`[WARNING] ${l}\n`);
 }
 
-/** `gencert`, `sign`, `certinfo` and `json` (cfssljson), with cfssl's flags and output. */
-export const GO_COMMANDS: GoCommand[] = [
-  {
-    name: "gencert",
-    summary: "cfssl gencert: a new key and certificate from a CSR JSON (-initca for a CA)",
-    usage:
-      "dk-bootstrap gencert -initca CSRJSON\n  dk-bootstrap gencert -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSRJSON\n\nPrints cfssl's JSON {cert, csr, key}: pipe it into `dk-bootstrap json -bare NAME` (or the real `cfssljson -bare NAME`).",
-    flags: { ...SIGNING_FLAGS, initca: "bool" },
-    async run(f) {
-      const file = f.args[0];
-      if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap gencert -initca ca-csr.json" });
-      const req = parseCsrJson(await readInput(file, "the CSR JSON"), file);
-      const now = new Date();
-      const out = f.bools.has("initca")
-        ? await gencertInitCa(req, now)
-        : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
-      warn(out.warnings);
-      process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
-    },
+/** What each cfssl-compatible command does (their names, flags and help are in go-commands.ts, loaded without this). */
+export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
+  gencert: async (f) => {
+    const file = f.args[0];
+    if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap gencert -initca ca-csr.json" });
+    const req = parseCsrJson(await readInput(file, "the CSR JSON"), file);
+    const now = new Date();
+    const out = f.bools.has("initca") ? await gencertInitCa(req, now) : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
+    warn(out.warnings);
+    process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
   },
-  {
-    name: "sign",
-    summary: "cfssl sign: sign a PEM CSR with a CA under a profile",
-    usage: "dk-bootstrap sign -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
-    flags: { ...SIGNING_FLAGS, csr: "string" },
-    async run(f) {
-      const file = f.values.csr ?? f.args[0];
-      if (!file) throw new InputError("a PEM CSR file is needed", { field: "CSR" });
-      const now = new Date();
-      const text = await readInput(file, "the CSR");
-      const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file });
-      warn(out.warnings);
-      process.stdout.write(`${JSON.stringify({ cert: out.cert })}\n`);
-    },
+  sign: async (f) => {
+    const file = f.values.csr ?? f.args[0];
+    if (!file) throw new InputError("a PEM CSR file is needed", { field: "CSR" });
+    const now = new Date();
+    const text = await readInput(file, "the CSR");
+    const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file });
+    warn(out.warnings);
+    process.stdout.write(`${JSON.stringify({ cert: out.cert })}\n`);
   },
-  {
-    name: "certinfo",
-    summary: "cfssl certinfo: a certificate (or CSR) as JSON",
-    usage: "dk-bootstrap certinfo -cert FILE | -csr FILE",
-    flags: { cert: "string", csr: "string", loglevel: "string" },
-    async run(f) {
-      if (f.values.cert) {
-        const pem = await readInput(f.values.cert, "the certificate");
-        const cert = parseCertificate(pem, { file: f.values.cert });
-        process.stdout.write(`${JSON.stringify(certinfoJson(await describeCertificate(cert), pem.slice(pem.indexOf("-----BEGIN"))), null, 2)}\n`);
-      } else if (f.values.csr) {
-        const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
-        process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);
-      } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
-    },
+  certinfo: async (f) => {
+    if (f.values.cert) {
+      const pem = await readInput(f.values.cert, "the certificate");
+      const cert = parseCertificate(pem, { file: f.values.cert });
+      process.stdout.write(`${JSON.stringify(certinfoJson(await describeCertificate(cert), pem.slice(pem.indexOf("-----BEGIN"))), null, 2)}\n`);
+    } else if (f.values.csr) {
+      const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
+      process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);
+    } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
   },
-  {
-    name: "print-defaults",
-    summary: "cfssl print-defaults: a starting CSR JSON or config JSON",
-    usage: "dk-bootstrap print-defaults csr|config > FILE.json",
-    flags: {},
-    async run(f) {
-      const which = f.args[0];
-      const text = which === "csr" ? formatCsrJson(DEFAULT_CSR_REQUEST) : which === "config" ? formatConfigJson(PRINT_DEFAULTS_CONFIG) : undefined;
-      if (text === undefined) throw new InputError("expected csr or config", { field: "print-defaults", value: which ?? "" });
-      // cfssl prints one more blank line after the JSON; keep its bytes.
-      process.stdout.write(`${text}\n`);
-    },
+  "print-defaults": async (f) => {
+    const which = f.args[0];
+    const text = which === "csr" ? formatCsrJson(DEFAULT_CSR_REQUEST) : which === "config" ? formatConfigJson(PRINT_DEFAULTS_CONFIG) : undefined;
+    if (text === undefined) throw new InputError("expected csr or config", { field: "print-defaults", value: which ?? "" });
+    // cfssl prints one more blank line after the JSON; keep its bytes.
+    process.stdout.write(`${text}\n`);
   },
-  {
-    name: "json",
-    summary: "cfssljson: write the files of gencert's or sign's JSON (read on stdin)",
-    usage:
-      "dk-bootstrap gencert ... | dk-bootstrap json -bare NAME [-force]\n\nWrites NAME.pem, NAME-key.pem (0600) and NAME.csr. An existing key is never replaced without -force.",
-    flags: { bare: "bool", f: "string", stdout: "bool", force: "bool" },
-    async run(f) {
-      const base = f.args[0];
-      const source = f.values.f ?? "-";
-      const text = source === "-" ? await readStdin() : await readInput(source, "the JSON");
-      const json = parseJsonFile(text, source === "-" ? "stdin" : source) as Record<string, unknown>;
-      const payload = (f.bools.has("bare") ? json : (json.result as Record<string, unknown> | undefined)) ?? {};
-      const pick = (k: string) => (typeof payload[k] === "string" ? (payload[k] as string) : undefined);
-      const output = { cert: pick("cert") ?? pick("certificate"), key: pick("key") ?? pick("private_key"), csr: pick("csr") ?? pick("certificate_request") };
-      if (!output.cert && !output.key && !output.csr)
-        throw new InputError('no "cert", "key" or "csr" in the JSON (is it -bare output?)', { file: source === "-" ? "stdin" : source });
-      if (f.bools.has("stdout")) {
-        for (const v of [output.cert, output.key, output.csr]) if (v) process.stdout.write(v);
-        return;
-      }
-      if (!base) throw new InputError("a base name is needed", { field: "NAME" }, { hint: "dk-bootstrap json -bare ca" });
-      const files = bareFiles(resolve(base), output);
-      for (const file of files)
-        await writeFileAtomic(file.path, file.content, {
-          mode: file.mode,
-          protect: { what: file.isKey ? "private key" : "file", force: f.bools.has("force") || !file.isKey },
-        });
-    },
+  json: async (f) => {
+    const base = f.args[0];
+    const source = f.values.f ?? "-";
+    const text = source === "-" ? await readStdin() : await readInput(source, "the JSON");
+    const json = parseJsonFile(text, source === "-" ? "stdin" : source) as Record<string, unknown>;
+    const payload = (f.bools.has("bare") ? json : (json.result as Record<string, unknown> | undefined)) ?? {};
+    const pick = (k: string) => (typeof payload[k] === "string" ? (payload[k] as string) : undefined);
+    const output = { cert: pick("cert") ?? pick("certificate"), key: pick("key") ?? pick("private_key"), csr: pick("csr") ?? pick("certificate_request") };
+    if (!output.cert && !output.key && !output.csr)
+      throw new InputError('no "cert", "key" or "csr" in the JSON (is it -bare output?)', { file: source === "-" ? "stdin" : source });
+    if (f.bools.has("stdout")) {
+      for (const v of [output.cert, output.key, output.csr]) if (v) process.stdout.write(v);
+      return;
+    }
+    if (!base) throw new InputError("a base name is needed", { field: "NAME" }, { hint: "dk-bootstrap json -bare ca" });
+    const files = bareFiles(resolve(base), output);
+    for (const file of files)
+      await writeFileAtomic(file.path, file.content, {
+        mode: file.mode,
+        protect: { what: file.isKey ? "private key" : "file", force: f.bools.has("force") || !file.isKey },
+      });
   },
-];
+};
