@@ -10,8 +10,18 @@ const GROUPS = {
   certs: async () => (await import("./commands/certs.js")).registerCerts,
   kubeconfig: async () => (await import("./commands/kubeconfig.js")).registerKubeconfig,
   node: async () => (await import("./commands/node.js")).registerNode,
+  inspect: async () => (await import("./commands/inspect.js")).registerInspect,
 };
-const GROUP_OF: Record<string, keyof typeof GROUPS> = { certs: "certs", kubeconfig: "kubeconfig", ssh: "node", local: "node", reset: "node" };
+const GROUP_OF: Record<string, keyof typeof GROUPS> = {
+  certs: "certs",
+  kubeconfig: "kubeconfig",
+  ssh: "node",
+  local: "node",
+  reset: "node",
+  explain: "inspect",
+  status: "inspect",
+  logs: "inspect",
+};
 
 async function buildProgram(command: string | undefined, versionOnly: boolean): Promise<Command> {
   const program = new Command("dk-bootstrap")
@@ -53,5 +63,11 @@ async function main(argv: string[]): Promise<number> {
     return reportError(e, debug);
   }
 }
+
+// `dk-bootstrap explain | head`: a closed pipe ends the output, it is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 process.exitCode = await main(process.argv.slice(2));

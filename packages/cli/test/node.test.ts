@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +22,21 @@ function section(script: string, id: string): string {
   const next = script.indexOf("\n# step: ", start + 1);
   return script.slice(start, next < 0 ? undefined : next);
 }
+
+describe("dk-bootstrap explain", () => {
+  it("says why each step is needed, offline, and a step's exact commands", () => {
+    const all = dk(["explain"]);
+    expect(all.status).toBe(0);
+    expect([...all.stdout.matchAll(/^([a-z-]+): /gm)].map((m) => m[1])).toEqual(ORDER.slice(1));
+    const kubelet = dk(["explain", "kubelet"]);
+    expect(kubelet.stdout).toMatch(/^kubelet: kubelet, the node agent\n/);
+    expect(kubelet.stdout).toMatch(/Afterwards:\n {2}the node is listed NotReady/);
+    expect(kubelet.stdout).toMatch(/dk_start kubelet \/usr\/local\/bin\/kubelet --config=/);
+    const bad = dk(["explain", "kublet"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/unknown step; steps: etcd/);
+  });
+});
 
 describe("dk-bootstrap ssh --dry-run", () => {
   const dir = tempDir();
@@ -151,9 +166,32 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     const first = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--accept-new-host-key"], { cwd: work });
     expect(first.status, first.stderr + first.stdout).toBe(0);
     expect(first.stdout).toMatch(/==> etcd: etcd, the key-value store/);
-    expect(first.stdout).toMatch(/done: 1 step\(s\) run, 0 already done/);
-    const again = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args()], { cwd: work });
+    expect(first.stdout).toMatch(/done in [\d.]+s: 1 step\(s\) run, 0 already done/);
+    const again = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args()], { cwd: work, env: { ...process.env, XDG_CACHE_HOME: join(work, "cache") } });
     expect(again.stdout).toMatch(/--- etcd: already done, skipped/);
+    expect(again.stdout).not.toMatch(/\x1b\[/);
+    const logFile = /full log: (\S+)/.exec(again.stdout)![1]!;
+    expect(logFile.startsWith(join(work, "cache", "dk-bootstrap", "runs"))).toBe(true);
+    expect(statSync(logFile).mode & 0o777).toBe(0o600);
+    expect(
+      readFileSync(logFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).type),
+    ).toContain("step-done");
+    const json = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--json"], { cwd: work });
+    const events = json.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; step?: string; status?: string });
+    expect(events.find((e) => e.type === "step-done" && e.step === "etcd")?.status).toBe("skipped");
+    const status = await dkAsync(["status", `${host.user}@${host.ip}`, ...args()], { cwd: work });
+    expect(status.stdout).toMatch(/^STEP\s+DONE\s+CURRENT\s+HEALTHY\n/);
+    expect(status.stdout).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
+    expect(status.stdout).toMatch(/\nkube-apiserver\s+no\s+-\s+-\n/);
+    const logs = await dkAsync(["logs", `${host.user}@${host.ip}`, "etcd", ...args(), "--tail", "500"], { cwd: work });
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/serving client (requests|traffic)/);
     const caBefore = readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8");
     expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
     const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...args()], { cwd: work });

@@ -18,3 +18,4 @@ export * from "./transport/local.js";
 export * from "./transport/ssh.js";
 export * from "./transport/known-hosts.js";
 export * from "./transport/sudo.js";
+export * from "./status.js";

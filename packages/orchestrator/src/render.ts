@@ -55,3 +55,15 @@ function wrapComment(text: string, width = 110): string[] {
   rows.push(row);
   return rows;
 }
+
+/** `dk-bootstrap explain STEP`: the step's why, what the user should see after it, and the exact commands it runs. */
+export function explainStep(spec: NodeSpec, id: string): string {
+  const step = plan({ from: id, until: id })[0]!;
+  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64" };
+  const out = [`${step.id}: ${step.title}`, "", ...wrapComment(step.why).map((l) => l.slice(2)), ""];
+  if (step.observe) out.push("Afterwards:", ...wrapComment(step.observe).map((l) => `  ${l.slice(2)}`), "");
+  out.push("Commands (on the node, after dk-bootstrap's shell functions):", "");
+  for (const f of step.files(c)) out.push(renderFile(f));
+  out.push(step.script(c).text, sh`dk_wait ${step.checkTimeout} ${step.check(c)}`.text);
+  return `${out.join("\n")}\n`;
+}

@@ -7,7 +7,6 @@ import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   DEFAULT_VERSIONS,
   type NodeSpec,
-  type RunEvent,
   LocalTransport,
   SshTransport,
   type Transport,
@@ -20,9 +19,10 @@ import {
 } from "@dk-bootstrap/orchestrator";
 import type { Command } from "commander";
 import { askHidden, readStdin } from "../io.js";
+import { RunOutput } from "../render/output.js";
 import { type ClusterOptions, addClusterOptions, printActions, specFromFlags } from "./certs.js";
 
-interface NodeOptions extends ClusterOptions {
+export interface NodeOptions extends ClusterOptions {
   port?: string;
   identity?: string;
   knownHosts?: string;
@@ -40,6 +40,8 @@ interface NodeOptions extends ClusterOptions {
   until?: string;
   dryRun?: boolean;
   verbose?: boolean;
+  json?: boolean;
+  mergeKubeconfig?: boolean;
   arch?: string;
 }
 
@@ -52,7 +54,7 @@ export function parseTarget(target: string): { user: string; host: string } {
   return { user, host };
 }
 
-function addNodeOptions(cmd: Command): Command {
+export function addNodeOptions(cmd: Command): Command {
   return addClusterOptions(cmd)
     .option("--k8s-version <v>", "Kubernetes release (kube-apiserver, kubelet, ...)")
     .option("--etcd-version <v>", "etcd release")
@@ -65,10 +67,12 @@ function addNodeOptions(cmd: Command): Command {
     .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)")
     .option("--from <step>", "start at this step")
     .option("--until <step>", "stop after this step")
-    .option("--verbose", "show the commands' output");
+    .option("--verbose", "show the commands' output")
+    .option("--json", "print the event stream as JSON lines")
+    .option("--merge-kubeconfig", "merge the admin kubeconfig into yours ($KUBECONFIG's first file, else ~/.kube/config), backup first");
 }
 
-function sshOptions(cmd: Command): Command {
+export function sshOptions(cmd: Command): Command {
   return cmd
     .option("-p, --port <port>", "SSH port", "22")
     .option("-i, --identity <file>", "private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
@@ -77,7 +81,7 @@ function sshOptions(cmd: Command): Command {
     .option("--sudo-password-stdin", "read the sudo password from stdin (for a non-root login whose sudo asks for one)");
 }
 
-function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
+export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
   const base = specFromFlags({ ...o, nodeIp: o.nodeIp ?? (host && isIP(host) ? [host] : []) });
   return nodeSpec({
     ...base,
@@ -99,7 +103,7 @@ function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
   });
 }
 
-async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
+export async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
   const { user, host } = parseTarget(target);
   const port = Number(o.port ?? 22);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError("not a TCP port", { field: "--port", value: o.port });
@@ -124,18 +128,6 @@ async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
   });
 }
 
-/** Plain lines, one per event, with the host in front: readable in a terminal and in a log. */
-function printer(host: string, verbose: boolean): (e: RunEvent) => void {
-  return (e) => {
-    const p = `[${host}]`;
-    if (e.type === "step-start") process.stdout.write(`${p} ==> ${e.step}: ${e.title}\n`);
-    else if (e.type === "step-done")
-      process.stdout.write(e.status === "skipped" ? `${p} --- ${e.step}: already done, skipped\n` : `${p} ok  ${e.step} (${(e.ms / 1000).toFixed(1)}s)\n`);
-    else if (e.type === "check" && !e.ok) process.stdout.write(`${p} !!  ${e.step}: ${e.detail ?? "check failed"}\n`);
-    else if (e.type === "output" && (verbose || e.stream === "stderr")) process.stdout.write(`${p}     ${e.line}\n`);
-  };
-}
-
 async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
   const spec = nodeSpecFromFlags(o, host);
   const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false });
@@ -150,7 +142,7 @@ async function sudoPassword(o: NodeOptions): Promise<string | undefined> {
   return undefined;
 }
 
-async function asRoot(t: Transport, needsRoot: boolean, o: NodeOptions): Promise<Transport> {
+export async function asRoot(t: Transport, needsRoot: boolean, o: NodeOptions): Promise<Transport> {
   const password = await sudoPassword(o);
   try {
     return await asRootIfNeeded(t, needsRoot, password);
@@ -160,17 +152,38 @@ async function asRoot(t: Transport, needsRoot: boolean, o: NodeOptions): Promise
   }
 }
 
-async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions): Promise<void> {
+async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: string): Promise<void> {
+  const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
   try {
     const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), {
-      ...range,
-      events: printer(t.host, o.verbose ?? false),
-    });
-    process.stdout.write(`[${t.host}] done: ${r.done.length} step(s) run, ${r.skipped.length} already done\n`);
+    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), { ...range, events: out.sink });
+    out.say(`[${t.host}] done in ${((Date.now() - out.started) / 1000).toFixed(1)}s: ${r.done.length} step(s) run, ${r.skipped.length} already done`);
+    out.say(`[${t.host}] full log: ${out.logFile}`);
+    if (plan(range).some((s) => s.id === "kube-apiserver")) await handOverKubeconfig(spec, address, o, out);
   } finally {
+    await out.close();
     await t.close();
   }
+}
+
+/**
+ * The admin kubeconfig for this machine: admin.conf pointed at the node's address, verifying the
+ * apiserver as `kubernetes` (a name its certificate always holds, whatever the address is called);
+ * merged into the user's own kubeconfig with --merge-kubeconfig.
+ */
+async function handOverKubeconfig(spec: NodeSpec, address: string, o: NodeOptions, out: RunOutput): Promise<void> {
+  const { readKubeconfig, writeKubeconfig, mergeIntoFile, kubeconfigFiles } = await import("@dk-bootstrap/kubeconfig");
+  const cfg = await readKubeconfig(join(spec.dir, "admin.conf"), { mustExist: true });
+  const host = address.includes(":") ? `[${address}]` : address;
+  for (const c of cfg.clusters ?? []) Object.assign(c.cluster, { server: `https://${host}:6443`, "tls-server-name": "kubernetes" });
+  const file = join(spec.dir, `admin-${address.replace(/[^\w.-]/g, "_")}.conf`);
+  await writeKubeconfig(file, cfg);
+  if (o.mergeKubeconfig) {
+    const report = await mergeIntoFile(kubeconfigFiles(undefined)[0]!, cfg, { setCurrent: true });
+    if (report.backup) out.say(`Backed up your kubeconfig to ${report.backup}`);
+    out.say(`Merged into your kubeconfig; current context: ${report.config["current-context"]}`);
+    out.say("Next:\n  kubectl get nodes");
+  } else out.say(`Next:\n  export KUBECONFIG=${file}\n  kubectl get nodes`);
 }
 
 /** `dk-bootstrap ssh`, `dk-bootstrap local` and `dk-bootstrap reset`. */
@@ -189,14 +202,14 @@ export function registerNode(program: Command): void {
         return;
       }
       const spec = await prepare(o, host);
-      await runOn(await connect(target, o), spec, o);
+      await runOn(await connect(target, o), spec, o, host);
     });
 
   addNodeOptions(program.command("local"))
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
     .action(async (o: NodeOptions) => {
       const spec = await prepare(o);
-      await runOn(new LocalTransport(), spec, o);
+      await runOn(new LocalTransport(), spec, o, "127.0.0.1");
     });
 
   sshOptions(addNodeOptions(program.command("reset <target>")))
@@ -205,8 +218,10 @@ export function registerNode(program: Command): void {
       const t = await connect(target, o);
       try {
         const spec = nodeSpecFromFlags(o, parseTarget(target).host);
-        await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: printer(t.host, o.verbose ?? false) });
-        process.stdout.write(`[${t.host}] reset done\n`);
+        const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
+        await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink });
+        out.say(`[${t.host}] reset done`);
+        await out.close();
       } finally {
         await t.close();
       }

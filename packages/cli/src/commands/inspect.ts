@@ -1,0 +1,58 @@
+import { type Command } from "commander";
+import { STEPS, componentLogs, explainStep, nodeStatus } from "@dk-bootstrap/orchestrator";
+import { table } from "@dk-bootstrap/pki";
+import { type NodeOptions, addNodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions } from "./node.js";
+
+/** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
+export function registerInspect(program: Command): void {
+  addNodeOptions(program.command("explain [step]"))
+    .description("why each step is needed, offline; with a step, also the exact commands it runs")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet")
+    .action((step: string | undefined, o: NodeOptions) => {
+      if (step) {
+        process.stdout.write(explainStep(nodeSpecFromFlags(o), step));
+        return;
+      }
+      for (const s of STEPS) process.stdout.write(`${s.id}: ${s.title}\n  ${s.why}\n\n`);
+      process.stdout.write("Run `dk-bootstrap explain STEP` for a step's commands.\n");
+    });
+
+  sshOptions(addNodeOptions(program.command("status <target>")))
+    .description("each step on [user@]host: done, with today's inputs, healthy now")
+    .addHelpText("after", "\nExample:\n  dk-bootstrap status root@192.168.1.10")
+    .action(async (target: string, o: NodeOptions) => {
+      const spec = nodeSpecFromFlags(o, parseTarget(target).host);
+      const t = await connect(target, o);
+      try {
+        const rows = await nodeStatus(spec, await asRoot(t, spec.remoteRoot === "/", o));
+        const yn = (b: boolean) => (b ? "yes" : "no");
+        process.stdout.write(
+          table(
+            ["STEP", "DONE", "CURRENT", "HEALTHY"],
+            rows.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
+          ),
+        );
+      } finally {
+        await t.close();
+      }
+    });
+
+  sshOptions(addNodeOptions(program.command("logs <target> <component>")))
+    .description("a component's log on [user@]host (journald under systemd, else its log file)")
+    .option("-f, --follow", "keep printing new lines")
+    .option("--tail <n>", "lines from the end", "100")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap logs root@node etcd\n  dk-bootstrap logs root@node kubelet -f")
+    .action(async (target: string, component: string, o: NodeOptions & { follow?: boolean; tail: string }) => {
+      const spec = nodeSpecFromFlags(o, parseTarget(target).host);
+      const t = await connect(target, o);
+      try {
+        await componentLogs(spec, await asRoot(t, spec.remoteRoot === "/", o), component, {
+          follow: o.follow ?? false,
+          lines: Number(o.tail),
+          onLine: (line) => process.stdout.write(`${line}\n`),
+        });
+      } finally {
+        await t.close();
+      }
+    });
+}

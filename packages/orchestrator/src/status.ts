@@ -1,0 +1,51 @@
+import { contextFor, stepHash, stepScript } from "./context.js";
+import { plan } from "./plan.js";
+import { lines, sh } from "./shell.js";
+import type { NodeSpec } from "./spec.js";
+import { type Transport, exec } from "./transport/transport.js";
+
+/** One step as the node sees it. */
+export interface StepStatus {
+  id: string;
+  /** A run finished this step (with some inputs). */
+  done: boolean;
+  /** …with the inputs the spec gives today. */
+  current: boolean;
+  /** Its check passes now. */
+  healthy: boolean;
+}
+
+/** Each step's state on the node: done, with today's inputs, and healthy now. Changes nothing. */
+export async function nodeStatus(spec: NodeSpec, t: Transport): Promise<StepStatus[]> {
+  const c = await contextFor(spec, t);
+  const out: StepStatus[] = [];
+  for (const step of plan()) {
+    const recorded = (await t.run(sh`cat ${`${c.node.state}/steps/${step.id}`} 2>/dev/null`)).stdout.trim();
+    const healthy = recorded !== "" && (await t.run(stepScript(c, step.check(c)))).exitCode === 0;
+    out.push({ id: step.id, done: recorded !== "", current: recorded === (await stepHash(c, step)), healthy });
+  }
+  return out;
+}
+
+/** A component's log: journald's under systemd, else the log file the process supervisor writes; `follow` streams it. */
+export async function componentLogs(
+  spec: NodeSpec,
+  t: Transport,
+  component: string,
+  options: { follow?: boolean; lines?: number; onLine: (line: string) => void },
+): Promise<void> {
+  const c = await contextFor(spec, t);
+  const n = String(options.lines ?? 100);
+  const follow = options.follow ? sh`-f` : sh``;
+  await exec(
+    t,
+    stepScript(
+      c,
+      lines([
+        sh`if dk_systemd; then exec journalctl --no-pager -n ${n} ${follow} -u ${`dk-${component}`}; fi`,
+        sh`f="$DK_LOGS"/${`${component}.log`}; [ -f "$f" ] || { echo ${`no log for ${component} on this node`} >&2; exit 1; }; exec tail -n ${n} ${follow} "$f"`,
+      ]),
+    ),
+    { onLine: (line) => options.onLine(line) },
+  );
+}
