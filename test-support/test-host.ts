@@ -84,6 +84,7 @@ export function startTestHost(work: string, index = 1): TestHost {
       "KbdInteractiveAuthentication no",
       "PubkeyAuthentication yes",
       `AllowUsers ${user}`,
+      "Subsystem sftp internal-sftp",
       "",
     ].join("\n"),
   );
