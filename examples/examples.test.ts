@@ -31,3 +31,15 @@ describe("the examples run as documented", () => {
     expect(r.stdout).toContain("    insecure-skip-tls-verify: true\n");
   });
 });
+
+describe("the orchestrator example", () => {
+  it("custom-step.mjs runs a step of its own, then skips it on a re-run", () => {
+    const root = join(tempDir(), "node");
+    const first = example("custom-step.mjs", ["--remote-root", root]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`written under ${root}`);
+    expect(first.stdout).toMatch(/motd: done\nran 1, skipped 0/);
+    expect(readFileSync(join(root, "etc", "dk-motd"), "utf8")).toBe("hello from dk-bootstrap\n");
+    expect(example("custom-step.mjs", ["--remote-root", root]).stdout).toMatch(/motd: skipped\nran 0, skipped 1/);
+  });
+});

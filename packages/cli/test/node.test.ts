@@ -205,6 +205,18 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     expect(r.stderr).toMatch(/^error: dktest@10.213.9.2: these steps need root, and sudo asks this user for a password\nhint: pass --sudo-password-stdin/);
   });
 
+  it("follows ~/.ssh/config: the alias's HostName, User and IdentityFile", async () => {
+    const home = join(work, "home");
+    mkdirSync(join(home, ".ssh"), { recursive: true });
+    writeFileSync(join(home, ".ssh", "config"), `Host lab-node\n  HostName ${host.ip}\n  User ${host.user}\n  IdentityFile ${host.keyFile}\n`);
+    const r = await dkAsync(["status", "lab-node", "--known-hosts", join(work, "known_hosts"), "--remote-root", join(work, "node")], {
+      cwd: work,
+      env: { ...process.env, HOME: home, SSH_AUTH_SOCK: "" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^STEP\s+DONE/);
+  });
+
   it("names a bad step with the list of steps", () => {
     const r = dk(["ssh", `${host.user}@${host.ip}`, "--dry-run", "--until", "etdc"], { cwd: work });
     expect(r.status).toBe(1);

@@ -19,3 +19,4 @@ export * from "./transport/ssh.js";
 export * from "./transport/known-hosts.js";
 export * from "./transport/sudo.js";
 export * from "./status.js";
+export * from "./transport/ssh-config.js";

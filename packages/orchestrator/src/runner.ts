@@ -38,8 +38,15 @@ interface LocalState {
  * locked for the run; the lock is a process of the connection, so a lost connection releases it.
  */
 export async function bootstrap(spec: NodeSpec, transport: Transport, options: BootstrapOptions = {}): Promise<BootstrapResult> {
-  const emit = options.events ?? (() => undefined);
-  const steps = plan(options);
+  return runSteps(spec, transport, plan(options), options.events);
+}
+
+/**
+ * Runs any list of steps with the same machinery (lock, skip when done, preflight, checks, state):
+ * what {@link bootstrap} does with the workshop's steps, and what a platform engineer's own steps can use.
+ */
+export async function runSteps(spec: NodeSpec, transport: Transport, steps: readonly Step[], events?: EventSink): Promise<BootstrapResult> {
+  const emit = events ?? (() => undefined);
   const ctx = await contextFor(spec, transport);
   const release = await lock(ctx, transport);
   try {

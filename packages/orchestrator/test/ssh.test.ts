@@ -120,6 +120,16 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     expect(mirror.requests.filter((u) => u.endsWith(".tar.gz"))).toHaveLength(1);
   });
 
+  it("reaches the node through a jump host, the node's host key checked under its own name", async () => {
+    const before = (host.sshdLog.match(/Accepted publickey/g) ?? []).length;
+    const bastion = await connect();
+    const viaJump = await connect({ jump: bastion });
+    expect((await viaJump.run(sh`echo $SSH_CONNECTION`)).stdout.split(" ")[0]).toBe(host.ip);
+    await viaJump.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((host.sshdLog.match(/Accepted publickey/g) ?? []).length - before).toBe(2);
+  });
+
   it("always refuses a changed host key, even with --accept-new-host-key", async () => {
     const other = join(work, "other_known_hosts");
     writeFileSync(other, `${host.ip} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRk\n`);

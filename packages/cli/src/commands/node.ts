@@ -9,6 +9,7 @@ import {
   type NodeSpec,
   LocalTransport,
   SshTransport,
+  sshConfigFor,
   type Transport,
   asRootIfNeeded,
   bootstrap,
@@ -27,6 +28,7 @@ export interface NodeOptions extends ClusterOptions {
   identity?: string;
   knownHosts?: string;
   acceptNewHostKey?: boolean;
+  jump?: string;
   sudoPasswordStdin?: boolean;
   k8sVersion?: string;
   etcdVersion?: string;
@@ -45,13 +47,13 @@ export interface NodeOptions extends ClusterOptions {
   arch?: string;
 }
 
-/** `user@host` or `host`; the user defaults to the local one, as ssh does. */
-export function parseTarget(target: string): { user: string; host: string } {
+/** `user@host` or `host` (an ssh_config alias, or an address). */
+export function parseTarget(target: string): { user?: string; host: string } {
   const at = target.lastIndexOf("@");
-  const user = at >= 0 ? target.slice(0, at) : userInfo().username;
+  const user = at >= 0 ? target.slice(0, at) : undefined;
   const host = (at >= 0 ? target.slice(at + 1) : target).replace(/^\[|\]$/g, "");
-  if (!host || /\s/.test(host) || !user) throw new InputError("expected [user@]host", { field: "target", value: target });
-  return { user, host };
+  if (!host || /\s/.test(host) || user === "") throw new InputError("expected [user@]host", { field: "target", value: target });
+  return { ...(user ? { user } : {}), host };
 }
 
 export function addNodeOptions(cmd: Command): Command {
@@ -74,7 +76,8 @@ export function addNodeOptions(cmd: Command): Command {
 
 export function sshOptions(cmd: Command): Command {
   return cmd
-    .option("-p, --port <port>", "SSH port", "22")
+    .option("-p, --port <port>", "SSH port (default: ~/.ssh/config's, else 22)")
+    .option("-J, --jump <hops>", "jump host(s), [user@]host[:port], comma-separated (default: ~/.ssh/config's ProxyJump)")
     .option("-i, --identity <file>", "private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
     .option("--known-hosts <file>", "known_hosts file (default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
     .option("--accept-new-host-key", "trust an unknown host key and record it (a changed key is always refused)")
@@ -103,29 +106,51 @@ export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
   });
 }
 
+/** `[user@]host[:port]`, as ssh's -J takes it. */
+function parseHop(hop: string): { user?: string; host: string; port?: number } {
+  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
+  if (!m) throw new InputError("expected [user@]host[:port]", { field: "--jump", value: hop });
+  return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ""), ...(m[3] ? { port: Number(m[3]) } : {}) };
+}
+
+/**
+ * Connects as ssh would: `~/.ssh/config` for the alias (HostName, User, Port, IdentityFile, ProxyJump), then
+ * the flags on top; jump hosts one after the other, each hop's connection carried by the previous one.
+ */
 export async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
-  const { user, host } = parseTarget(target);
-  const port = Number(o.port ?? 22);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError("not a TCP port", { field: "--port", value: o.port });
   const home = homedir();
-  const keyFile = o.identity ? resolve(o.identity) : ["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => join(home, ".ssh", k)).find((f) => existsSync(f));
-  let privateKey: Buffer | undefined;
-  if (keyFile) {
-    try {
-      privateKey = readFileSync(keyFile);
-    } catch {
-      throw new InputError("cannot read the private key", { file: keyFile });
+  const knownHosts = o.knownHosts ? [resolve(o.knownHosts)] : [join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"];
+  const hop = async (spec: { user?: string; host: string; port?: number }, via: SshTransport | undefined, flags: { port?: string; identity?: string }) => {
+    const cfg = await sshConfigFor(spec.host);
+    const port = flags.port !== undefined ? Number(flags.port) : (spec.port ?? cfg.port ?? 22);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError("not a TCP port", { field: "--port", value: flags.port ?? port });
+    const keyFile = flags.identity
+      ? resolve(flags.identity)
+      : [...cfg.identityFiles, ...["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => join(home, ".ssh", k))].find((f) => existsSync(f));
+    let privateKey: Buffer | undefined;
+    if (keyFile) {
+      try {
+        privateKey = readFileSync(keyFile);
+      } catch {
+        throw new InputError("cannot read the private key", { file: keyFile });
+      }
     }
-  }
-  return SshTransport.connect({
-    host,
-    port,
-    username: user,
-    ...(privateKey ? { privateKey } : {}),
-    ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
-    knownHosts: o.knownHosts ? [resolve(o.knownHosts)] : [join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"],
-    acceptNewHostKey: o.acceptNewHostKey ?? false,
-  });
+    return SshTransport.connect({
+      host: cfg.hostName ?? spec.host,
+      port,
+      username: spec.user ?? cfg.user ?? userInfo().username,
+      ...(privateKey ? { privateKey } : {}),
+      ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
+      knownHosts,
+      acceptNewHostKey: o.acceptNewHostKey ?? false,
+      ...(via ? { jump: via } : {}),
+    });
+  };
+  const { user, host } = parseTarget(target);
+  const jumps = o.jump ?? (await sshConfigFor(host)).proxyJump;
+  let via: SshTransport | undefined;
+  for (const j of jumps ? jumps.split(",") : []) via = await hop(parseHop(j), via, { ...(o.identity ? { identity: o.identity } : {}) });
+  return hop({ ...(user ? { user } : {}), host }, via, { ...(o.port ? { port: o.port } : {}), ...(o.identity ? { identity: o.identity } : {}) });
 }
 
 async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {

@@ -20,8 +20,8 @@ export interface SshOptions {
   knownHosts: string[];
   /** Trust on first use: an unknown key is accepted and written; a changed key is still refused. */
   acceptNewHostKey?: boolean;
-  /** An already-open stream to the node (a jump host's forwarded channel). */
-  sock?: Readable;
+  /** Reach the node through this connection (`--jump`, ProxyJump); closed with the node's. */
+  jump?: SshTransport;
   readyTimeoutMs?: number;
 }
 
@@ -44,6 +44,7 @@ export class SshTransport implements Transport {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private closedError: Error | undefined;
+  private jump: SshTransport | undefined;
 
   private constructor(
     private readonly client: Client,
@@ -68,7 +69,7 @@ export class SshTransport implements Transport {
       readyTimeout: o.readyTimeoutMs ?? 20_000,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
-      ...(o.sock ? { sock: o.sock } : {}),
+      ...(o.jump ? { sock: await o.jump.forward(o.host, port) } : {}),
       ...(o.agent ? { agent: o.agent } : {}),
       ...(o.privateKey ? { privateKey: o.privateKey } : {}),
       ...(o.passphrase ? { passphrase: o.passphrase } : {}),
@@ -92,7 +93,9 @@ export class SshTransport implements Transport {
       client.connect(config);
     });
     if (accepted) await addKnownHost(o.knownHosts[0]!, name, accepted.type, accepted.key);
-    return new SshTransport(client, `${o.username}@${o.host}`);
+    const t = new SshTransport(client, `${o.username}@${o.host}`);
+    t.jump = o.jump;
+    return t;
   }
 
   private async acquire(): Promise<void> {
@@ -165,6 +168,15 @@ export class SshTransport implements Transport {
     };
   }
 
+  /** A TCP stream to `host:port` opened from this node (`--jump`: the next hop's connection runs inside it). */
+  forward(host: string, port: number): Promise<Readable> {
+    return new Promise((resolve, reject) =>
+      this.client.forwardOut("127.0.0.1", 0, host, port, (err, stream) =>
+        err ? reject(new SshError(`${this.host}: cannot reach ${host}:${port} through it: ${err.message}`, "client-ssh", { cause: err })) : resolve(stream),
+      ),
+    );
+  }
+
   /** Cuts the connection at once (tests use it to play a network failure). */
   destroy(): void {
     this.client.destroy();
@@ -172,6 +184,7 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.client.end();
+    await this.jump?.close();
   }
 }
 
