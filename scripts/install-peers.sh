@@ -5,7 +5,7 @@ set -euo pipefail
 declare -A pkg=(
   [openssl]=openssl [cfssl]=golang-cfssl [cfssljson]=golang-cfssl
   [etcd]=etcd-server [etcdctl]=etcd-client [kubectl]=kubernetes-client
-  [sshd]=openssh-server [ssh-keygen]=openssh-client [sudo]=sudo [ip]=iproute2
+  [sshd]=openssh-server [ssh-keygen]=openssh-client [sudo]=sudo [ip]=iproute2 [tmux]=tmux
 )
 missing=()
 for cmd in "${!pkg[@]}"; do

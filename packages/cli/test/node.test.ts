@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
-import { dk, dkAsync, run, tempDir } from "../../../test-support/peers.js";
+import { CLI, dk, dkAsync, peer, run, tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 const ORDER = ["preflight", "etcd", "kube-apiserver", "rbac", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "cni", "kube-proxy", "web"];
@@ -203,6 +203,37 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--remote-root", "/"], { cwd: work });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^error: dktest@10.213.9.2: these steps need root, and sudo asks this user for a password\nhint: pass --sudo-password-stdin/);
+  });
+
+  it("--step, in a real terminal (tmux): the why, a question before each step, q stops, the next run goes on with the live observation", async () => {
+    const tmux = peer("tmux");
+    const screen = () => run(tmux, ["capture-pane", "-p", "-t", "dkstep", "-S", "-200"]).stdout;
+    const waitFor = async (text: RegExp) => {
+      for (let i = 0; i < 200; i++) {
+        if (text.test(screen())) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`not on the screen: ${text}\n${screen()}`);
+    };
+    const command = [process.execPath, CLI, "ssh", `${host.user}@${host.ip}`, ...args(), "--step"].map((a) => `'${a}'`).join(" ");
+    for (const answer of ["q", ""]) {
+      run(tmux, ["kill-session", "-t", "dkstep"]);
+      expect(run(tmux, ["new-session", "-d", "-s", "dkstep", "-x", "220", "-y", "60", `${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+      await waitFor(/Enter to run etcd, q to stop:/);
+      expect(screen()).toMatch(/== etcd: etcd, the key-value store/);
+      expect(screen()).toMatch(/Everything Kubernetes knows/);
+      run(tmux, ["send-keys", "-t", "dkstep", answer, "Enter"]);
+      await waitFor(/EXITED \d+/);
+      expect(screen()).toMatch(/EXITED 0/);
+      if (answer === "q") {
+        expect(screen()).toMatch(/stopped before etcd: run the same command again to go on from there/);
+        expect(screen()).not.toMatch(/ok {2}etcd/);
+      }
+    }
+    const last = screen();
+    expect(last).toMatch(/ok {2}etcd/);
+    expect(last).toMatch(/\| .*ENDPOINT/);
+    run(tmux, ["kill-session", "-t", "dkstep"]);
   });
 
   it("follows ~/.ssh/config: the alias's HostName, User and IdentityFile", async () => {

@@ -17,12 +17,18 @@ export interface BootstrapOptions {
   from?: string;
   until?: string;
   events?: EventSink;
+  /** The guided run: asked before each pending step; `false` stops the run there (the next one resumes). */
+  beforeStep?: (step: Step) => Promise<boolean>;
+  /** Run each step's `show` commands after it and report their output as `observe` events. */
+  show?: boolean;
 }
 
 /** What a run did. */
 export interface BootstrapResult {
   done: string[];
   skipped: string[];
+  /** The step the guided run stopped before, if it did. */
+  stoppedBefore?: string;
 }
 
 /** The local record of a node's steps, in the cluster folder. */
@@ -38,14 +44,20 @@ interface LocalState {
  * locked for the run; the lock is a process of the connection, so a lost connection releases it.
  */
 export async function bootstrap(spec: NodeSpec, transport: Transport, options: BootstrapOptions = {}): Promise<BootstrapResult> {
-  return runSteps(spec, transport, plan(options), options.events);
+  return runSteps(spec, transport, plan(options), options.events, options);
 }
 
 /**
  * Runs any list of steps with the same machinery (lock, skip when done, preflight, checks, state):
  * what {@link bootstrap} does with the workshop's steps, and what a platform engineer's own steps can use.
  */
-export async function runSteps(spec: NodeSpec, transport: Transport, steps: readonly Step[], events?: EventSink): Promise<BootstrapResult> {
+export async function runSteps(
+  spec: NodeSpec,
+  transport: Transport,
+  steps: readonly Step[],
+  events?: EventSink,
+  guide: Pick<BootstrapOptions, "beforeStep" | "show"> = {},
+): Promise<BootstrapResult> {
   const emit = events ?? (() => undefined);
   const ctx = await contextFor(spec, transport);
   const release = await lock(ctx, transport);
@@ -56,8 +68,14 @@ export async function runSteps(spec: NodeSpec, transport: Transport, steps: read
     const pending = steps.filter((s) => !skipped.includes(s.id));
     for (const id of skipped) emit({ type: "step-done", step: id, status: "skipped", ms: 0 });
     if (pending.length > 0) await runStep(ctx, transport, preflight(pending, await earliestNotBefore(spec)), emit, undefined);
-    for (const step of pending) await runStep(ctx, transport, step, emit, hashes.get(step.id)!);
-    return { done: pending.map((s) => s.id), skipped };
+    const done: string[] = [];
+    for (const step of pending) {
+      if (guide.beforeStep && !(await guide.beforeStep(step))) return { done, skipped, stoppedBefore: step.id };
+      await runStep(ctx, transport, step, emit, hashes.get(step.id)!);
+      done.push(step.id);
+      if (guide.show && step.show) await showStep(ctx, transport, step, emit);
+    }
+    return { done, skipped };
   } finally {
     await release();
   }
@@ -103,6 +121,12 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
   }
   if (step.observe) emit({ type: "observe", step: step.id, text: step.observe });
   emit({ type: "step-done", step: step.id, status: "done", ms: Date.now() - started });
+}
+
+/** Runs a step's observation commands; their output becomes `observe` events (a failure there is shown, not fatal). */
+async function showStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink): Promise<void> {
+  const r = await t.run(stepScript(ctx, step.show!(ctx)));
+  for (const line of `${r.stdout}${r.stderr}`.split("\n").filter((l) => l !== "")) emit({ type: "observe", step: step.id, text: line });
 }
 
 async function recordLocally(ctx: StepContext, host: string, id: string, hash: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
@@ -9,6 +10,7 @@ import {
   type NodeSpec,
   LocalTransport,
   SshTransport,
+  type Step,
   sshConfigFor,
   type Transport,
   asRootIfNeeded,
@@ -44,6 +46,7 @@ export interface NodeOptions extends ClusterOptions {
   verbose?: boolean;
   json?: boolean;
   mergeKubeconfig?: boolean;
+  step?: boolean;
   arch?: string;
 }
 
@@ -71,6 +74,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option("--until <step>", "stop after this step")
     .option("--verbose", "show the commands' output")
     .option("--json", "print the event stream as JSON lines")
+    .option("--step", "the guided run: why before each step, Enter to run it, q to stop; live observations after")
     .option("--merge-kubeconfig", "merge the admin kubeconfig into yours ($KUBECONFIG's first file, else ~/.kube/config), backup first");
 }
 
@@ -181,7 +185,14 @@ async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: stri
   const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
   try {
     const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), { ...range, events: out.sink });
+    const guide = o.step ? guidedRun(out) : undefined;
+    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), {
+      ...range,
+      events: out.sink,
+      ...(guide ? { beforeStep: guide.ask, show: true } : {}),
+    });
+    guide?.close();
+    if (r.stoppedBefore) out.say(`[${t.host}] stopped before ${r.stoppedBefore}: run the same command again to go on from there`);
     out.say(`[${t.host}] done in ${((Date.now() - out.started) / 1000).toFixed(1)}s: ${r.done.length} step(s) run, ${r.skipped.length} already done`);
     out.say(`[${t.host}] full log: ${out.logFile}`);
     if (plan(range).some((s) => s.id === "kube-apiserver")) await handOverKubeconfig(spec, address, o, out);
@@ -189,6 +200,33 @@ async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: stri
     await out.close();
     await t.close();
   }
+}
+
+/** The guided run's questions, on the terminal: the why of the next step, then Enter to run it or q to stop. */
+function guidedRun(out: RunOutput): { ask: (step: Step) => Promise<boolean>; close(): void } {
+  if (!process.stdin.isTTY)
+    throw new InputError("--step needs a terminal to answer its questions", { field: "--step" }, { hint: "run it in a terminal, or drop --step" });
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  return {
+    ask: async (step) => {
+      out.say(`\n== ${step.id}: ${step.title}\n${wrap(step.why)}\n`);
+      const answer = await rl.question(`Enter to run ${step.id}, q to stop: `);
+      return answer.trim().toLowerCase() !== "q";
+    },
+    close: () => rl.close(),
+  };
+}
+
+function wrap(text: string, width = 100): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].map((l) => `   ${l}`).join("\n");
 }
 
 /**

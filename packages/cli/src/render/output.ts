@@ -42,6 +42,7 @@ export class RunOutput {
       process.stdout.write(e.status === "skipped" ? `${p} --- ${e.step}: already done, skipped\n` : `${p} ok  ${e.step} (${(e.ms / 1000).toFixed(1)}s)\n`);
     else if (e.type === "check" && !e.ok) process.stdout.write(`${p} !!  ${e.step}: ${e.detail ?? "check failed"}\n`);
     else if (e.type === "output" && (this.o.verbose || e.stream === "stderr")) process.stdout.write(`${p}     ${e.line}\n`);
+    else if (e.type === "observe") process.stdout.write(`${p}   | ${e.text}\n`);
   };
 
   /** A line for people (not shown with --json, where the events say it all). */

@@ -46,6 +46,10 @@ export const etcd: Step = {
   checkTimeout: 60,
   creates: (c) => [...installed(etcdArtifacts(c), c.node.bin), c.node.path("var/lib/etcd")],
   components: ["etcd"],
+  show(c) {
+    const p = c.node.pki;
+    return sh`env ETCDCTL_API=3 ${`${c.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} endpoint status -w table`;
+  },
 };
 
 const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/super-admin.conf`} ${args}`;
@@ -98,6 +102,12 @@ export const kubeApiserver: Step = {
   checkTimeout: 90,
   creates: (c) => installed(ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch), c.node.bin),
   components: ["kube-apiserver"],
+  // The workshop's moment: a Deployment is stored, and nothing happens.
+  show: (c) =>
+    lines([
+      sh`${kubectl(c, "create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2")} 2>/dev/null || true`,
+      kubectl(c, "get", "deployment,pods"),
+    ]),
 };
 
 const RBAC = `apiVersion: rbac.authorization.k8s.io/v1
@@ -136,6 +146,7 @@ export const rbac: Step = {
   files: (c) => [{ path: `${c.node.etc}/manifests/dk-rbac.yaml`, mode: 0o644, content: RBAC }],
   script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/dk-rbac.yaml`),
   check: (c) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} auth can-i '*' '*'`,
+  show: (c) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} auth whoami`,
   checkTimeout: 30,
   creates: () => [],
   components: [],
@@ -163,6 +174,7 @@ export const kubeControllerManager: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10257/healthz`,
+  show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "replicasets,pods", "-o", "wide")]),
   checkTimeout: 60,
   creates: (c) => installed(ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch), c.node.bin),
   components: ["kube-controller-manager"],
@@ -184,6 +196,7 @@ export const kubeScheduler: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10259/healthz`,
+  show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "pods"), kubectl(c, "get", "events", "--field-selector", "reason=FailedScheduling")]),
   checkTimeout: 60,
   creates: (c) => installed(ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch), c.node.bin),
   components: ["kube-scheduler"],

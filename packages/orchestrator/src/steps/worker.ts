@@ -41,6 +41,7 @@ state = '${c.node.path("run/containerd")}'
       sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
     ]),
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
+  show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   checkTimeout: 30,
   creates: (c) => [...installed(ARTIFACTS.containerd(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/containerd"), c.node.path("run/containerd")],
   components: ["containerd"],
@@ -93,6 +94,7 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
+  show: (c) => lines([sh`sleep 5`, kubectl(c, "get", "nodes"), sh`${kubectl(c, "describe", "node", c.spec.nodeName)} | grep -E 'Ready|NetworkReady' || true`]),
   checkTimeout: 60,
   creates: (c) => [...installed(ARTIFACTS.kubelet(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kubelet")],
   components: ["kubelet"],
@@ -137,6 +139,7 @@ export const cni: Step = {
     ]),
   check: (c) => sh`[ "$(${kubectl(c, "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
   checkTimeout: 120,
+  show: (c) => lines([kubectl(c, "get", "nodes"), kubectl(c, "get", "pods", "-o", "wide")]),
   creates: (c) => installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
   components: [],
 };
@@ -170,6 +173,14 @@ hostnameOverride: ${c.spec.nodeName}
       sh`dk_start kube-proxy ${`${c.node.bin}/kube-proxy`} --config=${c.node.path("var/lib/kube-proxy/config.yaml")}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10256/healthz`,
+  // The workshop's last look: the Service chains, then four Pods and the probabilities kube-proxy gives them.
+  show: (c) =>
+    lines([
+      sh`${kubectl(c, "expose", "deployment", "web", "--port=3000", "--target-port=80")} 2>/dev/null || true`,
+      sh`sleep 2; iptables -t nat -L KUBE-SERVICES -n | grep -v '^$'`,
+      kubectl(c, "scale", "deployment", "web", "--replicas=4"),
+      sh`sleep 5; iptables -t nat -S | grep -E '^-A KUBE-SVC-.*statistic' || true`,
+    ]),
   checkTimeout: 60,
   creates: (c) => [...installed(ARTIFACTS["kube-proxy"](c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kube-proxy")],
   components: ["kube-proxy"],
@@ -219,6 +230,7 @@ export const web: Step = {
   files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: WEB }],
   script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/web.yaml`),
   check: (c) => kubectl(c, "rollout", "status", "deployment/web", "--timeout=5s"),
+  show: (c) => lines([kubectl(c, "get", "pods", "-o", "wide"), kubectl(c, "get", "service", "web")]),
   checkTimeout: 300,
   creates: () => [],
   components: [],
