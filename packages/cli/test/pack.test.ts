@@ -1,0 +1,54 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run, tempDir } from "../../../test-support/peers.js";
+
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+const PACKAGES = ["packages/pki", "packages/kubeconfig", "packages/orchestrator", "packages/cli"];
+
+describe("the published packages", () => {
+  it("npm pack of each package installs in an empty folder, and the CLI and the libraries work from there", () => {
+    const dir = tempDir("dk-pack-");
+    const packs = join(dir, "packs");
+    const app = join(dir, "app");
+    mkdirSync(packs);
+    mkdirSync(app);
+    execFileSync("npm", ["pack", ...PACKAGES.flatMap((p) => ["-w", p]), "--pack-destination", packs], { cwd: ROOT, stdio: "ignore" });
+    const tarballs = readdirSync(packs).filter((f) => f.endsWith(".tgz"));
+    expect(tarballs.sort()).toEqual([
+      "dk-bootstrap-0.1.0.tgz",
+      "dk-bootstrap-kubeconfig-0.1.0.tgz",
+      "dk-bootstrap-orchestrator-0.1.0.tgz",
+      "dk-bootstrap-pki-0.1.0.tgz",
+    ]);
+    for (const t of tarballs) {
+      const files = execFileSync("tar", ["-tzf", join(packs, t)])
+        .toString()
+        .trim()
+        .split("\n");
+      expect(
+        files.filter((f) => /\/(src|test)\//.test(f)),
+        t,
+      ).toEqual([]);
+    }
+    writeFileSync(join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
+    const install = run("npm", ["install", "--no-audit", "--no-fund", ...tarballs.map((t) => join(packs, t))], { cwd: app });
+    expect(install.status, install.stderr).toBe(0);
+
+    const help = run("npx", ["--no-install", "dk-bootstrap", "--help"], { cwd: app });
+    expect(help.status, help.stderr).toBe(0);
+    for (const command of ["certs", "kubeconfig", "ssh", "gencert"]) expect(help.stdout).toContain(command);
+    const certs = run("npx", ["--no-install", "dk-bootstrap", "certs", "--key-algo", "ecdsa"], { cwd: app });
+    expect(certs.status, certs.stderr).toBe(0);
+    expect(existsSync(join(app, "cluster", "pki", "apiserver.crt"))).toBe(true);
+
+    writeFileSync(
+      join(app, "use.mjs"),
+      `import { clusterSpec } from "@dk-bootstrap/pki";\nimport { toYaml, emptyConfig } from "@dk-bootstrap/kubeconfig";\nimport { quote } from "@dk-bootstrap/orchestrator";\nconsole.log(clusterSpec().nodeName, toYaml(emptyConfig()).split("\\n")[0], quote("a b"));\n`,
+    );
+    const lib = run(process.execPath, ["use.mjs"], { cwd: app });
+    expect(lib.status, lib.stderr).toBe(0);
+    expect(lib.stdout.trim()).toBe("kubernetes apiVersion: v1 'a b'");
+  });
+});
