@@ -13,6 +13,7 @@ const GROUPS = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
 };
 const GROUP_OF: Record<string, keyof typeof GROUPS> = {
+  bundle: "node",
   certs: "certs",
   kubeconfig: "kubeconfig",
   ssh: "node",

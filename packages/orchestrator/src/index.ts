@@ -20,3 +20,4 @@ export * from "./transport/known-hosts.js";
 export * from "./transport/sudo.js";
 export * from "./status.js";
 export * from "./transport/ssh-config.js";
+export * from "./bundle.js";

@@ -4,6 +4,7 @@ import { parseCertificate, readIfExists, writeFileAtomic } from "@dk-bootstrap/p
 import { CHECKSUM_EXIT } from "./node.js";
 import { ChecksumError, LockedError, RemoteCommandError } from "./errors.js";
 import type { EventSink } from "./events.js";
+import { bundledArtifact } from "./bundle.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
 import { plan } from "./plan.js";
 import { sh } from "./shell.js";
@@ -105,6 +106,15 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
   emit({ type: "step-start", step: step.id, title: step.title, why: step.why });
   for (const f of step.files(ctx))
     emit({ type: "file", step: step.id, path: f.path, action: await putFile(t, f.path, await fileContent(ctx.spec, f), f.mode) });
+  if (ctx.spec.upload) {
+    // Air-gapped: the verified file and its digest go into the node's cache, where dk_fetch finds them and downloads nothing.
+    for (const a of step.artifacts?.(ctx) ?? []) {
+      const { body, sha256 } = await bundledArtifact(ctx.spec.upload, a);
+      const path = `${ctx.node.cache}/${a.file}`;
+      emit({ type: "file", step: step.id, path, action: await putFile(t, path, body, 0o644) });
+      await putFile(t, `${path}.sha256`, `${sha256}\n`, 0o644);
+    }
+  }
   const onLine = (line: string, stream: "stdout" | "stderr") => emit({ type: "output", step: step.id, stream, line });
   try {
     await exec(t, stepScript(ctx, step.script(ctx)), { onLine });

@@ -12,6 +12,8 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   podCidr: string;
   /** `--mirror`: a static copy of the upstream download hosts. */
   mirror?: string;
+  /** `--upload DIR`: a bundle folder (`dk-bootstrap bundle`); its verified files are uploaded, the node downloads nothing. */
+  upload?: string;
   /** CPU architecture (`amd64`, `arm64`); detected on the node when absent. */
   arch?: string;
   /** The local cluster folder (PKI, kubeconfigs, state). */

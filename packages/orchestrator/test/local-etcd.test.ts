@@ -1,11 +1,11 @@
-import { existsSync, readdirSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
-import { ChecksumError, LocalTransport, type RunEvent, bootstrap, nodeSpec, reset } from "../src/index.js";
+import { ChecksumError, LocalTransport, type RunEvent, bootstrap, bundle, nodeSpec, reset } from "../src/index.js";
 
 const VERSION = "3.6.5";
 
@@ -70,6 +70,27 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
     await reset(spec(), t);
     expect(health().status).not.toBe(0);
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
+  });
+
+  it("bundles the plan's binaries (verified) and, with --upload, the node downloads nothing", async () => {
+    const dir = join(work, "bundle");
+    const got: string[] = [];
+    await bundle(spec(), dir, ["amd64"], { until: "etcd" }, (_p, action) => got.push(action));
+    expect(got).toEqual(["fetched"]);
+    await bundle(spec(), dir, ["amd64"], { until: "etcd" }, (_p, action) => got.push(action));
+    expect(got).toEqual(["fetched", "kept"]);
+    expect(existsSync(join(dir, "github.com/etcd-io/etcd/releases/download", `v${VERSION}`, "SHA256SUMS"))).toBe(true);
+    const before = mirror.requests.length;
+    // No mirror reachable at all: everything must come from the bundle.
+    const r = await bootstrap({ ...spec(), mirror: "http://127.0.0.1:9", upload: dir }, t, { until: "etcd" });
+    expect(r.done).toEqual(["etcd"]);
+    expect(health().status).toBe(0);
+    expect(mirror.requests.length).toBe(before);
+    await reset(spec(), t);
+    const tarball = join(dir, "github.com/etcd-io/etcd/releases/download", `v${VERSION}`, `etcd-v${VERSION}-linux-amd64.tar.gz`);
+    appendFileSync(tarball, "tampered");
+    await expect(bootstrap({ ...spec(), mirror: "http://127.0.0.1:9", upload: dir }, t, { until: "etcd" })).rejects.toThrow(ChecksumError);
+    expect(existsSync(join(root, "usr/local/bin/etcd"))).toBe(false);
   });
 
   it("refuses a tarball whose checksum does not match, and starts nothing", async () => {

@@ -10,6 +10,7 @@ import {
   type NodeSpec,
   LocalTransport,
   SshTransport,
+  bundle,
   type Step,
   sshConfigFor,
   type Transport,
@@ -39,6 +40,7 @@ export interface NodeOptions extends ClusterOptions {
   cniVersion?: string;
   podCidr: string;
   mirror?: string;
+  upload?: string;
   remoteRoot: string;
   from?: string;
   until?: string;
@@ -68,6 +70,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option("--cni-version <v>", "CNI plugins release")
     .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
     .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)")
+    .option("--upload <dir>", "air-gapped node: upload the binaries from this bundle folder (dk-bootstrap bundle) instead of downloading on the node")
     .option("--remote-root <dir>", "every path written on the node lives under it", "/")
     .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)")
     .option("--from <step>", "start at this step")
@@ -99,6 +102,7 @@ export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
     remoteRoot: o.remoteRoot,
     podCidr: o.podCidr,
     ...(o.mirror ? { mirror: o.mirror } : {}),
+    ...(o.upload ? { upload: resolve(o.upload) } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     versions: {
       kubernetes: o.k8sVersion ?? DEFAULT_VERSIONS.kubernetes,
@@ -266,6 +270,26 @@ export function registerNode(program: Command): void {
       }
       const spec = await prepare(o, host);
       await runOn(await connect(target, o), spec, o, host);
+    });
+
+  addNodeOptions(program.command("bundle"))
+    .description("download every binary the plan needs, verified, into a folder to serve as --mirror or to --upload to air-gapped nodes")
+    .requiredOption("--out <dir>", "the bundle folder (DIR/HOST/PATH, as --mirror reads it)")
+    .option("--arches <list>", "architectures, comma-separated", "amd64,arm64")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap bundle --out ./bundle\n  dk-bootstrap ssh root@node --upload ./bundle      # the node downloads nothing\n  dk-bootstrap ssh root@node --mirror http://files.lan/bundle",
+    )
+    .action(async (o: NodeOptions & { out: string; arches: string }) => {
+      const spec = nodeSpecFromFlags(o);
+      const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+      await bundle(
+        spec,
+        resolve(o.out),
+        o.arches.split(",").map((a) => a.trim()),
+        range,
+        (path, action) => process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path}\n`),
+      );
     });
 
   addNodeOptions(program.command("local"))

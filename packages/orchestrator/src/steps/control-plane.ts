@@ -13,6 +13,7 @@ export const etcd: Step = {
   why: "Everything Kubernetes knows (Deployments, Pods, Nodes, Secrets) is stored in etcd and nowhere else. The apiserver is a stateless front door to it: without etcd it cannot start. Only clients with a certificate of the etcd CA get in.",
   observe: "etcdctl, with the health-check client certificate, reports the endpoint healthy; nothing else runs yet.",
   ports: [2379, 2380],
+  artifacts: etcdArtifacts,
   files: (c) =>
     pkiFiles(c, [
       "etcd/ca.crt",
@@ -61,6 +62,7 @@ export const kubeApiserver: Step = {
   why: "Every component and every kubectl talks to the apiserver, never to etcd: it authenticates (certificates of the cluster CA), authorizes (Node, RBAC), validates and stores. With it alone you can create a Deployment, but nothing acts on it.",
   observe: "kubectl answers (`kubectl get --raw /readyz`), the `kubernetes` Service has the first Service IP; a Deployment can be created but gets no Pods.",
   ports: [6443],
+  artifacts: (c) => ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch),
   files: (c) => [
     ...pkiFiles(c, [
       "ca.crt",
@@ -84,7 +86,7 @@ export const kubeApiserver: Step = {
     const p = c.node.pki;
     const advertise = c.spec.nodeIPs[0];
     return lines([
-      install(c, ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch)),
+      install(c, kubeApiserver.artifacts!(c)),
       sh`dk_start kube-apiserver ${`${c.node.bin}/kube-apiserver`} ${advertise ? `--advertise-address=${advertise}` : "--bind-address=0.0.0.0"} --secure-port=6443 \\
   --allow-privileged=true --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \\
   --client-ca-file=${`${p}/ca.crt`} --tls-cert-file=${`${p}/apiserver.crt`} --tls-private-key-file=${`${p}/apiserver.key`} \\
@@ -100,7 +102,7 @@ export const kubeApiserver: Step = {
   },
   check: (c) => kubectl(c, "get", "--raw", "/readyz"),
   checkTimeout: 90,
-  creates: (c) => installed(ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch), c.node.bin),
+  creates: (c) => installed(kubeApiserver.artifacts!(c), c.node.bin),
   components: ["kube-apiserver"],
   // The workshop's moment: a Deployment is stored, and nothing happens.
   show: (c) =>
@@ -159,12 +161,13 @@ export const kubeControllerManager: Step = {
   why: "The apiserver only stores wishes. Controllers turn them into more objects: the Deployment controller makes a ReplicaSet, which makes Pods; it also gives the node its pod subnet and every namespace its service account and CA bundle.",
   observe: "the web Deployment's ReplicaSet and Pods appear, all Pending: nothing decides where they run.",
   ports: [10257],
+  artifacts: (c) => ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch),
   files: (c) => [...pkiFiles(c, ["ca.crt", "ca.key", "front-proxy-ca.crt", "sa.key"]), conf(c, "controller-manager.conf")],
   script(c) {
     const p = c.node.pki;
     const kc = `${c.node.etc}/controller-manager.conf`;
     return lines([
-      install(c, ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch)),
+      install(c, kubeControllerManager.artifacts!(c)),
       sh`dk_start kube-controller-manager ${`${c.node.bin}/kube-controller-manager`} --bind-address=127.0.0.1 --leader-elect=true \\
   --kubeconfig=${kc} --authentication-kubeconfig=${kc} --authorization-kubeconfig=${kc} \\
   --client-ca-file=${`${p}/ca.crt`} --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --root-ca-file=${`${p}/ca.crt`} \\
@@ -176,7 +179,7 @@ export const kubeControllerManager: Step = {
   check: () => sh`curl -fsk https://127.0.0.1:10257/healthz`,
   show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "replicasets,pods", "-o", "wide")]),
   checkTimeout: 60,
-  creates: (c) => installed(ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch), c.node.bin),
+  creates: (c) => installed(kubeControllerManager.artifacts!(c), c.node.bin),
   components: ["kube-controller-manager"],
 };
 
@@ -187,18 +190,19 @@ export const kubeScheduler: Step = {
   why: "A Pod runs nowhere until the scheduler writes a node name into it. With no node registered yet, it can only say so.",
   observe: "Pods stay Pending, now with a FailedScheduling event: no nodes are available.",
   ports: [10259],
+  artifacts: (c) => ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch),
   files: (c) => [conf(c, "scheduler.conf")],
   script(c) {
     const kc = `${c.node.etc}/scheduler.conf`;
     return lines([
-      install(c, ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch)),
+      install(c, kubeScheduler.artifacts!(c)),
       sh`dk_start kube-scheduler ${`${c.node.bin}/kube-scheduler`} --bind-address=127.0.0.1 --leader-elect=true --kubeconfig=${kc} --authentication-kubeconfig=${kc} --authorization-kubeconfig=${kc}`,
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10259/healthz`,
   show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "pods"), kubectl(c, "get", "events", "--field-selector", "reason=FailedScheduling")]),
   checkTimeout: 60,
-  creates: (c) => installed(ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch), c.node.bin),
+  creates: (c) => installed(kubeScheduler.artifacts!(c), c.node.bin),
   components: ["kube-scheduler"],
 };
 

@@ -42,6 +42,8 @@ export interface Step {
   creates(ctx: StepContext): string[];
   /** Components it starts, stopped by reset. */
   components: string[];
+  /** What it downloads (verified on the node, or uploaded from a bundle with `--upload`). */
+  artifacts?(ctx: StepContext): Artifact[];
   /** The guided run's live observation: commands whose output shows what the step changed on the cluster. */
   show?(ctx: StepContext): Shell;
 }

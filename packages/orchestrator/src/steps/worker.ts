@@ -11,6 +11,7 @@ const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubec
 /** containerd (with runc): runs containers for the kubelet. */
 export const containerd: Step = {
   id: "containerd",
+  artifacts: (c) => ARTIFACTS.containerd(c.spec.versions, c.arch),
   title: "containerd and runc, the container runtime",
   why: "Kubernetes does not run containers itself: the kubelet asks a CRI runtime. containerd pulls images and manages containers, runc creates them with the kernel's namespaces and cgroups.",
   observe: "containerd answers on its socket and says its network is not ready: no CNI plugin yet.",
@@ -36,20 +37,18 @@ state = '${c.node.path("run/containerd")}'
     },
   ],
   script: (c) =>
-    lines([
-      install(c, ARTIFACTS.containerd(c.spec.versions, c.arch)),
-      sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
-    ]),
+    lines([install(c, containerd.artifacts!(c)), sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`]),
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   checkTimeout: 30,
-  creates: (c) => [...installed(ARTIFACTS.containerd(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/containerd"), c.node.path("run/containerd")],
+  creates: (c) => [...installed(containerd.artifacts!(c), c.node.bin), c.node.path("var/lib/containerd"), c.node.path("run/containerd")],
   components: ["containerd"],
 };
 
 /** kubelet: registers the node and runs its Pods. */
 export const kubelet: Step = {
   id: "kubelet",
+  artifacts: (c) => ARTIFACTS.kubelet(c.spec.versions, c.arch),
   title: "kubelet, the node agent",
   why: "The kubelet registers this machine as a Node, then runs the Pods scheduled to it through containerd. Its own identity (system:node:<name>) lets the Node authorizer limit it to its node; its config turns off anonymous access and asks the apiserver who may call it.",
   observe: "the node is listed NotReady: `cni plugin not initialized`. Pods are scheduled to it but cannot start.",
@@ -89,20 +88,21 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
   ],
   script: (c) =>
     lines([
-      install(c, ARTIFACTS.kubelet(c.spec.versions, c.arch)),
+      install(c, kubelet.artifacts!(c)),
       sh`dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
   show: (c) => lines([sh`sleep 5`, kubectl(c, "get", "nodes"), sh`${kubectl(c, "describe", "node", c.spec.nodeName)} | grep -E 'Ready|NetworkReady' || true`]),
   checkTimeout: 60,
-  creates: (c) => [...installed(ARTIFACTS.kubelet(c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kubelet")],
+  creates: (c) => [...installed(kubelet.artifacts!(c), c.node.bin), c.node.path("var/lib/kubelet")],
   components: ["kubelet"],
 };
 
 /** A bridge + host-local CNI: pod networking with no image to pull. */
 export const cni: Step = {
   id: "cni",
+  artifacts: (c) => ARTIFACTS.cni(c.spec.versions, c.arch),
   title: "CNI: pod networking",
   why: "Each Pod gets its own network namespace; a CNI plugin gives it an interface and an IP. Until one is configured the kubelet keeps the node NotReady. Here: a bridge with host-local addresses from this node's pod subnet, which pulls no image.",
   observe: "the node turns Ready and the web Pods Running, with IPs from the pod subnet.",
@@ -135,18 +135,19 @@ export const cni: Step = {
   script: (c) =>
     lines([
       sh`modprobe br_netfilter 2>/dev/null || true; sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true`,
-      install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+      install(c, cni.artifacts!(c), cniBin(c)),
     ]),
   check: (c) => sh`[ "$(${kubectl(c, "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
   checkTimeout: 120,
   show: (c) => lines([kubectl(c, "get", "nodes"), kubectl(c, "get", "pods", "-o", "wide")]),
-  creates: (c) => installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+  creates: (c) => installed(cni.artifacts!(c), cniBin(c)),
   components: [],
 };
 
 /** kube-proxy: makes Service IPs work. */
 export const kubeProxy: Step = {
   id: "kube-proxy",
+  artifacts: (c) => ARTIFACTS["kube-proxy"](c.spec.versions, c.arch),
   title: "kube-proxy, the Service plumbing",
   why: "A Service's ClusterIP is not on any interface: kube-proxy writes iptables rules that send it to the Service's Pods, picked at random, and follows them as Pods come and go.",
   observe: "`iptables -t nat -L KUBE-SERVICES` lists the Services; each has a KUBE-SVC chain with one KUBE-SEP per Pod.",
@@ -169,7 +170,7 @@ hostnameOverride: ${c.spec.nodeName}
   ],
   script: (c) =>
     lines([
-      install(c, ARTIFACTS["kube-proxy"](c.spec.versions, c.arch)),
+      install(c, kubeProxy.artifacts!(c)),
       sh`dk_start kube-proxy ${`${c.node.bin}/kube-proxy`} --config=${c.node.path("var/lib/kube-proxy/config.yaml")}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10256/healthz`,
@@ -182,7 +183,7 @@ hostnameOverride: ${c.spec.nodeName}
       sh`sleep 5; iptables -t nat -S | grep -E '^-A KUBE-SVC-.*statistic' || true`,
     ]),
   checkTimeout: 60,
-  creates: (c) => [...installed(ARTIFACTS["kube-proxy"](c.spec.versions, c.arch), c.node.bin), c.node.path("var/lib/kube-proxy")],
+  creates: (c) => [...installed(kubeProxy.artifacts!(c), c.node.bin), c.node.path("var/lib/kube-proxy")],
   components: ["kube-proxy"],
 };
 

@@ -1,0 +1,94 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DkError, readIfExists, writeFileAtomic } from "@dk-bootstrap/pki";
+import { type Artifact, mirrored } from "./artifacts.js";
+import { ChecksumError } from "./errors.js";
+import { plan } from "./plan.js";
+import type { NodeSpec } from "./spec.js";
+import { NodeLayout } from "./node.js";
+
+/** The SHA-256 a checksum file publishes for `file`: its only token, or the first field of the line naming `file`. */
+export function publishedSha256(sums: string, file: string): string | undefined {
+  const lines = sums
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/));
+  if (lines.length === 1 && lines[0]!.length === 1) return lines[0]![0];
+  return lines.find((f) => f[1] === file || f[1] === `*${file}`)?.[0];
+}
+
+/** Where an upstream URL lives in a bundle folder: `DIR/HOST/PATH`, the layout `--mirror` reads. */
+export function bundlePath(dir: string, url: string): string {
+  return join(dir, url.replace(/^https?:\/\//, ""));
+}
+
+async function download(url: string): Promise<Buffer> {
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: "follow" });
+  } catch (e) {
+    throw new DkError(`cannot download ${url}: ${(e as Error).message}`, "DOWNLOAD", { cause: e });
+  }
+  if (!res.ok) throw new DkError(`cannot download ${url}: HTTP ${res.status}`, "DOWNLOAD");
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** The artifacts the steps in range download, for an architecture. */
+export function artifactsFor(spec: NodeSpec, arch: string, range: { from?: string; until?: string } = {}): Artifact[] {
+  const ctx = { spec, node: new NodeLayout(spec.remoteRoot), arch };
+  const seen = new Map<string, Artifact>();
+  for (const step of plan(range)) for (const a of step.artifacts?.(ctx) ?? []) seen.set(a.url, a);
+  return [...seen.values()];
+}
+
+/**
+ * `dk-bootstrap bundle --out DIR`: every artifact of the plan and its checksum file, fetched (from
+ * `--mirror` when given), verified, and laid out as DIR/HOST/PATH, ready to serve as a mirror or to `--upload`.
+ * Files already there and verified are not fetched again.
+ */
+export async function bundle(
+  spec: NodeSpec,
+  dir: string,
+  arches: string[],
+  range: { from?: string; until?: string } = {},
+  onFile?: (path: string, action: "fetched" | "kept") => void,
+): Promise<string[]> {
+  const written: string[] = [];
+  for (const arch of arches) {
+    for (const a of artifactsFor(spec, arch, range)) {
+      const [filePath, sumsPath] = [bundlePath(dir, a.url), bundlePath(dir, a.sumsUrl)];
+      const sums = (await readIfExists(sumsPath)) ?? (await download(mirrored(a.sumsUrl, spec.mirror))).toString();
+      const want = publishedSha256(sums, a.file);
+      if (!want) throw new ChecksumError(`${a.sumsUrl} has no checksum for ${a.file}`);
+      const have = await readFile(filePath).catch(() => undefined);
+      if (have && sha256(have) === want) {
+        onFile?.(filePath, "kept");
+        continue;
+      }
+      const body = await download(mirrored(a.url, spec.mirror));
+      const got = sha256(body);
+      if (got !== want) throw new ChecksumError(`checksum mismatch for ${a.file}: published ${want}, downloaded ${got}`);
+      await writeFileAtomic(sumsPath, sums, { mode: 0o644 });
+      await writeFileAtomic(filePath, body, { mode: 0o644 });
+      onFile?.(filePath, "fetched");
+      written.push(filePath);
+    }
+  }
+  return written;
+}
+
+/** An artifact from a bundle folder, checked against its published checksum before it goes anywhere. */
+export async function bundledArtifact(dir: string, a: Artifact): Promise<{ body: Buffer; sha256: string }> {
+  const [body, sums] = await Promise.all([readFile(bundlePath(dir, a.url)).catch(() => undefined), readIfExists(bundlePath(dir, a.sumsUrl))]);
+  if (!body || sums === undefined)
+    throw new DkError(`${a.file} is not in the bundle ${dir}`, "BUNDLE", { hint: "make it with `dk-bootstrap bundle --out DIR` and the same versions" });
+  const want = publishedSha256(sums, a.file);
+  const got = sha256(body);
+  if (want !== got) throw new ChecksumError(`checksum mismatch for ${a.file} in ${dir}: published ${want ?? "nothing"}, file ${got}`);
+  return { body, sha256: got };
+}
+
+function sha256(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}
