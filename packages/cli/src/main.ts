@@ -29,6 +29,7 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
     .version(version)
     .description("Bootstrap a Kubernetes node from raw binaries, and see why each component is needed.")
     .option("--debug", "print stacks with errors")
+    .option("--no-color", "no colors, spinners or other escape codes (as NO_COLOR=1)")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   const group = command === undefined ? undefined : GROUP_OF[command];

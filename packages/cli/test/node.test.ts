@@ -116,6 +116,30 @@ describe("dk-bootstrap ssh --dry-run", () => {
     expect(mirrored).not.toMatch(/# step: kube-apiserver/);
   });
 
+  it("offers the workshop's Calico (through Helm, its pool the pod CIDR) and Traefik with its Ingress", () => {
+    const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--cni", "calico", "--ingress", "traefik", "--pod-cidr", "10.32.0.0/16"], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect([...r.stdout.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1])).toEqual([...ORDER, "traefik"]);
+    const cni = section(r.stdout, "cni");
+    expect(cni).toMatch(/dk_fetch https:\/\/get.helm.sh\/helm-v[\d.]+-linux-amd64.tar.gz https:\/\/get.helm.sh\/helm-v[\d.]+-linux-amd64.tar.gz.sha256sum/);
+    expect(cni).toMatch(/helm --kubeconfig=\/etc\/kubernetes\/admin.conf upgrade --install calico projectcalico\/tigera-operator --version v3\.\d+\.\d+/);
+    expect(cni).not.toMatch(/10-bridge.conflist/);
+    const values = load(heredoc(r.stdout, "/etc/kubernetes/manifests/calico-values.yaml")) as {
+      installation: { calicoNetwork: { ipPools: { cidr: string }[] } };
+    };
+    expect(values.installation.calicoNetwork.ipPools[0]!.cidr).toBe("10.32.0.0/16");
+    expect(section(r.stdout, "kube-controller-manager")).toMatch(/--cluster-cidr=10.32.0.0\/16/);
+    const ingress = load(heredoc(r.stdout, "/etc/kubernetes/manifests/dk-ingress.yaml")) as { spec: { rules: { host: string }[] } };
+    expect(ingress.spec.rules[0]!.host).toBe("dk.domain.tld");
+    expect(section(r.stdout, "traefik")).toMatch(/--set ports.web.nodePort=30080/);
+    const file = join(dir, "calico.sh");
+    writeFileSync(file, r.stdout);
+    expect(run("bash", ["-n", file]).status).toBe(0);
+    expect(dk(["ssh", "root@192.0.2.10", "--dry-run", "--cni", "flannel"], { cwd: dir }).stderr).toMatch(
+      /^error: --cni: must be bridge or calico \(got "flannel"\)/,
+    );
+  });
+
   it("never prints a private key", () => {
     expect(script).not.toMatch(/PRIVATE KEY/);
   });
@@ -216,9 +240,13 @@ describe("dk-bootstrap ssh against a real sshd", () => {
       throw new Error(`not on the screen: ${text}\n${screen()}`);
     };
     const command = [process.execPath, CLI, "ssh", `${host.user}@${host.ip}`, ...args(), "--step"].map((a) => `'${a}'`).join(" ");
+    const raw = join(work, "pane.raw");
     for (const answer of ["q", ""]) {
       run(tmux, ["kill-session", "-t", "dkstep"]);
-      expect(run(tmux, ["new-session", "-d", "-s", "dkstep", "-x", "220", "-y", "60", `${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+      // The second run: NO_COLOR, and every byte the program writes to the terminal kept, to look for escape codes.
+      const env = answer === "" ? "NO_COLOR=1 " : "";
+      expect(run(tmux, ["new-session", "-d", "-s", "dkstep", "-x", "220", "-y", "60", `sleep 0.5; ${env}${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+      if (answer === "") run(tmux, ["pipe-pane", "-o", "-t", "dkstep", `cat > ${raw}`]);
       await waitFor(/Enter to run etcd, q to stop:/);
       expect(screen()).toMatch(/== etcd: etcd, the key-value store/);
       expect(screen()).toMatch(/Everything Kubernetes knows/);
@@ -230,6 +258,8 @@ describe("dk-bootstrap ssh against a real sshd", () => {
         expect(screen()).not.toMatch(/ok {2}etcd/);
       }
     }
+    expect(readFileSync(raw, "utf8")).toMatch(/ok {2}etcd/);
+    expect(readFileSync(raw, "utf8")).not.toMatch(/\x1b/);
     const last = screen();
     expect(last).toMatch(/ok {2}etcd/);
     expect(last).toMatch(/\| .*ENDPOINT/);

@@ -5,10 +5,24 @@ export interface Versions {
   containerd: string;
   runc: string;
   cni: string;
+  /** Helm, for the Calico and Traefik options. */
+  helm?: string;
+  /** The tigera-operator chart (Calico) and the Traefik chart. */
+  calicoChart?: string;
+  traefikChart?: string;
 }
 
 /** Defaults: the Kubernetes 1.34 line and the runtime releases tested with it (see shared reference notes). */
-export const DEFAULT_VERSIONS: Versions = { kubernetes: "1.34.2", etcd: "3.6.5", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" };
+export const DEFAULT_VERSIONS: Versions = {
+  kubernetes: "1.34.2",
+  etcd: "3.6.5",
+  containerd: "2.1.5",
+  runc: "1.3.4",
+  cni: "1.6.2",
+  helm: "3.19.0",
+  calicoChart: "3.31.4",
+  traefikChart: "37.1.2",
+};
 
 /** CPU architectures Kubernetes publishes binaries for, as `uname -m` names them. */
 export const ARCHES: Record<string, "amd64" | "arm64"> = { x86_64: "amd64", amd64: "amd64", aarch64: "arm64", arm64: "arm64" };
@@ -57,6 +71,11 @@ export const ARTIFACTS = {
     const file = `cni-plugins-linux-${arch}-v${v.cni}.tgz`;
     const url = `https://github.com/containernetworking/plugins/releases/download/v${v.cni}/${file}`;
     return [{ file, url, sumsUrl: `${url}.sha256`, kind: "tar", installs: ["bridge", "host-local", "loopback", "portmap"], strip: 0 }];
+  },
+  helm: (v: Versions, arch: string): Artifact[] => {
+    const file = `helm-v${v.helm ?? DEFAULT_VERSIONS.helm}-linux-${arch}.tar.gz`;
+    const url = `https://get.helm.sh/${file}`;
+    return [{ file, url, sumsUrl: `${url}.sha256sum`, kind: "tar", installs: ["helm"], strip: 1 }];
   },
 } satisfies Record<string, (v: Versions, arch: string) => Artifact[]>;
 

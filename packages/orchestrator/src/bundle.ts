@@ -38,7 +38,7 @@ async function download(url: string): Promise<Buffer> {
 export function artifactsFor(spec: NodeSpec, arch: string, range: { from?: string; until?: string } = {}): Artifact[] {
   const ctx = { spec, node: new NodeLayout(spec.remoteRoot), arch };
   const seen = new Map<string, Artifact>();
-  for (const step of plan(range)) for (const a of step.artifacts?.(ctx) ?? []) seen.set(a.url, a);
+  for (const step of plan(range, spec)) for (const a of step.artifacts?.(ctx) ?? []) seen.set(a.url, a);
   return [...seen.values()];
 }
 

@@ -2,12 +2,14 @@ import { InputError } from "@dk-bootstrap/pki";
 import { etcd, kubeApiserver, kubeControllerManager, kubeScheduler, rbac } from "./steps/control-plane.js";
 import type { Step } from "./steps/step.js";
 import { cni, containerd, kubeProxy, kubelet, web } from "./steps/worker.js";
+import { traefik } from "./steps/addons.js";
+import type { NodeSpec } from "./spec.js";
 
 /** Every step, in the workshop's order (the preflight is made per run, for the steps that are pending). */
-export const STEPS: readonly Step[] = [etcd, kubeApiserver, rbac, kubeControllerManager, kubeScheduler, containerd, kubelet, cni, kubeProxy, web];
+export const STEPS: readonly Step[] = [etcd, kubeApiserver, rbac, kubeControllerManager, kubeScheduler, containerd, kubelet, cni, kubeProxy, web, traefik];
 
-/** The steps from `from` to `until` (ids, both included). */
-export function plan(range: { from?: string; until?: string } = {}): Step[] {
+/** The steps from `from` to `until` (ids, both included), without the optional ones the spec does not ask for. */
+export function plan(range: { from?: string; until?: string } = {}, spec?: NodeSpec): Step[] {
   const index = (id: string | undefined, flag: string, fallback: number) => {
     if (id === undefined) return fallback;
     const i = STEPS.findIndex((s) => s.id === id);
@@ -17,5 +19,5 @@ export function plan(range: { from?: string; until?: string } = {}): Step[] {
   const from = index(range.from, "--from", 0);
   const until = index(range.until, "--until", STEPS.length - 1);
   if (from > until) throw new InputError(`--from ${range.from} comes after --until ${range.until}`, { field: "--from" });
-  return STEPS.slice(from, until + 1);
+  return STEPS.slice(from, until + 1).filter((s) => !spec || !s.enabled || s.enabled(spec));
 }

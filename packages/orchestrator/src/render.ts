@@ -13,7 +13,7 @@ import { NODE_PATH } from "./transport/wrap.js";
  * private key is ever printed; generated files are written inline.
  */
 export function renderScript(spec: NodeSpec, range: { from?: string; until?: string } = {}, notBefore = new Date(Date.now() - 5 * 60_000)): string {
-  const steps = plan(range);
+  const steps = plan(range, spec);
   const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64" };
   const out = [
     "#!/bin/sh",

@@ -45,7 +45,7 @@ interface LocalState {
  * locked for the run; the lock is a process of the connection, so a lost connection releases it.
  */
 export async function bootstrap(spec: NodeSpec, transport: Transport, options: BootstrapOptions = {}): Promise<BootstrapResult> {
-  return runSteps(spec, transport, plan(options), options.events, options);
+  return runSteps(spec, transport, plan(options, spec), options.events, options);
 }
 
 /**

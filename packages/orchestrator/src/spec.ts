@@ -14,6 +14,10 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   mirror?: string;
   /** `--upload DIR`: a bundle folder (`dk-bootstrap bundle`); its verified files are uploaded, the node downloads nothing. */
   upload?: string;
+  /** Pod networking: a bridge with host-local addresses (no image to pull), or Calico through its operator's Helm chart, as the workshop does. */
+  cni: "bridge" | "calico";
+  /** The workshop's optional ingress controller, installed with Helm after the web Service. */
+  ingress?: "traefik";
   /** CPU architecture (`amd64`, `arm64`); detected on the node when absent. */
   arch?: string;
   /** The local cluster folder (PKI, kubeconfigs, state). */
@@ -28,6 +32,7 @@ export function nodeSpec(partial: Partial<NodeSpec> & { dir: string }): NodeSpec
     remoteRoot: "/",
     versions: DEFAULT_VERSIONS,
     podCidr: "10.244.0.0/16",
+    cni: "bridge",
     ...stripUndefined(partial),
   } as NodeSpec;
   if (!isAbsolute(spec.remoteRoot)) throw new InputError("must be an absolute path on the node", { field: "--remote-root", value: spec.remoteRoot });
@@ -35,6 +40,8 @@ export function nodeSpec(partial: Partial<NodeSpec> & { dir: string }): NodeSpec
     if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(v))
       throw new InputError("not a release version such as 1.34.2", { field: `--${k === "kubernetes" ? "k8s" : k}-version`, value: v });
   }
+  if (spec.cni !== "bridge" && spec.cni !== "calico") throw new InputError("must be bridge or calico", { field: "--cni", value: spec.cni });
+  if (spec.ingress !== undefined && spec.ingress !== "traefik") throw new InputError("must be traefik", { field: "--ingress", value: spec.ingress });
   if (spec.mirror !== undefined && !/^https?:\/\/\S+$/.test(spec.mirror))
     throw new InputError("must be an http(s) URL", { field: "--mirror", value: spec.mirror });
   return spec;

@@ -19,7 +19,7 @@ export interface StepStatus {
 export async function nodeStatus(spec: NodeSpec, t: Transport): Promise<StepStatus[]> {
   const c = await contextFor(spec, t);
   const out: StepStatus[] = [];
-  for (const step of plan()) {
+  for (const step of plan({}, spec)) {
     const recorded = (await t.run(sh`cat ${`${c.node.state}/steps/${step.id}`} 2>/dev/null`)).stdout.trim();
     const healthy = recorded !== "" && (await t.run(stepScript(c, step.check(c)))).exitCode === 0;
     out.push({ id: step.id, done: recorded !== "", current: recorded === (await stepHash(c, step)), healthy });

@@ -1,5 +1,5 @@
 import { type Command } from "commander";
-import { STEPS, componentLogs, explainStep, nodeStatus } from "@dk-bootstrap/orchestrator";
+import { componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { table } from "@dk-bootstrap/pki";
 import { type NodeOptions, addNodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions } from "./node.js";
 
@@ -13,7 +13,7 @@ export function registerInspect(program: Command): void {
         process.stdout.write(explainStep(nodeSpecFromFlags(o), step));
         return;
       }
-      for (const s of STEPS) process.stdout.write(`${s.id}: ${s.title}\n  ${s.why}\n\n`);
+      for (const s of plan({}, nodeSpecFromFlags(o))) process.stdout.write(`${s.id}: ${s.title}\n  ${s.why}\n\n`);
       process.stdout.write("Run `dk-bootstrap explain STEP` for a step's commands.\n");
     });
 

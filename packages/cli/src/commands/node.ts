@@ -39,6 +39,9 @@ export interface NodeOptions extends ClusterOptions {
   runcVersion?: string;
   cniVersion?: string;
   podCidr: string;
+  cni: string;
+  ingress?: string;
+  helmVersion?: string;
   mirror?: string;
   upload?: string;
   remoteRoot: string;
@@ -69,6 +72,9 @@ export function addNodeOptions(cmd: Command): Command {
     .option("--runc-version <v>", "runc release")
     .option("--cni-version <v>", "CNI plugins release")
     .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
+    .option("--cni <cni>", "bridge (host-local, no image to pull) or calico (tigera-operator through Helm, as the workshop)", "bridge")
+    .option("--ingress <controller>", "add the workshop's ingress controller: traefik (through Helm)")
+    .option("--helm-version <v>", "Helm release (for --cni calico and --ingress traefik)")
     .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)")
     .option("--upload <dir>", "air-gapped node: upload the binaries from this bundle folder (dk-bootstrap bundle) instead of downloading on the node")
     .option("--remote-root <dir>", "every path written on the node lives under it", "/")
@@ -101,6 +107,8 @@ export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
     dir: resolve(o.dir),
     remoteRoot: o.remoteRoot,
     podCidr: o.podCidr,
+    cni: o.cni as NodeSpec["cni"],
+    ...(o.ingress ? { ingress: o.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
     ...(o.mirror ? { mirror: o.mirror } : {}),
     ...(o.upload ? { upload: resolve(o.upload) } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
@@ -110,6 +118,9 @@ export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
       containerd: o.containerdVersion ?? DEFAULT_VERSIONS.containerd,
       runc: o.runcVersion ?? DEFAULT_VERSIONS.runc,
       cni: o.cniVersion ?? DEFAULT_VERSIONS.cni,
+      helm: o.helmVersion ?? DEFAULT_VERSIONS.helm!,
+      calicoChart: DEFAULT_VERSIONS.calicoChart!,
+      traefikChart: DEFAULT_VERSIONS.traefikChart!,
     },
   });
 }
@@ -210,7 +221,9 @@ async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: stri
 function guidedRun(out: RunOutput): { ask: (step: Step) => Promise<boolean>; close(): void } {
   if (!process.stdin.isTTY)
     throw new InputError("--step needs a terminal to answer its questions", { field: "--step" }, { hint: "run it in a terminal, or drop --step" });
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // readline redraws its line with escape codes on a terminal; NO_COLOR / --no-color promise none.
+  const plain = Boolean(process.env.NO_COLOR) || process.argv.includes("--no-color");
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: !plain });
   return {
     ask: async (step) => {
       out.say(`\n== ${step.id}: ${step.title}\n${wrap(step.why)}\n`);
@@ -294,6 +307,7 @@ export function registerNode(program: Command): void {
 
   addNodeOptions(program.command("local"))
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
+    .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
     .action(async (o: NodeOptions) => {
       const spec = await prepare(o);
       await runOn(new LocalTransport(), spec, o, "127.0.0.1");
@@ -301,6 +315,7 @@ export function registerNode(program: Command): void {
 
   sshOptions(addNodeOptions(program.command("reset <target>")))
     .description("stop and remove exactly what dk-bootstrap made on [user@]host (also after a half-done run)")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s")
     .action(async (target: string, o: NodeOptions) => {
       const t = await connect(target, o);
       try {

@@ -16,11 +16,19 @@ export interface OutputOptions {
   verbose?: boolean;
 }
 
+const FRAMES = ["|", "/", "-", "\\"];
+
+/** A spinner only on a terminal, and never with NO_COLOR or --no-color (they promise output without escape codes). */
+function spinnerAllowed(): boolean {
+  return process.stdout.isTTY === true && !process.env.NO_COLOR && !process.argv.includes("--no-color");
+}
+
 /** An event sink that prints and also logs every event to the run's log file. */
 export class RunOutput {
   readonly logFile: string;
   private readonly log: WriteStream;
   readonly started = Date.now();
+  private spinner: { timer: NodeJS.Timeout; text: string } | undefined;
 
   constructor(private readonly o: OutputOptions) {
     this.logFile = runLogPath(o.host);
@@ -37,13 +45,30 @@ export class RunOutput {
       return;
     }
     const p = `[${this.o.host}]`;
-    if (e.type === "step-start") process.stdout.write(`${p} ==> ${e.step}: ${e.title}\n`);
-    else if (e.type === "step-done")
+    this.stopSpinner();
+    if (e.type === "step-start") {
+      process.stdout.write(`${p} ==> ${e.step}: ${e.title}\n`);
+      this.startSpinner(`${p}     waiting for ${e.step}: its commands, then its check`);
+    } else if (e.type === "step-done")
       process.stdout.write(e.status === "skipped" ? `${p} --- ${e.step}: already done, skipped\n` : `${p} ok  ${e.step} (${(e.ms / 1000).toFixed(1)}s)\n`);
     else if (e.type === "check" && !e.ok) process.stdout.write(`${p} !!  ${e.step}: ${e.detail ?? "check failed"}\n`);
     else if (e.type === "output" && (this.o.verbose || e.stream === "stderr")) process.stdout.write(`${p}     ${e.line}\n`);
     else if (e.type === "observe") process.stdout.write(`${p}   | ${e.text}\n`);
   };
+
+  private startSpinner(text: string): void {
+    if (this.o.json || !spinnerAllowed()) return;
+    let i = 0;
+    const timer = setInterval(() => process.stdout.write(`\r${FRAMES[i++ % FRAMES.length]} ${text}\x1b[K`), 120);
+    this.spinner = { timer, text };
+  }
+
+  private stopSpinner(): void {
+    if (!this.spinner) return;
+    clearInterval(this.spinner.timer);
+    process.stdout.write("\r\x1b[K");
+    this.spinner = undefined;
+  }
 
   /** A line for people (not shown with --json, where the events say it all). */
   say(text: string): void {
@@ -52,6 +77,7 @@ export class RunOutput {
   }
 
   async close(): Promise<void> {
+    this.stopSpinner();
     await new Promise<void>((r) => this.log.end(r));
   }
 }

@@ -27,6 +27,8 @@ export interface Step {
   why: string;
   /** What the user should see on the cluster once it is done. */
   observe: string;
+  /** Whether the spec asks for this step (optional steps: Traefik); absent means always. */
+  enabled?(spec: NodeSpec): boolean;
   /** Ports it listens on (checked free by the preflight before it first runs). */
   ports?: number[];
   /** It must run as root (containerd, kubelet, kube-proxy touch the host's namespaces and iptables). */

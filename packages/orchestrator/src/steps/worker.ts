@@ -1,4 +1,5 @@
 import { ARTIFACTS } from "../artifacts.js";
+import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { lines, sh } from "../shell.js";
 import { nodePodSubnet } from "../spec.js";
 import { type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
@@ -102,45 +103,53 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
 /** A bridge + host-local CNI: pod networking with no image to pull. */
 export const cni: Step = {
   id: "cni",
-  artifacts: (c) => ARTIFACTS.cni(c.spec.versions, c.arch),
+  artifacts: (c) => [...ARTIFACTS.cni(c.spec.versions, c.arch), ...(c.spec.cni === "calico" ? helmArtifacts(c) : [])],
   title: "CNI: pod networking",
   why: "Each Pod gets its own network namespace; a CNI plugin gives it an interface and an IP. Until one is configured the kubelet keeps the node NotReady. Here: a bridge with host-local addresses from this node's pod subnet, which pulls no image.",
   observe: "the node turns Ready and the web Pods Running, with IPs from the pod subnet.",
   needsRoot: true,
-  files: (c) => [
-    {
-      path: `${cniConf(c)}/10-bridge.conflist`,
-      mode: 0o644,
-      content: `${JSON.stringify(
-        {
-          cniVersion: "1.0.0",
-          name: "bridge",
-          plugins: [
-            {
-              type: "bridge",
-              bridge: "cni0",
-              isGateway: true,
-              ipMasq: true,
-              hairpinMode: true,
-              ipam: { type: "host-local", ranges: [[{ subnet: nodePodSubnet(c.spec.podCidr) }]], routes: [{ dst: "0.0.0.0/0" }] },
-            },
-            { type: "portmap", capabilities: { portMappings: true } },
-          ],
-        },
-        null,
-        2,
-      )}\n`,
-    },
-  ],
+  files: (c) =>
+    c.spec.cni === "calico"
+      ? [{ path: `${c.node.etc}/manifests/calico-values.yaml`, mode: 0o644, content: calicoValues(c) }]
+      : [
+          {
+            path: `${cniConf(c)}/10-bridge.conflist`,
+            mode: 0o644,
+            content: `${JSON.stringify(
+              {
+                cniVersion: "1.0.0",
+                name: "bridge",
+                plugins: [
+                  {
+                    type: "bridge",
+                    bridge: "cni0",
+                    isGateway: true,
+                    ipMasq: true,
+                    hairpinMode: true,
+                    ipam: { type: "host-local", ranges: [[{ subnet: nodePodSubnet(c.spec.podCidr) }]], routes: [{ dst: "0.0.0.0/0" }] },
+                  },
+                  { type: "portmap", capabilities: { portMappings: true } },
+                ],
+              },
+              null,
+              2,
+            )}\n`,
+          },
+        ],
   script: (c) =>
     lines([
       sh`modprobe br_netfilter 2>/dev/null || true; sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true`,
-      install(c, cni.artifacts!(c), cniBin(c)),
+      // The CNI plugins are needed either way: containerd runs the loopback one for every Pod.
+      install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+      ...(c.spec.cni === "calico" ? [calicoScript(c)] : []),
     ]),
   check: (c) => sh`[ "$(${kubectl(c, "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
   checkTimeout: 120,
   show: (c) => lines([kubectl(c, "get", "nodes"), kubectl(c, "get", "pods", "-o", "wide")]),
-  creates: (c) => installed(cni.artifacts!(c), cniBin(c)),
+  creates: (c) => [
+    ...installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+    ...(c.spec.cni === "calico" ? installed(helmArtifacts(c), c.node.bin) : []),
+  ],
   components: [],
 };
 
