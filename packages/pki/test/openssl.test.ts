@@ -60,7 +60,7 @@ describe("OpenSSL accepts the cluster PKI", () => {
     });
     afterAll(() => server.close());
 
-    const sClient = (extra: string[]) =>
+    const sClient = (extra: string[], hostname = "kubernetes.default.svc") =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p: ChildProcess = spawn(openssl, [
           "s_client",
@@ -70,7 +70,7 @@ describe("OpenSSL accepts the cluster PKI", () => {
           pki("ca.crt"),
           "-verify_return_error",
           "-verify_hostname",
-          "kubernetes.default.svc",
+          hostname,
           ...extra,
         ]);
         let out = "";
@@ -89,24 +89,7 @@ describe("OpenSSL accepts the cluster PKI", () => {
     });
 
     it("fails the server name check for a name not in the certificate", async () => {
-      const r = await new Promise<{ code: number | null }>((resolve) => {
-        const p = spawn(openssl, [
-          "s_client",
-          "-connect",
-          `127.0.0.1:${port}`,
-          "-CAfile",
-          pki("ca.crt"),
-          "-verify_return_error",
-          "-verify_hostname",
-          "evil.example",
-          "-cert",
-          pki("clients/admin.crt"),
-          "-key",
-          pki("clients/admin.key"),
-        ]);
-        p.stdin.end();
-        p.on("close", (code) => resolve({ code }));
-      });
+      const r = await sClient(["-cert", pki("clients/admin.crt"), "-key", pki("clients/admin.key")], "evil.example");
       expect(r.code).not.toBe(0);
     });
 

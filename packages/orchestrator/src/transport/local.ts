@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { Shell } from "../shell.js";
-import { type RunOptions, type RunResult, type Transport } from "./transport.js";
+import { type RunOptions, type RunResult, type Transport, drain } from "./transport.js";
 import { wrap } from "./wrap.js";
 
 /** Runs a child process and collects its output line by line. */
@@ -8,18 +8,7 @@ export function spawnCollect(argv: string[], options: RunOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     const out = { stdout: "", stderr: "" };
-    for (const stream of ["stdout", "stderr"] as const) {
-      let partial = "";
-      p[stream].on("data", (d: Buffer) => {
-        const text = d.toString();
-        out[stream] += text;
-        if (!options.onLine) return;
-        const parts = (partial + text).split("\n");
-        partial = parts.pop()!;
-        for (const line of parts) options.onLine(line, stream);
-      });
-      p[stream].on("end", () => partial && options.onLine?.(partial, stream));
-    }
+    for (const stream of ["stdout", "stderr"] as const) drain(p[stream], stream, out, options.onLine);
     p.on("error", reject);
     p.stdin.on("error", () => undefined); // a command that does not read its stdin closes it early
     p.stdin.end(options.stdin ?? "");

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { HostKeyError, SshError } from "../errors.js";
 import { type Shell, quote } from "../shell.js";
 import { addKnownHost, fingerprint, hostKeyName, knownKeyTypes, loadKnownHosts, verifyHostKey } from "./known-hosts.js";
-import type { RunOptions, RunResult, Transport } from "./transport.js";
+import { type RunOptions, type RunResult, type Transport, drain } from "./transport.js";
 import { wrap } from "./wrap.js";
 
 /** How to reach a node over SSH. */
@@ -193,20 +193,8 @@ function collect(ch: ClientChannel, options: RunOptions): Promise<RunResult> {
     const out = { stdout: "", stderr: "" };
     let exitCode: number | null = null;
     let signal: string | null = null;
-    const pipe = (stream: Readable, name: "stdout" | "stderr") => {
-      let partial = "";
-      stream.on("data", (d: Buffer) => {
-        const text = d.toString();
-        out[name] += text;
-        if (!options.onLine) return;
-        const parts = (partial + text).split("\n");
-        partial = parts.pop()!;
-        for (const line of parts) options.onLine(line, name);
-      });
-      stream.on("end", () => partial && options.onLine?.(partial, name));
-    };
-    pipe(ch, "stdout");
-    pipe(ch.stderr, "stderr");
+    drain(ch, "stdout", out, options.onLine);
+    drain(ch.stderr, "stderr", out, options.onLine);
     ch.on("exit", (code: number | null, sig?: string) => {
       exitCode = typeof code === "number" ? code : null;
       signal = sig ?? null;

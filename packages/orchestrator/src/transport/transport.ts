@@ -36,6 +36,23 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * Collects one output stream of a command into `out[name]`, and hands each complete line to `onLine`
+ * as it arrives (the last, unterminated one at the end). Both transports read their streams through it.
+ */
+export function drain(stream: NodeJS.ReadableStream, name: "stdout" | "stderr", out: { stdout: string; stderr: string }, onLine?: RunOptions["onLine"]): void {
+  let partial = "";
+  stream.on("data", (d: Buffer) => {
+    const text = d.toString();
+    out[name] += text;
+    if (!onLine) return;
+    const parts = (partial + text).split("\n");
+    partial = parts.pop()!;
+    for (const line of parts) onLine(line, name);
+  });
+  stream.on("end", () => partial && onLine?.(partial, name));
+}
+
 /** Runs a script and throws {@link RemoteCommandError} unless it exits 0. */
 export async function exec(t: Transport, script: Shell, options: RunOptions = {}): Promise<RunResult> {
   const r = await t.run(script, options);
