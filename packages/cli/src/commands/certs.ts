@@ -118,6 +118,7 @@ export function registerCerts(program: Command): void {
     .description("when each certificate of the cluster folder expires (kubeadm's table, or JSON)")
     .option("--dir <dir>", "cluster folder", "./cluster")
     .option("-o, --output <format>", "text or json", "text")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json")
     .action(async (o: { dir: string; output: string }) => {
       const report = await checkExpiration(resolve(o.dir));
       if (report.authorities.every((r) => r.missing))
@@ -132,6 +133,7 @@ export function registerCerts(program: Command): void {
     .description("re-issue a certificate (or all) with a new key, keeping its identity and SANs; CAs are never renewed")
     .option("--dir <dir>", "cluster folder", "./cluster")
     .option("--validity <duration>", "validity of the renewed certificates", "8760h")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
     .action(async (name: string, o: { dir: string; validity: string }) => {
       const results = await renewCertificates(resolve(o.dir), name, { validityMs: parseDuration(o.validity, { field: "--validity" }) });
       for (const r of results) {
