@@ -1,4 +1,3 @@
-import { firstServiceIP } from "@dk-bootstrap/pki";
 import { ARTIFACTS } from "../artifacts.js";
 import { lines, sh } from "../shell.js";
 import { type FilePut, type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
@@ -205,6 +204,3 @@ export const kubeScheduler: Step = {
   creates: (c) => installed(kubeScheduler.artifacts!(c), c.node.bin),
   components: ["kube-scheduler"],
 };
-
-/** The first Service IP, for the story's checks. */
-export const serviceIP = (c: StepContext) => firstServiceIP(c.spec.serviceCidr);
