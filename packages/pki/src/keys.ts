@@ -1,5 +1,6 @@
 import { KeyObject, createPrivateKey, createPublicKey, timingSafeEqual } from "node:crypto";
 import { InputError, type InputLocation } from "./errors.js";
+import { generateRsaKey } from "./rsa.js";
 import { crypto } from "./x509.js";
 
 /** Key algorithms, by cfssl's names (`key.algo` in a CSR JSON). */
@@ -76,12 +77,11 @@ export class KeyPair {
     readonly publicKey: CryptoKey,
   ) {}
 
-  /** Makes a new key. RSA keys are generated on libuv's thread pool, so several can be made at once. */
+  /** Makes a new key. RSA primes are found on libuv's thread pool, so several keys can be made at once. */
   static async generate(spec: KeySpec): Promise<KeyPair> {
     const checked = validateKeySpec(spec);
-    const alg = signingAlgorithm(checked);
-    const params = checked.algo === "rsa" ? { ...alg, modulusLength: checked.size, publicExponent: new Uint8Array([1, 0, 1]) } : alg;
-    const pair = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
+    if (checked.algo === "rsa") return KeyPair.fromKeyObject(await generateRsaKey(checked.size));
+    const pair = (await crypto.subtle.generateKey(signingAlgorithm(checked), true, ["sign", "verify"])) as CryptoKeyPair;
     return new KeyPair(checked, pair.privateKey, pair.publicKey);
   }
 

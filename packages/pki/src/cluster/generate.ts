@@ -58,12 +58,20 @@ interface PendingWrite {
   options: WriteOptions;
 }
 
-/** The state one run builds up. */
+/** What every certificate of one run is settled against. */
 interface Run {
-  pki: ClusterPki;
+  spec: ClusterSpec;
+  dir: string;
   force: boolean;
   now: Date;
+}
+
+/** One certificate settled: what it is now, what was done, and what to write once everything is settled. */
+interface Settled {
+  entry: PkiEntry;
+  action: PkiAction;
   writes: PendingWrite[];
+  warnings: string[];
 }
 
 /**
@@ -71,48 +79,56 @@ interface Run {
  * certificate without its key is used as an external CA (its leaves must then exist). Leaves: kept
  * when valid, signed by their CA and matching the spec (identity and SANs); otherwise re-issued with
  * their existing key ("renewed"); made with a new key only when there is none or with `force`.
- * Everything is checked before any key is generated, every key that must be made is generated at once
- * in parallel, and nothing is written until every certificate is settled.
+ * Everything is checked before any key is generated, and nothing is written until every certificate
+ * is settled.
  */
 export async function generateClusterPki(spec: ClusterSpec, dir: string, options: GenerateOptions = {}): Promise<ClusterPki> {
-  const force = options.force ?? false;
-  const now = options.now ?? new Date();
+  const run: Run = { spec, dir, force: options.force ?? false, now: options.now ?? new Date() };
   const existing = new Map(await Promise.all(CERT_DEFS.map(async (def) => [def.name, await loadPair(dir, def.name)] as const)));
   const have = (def: CertDef) => existing.get(def.name)!;
   const saPath = saPaths(dir);
-  const saPem = force ? undefined : await readIfExists(saPath.key);
-  if (!force) for (const def of CA_DEFS) await checkExistingCa(dir, have(def), def, now);
+  const saPem = run.force ? undefined : await readIfExists(saPath.key);
+  if (!run.force) for (const def of CA_DEFS) await checkExistingCa(dir, have(def), def, run.now);
 
+  // Every key is asked for at once, CAs' first: the thread pool takes them in order, so each certificate
+  // is signed as soon as its key and its CA are ready, while the other keys are still being made.
   const externalCa = (d: CertDef) => d.ca === undefined && have(d).cert !== undefined;
-  const needKeys = CERT_DEFS.filter((d) => force || (!have(d).key && !externalCa(d)));
+  const needsKey = (d: CertDef) => run.force || (!have(d).key && !externalCa(d));
+  const freshKeys = new Map([...CA_DEFS, ...LEAF_DEFS].filter(needsKey).map((d) => [d.name, KeyPair.generate(spec.key)] as const));
   // The service-account token signer takes RSA or ECDSA only.
   const saSpec: KeySpec = spec.key.algo === "ed25519" ? { algo: "ecdsa", size: 256 } : spec.key;
-  const [saKey, ...fresh] = await Promise.all([
-    saPem ? KeyPair.fromPem(saPem, { file: saPath.key }) : KeyPair.generate(saSpec),
-    ...needKeys.map(() => KeyPair.generate(spec.key)),
-  ]);
-  const freshKeys = new Map(needKeys.map((d, i) => [d.name, fresh[i]!]));
+  const saKey = saPem ? KeyPair.fromPem(saPem, { file: saPath.key }) : KeyPair.generate(saSpec);
+  const tasks = new Map<string, Promise<Settled>>();
+  for (const def of CA_DEFS) tasks.set(def.name, settleCa(run, def, have(def), freshKeys.get(def.name)));
+  for (const def of LEAF_DEFS) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
+  const [serviceAccountKey, ...settled] = await Promise.all([saKey, ...CERT_DEFS.map((def) => tasks.get(def.name)!)]);
 
-  const run: Run = { pki: { spec, dir, entries: new Map(), serviceAccountKey: saKey!, actions: [], warnings: [] }, force, now, writes: [] };
-  for (const def of CA_DEFS) await settleCa(run, def, have(def), freshKeys.get(def.name));
-  for (const def of LEAF_DEFS) await settleLeaf(run, def, have(def), freshKeys.get(def.name));
-  if (!saPem) {
-    run.writes.push({
-      path: saPath.key,
-      content: saKey!.privateKeyPem(spec.keyFormat),
-      options: { mode: 0o600, protect: { what: "service-account key", force } },
-    });
-    run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
-  } else if ((await readIfExists(saPath.pub)) !== saKey!.publicKeyPem()) {
-    run.writes.push({ path: saPath.pub, content: saKey!.publicKeyPem(), options: { mode: 0o644 } });
+  const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey: serviceAccountKey!, actions: [], warnings: [] };
+  const writes: PendingWrite[] = [];
+  for (const s of settled as Settled[]) {
+    pki.entries.set(s.entry.def.name, s.entry);
+    pki.actions.push(s.action);
+    pki.warnings.push(...s.warnings);
+    writes.push(...s.writes);
   }
-  run.pki.actions.push({ name: "sa", action: saPem ? "kept" : "made" });
+  const saPub = serviceAccountKey!.publicKeyPem();
+  if (!saPem) {
+    writes.push({
+      path: saPath.key,
+      content: serviceAccountKey!.privateKeyPem(spec.keyFormat),
+      options: { mode: 0o600, protect: { what: "service-account key", force: run.force } },
+    });
+    writes.push({ path: saPath.pub, content: saPub, options: { mode: 0o644 } });
+  } else if ((await readIfExists(saPath.pub)) !== saPub) {
+    writes.push({ path: saPath.pub, content: saPub, options: { mode: 0o644 } });
+  }
+  pki.actions.push({ name: "sa", action: saPem ? "kept" : "made" });
 
   await ensurePrivateDir(dir);
   for (const folder of new Set(CERT_DEFS.map((d) => certDir(dir, d.name)))) await ensurePrivateDir(folder);
   // Each write is atomic on its own; doing them together lets their fsyncs overlap on the thread pool.
-  await Promise.all(run.writes.map((w) => writeFileAtomic(w.path, w.content, w.options)));
-  return run.pki;
+  await Promise.all(writes.map((w) => writeFileAtomic(w.path, w.content, w.options)));
+  return pki;
 }
 
 async function loadPair(dir: string, name: string): Promise<ExistingPair> {
@@ -141,40 +157,51 @@ async function checkExistingCa(dir: string, have: ExistingPair, def: CertDef, no
     throw new PkiError(`${p.key}: does not match ${p.crt}`, { hint: "restore the CA's own key, or pass --force to make a new CA" });
 }
 
-async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKey: KeyPair | undefined): Promise<void> {
-  const { pki } = run;
+async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyPromise: Promise<KeyPair> | undefined): Promise<Settled> {
+  const freshKey = await freshKeyPromise;
   if (have.cert && !run.force) {
-    pki.entries.set(def.name, { def, cert: have.cert, certPem: have.certPem!, ...(have.key ? { key: have.key } : {}) });
-    pki.actions.push(have.key ? { name: def.name, action: "kept" } : { name: def.name, action: "external", reason: "no CA key: leaves must be provided" });
-    return;
+    return {
+      entry: { def, cert: have.cert, certPem: have.certPem!, ...(have.key ? { key: have.key } : {}) },
+      action: have.key ? { name: def.name, action: "kept" } : { name: def.name, action: "external", reason: "no CA key: leaves must be provided" },
+      writes: [],
+      warnings: [],
+    };
   }
   const key = freshKey ?? have.key!;
-  const cn = def.cn(pki.spec);
+  const cn = def.cn(run.spec);
   const cert = await issueCertificate(
-    { subject: { CN: cn }, publicKey: key.publicKey, sans: { ...noSans(), dns: [cn] }, validity: kubeadmValidity(run.now, pki.spec.caValidityMs), ca: {} },
+    { subject: { CN: cn }, publicKey: key.publicKey, sans: { ...noSans(), dns: [cn] }, validity: kubeadmValidity(run.now, run.spec.caValidityMs), ca: {} },
     { selfKey: key },
   );
-  queuePair(run, def, cert, freshKey);
-  pki.entries.set(def.name, { def, cert, certPem: certificatePem(cert), key });
-  pki.actions.push({ name: def.name, action: "made" });
+  return {
+    entry: { def, cert, certPem: certificatePem(cert), key },
+    action: { name: def.name, action: "made" },
+    writes: pairWrites(run, def, cert, freshKey),
+    warnings: [],
+  };
 }
 
-async function settleLeaf(run: Run, def: CertDef, have: ExistingPair, freshKey: KeyPair | undefined): Promise<void> {
-  const { pki } = run;
-  const ca = pki.entries.get(def.ca!)!;
-  const stale = have.cert && have.key && !run.force ? await whyStale(pki.spec, def, have.cert, have.key, ca.cert, run.now) : "missing";
-  if (stale === undefined) {
-    pki.entries.set(def.name, { def, cert: have.cert!, certPem: have.certPem!, key: have.key! });
-    pki.actions.push({ name: def.name, action: "kept" });
-    return;
-  }
-  if (!ca.key) throw new PkiError(`${certPaths(pki.dir, def.name).crt}: ${stale}, and ${def.ca} is an external CA (no key) so it cannot be issued here`);
+async function settleLeaf(
+  run: Run,
+  def: CertDef,
+  have: ExistingPair,
+  freshKeyPromise: Promise<KeyPair> | undefined,
+  caTask: Promise<Settled>,
+): Promise<Settled> {
+  // Both at once, so that a failed key is never left without a handler.
+  const [{ entry: ca }, freshKey] = await Promise.all([caTask, freshKeyPromise]);
+  const stale = have.cert && have.key && !run.force ? await whyStale(run.spec, def, have.cert, have.key, ca.cert, run.now) : "missing";
+  if (stale === undefined)
+    return { entry: { def, cert: have.cert!, certPem: have.certPem!, key: have.key! }, action: { name: def.name, action: "kept" }, writes: [], warnings: [] };
+  if (!ca.key) throw new PkiError(`${certPaths(run.dir, def.name).crt}: ${stale}, and ${def.ca} is an external CA (no key) so it cannot be issued here`);
   const key = freshKey ?? have.key!;
-  const cert = await issueLeaf(pki.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
-  queuePair(run, def, cert, freshKey);
-  pki.warnings.push(...outlivesCaWarning(def.name, cert.notAfter, ca.cert));
-  pki.entries.set(def.name, { def, cert, certPem: certificatePem(cert), key });
-  pki.actions.push(freshKey ? { name: def.name, action: "made" } : { name: def.name, action: "renewed", reason: stale });
+  const cert = await issueLeaf(run.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
+  return {
+    entry: { def, cert, certPem: certificatePem(cert), key },
+    action: freshKey ? { name: def.name, action: "made" } : { name: def.name, action: "renewed", reason: stale },
+    writes: pairWrites(run, def, cert, freshKey),
+    warnings: outlivesCaWarning(def.name, cert.notAfter, ca.cert),
+  };
 }
 
 /** Issues a leaf of the cluster list with kubeadm's validity rule. */
@@ -211,18 +238,20 @@ async function whyStale(
   return undefined;
 }
 
-/** Queues a certificate, and its key when it is new; an existing key or CA is only replaced with force. */
-function queuePair(run: Run, def: CertDef, cert: x509.X509Certificate, newKey: KeyPair | undefined): void {
-  const p = certPaths(run.pki.dir, def.name);
+/** The files of a certificate, and of its key when it is new; an existing key or CA is only replaced with force. */
+function pairWrites(run: Run, def: CertDef, cert: x509.X509Certificate, newKey: KeyPair | undefined): PendingWrite[] {
+  const p = certPaths(run.dir, def.name);
+  const writes: PendingWrite[] = [];
   if (newKey)
-    run.writes.push({
+    writes.push({
       path: p.key,
-      content: newKey.privateKeyPem(run.pki.spec.keyFormat),
+      content: newKey.privateKeyPem(run.spec.keyFormat),
       options: { mode: 0o600, protect: { what: "private key", force: run.force } },
     });
-  run.writes.push({
+  writes.push({
     path: p.crt,
     content: certificatePem(cert),
     options: { mode: 0o644, ...(def.ca ? {} : { protect: { what: "CA certificate", force: run.force } }) },
   });
+  return writes;
 }
