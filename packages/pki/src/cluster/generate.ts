@@ -101,21 +101,21 @@ export async function generateClusterPki(spec: ClusterSpec, dir: string, options
   const tasks = new Map<string, Promise<Settled>>();
   for (const def of CA_DEFS) tasks.set(def.name, settleCa(run, def, have(def), freshKeys.get(def.name)));
   for (const def of LEAF_DEFS) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
-  const [serviceAccountKey, ...settled] = await Promise.all([saKey, ...CERT_DEFS.map((def) => tasks.get(def.name)!)]);
+  const [serviceAccountKey, settled] = await Promise.all([saKey, Promise.all(CERT_DEFS.map((def) => tasks.get(def.name)!))]);
 
-  const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey: serviceAccountKey!, actions: [], warnings: [] };
+  const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey, actions: [], warnings: [] };
   const writes: PendingWrite[] = [];
-  for (const s of settled as Settled[]) {
+  for (const s of settled) {
     pki.entries.set(s.entry.def.name, s.entry);
     pki.actions.push(s.action);
     pki.warnings.push(...s.warnings);
     writes.push(...s.writes);
   }
-  const saPub = serviceAccountKey!.publicKeyPem();
+  const saPub = serviceAccountKey.publicKeyPem();
   if (!saPem) {
     writes.push({
       path: saPath.key,
-      content: serviceAccountKey!.privateKeyPem(spec.keyFormat),
+      content: serviceAccountKey.privateKeyPem(spec.keyFormat),
       options: { mode: 0o600, protect: { what: "service-account key", force: run.force } },
     });
     writes.push({ path: saPath.pub, content: saPub, options: { mode: 0o644 } });
