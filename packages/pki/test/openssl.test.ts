@@ -29,6 +29,13 @@ describe("OpenSSL accepts the cluster PKI", () => {
     expect(r.status).not.toBe(0);
   });
 
+  it("checks every RSA key: primes, exponents and CRT values", () => {
+    for (const key of [...CERT_DEFS.map((d) => pki(`${d.name}.key`)), pki("sa.key")]) {
+      const r = run(openssl, ["rsa", "-check", "-noout", "-in", key]);
+      expect(r.stdout + r.stderr, key).toMatch(/^RSA key ok/);
+    }
+  });
+
   it("reads the traditional key files and matches them to their certificates", () => {
     for (const name of ["apiserver", "etcd/server", "clients/admin"]) {
       const fromKey = run(openssl, ["pkey", "-in", pki(`${name}.key`), "-pubout"]).stdout;
