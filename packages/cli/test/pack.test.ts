@@ -50,5 +50,21 @@ describe("the published packages", () => {
     const lib = run(process.execPath, ["use.mjs"], { cwd: app });
     expect(lib.status, lib.stderr).toBe(0);
     expect(lib.stdout.trim()).toBe("kubernetes apiVersion: v1 'a b'");
+
+    // The CLI is one bundle: alone, it brings only ssh2 (loaded as it is, for its native addons).
+    const alone = join(dir, "alone");
+    mkdirSync(alone);
+    writeFileSync(join(alone, "package.json"), '{ "name": "alone", "private": true }\n');
+    const cliOnly = run("npm", ["install", "--no-audit", "--no-fund", join(packs, "dk-bootstrap-0.1.0.tgz")], { cwd: alone });
+    expect(cliOnly.status, cliOnly.stderr).toBe(0);
+    expect(existsSync(join(alone, "node_modules", "@dk-bootstrap"))).toBe(false);
+    expect(existsSync(join(alone, "node_modules", "ssh2"))).toBe(true);
+    const certsAlone = run("npx", ["--no-install", "dk-bootstrap", "certs", "--key-algo", "ecdsa"], { cwd: alone });
+    expect(certsAlone.status, certsAlone.stderr).toBe(0);
+    expect(existsSync(join(alone, "cluster", "admin.conf"))).toBe(true);
+    // ssh2 is found and loaded: the failure is the closed port's, not a missing module's.
+    const ssh = run("npx", ["--no-install", "dk-bootstrap", "ssh", "dk@127.0.0.1", "-p", "1"], { cwd: alone });
+    expect(ssh.status).toBe(1);
+    expect(ssh.stderr).toMatch(/^error: \[127\.0\.0\.1\]:1: connect ECONNREFUSED/m);
   });
 });
