@@ -6,10 +6,10 @@ export interface Versions {
   runc: string;
   cni: string;
   /** Helm, for the Calico and Traefik options. */
-  helm?: string;
+  helm: string;
   /** The tigera-operator chart (Calico) and the Traefik chart. */
-  calicoChart?: string;
-  traefikChart?: string;
+  calicoChart: string;
+  traefikChart: string;
 }
 
 /** Defaults: the Kubernetes 1.34 line and the runtime releases tested with it (see shared reference notes). */
@@ -73,7 +73,7 @@ export const ARTIFACTS = {
     return [{ file, url, sumsUrl: `${url}.sha256`, kind: "tar", installs: ["bridge", "host-local", "loopback", "portmap"], strip: 0 }];
   },
   helm: (v: Versions, arch: string): Artifact[] => {
-    const file = `helm-v${v.helm ?? DEFAULT_VERSIONS.helm}-linux-${arch}.tar.gz`;
+    const file = `helm-v${v.helm}-linux-${arch}.tar.gz`;
     const url = `https://get.helm.sh/${file}`;
     return [{ file, url, sumsUrl: `${url}.sha256sum`, kind: "tar", installs: ["helm"], strip: 1 }];
   },

@@ -24,16 +24,19 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   dir: string;
 }
 
+/** What {@link nodeSpec} takes: any choice left out (or undefined), down to a single version, gets its default. */
+export type NodeSpecInput = Partial<Omit<NodeSpec, "versions">> & { dir: string; versions?: Partial<Versions> };
+
 /** Fills defaults and checks the node-side choices; the PKI's are checked by the pki package. */
-export function nodeSpec(partial: Partial<NodeSpec> & { dir: string }): NodeSpec {
+export function nodeSpec(partial: NodeSpecInput): NodeSpec {
   const spec: NodeSpec = {
     ...clusterSpec(partial),
     ...DEFAULT_KUBECONFIG_SPEC,
     remoteRoot: "/",
-    versions: DEFAULT_VERSIONS,
     podCidr: "10.244.0.0/16",
     cni: "bridge",
     ...stripUndefined(partial),
+    versions: { ...DEFAULT_VERSIONS, ...stripUndefined(partial.versions ?? {}) },
   } as NodeSpec;
   if (!isAbsolute(spec.remoteRoot)) throw new InputError("must be an absolute path on the node", { field: "--remote-root", value: spec.remoteRoot });
   for (const [k, v] of Object.entries(spec.versions)) {

@@ -66,6 +66,11 @@ export function signatureParams(spec: KeySpec): Algorithm | EcdsaParams {
   return signingAlgorithm(spec);
 }
 
+/** The form a PEM private key is in, by its label: `RSA`/`EC PRIVATE KEY` are traditional, the rest PKCS#8. */
+export function privateKeyFormatOf(pem: string): PrivateKeyFormat {
+  return /-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(pem) ? "traditional" : "pkcs8";
+}
+
 /** A private/public key pair, usable for signing (WebCrypto) and for writing PEM (Node KeyObject). */
 export class KeyPair {
   private constructor(

@@ -147,6 +147,15 @@ describe("the cluster PKI", () => {
     expect(await key.matches(parseCertificate(read(dir, "apiserver.crt")).publicKey.rawData)).toBe(true);
     await expect(renewCertificates(dir, "ca")).rejects.toThrow(/unknown certificate/);
   });
+
+  it("renews a key in the form the old one had", async () => {
+    const pkcs8Dir = tempDir();
+    await generateClusterPki(clusterSpec({ key: ecdsa, keyFormat: "pkcs8" }), pkcs8Dir);
+    await renewCertificates(pkcs8Dir, "apiserver");
+    expect(read(pkcs8Dir, "apiserver.key")).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    await renewCertificates(dir, "apiserver");
+    expect(read(dir, "apiserver.key")).toMatch(/^-----BEGIN EC PRIVATE KEY-----\n/);
+  });
 });
 
 describe("an existing PKI that can't be used", () => {

@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 import { DkError, InputError, generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
-  DEFAULT_VERSIONS,
   type NodeSpec,
   LocalTransport,
   SshTransport,
@@ -112,16 +111,7 @@ export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
     ...(o.mirror ? { mirror: o.mirror } : {}),
     ...(o.upload ? { upload: resolve(o.upload) } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
-    versions: {
-      kubernetes: o.k8sVersion ?? DEFAULT_VERSIONS.kubernetes,
-      etcd: o.etcdVersion ?? DEFAULT_VERSIONS.etcd,
-      containerd: o.containerdVersion ?? DEFAULT_VERSIONS.containerd,
-      runc: o.runcVersion ?? DEFAULT_VERSIONS.runc,
-      cni: o.cniVersion ?? DEFAULT_VERSIONS.cni,
-      helm: o.helmVersion ?? DEFAULT_VERSIONS.helm!,
-      calicoChart: DEFAULT_VERSIONS.calicoChart!,
-      traefikChart: DEFAULT_VERSIONS.traefikChart!,
-    },
+    versions: { kubernetes: o.k8sVersion, etcd: o.etcdVersion, containerd: o.containerdVersion, runc: o.runcVersion, cni: o.cniVersion, helm: o.helmVersion },
   });
 }
 

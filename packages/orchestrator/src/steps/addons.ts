@@ -1,35 +1,39 @@
 import { ARTIFACTS } from "../artifacts.js";
-import { lines, sh } from "../shell.js";
-import { type Step, type StepContext, install, installed } from "./step.js";
+import { type Shell, lines, sh } from "../shell.js";
+import { type Step, type StepContext, install, installed, kubectl } from "./step.js";
 
 const helm = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/helm`} --kubeconfig=${`${c.node.etc}/admin.conf`} ${args}`;
-const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} ${args}`;
 
 /** Helm itself, verified like every other binary. */
 export const helmArtifacts = (c: StepContext) => ARTIFACTS.helm(c.spec.versions, c.arch);
 
-/** Calico through the tigera-operator chart (the workshop's CNI), its pool the pod CIDR. */
-export function calicoScript(c: StepContext) {
-  const chart = c.spec.versions.calicoChart ?? "3.31.4";
+/** A chart from its repository, installed or upgraded in place (so a re-run converges), with a verified Helm. */
+interface Chart {
+  repo: { name: string; url: string };
+  release: string;
+  chart: string;
+  version: string;
+  /** Namespace, values and the like. */
+  args: string[];
+}
+
+function installChart(c: StepContext, ch: Chart): Shell {
   return lines([
     install(c, helmArtifacts(c)),
-    helm(c, "repo", "add", "projectcalico", "https://docs.tigera.io/calico/charts", "--force-update"),
-    helm(
-      c,
-      "upgrade",
-      "--install",
-      "calico",
-      "projectcalico/tigera-operator",
-      "--version",
-      `v${chart}`,
-      "--namespace",
-      "tigera-operator",
-      "--create-namespace",
-      "-f",
-      `${c.node.etc}/manifests/calico-values.yaml`,
-    ),
+    helm(c, "repo", "add", ch.repo.name, ch.repo.url, "--force-update"),
+    helm(c, "upgrade", "--install", ch.release, `${ch.repo.name}/${ch.chart}`, "--version", ch.version, ...ch.args),
   ]);
 }
+
+/** Calico through the tigera-operator chart (the workshop's CNI), its pool the pod CIDR. */
+export const calicoScript = (c: StepContext) =>
+  installChart(c, {
+    repo: { name: "projectcalico", url: "https://docs.tigera.io/calico/charts" },
+    release: "calico",
+    chart: "tigera-operator",
+    version: `v${c.spec.versions.calicoChart}`,
+    args: ["--namespace", "tigera-operator", "--create-namespace", "-f", `${c.node.etc}/manifests/calico-values.yaml`],
+  });
 
 /** The chart values: Calico's IP pool is the pod CIDR that the controller-manager and kube-proxy use. */
 export const calicoValues = (c: StepContext) => `installation:
@@ -71,21 +75,13 @@ export const traefik: Step = {
   files: (c) => [{ path: `${c.node.etc}/manifests/dk-ingress.yaml`, mode: 0o644, content: INGRESS }],
   script: (c) =>
     lines([
-      install(c, helmArtifacts(c)),
-      helm(c, "repo", "add", "traefik", "https://traefik.github.io/charts", "--force-update"),
-      helm(
-        c,
-        "upgrade",
-        "--install",
-        "traefik",
-        "traefik/traefik",
-        "--version",
-        c.spec.versions.traefikChart ?? "37.1.2",
-        "--set",
-        "ports.web.nodePort=30080",
-        "--set",
-        "ports.websecure.nodePort=30443",
-      ),
+      installChart(c, {
+        repo: { name: "traefik", url: "https://traefik.github.io/charts" },
+        release: "traefik",
+        chart: "traefik",
+        version: c.spec.versions.traefikChart,
+        args: ["--set", "ports.web.nodePort=30080", "--set", "ports.websecure.nodePort=30443"],
+      }),
       kubectl(c, "apply", "-f", `${c.node.etc}/manifests/dk-ingress.yaml`),
     ]),
   check: (c) => kubectl(c, "rollout", "status", "deployment/traefik", "--timeout=5s"),

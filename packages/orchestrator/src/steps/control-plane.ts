@@ -1,6 +1,6 @@
 import { ARTIFACTS } from "../artifacts.js";
 import { lines, sh } from "../shell.js";
-import { type FilePut, type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
+import { type FilePut, type Step, type StepContext, install, installed, kubectl, kubectlWith, pkiFiles } from "./step.js";
 
 const etcdArtifacts = (c: StepContext) => ARTIFACTS.etcd(c.spec.versions, c.arch);
 const conf = (c: StepContext, name: string): FilePut => ({ path: `${c.node.etc}/${name}`, mode: 0o600, local: name });
@@ -52,7 +52,7 @@ export const etcd: Step = {
   },
 };
 
-const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/super-admin.conf`} ${args}`;
+const superAdmin = (c: StepContext, ...args: string[]) => kubectlWith(c, "super-admin.conf", ...args);
 
 /** kube-apiserver: the only door to etcd. */
 export const kubeApiserver: Step = {
@@ -99,15 +99,15 @@ export const kubeApiserver: Step = {
   --proxy-client-cert-file=${`${p}/front-proxy-client.crt`} --proxy-client-key-file=${`${p}/front-proxy-client.key`}`,
     ]);
   },
-  check: (c) => kubectl(c, "get", "--raw", "/readyz"),
+  check: (c) => superAdmin(c, "get", "--raw", "/readyz"),
   checkTimeout: 90,
   creates: (c) => installed(kubeApiserver.artifacts!(c), c.node.bin),
   components: ["kube-apiserver"],
   // The workshop's moment: a Deployment is stored, and nothing happens.
   show: (c) =>
     lines([
-      sh`${kubectl(c, "create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2")} 2>/dev/null || true`,
-      kubectl(c, "get", "deployment,pods"),
+      sh`${superAdmin(c, "create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2")} 2>/dev/null || true`,
+      superAdmin(c, "get", "deployment,pods"),
     ]),
 };
 
@@ -145,9 +145,9 @@ export const rbac: Step = {
   why: "admin.conf's group kubeadm:cluster-admins means nothing until a binding gives it cluster-admin (unlike system:masters, that binding can be removed: the admin can be revoked). The kubelet, which authorizes through the apiserver, only serves logs and exec to the apiserver's client identity once it is bound to system:kubelet-api-admin.",
   observe: "`kubectl --kubeconfig admin.conf auth can-i '*' '*'` says yes.",
   files: (c) => [{ path: `${c.node.etc}/manifests/dk-rbac.yaml`, mode: 0o644, content: RBAC }],
-  script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/dk-rbac.yaml`),
-  check: (c) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} auth can-i '*' '*'`,
-  show: (c) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} auth whoami`,
+  script: (c) => superAdmin(c, "apply", "-f", `${c.node.etc}/manifests/dk-rbac.yaml`),
+  check: (c) => kubectl(c, "auth", "can-i", "*", "*"),
+  show: (c) => kubectl(c, "auth", "whoami"),
   checkTimeout: 30,
   creates: () => [],
   components: [],
@@ -176,7 +176,7 @@ export const kubeControllerManager: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10257/healthz`,
-  show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "replicasets,pods", "-o", "wide")]),
+  show: (c) => lines([sh`sleep 3`, superAdmin(c, "get", "replicasets,pods", "-o", "wide")]),
   checkTimeout: 60,
   creates: (c) => installed(kubeControllerManager.artifacts!(c), c.node.bin),
   components: ["kube-controller-manager"],
@@ -199,7 +199,7 @@ export const kubeScheduler: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10259/healthz`,
-  show: (c) => lines([sh`sleep 3`, kubectl(c, "get", "pods"), kubectl(c, "get", "events", "--field-selector", "reason=FailedScheduling")]),
+  show: (c) => lines([sh`sleep 3`, superAdmin(c, "get", "pods"), superAdmin(c, "get", "events", "--field-selector", "reason=FailedScheduling")]),
   checkTimeout: 60,
   creates: (c) => installed(kubeScheduler.artifacts!(c), c.node.bin),
   components: ["kube-scheduler"],

@@ -50,6 +50,13 @@ export interface Step {
   show?(ctx: StepContext): Shell;
 }
 
+/** kubectl on the node with one of its kubeconfigs: `super-admin.conf` works before RBAC binds the admins. */
+export const kubectlWith = (ctx: StepContext, kubeconfig: string, ...args: string[]): Shell =>
+  sh`${`${ctx.node.bin}/kubectl`} --kubeconfig=${`${ctx.node.etc}/${kubeconfig}`} ${args}`;
+
+/** kubectl on the node as the cluster admin (`admin.conf`). */
+export const kubectl = (ctx: StepContext, ...args: string[]): Shell => kubectlWith(ctx, "admin.conf", ...args);
+
 /** Downloads (verified) and installs artifacts' programs into `dir`. */
 export function install(ctx: StepContext, artifacts: Artifact[], dir = ctx.node.bin): Shell {
   const parts = [sh`mkdir -p ${dir}`];

@@ -2,12 +2,11 @@ import { ARTIFACTS } from "../artifacts.js";
 import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { lines, sh } from "../shell.js";
 import { nodePodSubnet } from "../spec.js";
-import { type Step, type StepContext, install, installed, pkiFiles } from "./step.js";
+import { type Step, type StepContext, install, installed, kubectl, pkiFiles } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
 const cniConf = (c: StepContext) => c.node.path("etc/cni/net.d");
 const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
-const kubectl = (c: StepContext, ...args: string[]) => sh`${`${c.node.bin}/kubectl`} --kubeconfig=${`${c.node.etc}/admin.conf`} ${args}`;
 
 /** containerd (with runc): runs containers for the kubelet. */
 export const containerd: Step = {

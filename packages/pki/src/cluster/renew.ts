@@ -2,7 +2,7 @@ import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlive
 import { loadSigner } from "../cfssl/gencert.js";
 import { HOUR_MS } from "../duration.js";
 import { InputError, PkiError } from "../errors.js";
-import { KeyPair, type PrivateKeyFormat } from "../keys.js";
+import { KeyPair, type PrivateKeyFormat, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
 import { readIfExists, writeFileAtomic } from "../store.js";
 import { x509 } from "../x509.js";
@@ -57,7 +57,7 @@ export async function renewCertificates(dir: string, which: string, options: Ren
     const oldKeyPem = await readIfExists(p.key);
     const spec = oldKeyPem ? (await KeyPair.fromPem(oldKeyPem, { file: p.key })).spec : signer.key.spec;
     // A renewed key is written in the form the old one had.
-    const format: PrivateKeyFormat = oldKeyPem?.includes("-----BEGIN PRIVATE KEY-----") ? "pkcs8" : "traditional";
+    const format: PrivateKeyFormat = oldKeyPem ? privateKeyFormatOf(oldKeyPem) : "traditional";
     plans.push({ def, paths: p, old: parseCertificate(pem, { file: p.crt }), signer, spec, format });
   }
 
