@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import { type ClusterPki, PkiError, readIfExists } from "@dk-bootstrap/pki";
+import { type ClusterFolder, type ClusterPki, PkiError, withClusterFolder } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, putEntry } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
-import { writeKubeconfig } from "./files.js";
 
 /** Where the components reach the apiserver, and what the cluster is called in their kubeconfigs. */
 export interface KubeconfigSpec {
@@ -55,45 +54,55 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
   return out;
 }
 
-/** Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were already up to date. */
-export async function writeComponentKubeconfigs(
+/**
+ * Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were
+ * already up to date. With `folder` (the one the PKI was staged in), they join that run's set of files and
+ * are written with it, all or none; without it, the folder is opened and committed here.
+ */
+export function writeComponentKubeconfigs(
   pki: ClusterPki,
   spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC,
+  options: { folder?: ClusterFolder } = {},
 ): Promise<{ file: string; action: "kept" | "made" }[]> {
-  const result: { file: string; action: "kept" | "made" }[] = [];
-  for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
-    const path = join(pki.dir, file);
-    if ((await readIfExists(path)) === toYaml(cfg)) result.push({ file, action: "kept" });
-    else {
-      await writeKubeconfig(path, cfg);
-      result.push({ file, action: "made" });
+  return withClusterFolder(pki.dir, options.folder, async (folder) => {
+    const result: { file: string; action: "kept" | "made" }[] = [];
+    for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
+      const path = join(folder.dir, file);
+      const yaml = toYaml(cfg); // certificates are embedded: no paths to make relative
+      if ((await folder.read(path)) === yaml) result.push({ file, action: "kept" });
+      else {
+        await folder.stage(path, yaml, { mode: 0o600 });
+        result.push({ file, action: "made" });
+      }
     }
-  }
-  return result;
+    return result;
+  });
 }
 
 /**
  * After `renew`, puts the renewed client certificates and keys of `<dir>/pki` into the component
  * kubeconfigs that exist in `dir`, keeping their cluster, server and names. Returns the files rewritten.
+ * With `folder` (the one `renewCertificates` staged in), it reads the renewed files staged there and its
+ * kubeconfigs join the same set: the kubeconfigs never hold a certificate that `pki/` does not.
  */
-export async function refreshComponentKubeconfigs(dir: string): Promise<string[]> {
-  const b64 = (s: string) => Buffer.from(s).toString("base64");
-  const ca = await readIfExists(join(dir, "pki", "ca.crt"));
-  const written: string[] = [];
-  for (const k of COMPONENT_KUBECONFIGS) {
-    const path = join(dir, k.file);
-    const [text, cert, key] = await Promise.all([
-      readIfExists(path),
-      readIfExists(join(dir, "pki", `${k.cert}.crt`)),
-      readIfExists(join(dir, "pki", `${k.cert}.key`)),
-    ]);
-    if (text === undefined || cert === undefined || key === undefined) continue;
-    const cfg = parseKubeconfig(text, path);
-    for (const { user } of cfg.users ?? []) Object.assign(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) });
-    if (ca !== undefined) for (const { cluster } of cfg.clusters ?? []) cluster["certificate-authority-data"] = b64(ca);
-    if (toYaml(cfg) === text) continue;
-    await writeKubeconfig(path, cfg);
-    written.push(k.file);
-  }
-  return written;
+export function refreshComponentKubeconfigs(dir: string, options: { folder?: ClusterFolder } = {}): Promise<string[]> {
+  return withClusterFolder(dir, options.folder, async (folder) => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const inPki = (rel: string) => folder.read(join(folder.dir, "pki", rel));
+    const ca = await inPki("ca.crt");
+    const written: string[] = [];
+    for (const k of COMPONENT_KUBECONFIGS) {
+      const path = join(folder.dir, k.file);
+      const [text, cert, key] = await Promise.all([folder.read(path), inPki(`${k.cert}.crt`), inPki(`${k.cert}.key`)]);
+      if (text === undefined || cert === undefined || key === undefined) continue;
+      const cfg = parseKubeconfig(text, path);
+      for (const { user } of cfg.users ?? []) Object.assign(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) });
+      if (ca !== undefined) for (const { cluster } of cfg.clusters ?? []) cluster["certificate-authority-data"] = b64(ca);
+      const yaml = toYaml(cfg);
+      if (yaml === text) continue;
+      await folder.stage(path, yaml, { mode: 0o600 });
+      written.push(k.file);
+    }
+    return written;
+  });
 }

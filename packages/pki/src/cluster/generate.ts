@@ -3,11 +3,12 @@ import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair, type KeySpec } from "../keys.js";
 import { classifyHosts, noSans, sanList } from "../san.js";
-import { type WriteOptions, ensurePrivateDir, readIfExists, writeFileAtomic } from "../store.js";
+import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
+import { type WriteOptions, readIfExists } from "../store.js";
 import { parseUsages } from "../usages.js";
 import type { x509 } from "../x509.js";
 import { CA_DEFS, CERT_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
-import { certDir, certPaths, saPaths } from "./layout.js";
+import { certPaths, saPaths } from "./layout.js";
 import type { ClusterSpec } from "./spec.js";
 
 /** What a run did with one file pair: kept as it was, made anew, or re-issued with its existing key. */
@@ -42,6 +43,11 @@ export interface GenerateOptions {
   force?: boolean;
   /** The clock (tests pin it). */
   now?: Date;
+  /**
+   * The cluster folder, opened by the caller: the files join its set (the CLI adds the kubeconfigs) and
+   * the caller commits. Without it, the folder is opened, committed and released here.
+   */
+  folder?: ClusterFolder;
 }
 
 /** What a cluster folder already holds for one certificate. */
@@ -80,9 +86,14 @@ interface Settled {
  * when valid, signed by their CA and matching the spec (identity and SANs); otherwise re-issued with
  * their existing key ("renewed"); made with a new key only when there is none or with `force`.
  * Everything is checked before any key is generated, and nothing is written until every certificate
- * is settled.
+ * is settled; then every file is written as one set (see {@link ClusterFolder}), under the folder's lock.
  */
-export async function generateClusterPki(spec: ClusterSpec, dir: string, options: GenerateOptions = {}): Promise<ClusterPki> {
+export function generateClusterPki(spec: ClusterSpec, dir: string, options: GenerateOptions = {}): Promise<ClusterPki> {
+  return withClusterFolder(dir, options.folder, (folder) => generateInFolder(spec, folder, options));
+}
+
+async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, options: GenerateOptions): Promise<ClusterPki> {
+  const dir = folder.dir;
   const run: Run = { spec, dir, force: options.force ?? false, now: options.now ?? new Date() };
   const existing = new Map(await Promise.all(CERT_DEFS.map(async (def) => [def.name, await loadPair(dir, def.name)] as const)));
   const have = (def: CertDef) => existing.get(def.name)!;
@@ -124,10 +135,8 @@ export async function generateClusterPki(spec: ClusterSpec, dir: string, options
   }
   pki.actions.push({ name: "sa", action: saPem ? "kept" : "made" });
 
-  await ensurePrivateDir(dir);
-  for (const folder of new Set(CERT_DEFS.map((d) => certDir(dir, d.name)))) await ensurePrivateDir(folder);
-  // Each write is atomic on its own; doing them together lets their fsyncs overlap on the thread pool.
-  await Promise.all(writes.map((w) => writeFileAtomic(w.path, w.content, w.options)));
+  // Every folder of the PKI holds keys: 0700, down from the cluster folder.
+  for (const w of writes) await folder.stage(w.path, w.content, { ...w.options, dirMode: 0o700 });
   return pki;
 }
 

@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 /** Where a certificate and its key live in a cluster folder: `<dir>/pki/<name>.crt` and `.key`, as kubeadm lays out /etc/kubernetes. */
 export function certPaths(dir: string, name: string): { crt: string; key: string } {
@@ -8,9 +8,4 @@ export function certPaths(dir: string, name: string): { crt: string; key: string
 /** The service-account key pair: `<dir>/pki/sa.key` and `sa.pub`. */
 export function saPaths(dir: string): { key: string; pub: string } {
   return { key: join(dir, "pki", "sa.key"), pub: join(dir, "pki", "sa.pub") };
-}
-
-/** Folder of a certificate's files (it holds keys, so it is made 0700). */
-export function certDir(dir: string, name: string): string {
-  return dirname(certPaths(dir, name).crt);
 }

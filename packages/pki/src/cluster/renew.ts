@@ -4,7 +4,8 @@ import { HOUR_MS } from "../duration.js";
 import { InputError, PkiError } from "../errors.js";
 import { KeyPair, type PrivateKeyFormat, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
-import { readIfExists, writeFileAtomic } from "../store.js";
+import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
+import { exists, readIfExists } from "../store.js";
 import { x509 } from "../x509.js";
 import { type CaName, LEAF_DEFS } from "./certlist.js";
 import { certPaths } from "./layout.js";
@@ -14,6 +15,8 @@ export interface RenewOptions {
   /** Validity of the renewed certificates, in ms (default 8760h). */
   validityMs?: number;
   now?: Date;
+  /** The cluster folder, opened by the caller (who then commits, with the refreshed kubeconfigs); else opened and committed here. */
+  folder?: ClusterFolder;
 }
 
 /** What renewing one certificate did. */
@@ -27,9 +30,16 @@ export interface RenewResult {
  * kubeadm's `certs renew NAME|all`: each certificate is re-issued with a new key of the same
  * algorithm, and the existing certificate is the source of truth for its subject, SANs and usages.
  * CAs are never renewed (CA rotation is a manual operation). Everything is read and checked first,
- * the new keys are made in parallel, and files are written only once every certificate is issued.
+ * the new keys are made in parallel, and files are written only once every certificate is issued, as
+ * one set under the folder's lock (see {@link ClusterFolder}).
  */
 export async function renewCertificates(dir: string, which: string, options: RenewOptions = {}): Promise<RenewResult[]> {
+  if (!options.folder && !(await exists(dir))) throw new PkiError(`${dir}: no such cluster folder, nothing to renew`, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+  return withClusterFolder(dir, options.folder, (folder) => renewInFolder(folder, which, options));
+}
+
+async function renewInFolder(folder: ClusterFolder, which: string, options: RenewOptions): Promise<RenewResult[]> {
+  const dir = folder.dir;
   const now = options.now ?? new Date();
   const defs = which === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === which);
   if (defs.length === 0) {
@@ -84,8 +94,8 @@ export async function renewCertificates(dir: string, which: string, options: Ren
   const results: RenewResult[] = [];
   for (const [i, { def, paths, signer, format }] of plans.entries()) {
     const cert = issued[i]!;
-    await writeFileAtomic(paths.key, keys[i]!.privateKeyPem(format), { mode: 0o600, dirMode: 0o700 });
-    await writeFileAtomic(paths.crt, certificatePem(cert), { mode: 0o644, dirMode: 0o700 });
+    await folder.stage(paths.key, keys[i]!.privateKeyPem(format), { mode: 0o600, dirMode: 0o700 });
+    await folder.stage(paths.crt, certificatePem(cert), { mode: 0o644, dirMode: 0o700 });
     results.push({ name: def.name, notAfter: cert.notAfter, warnings: outlivesCaWarning(def.name, cert.notAfter, signer.cert) });
   }
   return results;

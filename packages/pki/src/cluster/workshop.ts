@@ -6,7 +6,8 @@ import { bareFiles } from "../cfssl/output.js";
 import { parseCertificate } from "../certificate.js";
 import { PkiError } from "../errors.js";
 import { verifyChain } from "../inspect.js";
-import { ensurePrivateDir, readIfExists, writeFileAtomic } from "../store.js";
+import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
+import { readIfExists } from "../store.js";
 import type { PkiAction } from "./generate.js";
 
 const SEED_NAMES = { C: "FR", L: "Pessac", ST: "Nouvelle Aquitaine" };
@@ -33,9 +34,15 @@ export const WORKSHOP_CONFIG: SigningConfig = { default: DEFAULT_SIGNING_CONFIG.
 /**
  * The workshop's PKI, exactly as its two cfssl commands make it, in `<dir>/certs`: `ca.pem`,
  * `ca-key.pem`, `ca.csr`, `admin.pem`, `admin-key.pem`, `admin.csr`. Existing files are kept; an admin
- * certificate that its CA did not sign is an error. Nothing is written unless the whole run succeeds.
+ * certificate that its CA did not sign is an error. Nothing is written unless the whole run succeeds, and
+ * then every file is written as one set under the folder's lock (or in `folder`'s set, committed by the caller).
  */
-export async function generateWorkshopPki(dir: string, options: { force?: boolean; now?: Date } = {}): Promise<PkiAction[]> {
+export function generateWorkshopPki(dir: string, options: { force?: boolean; now?: Date; folder?: ClusterFolder } = {}): Promise<PkiAction[]> {
+  return withClusterFolder(dir, options.folder, (folder) => workshopInFolder(folder, options));
+}
+
+async function workshopInFolder(folder: ClusterFolder, options: { force?: boolean; now?: Date }): Promise<PkiAction[]> {
+  const dir = folder.dir;
   const certs = join(dir, "certs");
   const force = options.force ?? false;
   const files = { cert: join(certs, "ca.pem"), key: join(certs, "ca-key.pem") };
@@ -64,11 +71,9 @@ export async function generateWorkshopPki(dir: string, options: { force?: boolea
     actions.push({ name: "admin", action: "made" });
   }
 
-  await ensurePrivateDir(dir);
-  await ensurePrivateDir(certs);
   for (const [base, out] of outputs) {
     for (const f of bareFiles(join(certs, base), out)) {
-      await writeFileAtomic(f.path, f.content, { mode: f.mode, ...(f.isKey ? { protect: { what: "private key", force } } : {}) });
+      await folder.stage(f.path, f.content, { mode: f.mode, dirMode: 0o700, ...(f.isKey ? { protect: { what: "private key", force } } : {}) });
     }
   }
   return actions;

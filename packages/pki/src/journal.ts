@@ -1,0 +1,202 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { PkiError } from "./errors.js";
+
+/**
+ * The write-ahead journal of a cluster folder. New files wait in `<dir>/.dk-staging/` (same filesystem,
+ * final modes from the start), fsynced; then `journal.json` is written beside them and renamed into
+ * place: that rename is the commit point. Then each staged file is renamed over its target and the
+ * staging folder is removed. Whoever opens the folder next finishes a committed journal (roll forward)
+ * or drops an uncommitted staging folder (roll back), so a kill at any instant leaves the complete old
+ * set of files or the complete new one.
+ */
+export const STAGING_DIR = ".dk-staging";
+const JOURNAL = "journal.json";
+
+/** One file of a commit: where it waits, where it goes, and the mode of the folders on the way. */
+export interface JournalEntry {
+  /** Name inside the staging folder. */
+  staged: string;
+  /** Path relative to the cluster folder. */
+  target: string;
+  /** Mode of every folder from the cluster folder down to the file (0700 for folders holding keys). */
+  dirMode?: number;
+}
+
+/** A file to commit, with its content and mode. */
+export interface StagedFile {
+  target: string;
+  content: string | Uint8Array;
+  mode: number;
+  dirMode?: number;
+}
+
+/**
+ * Test-only: `DK_TEST_WRITE_DELAY_MS` pauses before each step of a commit (each staged file, the journal,
+ * each rename), so that tests can kill a run at chosen instants of its write phase. Never set it otherwise.
+ */
+async function testDelay(): Promise<void> {
+  const ms = Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0);
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Writes the files as one all-or-nothing set; returns once they are all in place and durable. */
+export async function commitFiles(dir: string, files: StagedFile[]): Promise<void> {
+  if (files.length === 0) return;
+  const staging = join(dir, STAGING_DIR);
+  await mkdir(staging, { mode: 0o700 });
+  const entries: JournalEntry[] = files.map((f, i) => ({ staged: `${i}.new`, target: f.target, ...(f.dirMode === undefined ? {} : { dirMode: f.dirMode }) }));
+  const slow = Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0) > 0;
+  const writeOne = async (f: StagedFile, i: number) => {
+    if (slow) await testDelay();
+    const fh = await open(join(staging, entries[i]!.staged), "wx", f.mode);
+    try {
+      await fh.writeFile(f.content);
+      await fh.chmod(f.mode); // the umask may have narrowed the mode given to open()
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  };
+  // Together, so that the fsyncs overlap on the thread pool (one at a time when a test slows them down).
+  if (slow) for (const [i, f] of files.entries()) await writeOne(f, i);
+  else await Promise.all(files.map(writeOne));
+  for (const e of entries) await makeFolders(dir, e);
+  await syncDir(staging);
+
+  await testDelay();
+  const tmp = join(staging, `${JOURNAL}.${randomBytes(6).toString("hex")}.tmp`);
+  const fh = await open(tmp, "wx", 0o600);
+  try {
+    await fh.writeFile(JSON.stringify({ version: 1, entries }));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(staging, JOURNAL));
+  await syncDir(staging);
+  await applyJournal(dir, entries);
+}
+
+/**
+ * Finishes or drops what an interrupted run left: a committed journal is rolled forward, an uncommitted
+ * staging folder removed. Returns a note when there was something to do. Call it holding the folder's lock.
+ */
+export async function recoverJournal(dir: string): Promise<string | undefined> {
+  const staging = join(dir, STAGING_DIR);
+  let text: string;
+  try {
+    text = await readFile(join(staging, JOURNAL), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    if (!(await present(staging))) return undefined;
+    await rm(staging, { recursive: true, force: true });
+    await syncDir(dir);
+    return `${dir}: discarded the files of an interrupted run (it had not committed them; the previous files stand)`;
+  }
+  const entries = parseJournal(text, join(staging, JOURNAL));
+  for (const e of entries) await makeFolders(dir, e);
+  await applyJournal(dir, entries);
+  return `${dir}: completed the interrupted commit of ${entries.length} files`;
+}
+
+/** Renames every staged file still waiting into place (the ones already moved are gone from staging), then ends the journal. */
+async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void> {
+  const staging = join(dir, STAGING_DIR);
+  for (const e of entries) {
+    await testDelay();
+    try {
+      await rename(join(staging, e.staged), join(dir, e.target));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // already moved before an interruption
+    }
+  }
+  // The renames must be durable before the journal that would redo them goes.
+  for (const folder of new Set(entries.map((e) => dirname(join(dir, e.target))))) await syncDir(folder);
+  await unlink(join(staging, JOURNAL));
+  await rm(staging, { recursive: true, force: true });
+  await syncDir(dir);
+}
+
+/** Reads a journal, refusing any target outside the cluster folder. */
+function parseJournal(text: string, file: string): JournalEntry[] {
+  const bad = (why: string) =>
+    new PkiError(`${file}: ${why}`, { hint: "the interrupted run can't be completed: remove the staging folder and run `certs` again" });
+  let parsed: { entries?: unknown };
+  try {
+    parsed = JSON.parse(text) as { entries?: unknown };
+  } catch {
+    throw bad("not valid JSON");
+  }
+  if (!Array.isArray(parsed.entries)) throw bad("no entries");
+  return parsed.entries.map((e: JournalEntry) => {
+    const ok = typeof e.staged === "string" && /^\d+\.new$/.test(e.staged) && typeof e.target === "string" && !isAbsolute(e.target);
+    if (!ok || normalize(e.target).split(sep).includes("..")) throw bad(`bad entry ${JSON.stringify(e)}`);
+    return e;
+  });
+}
+
+/** Makes the folders from the cluster folder down to an entry's file, with its folder mode when it has one. */
+async function makeFolders(dir: string, e: JournalEntry): Promise<void> {
+  const parent = dirname(join(dir, e.target));
+  await mkdir(parent, { recursive: true, ...(e.dirMode === undefined ? {} : { mode: e.dirMode }) });
+  if (e.dirMode === undefined) return;
+  // Existing folders are tightened too: a key never sits in a folder others can list.
+  for (let d = parent; d.length >= dir.length; d = dirname(d)) {
+    await chmod(d, e.dirMode);
+    if (d === dir) break;
+  }
+}
+
+const STRAY_TMP = /^\..+\.[0-9a-f]{12}\.tmp$/;
+const STALE_MS = 60_000;
+
+/**
+ * Removes what interrupted writes left in the cluster folder: `.NAME.xxxxxxxxxxxx.tmp` files (which may
+ * hold private keys) and kubectl's `NAME.lock` files, once older than a minute (a live writer holds
+ * them for milliseconds). Returns how many were removed.
+ */
+export async function removeStrayFiles(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const walk = async (folder: string): Promise<void> => {
+    for (const d of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+      const path = join(folder, d.name);
+      if (d.isDirectory() && d.name !== STAGING_DIR) await walk(path);
+      else if (d.isFile() && (STRAY_TMP.test(d.name) || /\.conf\.lock$/.test(d.name))) {
+        const age = now - (await stat(path)).mtimeMs;
+        if (
+          age > STALE_MS &&
+          (await unlink(path)
+            .then(() => true)
+            .catch(() => false))
+        )
+          removed++;
+      }
+    }
+  };
+  await walk(dir);
+  return removed;
+}
+
+/** Whether an interrupted run left a staging folder. */
+export function hasStaging(dir: string): Promise<boolean> {
+  return present(join(dir, STAGING_DIR));
+}
+
+async function present(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** fsync on a folder, so that the names made or removed in it survive a power loss. */
+async function syncDir(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
