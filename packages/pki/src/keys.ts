@@ -1,5 +1,6 @@
 import { KeyObject, createPrivateKey, createPublicKey, timingSafeEqual } from "node:crypto";
 import { InputError, type InputLocation } from "./errors.js";
+import { checkPrivateKey } from "./key-check.js";
 import { generateRsaKey } from "./rsa.js";
 import { crypto } from "./x509.js";
 
@@ -92,7 +93,8 @@ export class KeyPair {
 
   /**
    * Reads a PEM private key: PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`,
-   * or cfssl's `Ed25519 PRIVATE KEY`. Encrypted keys are refused.
+   * or cfssl's `Ed25519 PRIVATE KEY`. Encrypted keys are refused, and so is a key whose parts don't
+   * belong together (a damaged file): see {@link checkPrivateKey}.
    */
   static async fromPem(pem: string, where: InputLocation = {}): Promise<KeyPair> {
     let key: KeyObject;
@@ -102,18 +104,24 @@ export class KeyPair {
     } catch (cause) {
       throw new InputError("not a readable PEM private key (PKCS#8, PKCS#1 or SEC1, unencrypted)", where, { cause });
     }
-    return KeyPair.fromKeyObject(key, where);
+    const spec = specOf(key, where);
+    checkPrivateKey(key, where);
+    return KeyPair.fromKeyObject(key, where, spec);
   }
 
   /** Wraps a Node private KeyObject. */
-  static async fromKeyObject(key: KeyObject, where: InputLocation = {}): Promise<KeyPair> {
-    const spec = specOf(key, where);
+  static async fromKeyObject(key: KeyObject, where: InputLocation = {}, spec: KeySpec = specOf(key, where)): Promise<KeyPair> {
     const alg = signingAlgorithm(spec);
-    const der = key.export({ type: "pkcs8", format: "der" });
-    const spki = createPublicKey(key).export({ type: "spki", format: "der" });
-    const privateKey = await crypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]);
-    const publicKey = await crypto.subtle.importKey("spki", spki, alg, true, ["verify"]);
-    return new KeyPair(spec, privateKey, publicKey);
+    try {
+      const der = key.export({ type: "pkcs8", format: "der" });
+      const spki = createPublicKey(key).export({ type: "spki", format: "der" });
+      const privateKey = await crypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]);
+      const publicKey = await crypto.subtle.importKey("spki", spki, alg, true, ["verify"]);
+      return new KeyPair(spec, privateKey, publicKey);
+    } catch (cause) {
+      // WebCrypto's own words ("Invalid keyData") name neither the file nor the problem.
+      throw new InputError(`the ${spec.algo.toUpperCase()} private key cannot be used for signing`, where, { cause });
+    }
   }
 
   /** The private key as PEM. `traditional` gives PKCS#1 for RSA and SEC1 (with its curve) for ECDSA; Ed25519 has only PKCS#8. */
