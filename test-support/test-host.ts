@@ -2,6 +2,7 @@
 // OpenSSH sshd for a test user who logs in with a key. Needs root, iproute2 and openssh-server.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type Server, type Socket, connect as tcpConnect, createServer } from "node:net";
 import { join } from "node:path";
 import { peer } from "./peers.js";
 
@@ -137,4 +138,47 @@ export async function waitForSsh(host: TestHost): Promise<void> {
     }
   }
   throw new Error(`sshd did not start:\n${host.sshdLog}`);
+}
+
+/**
+ * A TCP relay from this machine's loopback, 127.0.0.1 and ::1 on one port, to the node's sshd: the node
+ * reached as `localhost:PORT` or `[::1]:PORT`, names and a port that known_hosts writes in several ways.
+ */
+export async function loopbackRelay(host: TestHost): Promise<{ port: number; close(): Promise<void> }> {
+  const open = new Set<Socket>();
+  const relay = () =>
+    createServer((client) => {
+      const upstream = tcpConnect(22, host.ip);
+      for (const s of [client, upstream]) {
+        open.add(s);
+        s.on("close", () => open.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+  const listen = (server: Server, address: string, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, address, () => resolve((server.address() as { port: number }).port));
+    });
+  for (let attempt = 0; ; attempt++) {
+    const [v6, v4] = [relay(), relay()];
+    const port = await listen(v6, "::1", 0);
+    try {
+      await listen(v4, "127.0.0.1", port);
+      const close = (s: Server) => new Promise<void>((r) => s.close(() => r()));
+      return {
+        port,
+        close: async () => {
+          for (const s of open) s.destroy();
+          await Promise.all([close(v6), close(v4)]);
+        },
+      };
+    } catch (e) {
+      // The port is free on ::1 but taken on 127.0.0.1: another one.
+      v6.close();
+      if (attempt === 20) throw e;
+    }
+  }
 }

@@ -4,9 +4,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
-import { peer, run, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
-import { HostKeyError, type NodeSpec, SshTransport, asRootIfNeeded, bootstrap, detectSudo, exec, nodeSpec, putFile, reset, sh } from "../src/index.js";
+import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type TestHost, loopbackRelay, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import {
+  HostKeyError,
+  type NodeSpec,
+  SshTransport,
+  asRootIfNeeded,
+  bootstrap,
+  detectSudo,
+  exec,
+  fingerprint,
+  nodeSpec,
+  putFile,
+  quote,
+  reset,
+  sh,
+} from "../src/index.js";
 
 const VERSION = "3.6.5";
 
@@ -187,5 +201,114 @@ describe("sudo for a non-root login", () => {
     const failed = await exec(root, sh`echo out; echo err >&2; exit 3`).catch((e: Error) => e);
     expect(String((failed as Error).message) + JSON.stringify(failed)).not.toContain(password);
     await t.close();
+  });
+});
+
+describe("host keys under every spelling of the host, as OpenSSH checks them", () => {
+  const work = tempDir();
+  let host: TestHost;
+  let relay: Awaited<ReturnType<typeof loopbackRelay>>;
+  /** The key the server now presents (key 2), and another one (key 1) that known_hosts remembers. */
+  let served: string;
+  let old: string;
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work, 8);
+    relay = await loopbackRelay(host);
+    served = host.hostKeyLine.split(" ").slice(1).join(" ");
+    run(peer("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "old_key")]);
+    old = readFileSync(join(work, "old_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    await waitForSsh(host);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    host?.stop();
+  });
+
+  /** A known_hosts file with `name key`, hashed by ssh-keygen -H when asked. */
+  const knownHosts = (file: string, name: string, key: string, hashed: boolean) => {
+    const path = join(work, file);
+    writeFileSync(path, `${name} ${key}\n`);
+    if (hashed) expect(run(peer("ssh-keygen"), ["-H", "-f", path]).status).toBe(0);
+    return path;
+  };
+  const connect = (hostName: string, port: number, file: string) =>
+    SshTransport.connect({ host: hostName, port, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [file], acceptNewHostKey: true });
+  /** What OpenSSH's own client says, with the same file and accept-new. */
+  const openssh = (target: string, port: number, file: string) =>
+    runAsync(peer("ssh"), [
+      "-F",
+      "/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+      "-o",
+      `UserKnownHostsFile=${file}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      host.keyFile,
+      "-p",
+      String(port),
+      `${host.user}@${target}`,
+      "true",
+    ]);
+  const cases = () => {
+    const inetAton3 = host.ip.replace(/\.(\d+)\.(\d+)$/, (_, c: string, d: string) => `.${Number(c) * 256 + Number(d)}`);
+    return [
+      { name: `[localhost]:${relay.port}`, port: relay.port, typed: ["LOCALHOST", "localhost", "LocalHost", "[LOCALHOST]"], openssh: "LOCALHOST" },
+      { name: `[::1]:${relay.port}`, port: relay.port, typed: ["::1", "[::1]", "0:0:0:0:0:0:0:1", "[0::1]"], openssh: "0:0:0:0:0:0:0:1" },
+      // Port 22, written or not: the bare address; a.b.c.d also spelled a.b.(c*256+d), as inet_aton reads it.
+      { name: host.ip, port: 22, typed: [host.ip, `[${host.ip}]`, inetAton3], openssh: inetAton3 },
+    ];
+  };
+
+  it("refuses a changed key under every spelling, hashed or plain entry, even with --accept-new-host-key, and appends nothing (OpenSSH refuses the same)", async () => {
+    for (const c of cases()) {
+      for (const hashed of [true, false]) {
+        const file = knownHosts(`changed-${hashed}`, c.name, old, hashed);
+        const before = readFileSync(file, "utf8");
+        for (const typed of c.typed) {
+          const where = `${typed} port ${c.port}, ${hashed ? "hashed" : "plain"} ${c.name}`;
+          const e = (await connect(typed, c.port, file).catch((err: unknown) => err)) as HostKeyError;
+          expect(e, where).toBeInstanceOf(HostKeyError);
+          expect(e.message, where).toContain(
+            `${c.name}: the host key has CHANGED: it offers ssh-ed25519 ${fingerprint(Buffer.from(served.split(" ")[1]!, "base64"))}, known_hosts has ${fingerprint(Buffer.from(old.split(" ")[1]!, "base64"))} (${file}:1)`,
+          );
+          expect(e.hint, where).toBe(`if the host was reinstalled: ssh-keygen -R ${quote(c.name)} -f ${file}, then connect again with --accept-new-host-key`);
+          expect(readFileSync(file, "utf8"), where).toBe(before);
+        }
+        const ours = await openssh(c.openssh, c.port, file);
+        expect(ours.stderr, c.name).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED/);
+        expect(readFileSync(file, "utf8")).toBe(before);
+      }
+    }
+  });
+
+  it("knows the key under every spelling, hashed or plain, and writes nothing", async () => {
+    for (const c of cases()) {
+      for (const hashed of [true, false]) {
+        const file = knownHosts(`known-${hashed}`, c.name, served, hashed);
+        const before = readFileSync(file, "utf8");
+        for (const typed of c.typed) {
+          const t = await connect(typed, c.port, file);
+          expect((await t.run(sh`id -un`)).stdout.trim()).toBe(host.user);
+          await t.close();
+        }
+        expect(readFileSync(file, "utf8")).toBe(before);
+      }
+    }
+  });
+
+  it("records a new host once, under the name OpenSSH would write, whatever the spelling", async () => {
+    const file = join(work, "new_known_hosts");
+    for (const typed of ["LOCALHOST", "[localhost]", "localhost"]) await (await connect(typed, relay.port, file)).close();
+    expect(readFileSync(file, "utf8")).toBe(`[localhost]:${relay.port} ${served}\n`);
+    const ssh = await openssh("localhost", relay.port, file);
+    expect(ssh.status, ssh.stderr).toBe(0);
+    expect(ssh.stderr).not.toMatch(/Permanently added/);
   });
 });

@@ -1,7 +1,22 @@
 import { createHmac } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fingerprint, hostFieldMatches, hostKeyName, parseKnownHosts, parseSshConfig, quote, resolveSshConfig, sh, verifyHostKey } from "../src/index.js";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import {
+  canonicalHost,
+  checkHostKey,
+  fingerprint,
+  hostFieldMatches,
+  hostKeyName,
+  parseKnownHosts,
+  parseSshConfig,
+  quote,
+  resolveSshConfig,
+  sh,
+  verifyHostKey,
+} from "../src/index.js";
 
 describe("POSIX quoting", () => {
   it.each([
@@ -42,6 +57,79 @@ describe("known_hosts", () => {
     expect(verifyHostKey(entries, "a.lab", "ssh-ed25519", other).status).toBe("revoked");
     expect(verifyHostKey(entries, "a.lab", "ecdsa-sha2-nistp256", other).status).toBe("revoked");
     expect(fingerprint(key)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+});
+
+describe("known_hosts names, as OpenSSH spells them", () => {
+  // Every spelling of one host a user may type, and the address or name OpenSSH looks up for it.
+  const spellings: Record<string, string[]> = {
+    localhost: ["localhost", "LOCALHOST", "LocalHost", "[LOCALHOST]"],
+    "node.example": ["Node.Example", "NODE.EXAMPLE"],
+    "::1": ["::1", "[::1]", "0:0:0:0:0:0:0:1", "0::1", "[0:0::1]"],
+    "2001:db8::1": ["2001:DB8::0:1", "[2001:db8:0:0:0:0:0:1]"],
+    "::ffff:127.0.0.1": ["::FFFF:127.0.0.1", "::ffff:7f00:1"],
+    "10.0.0.5": ["10.0.0.5", "[10.0.0.5]", "10.0.5", "012.0.0.5", "0xa.0.0.5", "167772165"],
+    "1.2.3.256": ["1.2.3.256"],
+  };
+
+  it("canonicalises each spelling to the name ssh itself uses (ssh -G), brackets dropped", () => {
+    const ssh = peer("ssh");
+    for (const [canonical, typed] of Object.entries(spellings)) {
+      for (const t of typed) {
+        expect(canonicalHost(t), t).toBe(canonical);
+        // ssh leaves brackets to ssh:// URIs, and writes an address as typed when only its case differs (ssh_login lowercases it after).
+        if (t.startsWith("[")) continue;
+        const g = run(ssh, ["-G", "-F", "/dev/null", t]);
+        expect(/^hostname (.*)$/m.exec(g.stdout)?.[1]?.toLowerCase(), t).toBe(canonical);
+      }
+    }
+    expect(hostKeyName("LOCALHOST", 2223)).toBe("[localhost]:2223");
+    expect(hostKeyName("[::1]", 22)).toBe("::1");
+    expect(hostKeyName("0:0::1", 2223)).toBe("[::1]:2223");
+  });
+
+  it("finds every spelling in plain and ssh-keygen-hashed entries, a changed key refused under each, and a bare-name key good on any port", () => {
+    const dir = tempDir();
+    const keyOf = (name: string) => {
+      run(peer("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, name)]);
+      const [type, b64] = readFileSync(join(dir, `${name}.pub`), "utf8").split(" ");
+      return { type: type!, key: Buffer.from(b64!, "base64") };
+    };
+    const [k1, k2] = [keyOf("k1"), keyOf("k2")];
+    const names = { localhost: 2223, "::1": 2223, "10.0.0.5": 22, "node.example": 22 };
+    const lines = Object.entries(names).map(([h, port]) => `${port === 22 ? h : `[${h}]:${port}`} ${k1.type} ${k1.key.toString("base64")}`);
+    const plainFile = join(dir, "plain");
+    writeFileSync(plainFile, `${lines.join("\n")}\n`);
+    const hashedFile = join(dir, "hashed");
+    writeFileSync(hashedFile, `${lines.join("\n")}\n`);
+    expect(run(peer("ssh-keygen"), ["-H", "-f", hashedFile]).status).toBe(0);
+    const hashed = readFileSync(hashedFile, "utf8");
+    expect(hashed).not.toMatch(/localhost|::1|10\.0\.0\.5/);
+    for (const file of [plainFile, hashedFile]) {
+      const entries = parseKnownHosts(readFileSync(file, "utf8"), file);
+      for (const [canonical, port] of Object.entries(names)) {
+        for (const typed of spellings[canonical]!) {
+          const where = `${typed}:${port} in ${file}`;
+          expect(checkHostKey(entries, typed, port, k1.type, k1.key).status, where).toBe("known");
+          const changed = checkHostKey(entries, typed, port, k2.type, k2.key);
+          expect(changed.status, where).toBe("changed");
+          expect(changed.status === "changed" && changed.expected[0]!.key.equals(k1.key), where).toBe(true);
+          // Another port is another host: new, not changed.
+          expect(checkHostKey(entries, typed, port + 1, k2.type, k2.key).status, where).toBe("unknown");
+        }
+      }
+    }
+    // sshconnect.c: unknown under [host]:port, the same key under the bare name is accepted; a different one there is no change.
+    const bare = parseKnownHosts(`node.example ${k1.type} ${k1.key.toString("base64")}\n`, "bare");
+    expect(checkHostKey(bare, "NODE.example", 2200, k1.type, k1.key).status).toBe("known");
+    expect(checkHostKey(bare, "node.example", 2200, k2.type, k2.key).status).toBe("unknown");
+  });
+
+  it("calls a key of another ECDSA curve a change, as OpenSSH does (one kind of key per host)", () => {
+    const p256 = Buffer.from("p256");
+    const entries = parseKnownHosts(`h ecdsa-sha2-nistp256 ${p256.toString("base64")}\n`, "kh");
+    expect(verifyHostKey(entries, "h", "ecdsa-sha2-nistp384", Buffer.from("p384")).status).toBe("changed");
+    expect(verifyHostKey(entries, "h", "ssh-ed25519", Buffer.from("ed")).status).toBe("unknown");
   });
 });
 

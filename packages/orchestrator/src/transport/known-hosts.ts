@@ -1,5 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
 import { chmod, mkdir, appendFile, readFile } from "node:fs/promises";
+import { isIPv4, isIPv6 } from "node:net";
 import { dirname } from "node:path";
 
 /** One line of a known_hosts file. */
@@ -31,9 +32,42 @@ export function parseKnownHosts(text: string, file: string): KnownHost[] {
   return out;
 }
 
-/** The name OpenSSH looks up: `host`, or `[host]:port` when the port is not 22. */
+/** An IPv4 address as inet_aton reads it (glibc's getaddrinfo with AI_NUMERICHOST): 1 to 4 parts, each decimal, octal or hex. */
+const INET_ATON = /^(?:0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)(?:\.(?:0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)){0,3}$/i;
+
+/** IPv6 text as glibc's inet_ntop writes it: the WHATWG form, but an IPv4-mapped or -compatible tail in dotted quads. */
+function ntop6(address: string): string {
+  const hex = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const m = /^::(ffff:)?([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(hex);
+  if (!m) return hex;
+  const [hi, lo] = [parseInt(m[2]!, 16), parseInt(m[3]!, 16)];
+  return `::${m[1] ?? ""}${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/**
+ * The host as OpenSSH names it in known_hosts (ssh.c, ssh_login): an address in the numeric form getnameinfo
+ * gives (`127.1` is `127.0.0.1`, `0:0::1` is `::1`), anything else in lower case. Brackets around it are
+ * dropped, since `[host]:port` is how the port is written, never part of the host.
+ */
+export function canonicalHost(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  const [address, zone] = bare.split("%", 2) as [string, string | undefined];
+  if (isIPv6(address)) return `${ntop6(address)}${zone === undefined ? "" : `%${zone}`}`.toLowerCase();
+  if (zone === undefined && INET_ATON.test(bare)) {
+    try {
+      const v4 = new URL(`http://${bare}/`).hostname;
+      if (isIPv4(v4)) return v4;
+    } catch {
+      // out of range (e.g. 1.2.3.256): OpenSSH takes it as a name, and so do we
+    }
+  }
+  return bare.toLowerCase();
+}
+
+/** The name OpenSSH looks up and records (sshconnect.c, put_host_port): the canonical host, as `[host]:port` when the port is not 22. */
 export function hostKeyName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const name = canonicalHost(host);
+  return port === 22 ? name : `[${name}]:${port}`;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -67,7 +101,12 @@ export function hostFieldMatches(field: string, name: string): boolean {
   return matched;
 }
 
-/** Checks a server's key against known_hosts entries the way OpenSSH does. */
+/** OpenSSH calls a key CHANGED when one of the same kind is known (sshkey_type_plain): every ECDSA curve is one kind. */
+function keyKind(keyType: string): string {
+  return keyType.replace(/^(sk-)?ecdsa-sha2-.*/, "$1ecdsa");
+}
+
+/** Checks a server's key against the known_hosts entries for one name (as written in the file: see {@link hostKeyName}). */
 export function verifyHostKey(entries: readonly KnownHost[], name: string, keyType: string, key: Buffer): HostKeyVerdict {
   const mine = entries.filter((e) => hostFieldMatches(e.hosts, name));
   const revoked = entries.find((e) => e.marker === "@revoked" && e.key.equals(key));
@@ -75,8 +114,20 @@ export function verifyHostKey(entries: readonly KnownHost[], name: string, keyTy
   const plain = mine.filter((e) => e.marker === undefined);
   const same = plain.find((e) => e.keyType === keyType && e.key.equals(key));
   if (same) return { status: "known", entry: same };
-  const expected = plain.filter((e) => e.keyType === keyType);
+  const expected = plain.filter((e) => keyKind(e.keyType) === keyKind(keyType));
   return expected.length > 0 ? { status: "changed", expected } : { status: "unknown" };
+}
+
+/**
+ * Checks the key a host offers on a port as `ssh` does (sshconnect.c, check_host_key): under the canonical
+ * `[host]:port` name, and when that name is unknown on a port other than 22, the same key known under the
+ * bare host name is accepted too ("found matching key w/out port"); a different key there is not a change.
+ */
+export function checkHostKey(entries: readonly KnownHost[], host: string, port: number, keyType: string, key: Buffer): HostKeyVerdict {
+  const verdict = verifyHostKey(entries, hostKeyName(host, port), keyType, key);
+  if (verdict.status !== "unknown" || port === 22) return verdict;
+  const bare = verifyHostKey(entries, hostKeyName(host, 22), keyType, key);
+  return bare.status === "known" ? bare : verdict;
 }
 
 /** The key types known for a host: OpenSSH asks the server for those first, so a host with an ed25519 entry is not refused for offering ECDSA. */

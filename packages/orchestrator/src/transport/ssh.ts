@@ -2,7 +2,7 @@ import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { Readable } from "node:stream";
 import { HostKeyError, SshError } from "../errors.js";
 import { type Shell, quote } from "../shell.js";
-import { addKnownHost, fingerprint, hostKeyName, knownKeyTypes, loadKnownHosts, verifyHostKey } from "./known-hosts.js";
+import { type HostKeyVerdict, addKnownHost, canonicalHost, checkHostKey, fingerprint, hostKeyName, knownKeyTypes, loadKnownHosts } from "./known-hosts.js";
 import { type RunOptions, type RunResult, type Transport, drain } from "./transport.js";
 import { wrap } from "./wrap.js";
 
@@ -57,26 +57,28 @@ export class SshTransport implements Transport {
   /** Connects and authenticates; refuses unknown (unless accepted) and changed host keys. */
   static async connect(o: SshOptions): Promise<SshTransport> {
     const port = o.port ?? 22;
-    const name = hostKeyName(o.host, port);
+    // Looked up, recorded and connected to under the name ssh uses: LOCALHOST, [localhost] and localhost are one host.
+    const host = canonicalHost(o.host);
+    const name = hostKeyName(host, port);
     const entries = await loadKnownHosts(o.knownHosts);
     const types = knownKeyTypes(entries, name);
     let refusal: HostKeyError | undefined;
     let accepted: { type: string; key: Buffer } | undefined;
     const config: ConnectConfig = {
-      host: o.host,
+      host,
       port,
       username: o.username,
       readyTimeout: o.readyTimeoutMs ?? 20_000,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
-      ...(o.jump ? { sock: await o.jump.forward(o.host, port) } : {}),
+      ...(o.jump ? { sock: await o.jump.forward(host, port) } : {}),
       ...(o.agent ? { agent: o.agent } : {}),
       ...(o.privateKey ? { privateKey: o.privateKey } : {}),
       ...(o.passphrase ? { passphrase: o.passphrase } : {}),
       ...(types.length > 0 ? { algorithms: { serverHostKey: types.flatMap((t) => HOST_KEY_ALGOS[t] ?? [t]) as never } } : {}),
       hostVerifier: (key: Buffer) => {
         const type = keyTypeOf(key);
-        const verdict = verifyHostKey(entries, name, type, key);
+        const verdict = checkHostKey(entries, host, port, type, key);
         if (verdict.status === "known") return true;
         if (verdict.status === "unknown" && o.acceptNewHostKey) {
           accepted = { type, key };
@@ -204,14 +206,15 @@ function collect(ch: ClientChannel, options: RunOptions): Promise<RunResult> {
   });
 }
 
-function hostKeyRefusal(verdict: ReturnType<typeof verifyHostKey>, name: string, type: string, key: Buffer, o: SshOptions): HostKeyError {
+function hostKeyRefusal(verdict: HostKeyVerdict, name: string, type: string, key: Buffer, o: SshOptions): HostKeyError {
   const fp = fingerprint(key);
   if (verdict.status === "changed") {
     const was = verdict.expected.map((e) => `${fingerprint(e.key)} (${e.file}:${e.line})`).join(", ");
     return new HostKeyError(
       `${name}: the host key has CHANGED: it offers ${type} ${fp}, known_hosts has ${was}. Someone may be intercepting the connection, or the host was reinstalled.`,
       {
-        hint: `if the host was reinstalled: ssh-keygen -R ${quote(name)}${o.knownHosts[0] ? ` -f ${quote(o.knownHosts[0])}` : ""}, then connect again with --accept-new-host-key`,
+        // The old key goes from the file that holds it (the user's or the system's), hashed or not: ssh-keygen -R finds both.
+        hint: `if the host was reinstalled: ${[...new Set(verdict.expected.map((e) => e.file))].map((f) => `ssh-keygen -R ${quote(name)} -f ${quote(f)}`).join(" && ")}, then connect again with --accept-new-host-key`,
       },
     );
   }
