@@ -1,7 +1,7 @@
 import { mkdir, readFile, rmdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { FileExistsError, PkiError } from "./errors.js";
-import { type FolderLock, type LockOptions, lockFolder } from "./folder-lock.js";
+import { FolderGoneError, type FolderLock, type LockOptions, lockFolder } from "./folder-lock.js";
 import { type StagedFile, commitFiles, hasStaging, recoverJournal, removeStrayFiles } from "./journal.js";
 import { type WriteOptions, exists } from "./store.js";
 
@@ -35,34 +35,37 @@ export class ClusterFolder {
   static async open(dir: string, options: OpenOptions = {}): Promise<ClusterFolder> {
     const abs = resolve(dir);
     const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
-    let madeDir = false;
-    if (!(await exists(abs))) {
-      if (options.readOnly) return new ClusterFolder(abs, undefined, false);
-      // A folder that holds keys: 0700 from the start.
-      madeDir = (await mkdir(abs, { recursive: true, mode: 0o700 })) !== undefined;
+    for (;;) {
+      let madeDir = false;
+      if (!(await exists(abs))) {
+        if (options.readOnly) return new ClusterFolder(abs, undefined, false);
+        // A folder that holds keys: 0700 from the start.
+        madeDir = (await mkdir(abs, { recursive: true, mode: 0o700 })) !== undefined;
+      }
+      let lock: FolderLock;
+      try {
+        lock = await lockFolder(abs, { ...options, notify });
+      } catch (e) {
+        if (e instanceof FolderGoneError) continue; // the run we waited for failed and removed the folder it made: start again
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!options.readOnly || !(code === "EACCES" || code === "EROFS" || code === "EPERM")) throw e;
+        if (await hasStaging(abs))
+          throw new PkiError(`${abs}: an interrupted run left files to finish, and this user may not write here`, {
+            hint: "run the same command as the folder's owner",
+          });
+        return new ClusterFolder(abs, undefined, false);
+      }
+      try {
+        const note = await recoverJournal(abs);
+        if (note) notify(note);
+        const strays = await removeStrayFiles(abs);
+        if (strays > 0) notify(`${abs}: removed ${strays} temporary or lock files left by interrupted runs`);
+      } catch (e) {
+        await lock.release();
+        throw e;
+      }
+      return new ClusterFolder(abs, lock, madeDir);
     }
-    let lock: FolderLock;
-    try {
-      lock = await lockFolder(abs, { ...options, notify });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!options.readOnly || !(code === "EACCES" || code === "EROFS" || code === "EPERM")) throw e;
-      if (await hasStaging(abs))
-        throw new PkiError(`${abs}: an interrupted run left files to finish, and this user may not write here`, {
-          hint: "run the same command as the folder's owner",
-        });
-      return new ClusterFolder(abs, undefined, false);
-    }
-    try {
-      const note = await recoverJournal(abs);
-      if (note) notify(note);
-      const strays = await removeStrayFiles(abs);
-      if (strays > 0) notify(`${abs}: removed ${strays} temporary or lock files left by interrupted runs`);
-    } catch (e) {
-      await lock.release();
-      throw e;
-    }
-    return new ClusterFolder(abs, lock, madeDir);
   }
 
   /**

@@ -3,7 +3,7 @@ import { link, open, readFile, stat, unlink } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { DkError, PkiError } from "./errors.js";
+import { DkError } from "./errors.js";
 
 /** The lock file of a cluster folder: who holds it, for messages and for telling a dead owner from a live one. */
 export const LOCK_FILE = ".dk-bootstrap.lock";
@@ -70,12 +70,11 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
   };
   let told = false;
   for (;;) {
-    const mutex = await kernelMutex(dir);
+    const mutex = await kernelMutex(dir).catch(folderGone(dir));
     if (mutex !== "busy") {
-      const claimed = await claimLockFile(dir, me, notify).catch((e: NodeJS.ErrnoException) => {
+      const claimed = await claimLockFile(dir, me, notify).catch((e: unknown) => {
         mutex?.close();
-        if (e.code === "ENOENT") throw new PkiError(`${dir}: the folder was removed while this run waited for it`);
-        throw e;
+        return folderGone(dir)(e);
       });
       if (claimed) return heldLock(dir, me, mutex);
       mutex?.close();
@@ -86,6 +85,19 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
     told = true;
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
   }
+}
+
+/** The folder vanished while we waited for it (a failed first run removes the folder it made). */
+export class FolderGoneError extends DkError {
+  constructor(dir: string) {
+    super(`${dir}: the folder was removed while this run waited for it`, "GONE");
+  }
+}
+
+function folderGone(dir: string): (e: unknown) => never {
+  return (e) => {
+    throw (e as NodeJS.ErrnoException).code === "ENOENT" ? new FolderGoneError(dir) : e;
+  };
 }
 
 function heldLock(dir: string, owner: FolderOwner, mutex: Server | undefined): FolderLock {

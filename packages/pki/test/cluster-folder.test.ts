@@ -1,0 +1,217 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../../test-support/peers.js";
+import { FileExistsError, FolderInUseError, LOCK_FILE, clusterSpec, generateClusterPki, openClusterFolder, renewCertificates } from "../src/index.js";
+
+const ecdsa = { algo: "ecdsa", size: 256 } as const;
+const quiet = () => {
+  const lines: string[] = [];
+  return { lines, notify: (l: string) => void lines.push(l) };
+};
+let n = 0;
+const fresh = (root: string) => join(root, `f${n++}`);
+
+describe("the cluster-folder lock", () => {
+  const root = tempDir();
+
+  it("stops a second run with the holder's PID and command, and lets it in once released", async () => {
+    const dir = fresh(root);
+    const first = await openClusterFolder(dir, { command: "dk-bootstrap certs --dir X" });
+    const q = quiet();
+    const err = await openClusterFolder(dir, { waitMs: 0, ...q }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FolderInUseError);
+    expect((err as Error).message).toBe(`${dir} is in use by PID ${process.pid} (dk-bootstrap certs --dir X)`);
+    await first.release();
+    const second = await openClusterFolder(dir, { waitMs: 0, ...q });
+    await second.release();
+    expect(q.lines.filter((l) => l.includes("took over"))).toEqual([]);
+  });
+
+  it("makes a second run wait, saying for whom, until the first releases", async () => {
+    const dir = fresh(root);
+    const first = await openClusterFolder(dir, { command: "first" });
+    const q = quiet();
+    const second = openClusterFolder(dir, { waitMs: 60_000, ...q });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(q.lines[0]).toBe(`${dir} is in use by PID ${process.pid} (first): waiting up to 60s`);
+    await first.release();
+    await (await second).release();
+  });
+
+  it("takes over the lock file of a process that is gone, and of a reused PID, with a note", async () => {
+    const dir = fresh(root);
+    mkdirSync(dir);
+    const owner = { pid: process.pid, startTime: "1", host: (await import("node:os")).hostname(), command: "dk-bootstrap certs", since: "" };
+    // Our own PID, but a start time that is not ours: a reused PID, so the owner is dead.
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify(owner));
+    const q = quiet();
+    const f = await openClusterFolder(dir, { waitMs: 0, ...q });
+    expect(q.lines).toEqual([`${dir}: took over the lock of PID ${process.pid} (dk-bootstrap certs), which is no longer running`]);
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), "utf8"))).toMatchObject({ pid: process.pid, startTime: expect.not.stringMatching(/^1$/) });
+    await f.release();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it("is held by another process until it is killed with SIGKILL, then taken over", async () => {
+    const dir = fresh(root);
+    mkdirSync(dir);
+    // The holder: another Node process (on the built package) that opens the folder and never releases it.
+    const pki = join(import.meta.dirname, "..", "dist", "index.js");
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const {openClusterFolder} = await import(${JSON.stringify(pki)}); await openClusterFolder(${JSON.stringify(dir)}, {command: "holder"}); console.log("held"); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("held") && resolve());
+      child.on("exit", (code) => reject(new Error(`holder exited with ${code}`)));
+    });
+    const err = await openClusterFolder(dir, { waitMs: 0, ...quiet() }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`${dir} is in use by PID ${child.pid} (holder)`);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    const q = quiet();
+    const f = await openClusterFolder(dir, { waitMs: 0, ...q });
+    expect(q.lines).toEqual([`${dir}: took over the lock of PID ${child.pid} (holder), which is no longer running`]);
+    await f.release();
+  });
+});
+
+describe("all-or-nothing writes", () => {
+  const root = tempDir();
+
+  it("writes nothing that was staged when the run ends without a commit, and removes the folder it made", async () => {
+    const dir = fresh(root);
+    const f = await openClusterFolder(dir);
+    await f.stage(join(dir, "pki", "a.key"), "secret", { mode: 0o600, dirMode: 0o700 });
+    expect(await f.read(join(dir, "pki", "a.key"))).toBe("secret");
+    await f.release();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("commits with final modes, folders holding keys 0700, and no staging left", async () => {
+    const dir = fresh(root);
+    const f = await openClusterFolder(dir);
+    await f.stage(join(dir, "pki", "etcd", "a.key"), "secret", { mode: 0o600, dirMode: 0o700 });
+    await f.stage(join(dir, "a.conf"), "conf", { mode: 0o644 });
+    await f.commit();
+    await f.release();
+    expect(statSync(join(dir, "pki", "etcd", "a.key")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "pki", "etcd")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "pki")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "a.conf")).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir).sort()).toEqual(["a.conf", "pki"]);
+  });
+
+  it("refuses to stage over a protected file, before anything is written", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, "pki"), { recursive: true });
+    writeFileSync(join(dir, "pki", "ca.key"), "old");
+    const f = await openClusterFolder(dir);
+    await f.stage(join(dir, "pki", "ca.crt"), "new cert", { mode: 0o644 });
+    await expect(f.stage(join(dir, "pki", "ca.key"), "new", { mode: 0o600, protect: { what: "private key", force: false } })).rejects.toBeInstanceOf(
+      FileExistsError,
+    );
+    await f.release();
+    expect(readdirSync(join(dir, "pki"))).toEqual(["ca.key"]);
+  });
+
+  it("rolls a committed journal forward when the folder is next opened", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, ".dk-staging"), { recursive: true });
+    writeFileSync(join(dir, "a.crt"), "old a");
+    writeFileSync(join(dir, "b.crt"), "new b"); // already moved before the interruption
+    writeFileSync(join(dir, ".dk-staging", "0.new"), "new a");
+    writeFileSync(join(dir, ".dk-staging", "2.new"), "new c");
+    const entries = [
+      { staged: "0.new", target: "a.crt" },
+      { staged: "1.new", target: "b.crt" },
+      { staged: "2.new", target: "pki/c.key", dirMode: 0o700 },
+    ];
+    writeFileSync(join(dir, ".dk-staging", "journal.json"), JSON.stringify({ version: 1, entries }));
+    const q = quiet();
+    await (await openClusterFolder(dir, q)).release();
+    expect(q.lines).toEqual([`${dir}: completed the interrupted commit of 3 files`]);
+    expect([readFileSync(join(dir, "a.crt"), "utf8"), readFileSync(join(dir, "b.crt"), "utf8"), readFileSync(join(dir, "pki/c.key"), "utf8")]).toEqual([
+      "new a",
+      "new b",
+      "new c",
+    ]);
+    expect(statSync(join(dir, "pki")).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(dir, ".dk-staging"))).toBe(false);
+  });
+
+  it("rolls an uncommitted staging folder back, even for a read-only command", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, ".dk-staging"), { recursive: true });
+    writeFileSync(join(dir, "a.crt"), "old a");
+    writeFileSync(join(dir, ".dk-staging", "0.new"), "new a");
+    const q = quiet();
+    await (await openClusterFolder(dir, { readOnly: true, ...q })).release();
+    expect(q.lines).toEqual([`${dir}: discarded the files of an interrupted run (it had not committed them; the previous files stand)`]);
+    expect(readFileSync(join(dir, "a.crt"), "utf8")).toBe("old a");
+    expect(existsSync(join(dir, ".dk-staging"))).toBe(false);
+  });
+
+  it("refuses a journal whose target leaves the folder", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, ".dk-staging"), { recursive: true });
+    writeFileSync(join(dir, ".dk-staging", "0.new"), "x");
+    writeFileSync(join(dir, ".dk-staging", "journal.json"), JSON.stringify({ version: 1, entries: [{ staged: "0.new", target: "../escape" }] }));
+    await expect(openClusterFolder(dir, quiet())).rejects.toThrow(/journal.json: bad entry/);
+    expect(existsSync(join(root, "escape"))).toBe(false);
+    // The refusal released the lock.
+    await expect(openClusterFolder(dir, { waitMs: 0, ...quiet() })).rejects.toThrow(/bad entry/);
+  });
+
+  it("removes stray temporary files and kubectl lock files older than a minute, and keeps fresh ones", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, "pki", "etcd"), { recursive: true });
+    const old = [join(dir, "pki", "etcd", ".ca.key.0123456789ab.tmp"), join(dir, ".admin.conf.abcdefabcdef.tmp"), join(dir, "admin.conf.lock")];
+    const young = join(dir, "pki", ".sa.key.0123456789ab.tmp");
+    for (const p of [...old, young]) writeFileSync(p, "x");
+    const past = new Date(Date.now() - 120_000);
+    for (const p of old) utimesSync(p, past, past);
+    const q = quiet();
+    await (await openClusterFolder(dir, q)).release();
+    expect(q.lines).toEqual([`${dir}: removed 3 temporary or lock files left by interrupted runs`]);
+    expect(old.filter((p) => existsSync(p))).toEqual([]);
+    expect(existsSync(young)).toBe(true);
+  });
+
+  it("a read-only open of a missing folder makes nothing", async () => {
+    const dir = fresh(root);
+    await (await openClusterFolder(dir, { readOnly: true })).release();
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe("the PKI functions in one set", () => {
+  const root = tempDir();
+
+  it("generate and renew called alone each commit their own set", async () => {
+    const dir = fresh(root);
+    await generateClusterPki(clusterSpec({ key: ecdsa }), dir);
+    const before = readFileSync(join(dir, "pki", "apiserver.crt"), "utf8");
+    await renewCertificates(dir, "apiserver");
+    expect(readFileSync(join(dir, "pki", "apiserver.crt"), "utf8")).not.toBe(before);
+    expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  it("joins a caller's set: nothing lands before the caller commits", async () => {
+    const dir = fresh(root);
+    const f = await openClusterFolder(dir);
+    await generateClusterPki(clusterSpec({ key: ecdsa }), dir, { folder: f });
+    expect(existsSync(join(dir, "pki"))).toBe(false);
+    expect(f.staged).toContain("pki/ca.key");
+    await f.commit();
+    await f.release();
+    expect(existsSync(join(dir, "pki", "ca.key"))).toBe(true);
+  });
+});
