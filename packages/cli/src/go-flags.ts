@@ -11,10 +11,12 @@ export interface GoFlags {
 }
 
 /**
- * Parses flags the way Go's `flag` package (and so cfssl) does: `-name=value`, `-name value`,
- * `--name` too, booleans bare or `=true|false`, flags stop at the first non-flag or `--`.
+ * Parses flags as Go's `flag` package (and so cfssl) spells them: `-name=value`, `-name value`,
+ * `--name` too, booleans bare or `=true|false`. Unlike Go, a flag after the arguments is still a
+ * flag (`json -bare ca -force`, as the usage lines show it), never a silently ignored argument;
+ * `--` ends the flags. More arguments than the command takes are an error.
  */
-export function parseGoFlags(argv: readonly string[], spec: GoFlagSpec, command: string): GoFlags {
+export function parseGoFlags(argv: readonly string[], spec: GoFlagSpec, command: string, maxArgs: number): GoFlags {
   const out: GoFlags = { values: {}, bools: new Set(), args: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -23,8 +25,8 @@ export function parseGoFlags(argv: readonly string[], spec: GoFlagSpec, command:
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
-      out.args.push(...argv.slice(i));
-      break;
+      out.args.push(arg);
+      continue;
     }
     const body = arg.replace(/^--?/, "");
     const eq = body.indexOf("=");
@@ -43,5 +45,14 @@ export function parseGoFlags(argv: readonly string[], spec: GoFlagSpec, command:
       out.values[name] = v;
     }
   }
+  if (out.args.length > maxArgs)
+    throw new InputError(
+      maxArgs === 0 ? "takes no arguments" : `takes at most ${maxArgs} argument${maxArgs === 1 ? "" : "s"}`,
+      {
+        field: command,
+        value: out.args.slice(maxArgs).join(" "),
+      },
+      { hint: `run: dk-bootstrap ${command} -help` },
+    );
   return out;
 }

@@ -30,7 +30,10 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
     .description("Bootstrap a Kubernetes node from raw binaries, and see why each component is needed.")
     .option("--debug", "print stacks with errors")
     .option("--no-color", "no colors, spinners or other escape codes (as NO_COLOR=1)")
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError("hint: run with --help for usage")
+    // An option belongs to the command it follows: `certs renew --dir X` is renew's, not certs'.
+    .enablePositionalOptions()
+    .hook("preAction", async (_program, action) => (await import("./inherited-options.js")).handOverParentOptions(action))
     .exitOverride();
   const group = command === undefined ? undefined : GROUP_OF[command];
   // `--version` needs no command; the full help (and an unknown command's suggestions) need them all.
@@ -54,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const [{ GO_RUNNERS }, { parseGoFlags }] = await Promise.all([import("./commands/cfssl.js"), import("./go-flags.js")]);
-      await GO_RUNNERS[go.name]!(parseGoFlags(args.slice(1), go.flags, go.name));
+      await GO_RUNNERS[go.name]!(parseGoFlags(args.slice(1), go.flags, go.name, go.maxArgs));
       return 0;
     }
     const command = args.find((a) => !a.startsWith("-"));

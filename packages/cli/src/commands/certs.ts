@@ -12,65 +12,98 @@ import {
   parseDuration,
   renewCertificates,
 } from "@dk-bootstrap/pki";
-import { refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** The flags every command that makes or uses the cluster folder takes (certs, ssh, local). */
-export interface ClusterOptions {
-  dir: string;
-  nodeName: string;
+/** What the node is called and where it is: the certificates and the node's plan both depend on it. */
+export interface IdentityOptions {
+  nodeName?: string;
   nodeIp?: string[];
-  serviceCidr: string;
-  clusterDomain: string;
-  keyAlgo: string;
-  keySize?: string;
-  keyFormat: string;
-  validity: string;
-  force?: boolean;
-  clusterName: string;
-  server: string;
-  contextName: string;
+  serviceCidr?: string;
+  clusterDomain?: string;
+  clusterName?: string;
 }
 
-/** Declares the cluster folder's flags on a command. */
-export function addClusterOptions(cmd: Command): Command {
+/** How the PKI and the component kubeconfigs are made (certs, ssh, local). */
+export interface PkiOptions {
+  keyAlgo?: string;
+  keySize?: string;
+  keyFormat?: string;
+  validity?: string;
+  server?: string;
+  contextName?: string;
+  force?: boolean;
+}
+
+/** The flags of a command that makes the cluster folder. */
+export interface ClusterOptions extends IdentityOptions, PkiOptions {
+  dir: string;
+}
+
+/** Declares `--dir` on a command. */
+export function addDirOption(cmd: Command): Command {
+  return cmd.option("--dir <dir>", "cluster folder (PKI, kubeconfigs, state)", "./cluster");
+}
+
+/** Declares the node's identity flags on a command. */
+export function addIdentityOptions(cmd: Command): Command {
   return cmd
-    .option("--dir <dir>", "cluster folder (PKI, kubeconfigs, state)", "./cluster")
     .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
     .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
     .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
     .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
+    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes");
+}
+
+/** Declares the flags that shape the PKI and the kubeconfigs on a command. */
+export function addPkiOptions(cmd: Command): Command {
+  return cmd
     .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
     .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
     .option("--key-format <format>", "traditional (PKCS#1/SEC1, as kubeadm writes) or pkcs8", "traditional")
     .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
-    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes")
     .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
     .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
     .option("--force", "replace existing CAs and keys");
+}
+
+/** Declares every flag of a command that makes the cluster folder (certs, ssh, local). */
+export function addClusterOptions(cmd: Command): Command {
+  return addPkiOptions(addIdentityOptions(addDirOption(cmd)));
 }
 
 interface CertsOptions extends ClusterOptions {
   workshop?: boolean;
 }
 
-/** Turns the `certs` flags into a ClusterSpec, naming the flag when a value is wrong. */
-export function specFromFlags(o: ClusterOptions): ClusterSpec {
-  const algo = o.keyAlgo as KeyAlgorithm;
+/** Turns the flags into a ClusterSpec, naming the flag when a value is wrong; flags a command lacks keep their defaults. */
+export function specFromFlags(o: Partial<ClusterOptions>): ClusterSpec {
+  const algo = (o.keyAlgo ?? "rsa") as KeyAlgorithm;
   if (!["rsa", "ecdsa", "ed25519"].includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
+  if (algo === "ed25519" && o.keySize !== undefined)
+    throw new InputError("Ed25519 keys have one size: drop --key-size", { field: "--key-size", value: o.keySize });
   const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);
   if (!Number.isInteger(size)) throw new InputError("must be a whole number", { field: "--key-size", value: o.keySize });
   return clusterSpec({
-    nodeName: o.nodeName,
+    ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),
     nodeIPs: o.nodeIp ?? [],
-    serviceCidr: o.serviceCidr,
-    clusterDomain: o.clusterDomain,
+    ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
+    ...(o.clusterDomain !== undefined ? { clusterDomain: o.clusterDomain } : {}),
     key: { algo, size },
-    keyFormat: o.keyFormat as ClusterSpec["keyFormat"],
-    certValidityMs: parseDuration(o.validity, { field: "--validity" }),
+    ...(o.keyFormat !== undefined ? { keyFormat: o.keyFormat as ClusterSpec["keyFormat"] } : {}),
+    ...(o.validity !== undefined ? { certValidityMs: parseDuration(o.validity, { field: "--validity" }) } : {}),
   });
+}
+
+/** The kubeconfigs' choices from the flags; a flag a command lacks keeps its default. */
+export function kubeconfigSpecFromFlags(o: PkiOptions & IdentityOptions): KubeconfigSpec {
+  return {
+    clusterName: o.clusterName ?? DEFAULT_KUBECONFIG_SPEC.clusterName,
+    server: o.server ?? DEFAULT_KUBECONFIG_SPEC.server,
+    ...(o.contextName !== undefined ? { contextName: o.contextName } : {}),
+  };
 }
 
 const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Renewed", external: "Using the external" };
@@ -99,24 +132,27 @@ export function registerCerts(program: Command): void {
       "after",
       "\nExamples:\n  # The PKI of the workshop's node, in ./cluster\n  dk-bootstrap certs\n\n  # A node with an IP, ECDSA keys\n  dk-bootstrap certs --node-name kubernetes --node-ip 192.168.1.10 --key-algo ecdsa\n\n  # What expires when\n  dk-bootstrap certs check-expiration",
     )
-    .action(async (o: CertsOptions) => {
+    .action(async (o: CertsOptions, cmd: Command) => {
       const dir = resolve(o.dir);
       if (o.workshop) {
+        // The workshop's two cfssl commands take no choices: a flag that shapes the cluster PKI would be ignored.
+        const ignored = cmd.options.find(
+          (opt) => !["--dir", "--force", "--workshop"].includes(opt.long!) && cmd.getOptionValueSource(opt.attributeName()) === "cli",
+        );
+        if (ignored) throw new InputError("the workshop's PKI takes only --dir and --force", { field: ignored.long! });
         printActions(await generateWorkshopPki(dir, { force: o.force ?? false }), dir);
         return;
       }
       const pki = await generateClusterPki(specFromFlags(o), dir, { force: o.force ?? false });
       printActions(pki.actions, dir);
-      for (const k of await writeComponentKubeconfigs(pki, { clusterName: o.clusterName, server: o.server, contextName: o.contextName })) {
+      for (const k of await writeComponentKubeconfigs(pki, kubeconfigSpecFromFlags(o))) {
         process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
       }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
     });
 
-  certs
-    .command("check-expiration")
+  addDirOption(certs.command("check-expiration"))
     .description("when each certificate of the cluster folder expires (kubeadm's table, or JSON)")
-    .option("--dir <dir>", "cluster folder", "./cluster")
     .option("-o, --output <format>", "text or json", "text")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json")
     .action(async (o: { dir: string; output: string }) => {
@@ -128,14 +164,14 @@ export function registerCerts(program: Command): void {
       else throw new InputError("must be text or json", { field: "--output", value: o.output });
     });
 
-  certs
-    .command("renew <name>")
+  addDirOption(certs.command("renew <name>"))
     .description("re-issue a certificate (or all) with a new key, keeping its identity and SANs; CAs are never renewed")
-    .option("--dir <dir>", "cluster folder", "./cluster")
     .option("--validity <duration>", "validity of the renewed certificates", "8760h")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
     .action(async (name: string, o: { dir: string; validity: string }) => {
       const results = await renewCertificates(resolve(o.dir), name, { validityMs: parseDuration(o.validity, { field: "--validity" }) });
+      if (results.length === 0)
+        throw new InputError("no cluster PKI here, nothing to renew", { file: resolve(o.dir, "pki") }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
       for (const r of results) {
         process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
         for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);

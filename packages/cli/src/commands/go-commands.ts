@@ -6,6 +6,8 @@ export interface GoCommand {
   summary: string;
   usage: string;
   flags: GoFlagSpec;
+  /** How many arguments it takes after its flags. */
+  maxArgs: number;
 }
 
 const SIGNING_FLAGS: GoFlagSpec = { ca: "string", "ca-key": "string", config: "string", profile: "string", hostname: "string", loglevel: "string" };
@@ -18,24 +20,28 @@ export const GO_COMMANDS: readonly GoCommand[] = [
     usage:
       "dk-bootstrap gencert -initca CSRJSON\n  dk-bootstrap gencert -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSRJSON\n\nPrints cfssl's JSON {cert, csr, key}: pipe it into `dk-bootstrap json -bare NAME` (or the real `cfssljson -bare NAME`).",
     flags: { ...SIGNING_FLAGS, initca: "bool" },
+    maxArgs: 1,
   },
   {
     name: "sign",
     summary: "cfssl sign: sign a PEM CSR with a CA under a profile",
     usage: "dk-bootstrap sign -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
     flags: { ...SIGNING_FLAGS, csr: "string" },
+    maxArgs: 1,
   },
   {
     name: "certinfo",
     summary: "cfssl certinfo: a certificate (or CSR) as JSON",
     usage: "dk-bootstrap certinfo -cert FILE | -csr FILE",
     flags: { cert: "string", csr: "string", loglevel: "string" },
+    maxArgs: 0,
   },
   {
     name: "print-defaults",
     summary: "cfssl print-defaults: a starting CSR JSON or config JSON",
     usage: "dk-bootstrap print-defaults csr|config > FILE.json",
     flags: {},
+    maxArgs: 1,
   },
   {
     name: "json",
@@ -43,5 +49,6 @@ export const GO_COMMANDS: readonly GoCommand[] = [
     usage:
       "dk-bootstrap gencert ... | dk-bootstrap json -bare NAME [-force]\n\nWrites NAME.pem, NAME-key.pem (0600) and NAME.csr. An existing key is never replaced without -force.",
     flags: { bare: "bool", f: "string", stdout: "bool", force: "bool" },
+    maxArgs: 1,
   },
 ];

@@ -1,11 +1,12 @@
 import { type Command } from "commander";
-import { componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
-import { table } from "@dk-bootstrap/pki";
-import { type NodeOptions, addNodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions } from "./node.js";
+import { STEPS, componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
+import { InputError, table } from "@dk-bootstrap/pki";
+import { addDirOption, addIdentityOptions } from "./certs.js";
+import { type NodeOptions, addPlanOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions } from "./node.js";
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
-  addNodeOptions(program.command("explain [step]"))
+  addPlanOptions(addIdentityOptions(program.command("explain [step]")))
     .description("why each step is needed, offline; with a step, also the exact commands it runs")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet")
     .action((step: string | undefined, o: NodeOptions) => {
@@ -17,7 +18,7 @@ export function registerInspect(program: Command): void {
       process.stdout.write("Run `dk-bootstrap explain STEP` for a step's commands.\n");
     });
 
-  sshOptions(addNodeOptions(program.command("status <target>")))
+  sshOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("status <target>")))))
     .description("each step on [user@]host: done, with today's inputs, healthy now")
     .addHelpText("after", "\nExample:\n  dk-bootstrap status root@192.168.1.10")
     .action(async (target: string, o: NodeOptions) => {
@@ -37,18 +38,24 @@ export function registerInspect(program: Command): void {
       }
     });
 
-  sshOptions(addNodeOptions(program.command("logs <target> <component>")))
+  sshOptions(program.command("logs <target> <component>"))
+    .option("--remote-root <dir>", "the remote root the node was bootstrapped with", "/")
     .description("a component's log on [user@]host (journald under systemd, else its log file)")
     .option("-f, --follow", "keep printing new lines")
     .option("--tail <n>", "lines from the end", "100")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap logs root@node etcd\n  dk-bootstrap logs root@node kubelet -f")
     .action(async (target: string, component: string, o: NodeOptions & { follow?: boolean; tail: string }) => {
+      const components = STEPS.flatMap((s) => s.components);
+      if (!components.includes(component))
+        throw new InputError(`unknown component; components: ${components.join(", ")}`, { field: "COMPONENT", value: component });
+      const lines = Number(o.tail);
+      if (!Number.isInteger(lines) || lines < 0) throw new InputError("must be a whole number of lines", { field: "--tail", value: o.tail });
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {
         await componentLogs(spec, await asRoot(t, spec.remoteRoot === "/", o), component, {
           follow: o.follow ?? false,
-          lines: Number(o.tail),
+          lines,
           onLine: (line) => process.stdout.write(`${line}\n`),
         });
       } finally {

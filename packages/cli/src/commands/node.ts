@@ -20,11 +20,12 @@ import {
   renderScript,
   reset,
 } from "@dk-bootstrap/orchestrator";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { askHidden, readStdin } from "../io.js";
 import { RunOutput } from "../render/output.js";
-import { type ClusterOptions, addClusterOptions, printActions, specFromFlags } from "./certs.js";
+import { type ClusterOptions, addClusterOptions, addDirOption, addIdentityOptions, kubeconfigSpecFromFlags, printActions, specFromFlags } from "./certs.js";
 
+/** Every flag of `ssh` and `local`; the other node commands take a part of them. */
 export interface NodeOptions extends ClusterOptions {
   port?: string;
   identity?: string;
@@ -37,13 +38,13 @@ export interface NodeOptions extends ClusterOptions {
   containerdVersion?: string;
   runcVersion?: string;
   cniVersion?: string;
-  podCidr: string;
-  cni: string;
+  podCidr?: string;
+  cni?: string;
   ingress?: string;
   helmVersion?: string;
   mirror?: string;
   upload?: string;
-  remoteRoot: string;
+  remoteRoot?: string;
   from?: string;
   until?: string;
   dryRun?: boolean;
@@ -63,25 +64,42 @@ export function parseTarget(target: string): { user?: string; host: string } {
   return { ...(user ? { user } : {}), host };
 }
 
-export function addNodeOptions(cmd: Command): Command {
-  return addClusterOptions(cmd)
+/** What the node downloads: versions, the optional add-ons, and where from (bundle takes these alone). */
+export function addArtifactOptions(cmd: Command): Command {
+  return cmd
     .option("--k8s-version <v>", "Kubernetes release (kube-apiserver, kubelet, ...)")
     .option("--etcd-version <v>", "etcd release")
     .option("--containerd-version <v>", "containerd release")
     .option("--runc-version <v>", "runc release")
     .option("--cni-version <v>", "CNI plugins release")
-    .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
     .option("--cni <cni>", "bridge (host-local, no image to pull) or calico (tigera-operator through Helm, as the workshop)", "bridge")
     .option("--ingress <controller>", "add the workshop's ingress controller: traefik (through Helm)")
     .option("--helm-version <v>", "Helm release (for --cni calico and --ingress traefik)")
-    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)")
+    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)");
+}
+
+/** Everything the node's plan depends on: its identity, what it downloads, and where things go on it. */
+export function addPlanOptions(cmd: Command): Command {
+  return addArtifactOptions(cmd)
+    .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
     .option("--upload <dir>", "air-gapped node: upload the binaries from this bundle folder (dk-bootstrap bundle) instead of downloading on the node")
     .option("--remote-root <dir>", "every path written on the node lives under it", "/")
-    .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)")
-    .option("--from <step>", "start at this step")
-    .option("--until <step>", "stop after this step")
-    .option("--verbose", "show the commands' output")
-    .option("--json", "print the event stream as JSON lines")
+    .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)");
+}
+
+/** Which steps run: `--from`, `--until`. */
+export function addRangeOptions(cmd: Command): Command {
+  return cmd.option("--from <step>", "start at this step").option("--until <step>", "stop after this step");
+}
+
+/** How a command that talks to a node prints: `--verbose`, `--json`. */
+export function addOutputOptions(cmd: Command): Command {
+  return cmd.option("--verbose", "show the commands' output").option("--json", "print the event stream as JSON lines");
+}
+
+/** Every flag of a run that bootstraps a node (ssh, local). */
+export function addNodeOptions(cmd: Command): Command {
+  return addOutputOptions(addRangeOptions(addPlanOptions(addClusterOptions(cmd))))
     .option("--step", "the guided run: why before each step, Enter to run it, q to stop; live observations after")
     .option("--merge-kubeconfig", "merge the admin kubeconfig into yours ($KUBECONFIG's first file, else ~/.kube/config), backup first");
 }
@@ -96,17 +114,18 @@ export function sshOptions(cmd: Command): Command {
     .option("--sudo-password-stdin", "read the sudo password from stdin (for a non-root login whose sudo asks for one)");
 }
 
-export function nodeSpecFromFlags(o: NodeOptions, host?: string): NodeSpec {
+/** The node's spec from whichever flags a command has; the others keep their defaults. */
+export function nodeSpecFromFlags(o: Partial<NodeOptions>, host?: string): NodeSpec {
   const base = specFromFlags({ ...o, nodeIp: o.nodeIp ?? (host && isIP(host) ? [host] : []) });
+  if (o.arch !== undefined && !["amd64", "arm64"].includes(o.arch))
+    throw new InputError("must be amd64 or arm64: Kubernetes publishes binaries for these", { field: "--arch", value: o.arch });
   return nodeSpec({
     ...base,
-    clusterName: o.clusterName,
-    server: o.server,
-    contextName: o.contextName,
-    dir: resolve(o.dir),
-    remoteRoot: o.remoteRoot,
-    podCidr: o.podCidr,
-    cni: o.cni as NodeSpec["cni"],
+    ...kubeconfigSpecFromFlags(o),
+    dir: resolve(o.dir ?? "./cluster"),
+    ...(o.remoteRoot !== undefined ? { remoteRoot: o.remoteRoot } : {}),
+    ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
+    ...(o.cni !== undefined ? { cni: o.cni as NodeSpec["cni"] } : {}),
     ...(o.ingress ? { ingress: o.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
     ...(o.mirror ? { mirror: o.mirror } : {}),
     ...(o.upload ? { upload: resolve(o.upload) } : {}),
@@ -260,7 +279,10 @@ async function handOverKubeconfig(spec: NodeSpec, address: string, o: NodeOption
 export function registerNode(program: Command): void {
   sshOptions(addNodeOptions(program.command("ssh <target>")))
     .description("bootstrap the workshop's one-node cluster on [user@]host over SSH, step by step; a re-run resumes")
-    .option("--dry-run", "connect to nothing: print the whole plan as one shell script")
+    .addOption(
+      // The script goes to stdout: nothing else may be printed there, and nothing is run to be guided or merged.
+      new Option("--dry-run", "connect to nothing: print the whole plan as one shell script").conflicts(["json", "verbose", "step", "mergeKubeconfig"]),
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  # The whole node, trusting its host key on first use\n  dk-bootstrap ssh root@192.168.1.10 --accept-new-host-key\n\n  # Only etcd, as a normal user, in a folder of your own\n  dk-bootstrap ssh me@node --remote-root /home/me/k8s --until etcd\n\n  # Read what would run\n  dk-bootstrap ssh root@node --dry-run > plan.sh",
@@ -275,7 +297,7 @@ export function registerNode(program: Command): void {
       await runOn(await connect(target, o), spec, o, host);
     });
 
-  addNodeOptions(program.command("bundle"))
+  addRangeOptions(addArtifactOptions(program.command("bundle")))
     .description("download every binary the plan needs, verified, into a folder to serve as --mirror or to --upload to air-gapped nodes")
     .requiredOption("--out <dir>", "the bundle folder (DIR/HOST/PATH, as --mirror reads it)")
     .option("--arches <list>", "architectures, comma-separated", "amd64,arm64")
@@ -286,13 +308,10 @@ export function registerNode(program: Command): void {
     .action(async (o: NodeOptions & { out: string; arches: string }) => {
       const spec = nodeSpecFromFlags(o);
       const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-      await bundle(
-        spec,
-        resolve(o.out),
-        o.arches.split(",").map((a) => a.trim()),
-        range,
-        (path, action) => process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path}\n`),
-      );
+      plan(range);
+      const arches = o.arches.split(",").map((a) => a.trim());
+      for (const a of arches) if (!["amd64", "arm64"].includes(a)) throw new InputError("must be amd64 or arm64", { field: "--arches", value: a });
+      await bundle(spec, resolve(o.out), arches, range, (path, action) => process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path}\n`));
     });
 
   addNodeOptions(program.command("local"))
@@ -303,13 +322,13 @@ export function registerNode(program: Command): void {
       await runOn(new LocalTransport(), spec, o, "127.0.0.1");
     });
 
-  sshOptions(addNodeOptions(program.command("reset <target>")))
+  sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset <target>"))))))
     .description("stop and remove exactly what dk-bootstrap made on [user@]host (also after a half-done run)")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s")
     .action(async (target: string, o: NodeOptions) => {
+      const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {
-        const spec = nodeSpecFromFlags(o, parseTarget(target).host);
         const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
         await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink });
         out.say(`[${t.host}] reset done`);
