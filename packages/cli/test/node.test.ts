@@ -4,7 +4,7 @@ import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { CLI, dk, dkAsync, peer, run, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { type TestHost, loopbackRelay, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 const ORDER = ["preflight", "etcd", "kube-apiserver", "rbac", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "cni", "kube-proxy", "web"];
 
@@ -276,6 +276,46 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^STEP\s+DONE/);
+  });
+
+  it("refuses a changed key under a hashed [localhost]:port entry, the target spelled LOCALHOST, even with --accept-new-host-key", async () => {
+    const relay = await loopbackRelay(host);
+    try {
+      run(peer("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "old_key")]);
+      const old = readFileSync(join(work, "old_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+      const file = join(work, "hashed_known_hosts");
+      writeFileSync(file, `[localhost]:${relay.port} ${old}\n`);
+      expect(run(peer("ssh-keygen"), ["-H", "-f", file]).status).toBe(0);
+      const before = readFileSync(file, "utf8");
+      const r = await dkAsync(
+        [
+          "ssh",
+          `${host.user}@LOCALHOST`,
+          "-p",
+          String(relay.port),
+          "-i",
+          host.keyFile,
+          "--known-hosts",
+          file,
+          "--accept-new-host-key",
+          "--dir",
+          join(work, "cluster"),
+        ],
+        { cwd: work },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^error: \\[localhost\\]:${relay.port}: the host key has CHANGED: it offers ssh-ed25519 SHA256:\\S+, known_hosts has SHA256:\\S+ \\(${file}:1\\)`,
+        ),
+      );
+      expect(r.stderr).toContain(
+        `hint: if the host was reinstalled: ssh-keygen -R '[localhost]:${relay.port}' -f ${file}, then connect again with --accept-new-host-key`,
+      );
+      expect(readFileSync(file, "utf8")).toBe(before);
+    } finally {
+      await relay.close();
+    }
   });
 
   it("names a bad step with the list of steps", () => {
