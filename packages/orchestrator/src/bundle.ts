@@ -7,6 +7,7 @@ import { ChecksumError } from "./errors.js";
 import { plan } from "./plan.js";
 import type { NodeSpec } from "./spec.js";
 import { NodeLayout } from "./node.js";
+import { assumedSupervisor } from "./steps/step.js";
 
 /** The SHA-256 a checksum file publishes for `file`: its only token, or the first field of the line naming `file`. */
 export function publishedSha256(sums: string, file: string): string | undefined {
@@ -36,7 +37,7 @@ async function download(url: string): Promise<Buffer> {
 
 /** The artifacts the steps in range download, for an architecture. */
 export function artifactsFor(spec: NodeSpec, arch: string, range: { from?: string; until?: string } = {}): Artifact[] {
-  const ctx = { spec, node: new NodeLayout(spec.remoteRoot), arch };
+  const ctx = { spec, node: new NodeLayout(spec.remoteRoot), arch, supervisor: assumedSupervisor(spec) };
   const seen = new Map<string, Artifact>();
   for (const step of plan(range, spec)) for (const a of step.artifacts?.(ctx) ?? []) seen.set(a.url, a);
   return [...seen.values()];

@@ -19,7 +19,10 @@ export async function contextFor(spec: NodeSpec, transport: Transport): Promise<
         hint: "Kubernetes publishes binaries for amd64 and arm64",
       });
   }
-  return { spec, node: new NodeLayout(spec.remoteRoot), arch };
+  const node = new NodeLayout(spec.remoteRoot);
+  // The same test dk_start makes, so the configs' cgroup driver matches how the components run.
+  const systemd = (await transport.run(lines([preamble(node), sh`dk_systemd`]))).exitCode === 0;
+  return { spec, node, arch, supervisor: systemd ? "systemd" : "process" };
 }
 
 /** A file's bytes: generated, or read from the local cluster folder. */

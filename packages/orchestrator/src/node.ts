@@ -38,18 +38,22 @@ export const CHECKSUM_EXIT = 86;
 
 /**
  * Shell functions every step script starts with. They are the same in a dry run's printed script and
- * in a real run, so what a person reads is what runs.
+ * in a real run, so what a person reads is what runs. (Written with `String.raw`: the shell's
+ * backslashes stay as they are, and the shell text avoids `${`.)
  * - `dk_fetch URL SUMS_URL FILE`: download into the cache unless it is there and verified; the
  *   expected SHA-256 is the line of SUMS_URL for FILE (or its only token); a mismatch exits 86.
  * - `dk_start NAME CMD...`: (re)start a component under systemd when it runs and the root is `/`,
  *   else as a detached process with a pid file and a log file, so it also works without an init system.
- * - `dk_stop NAME`, `dk_wait SECONDS CMD...`: stop a component; retry a check until it passes.
+ *   `DK_AFTER='etcd ...' dk_start ...` orders its unit after those components' units, and wants them.
+ * - `dk_stop NAME`: stop a component.
+ * - `dk_wait SECONDS PROBE`: retry PROBE, one shell string, until it passes. It is evaluated afresh on
+ *   every try, so a `$(...)` in it asks again each time; {@link waitFor} writes the call.
  */
 export function preamble(node: NodeLayout): Shell {
   return raw(
     [
-      `DK_ROOT=${sh`${node.root}`.text}; DK_CACHE=${sh`${node.cache}`.text}; DK_RUN=${sh`${node.run}`.text}; DK_LOGS=${sh`${node.logs}`.text}`,
-      `dk_fetch() {
+      `DK_ROOT=${sh`${node.root}`.text}; DK_CACHE=${sh`${node.cache}`.text}; DK_RUN=${sh`${node.run}`.text}; DK_LOGS=${sh`${node.logs}`.text}; DK_UNITS=/etc/systemd/system`,
+      String.raw`dk_fetch() {
   url=$1; sums=$2; file=$3; dest="$DK_CACHE/$file"
   mkdir -p "$DK_CACHE"
   if [ -f "$dest" ] && [ -f "$dest.sha256" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$(cat "$dest.sha256")" ]; then return 0; fi
@@ -59,13 +63,14 @@ export function preamble(node: NodeLayout): Shell {
   got=$(sha256sum "$dest.part" | cut -d' ' -f1)
   if [ -z "$want" ] || [ "$want" != "$got" ]; then
     rm -f "$dest.part"
-    echo "checksum mismatch for $file: published \${want:-nothing}, downloaded $got" >&2
+    [ -n "$want" ] || want=nothing
+    echo "checksum mismatch for $file: published $want, downloaded $got" >&2
     exit ${CHECKSUM_EXIT}
   fi
   echo "$want" > "$dest.sha256"; mv -f "$dest.part" "$dest"
 }`,
-      `dk_systemd() { [ "$DK_ROOT" = / ] && [ -d /run/systemd/system ] && [ "$(id -u)" = 0 ]; }`,
-      `dk_stop() {
+      String.raw`dk_systemd() { [ "$DK_ROOT" = / ] && [ -d /run/systemd/system ] && [ "$(id -u)" = 0 ]; }`,
+      String.raw`dk_stop() {
   if dk_systemd; then systemctl stop "dk-$1" 2>/dev/null || true; return 0; fi
   pidfile="$DK_RUN/$1.pid"
   if [ -f "$pidfile" ]; then
@@ -74,23 +79,49 @@ export function preamble(node: NodeLayout): Shell {
     kill -9 "$pid" 2>/dev/null || true; rm -f "$pidfile"
   fi
 }`,
-      `dk_start() {
+      // systemd splits ExecStart= into words itself (systemd.service(5), "Command lines"), so each
+      // argument goes in double quotes, \ and " escaped, % doubled (specifiers), $ doubled (variables).
+      String.raw`dk_unit_word() {
+  case $1 in *'
+'*) echo "dk_start: a unit file cannot hold an argument with a newline: $1" >&2; return 1 ;; esac
+  printf '"%s"' "$(printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/%/%%/g' -e 's/\$/$$/g')"
+}`,
+      String.raw`dk_unit() {
+  name=$1; after=$2; shift 2
+  cmd=
+  for arg in "$@"; do
+    word=$(dk_unit_word "$arg") || return 1
+    if [ -z "$cmd" ]; then cmd=$word; else cmd="$cmd $word"; fi
+  done
+  deps=network-online.target
+  for dep in $after; do deps="$deps dk-$dep.service"; done
+  printf '[Unit]\nDescription=dk-bootstrap %s\nWants=%s\nAfter=%s\n\n[Service]\nExecStart=%s\nRestart=always\nRestartSec=2\nDelegate=yes\nKillMode=process\nLimitNOFILE=1048576\n\n[Install]\nWantedBy=multi-user.target\n' "$name" "$deps" "$deps" "$cmd"
+}`,
+      String.raw`dk_start() {
   name=$1; shift
+  after=$DK_AFTER; DK_AFTER=
   if dk_systemd; then
-    printf '[Unit]\\nDescription=dk-bootstrap %s\\nAfter=network-online.target\\n\\n[Service]\\nExecStart=%s\\nRestart=always\\nRestartSec=2\\nDelegate=yes\\nKillMode=process\\nLimitNOFILE=1048576\\n\\n[Install]\\nWantedBy=multi-user.target\\n' "$name" "$*" > "/etc/systemd/system/dk-$name.service"
+    unit=$(dk_unit "$name" "$after" "$@") || return 1
+    printf '%s\n' "$unit" > "$DK_UNITS/dk-$name.service"
     systemctl daemon-reload; systemctl enable "dk-$name" >/dev/null 2>&1; systemctl restart "dk-$name"; return 0
   fi
   dk_stop "$name"; mkdir -p "$DK_RUN" "$DK_LOGS"
   setsid nohup "$@" >> "$DK_LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$DK_RUN/$name.pid"
 }`,
-      `dk_wait() {
-  secs=$1; shift; i=0
-  until "$@" >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -ge $((secs * 2)) ] && { echo "still failing after \${secs}s: $*" >&2; "$@"; return 1; }
+      String.raw`dk_wait() {
+  secs=$1; probe=$2; i=0
+  until eval "$probe" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -ge $((secs * 2)) ]; then echo "still failing after $secs s: $probe" >&2; eval "$probe" >&2 || true; return 1; fi
     sleep 0.5
   done
 }`,
     ].join("\n"),
   );
+}
+
+/** `dk_wait SECONDS PROBE`: the probe goes as one quoted string, so the shell evaluates it again on every try. */
+export function waitFor(seconds: number, probe: Shell): Shell {
+  return sh`dk_wait ${seconds} ${probe.text}`;
 }

@@ -1,9 +1,9 @@
-import { NodeLayout, preamble } from "./node.js";
+import { NodeLayout, preamble, waitFor } from "./node.js";
 import { plan } from "./plan.js";
 import { quote, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
-import type { FilePut, StepContext } from "./steps/step.js";
+import { type FilePut, type StepContext, assumedSupervisor } from "./steps/step.js";
 import { NODE_PATH } from "./transport/wrap.js";
 
 /**
@@ -14,22 +14,24 @@ import { NODE_PATH } from "./transport/wrap.js";
  */
 export function renderScript(spec: NodeSpec, range: { from?: string; until?: string } = {}, notBefore = new Date(Date.now() - 5 * 60_000)): string {
   const steps = plan(range, spec);
-  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64" };
+  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
   const out = [
     "#!/bin/sh",
-    `# dk-bootstrap plan for node ${spec.nodeName}: Kubernetes ${spec.versions.kubernetes}, etcd ${spec.versions.etcd}, ${c.arch}, remote root ${spec.remoteRoot}`,
+    `# dk-bootstrap plan for node ${spec.nodeName}: Kubernetes ${spec.versions.kubernetes}, etcd ${spec.versions.etcd}, ${c.arch}, remote root ${spec.remoteRoot}, components run by ${c.supervisor === "systemd" ? "systemd" : "dk-bootstrap as detached processes"}`,
     "# Run on the node, with a copy of the local cluster folder: DK_CLUSTER_DIR=/path/to/cluster sh this-script",
+    // The checks are single-quoted on purpose: dk_wait evaluates them again on each try.
+    "# shellcheck disable=SC2016",
     "set -e",
-    `export PATH=${NODE_PATH}:$PATH`,
+    `export PATH="${NODE_PATH}:$PATH"`,
     `DK_CLUSTER_DIR=\${DK_CLUSTER_DIR:-${quote(spec.dir)}}`,
     preamble(c.node).text,
   ];
-  for (const step of [preflight(steps, notBefore), ...steps]) {
+  for (const step of [preflight(steps, notBefore, spec), ...steps]) {
     out.push("", `# step: ${step.id}`, `# ${step.title}`);
     if (step.why) out.push(...wrapComment(step.why));
     for (const f of step.files(c)) out.push(renderFile(f));
     out.push(step.script(c).text);
-    if (step.id !== "preflight") out.push(sh`dk_wait ${step.checkTimeout} ${step.check(c)}`.text);
+    if (step.id !== "preflight") out.push(waitFor(step.checkTimeout, step.check(c)).text);
     if (step.observe) out.push(...wrapComment(`now: ${step.observe}`));
   }
   return `${out.join("\n")}\n`;
@@ -59,11 +61,11 @@ function wrapComment(text: string, width = 110): string[] {
 /** `dk-bootstrap explain STEP`: the step's why, what the user should see after it, and the exact commands it runs. */
 export function explainStep(spec: NodeSpec, id: string): string {
   const step = plan({ from: id, until: id })[0]!;
-  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64" };
+  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
   const out = [`${step.id}: ${step.title}`, "", ...wrapComment(step.why).map((l) => l.slice(2)), ""];
   if (step.observe) out.push("Afterwards:", ...wrapComment(step.observe).map((l) => `  ${l.slice(2)}`), "");
   out.push("Commands (on the node, after dk-bootstrap's shell functions):", "");
   for (const f of step.files(c)) out.push(renderFile(f));
-  out.push(step.script(c).text, sh`dk_wait ${step.checkTimeout} ${step.check(c)}`.text);
+  out.push(step.script(c).text, waitFor(step.checkTimeout, step.check(c)).text);
   return `${out.join("\n")}\n`;
 }

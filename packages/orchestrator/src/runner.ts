@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseCertificate, readIfExists, writeFileAtomic } from "@dk-bootstrap/pki";
-import { CHECKSUM_EXIT } from "./node.js";
+import { CHECKSUM_EXIT, waitFor } from "./node.js";
 import { ChecksumError, LockedError, RemoteCommandError } from "./errors.js";
 import type { EventSink } from "./events.js";
 import { bundledArtifact } from "./bundle.js";
@@ -68,7 +68,7 @@ export async function runSteps(
     for (const step of steps) if (await isDone(ctx, transport, step, hashes.get(step.id)!)) skipped.push(step.id);
     const pending = steps.filter((s) => !skipped.includes(s.id));
     for (const id of skipped) emit({ type: "step-done", step: id, status: "skipped", ms: 0 });
-    if (pending.length > 0) await runStep(ctx, transport, preflight(pending, await earliestNotBefore(spec)), emit, undefined);
+    if (pending.length > 0) await runStep(ctx, transport, preflight(pending, await earliestNotBefore(spec), spec), emit, undefined);
     const done: string[] = [];
     for (const step of pending) {
       if (guide.beforeStep && !(await guide.beforeStep(step))) return { done, skipped, stoppedBefore: step.id };
@@ -98,7 +98,7 @@ async function isDone(ctx: StepContext, t: Transport, step: Step, hash: string):
   const recorded = await t.run(sh`cat ${`${ctx.node.state}/steps/${step.id}`} 2>/dev/null`);
   if (recorded.stdout.trim() !== hash) return false;
   // A component restarted by its supervisor may need a moment: give the check a few seconds before running the step again.
-  return (await t.run(stepScript(ctx, sh`dk_wait 3 ${step.check(ctx)}`))).exitCode === 0;
+  return (await t.run(stepScript(ctx, waitFor(3, step.check(ctx))))).exitCode === 0;
 }
 
 async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink, hash: string | undefined): Promise<void> {
@@ -118,7 +118,7 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
   const onLine = (line: string, stream: "stdout" | "stderr") => emit({ type: "output", step: step.id, stream, line });
   try {
     await exec(t, stepScript(ctx, step.script(ctx)), { onLine });
-    await exec(t, stepScript(ctx, sh`dk_wait ${step.checkTimeout} ${step.check(ctx)}`), { onLine });
+    await exec(t, stepScript(ctx, waitFor(step.checkTimeout, step.check(ctx))), { onLine });
   } catch (e) {
     if (e instanceof RemoteCommandError && e.exitCode === CHECKSUM_EXIT) throw new ChecksumError(`${t.host}: ${e.stderr.trim().split("\n").pop()}`);
     if (e instanceof RemoteCommandError) emit({ type: "check", step: step.id, ok: false, detail: e.message });

@@ -86,7 +86,7 @@ export const kubeApiserver: Step = {
     const advertise = c.spec.nodeIPs[0];
     return lines([
       install(c, kubeApiserver.artifacts!(c)),
-      sh`dk_start kube-apiserver ${`${c.node.bin}/kube-apiserver`} ${advertise ? `--advertise-address=${advertise}` : "--bind-address=0.0.0.0"} --secure-port=6443 \\
+      sh`DK_AFTER=etcd dk_start kube-apiserver ${`${c.node.bin}/kube-apiserver`} ${advertise ? `--advertise-address=${advertise}` : "--bind-address=0.0.0.0"} --secure-port=6443 \\
   --allow-privileged=true --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \\
   --client-ca-file=${`${p}/ca.crt`} --tls-cert-file=${`${p}/apiserver.crt`} --tls-private-key-file=${`${p}/apiserver.key`} \\
   --kubelet-client-certificate=${`${p}/apiserver-kubelet-client.crt`} --kubelet-client-key=${`${p}/apiserver-kubelet-client.key`} \\

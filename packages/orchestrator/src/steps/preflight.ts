@@ -1,19 +1,31 @@
 import { type Shell, lines, raw, sh } from "../shell.js";
+import type { NodeSpec } from "../spec.js";
 import type { Step } from "./step.js";
+
+/** Programs every step script uses (downloads, checksums, the supervisor, unit files). */
+const BASE_TOOLS: Record<string, string> = {
+  curl: "downloads",
+  tar: "unpacking releases",
+  sha256sum: "checking downloads",
+  setsid: "starting components without systemd",
+  awk: "reading checksum files",
+  sed: "writing systemd units",
+};
 
 /**
  * The preflight: only what the pending steps need. Tools the scripts use, free ports, the clock
- * against the certificates' validity, and for root steps the kernel's settings. Each failure is one
- * line saying what to fix; all are reported, then it fails.
+ * against the certificates' validity, and for root steps the kernel's settings. It changes nothing
+ * (the steps that need a kernel setting make it, and persist it). Each failure is one line saying
+ * what to fix; all are reported, then it fails.
  */
-export function preflight(pending: readonly Step[], notBefore: Date): Step {
+export function preflight(pending: readonly Step[], notBefore: Date, spec: NodeSpec): Step {
   return {
     id: "preflight",
     title: "preflight checks",
     why: "Fail before changing anything: a busy port, a missing tool or a clock behind the certificates would each break a step halfway.",
     observe: "",
     files: () => [],
-    script: () => preflightScript(pending, notBefore),
+    script: () => preflightScript(pending, notBefore, spec),
     check: () => sh`true`,
     checkTimeout: 1,
     creates: () => [],
@@ -21,24 +33,38 @@ export function preflight(pending: readonly Step[], notBefore: Date): Step {
   };
 }
 
-function preflightScript(pending: readonly Step[], notBefore: Date): Shell {
+/** Each tool the pending steps need, with who needs it for what. */
+function toolsFor(pending: readonly Step[], spec: NodeSpec): Map<string, string[]> {
+  const tools = new Map(Object.entries(BASE_TOOLS).map(([t, why]) => [t, [why]]));
+  if (pending.some((s) => s.ports?.length)) tools.set("ss", ["checking that the components' ports are free"]);
+  for (const step of pending) for (const [t, why] of Object.entries(step.tools?.(spec) ?? {})) tools.set(t, [...(tools.get(t) ?? []), `${step.id}: ${why}`]);
+  return tools;
+}
+
+function preflightScript(pending: readonly Step[], notBefore: Date, spec: NodeSpec): Shell {
   const checks: Shell[] = [raw(`dk_fail=0; dk_problem() { echo "preflight: $*" >&2; dk_fail=1; }`)];
   checks.push(
     sh`case "$(uname -m)" in x86_64|aarch64|amd64|arm64) ;; *) dk_problem "unsupported CPU architecture $(uname -m): Kubernetes publishes amd64 and arm64" ;; esac`,
   );
-  for (const tool of ["curl", "tar", "sha256sum", "setsid", "awk"])
-    checks.push(sh`command -v ${tool} >/dev/null 2>&1 || dk_problem ${`${tool} is missing: install it`}`);
+  for (const [tool, uses] of toolsFor(pending, spec))
+    checks.push(sh`command -v ${tool} >/dev/null 2>&1 || dk_problem ${`${tool} is missing (needed for ${uses.join("; ")}): install it`}`);
   // The certificates start 5 minutes back: a node clock behind that refuses every TLS handshake.
   checks.push(
     sh`[ "$(date +%s)" -ge ${Math.floor(notBefore.getTime() / 1000)} ] || dk_problem ${`the node's clock is behind the certificates (valid from ${notBefore.toISOString()}): fix the time (NTP) first`}`,
   );
   const ports = pending.flatMap((s) => s.ports ?? []);
   if (ports.length > 0) {
+    // A port check that cannot run is a failure, never a pass (ss missing is reported above).
     checks.push(
-      sh`for port in ${ports.map(String)}; do
-  held=$(ss -ltnpH "sport = :$port" 2>/dev/null | head -1)
-  [ -z "$held" ] || dk_problem "port $port is in use: $held"
-done`,
+      sh`if command -v ss >/dev/null 2>&1; then
+  for port in ${ports.map(String)}; do
+    if held=$(ss -ltnpH "sport = :$port" 2>&1); then
+      [ -z "$held" ] || dk_problem "port $port is in use: $(echo "$held" | head -1)"
+    else
+      dk_problem "cannot list the sockets listening on port $port: $held"
+    fi
+  done
+fi`,
     );
   }
   if (pending.some((s) => s.needsRoot)) {
@@ -51,12 +77,16 @@ done`,
     checks.push(
       sh`[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] || dk_problem "cgroup v2 is not mounted on /sys/fs/cgroup: the kubelet needs it"`,
     );
+    // Only whether the settings can be made: the containerd step makes them (and writes them for the next boot).
     checks.push(
-      sh`[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] || sysctl -qw net.ipv4.ip_forward=1 || dk_problem "net.ipv4.ip_forward is off and cannot be set"`,
+      sh`[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] || [ -w /proc/sys/net/ipv4/ip_forward ] || dk_problem "net.ipv4.ip_forward is off and cannot be set (/proc/sys is read-only): pods could not reach beyond the node"`,
     );
-    checks.push(
-      sh`[ -d /sys/module/br_netfilter ] || modprobe br_netfilter 2>/dev/null || dk_problem "the br_netfilter kernel module cannot be loaded: Service traffic between pods would bypass kube-proxy"`,
-    );
+    // modprobe -n only says whether it could load the module.
+    for (const step of pending)
+      for (const [module, why] of Object.entries(step.modules ?? {}))
+        checks.push(
+          sh`[ -d ${`/sys/module/${module}`} ] || modprobe -n ${module} 2>/dev/null || dk_problem ${`the ${module} kernel module is not available (${step.id}: ${why})`}`,
+        );
     checks.push(
       sh`[ -z "$(swapon --show --noheadings 2>/dev/null)" ] || echo "preflight: swap is on; the kubelet is configured to tolerate it (failSwapOn: false)" >&2`,
     );

@@ -3,12 +3,35 @@ import { type Artifact, mirrored } from "../artifacts.js";
 import { type Shell, lines, sh } from "../shell.js";
 import type { NodeSpec } from "../spec.js";
 
-/** What a step sees: the spec, the node's layout and its architecture. */
+/** What a step sees: the spec, the node's layout, its architecture and what supervises the components. */
 export interface StepContext {
   spec: NodeSpec;
   node: NodeLayout;
   arch: string;
+  /**
+   * `systemd` when `dk_start` makes units (systemd runs, the remote root is `/`, as root), else
+   * `process` (detached processes). The kubelet's and containerd's cgroup driver follow it.
+   */
+  supervisor: Supervisor;
 }
+
+/** Who keeps the components running: systemd units, or dk-bootstrap's detached processes. */
+export type Supervisor = "systemd" | "process";
+
+/**
+ * The cgroup driver the kubelet and containerd must share: `systemd` under systemd (it owns the
+ * cgroup tree there), `cgroupfs` without it (nothing would create the systemd slices).
+ */
+export const cgroupDriver = (c: StepContext): "systemd" | "cgroupfs" => (c.supervisor === "systemd" ? "systemd" : "cgroupfs");
+
+/** Fails the step when the node's supervisor is not the one its configs were written for (a dry run's guess, or a changed node). */
+export const supervisorGuard = (c: StepContext): Shell =>
+  c.supervisor === "systemd"
+    ? sh`dk_systemd || { echo ${"this plan was made for a node where systemd runs, as root, with remote root /: its cgroup driver is systemd"} >&2; exit 1; }`
+    : sh`! dk_systemd || { echo ${"this plan was made for a node without systemd: its cgroup driver is cgroupfs"} >&2; exit 1; }`;
+
+/** The supervisor a plan assumes when the node is not asked (dry run, explain): systemd for remote root `/`. */
+export const assumedSupervisor = (spec: NodeSpec): Supervisor => (spec.remoteRoot === "/" ? "systemd" : "process");
 
 /** A file a step puts on the node: from the local cluster folder (`local`, relative to it) or generated (`content`). */
 export interface FilePut {
@@ -33,6 +56,10 @@ export interface Step {
   ports?: number[];
   /** It must run as root (containerd, kubelet, kube-proxy touch the host's namespaces and iptables). */
   needsRoot?: boolean;
+  /** Programs it needs on the node that dk-bootstrap does not install, each with what needs it (checked by the preflight). */
+  tools?(spec: NodeSpec): Record<string, string>;
+  /** Kernel modules it needs, each with what needs it (the preflight checks they can be loaded; it loads none). */
+  modules?: Record<string, string>;
   files(ctx: StepContext): FilePut[];
   /** Installs and starts; re-runnable. */
   script(ctx: StepContext): Shell;

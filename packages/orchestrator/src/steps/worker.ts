@@ -2,11 +2,23 @@ import { ARTIFACTS } from "../artifacts.js";
 import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { lines, sh } from "../shell.js";
 import { nodePodSubnet } from "../spec.js";
-import { type Step, type StepContext, install, installed, kubectl, pkiFiles } from "./step.js";
+import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, pkiFiles, supervisorGuard } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
 const cniConf = (c: StepContext) => c.node.path("etc/cni/net.d");
 const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
+const modulesFile = (c: StepContext) => c.node.path("etc/modules-load.d/dk-bootstrap.conf");
+const sysctlFile = (c: StepContext) => c.node.path("etc/sysctl.d/99-dk-bootstrap.conf");
+
+/** Kernel settings pods need: routing between the pod bridge and the world, and bridged traffic through iptables (kube-proxy's rules). */
+const SYSCTL = `# dk-bootstrap: applied at boot by systemd-sysctl
+net.ipv4.ip_forward = 1
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+`;
+
+/** The minor of a Kubernetes version (`1.34.2` → 34). */
+const minor = (v: string) => Number(v.split(".")[1]);
 
 /** containerd (with runc): runs containers for the kubelet. */
 export const containerd: Step = {
@@ -16,7 +28,14 @@ export const containerd: Step = {
   why: "Kubernetes does not run containers itself: the kubelet asks a CRI runtime. containerd pulls images and manages containers, runc creates them with the kernel's namespaces and cgroups.",
   observe: "containerd answers on its socket and says its network is not ready: no CNI plugin yet.",
   needsRoot: true,
+  tools: () => ({ modprobe: "loading the kernel modules pods need", sysctl: "turning on IP forwarding and bridge filtering" }),
+  modules: {
+    overlay: "containerd's overlayfs snapshotter, the layers of every image",
+    br_netfilter: "bridged pod traffic seen by iptables, so Services work between pods",
+  },
   files: (c) => [
+    { path: modulesFile(c), mode: 0o644, content: "# dk-bootstrap: loaded at boot by systemd-modules-load\noverlay\nbr_netfilter\n" },
+    { path: sysctlFile(c), mode: 0o644, content: SYSCTL },
     {
       path: c.node.path("etc/containerd/config.toml"),
       mode: 0o644,
@@ -28,7 +47,7 @@ state = '${c.node.path("run/containerd")}'
   address = '${socket(c)}'
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-  SystemdCgroup = true
+  SystemdCgroup = ${cgroupDriver(c) === "systemd"}
 
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ['${cniBin(c)}']
@@ -37,7 +56,15 @@ state = '${c.node.path("run/containerd")}'
     },
   ],
   script: (c) =>
-    lines([install(c, containerd.artifacts!(c)), sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`]),
+    lines([
+      supervisorGuard(c),
+      // Now, and at every boot from the files above (systemd-modules-load, then systemd-sysctl).
+      sh`grep -qw overlay /proc/filesystems || modprobe overlay`,
+      sh`[ -d /sys/module/br_netfilter ] || modprobe br_netfilter`,
+      sh`sysctl -q -p ${sysctlFile(c)}`,
+      install(c, containerd.artifacts!(c)),
+      sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
+    ]),
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   checkTimeout: 30,
@@ -71,7 +98,7 @@ authentication:
     clientCAFile: ${c.node.pki}/ca.crt
 authorization:
   mode: Webhook
-cgroupDriver: systemd
+cgroupDriver: ${cgroupDriver(c)}
 containerRuntimeEndpoint: unix://${socket(c)}
 clusterDomain: ${c.spec.clusterDomain}
 failSwapOn: false
@@ -88,8 +115,9 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
   ],
   script: (c) =>
     lines([
+      supervisorGuard(c),
       install(c, kubelet.artifacts!(c)),
-      sh`dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
+      sh`DK_AFTER=containerd dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
@@ -104,6 +132,8 @@ export const cni: Step = {
   id: "cni",
   artifacts: (c) => [...ARTIFACTS.cni(c.spec.versions, c.arch), ...(c.spec.cni === "calico" ? helmArtifacts(c) : [])],
   title: "CNI: pod networking",
+  tools: (spec): Record<string, string> =>
+    spec.cni === "bridge" ? { iptables: "the bridge plugin's masquerade of pod traffic and the portmap plugin's host ports" } : {},
   why: "Each Pod gets its own network namespace; a CNI plugin gives it an interface and an IP. Until one is configured the kubelet keeps the node NotReady. Here: a bridge with host-local addresses from this node's pod subnet, which pulls no image.",
   observe: "the node turns Ready and the web Pods Running, with IPs from the pod subnet.",
   needsRoot: true,
@@ -137,7 +167,6 @@ export const cni: Step = {
         ],
   script: (c) =>
     lines([
-      sh`modprobe br_netfilter 2>/dev/null || true; sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true`,
       // The CNI plugins are needed either way: containerd runs the loopback one for every Pod.
       install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
       ...(c.spec.cni === "calico" ? [calicoScript(c)] : []),
@@ -157,6 +186,12 @@ export const kubeProxy: Step = {
   id: "kube-proxy",
   artifacts: (c) => ARTIFACTS["kube-proxy"](c.spec.versions, c.arch),
   title: "kube-proxy, the Service plumbing",
+  tools: (spec) => ({
+    iptables: "the Service rules (iptables mode)",
+    // From 1.32 kube-proxy clears stale UDP entries through netlink (kubernetes/kubernetes#126847); before, with the binary.
+    ...(minor(spec.versions.kubernetes) < 32 ? { conntrack: "clearing stale UDP conntrack entries" } : {}),
+  }),
+  modules: { nf_conntrack: "the NAT of Service traffic and the cleanup of its stale entries" },
   why: "A Service's ClusterIP is not on any interface: kube-proxy writes iptables rules that send it to the Service's Pods, picked at random, and follows them as Pods come and go.",
   observe: "`iptables -t nat -L KUBE-SERVICES` lists the Services; each has a KUBE-SVC chain with one KUBE-SEP per Pod.",
   needsRoot: true,

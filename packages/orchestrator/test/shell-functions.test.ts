@@ -1,0 +1,166 @@
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import { NodeLayout, type StepContext, lines, nodeSpec, preamble, raw, sh, waitFor } from "../src/index.js";
+import { cni } from "../src/steps/worker.js";
+import { wrap } from "../src/transport/wrap.js";
+
+/** A script as the runner sends it (`set -e`, a full PATH): the shared functions, then the body. */
+const script = (root: string, ...body: string[]) => wrap(raw([preamble(new NodeLayout(root)).text, ...body].join("\n")));
+
+/** Runs a script under a POSIX shell (dash) or bash. */
+const shell = (name: "dash" | "bash", text: string) => run(peer(name), ["-c", text]);
+
+describe("dk_wait", () => {
+  const work = tempDir();
+
+  it.each(["dash", "bash"] as const)("evaluates its probe again on every try (%s): a $(...) that turns true on its third call passes", (name) => {
+    const count = join(work, `${name}.count`);
+    // Prints 1, 2, 3... one more on each call.
+    const probe = raw(`[ "$(n=$(cat ${count} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${count}; echo $n)" -ge 3 ]`);
+    const r = shell(name, script(work, waitFor(10, probe).text));
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(count, "utf8").trim()).toBe("3");
+  });
+
+  it.each(["dash", "bash"] as const)("the cni step's check (node Ready, asked of kubectl) passes once kubectl says True (%s)", (name) => {
+    const root = join(work, `node-${name}`);
+    const bin = join(root, "usr/local/bin");
+    mkdirSync(bin, { recursive: true });
+    // A kubectl that says the node is not Ready twice, then Ready.
+    writeFileSync(
+      join(bin, "kubectl"),
+      `#!/bin/sh\nn=$(cat "$0.n" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$0.n"\nif [ $n -ge 3 ]; then echo True; else echo False; fi\n`,
+    );
+    chmodSync(join(bin, "kubectl"), 0o755);
+    const spec = nodeSpec({ dir: join(work, "cluster"), remoteRoot: root });
+    const c: StepContext = { spec, node: new NodeLayout(root), arch: "amd64", supervisor: "process" };
+    const r = shell(name, script(root, waitFor(10, cni.check(c)).text));
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(bin, "kubectl.n"), "utf8").trim()).toBe("3");
+  });
+
+  it("fails after its time with the probe's own output, and a probe with quotes and a pipe stays one probe", () => {
+    const r = shell("dash", script(work, waitFor(1, sh`echo ${"it's not; ready"} | grep -q ready && false`).text, "echo not reached"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/still failing after 1 s: echo 'it'\\''s not; ready' \| grep -q ready && false/);
+    expect(r.stdout).not.toMatch(/not reached/);
+  });
+});
+
+/** The words of systemd's `Command Line:` dump (C-style escapes in double quotes, as systemd quotes them). */
+function parseCommandLine(line: string): string[] {
+  const words: string[] = [];
+  const escapes: Record<string, string> = { n: "\n", t: "\t", "\\": "\\", '"': '"', $: "$", "`": "`", "'": "'" };
+  let i = 0;
+  while (i < line.length) {
+    if (line[i] === " ") {
+      i++;
+      continue;
+    }
+    let word = "";
+    if (line[i] === '"') {
+      i++;
+      while (line[i] !== '"') {
+        if (line[i] === "\\") {
+          word += escapes[line[i + 1]!] ?? `\\${line[i + 1]}`;
+          i += 2;
+        } else word += line[i++];
+      }
+      i++;
+    } else while (i < line.length && line[i] !== " ") word += line[i++];
+    words.push(word);
+  }
+  return words;
+}
+
+describe("dk_start under systemd: a unit whose ExecStart systemd reads back as the intended argv", () => {
+  const work = tempDir();
+  // What a user may put in a flag: spaces, specifiers, variables, quotes, backslashes, a lone `;`, nothing at all.
+  const argv = [
+    "--cluster-name=demo cluster %h",
+    "--x=$HOME and ${PATH} $$",
+    `--q="quoted" 'single' it's`,
+    "--b=back\\slash\\n",
+    ";",
+    "",
+    "-dash",
+    "tab\there",
+  ];
+  const root = join(work, "root");
+  const units = join(root, "etc/systemd/system");
+  const exe = "/usr/local/bin/dk-argv";
+
+  /** Runs dk_start as a step does, systemd pretended (units written under `root`, systemctl a no-op). */
+  const start = (name: string, after: string, args: string[]) => {
+    const body = lines([
+      raw(`DK_UNITS=${units}; dk_systemd() { true; }; systemctl() { :; }`),
+      after ? sh`DK_AFTER=${after} dk_start ${name} ${exe} ${args}` : sh`dk_start ${name} ${exe} ${args}`,
+    ]);
+    return shell("dash", script("/", body.text));
+  };
+
+  it("writes a unit systemd-analyze verifies, with every argument quoted and escaped for systemd", () => {
+    mkdirSync(units, { recursive: true });
+    mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+    writeFileSync(join(root, exe), "#!/bin/sh\n");
+    chmodSync(join(root, exe), 0o755);
+    // systemd-analyze verify --root needs systemd's own units (sysinit.target...) in that root.
+    cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
+    const r = start("demo", "", argv);
+    expect(r.status, r.stderr).toBe(0);
+    const unit = readFileSync(join(units, "dk-demo.service"), "utf8");
+    expect(unit).toMatch(/^ExecStart="\/usr\/local\/bin\/dk-argv" "--cluster-name=demo cluster %%h" /m);
+    const verify = run(peer("systemd-analyze"), ["verify", `--root=${root}`, "dk-demo.service"]);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stderr).toBe("");
+  });
+
+  it("systemd's own unit loader (systemd --test) reads the argv back: specifiers unescaped, $ kept as $$ (a literal $ when it runs)", () => {
+    const systemd = "/usr/lib/systemd/systemd";
+    if (!existsSync(systemd)) throw new Error("peer tool systemd is missing: run scripts/install-peers.sh as root");
+    const dirs = { units: join(work, "user-units"), home: join(work, "home"), xdg: join(work, "xdg") };
+    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    writeFileSync(join(dirs.units, "dk-demo.service"), readFileSync(join(units, "dk-demo.service")));
+    // systemd refuses --test as root: run it as nobody when we are root.
+    const asUser = process.getuid?.() === 0 ? [peer("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    if (asUser.length > 0) {
+      chmodSync(work, 0o755);
+      for (const d of [dirs.home, dirs.xdg]) chownSync(d, 65534, 65534);
+    }
+    const [cmd, ...args] = [
+      ...asUser,
+      "env",
+      `HOME=${dirs.home}`,
+      `XDG_RUNTIME_DIR=${dirs.xdg}`,
+      `SYSTEMD_UNIT_PATH=${dirs.units}:`,
+      systemd,
+      "--test",
+      "--user",
+      "--unit=dk-demo.service",
+      "--no-pager",
+    ];
+    const r = run(cmd!, args);
+    expect(r.status, r.stderr).toBe(0);
+    const block = r.stdout.slice(r.stdout.indexOf("-> Unit dk-demo.service:"));
+    const line = /Command Line: (.*)/.exec(block)?.[1];
+    expect(line).toBeDefined();
+    expect(parseCommandLine(line!)).toEqual([exe, ...argv.map((a) => a.replaceAll("$", () => "$$"))]);
+  });
+
+  it("orders a unit after the components it needs, and wants them", () => {
+    const r = start("after", "etcd containerd", ["--x"]);
+    expect(r.status, r.stderr).toBe(0);
+    const unit = readFileSync(join(units, "dk-after.service"), "utf8");
+    expect(unit).toMatch(/^Wants=network-online.target dk-etcd.service dk-containerd.service$/m);
+    expect(unit).toMatch(/^After=network-online.target dk-etcd.service dk-containerd.service$/m);
+  });
+
+  it("refuses an argument with a newline (a unit file is one line a setting) and writes no unit", () => {
+    const r = start("newline", "", ["a\nb"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/dk_start: a unit file cannot hold an argument with a newline/);
+    expect(existsSync(join(units, "dk-newline.service"))).toBe(false);
+  });
+});
