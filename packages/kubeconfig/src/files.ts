@@ -1,7 +1,8 @@
-import { open, readFile, unlink } from "node:fs/promises";
+import { lstat, readFile, readlink } from "node:fs/promises";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { homedir } from "node:os";
-import { DkError, InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
+import { InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
+import { type LockOptions, lockKubeconfigs, lockKubeconfig } from "./lock.js";
 import { type Config, emptyConfig, findEntry, putEntry, removeEntry, sameValue } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
 
@@ -29,23 +30,59 @@ export async function readKubeconfig(path: string, options: { mustExist?: boolea
 
 const PATH_FIELDS = { clusters: ["certificate-authority"], users: ["client-certificate", "client-key", "tokenFile"] } as const;
 
-/** Writes a kubeconfig as kubectl does: mode 0600, a `<file>.lock` held while writing, the write atomic, paths under the file's folder made relative. */
-export async function writeKubeconfig(path: string, cfg: Config): Promise<void> {
-  const lock = `${path}.lock`;
-  let handle;
+/**
+ * Writes a kubeconfig as kubectl does: mode 0600, `<file>.lock` held while writing (see
+ * {@link lockKubeconfig}), paths under the file's folder made relative, a symlink written through
+ * (its target replaced atomically, the link kept). For a read-modify-write, use {@link updateKubeconfig}.
+ */
+export async function writeKubeconfig(path: string, cfg: Config, options: LockOptions = {}): Promise<void> {
+  const release = await lockKubeconfig(path, options);
   try {
-    handle = await open(lock, "wx", 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST")
-      throw new DkError(`open ${lock}: file exists`, "LOCKED", { hint: "another kubectl or dk-bootstrap is writing it; remove the lock file if none is" });
-    throw e;
-  }
-  try {
-    await writeFileAtomic(path, toYaml(relativize(cfg, dirname(path))), { mode: 0o600 });
+    await writeLocked(path, cfg);
   } finally {
-    await handle.close();
-    await unlink(lock).catch(() => undefined);
+    await release();
   }
+}
+
+/**
+ * Reads, changes and writes one kubeconfig under its lock, so that a concurrent writer's edit is
+ * never lost. `edit` gets the file as it is (empty when missing) and returns the config to write,
+ * or undefined to leave the file alone.
+ */
+export async function updateKubeconfig<T>(
+  path: string,
+  edit: (cfg: Config) => { write?: Config; result: T } | Promise<{ write?: Config; result: T }>,
+  options: LockOptions = {},
+): Promise<T> {
+  const release = await lockKubeconfig(path, options);
+  try {
+    const { write, result } = await edit(await readKubeconfig(path));
+    if (write) await writeLocked(path, write);
+    return result;
+  } finally {
+    await release();
+  }
+}
+
+/** Follows symlinks to the file they end at (which may not exist yet), as a write through the link by kubectl would. */
+async function linkTarget(path: string): Promise<string> {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      if (!(await lstat(p)).isSymbolicLink()) return p;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return p;
+      throw e;
+    }
+    const to = await readlink(p);
+    p = isAbsolute(to) ? to : resolve(dirname(p), to);
+  }
+  throw new InputError("too many levels of symbolic links", { file: path });
+}
+
+/** The write itself; the caller holds the lock. */
+async function writeLocked(path: string, cfg: Config): Promise<void> {
+  await writeFileAtomic(await linkTarget(path), toYaml(relativize(cfg, dirname(path))), { mode: 0o600 });
 }
 
 /** Rewrites every file path a kubeconfig holds (CA, client certificate and key, token file) in place. */
@@ -104,11 +141,28 @@ export class KubeconfigFiles {
   }
 
   /**
-   * Applies `edit` to the merged view, then writes each change back where kubectl would: a changed or
-   * deleted entry to the file it came from, a new one (and a new current-context) to the default file.
-   * Only the files that changed are written.
+   * Edits the merged view of `paths` under the lock of every file, read after the locks are taken,
+   * so parallel edits never lose one another. Each change goes back where kubectl would put it: a
+   * changed or deleted entry to the file it came from, a new one (and a new current-context) to the
+   * default file. Only the files that changed are written. Resolves to what `edit` returned.
    */
-  async modify(edit: (merged: Config) => void): Promise<void> {
+  static async update<T>(paths: string[], edit: (merged: Config) => T, options: LockOptions = {}): Promise<T> {
+    const release = await lockKubeconfigs(paths, options);
+    try {
+      const files = await KubeconfigFiles.load(paths);
+      let result!: T;
+      const dirty = files.apply((cfg) => {
+        result = edit(cfg);
+      });
+      for (const i of dirty) await writeLocked(files.paths[i]!, files.configs[i]!);
+      return result;
+    } finally {
+      await release();
+    }
+  }
+
+  /** Applies `edit` to the merged view and the changes to the files' configs in memory; returns the files changed. */
+  private apply(edit: (merged: Config) => void): Set<number> {
     const before = this.merged();
     const after = structuredClone(before);
     edit(after);
@@ -137,6 +191,6 @@ export class KubeconfigFiles {
       this.configs[i]!["current-context"] = after["current-context"];
       dirty.add(i);
     }
-    for (const i of dirty) await writeKubeconfig(this.paths[i]!, this.configs[i]!);
+    return dirty;
   }
 }

@@ -11,3 +11,4 @@ export * from "./check.js";
 export * from "./property.js";
 export * from "./merge.js";
 export * from "./user.js";
+export * from "./lock.js";

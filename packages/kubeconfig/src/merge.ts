@@ -1,7 +1,8 @@
 import { copyFile, chmod } from "node:fs/promises";
 import { exists } from "@dk-bootstrap/pki";
 import { type Config, findEntry, putEntry, sameValue } from "./model.js";
-import { readKubeconfig, writeKubeconfig } from "./files.js";
+import { updateKubeconfig } from "./files.js";
+import type { LockOptions } from "./lock.js";
 
 /** What merging did: entries renamed because the target already had a different one of the same name. */
 export interface MergeReport {
@@ -52,18 +53,23 @@ export function mergeConfigs(target: Config, incoming: Config, options: { setCur
   return report;
 }
 
-/** Merges `incoming` into the kubeconfig file `path` (made if missing), after a timestamped 0600 backup of it. */
-export async function mergeIntoFile(path: string, incoming: Config, options: { setCurrent?: boolean; now?: Date } = {}): Promise<MergeReport> {
-  const report = mergeConfigs(await readKubeconfig(path), incoming, options);
-  if (await exists(path)) {
-    const stamp = (options.now ?? new Date())
-      .toISOString()
-      .replace(/[-:]/g, "")
-      .replace(/\.\d+Z$/, "Z");
-    report.backup = `${path}.bak-${stamp}`;
-    await copyFile(path, report.backup);
-    await chmod(report.backup, 0o600);
-  }
-  await writeKubeconfig(path, report.config);
-  return report;
+/** Merges `incoming` into the kubeconfig file `path` (made if missing), after a timestamped 0600 backup of it, all under the file's lock. */
+export async function mergeIntoFile(path: string, incoming: Config, options: { setCurrent?: boolean; now?: Date } & LockOptions = {}): Promise<MergeReport> {
+  return updateKubeconfig(
+    path,
+    async (current) => {
+      const report = mergeConfigs(current, incoming, options);
+      if (await exists(path)) {
+        const stamp = (options.now ?? new Date())
+          .toISOString()
+          .replace(/[-:]/g, "")
+          .replace(/\.\d+Z$/, "Z");
+        report.backup = `${path}.bak-${stamp}`;
+        await copyFile(path, report.backup);
+        await chmod(report.backup, 0o600);
+      }
+      return { write: report.config, result: report };
+    },
+    options,
+  );
 }

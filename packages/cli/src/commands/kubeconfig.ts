@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { DkError, InputError, parseDuration } from "@dk-bootstrap/pki";
 import {
+  type Config,
   KubeconfigFiles,
   type SetClusterOptions,
   type SetCredentialsOptions,
@@ -41,6 +42,12 @@ async function files(o: Global): Promise<KubeconfigFiles> {
   return KubeconfigFiles.load(kubeconfigFiles(o.kubeconfig));
 }
 
+/** A read-modify-write of the kubeconfig files under their locks: the files are read once the locks are held. */
+function update<T>(o: Global, edit: (merged: Config, where: string) => T): Promise<T> {
+  const paths = kubeconfigFiles(o.kubeconfig);
+  return KubeconfigFiles.update(paths, (cfg) => edit(cfg, paths.join(":")));
+}
+
 function out(text: string): void {
   process.stdout.write(text);
 }
@@ -73,7 +80,7 @@ export function registerKubeconfig(program: Command): void {
     .option("--proxy-url <url>", "proxy for requests to this cluster")
     .action(async (name: string, o: Global & SetClusterOptions) => {
       // commander names options exactly as SetClusterOptions does; unset ones are undefined, which setCluster skips.
-      await (await files(o)).modify((cfg) => setCluster(cfg, name, o));
+      await update(o, (cfg) => setCluster(cfg, name, o));
       out(`Cluster "${name}" set.\n`);
     });
 
@@ -100,7 +107,7 @@ export function registerKubeconfig(program: Command): void {
     .action(async (name: string, o: Global & SetCredentialsOptions & { authProviderArg?: string[]; execArg?: string[]; execEnv?: string[] }) => {
       // Repeatable flags are singular on the command line, plural in SetCredentialsOptions.
       const { authProviderArg, execArg, execEnv, ...rest } = o;
-      await (await files(o)).modify((cfg) => setCredentials(cfg, name, { ...rest, authProviderArgs: authProviderArg, execArgs: execArg, execEnv }));
+      await update(o, (cfg) => setCredentials(cfg, name, { ...rest, authProviderArgs: authProviderArg, execArgs: execArg, execEnv }));
       out(`User "${name}" set.\n`);
     });
 
@@ -110,23 +117,17 @@ export function registerKubeconfig(program: Command): void {
     .option("--user <name>", "user")
     .option("--namespace <ns>", "namespace")
     .action(async (name: string | undefined, o: Global & { current?: boolean; cluster?: string; user?: string; namespace?: string }) => {
-      const set = await files(o);
-      let target = name;
-      if (o.current) {
-        target = set.merged()["current-context"];
+      if (!name && !o.current) throw new InputError("a context name (or --current) is needed", { field: "NAME" });
+      const [target, what] = await update(o, (cfg) => {
+        const target = o.current ? cfg["current-context"] : name!;
         if (!target) throw new InputError("no current context is set");
-      }
-      if (!target) throw new InputError("a context name (or --current) is needed", { field: "NAME" });
-      let what = "";
-      await set.modify((cfg) => {
-        what = setContext(cfg, target, o);
+        return [target, setContext(cfg, target, o)] as const;
       });
       out(`Context "${target}" ${what}.\n`);
     });
 
   sub(kc, "use-context <name>", "set the current context", "  dk-bootstrap kubeconfig use-context admin").action(async (name: string, o: Global) => {
-    const set = await files(o);
-    await set.modify((cfg) => useContext(cfg, name, set.paths.join(":")));
+    await update(o, (cfg, where) => useContext(cfg, name, where));
     out(`Switched to context "${name}".\n`);
   });
 
@@ -165,12 +166,11 @@ export function registerKubeconfig(program: Command): void {
     const kind = section.slice(0, -1);
     sub(kc, `delete-${kind} <name>`, `delete a ${kind} entry (nothing cascades)`, `  dk-bootstrap kubeconfig delete-${kind} NAME`).action(
       async (name: string, o: Global) => {
-        const set = await files(o);
-        const where = set.paths.join(":");
-        let wasCurrent = false;
-        await set.modify((cfg) => {
-          wasCurrent = section === "contexts" && cfg["current-context"] === name;
+        const where = kubeconfigFiles(o.kubeconfig).join(":");
+        const wasCurrent = await update(o, (cfg) => {
+          const current = section === "contexts" && cfg["current-context"] === name;
           deleteEntry(cfg, section, name, where);
+          return current;
         });
         if (wasCurrent)
           process.stderr.write(`warning: this removed your active context, use "dk-bootstrap kubeconfig use-context" to select a different one\n`);
@@ -181,8 +181,7 @@ export function registerKubeconfig(program: Command): void {
 
   sub(kc, "rename-context <old> <new>", "rename a context (current-context follows)", "  dk-bootstrap kubeconfig rename-context admin cluster-admin").action(
     async (from: string, to: string, o: Global) => {
-      const set = await files(o);
-      await set.modify((cfg) => renameContext(cfg, from, to, set.paths.join(":")));
+      await update(o, (cfg, where) => renameContext(cfg, from, to, where));
       out(`Context "${from}" renamed to "${to}".\n`);
     },
   );
@@ -195,13 +194,13 @@ export function registerKubeconfig(program: Command): void {
   )
     .addOption(new Option("--set-raw-bytes [bool]", "store the value of a *-data field as text, not base64").argParser(bool))
     .action(async (property: string, value: string, o: Global & { setRawBytes?: boolean }) => {
-      await (await files(o)).modify((cfg) => setProperty(cfg, property, value, { rawBytes: o.setRawBytes ?? false }));
+      await update(o, (cfg) => setProperty(cfg, property, value, { rawBytes: o.setRawBytes ?? false }));
       out(`Property "${property}" set.\n`);
     });
 
   sub(kc, "unset <property>", "unset one field, or a whole entry (clusters.NAME)", "  dk-bootstrap kubeconfig unset contexts.admin.namespace").action(
     async (property: string, o: Global) => {
-      await (await files(o)).modify((cfg) => unsetProperty(cfg, property));
+      await update(o, (cfg) => unsetProperty(cfg, property));
       out(`Property "${property}" unset.\n`);
     },
   );
