@@ -10,12 +10,13 @@ export const EXIT = { failure: 1, usage: 2, internal: 70 } as const;
 export async function reportError(e: unknown, debug: boolean, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage; // commander already printed it
   // Loaded here, not at start-up: `--version` and `--help` need none of the packages.
-  const { DkError, InputError } = await import("@dk-bootstrap/pki");
-  const err = e instanceof Error ? e : new Error(String(e));
+  const { DkError, InputError, describeSystemError } = await import("@dk-bootstrap/pki");
+  // A raw ENOTDIR/EACCES/... from deep inside is said as the path and what it means.
+  const err = describeSystemError(e) ?? (e instanceof Error ? e : new Error(String(e)));
   const firstLine = (err.message.split("\n")[0] ?? "").trim();
   stderr.write(`error: ${firstLine}\n`);
   if (e instanceof DkError && e.hint) stderr.write(`hint: ${e.hint}\n`);
-  if (debug) stderr.write(`${err.stack ?? ""}\n`);
+  if (debug) stderr.write(`${(e instanceof Error ? e : err).stack ?? ""}\n`);
   else if (!(e instanceof DkError) && !isSystemError(e)) stderr.write("hint: this looks like a bug in dk-bootstrap; run again with --debug for the stack\n");
   if (e instanceof InputError) return EXIT.failure;
   if (e instanceof DkError || isSystemError(e)) return EXIT.failure;

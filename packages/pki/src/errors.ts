@@ -63,3 +63,12 @@ export class PkiError extends DkError {
     super(message, "PKI", options);
   }
 }
+
+/** A file or folder the operating system refused us, with the path and what it means in words. */
+export class FileSystemError extends DkError {
+  readonly path: string;
+  constructor(path: string, problem: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(`${path}: ${problem}`, "FS", options);
+    this.path = path;
+  }
+}

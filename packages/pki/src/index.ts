@@ -12,6 +12,7 @@ export * from "./certificate.js";
 export * from "./csr.js";
 export * from "./inspect.js";
 export * from "./store.js";
+export * from "./folders.js";
 export * from "./folder-lock.js";
 export { type OpenOptions, ClusterFolder, openClusterFolder, withClusterFolder } from "./cluster-folder.js";
 export * from "./table.js";

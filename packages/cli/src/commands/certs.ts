@@ -6,11 +6,14 @@ import {
   type PkiAction,
   checkExpiration,
   clusterSpec,
+  ensureFolder,
   formatExpirationTables,
   generateClusterPki,
   generateWorkshopPki,
+  openClusterFolder,
   parseDuration,
   renewCertificates,
+  withClusterFolder,
 } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
@@ -99,6 +102,7 @@ export function specFromFlags(o: Partial<ClusterOptions>): ClusterSpec {
 
 /** The kubeconfigs' choices from the flags; a flag a command lacks keeps its default. */
 export function kubeconfigSpecFromFlags(o: PkiOptions & IdentityOptions): KubeconfigSpec {
+  if (o.server !== undefined) checkServerUrl(o.server);
   return {
     clusterName: o.clusterName ?? DEFAULT_KUBECONFIG_SPEC.clusterName,
     server: o.server ?? DEFAULT_KUBECONFIG_SPEC.server,
@@ -106,13 +110,27 @@ export function kubeconfigSpecFromFlags(o: PkiOptions & IdentityOptions): Kubeco
   };
 }
 
+/** The apiserver serves HTTPS only: a URL without a scheme, or with another, would give kubeconfigs no client can use. */
+function checkServerUrl(server: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:" || url.hostname === "")
+    throw new InputError("must be an https:// URL, e.g. https://192.168.1.10:6443", { field: "--server", value: server });
+}
+
 const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Renewed", external: "Using the external" };
 
 /** kubeadm-style `[certs]` lines for what a run did. */
-export function printActions(actions: PkiAction[], dir: string): void {
+export function printActions(actions: PkiAction[], dir: string, spec?: ClusterSpec): void {
   for (const a of actions) {
     const what = a.name === "sa" ? `"sa" key pair` : `"${a.name}" certificate and key`;
     process.stdout.write(`[certs] ${VERB[a.action]} ${what}${a.reason ? ` (${a.reason})` : ""}\n`);
+    if (a.name === "sa" && a.action === "made" && spec?.key.algo === "ed25519")
+      process.stderr.write("[certs] note: sa.key is ECDSA P-256, not Ed25519: the apiserver signs service-account tokens with RSA or ECDSA only\n");
   }
   const count = (k: PkiAction["action"]) => actions.filter((a) => a.action === k).length;
   process.stdout.write(`[certs] ${dir}: ${count("made")} made, ${count("kept")} kept, ${count("renewed")} renewed\n`);
@@ -132,7 +150,18 @@ export function registerCerts(program: Command): void {
       "after",
       "\nExamples:\n  # The PKI of the workshop's node, in ./cluster\n  dk-bootstrap certs\n\n  # A node with an IP, ECDSA keys\n  dk-bootstrap certs --node-name kubernetes --node-ip 192.168.1.10 --key-algo ecdsa\n\n  # What expires when\n  dk-bootstrap certs check-expiration",
     )
+    // `certs check` must name its subcommands rather than say "too many arguments".
+    .allowExcessArguments()
     .action(async (o: CertsOptions, cmd: Command) => {
+      if (cmd.args.length > 0) {
+        const names = cmd.commands.map((c) => c.name());
+        const near = names.find((n) => n.startsWith(cmd.args[0]!) || cmd.args[0]!.startsWith(n));
+        throw new InputError(
+          `unknown command; certs' commands: ${names.join(", ")}`,
+          { field: "certs", value: cmd.args[0] },
+          near ? { hint: `did you mean \`dk-bootstrap certs ${near}\`?` } : {},
+        );
+      }
       const dir = resolve(o.dir);
       if (o.workshop) {
         // The workshop's two cfssl commands take no choices: a flag that shapes the cluster PKI would be ignored.
@@ -140,12 +169,19 @@ export function registerCerts(program: Command): void {
           (opt) => !["--dir", "--force", "--workshop"].includes(opt.long!) && cmd.getOptionValueSource(opt.attributeName()) === "cli",
         );
         if (ignored) throw new InputError("the workshop's PKI takes only --dir and --force", { field: ignored.long! });
+        await ensureFolder(dir, 0o700);
         printActions(await generateWorkshopPki(dir, { force: o.force ?? false }), dir);
         return;
       }
-      const pki = await generateClusterPki(specFromFlags(o), dir, { force: o.force ?? false });
-      printActions(pki.actions, dir);
-      for (const k of await writeComponentKubeconfigs(pki, kubeconfigSpecFromFlags(o))) {
+      const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
+      await ensureFolder(dir, 0o700);
+      // The PKI and the kubeconfigs that embed it: one set, written all or none, under the folder's lock.
+      const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
+        const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, folder });
+        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder }) };
+      });
+      printActions(pki.actions, dir, spec);
+      for (const k of files) {
         process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
       }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
@@ -156,7 +192,9 @@ export function registerCerts(program: Command): void {
     .option("-o, --output <format>", "text or json", "text")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json")
     .action(async (o: { dir: string; output: string }) => {
-      const report = await checkExpiration(resolve(o.dir));
+      // Read-only, but it first finishes (or undoes) what an interrupted run left.
+      const folder = await openClusterFolder(resolve(o.dir), { readOnly: true });
+      const report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
       if (report.authorities.every((r) => r.missing))
         throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
       if (o.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -169,14 +207,19 @@ export function registerCerts(program: Command): void {
     .option("--validity <duration>", "validity of the renewed certificates", "8760h")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
     .action(async (name: string, o: { dir: string; validity: string }) => {
-      const results = await renewCertificates(resolve(o.dir), name, { validityMs: parseDuration(o.validity, { field: "--validity" }) });
-      if (results.length === 0)
-        throw new InputError("no cluster PKI here, nothing to renew", { file: resolve(o.dir, "pki") }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+      const validityMs = parseDuration(o.validity, { field: "--validity" });
+      // The renewed certificates and the kubeconfigs that embed them: one set, written all or none.
+      const { results, files } = await withClusterFolder(resolve(o.dir), undefined, async (folder) => {
+        const results = await renewCertificates(folder.dir, name, { validityMs, folder });
+        if (results.length === 0)
+          throw new InputError("no cluster PKI here, nothing to renew", { file: resolve(o.dir, "pki") }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+        return { results, files: await refreshComponentKubeconfigs(folder.dir, { folder }) };
+      });
       for (const r of results) {
         process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
         for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);
       }
-      for (const file of await refreshComponentKubeconfigs(resolve(o.dir))) process.stdout.write(`[renew] ${file}: now holds the renewed client certificate\n`);
+      for (const file of files) process.stdout.write(`[renew] ${file}: now holds the renewed client certificate\n`);
       process.stdout.write("[renew] restart the components that use them to load the new certificates\n");
     });
 }

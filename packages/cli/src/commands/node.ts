@@ -3,7 +3,7 @@ import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { DkError, InputError, generateClusterPki } from "@dk-bootstrap/pki";
+import { DkError, InputError, ensureFolder, generateClusterPki, withClusterFolder } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   type NodeSpec,
@@ -183,9 +183,14 @@ export async function connect(target: string, o: NodeOptions): Promise<SshTransp
 
 async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
   const spec = nodeSpecFromFlags(o, host);
-  const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false });
-  if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir);
-  await writeComponentKubeconfigs(pki, spec);
+  await ensureFolder(spec.dir, 0o700);
+  // The PKI and the kubeconfigs that embed it: one set, written all or none, under the folder's lock.
+  const pki = await withClusterFolder(spec.dir, undefined, async (folder) => {
+    const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, folder });
+    await writeComponentKubeconfigs(pki, spec, { folder });
+    return pki;
+  });
+  if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
   return spec;
 }
 

@@ -39,8 +39,11 @@ export const DEFAULT_CLUSTER_SPEC: ClusterSpec = {
 /** Fills defaults and checks every field, naming the flag-like field that is wrong. */
 export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
   const spec: ClusterSpec = { ...DEFAULT_CLUSTER_SPEC, ...partial };
-  if (!isDnsName(spec.nodeName) || spec.nodeName.includes("*"))
-    throw new InputError("node name must be a DNS name", { field: "node-name", value: spec.nodeName });
+  if (!isDns1123Subdomain(spec.nodeName))
+    throw new InputError("a node name must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'), as the kubelet requires", {
+      field: "node-name",
+      value: spec.nodeName,
+    });
   for (const ip of spec.nodeIPs) if (!isIP(ip)) throw new InputError("not an IP address", { field: "node-ip", value: ip });
   firstServiceIP(spec.serviceCidr);
   if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
@@ -49,6 +52,14 @@ export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
     throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
   if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
   return spec;
+}
+
+/**
+ * Kubernetes' rule for object names such as a Node's (apimachinery's IsDNS1123Subdomain): at most 253
+ * characters, lower-case alphanumeric labels with inner '-', joined by '.'.
+ */
+export function isDns1123Subdomain(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
 }
 
 /** The first usable address of a CIDR (IPv4 or IPv6), e.g. `10.0.0.1` for `10.0.0.0/24`, as kubeadm computes it. */

@@ -1,0 +1,63 @@
+// A wrong flag value or an unusable folder: one line that names it, exit 1, fast, nothing touched.
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dk, tempDir } from "../../../test-support/peers.js";
+
+function expectOneLine(r: { status: number | null; stderr: string; stdout: string }, pattern: RegExp) {
+  // A command that spins (as `--dir /proc/nope` once did) is killed by run()'s time limit: status null.
+  expect(r.status, r.stderr).toBe(1);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(
+    lines.slice(1).every((l) => l.startsWith("hint: ")),
+    r.stderr,
+  ).toBe(true);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("certs: folders it can't use", () => {
+  it.each([
+    ["a folder procfs won't make", "/proc/dk-nope", /^error: \/proc\/dk-nope: cannot make this folder/],
+    ["a folder sysfs refuses", "/sys/dk-nope", /^error: \/sys\/dk-nope: cannot make this folder: operation not permitted/],
+    ["a file", "AFILE", /AFILE: is a file, not a folder/],
+    ["a folder under a file", "AFILE/x", /AFILE\/x: a part of this path is a file, not a folder/],
+  ])("%s", (_, dir, pattern) => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "AFILE"), "");
+    expectOneLine(dk(["certs", "--key-algo", "ecdsa", "--dir", dir], { cwd }), pattern);
+    expect(readdirSync(cwd)).toEqual(["AFILE"]);
+  });
+});
+
+describe("flags accepted before, and wrong", () => {
+  it.each<[string[], RegExp]>([
+    [["certs", "--node-name", "Bad_Name"], /node-name: a node name must be a DNS-1123 subdomain.*\(got "Bad_Name"\)/],
+    [["certs", "--node-name", "node-"], /node-name: a node name must be a DNS-1123 subdomain/],
+    [["certs", "--server", "127.0.0.1:6443"], /--server: must be an https:\/\/ URL.*\(got "127.0.0.1:6443"\)/],
+    [["certs", "--server", "ftp://x"], /--server: must be an https:\/\/ URL.*\(got "ftp:\/\/x"\)/],
+    [["certs", "--key-algo", "ed25519", "--key-size", "4096"], /--key-size: Ed25519 keys have one size/],
+    [["certs", "--workshop", "--key-algo", "ecdsa"], /--key-algo: the workshop's PKI takes only --dir and --force/],
+    [["certs", "check"], /certs: unknown command; certs' commands: check-expiration, renew \(got "check"\)/],
+    [["ssh", "root@node", "--dry-run", "--arch", "riscv64"], /--arch: must be amd64 or arm64/],
+    [["bundle", "--out", "b", "--arches", "x86"], /--arches: must be amd64 or arm64 \(got "x86"\)/],
+    // Port 1 on this machine: were it to connect first, the error would be a refused connection instead.
+    [["logs", "root@127.0.0.1", "-p", "1", "nope"], /COMPONENT: unknown component; components: etcd, .* \(got "nope"\)/],
+  ])("%j", (args, pattern) => {
+    const cwd = tempDir();
+    expectOneLine(dk(args, { cwd }), pattern);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("suggests the subcommand a short name stands for", () => {
+    expect(dk(["certs", "check"]).stderr).toMatch(/hint: did you mean `dk-bootstrap certs check-expiration`\?/);
+  });
+
+  it("says that an Ed25519 PKI gets an ECDSA service-account key", () => {
+    const cwd = tempDir();
+    const r = dk(["certs", "--key-algo", "ed25519"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/sa.key is ECDSA P-256, not Ed25519/);
+  });
+});
