@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { InputError, type InputLocation } from "./errors.js";
 import { KeyPair, signatureParams } from "./keys.js";
-import { type SubjectName, toX509Name } from "./name.js";
-import { noSans, type SubjectAltNames, toGeneralNames } from "./san.js";
+import { type SubjectName, fromX509Name, toX509Name } from "./name.js";
+import { pemBlockDer, readEveryPart } from "./pem.js";
+import { noSans, type SubjectAltNames, sansOf, toGeneralNames } from "./san.js";
 import type { Usages } from "./usages.js";
 import { crypto, x509 } from "./x509.js";
 
@@ -109,13 +110,28 @@ export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
   return Buffer.from(await cert.publicKey.getKeyIdentifier(crypto)).toString("hex");
 }
 
-/** Parses one PEM (or DER) certificate; `where` names it in the error. */
+/**
+ * Parses one PEM `CERTIFICATE` (the first block of the text) or DER certificate, reading every part we
+ * use so that damage anywhere is refused here: `where` names the file in the error.
+ */
 export function parseCertificate(pemOrDer: string | Uint8Array, where: InputLocation = {}): x509.X509Certificate {
+  const der: Uint8Array<ArrayBuffer> = typeof pemOrDer === "string" ? pemBlockDer(pemOrDer, ["CERTIFICATE"], "certificate", where) : new Uint8Array(pemOrDer);
+  let cert: x509.X509Certificate;
   try {
-    return new x509.X509Certificate(typeof pemOrDer === "string" ? pemOrDer : new Uint8Array(pemOrDer));
+    cert = new x509.X509Certificate(der);
   } catch (cause) {
-    throw new InputError("not a readable PEM certificate", where, { cause });
+    throw new InputError("not a readable certificate: its DER structure is malformed", where, { cause });
   }
+  readEveryPart("certificate", where, {
+    "its serial number": () => cert.serialNumber,
+    "its subject": () => fromX509Name(cert.subjectName) && cert.subject,
+    "its issuer": () => fromX509Name(cert.issuerName) && cert.issuer,
+    "its validity": () => cert.notBefore.getTime() + cert.notAfter.getTime(),
+    "its signature algorithm": () => cert.signatureAlgorithm,
+    "its public key": () => cert.publicKey.algorithm,
+    "an extension": () => sansOf(cert.extensions.find((e) => e instanceof x509.SubjectAlternativeNameExtension)),
+  });
+  return cert;
 }
 
 /**
