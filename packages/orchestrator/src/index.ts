@@ -21,3 +21,4 @@ export * from "./transport/sudo.js";
 export * from "./status.js";
 export * from "./transport/ssh-config.js";
 export * from "./bundle.js";
+export * from "./addresses.js";

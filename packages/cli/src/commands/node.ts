@@ -15,6 +15,8 @@ import {
   type Transport,
   asRootIfNeeded,
   bootstrap,
+  chooseNodeIPs,
+  nodeAddresses,
   plan,
   nodeSpec,
   renderScript,
@@ -181,8 +183,8 @@ export async function connect(target: string, o: NodeOptions): Promise<SshTransp
   return hop({ ...(user ? { user } : {}), host }, via, { ...(o.port ? { port: o.port } : {}), ...(o.identity ? { identity: o.identity } : {}) });
 }
 
-async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
-  const spec = nodeSpecFromFlags(o, host);
+async function prepare(o: NodeOptions, nodeIPs: string[]): Promise<NodeSpec> {
+  const spec = nodeSpecFromFlags({ ...o, nodeIp: nodeIPs });
   await ensureFolder(spec.dir, 0o700);
   // The PKI and the kubeconfigs that embed it: one set, written all or none, under the folder's lock.
   const pki = await withClusterFolder(spec.dir, undefined, async (folder) => {
@@ -192,6 +194,19 @@ async function prepare(o: NodeOptions, host?: string): Promise<NodeSpec> {
   });
   if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
   return spec;
+}
+
+/**
+ * The PKI for the node as it is: its IPs are the ones it holds (asked for with --node-ip, which must be
+ * among them, or detected), never an address that only reaches it, such as a NAT's.
+ */
+async function prepareOn(t: Transport, o: NodeOptions, reachedAt: string | undefined): Promise<NodeSpec> {
+  try {
+    return await prepare(o, chooseNodeIPs(await nodeAddresses(t), o.nodeIp ?? [], reachedAt, t.host));
+  } catch (e) {
+    await t.close();
+    throw e;
+  }
 }
 
 /** The sudo password: from stdin with --sudo-password-stdin, else asked once on the terminal when sudo wants one. */
@@ -298,8 +313,9 @@ export function registerNode(program: Command): void {
         process.stdout.write(renderScript(nodeSpecFromFlags(o, host), { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }));
         return;
       }
-      const spec = await prepare(o, host);
-      await runOn(await connect(target, o), spec, o, host);
+      nodeSpecFromFlags(o, host); // bad flags are refused before connecting
+      const t = await connect(target, o);
+      await runOn(t, await prepareOn(t, o, isIP(host) ? host : undefined), o, host);
     });
 
   addRangeOptions(addArtifactOptions(program.command("bundle")))
@@ -323,8 +339,9 @@ export function registerNode(program: Command): void {
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
     .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
     .action(async (o: NodeOptions) => {
-      const spec = await prepare(o);
-      await runOn(new LocalTransport(), spec, o, "127.0.0.1");
+      nodeSpecFromFlags(o);
+      const t = new LocalTransport();
+      await runOn(t, await prepareOn(t, o, undefined), o, "127.0.0.1");
     });
 
   sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset <target>"))))))
