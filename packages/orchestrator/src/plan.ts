@@ -2,22 +2,44 @@ import { InputError } from "@dk-bootstrap/pki";
 import { etcd, kubeApiserver, kubeControllerManager, kubeScheduler, rbac } from "./steps/control-plane.js";
 import type { Step } from "./steps/step.js";
 import { cni, containerd, kubeProxy, kubelet, web } from "./steps/worker.js";
+import { coredns } from "./steps/coredns.js";
 import { traefik } from "./steps/addons.js";
 import type { NodeSpec } from "./spec.js";
 
 /** Every step, in the workshop's order (the preflight is made per run, for the steps that are pending). */
-export const STEPS: readonly Step[] = [etcd, kubeApiserver, rbac, kubeControllerManager, kubeScheduler, containerd, kubelet, cni, kubeProxy, web, traefik];
+export const STEPS: readonly Step[] = [
+  etcd,
+  kubeApiserver,
+  rbac,
+  kubeControllerManager,
+  kubeScheduler,
+  containerd,
+  kubelet,
+  cni,
+  kubeProxy,
+  coredns,
+  web,
+  traefik,
+];
 
-/** The steps from `from` to `until` (ids, both included), without the optional ones the spec does not ask for. */
+/** The id of the preflight: not in {@link STEPS} (it is made per run), but a run can start or stop there. */
+export const PREFLIGHT = "preflight";
+
+/**
+ * The steps from `from` to `until` (ids, both included), without the optional ones the spec does not ask for.
+ * `preflight` comes before every step: `from: "preflight"` is the whole plan, `until: "preflight"` no step at all
+ * (a run then only checks the node for the whole plan).
+ */
 export function plan(range: { from?: string; until?: string } = {}, spec?: NodeSpec): Step[] {
   const index = (id: string | undefined, flag: string, fallback: number) => {
     if (id === undefined) return fallback;
+    if (id === PREFLIGHT) return -1;
     const i = STEPS.findIndex((s) => s.id === id);
-    if (i < 0) throw new InputError(`unknown step; steps: ${STEPS.map((s) => s.id).join(", ")}`, { field: flag, value: id });
+    if (i < 0) throw new InputError(`unknown step; steps: ${[PREFLIGHT, ...STEPS.map((s) => s.id)].join(", ")}`, { field: flag, value: id });
     return i;
   };
-  const from = index(range.from, "--from", 0);
+  const from = Math.max(index(range.from, "--from", 0), 0);
   const until = index(range.until, "--until", STEPS.length - 1);
-  if (from > until) throw new InputError(`--from ${range.from} comes after --until ${range.until}`, { field: "--from" });
+  if (until >= 0 && from > until) throw new InputError(`--from ${range.from} comes after --until ${range.until}`, { field: "--from" });
   return STEPS.slice(from, until + 1).filter((s) => !spec || !s.enabled || s.enabled(spec));
 }

@@ -1,5 +1,5 @@
 import { NodeLayout, preamble, waitFor } from "./node.js";
-import { plan } from "./plan.js";
+import { PREFLIGHT, plan } from "./plan.js";
 import { quote, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
@@ -14,6 +14,8 @@ import { NODE_PATH } from "./transport/wrap.js";
  */
 export function renderScript(spec: NodeSpec, range: { from?: string; until?: string } = {}, notBefore = new Date(Date.now() - 5 * 60_000)): string {
   const steps = plan(range, spec);
+  // `--until preflight`: only the checks, for every step a whole run would make.
+  const pending = range.until === PREFLIGHT ? plan({ from: range.from }, spec) : steps;
   const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
   const out = [
     "#!/bin/sh",
@@ -26,12 +28,12 @@ export function renderScript(spec: NodeSpec, range: { from?: string; until?: str
     `DK_CLUSTER_DIR=\${DK_CLUSTER_DIR:-${quote(spec.dir)}}`,
     preamble(c.node).text,
   ];
-  for (const step of [preflight(steps, notBefore, spec), ...steps]) {
+  for (const step of [preflight(pending, notBefore, spec), ...steps]) {
     out.push("", `# step: ${step.id}`, `# ${step.title}`);
     if (step.why) out.push(...wrapComment(step.why));
     for (const f of step.files(c)) out.push(renderFile(f));
     out.push(step.script(c).text);
-    if (step.id !== "preflight") out.push(waitFor(step.checkTimeout, step.check(c)).text);
+    if (step.id !== PREFLIGHT) out.push(waitFor(step.checkTimeout, step.check(c)).text);
     if (step.observe) out.push(...wrapComment(`now: ${step.observe}`));
   }
   return `${out.join("\n")}\n`;
@@ -60,12 +62,13 @@ function wrapComment(text: string, width = 110): string[] {
 
 /** `dk-bootstrap explain STEP`: the step's why, what the user should see after it, and the exact commands it runs. */
 export function explainStep(spec: NodeSpec, id: string): string {
-  const step = plan({ from: id, until: id })[0]!;
+  const step = id === PREFLIGHT ? preflight(plan({}, spec), new Date(Date.now() - 5 * 60_000), spec) : plan({ from: id, until: id })[0]!;
   const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
   const out = [`${step.id}: ${step.title}`, "", ...wrapComment(step.why).map((l) => l.slice(2)), ""];
   if (step.observe) out.push("Afterwards:", ...wrapComment(step.observe).map((l) => `  ${l.slice(2)}`), "");
   out.push("Commands (on the node, after dk-bootstrap's shell functions):", "");
   for (const f of step.files(c)) out.push(renderFile(f));
-  out.push(step.script(c).text, waitFor(step.checkTimeout, step.check(c)).text);
+  out.push(step.script(c).text);
+  if (step.id !== PREFLIGHT) out.push(waitFor(step.checkTimeout, step.check(c)).text);
   return `${out.join("\n")}\n`;
 }

@@ -6,7 +6,7 @@ import { ChecksumError, LockedError, RemoteCommandError } from "./errors.js";
 import type { EventSink } from "./events.js";
 import { bundledArtifact } from "./bundle.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
-import { plan } from "./plan.js";
+import { PREFLIGHT, plan } from "./plan.js";
 import { sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
@@ -45,6 +45,11 @@ interface LocalState {
  * locked for the run; the lock is a process of the connection, so a lost connection releases it.
  */
 export async function bootstrap(spec: NodeSpec, transport: Transport, options: BootstrapOptions = {}): Promise<BootstrapResult> {
+  // `--until preflight`: the checks for the whole plan's pending steps, then stop before the first of them.
+  if (options.until === PREFLIGHT) {
+    const r = await runSteps(spec, transport, plan({ from: options.from }, spec), options.events, { beforeStep: async () => false });
+    return { done: [], skipped: r.skipped };
+  }
   return runSteps(spec, transport, plan(options, spec), options.events, options);
 }
 

@@ -1,4 +1,4 @@
-import { type ClusterSpec, InputError, clusterSpec } from "@dk-bootstrap/pki";
+import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 import { isAbsolute } from "node:path";
 import { DEFAULT_VERSIONS, type Versions } from "./artifacts.js";
@@ -16,6 +16,8 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   upload?: string;
   /** Pod networking: a bridge with host-local addresses (no image to pull), or Calico through its operator's Helm chart, as the workshop does. */
   cni: "bridge" | "calico";
+  /** Cluster DNS: CoreDNS as kubeadm installs it (the kubelet then points Pods at it), or none. */
+  dns: "coredns" | "none";
   /** The workshop's optional ingress controller, installed with Helm after the web Service. */
   ingress?: "traefik";
   /** CPU architecture (`amd64`, `arm64`); detected on the node when absent. */
@@ -35,6 +37,7 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     remoteRoot: "/",
     podCidr: "10.244.0.0/16",
     cni: "bridge",
+    dns: "coredns",
     ...stripUndefined(partial),
     versions: { ...DEFAULT_VERSIONS, ...stripUndefined(partial.versions ?? {}) },
   } as NodeSpec;
@@ -44,6 +47,8 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
       throw new InputError("not a release version such as 1.34.2", { field: `--${k === "kubernetes" ? "k8s" : k}-version`, value: v });
   }
   if (spec.cni !== "bridge" && spec.cni !== "calico") throw new InputError("must be bridge or calico", { field: "--cni", value: spec.cni });
+  if (spec.dns !== "coredns" && spec.dns !== "none") throw new InputError("must be coredns or none", { field: "--dns", value: spec.dns });
+  if (spec.dns === "coredns") dnsServiceIP(spec.serviceCidr);
   if (spec.ingress !== undefined && spec.ingress !== "traefik") throw new InputError("must be traefik", { field: "--ingress", value: spec.ingress });
   if (spec.mirror !== undefined && !/^https?:\/\/\S+$/.test(spec.mirror))
     throw new InputError("must be an http(s) URL", { field: "--mirror", value: spec.mirror });
@@ -59,4 +64,34 @@ export function nodePodSubnet(podCidr: string): string {
   const [addr] = podCidr.split("/");
   const o = addr!.split(".");
   return `${o[0]}.${o[1]}.${o[2]}.0/24`;
+}
+
+/**
+ * The cluster DNS Service's address: the tenth IP of the Service CIDR (`10.96.0.10` for `10.96.0.0/12`),
+ * as kubeadm's GetDNSIP picks it. IPv4 or IPv6; the range must hold it.
+ */
+export function dnsServiceIP(serviceCidr: string): string {
+  const first = firstServiceIP(serviceCidr); // checks the CIDR
+  const [, bits] = serviceCidr.split("/");
+  const v6 = first.includes(":");
+  const size = 1n << BigInt((v6 ? 128 : 32) - Number(bits));
+  // Index 10 and the range's last address (its broadcast, for IPv4) must both fit.
+  if (size <= 11n) throw new InputError("too small to hold the cluster DNS Service IP (its tenth address)", { field: "service-cidr", value: serviceCidr });
+  const ip = toBig(first) + 9n;
+  return v6 ? fromBig6(ip) : [24n, 16n, 8n, 0n].map((s) => ((ip >> s) & 255n).toString()).join(".");
+}
+
+function toBig(ip: string): bigint {
+  if (!ip.includes(":")) return ip.split(".").reduce((acc, o) => (acc << 8n) + BigInt(Number(o)), 0n);
+  const [head, tail] = ip.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+/** An IPv6 address in its canonical text (RFC 5952, as the URL parser writes a host). */
+function fromBig6(v: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => ((v >> BigInt((7 - i) * 16)) & 0xffffn).toString(16));
+  return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
 }

@@ -59,7 +59,8 @@ export const kubeApiserver: Step = {
   id: "kube-apiserver",
   title: "kube-apiserver, the API",
   why: "Every component and every kubectl talks to the apiserver, never to etcd: it authenticates (certificates of the cluster CA), authorizes (Node, RBAC), validates and stores. With it alone you can create a Deployment, but nothing acts on it.",
-  observe: "kubectl answers (`kubectl get --raw /readyz`), the `kubernetes` Service has the first Service IP; a Deployment can be created but gets no Pods.",
+  observe:
+    "kubectl answers (`kubectl get --raw /readyz`), the `kubernetes` Service has the first Service IP; a Deployment created now is stored but gets no Pods (with `--step`, the workshop's web Deployment is created here to show it).",
   ports: [6443],
   artifacts: (c) => ARTIFACTS["kube-apiserver"](c.spec.versions, c.arch),
   files: (c) => [
@@ -158,7 +159,8 @@ export const kubeControllerManager: Step = {
   id: "kube-controller-manager",
   title: "kube-controller-manager, the control loops",
   why: "The apiserver only stores wishes. Controllers turn them into more objects: the Deployment controller makes a ReplicaSet, which makes Pods; it also gives the node its pod subnet and every namespace its service account and CA bundle.",
-  observe: "the web Deployment's ReplicaSet and Pods appear, all Pending: nothing decides where they run.",
+  observe:
+    "every namespace gets its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap; a Deployment now gets its ReplicaSet and Pods, all Pending: nothing decides where they run (with `--step`, the web Deployment's).",
   ports: [10257],
   artifacts: (c) => ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch),
   files: (c) => [...pkiFiles(c, ["ca.crt", "ca.key", "front-proxy-ca.crt", "sa.key"]), conf(c, "controller-manager.conf")],
@@ -187,7 +189,7 @@ export const kubeScheduler: Step = {
   id: "kube-scheduler",
   title: "kube-scheduler, the placement",
   why: "A Pod runs nowhere until the scheduler writes a node name into it. With no node registered yet, it can only say so.",
-  observe: "Pods stay Pending, now with a FailedScheduling event: no nodes are available.",
+  observe: "Pending Pods stay Pending, now with a FailedScheduling event: no nodes are available (with `--step`, the web Deployment's).",
   ports: [10259],
   artifacts: (c) => ARTIFACTS["kube-scheduler"](c.spec.versions, c.arch),
   files: (c) => [conf(c, "scheduler.conf")],

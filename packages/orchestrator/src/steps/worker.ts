@@ -1,13 +1,15 @@
 import { ARTIFACTS } from "../artifacts.js";
 import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { lines, sh } from "../shell.js";
-import { nodePodSubnet } from "../spec.js";
+import { dnsServiceIP, nodePodSubnet } from "../spec.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, pkiFiles, supervisorGuard } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
 const cniConf = (c: StepContext) => c.node.path("etc/cni/net.d");
 const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
 const modulesFile = (c: StepContext) => c.node.path("etc/modules-load.d/dk-bootstrap.conf");
+/** The resolv.conf the kubelet gives Pods with `dnsPolicy: Default` (CoreDNS's upstream servers): a link chosen on the node. */
+const resolvConf = (c: StepContext) => c.node.path("var/lib/kubelet/resolv.conf");
 const sysctlFile = (c: StepContext) => c.node.path("etc/sysctl.d/99-dk-bootstrap.conf");
 
 /** Kernel settings pods need: routing between the pod bridge and the world, and bridged traffic through iptables (kube-proxy's rules). */
@@ -78,7 +80,7 @@ export const kubelet: Step = {
   artifacts: (c) => ARTIFACTS.kubelet(c.spec.versions, c.arch),
   title: "kubelet, the node agent",
   why: "The kubelet registers this machine as a Node, then runs the Pods scheduled to it through containerd. Its own identity (system:node:<name>) lets the Node authorizer limit it to its node; its config turns off anonymous access and asks the apiserver who may call it.",
-  observe: "the node is listed NotReady: `cni plugin not initialized`. Pods are scheduled to it but cannot start.",
+  observe: "the node is listed NotReady: `cni plugin not initialized`. Pods scheduled to it cannot start yet.",
   needsRoot: true,
   ports: [10250],
   files: (c) => [
@@ -101,6 +103,7 @@ authorization:
 cgroupDriver: ${cgroupDriver(c)}
 containerRuntimeEndpoint: unix://${socket(c)}
 clusterDomain: ${c.spec.clusterDomain}
+${c.spec.dns === "coredns" ? `clusterDNS:\n- ${dnsServiceIP(c.spec.serviceCidr)}\n` : ""}resolvConf: ${resolvConf(c)}
 failSwapOn: false
 memorySwap:
   swapBehavior: NoSwap
@@ -116,6 +119,9 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
   script: (c) =>
     lines([
       supervisorGuard(c),
+      // Under systemd-resolved /etc/resolv.conf names only its stub (127.0.0.53), which is no address inside a Pod,
+      // and CoreDNS forwarding to it would loop: point the kubelet at the real upstream servers, as kubeadm does.
+      sh`if grep -qs '^nameserver 127\\.0\\.0\\.53' /etc/resolv.conf && [ -f /run/systemd/resolve/resolv.conf ]; then ln -sfn /run/systemd/resolve/resolv.conf ${resolvConf(c)}; else ln -sfn /etc/resolv.conf ${resolvConf(c)}; fi`,
       install(c, kubelet.artifacts!(c)),
       sh`DK_AFTER=containerd dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
@@ -135,7 +141,7 @@ export const cni: Step = {
   tools: (spec): Record<string, string> =>
     spec.cni === "bridge" ? { iptables: "the bridge plugin's masquerade of pod traffic and the portmap plugin's host ports" } : {},
   why: "Each Pod gets its own network namespace; a CNI plugin gives it an interface and an IP. Until one is configured the kubelet keeps the node NotReady. Here: a bridge with host-local addresses from this node's pod subnet, which pulls no image.",
-  observe: "the node turns Ready and the web Pods Running, with IPs from the pod subnet.",
+  observe: "the node turns Ready; its Pods start, with IPs from the pod subnet (with `--step`, the web Deployment's Pods turn Running).",
   needsRoot: true,
   files: (c) =>
     c.spec.cni === "calico"
@@ -193,7 +199,8 @@ export const kubeProxy: Step = {
   }),
   modules: { nf_conntrack: "the NAT of Service traffic and the cleanup of its stale entries" },
   why: "A Service's ClusterIP is not on any interface: kube-proxy writes iptables rules that send it to the Service's Pods, picked at random, and follows them as Pods come and go.",
-  observe: "`iptables -t nat -L KUBE-SERVICES` lists the Services; each has a KUBE-SVC chain with one KUBE-SEP per Pod.",
+  observe:
+    "`iptables -t nat -L KUBE-SERVICES` lists the Services, each with a KUBE-SVC chain and one KUBE-SEP per endpoint (with `--step`, the web Service too, scaled to 4 Pods).",
   needsRoot: true,
   ports: [10256],
   files: (c) => [

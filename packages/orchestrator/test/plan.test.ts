@@ -1,0 +1,283 @@
+import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { load, loadAll } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { peer, run, tempDir } from "../../../test-support/peers.js";
+import {
+  LocalTransport,
+  NodeLayout,
+  type NodeSpec,
+  type NodeSpecInput,
+  type Step,
+  type StepContext,
+  dnsServiceIP,
+  explainStep,
+  nodeSpec,
+  plan,
+  preamble,
+  raw,
+  renderScript,
+} from "../src/index.js";
+import { contextFor } from "../src/context.js";
+import { corednsVersion } from "../src/steps/coredns.js";
+import { preflight } from "../src/steps/preflight.js";
+import { wrap } from "../src/transport/wrap.js";
+
+const work = tempDir();
+const spec = (over: Omit<NodeSpecInput, "dir"> = {}) => nodeSpec({ dir: join(work, "cluster"), ...over });
+const ctx = (s: NodeSpec, supervisor: StepContext["supervisor"]): StepContext => ({ spec: s, node: new NodeLayout(s.remoteRoot), arch: "amd64", supervisor });
+const step = (id: string, s: NodeSpec = spec()) => plan({}, s).find((x) => x.id === id)!;
+/** A generated file's content. */
+const file = (st: Step, c: StepContext, suffix: string) => st.files(c).find((f) => f.path.endsWith(suffix))!.content!;
+
+/** The lines of one step's section in a rendered plan. */
+function section(script: string, id: string): string {
+  const start = script.indexOf(`# step: ${id}\n`);
+  expect(start, id).toBeGreaterThan(-1);
+  const next = script.indexOf("\n# step: ", start + 1);
+  return script.slice(start, next < 0 ? undefined : next);
+}
+
+describe("the rendered plan is clean shell", () => {
+  it.each([
+    ["remote root /", {}],
+    ["a remote root of one's own", { remoteRoot: "/home/me/k8s" }],
+    ["Calico, Traefik, no DNS", { cni: "calico", ingress: "traefik", dns: "none" }],
+  ] as const)("%s: shellcheck finds nothing, dash and bash parse it", (_name, over) => {
+    const path = join(work, `plan-${Object.keys(over).join("-") || "default"}.sh`);
+    writeFileSync(path, renderScript(spec(over as Omit<NodeSpecInput, "dir">)));
+    const sc = run(peer("shellcheck"), ["-s", "sh", path]);
+    expect(sc.status, sc.stdout).toBe(0);
+    for (const sh of ["dash", "bash"]) expect(run(peer(sh), ["-n", path]).status, sh).toBe(0);
+  });
+});
+
+describe("the plan's units, as systemd reads them", () => {
+  const root = join(work, "unit-root");
+  const units = join(root, "etc/systemd/system");
+  const c = ctx(spec(), "systemd");
+
+  /** Each step's `dk_start` command (with its continuation lines), as the step's script has it. */
+  const startCommands = (text: string) => [...text.matchAll(/^(?:DK_AFTER=\S+ )?dk_start (?:.*\\\n)*.*$/gm)].map((m) => m[0]);
+
+  it("every component's unit passes systemd-analyze verify; the apiserver comes after etcd, the kubelet after containerd", () => {
+    mkdirSync(units, { recursive: true });
+    cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
+    const commands = plan({}, c.spec).flatMap((s) => startCommands(s.script(c).text));
+    const names = commands.map((cmd) => /dk_start (\S+)/.exec(cmd)![1]!);
+    expect(names).toEqual(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy"]);
+    // The programs, where the units point (verify checks that ExecStart is executable).
+    for (const cmd of commands) {
+      const exe = join(root, /dk_start \S+ (\S+)/.exec(cmd)![1]!);
+      mkdirSync(join(exe, ".."), { recursive: true });
+      writeFileSync(exe, "#!/bin/sh\n");
+      chmodSync(exe, 0o755);
+    }
+    const body = [`DK_UNITS=${units}; dk_systemd() { true; }; systemctl() { :; }`, ...commands].join("\n");
+    const r = run(peer("dash"), ["-c", wrap(raw(`${preamble(c.node).text}\n${body}`))]);
+    expect(r.status, r.stderr).toBe(0);
+    const files = names.map((n) => `dk-${n}.service`);
+    expect(readdirSync(units).sort()).toEqual([...files].sort());
+    const verify = run(peer("systemd-analyze"), ["verify", `--root=${root}`, ...files]);
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(verify.stderr).toBe("");
+    const unit = (n: string) => readFileSync(join(units, `dk-${n}.service`), "utf8");
+    expect(unit("kube-apiserver")).toMatch(/^After=network-online.target dk-etcd.service$/m);
+    expect(unit("kube-apiserver")).toMatch(/^Wants=network-online.target dk-etcd.service$/m);
+    expect(unit("kubelet")).toMatch(/^After=network-online.target dk-containerd.service$/m);
+    expect(unit("etcd")).toMatch(/^ExecStart="\/usr\/local\/bin\/etcd" "--name=kubernetes" /m);
+  });
+});
+
+describe("a node that reboots comes back by itself", () => {
+  it("the containerd step writes modules-load.d and sysctl.d files, and sets the same now (no other step does)", () => {
+    const c = ctx(spec(), "systemd");
+    const containerd = step("containerd");
+    expect(
+      file(containerd, c, "/etc/modules-load.d/dk-bootstrap.conf")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#")),
+    ).toEqual(["overlay", "br_netfilter"]);
+    const sysctl = Object.fromEntries(
+      file(containerd, c, "/etc/sysctl.d/99-dk-bootstrap.conf")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split(/\s*=\s*/)),
+    );
+    expect(sysctl).toEqual({ "net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1", "net.bridge.bridge-nf-call-ip6tables": "1" });
+    expect(containerd.script(c).text).toMatch(/^sysctl -q -p \/etc\/sysctl.d\/99-dk-bootstrap.conf$/m);
+    const others = plan({}, c.spec).filter((s) => s.id !== "containerd");
+    for (const s of others) expect(s.script(c).text, s.id).not.toMatch(/sysctl -\w*w|modprobe (?!-n)/);
+  });
+});
+
+describe("the cgroup driver follows the supervisor", () => {
+  const cfg = (c: StepContext) => ({
+    kubelet: (load(file(step("kubelet", c.spec), c, "/var/lib/kubelet/config.yaml")) as { cgroupDriver: string }).cgroupDriver,
+    containerd: /SystemdCgroup = (\w+)/.exec(file(step("containerd", c.spec), c, "/etc/containerd/config.toml"))![1],
+  });
+
+  it("systemd under systemd, cgroupfs with detached processes, in both the kubelet and containerd", () => {
+    expect(cfg(ctx(spec(), "systemd"))).toEqual({ kubelet: "systemd", containerd: "true" });
+    expect(cfg(ctx(spec({ remoteRoot: "/home/me/k8s" }), "process"))).toEqual({ kubelet: "cgroupfs", containerd: "false" });
+  });
+
+  it("is asked of the node: here (no systemd running) a plan for remote root / gets cgroupfs", async () => {
+    const c = await contextFor(spec({ arch: "amd64" }), new LocalTransport());
+    expect(c.supervisor).toBe("process");
+    expect(cfg(c)).toEqual({ kubelet: "cgroupfs", containerd: "false" });
+  });
+
+  it("a dry run's guess is checked on the node: a plan made for systemd stops on a node without it", () => {
+    const c = ctx(spec({ remoteRoot: join(work, "guard") }), "systemd");
+    const guard = step("kubelet", c.spec).script(c).text.split("\n")[0]!;
+    const r = run(peer("dash"), ["-c", wrap(raw(`${preamble(c.node).text}\n${guard}\necho went on`))]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/this plan was made for a node where systemd runs/);
+  });
+});
+
+describe("preflight", () => {
+  it("is a step a run can stop at, and explain knows it", () => {
+    expect(plan({ until: "preflight" })).toEqual([]);
+    expect(plan({ from: "preflight" }).map((s) => s.id)).toEqual(plan().map((s) => s.id));
+    expect(() => plan({ until: "etdc" })).toThrow(/unknown step; steps: preflight, etcd, /);
+    const explained = explainStep(spec(), "preflight");
+    expect(explained).toMatch(/^preflight: preflight checks\n/);
+    expect(explained).toMatch(/iptables is missing/);
+    const only = renderScript(spec(), { until: "preflight" });
+    expect([...only.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1])).toEqual(["preflight"]);
+    // ...checking for the whole plan.
+    expect(only).toMatch(/for port in 2379 2380 6443 10257 10259 10250 10256; do/);
+  });
+
+  it("asks for iptables (cni, kube-proxy), and for conntrack only where kube-proxy still runs it (before 1.32)", () => {
+    const text = (v: string) => {
+      const s = spec({ versions: { kubernetes: v } });
+      return preflight(plan({}, s), new Date(0), s).script(ctx(s, "systemd")).text;
+    };
+    expect(text("1.34.2")).toMatch(/iptables is missing \(needed for cni: .*masquerade.*; kube-proxy: the Service rules/);
+    expect(text("1.34.2")).not.toMatch(/command -v conntrack/);
+    expect(text("1.31.4")).toMatch(/command -v conntrack .*conntrack is missing/);
+    expect(text("1.34.2")).toMatch(/\/sys\/module\/nf_conntrack/);
+  });
+
+  /** Runs the preflight of the whole plan with only the programs in `bin` (a copy of this machine's, minus some, plus stubs). */
+  function preflightWith(name: string, without: string[], stubs: Record<string, string>) {
+    const bin = join(work, `bin-${name}`);
+    mkdirSync(bin, { recursive: true });
+    for (const dir of ["/usr/sbin", "/usr/bin"])
+      for (const f of readdirSync(dir)) {
+        if (without.includes(f) || f in stubs) continue;
+        try {
+          symlinkSync(join(dir, f), join(bin, f));
+        } catch {
+          // the same name in both folders: the first wins, as in PATH
+        }
+      }
+    for (const [f, body] of Object.entries(stubs)) {
+      writeFileSync(join(bin, f), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(bin, f), 0o755);
+    }
+    const c = ctx(spec({ remoteRoot: join(work, `root-${name}`) }), "process");
+    const script = `set -e\nexport PATH=${bin}\n${preamble(c.node).text}\n${preflight(plan({}, c.spec), new Date(0), c.spec).script(c).text}`;
+    return run(join(bin, "dash"), ["-c", script]);
+  }
+
+  const log = join(work, "changes.log");
+  const recording = { sysctl: `echo "sysctl $*" >> ${log}`, modprobe: `echo "modprobe $*" >> ${log}; exit 0`, iptables: "exit 0", nslookup: "exit 0" };
+
+  it("a missing probe tool is a failure: no ss, no iptables", () => {
+    const r = preflightWith("no-ss", ["ss", "iptables"], { modprobe: "exit 0", sysctl: "exit 0", nslookup: "exit 0" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^preflight: ss is missing \(needed for checking that the components' ports are free\): install it$/m);
+    expect(r.stderr).toMatch(/^preflight: iptables is missing \(needed for cni: .*; kube-proxy: .*\): install it$/m);
+  });
+
+  it("an ss that cannot run is a failure too, never a free port", () => {
+    const r = preflightWith("broken-ss", [], { ...recording, ss: "echo 'ss: netlink: permission denied' >&2; exit 1" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^preflight: cannot list the sockets listening on port 2379: ss: netlink: permission denied$/m);
+  });
+
+  it("changes nothing: no sysctl at all, modprobe only in its dry-run form (-n)", () => {
+    writeFileSync(log, "");
+    preflightWith("changes", [], { ...recording, ss: "exit 0" });
+    const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    for (const call of calls) expect(call).toMatch(/^modprobe -n /);
+  });
+});
+
+describe("the `# now:` comments of a plain run are true of a plain run", () => {
+  it("no step before `web` says the web Deployment or its Pods exist, except as what --step shows", () => {
+    const script = renderScript(spec());
+    const ids = [...script.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1]!);
+    for (const id of ids.slice(0, ids.indexOf("web"))) {
+      const now = section(script, id)
+        .split("\n")
+        .filter((l) => l.startsWith("#"))
+        .join(" ")
+        .replace(/.*# now: /, "")
+        .replace(/# /g, "");
+      const plainRun = now.replace(/\(with `--step`[^)]*\)/g, "");
+      expect(plainRun, id).not.toMatch(/\bweb\b/);
+    }
+  });
+});
+
+describe("cluster DNS: CoreDNS as kubeadm installs it", () => {
+  it.each([
+    ["10.0.0.0/24", "10.0.0.10"],
+    ["10.96.0.0/12", "10.96.0.10"],
+    ["172.20.128.0/17", "172.20.128.10"],
+    ["192.168.7.0/28", "192.168.7.10"],
+    ["fd00:10:96::/108", "fd00:10:96::a"],
+  ])("Service CIDR %s: the DNS Service, the kubelet's clusterDNS and the check all use %s", (cidr, ip) => {
+    const s = spec({ serviceCidr: cidr, clusterDomain: "lab.internal" });
+    expect(dnsServiceIP(cidr)).toBe(ip);
+    const script = renderScript(s);
+    const manifests = loadAll(heredoc(script, "/etc/kubernetes/manifests/coredns.yaml")) as { kind: string; spec?: { clusterIP?: string } }[];
+    expect(manifests.map((m) => m.kind)).toEqual(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Service"]);
+    expect(manifests[5]!.spec!.clusterIP).toBe(ip);
+    const kubelet = load(heredoc(script, "/var/lib/kubelet/config.yaml")) as { clusterDNS: string[]; clusterDomain: string };
+    expect(kubelet.clusterDNS).toEqual([ip]);
+    expect(kubelet.clusterDomain).toBe("lab.internal");
+    expect(section(script, "coredns")).toContain(`nslookup kubernetes.default.svc.lab.internal ${ip}`);
+  });
+
+  it("refuses a Service CIDR too small for the tenth IP", () => {
+    expect(() => spec({ serviceCidr: "10.0.0.0/29" })).toThrow(/too small to hold the cluster DNS Service IP/);
+  });
+
+  it("comes after the CNI and kube-proxy (it reaches the API through its Service IP), with kubeadm's image for the release", () => {
+    const ids = plan({}, spec()).map((s) => s.id);
+    expect(ids.indexOf("coredns")).toBe(ids.indexOf("kube-proxy") + 1);
+    expect(ids.indexOf("coredns")).toBeGreaterThan(ids.indexOf("cni"));
+    expect(corednsVersion("1.34.2")).toBe("1.12.1");
+    expect(corednsVersion("1.33.5")).toBe("1.12.0");
+    expect(corednsVersion("1.32.9")).toBe("1.11.3");
+    const deployment = (loadAll(file(step("coredns"), ctx(spec(), "systemd"), "coredns.yaml")) as { kind: string; spec: any }[]).find(
+      (m) => m.kind === "Deployment",
+    )!;
+    expect(deployment.spec.template.spec.containers[0].image).toBe("registry.k8s.io/coredns/coredns:v1.12.1");
+    const corefile = (loadAll(file(step("coredns"), ctx(spec(), "systemd"), "coredns.yaml")) as { kind: string; data: { Corefile: string } }[]).find(
+      (m) => m.kind === "ConfigMap",
+    )!.data.Corefile;
+    expect(corefile).toMatch(/kubernetes cluster\.local in-addr\.arpa ip6\.arpa \{/);
+  });
+
+  it("is on by default; --dns none drops the step and the kubelet's clusterDNS (which would break Pod DNS without it)", () => {
+    const none = spec({ dns: "none" });
+    expect(plan({}, none).map((s) => s.id)).not.toContain("coredns");
+    const kubelet = load(file(step("kubelet", none), ctx(none, "systemd"), "/var/lib/kubelet/config.yaml")) as Record<string, unknown>;
+    expect(kubelet.clusterDNS).toBeUndefined();
+  });
+});
+
+/** The body of the heredoc that writes `path` in a rendered plan. */
+function heredoc(script: string, path: string): string {
+  const start = script.indexOf(`cat > ${path} <<'DK_EOF'\n`);
+  expect(start, path).toBeGreaterThan(-1);
+  const body = script.slice(script.indexOf("\n", start) + 1);
+  return body.slice(0, body.indexOf("\nDK_EOF\n"));
+}
