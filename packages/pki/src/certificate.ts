@@ -63,7 +63,9 @@ export interface CertificateTemplate {
 
 /**
  * Issues a certificate. With `signer`, it is signed by that CA and its issuer is the CA's subject, byte
- * for byte (Go matches parents by raw bytes). Without, `selfKey` signs it (a root CA, or a self-signed leaf).
+ * for byte (Go matches parents by raw bytes), and it ends no later than the CA: a later notAfter is capped
+ * at the CA's, as Kubernetes' CSR signer does ({@link outlivesCaWarning} says so). Without, `selfKey`
+ * signs it (a root CA, or a self-signed leaf).
  * Every certificate gets a SKI, every non-self-signed one an AKI (OpenSSL's -x509_strict checks both),
  * BasicConstraints is critical, and so is KeyUsage.
  */
@@ -93,7 +95,7 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
       subject,
       issuer: "selfKey" in signer ? subject : signer.cert.subjectName,
       notBefore: tpl.validity.notBefore,
-      notAfter: tpl.validity.notAfter,
+      notAfter: "selfKey" in signer ? tpl.validity.notAfter : cappedAtCa(tpl.validity.notAfter, signer.cert),
       publicKey: tpl.publicKey,
       signingKey: signingKey.privateKey,
       signingAlgorithm: signatureParams(signingKey.spec),
@@ -135,11 +137,21 @@ export function parseCertificate(pemOrDer: string | Uint8Array, where: InputLoca
 }
 
 /**
- * The warning neither cfssl nor kubeadm gives: a certificate that ends after its CA stops being
- * trusted when the CA expires, whatever its own dates say.
+ * A leaf's notAfter, no later than its CA's: past it the leaf's chain no longer verifies whatever its own
+ * dates say, so a later date would only make expiry checks lie. cfssl 1.2 and kubeadm issue past the CA;
+ * Kubernetes' own CSR signer (kube-controller-manager) caps, and so do we.
+ */
+export function cappedAtCa(notAfter: Date, ca: x509.X509Certificate): Date {
+  return notAfter > ca.notAfter ? ca.notAfter : notAfter;
+}
+
+/**
+ * The note for a certificate {@link issueCertificate} capped at its CA's notAfter (it ends when its CA
+ * does, not when its requested validity would): the operator learns that the CA decides when it stops.
+ * The name is older than the cap, when such a certificate was issued past its CA with a warning.
  */
 export function outlivesCaWarning(name: string, notAfter: Date, ca: x509.X509Certificate): string[] {
-  return notAfter > ca.notAfter ? [`${name} would outlive its CA (it ends ${notAfter.toISOString()}, the CA ${ca.notAfter.toISOString()})`] : [];
+  return notAfter >= ca.notAfter ? [`${name} is capped at its CA's expiry, ${ca.notAfter.toISOString()} (the requested validity goes past the CA)`] : [];
 }
 
 /** PEM text of a certificate, with the trailing newline cfssl and OpenSSL write. */

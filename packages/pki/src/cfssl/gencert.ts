@@ -15,7 +15,7 @@ export interface GencertResult {
   cert: string;
   csr: string;
   key: string;
-  /** Things a careful operator should know (a leaf outliving its CA, no hosts). */
+  /** Things a careful operator should know (a leaf capped at its CA's expiry, no hosts). */
   warnings: string[];
 }
 
@@ -80,11 +80,11 @@ async function signUnderProfile(
   now: Date,
 ): Promise<{ cert: string; warnings: string[] }> {
   const validity = cfsslValidity(now, profile.expiryMs);
-  const warnings = outlivesCaWarning("the certificate", validity.notAfter, signer.cert);
+  const cert = await issueCertificate({ subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca } : {}) }, signer);
+  const warnings = outlivesCaWarning("the certificate", cert.notAfter, signer.cert);
   if (sans.dns.length + sans.ip.length + sans.email.length + sans.uri.length === 0 && profile.usages.extKeyUsage.includes("1.3.6.1.5.5.7.3.1")) {
     warnings.push('no "hosts": a server certificate without SANs is refused by every Go client');
   }
-  const cert = await issueCertificate({ subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca } : {}) }, signer);
   return { cert: certificatePem(cert), warnings };
 }
 
