@@ -43,3 +43,10 @@ export function plan(range: { from?: string; until?: string } = {}, spec?: NodeS
   if (until >= 0 && from > until) throw new InputError(`--from ${range.from} comes after --until ${range.until}`, { field: "--from" });
   return STEPS.slice(from, until + 1).filter((s) => !spec || !s.enabled || s.enabled(spec));
 }
+
+/** A step by its id (optional steps included), or the one-line error that lists the steps. */
+export function stepById(id: string, field = "STEP"): Step {
+  const step = STEPS.find((s) => s.id === id);
+  if (!step) throw new InputError(`unknown step; steps: ${[PREFLIGHT, ...STEPS.map((s) => s.id)].join(", ")}`, { field, value: id });
+  return step;
+}

@@ -1,5 +1,5 @@
 import { NodeLayout, preamble, waitFor } from "./node.js";
-import { PREFLIGHT, plan } from "./plan.js";
+import { PREFLIGHT, plan, stepById } from "./plan.js";
 import { quote, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
@@ -62,7 +62,7 @@ function wrapComment(text: string, width = 110): string[] {
 
 /** `dk-bootstrap explain STEP`: the step's why, what the user should see after it, and the exact commands it runs. */
 export function explainStep(spec: NodeSpec, id: string): string {
-  const step = id === PREFLIGHT ? preflight(plan({}, spec), new Date(Date.now() - 5 * 60_000), spec) : plan({ from: id, until: id })[0]!;
+  const step = id === PREFLIGHT ? preflight(plan({}, spec), new Date(Date.now() - 5 * 60_000), spec) : stepById(id);
   const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
   const out = [`${step.id}: ${step.title}`, "", ...wrapComment(step.why).map((l) => l.slice(2)), ""];
   if (step.observe) out.push("Afterwards:", ...wrapComment(step.observe).map((l) => `  ${l.slice(2)}`), "");
