@@ -1,7 +1,7 @@
 // A test host of our own: a network namespace joined to this machine by a veth pair, running a real
 // OpenSSH sshd for a test user who logs in with a key. Needs root, iproute2 and openssh-server.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, type Socket, connect as tcpConnect, createServer } from "node:net";
 import { join } from "node:path";
 import { peer } from "./peers.js";
@@ -20,8 +20,12 @@ export interface TestHost {
   /** The node's host key line, as `ssh-keyscan` would give it. */
   hostKeyLine: string;
   sshdLog: string;
-  /** Lets the test user use sudo with this password (removed by stop()). */
-  enableSudo(password: string): void;
+  /**
+   * Lets the test user use sudo with this password (removed by stop()). `ticket` is a sudoers setting that
+   * caches a ticket across SSH channels (`timestamp_type=global` or `!tty_tickets`); by default each channel
+   * has no terminal of its own and sudo asks every time.
+   */
+  enableSudo(password: string, ticket?: "timestamp_type=global" | "!tty_tickets"): void;
   stop(): void;
 }
 
@@ -105,9 +109,10 @@ export function startTestHost(work: string, index = 1): TestHost {
     get sshdLog() {
       return sshdLog;
     },
-    enableSudo(password: string) {
+    enableSudo(password, ticket) {
       execFileSync("chpasswd", [], { input: `${user}:${password}\n` });
-      writeFileSync(sudoers, `Defaults:${user} lecture=never\n${user} ALL=(ALL) ALL\n`, { mode: 0o440 });
+      writeFileSync(sudoers, `Defaults:${user} lecture=never${ticket ? `, ${ticket}` : ""}\n${user} ALL=(ALL) ALL\n`, { mode: 0o440 });
+      execFileSync("visudo", ["-c", "-q", "-f", sudoers]);
     },
     stop() {
       proc.kill();
@@ -181,4 +186,34 @@ export async function loopbackRelay(host: TestHost): Promise<{ port: number; clo
       if (attempt === 20) throw e;
     }
   }
+}
+
+/**
+ * Reads every process's command line, every few milliseconds, until stop(): what a `ps` on this machine
+ * (and on the node, which shares its process table) could see. Returns how many scans ran, and the
+ * command lines that held `secret`.
+ */
+export function watchCommandLines(secret: string): { stop(): { scans: number; hits: string[] } } {
+  let scans = 0;
+  const hits: string[] = [];
+  const scan = () => {
+    scans++;
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        if (cmdline.includes(secret)) hits.push(cmdline);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  const timer = setInterval(scan, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      scan();
+      return { scans, hits };
+    },
+  };
 }

@@ -5,11 +5,12 @@ import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, loopbackRelay, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { type TestHost, loopbackRelay, startTestHost, waitForSsh, watchCommandLines } from "../../../test-support/test-host.js";
 import {
   HostKeyError,
   type NodeSpec,
   SshTransport,
+  SudoTransport,
   asRootIfNeeded,
   bootstrap,
   detectSudo,
@@ -163,7 +164,11 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
   });
 });
 
-describe("sudo for a non-root login", () => {
+describe.each([
+  { ticket: undefined, cached: false },
+  { ticket: "timestamp_type=global" as const, cached: true },
+  { ticket: "!tty_tickets" as const, cached: true },
+])("sudo for a non-root login, sudoers $ticket", ({ ticket, cached }) => {
   const work = tempDir();
   let host: TestHost;
   const password = "s3cret 'with' $pace;";
@@ -175,7 +180,7 @@ describe("sudo for a non-root login", () => {
   beforeAll(async () => {
     chmodSync(work, 0o755);
     host = startTestHost(work, 6);
-    host.enableSudo(password);
+    host.enableSudo(password, ticket);
     await waitForSsh(host);
   });
   afterAll(() => host?.stop());
@@ -187,19 +192,49 @@ describe("sudo for a non-root login", () => {
     await t.close();
   });
 
-  it("runs as root with the password on stdin, files and locks included, and never shows it", async () => {
+  it(`gives sudo exactly the password, ${cached ? "with" : "without"} a cached ticket: input, uploads and locks arrive intact, the password nowhere`, async () => {
+    const watch = watchCommandLines(password);
     const t = await connect();
     const root = await asRootIfNeeded(t, true, password);
     expect((await root.run(sh`id -u`)).stdout.trim()).toBe("0");
-    const path = `/root/dk-sudo-test-${process.pid}`;
-    expect(await putFile(root, path, "written as root\n", 0o600)).toBe("written");
-    expect(readFileSync(path, "utf8")).toBe("written as root\n");
-    rmSync(path);
-    const held = await root.hold!(sh`exec flock -n /root/dk-sudo-lock -c 'echo held; exec cat >/dev/null'`);
+    // The ticket state this case is about, as sudo itself reports it to the login (no password given).
+    expect((await t.run(sh`sudo -n true`)).exitCode === 0).toBe(cached);
+    const echoed = await exec(root, sh`cat`, { stdin: "first line\nsecond\n" });
+    expect(echoed.stdout).toBe("first line\nsecond\n");
+    expect(echoed.stderr).toBe("");
+    const folder = `/root/dk-sudo-test-${process.pid}`;
+    const path = `${folder}/upload`;
+    const content = Buffer.concat([Buffer.from("CONTENT\n"), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 256))]);
+    expect(await putFile(root, path, content, 0o600)).toBe("written");
+    expect(readFileSync(path).equals(content)).toBe(true);
+    expect(await putFile(root, path, content, 0o600)).toBe("unchanged");
+    const held = await root.hold!(sh`exec flock -n ${`${folder}/lock`} -c 'echo held; exec cat >/dev/null'`);
     expect(held.firstLine).toBe("held");
     await held.release();
     const failed = await exec(root, sh`echo out; echo err >&2; exit 3`).catch((e: Error) => e);
-    expect(String((failed as Error).message) + JSON.stringify(failed)).not.toContain(password);
+    expect(failed).toMatchObject({ exitCode: 3, stdout: "out\n", stderr: "err\n" });
+    expect(JSON.stringify(failed)).not.toContain(password);
+    expect(JSON.stringify(failed)).not.toMatch(/dk-sudo-/);
+    await t.close();
+    const { scans, hits } = watch.stop();
+    expect(scans).toBeGreaterThan(5);
+    expect(hits).toEqual([]);
+    // Where it could have gone: the upload's folder (its temporary file), the login's home, sudo's and the system's logs, this test's files.
+    const files = run("grep", ["-rlF", "--", password, folder, `/home/${host.user}`, "/var/log", "/run/sudo", work]);
+    expect(files.stdout).toBe("");
+    expect(host.sshdLog).not.toContain(password);
+    rmSync(folder, { recursive: true });
+  });
+
+  it("closes stdin when sudo asks a second time: the command's input is never tried as a password", async () => {
+    const t = await connect();
+    await t.run(sh`sudo -K`);
+    const wrong = new SudoTransport(t, { kind: "password", password: "wrong" });
+    const r = await wrong.run(sh`cat`, { stdin: `${password}\n${password}\n` });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).not.toMatch(/dk-sudo-/);
+    expect(r.stderr, r.stderr).toMatch(/^Sorry, try again\.\n.*no password was provided/s);
     await t.close();
   });
 });

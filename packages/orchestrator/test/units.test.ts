@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import {
+  LocalTransport,
   canonicalHost,
   checkHostKey,
   fingerprint,
@@ -130,6 +131,29 @@ describe("known_hosts names, as OpenSSH spells them", () => {
     const entries = parseKnownHosts(`h ecdsa-sha2-nistp256 ${p256.toString("base64")}\n`, "kh");
     expect(verifyHostKey(entries, "h", "ecdsa-sha2-nistp384", Buffer.from("p384")).status).toBe("changed");
     expect(verifyHostKey(entries, "h", "ssh-ed25519", Buffer.from("ed")).status).toBe("unknown");
+  });
+});
+
+describe("stdin behind a prompt (sudo -S -p MARKER)", () => {
+  const gate = { prompt: "[pw-marker]", answer: Buffer.from("the answer\n"), ready: "ready-marker" };
+  const t = new LocalTransport();
+
+  it("answers the prompt, sends the input only once ready, and takes both markers out of stderr, even cut across writes", async () => {
+    const r = await t.run(
+      sh`printf 'before\n[pw-' >&2; sleep 0.1; printf 'marker]' >&2; read -r pw; printf 'got %s\n' "$pw"; printf 'ready-ma' >&2; sleep 0.1; printf 'rker\nafter\n' >&2; cat`,
+      { stdin: "INPUT\n", gate },
+    );
+    expect(r).toMatchObject({ exitCode: 0, stdout: "got the answer\nINPUT\n", stderr: "before\nafter\n" });
+  });
+
+  it("sends no answer when nothing asks (a cached sudo ticket), and closes stdin at a second prompt", async () => {
+    const cached = await t.run(sh`printf 'ready-marker\n' >&2; cat`, { stdin: "INPUT\n", gate });
+    expect(cached).toMatchObject({ exitCode: 0, stdout: "INPUT\n", stderr: "" });
+    const refused = await t.run(sh`printf '[pw-marker]' >&2; read -r a; printf 'Sorry\n[pw-marker]' >&2; read -r b || echo "no more: $a"`, {
+      stdin: "INPUT\n",
+      gate,
+    });
+    expect(refused).toMatchObject({ exitCode: 0, stdout: "no more: the answer\n", stderr: "Sorry\n" });
   });
 });
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { Shell } from "../shell.js";
-import { type RunOptions, type RunResult, type Transport, drain } from "./transport.js";
+import { type RunOptions, type RunResult, type Transport, drain, feedStdin, outputSink } from "./transport.js";
 import { wrap } from "./wrap.js";
 
 /** Runs a child process and collects its output line by line. */
@@ -8,11 +8,14 @@ export function spawnCollect(argv: string[], options: RunOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     const out = { stdout: "", stderr: "" };
-    for (const stream of ["stdout", "stderr"] as const) drain(p[stream], stream, out, options.onLine);
     p.on("error", reject);
     p.stdin.on("error", () => undefined); // a command that does not read its stdin closes it early
-    p.stdin.end(options.stdin ?? "");
-    p.on("close", (code, signal) => resolve({ ...out, exitCode: code, signal }));
+    drain(p.stdout, "stdout", out, options.onLine);
+    const stderr = feedStdin(p.stdin, p.stderr, options, outputSink("stderr", out, options.onLine));
+    p.on("close", (code, signal) => {
+      stderr.flush();
+      resolve({ ...out, exitCode: code, signal });
+    });
   });
 }
 
@@ -27,9 +30,10 @@ export class LocalTransport implements Transport {
     return spawnCollect(["/bin/sh", "-c", wrap(script)], options);
   }
 
-  async hold(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }> {
+  async hold(script: Shell, options: Pick<RunOptions, "stdin" | "gate"> = {}): Promise<{ firstLine: string; release(): Promise<void> }> {
     const p = spawn("/bin/sh", ["-c", wrap(script)], { stdio: ["pipe", "pipe", "pipe"] });
-    if (prefix !== undefined) p.stdin.write(prefix);
+    p.stdin.on("error", () => undefined);
+    feedStdin(p.stdin, p.stderr, options, { data: () => undefined, end: () => undefined }, true);
     const firstLine = await new Promise<string>((resolve) => {
       let buf = "";
       p.stdout.on("data", (d: Buffer) => {

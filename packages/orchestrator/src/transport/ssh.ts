@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { HostKeyError, SshError } from "../errors.js";
 import { type Shell, quote } from "../shell.js";
 import { type HostKeyVerdict, addKnownHost, canonicalHost, checkHostKey, fingerprint, hostKeyName, knownKeyTypes, loadKnownHosts } from "./known-hosts.js";
-import { type RunOptions, type RunResult, type Transport, drain } from "./transport.js";
+import { type RunOptions, type RunResult, type Transport, drain, feedStdin, outputSink } from "./transport.js";
 import { wrap } from "./wrap.js";
 
 /** How to reach a node over SSH. */
@@ -138,7 +138,7 @@ export class SshTransport implements Transport {
     }
   }
 
-  async hold(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }> {
+  async hold(script: Shell, options: Pick<RunOptions, "stdin" | "gate"> = {}): Promise<{ firstLine: string; release(): Promise<void> }> {
     await this.acquire();
     let ended = false;
     const held = await this.open(`/bin/sh -c ${quote(wrap(script))}`, (ch) => {
@@ -149,7 +149,6 @@ export class SshTransport implements Transport {
           r();
         }),
       );
-      ch.stderr.resume();
       const firstLine = new Promise<string>((resolve) => {
         let buf = "";
         ch.on("data", (d: Buffer) => {
@@ -158,7 +157,7 @@ export class SshTransport implements Transport {
         });
         void closed.then(() => resolve(buf.split("\n")[0] ?? ""));
       });
-      if (prefix !== undefined) ch.write(prefix);
+      feedStdin(ch, ch.stderr, options, { data: () => undefined, end: () => undefined }, true);
       return { ch, closed, firstLine };
     });
     return {
@@ -196,13 +195,15 @@ function collect(ch: ClientChannel, options: RunOptions): Promise<RunResult> {
     let exitCode: number | null = null;
     let signal: string | null = null;
     drain(ch, "stdout", out, options.onLine);
-    drain(ch.stderr, "stderr", out, options.onLine);
+    const stderr = feedStdin(ch, ch.stderr, options, outputSink("stderr", out, options.onLine));
     ch.on("exit", (code: number | null, sig?: string) => {
       exitCode = typeof code === "number" ? code : null;
       signal = sig ?? null;
     });
-    ch.on("close", () => resolve({ ...out, exitCode, signal }));
-    ch.end(options.stdin ?? "");
+    ch.on("close", () => {
+      stderr.flush();
+      resolve({ ...out, exitCode, signal });
+    });
   });
 }
 

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { RemoteCommandError } from "../errors.js";
 import { type Shell, sh } from "../shell.js";
 
@@ -11,10 +13,24 @@ export interface RunResult {
   signal: string | null;
 }
 
+/**
+ * A conversation on stderr that comes before the command's own input (sudo -S -p MARKER): `answer` is
+ * written once `prompt` shows on stderr, and the input only once `ready` (a line) does. A second `prompt`
+ * means the answer was refused: stdin is closed, so the input is never tried as a password. Neither
+ * marker reaches the stderr the caller sees.
+ */
+export interface StdinGate {
+  prompt: string;
+  answer: Buffer;
+  ready: string;
+}
+
 /** Options of one command. */
 export interface RunOptions {
   /** Bytes for the command's stdin. */
   stdin?: string | Buffer;
+  /** Hold `stdin` back until the command says it is ready (see {@link StdinGate}). */
+  gate?: StdinGate;
   /** Called with each complete line of output, as it arrives. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
 }
@@ -30,27 +46,110 @@ export interface Transport {
   run(script: Shell, options?: RunOptions): Promise<RunResult>;
   /**
    * Starts a command that lives until `release()` (its stdin stays open until then), used for the node's
-   * lock. `prefix` is written to its stdin first. Resolves once its first line of output is out.
+   * lock. `options.stdin` is written to its stdin first. Resolves once its first line of output is out.
    */
-  hold?(script: Shell, prefix?: string | Buffer): Promise<{ firstLine: string; release(): Promise<void> }>;
+  hold?(script: Shell, options?: Pick<RunOptions, "stdin" | "gate">): Promise<{ firstLine: string; release(): Promise<void> }>;
   close(): Promise<void>;
 }
 
+/** Where one output stream's bytes go (see {@link outputSink}). */
+export interface OutputSink {
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
 /**
- * Collects one output stream of a command into `out[name]`, and hands each complete line to `onLine`
- * as it arrives (the last, unterminated one at the end). Both transports read their streams through it.
+ * Collects one output stream into `out[name]`, and hands each complete line to `onLine` as it arrives (the
+ * last, unterminated one at the end). A character cut between two chunks is put back together.
  */
-export function drain(stream: NodeJS.ReadableStream, name: "stdout" | "stderr", out: { stdout: string; stderr: string }, onLine?: RunOptions["onLine"]): void {
+export function outputSink(name: "stdout" | "stderr", out: { stdout: string; stderr: string }, onLine?: RunOptions["onLine"]): OutputSink {
+  const decoder = new StringDecoder("utf8");
   let partial = "";
-  stream.on("data", (d: Buffer) => {
-    const text = d.toString();
+  const add = (text: string) => {
     out[name] += text;
     if (!onLine) return;
     const parts = (partial + text).split("\n");
     partial = parts.pop()!;
     for (const line of parts) onLine(line, name);
+  };
+  return {
+    data: (chunk) => add(decoder.write(chunk)),
+    end: () => {
+      add(decoder.end());
+      if (partial) onLine?.(partial, name);
+      partial = "";
+    },
+  };
+}
+
+/** Reads one output stream of a command into `out[name]` (see {@link outputSink}). */
+export function drain(stream: NodeJS.ReadableStream, name: "stdout" | "stderr", out: { stdout: string; stderr: string }, onLine?: RunOptions["onLine"]): void {
+  const sink = outputSink(name, out, onLine);
+  stream.on("data", sink.data);
+  stream.on("end", sink.end);
+}
+
+/**
+ * Sends a command its input, at once or through `gate` once the command is ready, and passes its stderr to
+ * `sink` (the gate's markers taken out). `keepOpen` leaves stdin open after the input. Call `flush()` when
+ * the command has ended, for stderr held back as the possible start of a marker.
+ */
+export function feedStdin(
+  stdin: Writable,
+  stderr: Readable,
+  options: Pick<RunOptions, "stdin" | "gate">,
+  sink: OutputSink,
+  keepOpen = false,
+): { flush(): void } {
+  const send = () => (keepOpen ? options.stdin !== undefined && stdin.write(options.stdin) : stdin.end(options.stdin ?? ""));
+  const gate = options.gate;
+  if (!gate) {
+    stderr.on("data", sink.data);
+    stderr.on("end", sink.end);
+    send();
+    return { flush: () => undefined };
+  }
+  // Latin-1 keeps every byte as one character, so what is passed on is the bytes that came.
+  const pass = (text: string) => text && sink.data(Buffer.from(text, "latin1"));
+  const ready = `${gate.ready}\n`;
+  const keep = Math.max(gate.prompt.length, ready.length) - 1;
+  let pending = "";
+  let answered = false;
+  let open = false;
+  const flush = () => {
+    pass(pending);
+    pending = "";
+  };
+  stderr.on("end", () => {
+    flush();
+    sink.end();
   });
-  stream.on("end", () => partial && onLine?.(partial, name));
+  stderr.on("data", (chunk: Buffer) => {
+    if (open) return sink.data(chunk);
+    pending += chunk.toString("latin1");
+    for (;;) {
+      const [p, r] = [pending.indexOf(gate.prompt), pending.indexOf(ready)];
+      if (r >= 0 && (p < 0 || r < p)) {
+        pass(pending.slice(0, r));
+        pending = pending.slice(r + ready.length);
+        flush();
+        open = true;
+        send();
+        return;
+      }
+      if (p < 0) break;
+      pass(pending.slice(0, p));
+      pending = pending.slice(p + gate.prompt.length);
+      if (answered) stdin.end();
+      else stdin.write(gate.answer);
+      answered = true;
+    }
+    // What could be the start of a marker waits for the next chunk.
+    const cut = Math.max(0, pending.length - keep);
+    pass(pending.slice(0, cut));
+    pending = pending.slice(cut);
+  });
+  return { flush };
 }
 
 /** Runs a script and throws {@link RemoteCommandError} unless it exits 0. */
