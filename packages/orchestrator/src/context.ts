@@ -44,8 +44,11 @@ export function stepScript(c: StepContext, body: Shell): Shell {
   return lines([preamble(c.node), body]);
 }
 
-/** A step's inputs, hashed: its script, its check and its files' bytes. A changed hash makes a done step run again. */
+/**
+ * A step's inputs, hashed: the shared shell functions it runs with (they write its unit, wait on its check),
+ * its script, its check and its files' bytes. A changed hash makes a done step run again.
+ */
 export async function stepHash(c: StepContext, step: Step): Promise<string> {
   const files = await Promise.all(step.files(c).map(async (f) => ({ path: f.path, mode: f.mode, sha: sha256(await fileContent(c.spec, f)) })));
-  return sha256(JSON.stringify({ script: step.script(c).text, check: step.check(c).text, files }));
+  return sha256(JSON.stringify({ functions: preamble(c.node).text, script: step.script(c).text, check: step.check(c).text, files }));
 }

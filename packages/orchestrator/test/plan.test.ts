@@ -18,7 +18,7 @@ import {
   raw,
   renderScript,
 } from "../src/index.js";
-import { contextFor } from "../src/context.js";
+import { contextFor, stepHash } from "../src/context.js";
 import { corednsVersion } from "../src/steps/coredns.js";
 import { preflight } from "../src/steps/preflight.js";
 import { wrap } from "../src/transport/wrap.js";
@@ -281,3 +281,24 @@ function heredoc(script: string, path: string): string {
   const body = script.slice(script.indexOf("\n", start) + 1);
   return body.slice(0, body.indexOf("\nDK_EOF\n"));
 }
+
+describe("a step's recorded inputs", () => {
+  it("include the shell functions it runs with: new ones (say, how a unit is written) make a done step run again", async () => {
+    const same: Step = {
+      id: "same",
+      title: "a step whose own script, check and files do not depend on the node",
+      why: "",
+      observe: "",
+      files: () => [],
+      script: () => raw("true"),
+      check: () => raw("true"),
+      checkTimeout: 1,
+      creates: () => [],
+      components: [],
+    };
+    // Two roots: only the functions' settings (DK_ROOT, DK_CACHE, ...) differ.
+    const a = await stepHash(ctx(spec({ remoteRoot: "/a" }), "process"), same);
+    const b = await stepHash(ctx(spec({ remoteRoot: "/b" }), "process"), same);
+    expect(a).not.toBe(b);
+  });
+});
