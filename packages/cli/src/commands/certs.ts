@@ -17,6 +17,7 @@ import {
 } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
+import { applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -38,6 +39,7 @@ export interface PkiOptions {
   server?: string;
   contextName?: string;
   force?: boolean;
+  allowNameRemoval?: boolean;
 }
 
 /** The flags of a command that makes the cluster folder. */
@@ -69,7 +71,8 @@ export function addPkiOptions(cmd: Command): Command {
     .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
     .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
     .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
-    .option("--force", "replace existing CAs and keys");
+    .option("--force", "replace existing CAs and keys")
+    .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has (refused otherwise)");
 }
 
 /** Declares every flag of a command that makes the cluster folder (certs, ssh, local). */
@@ -122,12 +125,14 @@ function checkServerUrl(server: string): void {
     throw new InputError("must be an https:// URL, e.g. https://192.168.1.10:6443", { field: "--server", value: server });
 }
 
-const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Renewed", external: "Using the external" };
+const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Re-issued", external: "Using the external" };
 
 /** kubeadm-style `[certs]` lines for what a run did. */
 export function printActions(actions: PkiAction[], dir: string, spec?: ClusterSpec): void {
   for (const a of actions) {
-    const what = a.name === "sa" ? `"sa" key pair` : `"${a.name}" certificate and key`;
+    // A re-issued certificate keeps its key: saying "and key" would tell the user to expect a new one.
+    const what =
+      a.name === "sa" ? `"sa" key pair` : a.action === "renewed" ? `"${a.name}" certificate with its existing key` : `"${a.name}" certificate and key`;
     process.stdout.write(`[certs] ${VERB[a.action]} ${what}${a.reason ? ` (${a.reason})` : ""}\n`);
     if (a.name === "sa" && a.action === "made" && spec?.key.algo === "ed25519")
       process.stderr.write("[certs] note: sa.key is ECDSA P-256, not Ed25519: the apiserver signs service-account tokens with RSA or ECDSA only\n");
@@ -173,11 +178,14 @@ export function registerCerts(program: Command): void {
         printActions(await generateWorkshopPki(dir, { force: o.force ?? false }), dir);
         return;
       }
+      const { saved, text } = await readSavedSettings(dir);
+      for (const c of applySavedSettings(cmd, saved)) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
       await ensureFolder(dir, 0o700);
-      // The PKI and the kubeconfigs that embed it: one set, written all or none, under the folder's lock.
+      // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
-        const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, folder });
+        await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
+        const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
         return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder }) };
       });
       printActions(pki.actions, dir, spec);

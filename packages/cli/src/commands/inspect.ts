@@ -2,7 +2,7 @@ import { type Command } from "commander";
 import { STEPS, componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, table } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
-import { type NodeOptions, addPlanOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions } from "./node.js";
+import { type NodeOptions, addPlanOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions, withSavedSettings } from "./node.js";
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
@@ -21,7 +21,8 @@ export function registerInspect(program: Command): void {
   sshOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("status <target>")))))
     .description("each step on [user@]host: done, with today's inputs, healthy now")
     .addHelpText("after", "\nExample:\n  dk-bootstrap status root@192.168.1.10")
-    .action(async (target: string, o: NodeOptions) => {
+    .action(async (target: string, o: NodeOptions, cmd: Command) => {
+      await withSavedSettings(cmd, o.dir, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {

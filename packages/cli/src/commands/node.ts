@@ -24,6 +24,7 @@ import {
 } from "@dk-bootstrap/orchestrator";
 import { type Command, Option } from "commander";
 import { askHidden, readStdin } from "../io.js";
+import { type SavedSettings, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 import { RunOutput } from "../render/output.js";
 import { type ClusterOptions, addClusterOptions, addDirOption, addIdentityOptions, kubeconfigSpecFromFlags, printActions, specFromFlags } from "./certs.js";
 
@@ -183,30 +184,35 @@ export async function connect(target: string, o: NodeOptions): Promise<SshTransp
   return hop({ ...(user ? { user } : {}), host }, via, { ...(o.port ? { port: o.port } : {}), ...(o.identity ? { identity: o.identity } : {}) });
 }
 
-async function prepare(o: NodeOptions, nodeIPs: string[]): Promise<NodeSpec> {
-  const spec = nodeSpecFromFlags({ ...o, nodeIp: nodeIPs });
-  await ensureFolder(spec.dir, 0o700);
-  // The PKI and the kubeconfigs that embed it: one set, written all or none, under the folder's lock.
-  const pki = await withClusterFolder(spec.dir, undefined, async (folder) => {
-    const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, folder });
-    await writeComponentKubeconfigs(pki, spec, { folder });
-    return pki;
-  });
-  if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
-  return spec;
-}
-
 /**
- * The PKI for the node as it is: its IPs are the ones it holds (asked for with --node-ip, which must be
- * among them, or detected), never an address that only reaches it, such as a NAT's.
+ * The cluster folder for this run: the PKI, its kubeconfigs and the settings they were made with,
+ * written as one set. The node's IPs are the ones it holds (asked for with --node-ip, or saved, which
+ * must be among them; else detected), never an address that only reaches it, such as a NAT's.
  */
-async function prepareOn(t: Transport, o: NodeOptions, reachedAt: string | undefined): Promise<NodeSpec> {
+async function prepareOn(t: Transport, o: NodeOptions, cmd: Command, settings: SavedSettings, reachedAt: string | undefined): Promise<NodeSpec> {
   try {
-    return await prepare(o, chooseNodeIPs(await nodeAddresses(t), o.nodeIp ?? [], reachedAt, t.host));
+    cmd.setOptionValueWithSource("nodeIp", chooseNodeIPs(await nodeAddresses(t), o.nodeIp ?? [], reachedAt, t.host), "config");
+    const spec = nodeSpecFromFlags(o);
+    await ensureFolder(spec.dir, 0o700);
+    const pki = await withClusterFolder(spec.dir, undefined, async (folder) => {
+      await stageSavedSettings(folder, settingsToSave(cmd, settings.saved), settings.text);
+      const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
+      await writeComponentKubeconfigs(pki, spec, { folder });
+      return pki;
+    });
+    if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
+    return spec;
   } catch (e) {
     await t.close();
     throw e;
   }
+}
+
+/** The folder's saved settings under the flags not given, each change a flag makes said first. */
+export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void): Promise<SavedSettings> {
+  const settings = await readSavedSettings(resolve(dir));
+  for (const c of applySavedSettings(cmd, settings.saved)) say(`changing a saved setting: ${describeChange(c)}`);
+  return settings;
 }
 
 /** The sudo password: from stdin with --sudo-password-stdin, else asked once on the terminal when sudo wants one. */
@@ -307,15 +313,16 @@ export function registerNode(program: Command): void {
       "after",
       "\nExamples:\n  # The whole node, trusting its host key on first use\n  dk-bootstrap ssh root@192.168.1.10 --accept-new-host-key\n\n  # Only etcd, as a normal user, in a folder of your own\n  dk-bootstrap ssh me@node --remote-root /home/me/k8s --until etcd\n\n  # Read what would run\n  dk-bootstrap ssh root@node --dry-run > plan.sh",
     )
-    .action(async (target: string, o: NodeOptions) => {
+    .action(async (target: string, o: NodeOptions, cmd: Command) => {
       const { host } = parseTarget(target);
+      const settings = await withSavedSettings(cmd, o.dir, (line) => process.stderr.write(`[${host}] ${line}\n`));
       if (o.dryRun) {
         process.stdout.write(renderScript(nodeSpecFromFlags(o, host), { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }));
         return;
       }
       nodeSpecFromFlags(o, host); // bad flags are refused before connecting
       const t = await connect(target, o);
-      await runOn(t, await prepareOn(t, o, isIP(host) ? host : undefined), o, host);
+      await runOn(t, await prepareOn(t, o, cmd, settings, isIP(host) ? host : undefined), o, host);
     });
 
   addRangeOptions(addArtifactOptions(program.command("bundle")))
@@ -338,16 +345,18 @@ export function registerNode(program: Command): void {
   addNodeOptions(program.command("local"))
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
     .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
-    .action(async (o: NodeOptions) => {
+    .action(async (o: NodeOptions, cmd: Command) => {
+      const settings = await withSavedSettings(cmd, o.dir, (line) => process.stderr.write(`[local] ${line}\n`));
       nodeSpecFromFlags(o);
       const t = new LocalTransport();
-      await runOn(t, await prepareOn(t, o, undefined), o, "127.0.0.1");
+      await runOn(t, await prepareOn(t, o, cmd, settings, undefined), o, "127.0.0.1");
     });
 
   sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset <target>"))))))
     .description("stop and remove exactly what dk-bootstrap made on [user@]host (also after a half-done run)")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s")
-    .action(async (target: string, o: NodeOptions) => {
+    .action(async (target: string, o: NodeOptions, cmd: Command) => {
+      await withSavedSettings(cmd, o.dir, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {

@@ -44,6 +44,11 @@ export interface GenerateOptions {
   /** The clock (tests pin it). */
   now?: Date;
   /**
+   * Let a serving certificate lose a name or an IP it has (the spec no longer lists it). Without it,
+   * such a change is refused: a client that reaches the component by that name would stop trusting it.
+   */
+  allowNameRemoval?: boolean;
+  /**
    * The cluster folder, opened by the caller: the files join its set (the CLI adds the kubeconfigs) and
    * the caller commits. Without it, the folder is opened, committed and released here.
    */
@@ -69,6 +74,7 @@ interface Run {
   spec: ClusterSpec;
   dir: string;
   force: boolean;
+  allowNameRemoval: boolean;
   now: Date;
 }
 
@@ -94,7 +100,7 @@ export function generateClusterPki(spec: ClusterSpec, dir: string, options: Gene
 
 async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, options: GenerateOptions): Promise<ClusterPki> {
   const dir = folder.dir;
-  const run: Run = { spec, dir, force: options.force ?? false, now: options.now ?? new Date() };
+  const run: Run = { spec, dir, force: options.force ?? false, allowNameRemoval: options.allowNameRemoval ?? false, now: options.now ?? new Date() };
   const existing = new Map(await Promise.all(CERT_DEFS.map(async (def) => [def.name, await loadPair(dir, def.name)] as const)));
   const have = (def: CertDef) => existing.get(def.name)!;
   const saPath = saPaths(dir);
@@ -203,6 +209,7 @@ async function settleLeaf(
   if (stale === undefined)
     return { entry: { def, cert: have.cert!, certPem: have.certPem!, key: have.key! }, action: { name: def.name, action: "kept" }, writes: [], warnings: [] };
   if (!ca.key) throw new PkiError(`${certPaths(run.dir, def.name).crt}: ${stale}, and ${def.ca} is an external CA (no key) so it cannot be issued here`);
+  if (have.cert && !run.force && !run.allowNameRemoval) await refuseDroppedNames(run, def, have.cert);
   const key = freshKey ?? have.key!;
   const cert = await issueLeaf(run.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
   return {
@@ -245,6 +252,16 @@ async function whyStale(
   const want = def.hosts ? sanList(classifyHosts(def.hosts(spec))).sort() : [];
   if (sanList(info.sans).sort().join(",") !== want.join(",")) return "its SANs differ from the spec";
   return undefined;
+}
+
+/** A re-issue must not silently drop a name or an IP that the existing certificate serves. */
+async function refuseDroppedNames(run: Run, def: CertDef, cert: x509.X509Certificate): Promise<void> {
+  const want = new Set(def.hosts ? sanList(classifyHosts(def.hosts(run.spec))) : []);
+  const dropped = sanList((await describeCertificate(cert)).sans).filter((n) => !want.has(n));
+  if (dropped.length > 0)
+    throw new PkiError(`${certPaths(run.dir, def.name).crt}: the new settings would drop ${dropped.join(", ")} from its names`, {
+      hint: "give them again (--node-name, --node-ip, --service-cidr, --cluster-domain), or pass --allow-name-removal",
+    });
 }
 
 /** The files of a certificate, and of its key when it is new; an existing key or CA is only replaced with force. */

@@ -1,0 +1,102 @@
+// `certs` remembers the cluster it made (cluster.yaml in the folder), as kubeadm keeps its ClusterConfiguration.
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+
+const sans = (dir: string, name: string) =>
+  run(peer("openssl"), ["x509", "-in", join(dir, "cluster", "pki", `${name}.crt`), "-noout", "-ext", "subjectAltName"]).stdout;
+
+/** Every file of the folder with its bytes, to see that a refused run changed nothing. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p] = readFileSync(p, "latin1");
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe("certs remembers its settings", () => {
+  const dir = tempDir();
+  const first = ["certs", "--key-algo", "ecdsa", "--node-name", "node1", "--node-ip", "192.0.2.7", "--cluster-name", "demo", "--service-cidr", "10.96.0.0/12"];
+
+  it("writes them, readable, in cluster.yaml", () => {
+    const r = dk(first, { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = load(readFileSync(join(dir, "cluster", "cluster.yaml"), "utf8")) as Record<string, any>;
+    expect(doc.apiVersion).toBe("dk-bootstrap/v1alpha1");
+    expect(doc.kind).toBe("Cluster");
+    expect(doc.metadata.name).toBe("demo");
+    expect(doc.spec.hosts[0]).toEqual({ nodeName: "node1", nodeIPs: ["192.0.2.7"] });
+    expect(doc.spec.network.serviceCIDR).toBe("10.96.0.0/12");
+    expect(doc.spec.pki.keyAlgorithm).toBe("ecdsa");
+  });
+
+  it("a re-run without flags keeps every certificate and the IPs", () => {
+    const before = snapshot(join(dir, "cluster", "pki"));
+    const r = dk(["certs"], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/: 0 made, 18 kept, 0 renewed/);
+    expect(r.stderr).not.toMatch(/changing/);
+    expect(snapshot(join(dir, "cluster", "pki"))).toEqual(before);
+    expect(sans(dir, "apiserver")).toMatch(/IP Address:192.0.2.7/);
+    expect(sans(dir, "apiserver")).toMatch(/IP Address:10.96.0.1/);
+    expect(readFileSync(join(dir, "cluster", "kubelet.conf"), "utf8")).toMatch(/system:node:node1/);
+  });
+
+  it("says what a flag changes, and refuses to drop an IP from a serving certificate", () => {
+    const before = snapshot(join(dir, "cluster"));
+    const r = dk(["certs", "--node-ip", "192.0.2.8"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^\[certs\] changing a saved setting: --node-ip: 192.0.2.7 -> 192.0.2.8\n/);
+    expect(r.stderr).toMatch(/error: .*apiserver.crt: the new settings would drop 192.0.2.7 from its names\nhint: .*--allow-name-removal/);
+    expect(snapshot(join(dir, "cluster"))).toEqual(before);
+  });
+
+  it("adds an IP by re-issuing with the existing keys, and says so", () => {
+    const key = readFileSync(join(dir, "cluster", "pki", "apiserver.key"), "utf8");
+    const r = dk(["certs", "--node-ip", "192.0.2.7", "--node-ip", "192.0.2.8"], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Re-issued "apiserver" certificate with its existing key \(its SANs differ from the spec\)/);
+    expect(readFileSync(join(dir, "cluster", "pki", "apiserver.key"), "utf8")).toBe(key);
+    expect(sans(dir, "apiserver")).toMatch(/IP Address:192.0.2.7, IP Address:192.0.2.8/);
+    expect(readFileSync(join(dir, "cluster", "cluster.yaml"), "utf8")).toMatch(/nodeIPs:\n\s+- 192.0.2.7\n\s+- 192.0.2.8\n/);
+  });
+
+  it("drops one with --allow-name-removal", () => {
+    const r = dk(["certs", "--node-ip", "192.0.2.8", "--allow-name-removal"], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(sans(dir, "apiserver")).not.toMatch(/192.0.2.7/);
+    expect(sans(dir, "etcd/server")).not.toMatch(/192.0.2.7/);
+  });
+
+  it("ssh --dry-run plans with the saved node name and IP", () => {
+    const r = dk(["ssh", "root@node.example", "--dry-run"], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/--hostname-override=node1 --node-ip=192.0.2.8/);
+    expect(r.stdout).toMatch(/--service-cluster-ip-range=10.96.0.0\/12/);
+  });
+});
+
+describe("a bad cluster.yaml", () => {
+  it.each([
+    ["an unknown field", "spec:\n  hosts:\n    - nodeName: a\n      nodeIP: 192.0.2.1\n", /cluster.yaml: spec.hosts.0.nodeIP: unknown field/],
+    ["a wrong type", "spec:\n  network:\n    serviceCIDR: [10.0.0.0/24]\n", /cluster.yaml: spec.network.serviceCIDR: expected a string/],
+    ["another kind", "apiVersion: v1\nkind: Config\n", /cluster.yaml: apiVersion: expected apiVersion dk-bootstrap\/v1alpha1, kind Cluster/],
+    ["broken YAML", "spec: [\n", /cluster.yaml: not readable YAML/],
+  ])("%s: one line with the file and field, nothing written", (_, body, pattern) => {
+    const dir = tempDir();
+    const text = body.startsWith("spec: [") || body.startsWith("apiVersion") ? body : `apiVersion: dk-bootstrap/v1alpha1\nkind: Cluster\n${body}`;
+    writeFileSync(join(dir, "cluster.yaml"), text);
+    const r = dk(["certs", "--dir", ".", "--key-algo", "ecdsa"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n")[0]).toMatch(pattern);
+    expect(readdirSync(dir)).toEqual(["cluster.yaml"]);
+  });
+});
