@@ -23,6 +23,7 @@ export interface OpenOptions extends LockOptions {
 export class ClusterFolder {
   private readonly files = new Map<string, StagedFile>();
   private state: "open" | "committed" | "released" = "open";
+  private wrote = false;
 
   private constructor(
     /** The folder's absolute path. */
@@ -101,17 +102,17 @@ export class ClusterFolder {
     this.mustBeOpen();
     if (this.files.size > 0 && !this.lock) throw new PkiError(`${this.dir}: opened read-only, nothing can be written`);
     await commitFiles(this.dir, [...this.files.values()]);
+    this.wrote = this.files.size > 0;
     this.state = "committed";
   }
 
-  /** Gives the folder back. Without a commit, nothing staged is written (and a folder this run made is removed if still empty). */
+  /** Gives the folder back. Without a commit, nothing staged is written (and a folder this run made and wrote nothing in is removed). */
   async release(): Promise<void> {
     if (this.state === "released") return;
-    const committed = this.state === "committed";
     this.state = "released";
     this.files.clear();
     await this.lock?.release();
-    if (this.madeDir && !committed) await rmdir(this.dir).catch(() => undefined); // only if empty: someone else may have put files there
+    if (this.madeDir && !this.wrote) await rmdir(this.dir).catch(() => undefined); // only if empty: someone else may have put files there
   }
 
   private mustBeOpen(): void {

@@ -69,6 +69,7 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
     since: new Date().toISOString(),
   };
   let told = false;
+  const start = Date.now();
   for (;;) {
     const mutex = await kernelMutex(dir).catch(folderGone(dir));
     if (mutex !== "busy") {
@@ -81,8 +82,11 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
     }
     const owner = await readOwner(dir);
     if (Date.now() >= deadline) throw new FolderInUseError(dir, owner);
-    if (!told) notify(`${dir} is in use by ${owner ? `PID ${owner.pid} (${owner.command})` : "another process"}: waiting up to ${Math.round(waitMs / 1000)}s`);
-    told = true;
+    // The holder writes its lock file just after taking the mutex: give it a moment before saying it is unknown.
+    if (!told && (owner || Date.now() - start > 1000)) {
+      notify(`${dir} is in use by ${owner ? `PID ${owner.pid} (${owner.command})` : "another process"}: waiting up to ${Math.round(waitMs / 1000)}s`);
+      told = true;
+    }
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
   }
 }

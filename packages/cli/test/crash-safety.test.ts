@@ -1,0 +1,187 @@
+// kill -9 at random instants of the write phase, and parallel runs: the cluster folder always holds one complete,
+// consistent set of files (checked with openssl), and nothing an interrupted run left survives the next command.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI, dk, dkAsync, tempDir } from "../../../test-support/peers.js";
+import { COMPLETE_SET, RENEWED_SET, inconsistencies, leftovers, snapshot } from "./cluster-check.js";
+
+/** A small seeded generator (mulberry32): a failing instant can be replayed with the same DK_TEST_SEED. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = Number(process.env.DK_TEST_SEED ?? 9);
+const ECDSA = ["--key-algo", "ecdsa"];
+/** Test-only pause before each step of a commit (see packages/pki/src/journal.ts): the write phase becomes long enough to aim at. */
+const DELAY_MS = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Killed {
+  killed: boolean;
+  /** What the run left: a committed journal, staged files only, or nothing in flight. */
+  left: "journal" | "staging" | "none";
+  pid: number;
+}
+
+/** Where in the write phase a kill is aimed: among the staged writes (before the commit point), or among the renames (after it). */
+type Phase = "staging" | "renames";
+
+/**
+ * Runs the CLI in `cwd` (on its default folder, ./cluster) with the write phase slowed down, waits for the
+ * phase to begin (the staging folder, or the journal, appears), and kills the run with SIGKILL `after` ms into it.
+ */
+async function killDuringWrites(cwd: string, args: string[], phase: Phase, after: number): Promise<Killed> {
+  const dir = join(cwd, "cluster");
+  const marker = join(dir, ".dk-staging", ...(phase === "renames" ? ["journal.json"] : []));
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DK_TEST_WRITE_DELAY_MS: String(DELAY_MS) }, stdio: "ignore" });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && !existsSync(marker)) await sleep(1);
+  if (!done) {
+    await sleep(after);
+    child.kill("SIGKILL");
+  }
+  const signal = await exited;
+  const left = existsSync(join(dir, ".dk-staging", "journal.json")) ? "journal" : existsSync(join(dir, ".dk-staging")) ? "staging" : "none";
+  return { killed: signal === "SIGKILL", left, pid: child.pid! };
+}
+
+/** The files that differ between two snapshots (changed, added or removed), sorted. */
+function changed(before: Map<string, string>, after: Map<string, string>): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f)).sort();
+}
+
+const SCENARIOS = [
+  // From nothing: the complete set appears, or nothing does.
+  { name: "certs", args: ["certs", ...ECDSA], fromScratch: true, replaces: COMPLETE_SET },
+  { name: "certs --force", args: ["certs", "--force", ...ECDSA], fromScratch: false, replaces: COMPLETE_SET },
+  { name: "certs renew all", args: ["certs", "renew", "all"], fromScratch: false, replaces: RENEWED_SET },
+];
+const KILLS_EACH = 34;
+
+describe("kill -9 during the write phase", () => {
+  for (const [index, scenario] of SCENARIOS.entries()) {
+    it(`${scenario.name}: the next command sees the complete old set or the complete new one, ${KILLS_EACH} kills`, { timeout: 900_000 }, async () => {
+      const rand = seeded(SEED + index);
+      const cwd = tempDir();
+      const dir = join(cwd, "cluster");
+      const outcomes = { journal: 0, staging: 0, none: 0, completed: 0 };
+      // Each phase has a pause before each of its files; a little past the renames lands in the clean-up or after the exit.
+      const window = { staging: scenario.replaces.length * DELAY_MS, renames: scenario.replaces.length * DELAY_MS * 1.1 };
+      let kills = 0;
+      for (let round = 0; kills < KILLS_EACH; round++) {
+        expect(round, `too few runs reached their write phase (seed ${SEED})`).toBeLessThan(KILLS_EACH * 2);
+        if (scenario.fromScratch) rmSync(dir, { recursive: true, force: true });
+        else if (!existsSync(join(dir, "pki"))) expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
+        const before = snapshot(dir);
+        const phase: Phase = rand() < 0.5 ? "staging" : "renames";
+        const k = await killDuringWrites(cwd, scenario.args, phase, rand() * window[phase]);
+        if (k.killed) kills++;
+        outcomes[k.killed ? k.left : "completed"]++;
+        const where = `${scenario.name}, round ${round}, seed ${SEED}, left ${k.left}`;
+
+        // The next command: a read-only one half the time (it must still finish or undo the interrupted run), else certs itself.
+        const next = round % 2 === 0 ? ["certs", "check-expiration"] : ["certs", ...ECDSA];
+        const r = dk(next, { cwd });
+        expect(r.stderr, where).not.toMatch(/\n\s+at /);
+        if (k.killed) expect(r.stderr, where).toContain(`took over the lock of PID ${k.pid}`);
+        if (k.left === "journal") expect(r.stderr, where).toContain("completed the interrupted commit");
+        if (k.left === "staging") expect(r.stderr, where).toContain("discarded the files of an interrupted run");
+        expect(leftovers(dir), where).toEqual([]);
+
+        const after = snapshot(dir);
+        const diff = changed(before, after);
+        if (next[1] === "check-expiration") {
+          expect(r.status, `${where}: ${r.stderr}`).toBe(after.size === 0 ? 1 : 0);
+          // All or nothing: the old set untouched, or every file of the new set in.
+          expect([[], scenario.replaces], where).toContainEqual(diff);
+        } else {
+          expect(r.status, `${where}: ${r.stderr}`).toBe(0);
+          // certs completes a set that was never made, and keeps a complete one as it is.
+          if (!scenario.fromScratch) expect([[], scenario.replaces], where).toContainEqual(diff);
+        }
+        if (after.size > 0) {
+          expect([...after.keys()].sort(), where).toEqual(COMPLETE_SET);
+          expect(inconsistencies(dir), where).toEqual([]);
+        }
+      }
+      console.log(
+        `[crash-safety] ${scenario.name}: ${kills} kills (${outcomes.journal} after the commit point, ${outcomes.staging} before it, ${outcomes.none} during the clean-up), ${outcomes.completed} runs finished before their kill`,
+      );
+    });
+  }
+});
+
+describe("parallel runs on one folder", () => {
+  it("4 concurrent certs: one makes the set, the others wait and keep it; consistent every round", { timeout: 600_000 }, async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "cluster");
+    for (let round = 0; round < 4; round++) {
+      rmSync(dir, { recursive: true, force: true });
+      const runs = await Promise.all([0, 1, 2, 3].map(() => dkAsync(["certs", ...ECDSA], { cwd })));
+      const where = `round ${round}`;
+      const waited = /is in use by PID \d+ \(dk-bootstrap certs.*\): waiting up to \d+s$/m;
+      for (const r of runs) {
+        // A run found the folder free, or said whose it was while it waited, then succeeded (or stopped, having written nothing).
+        if (r.status !== 0) expect(r.stderr, where).toMatch(waited);
+        else expect(r.stderr.replace(waited, "").trim(), where).toBe("");
+      }
+      const made = runs.filter((r) => r.stdout.includes("Generated"));
+      expect(made.length, where).toBe(1);
+      expect(made[0]!.stdout, where).toContain(": 18 made, 0 kept, 0 renewed");
+      for (const r of runs.filter((r) => r.status === 0 && r !== made[0])) expect(r.stdout, where).toContain(": 0 made, 18 kept, 0 renewed");
+      expect([...snapshot(dir).keys()].sort(), where).toEqual(COMPLETE_SET);
+      expect(inconsistencies(dir), where).toEqual([]);
+    }
+  });
+
+  it("certs --force and certs renew all at once: every run succeeds, one after the other, and the set stays consistent", { timeout: 600_000 }, async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "cluster");
+    mkdirSync(cwd, { recursive: true });
+    expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
+    for (let round = 0; round < 3; round++) {
+      const runs = await Promise.all([
+        dkAsync(["certs", "--force", ...ECDSA], { cwd }),
+        dkAsync(["certs", "renew", "all"], { cwd }),
+        dkAsync(["certs", "--force", ...ECDSA], { cwd }),
+        dkAsync(["certs", "renew", "all"], { cwd }),
+      ]);
+      for (const r of runs) expect(r.status, `round ${round}: ${r.stderr}`).toBe(0);
+      expect(leftovers(dir)).toEqual([]);
+      expect(inconsistencies(dir), `round ${round}`).toEqual([]);
+    }
+  });
+});
+
+describe("what older runs left behind", () => {
+  it("a stale kubeconfig lock and private-key temporary files do not break certs, and are removed", () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "cluster");
+    expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
+    const stale = [join(dir, "admin.conf.lock"), join(dir, "pki", ".ca.key.0123456789ab.tmp")];
+    for (const p of stale) staleFile(p);
+    const r = dk(["certs", "--force", ...ECDSA], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("removed 2 temporary or lock files left by interrupted runs");
+    expect(leftovers(dir)).toEqual([]);
+    expect(inconsistencies(dir)).toEqual([]);
+  });
+});
+
+/** Makes a file that looks two minutes old: what an interrupted run left, not one a live writer holds. */
+function staleFile(path: string): void {
+  writeFileSync(path, "-----BEGIN EC PRIVATE KEY-----\n");
+  const past = new Date(Date.now() - 120_000);
+  utimesSync(path, past, past);
+}
