@@ -149,12 +149,18 @@ describe("dk_start under systemd: a unit whose ExecStart systemd reads back as t
     expect(parseCommandLine(line!)).toEqual([exe, ...argv.map((a) => a.replaceAll("$", () => "$$"))]);
   });
 
-  it("orders a unit after the components it needs, and wants them", () => {
-    const r = start("after", "etcd containerd", ["--x"]);
+  it.each(["dash", "bash"] as const)("orders a unit after the components it needs, and wants them; the next unit is ordered after nothing (%s)", (name) => {
+    const body = lines([
+      raw(`DK_UNITS=${units}; dk_systemd() { true; }; systemctl() { :; }`),
+      sh`DK_AFTER=${"etcd containerd"} dk_start ${`after-${name}`} ${exe} --x`,
+      sh`dk_start ${`next-${name}`} ${exe} --y`,
+    ]);
+    const r = shell(name, script("/", body.text));
     expect(r.status, r.stderr).toBe(0);
-    const unit = readFileSync(join(units, "dk-after.service"), "utf8");
+    const unit = readFileSync(join(units, `dk-after-${name}.service`), "utf8");
     expect(unit).toMatch(/^Wants=network-online.target dk-etcd.service dk-containerd.service$/m);
     expect(unit).toMatch(/^After=network-online.target dk-etcd.service dk-containerd.service$/m);
+    expect(readFileSync(join(units, `dk-next-${name}.service`), "utf8")).toMatch(/^After=network-online.target$/m);
   });
 
   it("refuses an argument with a newline (a unit file is one line a setting) and writes no unit", () => {
