@@ -138,7 +138,7 @@ describe("fuzzed CSRs, certificates and keys", () => {
     }
   });
 
-  it("through the CLI: 3 mutants of each input (every kind of damage), one line naming the file, exit 1 (or a clean success)", () => {
+  it("through the CLI: 2 mutants of each input (every kind of damage once), one line naming the file, exit 1 (or a clean success)", () => {
     const rand = prng(70);
     const cases: [string, string, (f: string) => string[]][] = [
       ["ec.csr", "x.csr", (f) => ["sign", "-ca=ca.pem", "-ca-key=ca-key.pem", f]],
@@ -150,8 +150,8 @@ describe("fuzzed CSRs, certificates and keys", () => {
     writeFileSync(join(dir, "leaf-csr.json"), '{"CN":"leaf","hosts":["leaf.example"],"key":{"algo":"ecdsa","size":256}}');
     let refused = 0;
     for (const [c, [source, file, args]] of cases.entries()) {
-      for (let i = 0; i < 3; i++) {
-        const m = mutatePem(inputs[source]!, rand, MUTATIONS[(c * 3 + i) % MUTATIONS.length]);
+      for (let i = 0; i < 2; i++) {
+        const m = mutatePem(inputs[source]!, rand, MUTATIONS[(c * 2 + i) % MUTATIONS.length]);
         writeFileSync(join(dir, file), m.pem);
         const r = dk(args(file), { cwd: dir });
         if (r.status === 0) continue;
@@ -160,7 +160,7 @@ describe("fuzzed CSRs, certificates and keys", () => {
         expect(r.stderr, `${source} ${m.kind}`).not.toMatch(/keyData|DOMException|bug|\n\s+at /);
       }
     }
-    expect(refused).toBeGreaterThan(8);
+    expect(refused).toBeGreaterThan(5);
   });
 
   it("accepts the undamaged inputs", () => {
