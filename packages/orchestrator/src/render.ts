@@ -12,7 +12,13 @@ import { NODE_PATH } from "./transport/wrap.js";
  * from the cluster folder are installed from `$DK_CLUSTER_DIR` (copy the folder to the node), so no
  * private key is ever printed; generated files are written inline.
  */
-export function renderScript(spec: NodeSpec, range: { from?: string; until?: string } = {}, notBefore = new Date(Date.now() - 5 * 60_000)): string {
+export function renderScript(
+  spec: NodeSpec,
+  range: { from?: string; until?: string } = {},
+  notBefore = new Date(Date.now() - 5 * 60_000),
+  /** Comment lines for the script's head: what a real run does on this machine before it connects (the PKI). */
+  notes: readonly string[] = [],
+): string {
   const steps = plan(range, spec);
   // `--until preflight`: only the checks, for every step a whole run would make.
   const pending = range.until === PREFLIGHT ? plan({ from: range.from }, spec) : steps;
@@ -21,6 +27,7 @@ export function renderScript(spec: NodeSpec, range: { from?: string; until?: str
     "#!/bin/sh",
     `# dk-bootstrap plan for node ${spec.nodeName}: Kubernetes ${spec.versions.kubernetes}, etcd ${spec.versions.etcd}, ${c.arch}, remote root ${spec.remoteRoot}, components run by ${c.supervisor === "systemd" ? "systemd" : "dk-bootstrap as detached processes"}`,
     "# Run on the node, with a copy of the local cluster folder: DK_CLUSTER_DIR=/path/to/cluster sh this-script",
+    ...notes.flatMap((n) => wrapComment(n)),
     // The checks are single-quoted on purpose: dk_wait evaluates them again on each try.
     "# shellcheck disable=SC2016",
     "set -e",

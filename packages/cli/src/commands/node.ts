@@ -3,7 +3,7 @@ import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { DkError, InputError, ensureFolder, generateClusterPki, withClusterFolder } from "@dk-bootstrap/pki";
+import { DkError, InputError, ensureFolder, generateClusterPki, openClusterFolder, withClusterFolder } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   type NodeSpec,
@@ -208,6 +208,32 @@ async function prepareOn(t: Transport, o: NodeOptions, cmd: Command, settings: S
   }
 }
 
+/**
+ * What a real run does on this machine before it connects, for the dry run's head: the same PKI step,
+ * staged and never committed, so the script names every certificate it would make or re-issue (and
+ * fails as the real run would, e.g. on a name a certificate would lose).
+ */
+async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
+  const ips = `node IPs: ${spec.nodeIPs.join(", ") || "none"}; a real run first reads the node's own addresses, uses them when none are given, and refuses one the node does not hold.`;
+  if (!existsSync(join(spec.dir, "pki", "ca.crt")))
+    return [ips, `certs: a real run first makes the cluster PKI and the component kubeconfigs in ${spec.dir} for node ${spec.nodeName}.`];
+  const folder = await openClusterFolder(spec.dir, { readOnly: true });
+  try {
+    const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
+    const kubeconfigs = await writeComponentKubeconfigs(pki, spec, { folder });
+    const changed = [
+      ...pki.actions.filter((a) => a.action === "made" || a.action === "renewed").map((a) => `${a.name} (${a.action === "made" ? "new" : a.reason})`),
+      ...kubeconfigs.filter((k) => k.action !== "kept").map((k) => k.file),
+    ];
+    return [
+      ips,
+      changed.length === 0 ? `certs: ${spec.dir} fits this plan as it is.` : `certs: a real run first writes in ${spec.dir}: ${changed.join(", ")}.`,
+    ];
+  } finally {
+    await folder.release();
+  }
+}
+
 /** The folder's saved settings under the flags not given, each change a flag makes said first. */
 export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void): Promise<SavedSettings> {
   const settings = await readSavedSettings(resolve(dir));
@@ -317,7 +343,9 @@ export function registerNode(program: Command): void {
       const { host } = parseTarget(target);
       const settings = await withSavedSettings(cmd, o.dir, (line) => process.stderr.write(`[${host}] ${line}\n`));
       if (o.dryRun) {
-        process.stdout.write(renderScript(nodeSpecFromFlags(o, host), { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }));
+        const spec = nodeSpecFromFlags(o, host);
+        const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+        process.stdout.write(renderScript(spec, range, undefined, await dryRunNotes(spec, o)));
         return;
       }
       nodeSpecFromFlags(o, host); // bad flags are refused before connecting
