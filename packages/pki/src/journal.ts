@@ -45,8 +45,24 @@ async function testDelay(): Promise<void> {
 export async function commitFiles(dir: string, files: StagedFile[]): Promise<void> {
   if (files.length === 0) return;
   const staging = join(dir, STAGING_DIR);
-  await mkdir(staging, { mode: 0o700 });
   const entries: JournalEntry[] = files.map((f, i) => ({ staged: `${i}.new`, target: f.target, ...(f.dirMode === undefined ? {} : { dirMode: f.dirMode }) }));
+  try {
+    const journal = await stage(dir, files, entries);
+    await rename(journal, join(staging, JOURNAL)); // the commit point
+  } catch (e) {
+    // Not committed: the old set stands, and nothing of this run may stay behind (staged keys included).
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+  // From here a failure leaves a committed journal, which the next run that opens the folder completes.
+  await syncDir(staging);
+  await applyJournal(dir, entries);
+}
+
+/** Writes the staged files and the journal (under a temporary name), all fsynced; returns the journal's path. */
+async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]): Promise<string> {
+  const staging = join(dir, STAGING_DIR);
+  await mkdir(staging, { mode: 0o700 });
   const slow = Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0) > 0;
   const writeOne = async (f: StagedFile, i: number) => {
     if (slow) await testDelay();
@@ -59,9 +75,10 @@ export async function commitFiles(dir: string, files: StagedFile[]): Promise<voi
       await fh.close();
     }
   };
-  // Together, so that the fsyncs overlap on the thread pool (one at a time when a test slows them down).
+  // Together, so that the fsyncs overlap on the thread pool (one at a time when a test slows them down);
+  // every write settles before a failure is reported, so that the clean-up races none of them.
   if (slow) for (const [i, f] of files.entries()) await writeOne(f, i);
-  else await Promise.all(files.map(writeOne));
+  else for (const r of await Promise.allSettled(files.map(writeOne))) if (r.status === "rejected") throw r.reason;
   for (const e of entries) await makeFolders(dir, e);
   await syncDir(staging);
 
@@ -74,9 +91,7 @@ export async function commitFiles(dir: string, files: StagedFile[]): Promise<voi
   } finally {
     await fh.close();
   }
-  await rename(tmp, join(staging, JOURNAL));
-  await syncDir(staging);
-  await applyJournal(dir, entries);
+  return tmp;
 }
 
 /**

@@ -122,6 +122,20 @@ describe("all-or-nothing writes", () => {
     expect(readdirSync(join(dir, "pki"))).toEqual(["ca.key"]);
   });
 
+  it("a commit that fails before its commit point writes none of its files and leaves no staged key behind", async () => {
+    const dir = fresh(root);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.crt"), "old a");
+    writeFileSync(join(dir, "pki"), "a file where a folder should be");
+    const f = await openClusterFolder(dir);
+    await f.stage(join(dir, "a.crt"), "new a", { mode: 0o644 });
+    await f.stage(join(dir, "pki", "a.key"), "secret", { mode: 0o600, dirMode: 0o700 });
+    await expect(f.commit()).rejects.toThrow(/ENOTDIR|EEXIST/);
+    await f.release();
+    expect(readFileSync(join(dir, "a.crt"), "utf8")).toBe("old a");
+    expect(readdirSync(dir).sort()).toEqual(["a.crt", "pki"]);
+  });
+
   it("rolls a committed journal forward when the folder is next opened", async () => {
     const dir = fresh(root);
     mkdirSync(join(dir, ".dk-staging"), { recursive: true });
