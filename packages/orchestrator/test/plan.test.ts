@@ -1,6 +1,8 @@
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load, loadAll } from "js-yaml";
+// The Kubernetes API types as generated from the upstream OpenAPI (client-node 1.4): a field they do not know is dropped.
+import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import { describe, expect, it } from "vitest";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import {
@@ -243,6 +245,16 @@ describe("cluster DNS: CoreDNS as kubeadm installs it", () => {
     expect(kubelet.clusterDNS).toEqual([ip]);
     expect(kubelet.clusterDomain).toBe("lab.internal");
     expect(section(script, "coredns")).toContain(`nslookup kubernetes.default.svc.lab.internal ${ip}`);
+  });
+
+  it("every field of every manifest is one the Kubernetes API types know (a round trip through client-node's models keeps it all)", () => {
+    const docs = loadAll(file(step("coredns"), ctx(spec(), "systemd"), "coredns.yaml")) as { kind: string; spec?: object }[];
+    const roundTrip = (d: object, kind: string) => ObjectSerializer.serialize(ObjectSerializer.deserialize(d, `V1${kind}`, ""), `V1${kind}`, "");
+    for (const d of docs) expect(roundTrip(d, d.kind), d.kind).toEqual(d);
+    // The check can fail: a misspelt field is dropped.
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    const typo = { ...deployment, spec: { ...deployment.spec, replica: 2 } };
+    expect(roundTrip(typo, "Deployment")).not.toEqual(typo);
   });
 
   it("refuses a Service CIDR too small for the tenth IP", () => {
