@@ -4,9 +4,10 @@ import { dnsServiceIP } from "../spec.js";
 import { type Step, type StepContext, kubectl } from "./step.js";
 
 /**
- * The CoreDNS release kubeadm installs with each Kubernetes minor (its `CoreDNSVersion` constant, as
- * recorded by coredns/deployment's version table and kubeadm's build/dependencies.yaml). A minor past
- * the table gets the newest release listed here, one before it the oldest.
+ * The CoreDNS release kubeadm installs with each Kubernetes minor (its `CoreDNSVersion` constant): 1.32 and
+ * 1.33 as coredns/deployment records them (PRs 303, 306, from kubeadm's build/dependencies.yaml), 1.34 as
+ * `kubeadm config images list` prints it; 1.35's is v1.13.1 as far as we found (not from kubeadm's own source).
+ * A minor past the table gets the newest release listed here, one before it the oldest.
  */
 const COREDNS_BY_MINOR: Readonly<Record<number, string>> = { 30: "1.11.1", 31: "1.11.3", 32: "1.11.3", 33: "1.12.0", 34: "1.12.1", 35: "1.13.1" };
 
