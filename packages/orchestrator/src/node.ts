@@ -44,7 +44,9 @@ export const CHECKSUM_EXIT = 86;
  *   expected SHA-256 is the line of SUMS_URL for FILE (or its only token); a mismatch exits 86.
  * - `dk_start NAME CMD...`: (re)start a component under systemd when it runs and the root is `/`,
  *   else as a detached process with a pid file and a log file, so it also works without an init system.
- *   `DK_AFTER='etcd ...' dk_start ...` orders its unit after those components' units, and wants them.
+ *   `DK_AFTER='etcd ...' dk_start ...` orders its unit after those components' units, and wants them;
+ *   `DK_TYPE=notify` is for a program that tells systemd when it is ready (etcd, containerd), so what is
+ *   ordered after it starts once it serves, and `systemctl restart` returns then.
  * - `dk_stop NAME`: stop a component.
  * - `dk_wait SECONDS PROBE`: retry PROBE, one shell string, until it passes. It is evaluated afresh on
  *   every try, so a `$(...)` in it asks again each time; {@link waitFor} writes the call.
@@ -87,7 +89,8 @@ export function preamble(node: NodeLayout): Shell {
   printf '"%s"' "$(printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/%/%%/g' -e 's/\$/$$/g')"
 }`,
       String.raw`dk_unit() {
-  name=$1; after=$2; shift 2
+  name=$1; after=$2; type=$3; shift 3
+  [ -n "$type" ] || type=simple
   cmd=
   for arg in "$@"; do
     word=$(dk_unit_word "$arg") || return 1
@@ -95,13 +98,13 @@ export function preamble(node: NodeLayout): Shell {
   done
   deps=network-online.target
   for dep in $after; do deps="$deps dk-$dep.service"; done
-  printf '[Unit]\nDescription=dk-bootstrap %s\nWants=%s\nAfter=%s\n\n[Service]\nExecStart=%s\nRestart=always\nRestartSec=2\nDelegate=yes\nKillMode=process\nLimitNOFILE=1048576\n\n[Install]\nWantedBy=multi-user.target\n' "$name" "$deps" "$deps" "$cmd"
+  printf '[Unit]\nDescription=dk-bootstrap %s\nWants=%s\nAfter=%s\n\n[Service]\nType=%s\nExecStart=%s\nRestart=always\nRestartSec=2\nDelegate=yes\nKillMode=process\nLimitNOFILE=1048576\n\n[Install]\nWantedBy=multi-user.target\n' "$name" "$deps" "$deps" "$type" "$cmd"
 }`,
       String.raw`dk_start() {
   name=$1; shift
-  after=$DK_AFTER; DK_AFTER=
+  after=$DK_AFTER; type=$DK_TYPE; DK_AFTER=; DK_TYPE=
   if dk_systemd; then
-    unit=$(dk_unit "$name" "$after" "$@") || return 1
+    unit=$(dk_unit "$name" "$after" "$type" "$@") || return 1
     printf '%s\n' "$unit" > "$DK_UNITS/dk-$name.service"
     systemctl daemon-reload; systemctl enable "dk-$name" >/dev/null 2>&1; systemctl restart "dk-$name"; return 0
   fi

@@ -60,7 +60,7 @@ describe("the plan's units, as systemd reads them", () => {
   const c = ctx(spec(), "systemd");
 
   /** Each step's `dk_start` command (with its continuation lines), as the step's script has it. */
-  const startCommands = (text: string) => [...text.matchAll(/^(?:DK_AFTER=\S+ )?dk_start (?:.*\\\n)*.*$/gm)].map((m) => m[0]);
+  const startCommands = (text: string) => [...text.matchAll(/^(?:DK_\w+=\S+ )?dk_start (?:.*\\\n)*.*$/gm)].map((m) => m[0]);
 
   it("every component's unit passes systemd-analyze verify; the apiserver comes after etcd, the kubelet after containerd", () => {
     mkdirSync(units, { recursive: true });
@@ -88,6 +88,9 @@ describe("the plan's units, as systemd reads them", () => {
     expect(unit("kube-apiserver")).toMatch(/^Wants=network-online.target dk-etcd.service$/m);
     expect(unit("kubelet")).toMatch(/^After=network-online.target dk-containerd.service$/m);
     expect(unit("etcd")).toMatch(/^ExecStart="\/usr\/local\/bin\/etcd" "--name=kubernetes" /m);
+    // etcd and containerd say when they serve: what comes after them starts then.
+    for (const n of ["etcd", "containerd"]) expect(unit(n), n).toMatch(/^Type=notify$/m);
+    for (const n of ["kube-apiserver", "kubelet", "kube-proxy"]) expect(unit(n), n).toMatch(/^Type=simple$/m);
   });
 });
 

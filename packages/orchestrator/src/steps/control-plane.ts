@@ -30,7 +30,7 @@ export const etcd: Step = {
     return lines([
       install(c, etcdArtifacts(c)),
       sh`mkdir -p ${data} && chmod 700 ${data}`,
-      sh`dk_start etcd ${`${c.node.bin}/etcd`} --name=${c.spec.nodeName} --data-dir=${data} \\
+      sh`DK_TYPE=notify dk_start etcd ${`${c.node.bin}/etcd`} --name=${c.spec.nodeName} --data-dir=${data} \\
   --listen-client-urls=${clientUrls} --advertise-client-urls=${clientUrls} \\
   --listen-peer-urls=https://127.0.0.1:2380 --initial-advertise-peer-urls=https://127.0.0.1:2380 \\
   --initial-cluster=${`${c.spec.nodeName}=https://127.0.0.1:2380`} --initial-cluster-state=new \\

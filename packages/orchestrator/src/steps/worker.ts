@@ -65,7 +65,7 @@ state = '${c.node.path("run/containerd")}'
       sh`[ -d /sys/module/br_netfilter ] || modprobe br_netfilter`,
       sh`sysctl -q -p ${sysctlFile(c)}`,
       install(c, containerd.artifacts!(c)),
-      sh`dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
+      sh`DK_TYPE=notify dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
     ]),
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
