@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import {
   LocalTransport,
+  type RunEvent,
+  bootstrap,
   NodeLayout,
   type NodeSpec,
   type NodeSpecInput,
@@ -156,6 +158,19 @@ describe("preflight", () => {
     expect(only).toMatch(/for port in 2379 2380 6443 10257 10259 10250 10256; do/);
   });
 
+  it("a run --until preflight runs the checks for the steps a whole run would make, then stops (here: from web, on this machine)", async () => {
+    const root = join(work, "until-preflight");
+    const events: RunEvent[] = [];
+    const r = await bootstrap(spec({ remoteRoot: root, arch: "amd64" }), new LocalTransport(), {
+      from: "web",
+      until: "preflight",
+      events: (e) => events.push(e),
+    });
+    expect(r).toEqual({ done: [], skipped: [] });
+    expect(events.filter((e) => e.type === "step-start").map((e) => (e as { step: string }).step)).toEqual(["preflight"]);
+    expect(events.filter((e) => e.type === "step-done").map((e) => (e as { step: string }).step)).toEqual(["preflight"]);
+  });
+
   it("asks for iptables (cni, kube-proxy), and for conntrack only where kube-proxy still runs it (before 1.32)", () => {
     const text = (v: string) => {
       const s = spec({ versions: { kubernetes: v } });
@@ -271,7 +286,8 @@ describe("cluster DNS: CoreDNS as kubeadm installs it", () => {
     expect(corednsVersion("1.34.2")).toBe("1.12.1");
     expect(corednsVersion("1.33.5")).toBe("1.12.0");
     expect(corednsVersion("1.32.9")).toBe("1.11.3");
-    const deployment = (loadAll(file(step("coredns"), ctx(spec(), "systemd"), "coredns.yaml")) as { kind: string; spec: any }[]).find(
+    const k134 = spec({ versions: { kubernetes: "1.34.2" } });
+    const deployment = (loadAll(file(step("coredns", k134), ctx(k134, "systemd"), "coredns.yaml")) as { kind: string; spec: any }[]).find(
       (m) => m.kind === "Deployment",
     )!;
     expect(deployment.spec.template.spec.containers[0].image).toBe("registry.k8s.io/coredns/coredns:v1.12.1");
