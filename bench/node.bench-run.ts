@@ -39,7 +39,7 @@ async function measure(run: () => Promise<unknown>): Promise<{ ms: number; conns
 
 beforeAll(async () => {
   chmodSync(work, 0o755);
-  host = startTestHost(work, 5);
+  host = startTestHost(work);
   ssh[1] = host.keyFile;
   mkdirSync(join(work, "node"));
   chownSync(join(work, "node"), host.uid, host.uid);

@@ -29,45 +29,108 @@ export interface TestHost {
   stop(): void;
 }
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+const sh = (cmd: string, args: string[], input?: string) =>
+  execFileSync(cmd, args, { input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] }).toString();
+const quietly = (f: () => unknown) => {
+  try {
+    f();
+  } catch {
+    // already gone, or never made
+  }
+};
 
-/** Starts the test host; `index` (1-200) keeps several apart. */
-export function startTestHost(work: string, index = 1): TestHost {
+/**
+ * Every run on this machine shares the accounts database (useradd, userdel and chpasswd lock it and give
+ * up when another holds it) and the addresses its hosts take: such changes are made under one lock.
+ */
+const LOCK = "/run/dk-test-hosts.lock";
+const locked = (cmd: string, args: string[], input?: string) => sh("flock", ["-w", "120", LOCK, cmd, ...args], input);
+
+/**
+ * A host's name, for its namespace and its user: `dkt`, the owning process's PID in base 36, `-`, a count.
+ * The veth ends add `h` (this machine's side) and `n` (the node's): at most 12 characters of Linux's 15.
+ */
+const OWNED = /^dkt([0-9a-z]+)-\d+[hn]?$/;
+let count = 0;
+
+function ownerGone(name: string): boolean {
+  const m = OWNED.exec(name);
+  if (!m) return false;
+  try {
+    process.kill(parseInt(m[1]!, 36), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+function removeUser(user: string): void {
+  quietly(() => sh("pkill", ["-9", "-u", user]));
+  quietly(() => locked("userdel", ["-r", "-f", user]));
+  rmSync(`/etc/sudoers.d/dk-test-${user}`, { force: true });
+  rmSync(`/run/sudo/ts/${user}`, { force: true });
+}
+
+/** Removes what runs of this suite that were killed left behind: namespaces, veth ends, users, sudoers files. */
+function removeStale(): void {
+  for (const line of sh("ip", ["netns", "list"]).split("\n")) {
+    const ns = line.split(" ")[0]!;
+    if (ownerGone(ns)) quietly(() => sh("ip", ["netns", "del", ns]));
+  }
+  for (const m of sh("ip", ["-o", "link", "show"]).matchAll(/^\d+: (dkt[0-9a-z]+-\d+h)@/gm))
+    if (ownerGone(m[1]!)) quietly(() => sh("ip", ["link", "del", m[1]!]));
+  for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    const user = line.split(":")[0]!;
+    if (ownerGone(user)) removeUser(user);
+  }
+}
+
+// Under the lock: the first /30 of 10.214.0.0/16 from `start` on that no interface here has, and the pair on it.
+const SETUP = `set -e
+ns=$1 hv=$2 nv=$3 start=$4
+used=" $(ip -o -4 addr show | awk '{print $4}' | tr '\\n' ' ')"
+i=0
+while [ $i -lt 16384 ]; do
+  s=$(( (start + i) % 16384 ))
+  host=10.214.$(( s / 64 )).$(( s % 64 * 4 + 1 ))
+  node=10.214.$(( s / 64 )).$(( s % 64 * 4 + 2 ))
+  case "$used" in *" $host/"*) i=$((i + 1)); continue ;; esac
+  ip netns add "$ns"
+  ip link add "$hv" type veth peer name "$nv" netns "$ns"
+  ip addr add "$host/30" dev "$hv"
+  ip link set "$hv" up
+  ip -n "$ns" addr add "$node/30" dev "$nv"
+  ip -n "$ns" link set "$nv" up
+  ip -n "$ns" link set lo up
+  echo "$host $node"
+  exit 0
+done
+echo "no free /30 left in 10.214.0.0/16" >&2
+exit 1`;
+
+/**
+ * Starts a test host of its own: namespace, veth pair, addresses and user named for this process, so that
+ * another run of the suite on the same machine (or another host of this one) never meets them.
+ */
+export function startTestHost(work: string): TestHost {
   if (process.getuid?.() !== 0) throw new Error("the SSH test host needs root (network namespaces, a test user)");
   const sshd = peer("sshd");
   peer("ip");
-  const ns = `dkt${index}`;
-  const [hv, nv] = [`dkh${index}`, `dkn${index}`];
-  const [hostIp, ip] = [`10.213.${index}.1`, `10.213.${index}.2`];
-  try {
-    sh("ip", ["netns", "del", ns]);
-  } catch {
-    /* not there: fine */
-  }
-  sh("ip", ["netns", "add", ns]);
-  sh("ip", ["link", "add", hv, "type", "veth", "peer", "name", nv]);
-  sh("ip", ["link", "set", nv, "netns", ns]);
-  sh("ip", ["addr", "add", `${hostIp}/24`, "dev", hv]);
-  sh("ip", ["link", "set", hv, "up"]);
-  sh("ip", ["netns", "exec", ns, "ip", "addr", "add", `${ip}/24`, "dev", nv]);
-  sh("ip", ["netns", "exec", ns, "ip", "link", "set", nv, "up"]);
-  sh("ip", ["netns", "exec", ns, "ip", "link", "set", "lo", "up"]);
-
-  const user = "dktest";
-  try {
-    sh("id", ["-u", user]);
-  } catch {
-    sh("useradd", ["-m", "-s", "/bin/bash", user]);
-  }
+  peer("flock");
+  removeStale();
+  const name = `dkt${process.pid.toString(36)}-${++count}`;
+  const [ns, hv, nv, user] = [name, `${name}h`, `${name}n`, name];
+  // The same PID may have been a killed run's: what it left under these names goes first.
+  quietly(() => sh("ip", ["netns", "del", ns]));
+  quietly(() => sh("ip", ["link", "del", hv]));
+  if (readFileSync("/etc/passwd", "utf8").includes(`\n${user}:`)) removeUser(user);
+  const [hostIp, ip] = locked("sh", ["-c", SETUP, "sh", ns, hv, nv, String((process.pid * 61 + count) % 16384)])
+    .trim()
+    .split(" ") as [string, string];
+  locked("useradd", ["-m", "-s", "/bin/bash", user]);
   // A new account is locked ("!" password), which sshd refuses without PAM: "*" means no password, but not locked.
-  sh("usermod", ["-p", "*", user]);
+  locked("usermod", ["-p", "*", user]);
   const uid = Number(sh("id", ["-u", user]).trim());
-  // Processes a killed test run left behind would hold ports and show up in process checks.
-  try {
-    execFileSync("pkill", ["-9", "-u", user], { stdio: "ignore" });
-  } catch {
-    /* none: fine */
-  }
   const dir = join(work, "sshd");
   mkdirSync(dir, { recursive: true });
   sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
@@ -110,31 +173,21 @@ export function startTestHost(work: string, index = 1): TestHost {
       return sshdLog;
     },
     enableSudo(password, ticket) {
-      execFileSync("chpasswd", [], { input: `${user}:${password}\n` });
+      locked("chpasswd", [], `${user}:${password}\n`);
       writeFileSync(sudoers, `Defaults:${user} lecture=never${ticket ? `, ${ticket}` : ""}\n${user} ALL=(ALL) ALL\n`, { mode: 0o440 });
-      execFileSync("visudo", ["-c", "-q", "-f", sudoers]);
+      sh("visudo", ["-c", "-q", "-f", sudoers]);
     },
     stop() {
       proc.kill();
-      rmSync(sudoers, { force: true });
-      execFileSync("usermod", ["-p", "*", user]);
-      try {
-        execFileSync("pkill", ["-u", user], { stdio: "ignore" });
-      } catch {
-        /* nothing left: fine */
-      }
-      try {
-        sh("ip", ["netns", "del", ns]);
-      } catch {
-        /* already gone */
-      }
+      removeUser(user);
+      quietly(() => sh("ip", ["netns", "del", ns]));
     },
   };
 }
 
 /** Waits until sshd accepts connections on the node. */
 export async function waitForSsh(host: TestHost): Promise<void> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       execFileSync("ip", ["netns", "exec", host.netns, "sh", "-c", "ss -ltnH | grep -q ':22 '"], { stdio: "ignore" });
       return;

@@ -169,7 +169,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   ];
   beforeAll(async () => {
     chmodSync(work, 0o755);
-    host = startTestHost(work, 9);
+    host = startTestHost(work);
     mkdirSync(join(work, "node"));
     chownSync(join(work, "node"), host.uid, host.uid);
     mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
@@ -183,7 +183,9 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   it("refuses an unknown host key with one line and the flag that fixes it", async () => {
     const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args()], { cwd: work });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: 10.213.9.2: unknown host key ssh-ed25519 SHA256:\S+ \(not in .*known_hosts\)\nhint: .*--accept-new-host-key/);
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: ${host.ip}: unknown host key ssh-ed25519 SHA256:\\S+ \\(not in .*known_hosts\\)\nhint: .*--accept-new-host-key`),
+    );
   });
 
   it("brings up etcd, then resumes to nothing, then resets", async () => {
@@ -226,14 +228,18 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   it("says a non-root login needs sudo for a remote root of /, and names the flag, before changing anything", async () => {
     const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--remote-root", "/"], { cwd: work });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: dktest@10.213.9.2: these steps need root, and sudo asks this user for a password\nhint: pass --sudo-password-stdin/);
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: ${host.user}@${host.ip}: these steps need root, and sudo asks this user for a password\nhint: pass --sudo-password-stdin`),
+    );
   });
 
   it("--step, in a real terminal (tmux): the why, a question before each step, q stops, the next run goes on with the live observation", async () => {
     const tmux = peer("tmux");
-    const screen = () => run(tmux, ["capture-pane", "-p", "-t", "dkstep", "-S", "-200"]).stdout;
+    // One tmux server serves every run on this machine: the session is this run's own.
+    const session = `dkstep-${process.pid}`;
+    const screen = () => run(tmux, ["capture-pane", "-p", "-t", session, "-S", "-200"]).stdout;
     const waitFor = async (text: RegExp) => {
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < 1200; i++) {
         if (text.test(screen())) return;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -242,15 +248,15 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     const command = [process.execPath, CLI, "ssh", `${host.user}@${host.ip}`, ...args(), "--step"].map((a) => `'${a}'`).join(" ");
     const raw = join(work, "pane.raw");
     for (const answer of ["q", ""]) {
-      run(tmux, ["kill-session", "-t", "dkstep"]);
+      run(tmux, ["kill-session", "-t", session]);
       // The second run: NO_COLOR, and every byte the program writes to the terminal kept, to look for escape codes.
       const env = answer === "" ? "NO_COLOR=1 " : "";
-      expect(run(tmux, ["new-session", "-d", "-s", "dkstep", "-x", "220", "-y", "60", `sleep 0.5; ${env}${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
-      if (answer === "") run(tmux, ["pipe-pane", "-o", "-t", "dkstep", `cat > ${raw}`]);
+      expect(run(tmux, ["new-session", "-d", "-s", session, "-x", "220", "-y", "60", `sleep 0.5; ${env}${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+      if (answer === "") run(tmux, ["pipe-pane", "-o", "-t", session, `cat > ${raw}`]);
       await waitFor(/Enter to run etcd, q to stop:/);
       expect(screen()).toMatch(/== etcd: etcd, the key-value store/);
       expect(screen()).toMatch(/Everything Kubernetes knows/);
-      run(tmux, ["send-keys", "-t", "dkstep", answer, "Enter"]);
+      run(tmux, ["send-keys", "-t", session, answer, "Enter"]);
       await waitFor(/EXITED \d+/);
       expect(screen()).toMatch(/EXITED 0/);
       if (answer === "q") {
@@ -263,7 +269,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     const last = screen();
     expect(last).toMatch(/ok {2}etcd/);
     expect(last).toMatch(/\| .*ENDPOINT/);
-    run(tmux, ["kill-session", "-t", "dkstep"]);
+    run(tmux, ["kill-session", "-t", session]);
   });
 
   it("follows ~/.ssh/config: the alias's HostName, User and IdentityFile", async () => {
@@ -307,6 +313,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
       expect(r.stderr).toMatch(
         new RegExp(
           `^error: \\[localhost\\]:${relay.port}: the host key has CHANGED: it offers ssh-ed25519 SHA256:\\S+, known_hosts has SHA256:\\S+ \\(${file}:1\\)`,
+          "m",
         ),
       );
       expect(r.stderr).toContain(

@@ -52,7 +52,7 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
 
   beforeAll(async () => {
     chmodSync(work, 0o755);
-    host = startTestHost(work, 7);
+    host = startTestHost(work);
     const root = join(work, "node");
     mkdirSync(root);
     chownSync(root, host.uid, host.uid);
@@ -179,7 +179,7 @@ describe.each([
   };
   beforeAll(async () => {
     chmodSync(work, 0o755);
-    host = startTestHost(work, 6);
+    host = startTestHost(work);
     host.enableSudo(password, ticket);
     await waitForSsh(host);
   });
@@ -248,7 +248,7 @@ describe("host keys under every spelling of the host, as OpenSSH checks them", (
   let old: string;
   beforeAll(async () => {
     chmodSync(work, 0o755);
-    host = startTestHost(work, 8);
+    host = startTestHost(work);
     relay = await loopbackRelay(host);
     served = host.hostKeyLine.split(" ").slice(1).join(" ");
     run(peer("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "old_key")]);
