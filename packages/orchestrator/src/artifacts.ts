@@ -1,28 +1,4 @@
-/** The releases dk-bootstrap was written and checked against; each can be overridden. */
-export interface Versions {
-  kubernetes: string;
-  etcd: string;
-  containerd: string;
-  runc: string;
-  cni: string;
-  /** Helm, for the Calico and Traefik options. */
-  helm: string;
-  /** The tigera-operator chart (Calico) and the Traefik chart. */
-  calicoChart: string;
-  traefikChart: string;
-}
-
-/** Defaults: the Kubernetes 1.34 line and the runtime releases tested with it (see shared reference notes). */
-export const DEFAULT_VERSIONS: Versions = {
-  kubernetes: "1.34.2",
-  etcd: "3.6.5",
-  containerd: "2.1.5",
-  runc: "1.3.4",
-  cni: "1.6.2",
-  helm: "3.19.0",
-  calicoChart: "3.31.4",
-  traefikChart: "37.1.2",
-};
+import type { Versions } from "./releases.js";
 
 /** CPU architectures Kubernetes publishes binaries for, as `uname -m` names them. */
 export const ARCHES: Record<string, "amd64" | "arm64"> = { x86_64: "amd64", amd64: "amd64", aarch64: "arm64", arm64: "arm64" };

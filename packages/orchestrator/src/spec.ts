@@ -1,7 +1,7 @@
 import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 import { isAbsolute } from "node:path";
-import { DEFAULT_VERSIONS, type Versions } from "./artifacts.js";
+import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
 /** Every choice of a bootstrap: the PKI's, the kubeconfigs', and the node's. */
 export interface NodeSpec extends ClusterSpec, KubeconfigSpec {

@@ -2,14 +2,25 @@ import { type Command } from "commander";
 import { STEPS, componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, table } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
-import { type NodeOptions, addPlanOptions, asRoot, connect, nodeSpecFromFlags, parseTarget, sshOptions, withSavedSettings } from "./node.js";
+import {
+  type NodeOptions,
+  addPlanOptions,
+  asRoot,
+  connect,
+  nodeSpecFromFlags,
+  parseTarget,
+  resolveVersionFlags,
+  sshOptions,
+  withSavedSettings,
+} from "./node.js";
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
   addPlanOptions(addIdentityOptions(program.command("explain [step]")))
     .description("why each step is needed, offline; with a step, also the exact commands it runs")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet")
-    .action((step: string | undefined, o: NodeOptions) => {
+    .action(async (step: string | undefined, o: NodeOptions, cmd: Command) => {
+      await resolveVersionFlags(cmd, o, false, () => undefined);
       if (step) {
         process.stdout.write(explainStep(nodeSpecFromFlags(o), step));
         return;
@@ -23,6 +34,7 @@ export function registerInspect(program: Command): void {
     .addHelpText("after", "\nExample:\n  dk-bootstrap status root@192.168.1.10")
     .action(async (target: string, o: NodeOptions, cmd: Command) => {
       await withSavedSettings(cmd, o.dir, () => undefined);
+      await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {

@@ -16,7 +16,9 @@ import {
   asRootIfNeeded,
   bootstrap,
   chooseNodeIPs,
+  mirrored,
   nodeAddresses,
+  resolveVersions,
   plan,
   nodeSpec,
   renderScript,
@@ -234,6 +236,31 @@ async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
   }
 }
 
+/** The version flags and where each resolved version goes. */
+const VERSION_FLAGS = {
+  kubernetes: "k8sVersion",
+  etcd: "etcdVersion",
+  containerd: "containerdVersion",
+  runc: "runcVersion",
+  cni: "cniVersion",
+  helm: "helmVersion",
+} as const;
+
+/**
+ * Resolves the versions as kubeadm does (`stable`, `1.N`, `v1.N.P`; the newest patch asked of dl.k8s.io,
+ * through --mirror, when `online`) and pairs the runtime from the table of tested combinations. The
+ * resolved versions take the flags' place, so the saved settings record them: a re-run never upgrades
+ * by itself.
+ */
+export async function resolveVersionFlags(cmd: Command, o: NodeOptions, online: boolean, say: (line: string) => void): Promise<void> {
+  const asked = Object.fromEntries(Object.entries(VERSION_FLAGS).map(([k, attr]) => [k, o[attr]])) as Partial<Record<keyof typeof VERSION_FLAGS, string>>;
+  const versions = await resolveVersions(asked, { online, mapUrl: (u) => mirrored(u, o.mirror), warn: (w) => say(`warning: ${w}`) });
+  for (const [k, attr] of Object.entries(VERSION_FLAGS)) {
+    if (k === "helm" && o.helmVersion === undefined) continue;
+    cmd.setOptionValueWithSource(attr, versions[k as keyof typeof VERSION_FLAGS], cmd.getOptionValueSource(attr) === "cli" ? "cli" : "config");
+  }
+}
+
 /** The folder's saved settings under the flags not given, each change a flag makes said first. */
 export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void): Promise<SavedSettings> {
   const settings = await readSavedSettings(resolve(dir));
@@ -341,7 +368,9 @@ export function registerNode(program: Command): void {
     )
     .action(async (target: string, o: NodeOptions, cmd: Command) => {
       const { host } = parseTarget(target);
-      const settings = await withSavedSettings(cmd, o.dir, (line) => process.stderr.write(`[${host}] ${line}\n`));
+      const say = (line: string) => process.stderr.write(`[${host}] ${line}\n`);
+      const settings = await withSavedSettings(cmd, o.dir, say);
+      await resolveVersionFlags(cmd, o, true, say);
       if (o.dryRun) {
         const spec = nodeSpecFromFlags(o, host);
         const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
@@ -361,7 +390,8 @@ export function registerNode(program: Command): void {
       "after",
       "\nExamples:\n  dk-bootstrap bundle --out ./bundle\n  dk-bootstrap ssh root@node --upload ./bundle      # the node downloads nothing\n  dk-bootstrap ssh root@node --mirror http://files.lan/bundle",
     )
-    .action(async (o: NodeOptions & { out: string; arches: string }) => {
+    .action(async (o: NodeOptions & { out: string; arches: string }, cmd: Command) => {
+      await resolveVersionFlags(cmd, o, true, (line) => process.stderr.write(`[bundle] ${line}\n`));
       const spec = nodeSpecFromFlags(o);
       const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
       plan(range);
@@ -374,7 +404,9 @@ export function registerNode(program: Command): void {
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
     .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
     .action(async (o: NodeOptions, cmd: Command) => {
-      const settings = await withSavedSettings(cmd, o.dir, (line) => process.stderr.write(`[local] ${line}\n`));
+      const say = (line: string) => process.stderr.write(`[local] ${line}\n`);
+      const settings = await withSavedSettings(cmd, o.dir, say);
+      await resolveVersionFlags(cmd, o, true, say);
       nodeSpecFromFlags(o);
       const t = new LocalTransport();
       await runOn(t, await prepareOn(t, o, cmd, settings, undefined), o, "127.0.0.1");
@@ -385,6 +417,7 @@ export function registerNode(program: Command): void {
     .addHelpText("after", "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s")
     .action(async (target: string, o: NodeOptions, cmd: Command) => {
       await withSavedSettings(cmd, o.dir, () => undefined);
+      await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {
