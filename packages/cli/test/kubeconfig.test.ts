@@ -173,7 +173,7 @@ describe("dk-bootstrap kubeconfig writes what kubectl config writes", () => {
   it("refuses bad files with one line and leaves them as they were", () => {
     const cases: [string, string, RegExp][] = [
       ["broken.conf", "clusters:\n- name: a\n  cluster: [\n", /broken.conf: malformed YAML at line \d+/],
-      ["dup.conf", "clusters:\n- name: a\n  cluster: {server: x}\n- name: a\n  cluster: {server: y}\n", /dup.conf: clusters: duplicate name "a" in list/],
+      ["dup.conf", "clusters:\n- name: a\n  cluster: {server: x}\n- name: a\n  cluster: {server: x2}\n", /dup.conf: clusters: duplicate name "a" in list/],
     ];
     for (const [name, text, pattern] of cases) {
       const file = join(root, name);

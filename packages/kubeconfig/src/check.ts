@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect } from "node:tls";
 import { KeyPair, parseCertificate, verifyChain, type x509 } from "@dk-bootstrap/pki";
-import { type Config, findEntry } from "./model.js";
+import { type Config, entryIndex, findEntry } from "./model.js";
 
 /** One problem found by {@link checkKubeconfig}, naming the entry it is about. */
 export interface KubeconfigProblem {
@@ -68,9 +68,11 @@ export async function checkKubeconfig(cfg: Config, now: Date = new Date()): Prom
       add(`users[${name}]`, (e as Error).message);
     }
   }
+  const clusterNames = entryIndex(cfg, "clusters");
+  const userNames = entryIndex(cfg, "users");
   for (const { name, context } of cfg.contexts ?? []) {
-    if (!findEntry(cfg, "clusters", context.cluster)) add(`contexts[${name}].cluster`, `names the missing cluster "${context.cluster}"`);
-    if (!findEntry(cfg, "users", context.user)) add(`contexts[${name}].user`, `names the missing user "${context.user}"`);
+    if (!clusterNames.has(context.cluster)) add(`contexts[${name}].cluster`, `names the missing cluster "${context.cluster}"`);
+    if (!userNames.has(context.user)) add(`contexts[${name}].user`, `names the missing user "${context.user}"`);
     const ca = cas.get(context.cluster);
     const client = clients.get(context.user);
     if (ca && client) {

@@ -3,7 +3,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:pa
 import { homedir } from "node:os";
 import { InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
 import { type LockOptions, lockKubeconfigs, lockKubeconfig } from "./lock.js";
-import { type Config, emptyConfig, findEntry, putEntry, removeEntry, sameValue } from "./model.js";
+import { type Config, emptyConfig, entryIndex, goStringCompare, putEntry, removeEntry, sameValue } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
 
 /** Which files kubectl reads: `--kubeconfig` alone, else `$KUBECONFIG` (deduplicated), else `~/.kube/config`. */
@@ -85,16 +85,23 @@ async function writeLocked(path: string, cfg: Config): Promise<void> {
   await writeFileAtomic(await linkTarget(path), toYaml(relativize(cfg, dirname(path))), { mode: 0o600 });
 }
 
-/** Rewrites every file path a kubeconfig holds (CA, client certificate and key, token file) in place. */
+/** A copy of `cfg` whose file paths (CA, client certificate and key, token file) went through `fn`; entries without any are shared, not copied. */
 function mapPaths(cfg: Config, fn: (path: string) => string): Config {
-  for (const c of cfg.clusters ?? []) for (const f of PATH_FIELDS.clusters) if (c.cluster[f]) c.cluster[f] = fn(c.cluster[f]!);
-  for (const u of cfg.users ?? []) for (const f of PATH_FIELDS.users) if (u.user[f]) u.user[f] = fn(u.user[f]!);
-  return cfg;
+  const map = <E extends { name: string }, K extends "cluster" | "user">(list: E[] | null, inner: K, fields: readonly string[]): E[] | null =>
+    list &&
+    list.map((e) => {
+      const body = (e as unknown as Record<string, Record<string, string | undefined>>)[inner]!;
+      if (!fields.some((f) => body[f])) return e;
+      const copy = { ...body };
+      for (const f of fields) if (copy[f]) copy[f] = fn(copy[f]!);
+      return { ...e, [inner]: copy };
+    });
+  return { ...cfg, clusters: map(cfg.clusters, "cluster", PATH_FIELDS.clusters), users: map(cfg.users, "user", PATH_FIELDS.users) };
 }
 
 /** On write, kubectl keeps a path relative only when it lies under the kubeconfig's folder. */
 function relativize(cfg: Config, dir: string): Config {
-  return mapPaths(structuredClone(cfg), (p) => {
+  return mapPaths(cfg, (p) => {
     if (!isAbsolute(p)) return p;
     const r = relative(dir, p);
     return r.startsWith("..") || isAbsolute(r) ? p : r;
@@ -104,6 +111,15 @@ function relativize(cfg: Config, dir: string): Config {
 /** On load, relative paths are taken against the file's folder, as client-go does. */
 function absolutize(cfg: Config, dir: string): Config {
   return mapPaths(cfg, (p) => (isAbsolute(p) ? p : resolve(dir, p)));
+}
+
+/** Freezes a value and everything in it: entries are shared between a file's config and the merged view, never changed in place. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 /** Several kubeconfig files seen as one, the way KUBECONFIG works. */
@@ -116,20 +132,39 @@ export class KubeconfigFiles {
 
   /** Loads every file of the list (missing ones read as empty). */
   static async load(paths: string[]): Promise<KubeconfigFiles> {
-    const configs = await Promise.all(paths.map(async (p) => absolutize(await readKubeconfig(p), dirname(p))));
+    const configs = await Promise.all(
+      paths.map(async (p) => {
+        const cfg = absolutize(await readKubeconfig(p), dirname(p));
+        for (const s of ["clusters", "users", "contexts", "preferences"] as const) deepFreeze(cfg[s]);
+        return cfg;
+      }),
+    );
     const present = await Promise.all(paths.map((p) => exists(p)));
     return new KubeconfigFiles(paths, configs, present);
   }
 
-  /** The merged view: the first file to define a name wins the whole entry, the first non-empty current-context wins. */
+  /**
+   * The merged view: the first file to define a name wins the whole entry, the first non-empty
+   * current-context wins. Its entries are the files' own, frozen: replace an entry (putEntry), never change it in place.
+   */
   merged(): Config {
     const out = emptyConfig();
+    const lists = { clusters: [] as unknown[], users: [] as unknown[], contexts: [] as unknown[] };
+    const seen = { clusters: new Set<string>(), users: new Set<string>(), contexts: new Set<string>() };
     for (const cfg of this.configs) {
       for (const s of ["clusters", "users", "contexts"] as const) {
-        for (const e of (cfg[s] ?? []) as { name: string }[]) if (!findEntry(out, s, e.name)) putEntry(out, s, structuredClone(e) as never);
+        for (const e of (cfg[s] ?? []) as { name: string }[]) {
+          if (seen[s].has(e.name)) continue;
+          seen[s].add(e.name);
+          lists[s].push(e);
+        }
       }
       if (!out["current-context"] && cfg["current-context"]) out["current-context"] = cfg["current-context"];
-      if (Object.keys(out.preferences).length === 0 && Object.keys(cfg.preferences ?? {}).length > 0) out.preferences = structuredClone(cfg.preferences);
+      if (Object.keys(out.preferences).length === 0 && Object.keys(cfg.preferences ?? {}).length > 0) out.preferences = cfg.preferences;
+    }
+    for (const s of ["clusters", "users", "contexts"] as const) {
+      const list = (lists[s] as { name: string }[]).sort((x, y) => goStringCompare(x.name, y.name));
+      (out as unknown as Record<string, unknown>)[s] = list.length > 0 ? list : null;
     }
     return out;
   }
@@ -164,18 +199,23 @@ export class KubeconfigFiles {
   /** Applies `edit` to the merged view and the changes to the files' configs in memory; returns the files changed. */
   private apply(edit: (merged: Config) => void): Set<number> {
     const before = this.merged();
-    const after = structuredClone(before);
+    // The edit gets new lists holding the same frozen entries: what it replaces differs by identity.
+    const after: Config = { ...before };
+    for (const s of ["clusters", "users", "contexts"] as const) (after as unknown as Record<string, unknown>)[s] = before[s] && [...before[s]];
     edit(after);
     const dirty = new Set<number>();
-    const origin = (s: "clusters" | "users" | "contexts", name: string) => this.configs.findIndex((c) => findEntry(c, s, name));
     for (const s of ["clusters", "users", "contexts"] as const) {
-      const names = new Set([...(before[s] ?? []), ...(after[s] ?? [])].map((e) => e.name));
-      for (const name of names) {
-        const a = findEntry(before, s, name);
-        const b = findEntry(after, s, name);
-        if (sameValue(a, b)) continue;
-        const i = a ? origin(s, name) : this.defaultFile();
-        if (b) putEntry(this.configs[i]!, s, structuredClone(b) as never);
+      // Maps, not scans: a file of 200,000 clusters is compared in linear time.
+      const was = entryIndex(before, s);
+      const now = entryIndex(after, s);
+      const origin = new Map<string, number>();
+      this.configs.forEach((c, i) => (c[s] ?? []).forEach((e) => origin.has(e.name) || origin.set(e.name, i)));
+      for (const name of new Set([...was.keys(), ...now.keys()])) {
+        const a = was.get(name);
+        const b = now.get(name);
+        if (a === b || sameValue(a, b)) continue;
+        const i = a ? origin.get(name)! : this.defaultFile();
+        if (b) putEntry(this.configs[i]!, s, b as never);
         else removeEntry(this.configs[i]!, s, name);
         dirty.add(i);
       }

@@ -1,6 +1,6 @@
 import { copyFile, chmod } from "node:fs/promises";
 import { exists } from "@dk-bootstrap/pki";
-import { type Config, findEntry, putEntry, sameValue } from "./model.js";
+import { type Config, entryIndex, goStringCompare, sameValue } from "./model.js";
 import { updateKubeconfig } from "./files.js";
 import type { LockOptions } from "./lock.js";
 
@@ -20,21 +20,26 @@ export interface MergeReport {
  * incoming one only with `setCurrent`.
  */
 export function mergeConfigs(target: Config, incoming: Config, options: { setCurrent?: boolean } = {}): MergeReport {
-  const out = structuredClone(target);
+  // Shallow: the sections are rebuilt below and the target's entries are kept as they are, never changed.
+  const out = { ...target };
   const report: MergeReport = { config: out, added: [], renamed: [] };
   const names = { clusters: new Map<string, string>(), users: new Map<string, string>(), contexts: new Map<string, string>() };
+  const have = { clusters: entryIndex(out, "clusters"), users: entryIndex(out, "users"), contexts: entryIndex(out, "contexts") } as Record<
+    "clusters" | "users" | "contexts",
+    Map<string, { name: string }>
+  >;
   const place = <S extends "clusters" | "users" | "contexts">(section: S, entry: { name: string }) => {
     // The first of name, name-2, name-3… that is free or already holds the same settings (a merge run twice adds nothing).
     let name = entry.name;
     for (let i = 2; ; i++) {
-      const mine = findEntry(out, section, name);
+      const mine = have[section].get(name);
       if (!mine || sameValue({ ...mine, name: "" }, { ...entry, name: "" })) break;
       name = `${entry.name}-${i}`;
     }
     if (name !== entry.name) report.renamed.push({ section, from: entry.name, to: name });
     names[section].set(entry.name, name);
-    if (!findEntry(out, section, name)) {
-      putEntry(out, section, { ...structuredClone(entry), name } as never);
+    if (!have[section].has(name)) {
+      have[section].set(name, { ...structuredClone(entry), name });
       report.added.push(`${section}/${name}`);
     }
   };
@@ -47,6 +52,10 @@ export function mergeConfigs(target: Config, incoming: Config, options: { setCur
       user: names.users.get(c.context.user) ?? c.context.user,
     };
     place("contexts", { name: c.name, context } as { name: string });
+  }
+  for (const s of ["clusters", "users", "contexts"] as const) {
+    const list = [...have[s].values()].sort((x, y) => goStringCompare(x.name, y.name));
+    (out as unknown as Record<string, unknown>)[s] = list.length > 0 ? list : null;
   }
   if (options.setCurrent && incoming["current-context"])
     out["current-context"] = names.contexts.get(incoming["current-context"]) ?? incoming["current-context"];

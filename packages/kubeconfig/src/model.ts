@@ -96,11 +96,35 @@ export function findEntry<S extends Section>(cfg: Config, section: S, name: stri
   return (cfg[section] as Item<S>[] | null)?.find((e) => e.name === name);
 }
 
+/** Go's order of strings (bytes of UTF-8, that is code points), which kubectl sorts entry names by. */
+export function goStringCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 units order code points except where a surrogate pair meets U+E000..U+FFFF.
+    if (x < 0xd800 || y < 0xd800 || (x >= 0xe000 && y >= 0xe000)) return x - y;
+    return a.codePointAt(i)! - b.codePointAt(i)!;
+  }
+  return a.length - b.length;
+}
+
 /** Puts an entry in a section, replacing one of the same name; kubectl keeps sections sorted by name. */
 export function putEntry<S extends Section>(cfg: Config, section: S, entry: Item<S>): void {
-  const list = ((cfg[section] as Item<S>[] | null) ?? []).filter((e) => e.name !== entry.name);
-  list.push(entry);
-  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const list = [...((cfg[section] as Item<S>[] | null) ?? [])];
+  const sorted = list.every((e, i) => i === 0 || goStringCompare(list[i - 1]!.name, e.name) < 0);
+  if (!sorted) list.sort((a, b) => goStringCompare(a.name, b.name));
+  // Binary search: a file of 200,000 clusters gets an entry in microseconds, not a sort.
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (goStringCompare(list[mid]!.name, entry.name) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, lo < list.length && list[lo]!.name === entry.name ? 1 : 0, entry);
   (cfg as unknown as Record<Section, Item<S>[] | null>)[section] = list;
 }
 
@@ -110,6 +134,11 @@ export function removeEntry(cfg: Config, section: Section, name: string): boolea
   const kept = list.filter((e) => e.name !== name);
   (cfg as unknown as Record<Section, unknown>)[section] = kept.length > 0 ? kept : null;
   return kept.length !== list.length;
+}
+
+/** Entries of a section by name, for lookups in loops (findEntry is a scan). */
+export function entryIndex<S extends Section>(cfg: Config, section: S): Map<string, Item<S>> {
+  return new Map(((cfg[section] as Item<S>[] | null) ?? []).map((e) => [e.name, e]));
 }
 
 /** Deep equality of two parsed values, whatever the order of their keys (files and code order them differently). */

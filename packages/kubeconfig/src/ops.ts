@@ -190,7 +190,7 @@ export function deleteEntry(cfg: Config, section: "clusters" | "users" | "contex
 export function contextsTable(cfg: Config, only?: string): string {
   const rows = (cfg.contexts ?? [])
     .filter((c) => only === undefined || c.name === only)
-    .map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster, c.context.user, c.context.namespace ?? ""]);
+    .map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster ?? "", c.context.user ?? "", c.context.namespace ?? ""]);
   return table(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows);
 }
 
@@ -201,7 +201,7 @@ export function contextsTable(cfg: Config, only?: string): string {
  * and passwords as `REDACTED`.
  */
 export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean; flatten?: boolean } = {}): Config {
-  let out = structuredClone(cfg);
+  let out: Config = { ...cfg };
   if (o.minify) {
     const ctx = findEntry(out, "contexts", out["current-context"]);
     if (!ctx) throw new InputError("current-context must exist in order to minify");
@@ -209,27 +209,36 @@ export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean; fl
     const user = findEntry(out, "users", ctx.context.user);
     out = { ...out, contexts: [ctx], clusters: cluster ? [cluster] : null, users: user ? [user] : null };
   }
+  // Each helper gets a copy of the entry's body and returns it when it changed it: a view of 200,000 clusters stays cheap.
+  const clusters = (f: (c: Cluster) => Cluster | undefined) => out.clusters && out.clusters.map((e) => ({ ...e, cluster: f({ ...e.cluster }) ?? e.cluster }));
+  const users = (f: (u: AuthInfo) => AuthInfo | undefined) => out.users && out.users.map((e) => ({ ...e, user: f({ ...e.user }) ?? e.user }));
   if (o.flatten) {
-    for (const { cluster } of out.clusters ?? []) inline(cluster, "certificate-authority");
-    for (const { user } of out.users ?? []) for (const f of ["client-certificate", "client-key"] as const) inline(user, f);
-    return out;
+    return {
+      ...out,
+      clusters: clusters((c) => inline(c, "certificate-authority")),
+      users: users((u) => inline(inline(u, "client-certificate"), "client-key")),
+    };
   }
   if (o.raw) return out;
-  for (const e of out.clusters ?? []) if (e.cluster["certificate-authority-data"]) e.cluster["certificate-authority-data"] = "DATA+OMITTED";
-  for (const e of out.users ?? []) {
-    for (const f of ["client-certificate-data", "client-key-data"] as const) if (e.user[f]) e.user[f] = "DATA+OMITTED";
-    if (e.user.token) e.user.token = "REDACTED";
-    if (e.user.password) e.user.password = "REDACTED";
-  }
-  return out;
+  return {
+    ...out,
+    clusters: clusters((c) => (c["certificate-authority-data"] ? { ...c, "certificate-authority-data": "DATA+OMITTED" } : undefined)),
+    users: users((u) => {
+      const secret = ["client-certificate-data", "client-key-data", "token", "password"] as const;
+      if (!secret.some((f) => u[f])) return undefined;
+      for (const f of secret) if (u[f]) u[f] = f.endsWith("-data") ? "DATA+OMITTED" : "REDACTED";
+      return u;
+    }),
+  };
 }
 
-/** Moves a referenced file into its `-data` field, as `--flatten` does. */
-function inline<K extends string>(obj: Partial<Record<K | `${K}-data`, string>>, field: K): void {
+/** Moves a referenced file into its `-data` field, as `--flatten` does, in `obj` (a copy). */
+function inline<K extends string, T extends Partial<Record<K | `${K}-data`, string>>>(obj: T, field: K): T {
   const path = obj[field];
-  if (path === undefined) return;
-  obj[`${field}-data`] = embed(path, field);
+  if (path === undefined) return obj;
+  (obj as Record<string, string>)[`${field}-data`] = embed(path, field);
   delete obj[field];
+  return obj;
 }
 
 function set<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {

@@ -92,7 +92,8 @@ export function unsetProperty(cfg: Config, path: string): void {
     return;
   }
   if (path === "preferences.colors") {
-    delete cfg.preferences.colors;
+    const { colors: _, ...rest } = cfg.preferences;
+    cfg.preferences = rest;
     return;
   }
   const p = split(path);

@@ -1,6 +1,7 @@
-import { load } from "js-yaml";
 import { InputError } from "@dk-bootstrap/pki";
-import { type Config, emptyConfig } from "./model.js";
+import { type Config, emptyConfig, goStringCompare } from "./model.js";
+import { decodeYaml } from "./goyaml.js";
+import { decodeConfig } from "./schema.js";
 
 /**
  * Serializes a kubeconfig byte for byte as kubectl writes it: kubectl goes JSON → YAML through
@@ -20,6 +21,10 @@ function normalize(cfg: Config): unknown {
   for (const s of ["clusters", "users", "contexts"] as const) if (!cfg[s] || cfg[s]!.length === 0) out[s] = null;
   out["current-context"] ??= "";
   if (cfg.clusters) out.clusters = cfg.clusters.map((c) => ({ ...c, cluster: { ...c.cluster, server: c.cluster.server ?? "" } }));
+  // kubectl goes through a map, so entries come out sorted by name (already sorted: a linear pass).
+  for (const s of ["clusters", "users", "contexts"] as const) {
+    if (Array.isArray(out[s])) out[s] = [...(out[s] as { name: string }[])].sort((a, b) => goStringCompare(a.name, b.name));
+  }
   return out;
 }
 
@@ -51,9 +56,9 @@ function emit(value: unknown, indent: number): string {
   return `${scalar(value, indent)}\n`;
 }
 
-/** Go sorts map keys by bytes. */
+/** Go sorts map keys by bytes; the keys of a kubeconfig are ASCII but for unknown fields of extensions. */
 function goStringLess(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return goStringCompare(a, b);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -119,39 +124,28 @@ function plainAllowed(s: string): boolean {
   return true;
 }
 
-/** Parses a kubeconfig (YAML or JSON). Errors name the file and line; a missing section reads as empty. */
+/**
+ * Parses a kubeconfig (YAML or JSON) as kubectl loads it: go-yaml v2's YAML 1.1 and alias limits
+ * (see {@link decodeYaml}), client-go's field types (see {@link decodeConfig}), no two entries of a
+ * section with one name. Errors are one line naming the file, and the field or line.
+ */
 export function parseKubeconfig(text: string, file: string): Config {
   let doc: unknown;
   try {
-    doc = load(text);
+    doc = decodeYaml(text);
   } catch (e) {
     const mark = (e as { mark?: { line: number; column: number } }).mark;
-    const reason = (e as { reason?: string }).reason ?? (e as Error).message;
+    const reason = ((e as { reason?: string }).reason ?? (e as Error).message).split("\n")[0];
     throw new InputError(`malformed YAML${mark ? ` at line ${mark.line + 1} column ${mark.column + 1}` : ""}: ${reason}`, { file });
   }
   if (doc === undefined || doc === null) return emptyConfig();
-  if (!isObject(doc)) throw new InputError("a kubeconfig must be a YAML mapping", { file });
-  const cfg = { ...emptyConfig(), ...(doc as Partial<Config>) } as Config;
-  for (const [section, inner] of [
-    ["clusters", "cluster"],
-    ["users", "user"],
-    ["contexts", "context"],
-  ] as const) {
-    const list = cfg[section] as unknown;
-    if (list === null || list === undefined) {
-      (cfg as unknown as Record<string, unknown>)[section] = null;
-      continue;
-    }
-    if (!Array.isArray(list)) throw new InputError("expected a list", { file, field: section });
+  const cfg = decodeConfig(doc, file);
+  for (const section of ["clusters", "users", "contexts"] as const) {
     const seen = new Set<string>();
-    list.forEach((e: unknown, i: number) => {
-      if (!isObject(e) || typeof e.name !== "string") throw new InputError("each entry needs a name", { file, field: `${section}[${i}].name` });
+    for (const e of cfg[section] ?? []) {
       if (seen.has(e.name)) throw new InputError(`duplicate name "${e.name}" in list`, { file, field: section });
       seen.add(e.name);
-      if (e[inner] !== undefined && !isObject(e[inner])) throw new InputError("expected a mapping", { file, field: `${section}[${i}].${inner}` });
-      e[inner] ??= {};
-    });
+    }
   }
-  if (typeof cfg["current-context"] !== "string") cfg["current-context"] = String(cfg["current-context"] ?? "");
   return cfg;
 }

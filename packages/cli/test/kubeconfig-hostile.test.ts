@@ -1,0 +1,143 @@
+// Hostile and malformed kubeconfigs through the CLI, beside the real kubectl (issue 9 §6).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dk, dkAsync, peer, run, tempDir } from "../../../test-support/peers.js";
+import { mutatedKubeconfigs } from "../../kubeconfig/test/fuzz-cases.js";
+
+const kubectl = (args: string[]) => run(peer("kubectl"), ["config", ...args]);
+
+const BOMB = `apiVersion: v1
+kind: Config
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+`;
+
+/** Runs a command of both tools on `file` and checks that both refuse it or both accept it; ours refuses with one line. */
+function bothRefuse(file: string, pattern: RegExp): void {
+  const theirs = kubectl(["view", "--kubeconfig", file]);
+  expect(theirs.status, theirs.stderr).toBe(1);
+  for (const args of [["view"], ["get-contexts"], ["set-cluster", "x", "--server=https://x"]]) {
+    const before = readFileSync(file, "utf8");
+    const r = dk(["kubeconfig", ...args, "--kubeconfig", file]);
+    expect(r.status, `${args[0]}: ${r.stderr}`).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l !== "")).toHaveLength(1);
+    expect(r.stderr).toMatch(pattern);
+    expect(readFileSync(file, "utf8")).toBe(before);
+  }
+}
+
+describe("hostile YAML", () => {
+  const root = tempDir();
+
+  it(`refuses a ${BOMB.length}-byte billion-laughs kubeconfig with one line, as kubectl does`, () => {
+    const file = join(root, "bomb.conf");
+    writeFileSync(file, BOMB);
+    expect(kubectl(["view", "--kubeconfig", file]).stderr).toMatch(/excessive aliasing/);
+    bothRefuse(file, /^error: .*bomb.conf: malformed YAML: document contains excessive aliasing\n$/);
+  });
+
+  it("refuses an anchor that contains itself with one line, as kubectl does", () => {
+    const file = join(root, "cycle.conf");
+    writeFileSync(file, "apiVersion: v1\nclusters: &a\n- name: x\n  cluster: {extensions: [{name: e, extension: *a}]}\n");
+    expect(kubectl(["view", "--kubeconfig", file]).stderr).toMatch(/anchor 'a' value contains itself/);
+    bothRefuse(file, /^error: .*cycle.conf: malformed YAML: anchor 'a' value contains itself\n$/);
+  });
+
+  it("lists a context without cluster or user, as kubectl does", () => {
+    const file = join(root, "bare.conf");
+    writeFileSync(file, "contexts:\n- name: a\n  context: {}\n- name: b\n  context: {namespace: ns}\n- name: long-name\n  context: {cluster: c}\n- name: d\n");
+    const mine = dk(["kubeconfig", "get-contexts", "--kubeconfig", file]);
+    expect(mine.status, mine.stderr).toBe(0);
+    const theirs = kubectl(["get-contexts", "--kubeconfig", file]);
+    expect(mine.stdout.replace(/ +\n/g, "\n")).toBe(theirs.stdout.replace(/ +\n/g, "\n"));
+  });
+});
+
+describe("files kubectl refuses to load are refused, with the field, and never rewritten", () => {
+  const root = tempDir();
+  const cases: [string, string, RegExp][] = [
+    [
+      "ca-b64",
+      "clusters:\n- name: c\n  cluster:\n    server: https://c\n    certificate-authority-data: not-base64!\n",
+      /clusters\[0\]\.cluster\.certificate-authority-data: illegal base64 data/,
+    ],
+    ["cert-b64", "users:\n- name: u\n  user:\n    client-certificate-data: aGVsbG8\n", /users\[0\]\.user\.client-certificate-data: illegal base64 data/],
+    ["key-b64", "users:\n- name: u\n  user:\n    client-key-data: 'a%b='\n", /users\[0\]\.user\.client-key-data: illegal base64 data/],
+    [
+      "server-number",
+      "clusters:\n- name: c\n  cluster:\n    server: 6443\n",
+      /clusters\[0\]\.cluster\.server: cannot unmarshal number into a field of type string/,
+    ],
+    [
+      "insecure-string",
+      'clusters:\n- name: c\n  cluster:\n    insecure-skip-tls-verify: "true"\n',
+      /clusters\[0\]\.cluster\.insecure-skip-tls-verify: cannot unmarshal string/,
+    ],
+    ["yaml11-bool", "contexts:\n- name: c\n  context:\n    namespace: on\n", /contexts\[0\]\.context\.namespace: cannot unmarshal bool/],
+    ["octal", "clusters:\n- name: c\n  cluster:\n    server: 0755\n", /clusters\[0\]\.cluster\.server: cannot unmarshal number/],
+    ["name-bool", "contexts:\n- name: y\n  context: {}\n", /contexts\[0\]\.name: cannot unmarshal bool/],
+    ["section-map", "clusters: {a: b}\n", /clusters: cannot unmarshal object into a field of type list/],
+    ["context-list", "contexts:\n- name: c\n  context: [a]\n", /contexts\[0\]\.context: cannot unmarshal array into a field of type mapping/],
+    ["groups-string", "users:\n- name: u\n  user:\n    as-groups: admins\n", /users\[0\]\.user\.as-groups: cannot unmarshal string into a field of type list/],
+    ["exec-args", "users:\n- name: u\n  user:\n    exec: {command: x, args: {a: b}}\n", /users\[0\]\.user\.exec\.args: cannot unmarshal object/],
+    ["colors", "preferences:\n  colors: 1\n", /preferences\.colors: cannot unmarshal number into a field of type boolean/],
+    ["current-list", "current-context: [a]\n", /current-context: cannot unmarshal array/],
+    ["scalar-doc", "just text\n", /a kubeconfig must be a YAML mapping/],
+  ];
+  it.each(cases)("%s", (name, text, pattern) => {
+    const file = join(root, `${name}.conf`);
+    writeFileSync(file, text);
+    bothRefuse(file, new RegExp(`^error: .*${name}.conf: ${pattern.source}`));
+  });
+
+  it("and what kubectl accepts loads: quoted YAML 1.1 words, unknown fields, extensions, merge keys, JSON", () => {
+    const file = join(root, "fine.conf");
+    writeFileSync(
+      file,
+      'base: &b {server: "https://b"}\nclusters:\n- name: "on"\n  cluster:\n    <<: *b\n    unknown-field: 1\n    certificate-authority-data: "aGVs\\nbG8="\n    extensions: [{name: e, extension: {any: [1, yes]}}]\ncontexts:\n- name: "y"\n  context: {cluster: "on", user: "no", namespace: "0755"}\ncurrent-context: "y"\n',
+    );
+    const theirs = kubectl(["view", "--raw", "--kubeconfig", file]);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    const mine = dk(["kubeconfig", "view", "--raw", "--kubeconfig", file]);
+    expect(mine.status, mine.stderr).toBe(0);
+    expect(mine.stdout).toBe(theirs.stdout);
+    const json = join(root, "fine.json");
+    writeFileSync(json, JSON.stringify({ clusters: [{ name: "j", cluster: { server: "https://j" } }] }));
+    expect(dk(["kubeconfig", "view", "--kubeconfig", json]).stdout).toBe(kubectl(["view", "--kubeconfig", json]).stdout);
+  });
+});
+
+describe("fuzzed kubeconfigs through the CLI", () => {
+  const root = tempDir();
+
+  it("a sample of 12 mutations (seed 9), each through view, get-contexts, set-cluster and check: no internal error, no hang, one error line", async () => {
+    const cases = mutatedKubeconfigs(600, 9).filter((_, i) => i % 50 === 7);
+    const runs: Promise<void>[] = [];
+    for (const [i, text] of cases.entries()) {
+      const file = join(root, `fuzz-${i}.conf`);
+      writeFileSync(file, text);
+      for (const args of [["view"], ["get-contexts"], ["set-cluster", "added", "--server=https://added"], ["check"]]) {
+        runs.push(
+          dkAsync(["kubeconfig", ...args, "--kubeconfig", file]).then((r) => {
+            const what = `case ${i}, ${args[0]}: ${r.stderr}`;
+            expect([0, 1], what).toContain(r.status);
+            const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+            if (r.status === 1) expect(errors, what).toHaveLength(1);
+            expect(r.stderr, what).not.toMatch(/^\s+at |looks like a bug/m);
+          }),
+        );
+        // Four at a time: bounded on a busy 2-core machine.
+        if (runs.length % 4 === 0) await Promise.all(runs.slice(-4));
+      }
+    }
+    await Promise.all(runs);
+  }, 180_000);
+});

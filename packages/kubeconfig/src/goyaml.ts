@@ -1,0 +1,165 @@
+import { EVENT_ID, type Event, SCALAR_STYLE, type ScalarEvent, getScalarValue, parseEvents } from "js-yaml";
+
+/**
+ * YAML read the way kubectl reads a kubeconfig: sigs.k8s.io/yaml's YAMLToJSON over go-yaml v2. Plain
+ * scalars resolve by YAML 1.1's rules as go-yaml v2 has them (`yes`, `n`, `off` are booleans, `0755` is
+ * an octal number, timestamps stay strings), keys become strings, and aliases are expanded under
+ * go-yaml's limits: an anchor that contains itself, and documents whose decoding is mostly alias
+ * expansion (billion laughs), are refused before they cost anything.
+ */
+export class YamlDecodeError extends Error {}
+
+/** A node of the document as parsed, before aliases are expanded. */
+type YNode =
+  | { kind: "scalar"; value: string; plain: boolean; tag: string }
+  | { kind: "seq"; items: YNode[] }
+  | { kind: "map"; pairs: [YNode, YNode][] }
+  | { kind: "alias"; name: string; target: YNode };
+
+/** Builds the node tree from js-yaml's event stream; anchors are known from the start of their node, as in go-yaml's parser. */
+function tree(text: string): YNode | undefined {
+  const events: Event[] = parseEvents(text, {});
+  const anchors = new Map<string, YNode>();
+  const slice = (s: number, e: number) => (s < 0 ? "" : text.slice(s, e));
+  let i = 0;
+  const node = (): YNode => {
+    const ev = events[i++]!;
+    switch (ev.type) {
+      case EVENT_ID.SCALAR: {
+        const sc = ev as ScalarEvent;
+        const n: YNode = { kind: "scalar", value: getScalarValue(text, sc), plain: sc.style === SCALAR_STYLE.PLAIN, tag: slice(sc.tagStart, sc.tagEnd) };
+        if (sc.anchorStart >= 0) anchors.set(slice(sc.anchorStart, sc.anchorEnd), n);
+        return n;
+      }
+      case EVENT_ID.ALIAS: {
+        const name = slice(ev.anchorStart, ev.anchorEnd);
+        const target = anchors.get(name);
+        if (!target) throw new YamlDecodeError(`unknown anchor '${name}' referenced`);
+        return { kind: "alias", name, target };
+      }
+      case EVENT_ID.SEQUENCE:
+      case EVENT_ID.MAPPING: {
+        const n: YNode = ev.type === EVENT_ID.SEQUENCE ? { kind: "seq", items: [] } : { kind: "map", pairs: [] };
+        if (ev.anchorStart >= 0) anchors.set(slice(ev.anchorStart, ev.anchorEnd), n);
+        while (events[i]!.type !== EVENT_ID.POP) {
+          if (n.kind === "seq") n.items.push(node());
+          else n.pairs.push([node(), node()]);
+        }
+        i++;
+        return n;
+      }
+      default:
+        throw new YamlDecodeError(`unexpected YAML event ${ev.type}`);
+    }
+  };
+  if (events.length === 0) return undefined;
+  if (events[0]!.type !== EVENT_ID.DOCUMENT) throw new YamlDecodeError("expected a document");
+  i = 1;
+  if (events[i]?.type === EVENT_ID.POP) return undefined;
+  const root = node();
+  // A second document: YAMLToJSON reads the first one only.
+  return root;
+}
+
+const NULLS = new Set(["~", "null", "Null", "NULL", ""]);
+const TRUE = new Set(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"]);
+const FALSE = new Set(["n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"]);
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$/;
+const YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const TIMESTAMP = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/;
+
+/** go-yaml v2's resolve() of a plain scalar, as YAMLToJSON then sees it. */
+export function resolvePlain(s: string): string | number | boolean | null {
+  if (NULLS.has(s)) return null;
+  if (TRUE.has(s)) return true;
+  if (FALSE.has(s)) return false;
+  if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
+  if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
+  if (!/^[-+.0-9]/.test(s)) return s;
+  // Unmarshalled into interface{}, go-yaml v2 keeps a timestamp as its text.
+  if (TIMESTAMP.test(s)) return s;
+  const plain = s.replace(/_/g, "");
+  if (GO_INT.test(plain)) {
+    const neg = plain.startsWith("-");
+    const body = plain.replace(/^[-+]/, "");
+    const digits = /^0[oO]?[0-7]+$/.test(body) && body !== "0" ? `0o${body.replace(/^0[oO]?/, "")}` : body;
+    const n = Number(digits);
+    return neg ? -n : n;
+  }
+  if (YAML_FLOAT.test(plain)) return Number(plain);
+  return s;
+}
+
+// go-yaml's limits (yaml.v2 decode.go, allowedAliasRatio): up to 400,000 decodes 99% may come from
+// aliases, from 4,000,000 only 10%, scaled linearly in between.
+const RATIO_LOW = 400_000;
+const RATIO_HIGH = 4_000_000;
+function allowedAliasRatio(decodes: number): number {
+  if (decodes <= RATIO_LOW) return 0.99;
+  if (decodes >= RATIO_HIGH) return 0.1;
+  return 0.99 - 0.89 * ((decodes - RATIO_LOW) / (RATIO_HIGH - RATIO_LOW));
+}
+
+/** Nesting, aliases followed included; a kubeconfig needs a handful of levels, and the walks after this one recurse. */
+const MAX_DEPTH = 1000;
+
+/** Expands the tree into JSON values, counting decodes as go-yaml does. */
+function expand(root: YNode): unknown {
+  let decodes = 0;
+  let aliasDecodes = 0;
+  let aliasDepth = 0;
+  const inside = new Set<YNode>();
+  const value = (n: YNode, depth: number): unknown => {
+    if (depth > MAX_DEPTH) throw new YamlDecodeError(`exceeded max depth of ${MAX_DEPTH}`);
+    decodes++;
+    if (aliasDepth > 0) aliasDecodes++;
+    if (aliasDecodes > 100 && decodes > 1000 && aliasDecodes / decodes > allowedAliasRatio(decodes))
+      throw new YamlDecodeError("document contains excessive aliasing");
+    switch (n.kind) {
+      case "scalar":
+        if (!n.plain || n.tag === "!!str" || n.tag === "tag:yaml.org,2002:str") return n.value;
+        return resolvePlain(n.value);
+      case "alias": {
+        if (inside.has(n)) throw new YamlDecodeError(`anchor '${n.name}' value contains itself`);
+        inside.add(n);
+        aliasDepth++;
+        const v = value(n.target, depth + 1);
+        aliasDepth--;
+        inside.delete(n);
+        return v;
+      }
+      case "seq":
+        return n.items.map((x) => value(x, depth + 1));
+      case "map": {
+        // No prototype: a key such as __proto__ is data, never a way into Object.prototype.
+        const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+        for (const [k, v] of n.pairs) {
+          if (k.kind === "scalar" && k.plain && k.value === "<<") {
+            merge(out, value(v, depth + 1));
+            continue;
+          }
+          const key = value(k, depth + 1);
+          if (typeof key === "object" && key !== null) throw new YamlDecodeError("a mapping key must be a scalar");
+          out[String(key)] = value(v, depth + 1);
+        }
+        return out;
+      }
+    }
+  };
+  return value(root, 0);
+}
+
+/** `<<: *base` or `<<: [*a, *b]`: keys the mapping does not set come from the merged ones, the first merged winning. */
+function merge(into: Record<string, unknown>, from: unknown): void {
+  const sources = Array.isArray(from) ? from : [from];
+  for (const s of sources) {
+    if (typeof s !== "object" || s === null || Array.isArray(s)) throw new YamlDecodeError("map merge requires map or sequence of maps as the value");
+    for (const [k, v] of Object.entries(s)) if (!(k in into)) into[k] = v;
+  }
+}
+
+/** Decodes the first YAML document of `text` into JSON values as kubectl sees them; undefined for an empty document. */
+export function decodeYaml(text: string): unknown {
+  const root = tree(text);
+  return root === undefined ? undefined : expand(root);
+}
