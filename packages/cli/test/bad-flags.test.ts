@@ -61,3 +61,27 @@ describe("flags accepted before, and wrong", () => {
     expect(r.stderr).toMatch(/sa.key is ECDSA P-256, not Ed25519/);
   });
 });
+
+describe("certs renew NAME", () => {
+  const cwd = tempDir();
+  it.each([
+    ["admin", /hint: did you mean clients\/admin\?/],
+    ["etcd-ca", /hint: run `dk-bootstrap certs check-expiration` to see the names/],
+    ["front-proxy-ca", /hint: CAs are never renewed/],
+  ])("%s: one line naming the renewable certificates, and a hint that fits", (name, hint) => {
+    expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
+    const r = dk(["certs", "renew", name], { cwd });
+    expectOneLine(r, new RegExp(`NAME: unknown certificate; renewable: all, .*clients/admin.* \\(got "${name}"\\)`));
+    expect(r.stderr).toMatch(hint);
+  });
+
+  it("renews a certificate whose old key is damaged (the key it replaces)", () => {
+    expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
+    const keyFile = join(cwd, "cluster", "pki", "clients", "admin.key");
+    writeFileSync(keyFile, "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n");
+    const r = dk(["certs", "renew", "clients/admin"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    const check = dk(["kubeconfig", "check", join(cwd, "cluster", "admin.conf")], { cwd });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
+});

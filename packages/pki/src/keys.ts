@@ -104,13 +104,13 @@ export class KeyPair {
     } catch (cause) {
       throw new InputError("not a readable PEM private key (PKCS#8, PKCS#1 or SEC1, unencrypted)", where, { cause });
     }
-    const spec = specOf(key, where);
+    const spec = keySpecOf(key, where);
     checkPrivateKey(key, where);
     return KeyPair.fromKeyObject(key, where, spec);
   }
 
   /** Wraps a Node private KeyObject. */
-  static async fromKeyObject(key: KeyObject, where: InputLocation = {}, spec: KeySpec = specOf(key, where)): Promise<KeyPair> {
+  static async fromKeyObject(key: KeyObject, where: InputLocation = {}, spec: KeySpec = keySpecOf(key, where)): Promise<KeyPair> {
     const alg = signingAlgorithm(spec);
     try {
       const der = key.export({ type: "pkcs8", format: "der" });
@@ -149,7 +149,8 @@ export class KeyPair {
   }
 }
 
-function specOf(key: KeyObject, where: InputLocation): KeySpec {
+/** The algorithm and size of a key, private or public (a certificate's: renew makes the new key like the old one). */
+export function keySpecOf(key: KeyObject, where: InputLocation = {}): KeySpec {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case "rsa":

@@ -18,6 +18,8 @@ import {
   chooseNodeIPs,
   mirrored,
   nodeAddresses,
+  PREFLIGHT,
+  parseKubernetesRequest,
   resolveVersions,
   plan,
   nodeSpec,
@@ -261,6 +263,12 @@ export async function resolveVersionFlags(cmd: Command, o: NodeOptions, online: 
   }
 }
 
+/** Every flag checked offline, before a version is asked of the network or a host is reached. */
+function checkFlags(o: NodeOptions, host?: string): void {
+  parseKubernetesRequest(o.k8sVersion);
+  nodeSpecFromFlags({ ...o, k8sVersion: undefined, etcdVersion: undefined, containerdVersion: undefined, runcVersion: undefined, cniVersion: undefined }, host);
+}
+
 /** The folder's saved settings under the flags not given, each change a flag makes said first. */
 export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void): Promise<SavedSettings> {
   const settings = await readSavedSettings(resolve(dir));
@@ -289,7 +297,9 @@ async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: stri
   try {
     const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
     const guide = o.step ? guidedRun(out) : undefined;
-    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || plan(range).some((s) => s.needsRoot), o), {
+    // `--until preflight` checks for every step a whole run would make, so it needs what they need.
+    const checked = o.until === PREFLIGHT ? plan({ ...(o.from ? { from: o.from } : {}) }) : plan(range);
+    const r = await bootstrap(spec, await asRoot(t, spec.remoteRoot === "/" || checked.some((s) => s.needsRoot), o), {
       ...range,
       events: out.sink,
       ...(guide ? { beforeStep: guide.ask, show: true } : {}),
@@ -370,6 +380,7 @@ export function registerNode(program: Command): void {
       const { host } = parseTarget(target);
       const say = (line: string) => process.stderr.write(`[${host}] ${line}\n`);
       const settings = await withSavedSettings(cmd, o.dir, say);
+      checkFlags(o, host);
       await resolveVersionFlags(cmd, o, true, say);
       if (o.dryRun) {
         const spec = nodeSpecFromFlags(o, host);
@@ -377,7 +388,6 @@ export function registerNode(program: Command): void {
         process.stdout.write(renderScript(spec, range, undefined, await dryRunNotes(spec, o)));
         return;
       }
-      nodeSpecFromFlags(o, host); // bad flags are refused before connecting
       const t = await connect(target, o);
       await runOn(t, await prepareOn(t, o, cmd, settings, isIP(host) ? host : undefined), o, host);
     });
@@ -391,12 +401,13 @@ export function registerNode(program: Command): void {
       "\nExamples:\n  dk-bootstrap bundle --out ./bundle\n  dk-bootstrap ssh root@node --upload ./bundle      # the node downloads nothing\n  dk-bootstrap ssh root@node --mirror http://files.lan/bundle",
     )
     .action(async (o: NodeOptions & { out: string; arches: string }, cmd: Command) => {
-      await resolveVersionFlags(cmd, o, true, (line) => process.stderr.write(`[bundle] ${line}\n`));
-      const spec = nodeSpecFromFlags(o);
       const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
       plan(range);
       const arches = o.arches.split(",").map((a) => a.trim());
       for (const a of arches) if (!["amd64", "arm64"].includes(a)) throw new InputError("must be amd64 or arm64", { field: "--arches", value: a });
+      checkFlags(o);
+      await resolveVersionFlags(cmd, o, true, (line) => process.stderr.write(`[bundle] ${line}\n`));
+      const spec = nodeSpecFromFlags(o);
       await bundle(spec, resolve(o.out), arches, range, (path, action) => process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path}\n`));
     });
 
@@ -406,8 +417,8 @@ export function registerNode(program: Command): void {
     .action(async (o: NodeOptions, cmd: Command) => {
       const say = (line: string) => process.stderr.write(`[local] ${line}\n`);
       const settings = await withSavedSettings(cmd, o.dir, say);
+      checkFlags(o);
       await resolveVersionFlags(cmd, o, true, say);
-      nodeSpecFromFlags(o);
       const t = new LocalTransport();
       await runOn(t, await prepareOn(t, o, cmd, settings, undefined), o, "127.0.0.1");
     });

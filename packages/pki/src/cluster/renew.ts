@@ -1,13 +1,14 @@
+import { X509Certificate } from "node:crypto";
 import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { loadSigner } from "../cfssl/gencert.js";
 import { HOUR_MS } from "../duration.js";
 import { InputError, PkiError } from "../errors.js";
-import { KeyPair, type PrivateKeyFormat, privateKeyFormatOf } from "../keys.js";
+import { KeyPair, type PrivateKeyFormat, keySpecOf, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
 import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
 import { exists, readIfExists } from "../store.js";
 import { x509 } from "../x509.js";
-import { type CaName, LEAF_DEFS } from "./certlist.js";
+import { CA_DEFS, type CaName, LEAF_DEFS } from "./certlist.js";
 import { certPaths } from "./layout.js";
 
 /** Options of {@link renewCertificates}. */
@@ -43,10 +44,19 @@ async function renewInFolder(folder: ClusterFolder, which: string, options: Rene
   const now = options.now ?? new Date();
   const defs = which === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === which);
   if (defs.length === 0) {
+    // `renew admin` means clients/admin; a CA's name gets the reason CAs are not renewed.
+    const near = LEAF_DEFS.find((d) => d.name.endsWith(`/${which}`));
+    const isCa = CA_DEFS.some((d) => d.name === which);
     throw new InputError(
       `unknown certificate; renewable: all, ${LEAF_DEFS.map((d) => d.name).join(", ")}`,
       { field: "NAME", value: which },
-      { hint: "CAs are never renewed: rotating a CA means re-issuing everything it signed" },
+      {
+        hint: near
+          ? `did you mean ${near.name}?`
+          : isCa
+            ? "CAs are never renewed: rotating a CA means re-issuing everything it signed"
+            : "run `dk-bootstrap certs check-expiration` to see the names",
+      },
     );
   }
 
@@ -64,11 +74,14 @@ async function renewInFolder(folder: ClusterFolder, which: string, options: Rene
       throw new PkiError(`${p.crt}: missing, nothing to renew`, { hint: "run `dk-bootstrap certs` to make it" });
     }
     const signer = await signerFor(def.ca!);
+    const old = parseCertificate(pem, { file: p.crt });
+    // The new key is of the certificate's algorithm and size, read from the certificate: the old key is
+    // being replaced, so a damaged one must not stand in the way of its own renewal.
+    const spec = keySpecOf(new X509Certificate(pem).publicKey, { file: p.crt });
     const oldKeyPem = await readIfExists(p.key);
-    const spec = oldKeyPem ? (await KeyPair.fromPem(oldKeyPem, { file: p.key })).spec : signer.key.spec;
     // A renewed key is written in the form the old one had.
     const format: PrivateKeyFormat = oldKeyPem ? privateKeyFormatOf(oldKeyPem) : "traditional";
-    plans.push({ def, paths: p, old: parseCertificate(pem, { file: p.crt }), signer, spec, format });
+    plans.push({ def, paths: p, old, signer, spec, format });
   }
 
   const keys = await Promise.all(plans.map((plan) => KeyPair.generate(plan.spec)));
