@@ -18,7 +18,8 @@ interface Setting {
 const SETTINGS: readonly Setting[] = [
   { flag: "--cluster-name", path: "metadata.name", kind: "string" },
   { flag: "--node-name", path: "spec.hosts.0.nodeName", kind: "string" },
-  { flag: "--node-ip", path: "spec.hosts.0.nodeIPs", kind: "list" },
+  // One address or several, as the cluster file of `apply` takes it.
+  { flag: "--node-ip", path: "spec.hosts.0.nodeIP", kind: "list" },
   { flag: "--remote-root", path: "spec.hosts.0.remoteRoot", kind: "string" },
   { flag: "--server", path: "spec.apiEndpoint", kind: "string" },
   { flag: "--mirror", path: "spec.mirror", kind: "string" },
@@ -83,9 +84,12 @@ export function parseSavedSettings(text: string, file: string): Saved {
     if (path === "apiVersion" || path === "kind") continue;
     if (!known.has(path)) throw new InputError("unknown field", { file, field: path });
     const setting = SETTINGS.find((s) => s.path === path)!;
-    const ok = setting.kind === "list" ? Array.isArray(value) && value.every((v) => typeof v === "string") : typeof value === setting.kind;
-    if (!ok) throw new InputError(`expected ${setting.kind === "list" ? "a list of strings" : `a ${setting.kind}`}`, { file, field: path, value });
-    saved.set(setting.flag, Array.isArray(value) ? (value as string[]) : String(value));
+    const ok =
+      setting.kind === "list"
+        ? typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"))
+        : typeof value === setting.kind;
+    if (!ok) throw new InputError(`expected ${setting.kind === "list" ? "a string or a list of strings" : `a ${setting.kind}`}`, { file, field: path, value });
+    saved.set(setting.flag, setting.kind === "list" ? ([] as string[]).concat(value as string | string[]) : String(value));
   }
   return saved;
 }
@@ -95,7 +99,8 @@ export function formatSavedSettings(saved: Saved): string {
   const doc: Record<string, unknown> = { apiVersion: "dk-bootstrap/v1alpha1", kind: "Cluster" };
   for (const s of SETTINGS) {
     const v = saved.get(s.flag);
-    if (v !== undefined) put(doc, s.path.split("."), s.kind === "number" ? Number(v) : v);
+    if (v === undefined) continue;
+    put(doc, s.path.split("."), s.kind === "number" ? Number(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
   }
   return HEADER + dump(doc, { lineWidth: -1 });
 }

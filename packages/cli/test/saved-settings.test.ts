@@ -33,7 +33,7 @@ describe("certs remembers its settings", () => {
     expect(doc.apiVersion).toBe("dk-bootstrap/v1alpha1");
     expect(doc.kind).toBe("Cluster");
     expect(doc.metadata.name).toBe("demo");
-    expect(doc.spec.hosts[0]).toEqual({ nodeName: "node1", nodeIPs: ["192.0.2.7"] });
+    expect(doc.spec.hosts[0]).toEqual({ nodeName: "node1", nodeIP: "192.0.2.7" });
     expect(doc.spec.network.serviceCIDR).toBe("10.96.0.0/12");
     expect(doc.spec.pki.keyAlgorithm).toBe("ecdsa");
   });
@@ -66,7 +66,7 @@ describe("certs remembers its settings", () => {
     expect(r.stdout).toMatch(/Re-issued "apiserver" certificate with its existing key \(its SANs differ from the spec\)/);
     expect(readFileSync(join(dir, "cluster", "pki", "apiserver.key"), "utf8")).toBe(key);
     expect(sans(dir, "apiserver")).toMatch(/IP Address:192.0.2.7, IP Address:192.0.2.8/);
-    expect(readFileSync(join(dir, "cluster", "cluster.yaml"), "utf8")).toMatch(/nodeIPs:\n\s+- 192.0.2.7\n\s+- 192.0.2.8\n/);
+    expect(readFileSync(join(dir, "cluster", "cluster.yaml"), "utf8")).toMatch(/nodeIP:\n\s+- 192.0.2.7\n\s+- 192.0.2.8\n/);
   });
 
   it("drops one with --allow-name-removal", () => {
@@ -86,7 +86,7 @@ describe("certs remembers its settings", () => {
 
 describe("a bad cluster.yaml", () => {
   it.each([
-    ["an unknown field", "spec:\n  hosts:\n    - nodeName: a\n      nodeIP: 192.0.2.1\n", /cluster.yaml: spec.hosts.0.nodeIP: unknown field/],
+    ["an unknown field", "spec:\n  hosts:\n    - nodeName: a\n      nodeIPs: 192.0.2.1\n", /cluster.yaml: spec.hosts.0.nodeIPs: unknown field/],
     ["a wrong type", "spec:\n  network:\n    serviceCIDR: [10.0.0.0/24]\n", /cluster.yaml: spec.network.serviceCIDR: expected a string/],
     ["another kind", "apiVersion: v1\nkind: Config\n", /cluster.yaml: apiVersion: expected apiVersion dk-bootstrap\/v1alpha1, kind Cluster/],
     ["broken YAML", "spec: [\n", /cluster.yaml: not readable YAML/],
