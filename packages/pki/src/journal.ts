@@ -106,9 +106,11 @@ export async function recoverJournal(dir: string): Promise<string | undefined> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     if (!(await present(staging))) return undefined;
+    // Staged files without a journal were never committed; an empty staging folder is a finished commit's last trace.
+    const uncommitted = (await readdir(staging)).some((f) => f.endsWith(".new"));
     await rm(staging, { recursive: true, force: true });
     await syncDir(dir);
-    return `${dir}: discarded the files of an interrupted run (it had not committed them; the previous files stand)`;
+    return uncommitted ? `${dir}: discarded the files of an interrupted run (it had not committed them; the previous files stand)` : undefined;
   }
   const entries = parseJournal(text, join(staging, JOURNAL));
   for (const e of entries) await makeFolders(dir, e);
@@ -129,6 +131,7 @@ async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void>
   }
   // The renames must be durable before the journal that would redo them goes.
   for (const folder of new Set(entries.map((e) => dirname(join(dir, e.target))))) await syncDir(folder);
+  await testDelay();
   await unlink(join(staging, JOURNAL));
   await rm(staging, { recursive: true, force: true });
   await syncDir(dir);

@@ -173,6 +173,16 @@ describe("all-or-nothing writes", () => {
     expect(existsSync(join(dir, ".dk-staging"))).toBe(false);
   });
 
+  it("removes the empty staging folder of a commit that finished, saying nothing was undone", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, ".dk-staging"), { recursive: true });
+    writeFileSync(join(dir, "a.crt"), "new a");
+    const q = quiet();
+    await (await openClusterFolder(dir, q)).release();
+    expect(q.lines).toEqual([]);
+    expect(readdirSync(dir)).toEqual(["a.crt"]);
+  });
+
   it("refuses a journal whose target leaves the folder", async () => {
     const dir = fresh(root);
     mkdirSync(join(dir, ".dk-staging"), { recursive: true });
