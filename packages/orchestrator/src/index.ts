@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./shell.js";
 export * from "./artifacts.js";
 export * from "./releases.js";
+export * from "./cluster-file.js";
 export * from "./spec.js";
 export * from "./node.js";
 export * from "./events.js";
