@@ -1,21 +1,33 @@
-// The CLI ships as one ESM bundle: Node then reads a dozen files instead of ~260 modules, most of them
-// CommonJS (@peculiar/x509's ASN.1 stack, tsyringe) that it would lex one by one. That is ~100 ms off
-// every command (`npm run bench:startup`). The libraries ship as they are, for those who import them.
+// The CLI ships as one CommonJS file, bundle/main.cjs (esbuild). One file rather than ~260 modules, most of
+// them CommonJS that Node would resolve and lex one by one; CommonJS rather than ESM because only a classic
+// script can be compiled with a V8 code cache on Node 20 (bin.js keeps one per command; Node's own compile
+// cache, module.enableCompileCache(), is 22.1+). Command groups stay lazy: esbuild turns each dynamic
+// import() into a call that evaluates the group's modules when the command runs. See `npm run bench:startup`.
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
+// Stale chunks of earlier builds would otherwise be packed and published.
+rmSync("bundle", { recursive: true, force: true });
 await build({
   entryPoints: ["dist/main.js"],
-  outdir: "bundle",
+  outfile: "bundle/main.cjs",
   bundle: true,
-  splitting: true, // command groups stay loaded on demand
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   // ssh2 loads its optional native addons with require() at run time.
   external: ["ssh2"],
-  // Bundled CommonJS asks for Node's built-ins with require(), which ESM doesn't have.
-  banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
+  // import() of a bundled module becomes a lazy call, not a module load (vm.Script has no module loader).
+  supported: { "dynamic-import": false },
+  // main.ts finds package.json from its own URL.
+  define: { "import.meta.url": "__dkModuleUrl" },
+  banner: { js: 'var __dkModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: "linked",
   sourcesContent: false,
   logLevel: "warning",
 });
+// The code cache's key: V8 checks a cache against the source's length only, so a rebuilt bundle of the same
+// length would run the old bytecode. bin.js names its caches after this hash of the content.
+const hash = createHash("sha256").update(readFileSync("bundle/main.cjs")).digest("hex").slice(0, 16);
+writeFileSync("bundle/build-id", `${hash}\n`);

@@ -75,4 +75,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the bundle is a classic script, compiled with a code cache (see bin.js).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
