@@ -51,7 +51,8 @@ export interface CertificateTemplate {
   subject: SubjectName | x509.Name;
   /** The subject's public key. */
   publicKey: CryptoKey;
-  sans?: SubjectAltNames;
+  /** Subject alternative names; a kind left out (`{ dns: ["web"] }`) has none. */
+  sans?: Partial<SubjectAltNames>;
   validity: Validity;
   /** CA certificates: path length constraint (none when undefined). */
   ca?: { pathLen?: number };

@@ -14,7 +14,7 @@ export interface ParsedCsr {
 }
 
 /** Makes a PKCS#10 CSR for `key`, carrying its SANs in an extensionRequest as cfssl's CSRs do. */
-export async function createCsr(subject: SubjectName, sans: SubjectAltNames, key: KeyPair): Promise<x509.Pkcs10CertificateRequest> {
+export async function createCsr(subject: SubjectName, sans: Partial<SubjectAltNames>, key: KeyPair): Promise<x509.Pkcs10CertificateRequest> {
   const list = toGeneralNames(sans);
   return x509.Pkcs10CertificateRequestGenerator.create(
     {

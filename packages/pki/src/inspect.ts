@@ -2,10 +2,13 @@ import { keyIdOf } from "./certificate.js";
 import type { KeyPair } from "./keys.js";
 import { type SubjectName, fromX509Name, sameName } from "./name.js";
 import { type SubjectAltNames, sansOf } from "./san.js";
-import { extKeyUsageName, keyUsageNames } from "./usages.js";
+import { type KeyUsageName, extKeyUsageName, keyUsageNames } from "./usages.js";
 import { crypto, x509 } from "./x509.js";
 
-/** A structured view of a certificate, what `certinfo` and `check-expiration` print from. */
+/**
+ * A structured view of a certificate, what `certinfo` and `check-expiration` print from: plain data only
+ * (strings, numbers, booleans, arrays, plain objects and the two Dates), safe to log, compare or serialize.
+ */
 export interface CertificateInfo {
   subject: SubjectName;
   issuer: SubjectName;
@@ -17,7 +20,9 @@ export interface CertificateInfo {
   notAfter: Date;
   isCA: boolean;
   pathLen: number | undefined;
-  keyUsage: string[];
+  /** Key usages by cfssl's names. */
+  keyUsage: KeyUsageName[];
+  /** Extended key usages by cfssl's names, else as dotted OIDs. */
   extKeyUsage: string[];
   subjectKeyId: string | undefined;
   authorityKeyId: string | undefined;
@@ -47,7 +52,8 @@ export async function describeCertificate(cert: x509.X509Certificate): Promise<C
     isCA: bc?.ca ?? false,
     pathLen: bc?.pathLength,
     keyUsage: ku ? keyUsageNames(ku.usages) : [],
-    extKeyUsage: eku ? eku.usages.map((u) => extKeyUsageName(String(u))) : [],
+    // Array.from: the extension's list is an ASN.1 class (an Array subclass) that map() would keep.
+    extKeyUsage: eku ? Array.from(eku.usages, (u) => extKeyUsageName(String(u))) : [],
     subjectKeyId: ski?.keyId,
     authorityKeyId: aki?.keyId,
     sha256: colonHex(new Uint8Array(await cert.getThumbprint("SHA-256", crypto))),

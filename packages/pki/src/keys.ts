@@ -7,11 +7,22 @@ import { crypto } from "./x509.js";
 /** Key algorithms, by cfssl's names (`key.algo` in a CSR JSON). */
 export type KeyAlgorithm = "rsa" | "ecdsa" | "ed25519";
 
-/** What key to make: cfssl's `key` object. `size` is bits for RSA, the curve size for ECDSA, ignored for Ed25519. */
+/**
+ * What key to make: cfssl's `key` object. `size` is bits for RSA (default 2048), the curve size for ECDSA
+ * (default 256, P-256); Ed25519 has no size.
+ */
 export interface KeySpec {
   algo: KeyAlgorithm;
+  size?: number;
+}
+
+/** A key spec with its size settled (0 for Ed25519): what {@link validateKeySpec} returns and a {@link KeyPair} holds. */
+export interface ResolvedKeySpec extends KeySpec {
   size: number;
 }
+
+/** The size a {@link KeySpec} without one gets: Go's and kubeadm's RSA-2048, and P-256. */
+export const DEFAULT_KEY_SIZES: Readonly<Record<KeyAlgorithm, number>> = { rsa: 2048, ecdsa: 256, ed25519: 0 };
 
 /** How a private key is written: PKCS#8 `PRIVATE KEY`, or the traditional `RSA/EC PRIVATE KEY` cfssl and kubeadm write. */
 export type PrivateKeyFormat = "pkcs8" | "traditional";
@@ -20,24 +31,25 @@ const CURVES: Record<number, string> = { 256: "P-256", 384: "P-384", 521: "P-521
 const CURVE_SIZES: Record<string, number> = { "P-256": 256, "P-384": 384, "P-521": 521, prime256v1: 256, secp384r1: 384, secp521r1: 521 };
 
 /** The default cfssl uses when a CSR JSON has no `key`. */
-export const DEFAULT_KEY_SPEC: KeySpec = { algo: "ecdsa", size: 256 };
+export const DEFAULT_KEY_SPEC: ResolvedKeySpec = { algo: "ecdsa", size: 256 };
 
 /**
  * Checks a key spec the way cfssl does, but with a clear error: RSA 2048 to 8192 bits,
- * ECDSA on P-256, P-384 or P-521, Ed25519 with any size.
+ * ECDSA on P-256, P-384 or P-521, Ed25519 with any size. A missing size gets {@link DEFAULT_KEY_SIZES}.
  */
-export function validateKeySpec(spec: KeySpec, where: InputLocation = {}): KeySpec {
+export function validateKeySpec(spec: KeySpec, where: InputLocation = {}): ResolvedKeySpec {
+  const size = spec.size ?? DEFAULT_KEY_SIZES[spec.algo];
   switch (spec.algo) {
     case "rsa":
-      if (!Number.isInteger(spec.size) || spec.size < 2048 || spec.size > 8192 || spec.size % 8 !== 0) {
-        throw new InputError("RSA key size must be a multiple of 8 from 2048 to 8192", { ...where, field: fieldOf(where, "size"), value: spec.size });
+      if (!Number.isInteger(size) || size < 2048 || size > 8192 || size % 8 !== 0) {
+        throw new InputError("RSA key size must be a multiple of 8 from 2048 to 8192", { ...where, field: fieldOf(where, "size"), value: size });
       }
-      return spec;
+      return { algo: "rsa", size };
     case "ecdsa":
-      if (!CURVES[spec.size]) {
-        throw new InputError("ECDSA key size must be 256, 384 or 521", { ...where, field: fieldOf(where, "size"), value: spec.size });
+      if (!CURVES[size]) {
+        throw new InputError("ECDSA key size must be 256, 384 or 521", { ...where, field: fieldOf(where, "size"), value: size });
       }
-      return spec;
+      return { algo: "ecdsa", size };
     case "ed25519":
       return { algo: "ed25519", size: 0 };
     default:
@@ -50,7 +62,7 @@ function fieldOf(where: InputLocation, leaf: string): string {
 }
 
 /** The WebCrypto algorithm a key signs with; the hash follows the key size as cfssl chooses it. */
-function signingAlgorithm(spec: KeySpec): RsaHashedImportParams | EcKeyImportParams | Algorithm {
+function signingAlgorithm(spec: ResolvedKeySpec): RsaHashedImportParams | EcKeyImportParams | Algorithm {
   switch (spec.algo) {
     case "rsa":
       return { name: "RSASSA-PKCS1-v1_5", hash: spec.size >= 4096 ? "SHA-512" : spec.size >= 3072 ? "SHA-384" : "SHA-256" };
@@ -62,7 +74,7 @@ function signingAlgorithm(spec: KeySpec): RsaHashedImportParams | EcKeyImportPar
 }
 
 /** The hash to pass along with an ECDSA signature (WebCrypto binds it per call, not per key). */
-export function signatureParams(spec: KeySpec): Algorithm | EcdsaParams {
+export function signatureParams(spec: ResolvedKeySpec): Algorithm | EcdsaParams {
   if (spec.algo === "ecdsa") return { name: "ECDSA", hash: spec.size === 384 ? "SHA-384" : spec.size === 521 ? "SHA-512" : "SHA-256" };
   return signingAlgorithm(spec);
 }
@@ -76,14 +88,14 @@ export function privateKeyFormatOf(pem: string): PrivateKeyFormat {
 export class KeyPair {
   private constructor(
     /** What the key is. */
-    readonly spec: KeySpec,
+    readonly spec: ResolvedKeySpec,
     /** WebCrypto private key, for signing. */
     readonly privateKey: CryptoKey,
     /** WebCrypto public key, for certificates and CSRs. */
     readonly publicKey: CryptoKey,
   ) {}
 
-  /** Makes a new key. RSA primes are found on libuv's thread pool, so several keys can be made at once. */
+  /** Makes a new key (`{ algo: "ecdsa" }` is P-256). RSA primes are found on libuv's thread pool, so several keys can be made at once. */
   static async generate(spec: KeySpec): Promise<KeyPair> {
     const checked = validateKeySpec(spec);
     if (checked.algo === "rsa") return KeyPair.fromKeyObject(await generateRsaKey(checked.size));
@@ -110,7 +122,7 @@ export class KeyPair {
   }
 
   /** Wraps a Node private KeyObject. */
-  static async fromKeyObject(key: KeyObject, where: InputLocation = {}, spec: KeySpec = keySpecOf(key, where)): Promise<KeyPair> {
+  static async fromKeyObject(key: KeyObject, where: InputLocation = {}, spec: ResolvedKeySpec = keySpecOf(key, where)): Promise<KeyPair> {
     const alg = signingAlgorithm(spec);
     try {
       const der = key.export({ type: "pkcs8", format: "der" });
@@ -150,7 +162,7 @@ export class KeyPair {
 }
 
 /** The algorithm and size of a key, private or public (a certificate's: renew makes the new key like the old one). */
-export function keySpecOf(key: KeyObject, where: InputLocation = {}): KeySpec {
+export function keySpecOf(key: KeyObject, where: InputLocation = {}): ResolvedKeySpec {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case "rsa":

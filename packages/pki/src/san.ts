@@ -19,6 +19,11 @@ export function noSans(): SubjectAltNames {
   return { dns: [], ip: [], email: [], uri: [] };
 }
 
+/** Every kind of SAN, from SANs as a caller writes them (`{ dns: ["web"] }`): a kind left out is empty. Copies the lists. */
+export function completeSans(sans: Partial<SubjectAltNames> = {}): SubjectAltNames {
+  return { dns: [...(sans.dns ?? [])], ip: [...(sans.ip ?? [])], email: [...(sans.email ?? [])], uri: [...(sans.uri ?? [])] };
+}
+
 /**
  * Sorts cfssl `hosts` entries into SANs, first match wins as in cfssl: an IP literal (v4 or v6), an
  * email address, a URI with a scheme and `//`, else a DNS name (a leading `*.` wildcard allowed).
@@ -58,12 +63,14 @@ export function isDnsName(name: string): boolean {
 }
 
 /** All SANs as a flat list in the order Go writes them: DNS, email, IP, URI. */
-export function sanList(sans: SubjectAltNames): string[] {
+export function sanList(partial: Partial<SubjectAltNames>): string[] {
+  const sans = completeSans(partial);
   return [...sans.dns, ...sans.email, ...sans.ip, ...sans.uri];
 }
 
 /** SANs as @peculiar/x509 general names, in Go's order: DNS, email, IP, URI. */
-export function toGeneralNames(sans: SubjectAltNames): x509.JsonGeneralName[] {
+export function toGeneralNames(partial: Partial<SubjectAltNames>): x509.JsonGeneralName[] {
+  const sans = completeSans(partial);
   return [
     ...sans.dns.map((value) => ({ type: "dns" as const, value })),
     ...sans.email.map((value) => ({ type: "email" as const, value })),

@@ -9,6 +9,7 @@ import {
   issueCertificate,
   kubeadmValidity,
   cfsslValidity,
+  checkUsages,
   parseDuration,
   parseUsages,
   randomSerial,
@@ -48,7 +49,7 @@ describe("usages", () => {
     expect(u.extKeyUsage).toEqual(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
   });
   it("makes an unknown usage an error where cfssl drops it", () => {
-    expect(() => parseUsages(["signing", "server-auth"], { file: "ca-config.json", field: "signing.profiles.kubernetes.usages" })).toThrow(
+    expect(() => checkUsages(["signing", "server-auth"], { file: "ca-config.json", field: "signing.profiles.kubernetes.usages" })).toThrow(
       /ca-config.json: signing.profiles.kubernetes.usages\[1\]: unknown usage.*\(got "server-auth"\)/,
     );
   });

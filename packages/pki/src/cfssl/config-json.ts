@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { Fields, parseJsonFile } from "../json.js";
 import { HOUR_MS, formatDuration, parseDuration } from "../duration.js";
-import { type Usages, parseUsages } from "../usages.js";
+import { type UsageName, type Usages, checkUsages, parseUsages } from "../usages.js";
 
 /** A signing profile of a cfssl config. */
 export interface SigningProfile {
@@ -18,7 +18,7 @@ export interface SigningConfig {
   profiles: Record<string, SigningProfile>;
 }
 
-const DEFAULT_USAGES = ["signing", "key encipherment", "server auth", "client auth"];
+const DEFAULT_USAGES: UsageName[] = ["signing", "key encipherment", "server auth", "client auth"];
 
 /** What cfssl signs with when no `-config` is given: server and client auth, 8760h. */
 export const DEFAULT_SIGNING_CONFIG: SigningConfig = {
@@ -50,7 +50,7 @@ function readProfile(f: Fields | undefined, fallback: SigningProfile | undefined
   const expiry = f.string("expiry");
   const profile: SigningProfile = {
     usageNames: names,
-    usages: parseUsages(names, { file: f.file, field: f.at("usages") }),
+    usages: checkUsages(names, { file: f.file, field: f.at("usages") }),
     expiryMs: expiry === undefined ? defaultExpiry : parseDuration(expiry, { file: f.file, field: f.at("expiry") }),
   };
   const cc = f.object("ca_constraint");
@@ -99,7 +99,7 @@ export function formatConfigJson(config: SigningConfig): string {
   return `${JSON.stringify({ signing: { default: profile(config.default), profiles } }, null, 4)}\n`;
 }
 
-const profileOf = (usageNames: string[], hours: number): SigningProfile => ({ usageNames, usages: parseUsages(usageNames), expiryMs: hours * HOUR_MS });
+const profileOf = (usageNames: UsageName[], hours: number): SigningProfile => ({ usageNames, usages: parseUsages(usageNames), expiryMs: hours * HOUR_MS });
 
 /** What `cfssl print-defaults config` prints: a 168h default, `www` (server) and `client` profiles. */
 export const PRINT_DEFAULTS_CONFIG: SigningConfig = {

@@ -14,7 +14,7 @@ export interface ClusterSpec {
   serviceCidr: string;
   /** The cluster DNS domain. */
   clusterDomain: string;
-  /** Key algorithm for every key (the service-account key falls back to ECDSA P-256 for Ed25519). */
+  /** Key algorithm for every key, its size per algorithm when left out (the service-account key falls back to ECDSA P-256 for Ed25519). */
   key: KeySpec;
   /** How private keys are written: `traditional` (PKCS#1/SEC1, as kubeadm) or `pkcs8`. */
   keyFormat: PrivateKeyFormat;
@@ -47,7 +47,7 @@ export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
   for (const ip of spec.nodeIPs) if (!isIP(ip)) throw new InputError("not an IP address", { field: "node-ip", value: ip });
   firstServiceIP(spec.serviceCidr);
   if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
-  validateKeySpec(spec.key, { field: "key" });
+  spec.key = validateKeySpec(spec.key, { field: "key" });
   if (spec.keyFormat !== "traditional" && spec.keyFormat !== "pkcs8")
     throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
   if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
