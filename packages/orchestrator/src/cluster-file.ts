@@ -2,9 +2,7 @@ import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
 import { DkError, isDns1123Subdomain } from "@dk-bootstrap/pki";
 import { YAMLException, load } from "js-yaml";
-
-/** What a host runs: etcd and the control plane, the kubelet and its neighbours, or both. */
-export type Role = "controller" | "worker" | "controller+worker";
+import type { Role } from "./spec.js";
 
 /** One host of the cluster file. */
 export interface ClusterHost {

@@ -4,7 +4,7 @@ import type { Step } from "./steps/step.js";
 import { cni, containerd, kubeProxy, kubelet, web } from "./steps/worker.js";
 import { coredns } from "./steps/coredns.js";
 import { traefik } from "./steps/addons.js";
-import type { NodeSpec } from "./spec.js";
+import { type NodeSpec, runsOn } from "./spec.js";
 
 /** Every step, in the workshop's order (the preflight is made per run, for the steps that are pending). */
 export const STEPS: readonly Step[] = [
@@ -41,7 +41,7 @@ export function plan(range: { from?: string; until?: string } = {}, spec?: NodeS
   const from = Math.max(index(range.from, "--from", 0), 0);
   const until = index(range.until, "--until", STEPS.length - 1);
   if (until >= 0 && from > until) throw new InputError(`--from ${range.from} comes after --until ${range.until}`, { field: "--from" });
-  return STEPS.slice(from, until + 1).filter((s) => !spec || !s.enabled || s.enabled(spec));
+  return STEPS.slice(from, until + 1).filter((s) => !spec || ((!s.enabled || s.enabled(spec)) && runsOn(spec, s.runsOn)));
 }
 
 /** A step by its id (optional steps included), or the one-line error that lists the steps. */

@@ -3,8 +3,33 @@ import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kube
 import { isAbsolute } from "node:path";
 import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
+/** What a host runs: etcd and the control plane, the kubelet and its neighbours, or both (the one-node cluster). */
+export type Role = "controller" | "worker" | "controller+worker";
+
+/** One etcd member of a cluster of several: its name (the node's) and the address its peers dial. */
+export interface EtcdMember {
+  name: string;
+  ip: string;
+}
+
+/** The etcd cluster a controller's member belongs to, when there are several controllers. */
+export interface EtcdCluster {
+  /** Every member, this node's included: `--initial-cluster`, and the apiserver's `--etcd-servers`. */
+  members: EtcdMember[];
+  /** `new` when the members start together; `existing` for a member added to a running cluster (`member add` first). */
+  state: "new" | "existing";
+  /** `--initial-cluster-token`: unique per cluster, so members of two clusters never join each other. */
+  token: string;
+}
+
 /** Every choice of a bootstrap: the PKI's, the kubeconfigs', and the node's. */
 export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
+  /** What this node runs; `controller+worker` for the one-node cluster. */
+  role: Role;
+  /** This node applies the cluster-wide objects (RBAC, CoreDNS, the workshop's app): one controller of the cluster. */
+  clusterSteps: boolean;
+  /** Several controllers: the etcd members. Absent: one member on loopback, as the workshop runs it. */
+  etcdCluster?: EtcdCluster;
   /** Every path the plan writes on the node lives under it (`--remote-root`). */
   remoteRoot: string;
   versions: Versions;
@@ -35,6 +60,8 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     ...clusterSpec(partial),
     ...DEFAULT_KUBECONFIG_SPEC,
     remoteRoot: "/",
+    role: "controller+worker",
+    clusterSteps: true,
     podCidr: "10.244.0.0/16",
     cni: "bridge",
     dns: "coredns",
@@ -46,6 +73,10 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(v))
       throw new InputError("not a release version such as 1.34.2", { field: `--${k === "kubernetes" ? "k8s" : k}-version`, value: v });
   }
+  if (!["controller", "worker", "controller+worker"].includes(spec.role))
+    throw new InputError("must be controller, worker or controller+worker", { field: "role", value: spec.role });
+  if (spec.clusterSteps && !spec.role.startsWith("controller"))
+    throw new InputError("the cluster-wide objects are applied by a controller", { field: "clusterSteps", value: spec.role });
   if (spec.cni !== "bridge" && spec.cni !== "calico") throw new InputError("must be bridge or calico", { field: "--cni", value: spec.cni });
   if (spec.dns !== "coredns" && spec.dns !== "none") throw new InputError("must be coredns or none", { field: "--dns", value: spec.dns });
   if (spec.dns === "coredns") dnsServiceIP(spec.serviceCidr);
@@ -58,6 +89,16 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** Whether a node of this role runs a step of this kind. */
+export function runsOn(spec: Pick<NodeSpec, "role" | "clusterSteps">, kind: "controller" | "worker" | "cluster" | undefined): boolean {
+  if (kind === undefined) return true;
+  if (kind === "cluster") return spec.clusterSteps;
+  return spec.role === "controller+worker" || spec.role === kind;
+}
+
+/** The client URL of an address: IPv6 in brackets. */
+export const httpsUrl = (ip: string, port: number): string => `https://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 
 /** The node's own /24 of the pod CIDR (what the controller-manager gives the first node), for the bridge CNI. */
 export function nodePodSubnet(podCidr: string): string {

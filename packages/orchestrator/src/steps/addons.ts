@@ -67,6 +67,7 @@ spec:
 /** Traefik, the workshop's optional ingress controller, and its `dk` Ingress to the web Service. */
 export const traefik: Step = {
   id: "traefik",
+  runsOn: "cluster",
   title: "Traefik, an ingress controller",
   why: "A Service's ClusterIP only works inside the cluster. An ingress controller listens on node ports and routes HTTP by host name to Services: dk.domain.tld goes to web.",
   observe: "`kubectl get svc traefik` shows node ports 30080 and 30443; http://NODE:30080/ with Host dk.domain.tld answers from a web Pod.",

@@ -1,13 +1,30 @@
 import { ARTIFACTS } from "../artifacts.js";
 import { lines, sh } from "../shell.js";
+import { httpsUrl } from "../spec.js";
 import { type FilePut, type Step, type StepContext, install, installed, kubectl, kubectlWith, pkiFiles } from "./step.js";
 
 const etcdArtifacts = (c: StepContext) => ARTIFACTS.etcd(c.spec.versions, c.arch);
+/** This controller's own member of a cluster of several. */
+const memberOf = (c: StepContext) => {
+  const m = c.spec.etcdCluster?.members.find((x) => x.name === c.spec.nodeName);
+  if (!m) throw new Error(`node ${c.spec.nodeName} is not a member of its etcd cluster`);
+  return m;
+};
+
+/** Every member's client URL, this node's first: the apiserver fails over to the others when its own member is down. */
+export const etcdServers = (c: StepContext): string => {
+  const members = c.spec.etcdCluster?.members;
+  if (!members) return "https://127.0.0.1:2379";
+  const own = memberOf(c);
+  return ["https://127.0.0.1:2379", ...members.filter((m) => m !== own).map((m) => httpsUrl(m.ip, 2379))].join(",");
+};
+
 const conf = (c: StepContext, name: string): FilePut => ({ path: `${c.node.etc}/${name}`, mode: 0o600, local: name });
 
 /** etcd: the cluster's only memory. */
 export const etcd: Step = {
   id: "etcd",
+  runsOn: "controller",
   title: "etcd, the key-value store",
   why: "Everything Kubernetes knows (Deployments, Pods, Nodes, Secrets) is stored in etcd and nowhere else. The apiserver is a stateless front door to it: without etcd it cannot start. Only clients with a certificate of the etcd CA get in.",
   observe: "etcdctl, with the health-check client certificate, reports the endpoint healthy; nothing else runs yet.",
@@ -25,15 +42,19 @@ export const etcd: Step = {
     ]),
   script(c) {
     const p = c.node.pki;
-    const clientUrls = ["https://127.0.0.1:2379", ...c.spec.nodeIPs.map((ip) => `https://${ip.includes(":") ? `[${ip}]` : ip}:2379`)].join(",");
+    const clientUrls = ["https://127.0.0.1:2379", ...c.spec.nodeIPs.map((ip) => httpsUrl(ip, 2379))].join(",");
     const data = c.node.path("var/lib/etcd");
+    // One member listens for peers on loopback (the workshop's node); several, on their node IPs, each naming all.
+    const cluster = c.spec.etcdCluster;
+    const peerUrl = cluster ? httpsUrl(memberOf(c).ip, 2380) : "https://127.0.0.1:2380";
+    const initial = cluster ? cluster.members.map((m) => `${m.name}=${httpsUrl(m.ip, 2380)}`).join(",") : `${c.spec.nodeName}=${peerUrl}`;
     return lines([
       install(c, etcdArtifacts(c)),
       sh`mkdir -p ${data} && chmod 700 ${data}`,
       sh`DK_TYPE=notify dk_start etcd ${`${c.node.bin}/etcd`} --name=${c.spec.nodeName} --data-dir=${data} \\
   --listen-client-urls=${clientUrls} --advertise-client-urls=${clientUrls} \\
-  --listen-peer-urls=https://127.0.0.1:2380 --initial-advertise-peer-urls=https://127.0.0.1:2380 \\
-  --initial-cluster=${`${c.spec.nodeName}=https://127.0.0.1:2380`} --initial-cluster-state=new \\
+  --listen-peer-urls=${peerUrl} --initial-advertise-peer-urls=${peerUrl} \\
+  --initial-cluster=${initial} --initial-cluster-state=${cluster?.state ?? "new"}${cluster ? sh` --initial-cluster-token=${cluster.token}` : sh``} \\
   --client-cert-auth=true --trusted-ca-file=${`${p}/etcd/ca.crt`} --cert-file=${`${p}/etcd/server.crt`} --key-file=${`${p}/etcd/server.key`} \\
   --peer-client-cert-auth=true --peer-trusted-ca-file=${`${p}/etcd/ca.crt`} --peer-cert-file=${`${p}/etcd/peer.crt`} --peer-key-file=${`${p}/etcd/peer.key`} \\
   --listen-metrics-urls=http://127.0.0.1:2381`,
@@ -57,6 +78,7 @@ const superAdmin = (c: StepContext, ...args: string[]) => kubectlWith(c, "super-
 /** kube-apiserver: the only door to etcd. */
 export const kubeApiserver: Step = {
   id: "kube-apiserver",
+  runsOn: "controller",
   title: "kube-apiserver, the API",
   why: "Every component and every kubectl talks to the apiserver, never to etcd: it authenticates (certificates of the cluster CA), authorizes (Node, RBAC), validates and stores. With it alone you can create a Deployment, but nothing acts on it.",
   observe:
@@ -92,7 +114,7 @@ export const kubeApiserver: Step = {
   --client-ca-file=${`${p}/ca.crt`} --tls-cert-file=${`${p}/apiserver.crt`} --tls-private-key-file=${`${p}/apiserver.key`} \\
   --kubelet-client-certificate=${`${p}/apiserver-kubelet-client.crt`} --kubelet-client-key=${`${p}/apiserver-kubelet-client.key`} \\
   --kubelet-certificate-authority=${`${p}/ca.crt`} --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname \\
-  --etcd-servers=https://127.0.0.1:2379 --etcd-cafile=${`${p}/etcd/ca.crt`} --etcd-certfile=${`${p}/apiserver-etcd-client.crt`} --etcd-keyfile=${`${p}/apiserver-etcd-client.key`} \\
+  --etcd-servers=${etcdServers(c)} --etcd-cafile=${`${p}/etcd/ca.crt`} --etcd-certfile=${`${p}/apiserver-etcd-client.crt`} --etcd-keyfile=${`${p}/apiserver-etcd-client.key`} \\
   --service-cluster-ip-range=${c.spec.serviceCidr} \\
   --service-account-issuer=${`https://kubernetes.default.svc.${c.spec.clusterDomain}`} --service-account-key-file=${`${p}/sa.pub`} --service-account-signing-key-file=${`${p}/sa.key`} \\
   --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --requestheader-allowed-names=front-proxy-client \\
@@ -142,6 +164,7 @@ subjects:
 /** The RBAC a cluster without kubeadm lacks. */
 export const rbac: Step = {
   id: "rbac",
+  runsOn: "cluster",
   title: "RBAC: admins, and the apiserver towards the kubelet",
   why: "admin.conf's group kubeadm:cluster-admins means nothing until a binding gives it cluster-admin (unlike system:masters, that binding can be removed: the admin can be revoked). The kubelet, which authorizes through the apiserver, only serves logs and exec to the apiserver's client identity once it is bound to system:kubelet-api-admin.",
   observe: "`kubectl --kubeconfig admin.conf auth can-i '*' '*'` says yes.",
@@ -157,6 +180,7 @@ export const rbac: Step = {
 /** kube-controller-manager: the loops that make things happen. */
 export const kubeControllerManager: Step = {
   id: "kube-controller-manager",
+  runsOn: "controller",
   title: "kube-controller-manager, the control loops",
   why: "The apiserver only stores wishes. Controllers turn them into more objects: the Deployment controller makes a ReplicaSet, which makes Pods; it also gives the node its pod subnet and every namespace its service account and CA bundle.",
   observe:
@@ -187,6 +211,7 @@ export const kubeControllerManager: Step = {
 /** kube-scheduler: picks a node for each Pod. */
 export const kubeScheduler: Step = {
   id: "kube-scheduler",
+  runsOn: "controller",
   title: "kube-scheduler, the placement",
   why: "A Pod runs nowhere until the scheduler writes a node name into it. With no node registered yet, it can only say so.",
   observe: "Pending Pods stay Pending, now with a FailedScheduling event: no nodes are available (with `--step`, the web Deployment's).",

@@ -238,6 +238,7 @@ const manifest = (c: StepContext) => `${c.node.etc}/manifests/coredns.yaml`;
 /** CoreDNS: Services by name. */
 export const coredns: Step = {
   id: "coredns",
+  runsOn: "cluster",
   title: "CoreDNS, the cluster DNS",
   why: "A ClusterIP is stable but nobody remembers it: Pods call `web`, or `web.default.svc.cluster.local`. The kubelet writes the DNS Service's address (the tenth IP of the Service range, as kubeadm picks it) into every Pod's resolv.conf; CoreDNS answers there, watching Services and their endpoints through the apiserver, and forwards other names to the node's resolvers. Without it, no Service resolves by name.",
   observe:

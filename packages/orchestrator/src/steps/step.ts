@@ -50,6 +50,12 @@ export interface Step {
   why: string;
   /** What the user should see on the cluster once it is done. */
   observe: string;
+  /**
+   * Which nodes run it: the control plane's (`controller`), the kubelet's and its neighbours' (`worker`), or
+   * the cluster-wide objects, applied once through the API by one controller (`cluster`); absent: every
+   * node (the preflight).
+   */
+  runsOn?: "controller" | "worker" | "cluster";
   /** Whether the spec asks for this step (optional steps: Traefik); absent means always. */
   enabled?(spec: NodeSpec): boolean;
   /** Ports it listens on (checked free by the preflight before it first runs). */

@@ -25,6 +25,7 @@ const minor = (v: string) => Number(v.split(".")[1]);
 /** containerd (with runc): runs containers for the kubelet. */
 export const containerd: Step = {
   id: "containerd",
+  runsOn: "worker",
   artifacts: (c) => ARTIFACTS.containerd(c.spec.versions, c.arch),
   title: "containerd and runc, the container runtime",
   why: "Kubernetes does not run containers itself: the kubelet asks a CRI runtime. containerd pulls images and manages containers, runc creates them with the kernel's namespaces and cgroups.",
@@ -77,6 +78,7 @@ state = '${c.node.path("run/containerd")}'
 /** kubelet: registers the node and runs its Pods. */
 export const kubelet: Step = {
   id: "kubelet",
+  runsOn: "worker",
   artifacts: (c) => ARTIFACTS.kubelet(c.spec.versions, c.arch),
   title: "kubelet, the node agent",
   why: "The kubelet registers this machine as a Node, then runs the Pods scheduled to it through containerd. Its own identity (system:node:<name>) lets the Node authorizer limit it to its node; its config turns off anonymous access and asks the apiserver who may call it.",
@@ -136,6 +138,7 @@ tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
 /** A bridge + host-local CNI: pod networking with no image to pull. */
 export const cni: Step = {
   id: "cni",
+  runsOn: "worker",
   artifacts: (c) => [...ARTIFACTS.cni(c.spec.versions, c.arch), ...(c.spec.cni === "calico" ? helmArtifacts(c) : [])],
   title: "CNI: pod networking",
   tools: (spec): Record<string, string> =>
@@ -190,6 +193,7 @@ export const cni: Step = {
 /** kube-proxy: makes Service IPs work. */
 export const kubeProxy: Step = {
   id: "kube-proxy",
+  runsOn: "worker",
   artifacts: (c) => ARTIFACTS["kube-proxy"](c.spec.versions, c.arch),
   title: "kube-proxy, the Service plumbing",
   tools: (spec) => ({
@@ -275,6 +279,7 @@ spec:
 /** The workshop's web Deployment and Service. */
 export const web: Step = {
   id: "web",
+  runsOn: "cluster",
   title: "the workshop's web Deployment and Service",
   why: "A Deployment of two Pods behind a ClusterIP Service: everything above, working together.",
   observe: "`kubectl get pods -o wide` shows the Pods Running; `kubectl get svc web` its ClusterIP; scale to 4 and kube-proxy's probabilities follow.",

@@ -1,0 +1,83 @@
+// One node's plan inside a cluster of several: what each role runs, and etcd members that name each other.
+import { describe, expect, it } from "vitest";
+import { type NodeSpecInput, explainStep, nodeSpec, plan } from "@dk-bootstrap/orchestrator";
+
+const members = [
+  { name: "cp1", ip: "10.1.0.1" },
+  { name: "cp2", ip: "10.1.0.2" },
+  { name: "cp3", ip: "10.1.0.3" },
+];
+const spec = (over: Partial<NodeSpecInput>) => nodeSpec({ dir: "/tmp/x", ...over });
+
+describe("steps by role", () => {
+  const ids = (over: Partial<NodeSpecInput>) => plan({}, spec(over)).map((s) => s.id);
+  it("a worker runs the kubelet and its neighbours only", () => {
+    expect(ids({ role: "worker", clusterSteps: false })).toEqual(["containerd", "kubelet", "cni", "kube-proxy"]);
+  });
+  it("a controller runs the control plane, and the cluster-wide objects only when it is the one chosen", () => {
+    expect(ids({ role: "controller", clusterSteps: false })).toEqual(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+    expect(ids({ role: "controller", clusterSteps: true })).toEqual([
+      "etcd",
+      "kube-apiserver",
+      "rbac",
+      "kube-controller-manager",
+      "kube-scheduler",
+      "coredns",
+      "web",
+    ]);
+  });
+  it("the one-node cluster runs everything, as before", () => {
+    expect(ids({})).toEqual([
+      "etcd",
+      "kube-apiserver",
+      "rbac",
+      "kube-controller-manager",
+      "kube-scheduler",
+      "containerd",
+      "kubelet",
+      "cni",
+      "kube-proxy",
+      "coredns",
+      "web",
+    ]);
+  });
+  it("a worker can't apply the cluster-wide objects", () => {
+    expect(() => spec({ role: "worker" })).toThrow(/clusterSteps: the cluster-wide objects are applied by a controller/);
+  });
+});
+
+describe("an etcd member of three", () => {
+  const cp2 = spec({
+    nodeName: "cp2",
+    nodeIPs: ["10.1.0.2"],
+    role: "controller",
+    clusterSteps: false,
+    etcdCluster: { members, state: "new", token: "demo-1234" },
+  });
+  const etcd = explainStep(cp2, "etcd");
+  it("listens for its peers on its node IP and names every member", () => {
+    expect(etcd).toContain("--listen-peer-urls=https://10.1.0.2:2380 --initial-advertise-peer-urls=https://10.1.0.2:2380");
+    expect(etcd).toContain("--initial-cluster=cp1=https://10.1.0.1:2380,cp2=https://10.1.0.2:2380,cp3=https://10.1.0.3:2380");
+    expect(etcd).toContain("--initial-cluster-state=new --initial-cluster-token=demo-1234");
+    expect(etcd).toContain("--listen-client-urls=https://127.0.0.1:2379,https://10.1.0.2:2379");
+  });
+  it("joins a running cluster as existing", () => {
+    const joining = spec({
+      nodeName: "cp3",
+      nodeIPs: ["10.1.0.3"],
+      role: "controller",
+      clusterSteps: false,
+      etcdCluster: { members, state: "existing", token: "demo-1234" },
+    });
+    expect(explainStep(joining, "etcd")).toContain("--initial-cluster-state=existing");
+  });
+  it("its apiserver reaches every member, its own first", () => {
+    expect(explainStep(cp2, "kube-apiserver")).toContain("--etcd-servers=https://127.0.0.1:2379,https://10.1.0.1:2379,https://10.1.0.3:2379");
+  });
+  it("the one-node etcd stays on loopback, with no token", () => {
+    const one = explainStep(spec({}), "etcd");
+    expect(one).toContain("--listen-peer-urls=https://127.0.0.1:2380");
+    expect(one).not.toContain("--initial-cluster-token");
+    expect(explainStep(spec({}), "kube-apiserver")).toContain("--etcd-servers=https://127.0.0.1:2379 ");
+  });
+});
