@@ -91,7 +91,7 @@ describe("fuzzed CSRs, certificates and keys", () => {
     }
     for (let i = 0; i < 150; i++) {
       const m = mutatePem(inputs[["leaf.pem", "ca.pem", "rsa-ca.pem"][i % 3]!]!, rand, MUTATIONS[i % MUTATIONS.length]);
-      count("certinfo -cert", await outcome("x.pem", async () => certinfoJson(await describeCertificate(parseCertificate(m.pem, { file: "x.pem" })), m.pem)));
+      count("certinfo -cert", await outcome("x.pem", async () => certinfoJson(parseCertificate(m.pem, { file: "x.pem" }))));
     }
     const files = { cert: "ca.pem", key: "ca-key.pem" };
     for (let i = 0; i < 150; i++) {

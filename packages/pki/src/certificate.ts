@@ -56,8 +56,10 @@ export interface CertificateTemplate {
   validity: Validity;
   /** CA certificates: path length constraint (none when undefined). */
   ca?: { pathLen?: number };
-  /** Leaf usages; CAs always get keyCertSign + cRLSign. */
+  /** Leaf usages; CAs always get keyCertSign + cRLSign, unless `exactCaUsages`. */
   usages?: Usages;
+  /** A CA gets exactly `usages`, key usage and extended key usage, as cfssl's `ca_constraint` profiles give them. */
+  exactCaUsages?: boolean;
   /** Serial as hex; random when absent. */
   serial?: string;
 }
@@ -76,7 +78,10 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
   const extensions: x509.Extension[] = [];
   if (tpl.ca) {
     extensions.push(new x509.BasicConstraintsExtension(true, tpl.ca.pathLen, true));
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0), true));
+    if (tpl.exactCaUsages) {
+      if (tpl.usages?.keyUsage) extensions.push(new x509.KeyUsagesExtension(tpl.usages.keyUsage, true));
+      if (tpl.usages?.extKeyUsage.length) extensions.push(new x509.ExtendedKeyUsageExtension(tpl.usages.extKeyUsage, false));
+    } else extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0), true));
   } else {
     const usages = tpl.usages ?? { keyUsage: 0, extKeyUsage: [] };
     // keyEncipherment means "this key decrypts session keys": only RSA keys can (RFC 8813, RFC 8410).

@@ -13,15 +13,21 @@ export interface ParsedCsr {
   publicKey: CryptoKey;
 }
 
-/** Makes a PKCS#10 CSR for `key`, carrying its SANs in an extensionRequest as cfssl's CSRs do. */
-export async function createCsr(subject: SubjectName, sans: Partial<SubjectAltNames>, key: KeyPair): Promise<x509.Pkcs10CertificateRequest> {
+/**
+ * Makes a PKCS#10 CSR for `key`, carrying its SANs in an extensionRequest as cfssl's CSRs do. With `ca`, it also
+ * asks for a CA (BasicConstraints CA:TRUE, critical, with the path length if any), as cfssl's CSR for a CA JSON
+ * with a `ca` section does (csr.go appendCAInfoToCSR).
+ */
+export async function createCsr(subject: SubjectName, sans: Partial<SubjectAltNames>, key: KeyPair, ca?: { pathLen?: number }): Promise<x509.Pkcs10CertificateRequest> {
   const list = toGeneralNames(sans);
+  const extensions: x509.Extension[] = list.length > 0 ? [new x509.SubjectAlternativeNameExtension(list)] : [];
+  if (ca) extensions.push(new x509.BasicConstraintsExtension(true, ca.pathLen, true));
   return x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: toX509Name(subject),
       keys: { privateKey: key.privateKey, publicKey: key.publicKey },
       signingAlgorithm: signatureParams(key.spec),
-      extensions: list.length > 0 ? [new x509.SubjectAlternativeNameExtension(list)] : [],
+      extensions,
     },
     crypto,
   );

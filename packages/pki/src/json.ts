@@ -21,7 +21,10 @@ export function parseJsonFile(text: string, file: string): unknown {
   }
 }
 
-/** A tiny reader over an untyped JSON object that reports bad fields by their dotted path. */
+/**
+ * A tiny reader over an untyped JSON object that reports bad fields by their dotted path. Keys match as Go's
+ * encoding/json matches them (cfssl reads its files with it): exactly, else case-insensitively (`"cn"` is `CN`).
+ */
 export class Fields {
   constructor(
     readonly obj: Record<string, unknown>,
@@ -37,6 +40,20 @@ export class Fields {
     return new Fields(value as Record<string, unknown>, file, path);
   }
 
+  /** The value of a key, found as Go finds it: the exact key, else the first that differs only in case. */
+  get(key: string): unknown {
+    if (Object.hasOwn(this.obj, key)) return this.obj[key];
+    const lower = key.toLowerCase();
+    const match = Object.keys(this.obj).find((k) => k.toLowerCase() === lower);
+    return match === undefined ? undefined : this.obj[match];
+  }
+
+  /** True when the object has the key (in any case) with a value other than null. */
+  has(key: string): boolean {
+    const v = this.get(key);
+    return v !== undefined && v !== null;
+  }
+
   /** Dotted path of a child field. */
   at(key: string): string {
     return this.path ? `${this.path}.${key}` : key;
@@ -48,28 +65,28 @@ export class Fields {
   }
 
   string(key: string): string | undefined {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "string") throw this.error(key, "expected a string", v);
     return v;
   }
 
   number(key: string): number | undefined {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "number" || !Number.isFinite(v)) throw this.error(key, "expected a number", v);
     return v;
   }
 
   boolean(key: string): boolean | undefined {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "boolean") throw this.error(key, "expected true or false", v);
     return v;
   }
 
   strings(key: string): string[] | undefined {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) throw this.error(key, "expected a list of strings", v);
     v.forEach((s, i) => {
@@ -79,13 +96,13 @@ export class Fields {
   }
 
   object(key: string): Fields | undefined {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return undefined;
     return Fields.of(v, this.file, this.at(key));
   }
 
   objects(key: string): Fields[] {
-    const v = this.obj[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) throw this.error(key, "expected a list of objects", v);
     return v.map((item, i) => Fields.of(item, this.file, `${this.at(key)}[${i}]`));

@@ -46,3 +46,100 @@ export function fromX509Name(name: x509.Name): SubjectName {
   }
   return out;
 }
+
+/** One attribute of a DER Name: its OID, its ASN.1 string tag (0x13 PrintableString, 0x0c UTF8String ...) and its text. */
+export interface NameAttribute {
+  oid: string;
+  tag: number;
+  value: string;
+}
+
+/** A DER TLV at `at`: its tag, where its content starts and ends. */
+export function tlv(der: Uint8Array, at: number): { tag: number; start: number; end: number } {
+  const tag = der[at]!;
+  let len = der[at + 1]!;
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!;
+    start += n;
+  }
+  if (start + len > der.length) throw new Error("truncated DER");
+  return { tag, start, end: start + len };
+}
+
+/** The dotted text of a DER OBJECT IDENTIFIER's content bytes. */
+export function oidText(bytes: Uint8Array): string {
+  const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
+  let v = 0;
+  for (const b of bytes.subarray(1)) {
+    v = v * 128 + (b & 0x7f);
+    if (!(b & 0x80)) {
+      parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join(".");
+}
+
+function stringText(tag: number, bytes: Uint8Array): string {
+  if (tag === 0x1e) return Buffer.from(bytes).swap16().toString("utf16le"); // BMPString
+  if (tag === 0x1c) return String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => Buffer.from(bytes).readUInt32BE(i * 4)));
+  return Buffer.from(bytes).toString(tag === 0x14 ? "latin1" : "utf8");
+}
+
+/** The RDNs of a DER Name, in order, each a list of attributes (several for a multi-valued RDN). */
+export function nameAttributes(name: x509.Name | Uint8Array): NameAttribute[][] {
+  const der = name instanceof Uint8Array ? name : new Uint8Array(name.toArrayBuffer());
+  const seq = tlv(der, 0);
+  const rdns: NameAttribute[][] = [];
+  for (let at = seq.start; at < seq.end;) {
+    const set = tlv(der, at);
+    const rdn: NameAttribute[] = [];
+    for (let a = set.start; a < set.end;) {
+      const atv = tlv(der, a);
+      const oid = tlv(der, atv.start);
+      const value = tlv(der, oid.end);
+      rdn.push({ oid: oidText(der.subarray(oid.start, oid.end)), tag: value.tag, value: stringText(value.tag, der.subarray(value.start, value.end)) });
+      a = atv.end;
+    }
+    rdns.push(rdn);
+    at = set.end;
+  }
+  return rdns;
+}
+
+/** The attributes Go's pkix.Name keeps, in the order its ToRDNSequence writes them. */
+const GO_ORDER = [
+  ["2.5.4.6", "C"],
+  ["2.5.4.8", "ST"],
+  ["2.5.4.7", "L"],
+  ["2.5.4.9", "2.5.4.9"], // street address
+  ["2.5.4.17", "2.5.4.17"], // postal code
+  ["2.5.4.10", "O"],
+  ["2.5.4.11", "OU"],
+  ["2.5.4.3", "CN"],
+  ["2.5.4.5", "2.5.4.5"], // serial number
+] as const;
+
+/**
+ * A name as cfssl's `sign` writes a CSR's subject into the certificate: Go reads it into a pkix.Name (C, ST, L,
+ * street, postal code, O, OU keep every value in order; CN and serialNumber keep the last; every other attribute,
+ * an emailAddress say, is dropped) and writes that back in Go's order, each type one RDN (multi-valued when it has
+ * several values), PrintableString when the text allows it, else UTF8String.
+ */
+export function goCanonicalName(name: x509.Name): x509.Name {
+  const values = new Map<string, string[]>();
+  for (const attr of nameAttributes(name).flat()) {
+    const single = attr.oid === "2.5.4.3" || attr.oid === "2.5.4.5";
+    if (single) values.set(attr.oid, [attr.value]);
+    else values.set(attr.oid, [...(values.get(attr.oid) ?? []), attr.value]);
+  }
+  const rdns: x509.JsonName = [];
+  for (const [oid, key] of GO_ORDER) {
+    const v = values.get(oid)?.filter((s) => s !== "");
+    if (v && v.length > 0) rdns.push({ [key]: v });
+  }
+  return new x509.Name(rdns);
+}

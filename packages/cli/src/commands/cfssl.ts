@@ -6,12 +6,12 @@ import {
   InputError,
   bareFiles,
   certinfoJson,
-  describeCertificate,
   formatConfigJson,
   formatCsrJson,
   gencert,
   gencertInitCa,
   loadSigner,
+  onlyCertificatePem,
   parseCertificate,
   parseConfigJson,
   parseCsr,
@@ -64,7 +64,10 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
     if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap gencert -initca ca-csr.json" });
     const req = parseCsrJson(await readInput(file, "the CSR JSON"), file);
     const now = new Date();
-    const out = f.bools.has("initca") ? await gencertInitCa(req, now) : await gencert(req, await signerFrom(f, now), await profileFrom(f), signOptions(f, now));
+    const opts = signOptions(f, now);
+    const out = f.bools.has("initca")
+      ? await gencertInitCa(req, now, opts.hostnames)
+      : await gencert(req, await signerFrom(f, now), await profileFrom(f), opts);
     warn(out.warnings);
     process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
   },
@@ -75,13 +78,14 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
     const text = await readInput(file, "the CSR");
     const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file });
     warn(out.warnings);
-    process.stdout.write(`${JSON.stringify({ cert: out.cert })}\n`);
+    // cfssl prints the CSR it signed, as read, so that cfssljson -bare writes NAME.csr beside NAME.pem.
+    process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: text })}\n`);
   },
   certinfo: async (f) => {
     if (f.values.cert) {
-      const pem = await readInput(f.values.cert, "the certificate");
-      const cert = parseCertificate(pem, { file: f.values.cert });
-      process.stdout.write(`${JSON.stringify(certinfoJson(await describeCertificate(cert), pem.slice(pem.indexOf("-----BEGIN"))), null, 2)}\n`);
+      const where = { file: f.values.cert };
+      const cert = parseCertificate(onlyCertificatePem(await readInput(f.values.cert, "the certificate"), where), where);
+      process.stdout.write(`${JSON.stringify(await certinfoJson(cert), null, 2)}\n`);
     } else if (f.values.csr) {
       const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
       process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);

@@ -1,4 +1,3 @@
-import { InputError } from "../errors.js";
 import { Fields, parseJsonFile } from "../json.js";
 import { DEFAULT_KEY_SPEC, type KeyAlgorithm, type KeySpec, validateKeySpec } from "../keys.js";
 import type { SubjectName } from "../name.js";
@@ -26,10 +25,22 @@ export interface CfsslCsrRequest {
 
 const NAME_KEYS = ["C", "ST", "L", "O", "OU"] as const;
 
-/** Reads and checks a cfssl CSR JSON. `file` names it in errors. */
+/**
+ * Fields of current cfssl's CSR JSON that dk-bootstrap does not write: refused by name rather than dropped, so that
+ * a request never yields a certificate other than the one it asks for (cfssl 1.2 ignores them all silently).
+ */
+const UNSUPPORTED_NAME_FIELDS = ["OID", "E", "SerialNumber"];
+const UNSUPPORTED_FIELDS = ["serialnumber", "extensions", "crl_url", "delegation_enabled"];
+
+/**
+ * Reads and checks a cfssl CSR JSON as cfssl reads it (keys in any case, `"cn"` is the CN; an empty subject is
+ * allowed). `file` names it in errors.
+ */
 export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
   const f = Fields.of(parseJsonFile(text, file), file);
+  for (const k of UNSUPPORTED_FIELDS) if (f.has(k) && f.get(k) !== false) throw f.error(k, "not supported by dk-bootstrap: remove it, or use cfssl");
   const names = f.objects("names").map((n) => {
+    for (const k of UNSUPPORTED_NAME_FIELDS) if (n.has(k)) throw n.error(k, "not supported by dk-bootstrap: remove it, or use cfssl");
     const out: CfsslName = {};
     for (const k of NAME_KEYS) {
       const v = n.string(k);
@@ -44,7 +55,9 @@ export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
     const size = keyF.number("size") ?? (algo === "rsa" ? 2048 : 256);
     key = validateKeySpec({ algo: algo as KeyAlgorithm, size }, { file, field: "key" });
   }
-  const req: CfsslCsrRequest = { CN: f.string("CN") ?? "", names, hosts: f.strings("hosts") ?? [], key };
+  // cfssl writes `""` as an empty DNS name, which RFC 5280 forbids and no client matches: it gives no SAN here.
+  const hosts = (f.strings("hosts") ?? []).filter((h) => h.trim() !== "");
+  const req: CfsslCsrRequest = { CN: f.string("CN") ?? "", names, hosts, key };
   classifyHosts(req.hosts, { file, field: "hosts" });
   const caF = f.object("ca");
   if (caF) {
@@ -58,7 +71,6 @@ export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
     if (pathlen !== undefined && (pathlen > 0 || zero)) req.ca.pathLen = pathlen;
     else if (zero) req.ca.pathLen = 0;
   }
-  if (req.CN === "" && names.length === 0) throw new InputError("a CSR needs a CN or at least one names[] entry", { file, field: "CN" });
   return req;
 }
 

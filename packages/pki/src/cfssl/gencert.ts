@@ -4,10 +4,10 @@ import { HOUR_MS } from "../duration.js";
 import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate } from "../inspect.js";
 import { KeyPair } from "../keys.js";
-import type { SubjectName } from "../name.js";
+import { goCanonicalName, toX509Name } from "../name.js";
 import { type SubjectAltNames, classifyHosts, noSans } from "../san.js";
 import { x509 } from "../x509.js";
-import type { SigningProfile } from "./config-json.js";
+import { type SigningProfile, SigningPolicyError } from "./config-json.js";
 import { type CfsslCsrRequest, csrSubject } from "./csr-json.js";
 
 /** What `cfssl gencert` prints: the PEM certificate, CSR and private key. */
@@ -23,27 +23,27 @@ const CA_DEFAULT_EXPIRY_MS = 43_800 * HOUR_MS;
 
 /**
  * `cfssl gencert -initca`: a new key and a self-signed CA, valid `ca.expiry` (default 43800h, cfssl's
- * 5 years), with cfssl's quirk kept: a CA keeps the IP SANs of `hosts` and drops the others.
+ * 5 years), with cfssl's quirk kept: a CA keeps the IP SANs of `hosts` and drops the others. `hostnames`
+ * (`-hostname`) replace the JSON's hosts, in the CSR as in the certificate; a `ca` section asks for a CA in the CSR.
  */
-export async function gencertInitCa(req: CfsslCsrRequest, now: Date = new Date()): Promise<GencertResult> {
+export async function gencertInitCa(req: CfsslCsrRequest, now: Date = new Date(), hostnames?: string[]): Promise<GencertResult> {
   const key = await KeyPair.generate(req.key);
   const subject = csrSubject(req);
   const sans = classifyHosts(req.hosts, { field: "hosts" });
-  const csr = await createCsr(subject, sans, key);
+  const ca = req.ca?.pathLen === undefined ? {} : { pathLen: req.ca.pathLen };
+  // cfssl puts -hostname's hosts in the CSR only; the certificate keeps the IP addresses of the JSON's hosts.
+  const csr = await createCsr(subject, hostnames ? classifyHosts(hostnames, { field: "-hostname" }) : sans, key, req.ca ? ca : undefined);
   const cert = await issueCertificate(
-    {
-      subject,
-      publicKey: key.publicKey,
-      sans: { ...noSans(), ip: sans.ip },
-      validity: cfsslValidity(now, req.ca?.expiryMs ?? CA_DEFAULT_EXPIRY_MS),
-      ca: req.ca?.pathLen === undefined ? {} : { pathLen: req.ca.pathLen },
-    },
+    { subject, publicKey: key.publicKey, sans: { ...noSans(), ip: sans.ip }, validity: cfsslValidity(now, req.ca?.expiryMs ?? CA_DEFAULT_EXPIRY_MS), ca },
     { selfKey: key },
   );
   return { cert: certificatePem(cert), csr: csrPem(csr), key: key.privateKeyPem(), warnings: [] };
 }
 
-/** `cfssl gencert -ca -ca-key`: a new key, its CSR, and a certificate signed under `profile`. */
+/**
+ * `cfssl gencert -ca -ca-key`: a new key, its CSR, and a certificate signed under `profile`. As in cfssl, the
+ * CSR is what is signed: a JSON with a `ca` section asks for a CA, which only a `ca_constraint` profile grants.
+ */
 export async function gencert(
   req: CfsslCsrRequest,
   signer: Signer,
@@ -53,13 +53,18 @@ export async function gencert(
   const key = await KeyPair.generate(req.key);
   const subject = csrSubject(req);
   const csrSans = classifyHosts(req.hosts, { field: "hosts" });
-  const csr = await createCsr(subject, csrSans, key);
+  const csr = await createCsr(subject, csrSans, key, req.ca ? (req.ca.pathLen === undefined ? {} : { pathLen: req.ca.pathLen }) : undefined);
+  checkCaRequest(req.ca ? { pathLen: req.ca.pathLen ?? -1 } : undefined, signer, profile);
   const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : csrSans;
-  const { cert, warnings } = await signUnderProfile(subject, key.publicKey, sans, signer, profile, options.now ?? new Date());
+  const { cert, warnings } = await signUnderProfile(toX509Name(subject), key.publicKey, sans, signer, profile, options.now ?? new Date());
   return { cert, csr: csrPem(csr), key: key.privateKeyPem(), warnings };
 }
 
-/** `cfssl sign`: signs an existing PEM CSR under `profile`; its SANs are kept unless `hostnames` replace them. */
+/**
+ * `cfssl sign`: signs an existing PEM CSR under `profile`. The subject is written as cfssl writes it (Go's
+ * order and string types, see {@link goCanonicalName}); the CSR's SANs are kept unless `hostnames` replace them;
+ * its other requested extensions are ignored, but a request for a CA is checked against the policy.
+ */
 export async function signCsr(
   csrText: string,
   signer: Signer,
@@ -67,25 +72,57 @@ export async function signCsr(
   options: { hostnames?: string[]; now?: Date; file?: string } = {},
 ): Promise<{ cert: string; warnings: string[] }> {
   const parsed = await parseCsr(csrText, options.file === undefined ? {} : { file: options.file });
+  const bc = parsed.csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
+  checkCaRequest(bc?.ca ? { pathLen: bc.pathLength ?? -1 } : undefined, signer, profile);
   const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : parsed.sans;
-  return signUnderProfile(parsed.csr.subjectName, parsed.publicKey, sans, signer, profile, options.now ?? new Date());
+  return signUnderProfile(goCanonicalName(parsed.csr.subjectName), parsed.publicKey, sans, signer, profile, options.now ?? new Date());
+}
+
+/**
+ * cfssl's policy for a CSR that asks to be a CA (local.go Sign): only a `ca_constraint` profile may sign it, and
+ * never past the signer's own path length. A CSR that does not ask is signed as the profile says.
+ */
+function checkCaRequest(request: { pathLen: number } | undefined, signer: Signer, profile: SigningProfile): void {
+  if (!request) return;
+  if (!profile.ca)
+    throw new SigningPolicyError("policy violation: the CSR asks for a CA certificate and the profile is not a CA profile (ca_constraint.is_ca)");
+  const own = signer.cert.getExtension(x509.BasicConstraintsExtension)?.pathLength;
+  if (own === 0 || (own !== undefined && request.pathLen >= own)) {
+    throw new SigningPolicyError(`policy violation: the CSR asks for a CA with path length ${request.pathLen}, and the signing CA allows ${own} below it`);
+  }
 }
 
 async function signUnderProfile(
-  subject: x509.Name | SubjectName,
+  subject: x509.Name,
   publicKey: CryptoKey,
-  sans: SubjectAltNames,
+  requested: SubjectAltNames,
   signer: Signer,
   profile: SigningProfile,
   now: Date,
 ): Promise<{ cert: string; warnings: string[] }> {
-  const validity = cfsslValidity(now, profile.expiryMs);
-  const cert = await issueCertificate({ subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca } : {}) }, signer);
+  // cfssl's CA profiles drop DNS, email and URI SANs and keep IP ones (signer.go FillTemplate).
+  const sans = profile.ca ? { ...noSans(), ip: requested.ip } : requested;
+  checkWhitelist(profile, subject, sans);
+  const validity = cfsslValidity(now, profile.expiryMs, profile.backdateMs);
+  const cert = await issueCertificate(
+    { subject, publicKey, sans, validity, usages: profile.usages, ...(profile.ca ? { ca: profile.ca, exactCaUsages: true } : {}) },
+    signer,
+  );
   const warnings = outlivesCaWarning("the certificate", cert.notAfter, signer.cert);
   if (sans.dns.length + sans.ip.length + sans.email.length + sans.uri.length === 0 && profile.usages.extKeyUsage.includes("1.3.6.1.5.5.7.3.1")) {
     warnings.push('no "hosts": a server certificate without SANs is refused by every Go client');
   }
   return { cert: certificatePem(cert), warnings };
+}
+
+/** cfssl's `name_whitelist`: the CN (when there is one), every DNS name and every email address must match. */
+function checkWhitelist(profile: SigningProfile, subject: x509.Name, sans: SubjectAltNames): void {
+  const re = profile.nameWhitelist;
+  if (!re) return;
+  const cn = subject.getField("CN").pop();
+  for (const name of [...(cn ? [cn] : []), ...sans.dns, ...sans.email]) {
+    if (!re.test(name)) throw new SigningPolicyError(`policy violation: "${name}" does not match the profile's name_whitelist ${re.source}`);
+  }
 }
 
 /**

@@ -1,14 +1,20 @@
-import { type CertificateInfo, colonHex } from "../inspect.js";
-import type { SubjectName } from "../name.js";
+import { certificatePem } from "../certificate.js";
+import { InputError, type InputLocation } from "../errors.js";
+import { colonHex, describeCertificate } from "../inspect.js";
+import { type NameAttribute, nameAttributes, oidText, tlv } from "../name.js";
+import { x509 } from "../x509.js";
 
-/** The subject/issuer object of cfssl certinfo's JSON. */
+/** The subject/issuer object of cfssl certinfo's JSON (certinfo.go Name), in its key order. */
 export interface CfsslCertinfoName {
   common_name?: string;
+  serial_number?: string;
   country?: string;
   organization?: string;
   organizational_unit?: string;
   locality?: string;
   province?: string;
+  street_address?: string;
+  postal_code?: string;
   names?: string[];
 }
 
@@ -26,37 +32,102 @@ export interface CfsslCertinfo {
   pem: string;
 }
 
-/** The JSON `cfssl certinfo -cert` prints, with its key names and order, from a described certificate. */
-export function certinfoJson(info: CertificateInfo, pem: string): CfsslCertinfo {
+/**
+ * The one certificate of a PEM file, as cfssl's helpers.ParseCertificatePEM reads it: text before the block is
+ * skipped, anything after it (a second certificate, say) is refused, as cfssl refuses it.
+ */
+export function onlyCertificatePem(text: string, where: InputLocation): string {
+  const end = "-----END CERTIFICATE-----";
+  const at = text.indexOf(end);
+  if (at >= 0 && text.slice(at + end.length).trim() !== "") throw new InputError("the PEM file should contain only one object (a certificate)", where);
+  return text;
+}
+
+/** The JSON `cfssl certinfo -cert` prints, with its key names and order. */
+export async function certinfoJson(cert: x509.X509Certificate): Promise<CfsslCertinfo> {
+  const info = await describeCertificate(cert);
   const sans = [...info.sans.dns, ...info.sans.ip];
   return {
-    subject: certinfoName(info.subject),
-    issuer: certinfoName(info.issuer),
-    serial_number: info.serialDecimal,
+    subject: certinfoName(cert.subjectName),
+    issuer: certinfoName(cert.issuerName),
+    serial_number: goSerial(cert),
     ...(sans.length > 0 ? { sans } : {}),
     not_before: goTime(info.notBefore),
     not_after: goTime(info.notAfter),
-    sigalg: info.signatureAlgorithm,
+    sigalg: goSignatureName(cert),
     authority_key_id: colonHex(info.authorityKeyId ?? ""),
     subject_key_id: colonHex(info.subjectKeyId ?? ""),
-    pem,
+    // Re-encoded from the DER, as cfssl does: 64-column lines and a final newline, whatever the file had.
+    pem: certificatePem(cert),
   };
 }
 
-function certinfoName(n: SubjectName): CfsslCertinfoName {
-  const out: CfsslCertinfoName = {};
-  const set = (k: keyof CfsslCertinfoName, v: string[] | undefined) => {
-    if (v && v.length > 0) (out as Record<string, unknown>)[k] = v.join(",");
-  };
-  if (n.CN) out.common_name = n.CN;
-  set("country", n.C);
-  set("organization", n.O);
-  set("organizational_unit", n.OU);
-  set("locality", n.L);
-  set("province", n.ST);
-  const names = [...(n.C ?? []), ...(n.ST ?? []), ...(n.L ?? []), ...(n.O ?? []), ...(n.OU ?? []), ...(n.CN ? [n.CN] : [])];
-  if (names.length > 0) out.names = names;
-  return out;
+const FIELDS: [string, keyof CfsslCertinfoName][] = [
+  ["2.5.4.3", "common_name"],
+  ["2.5.4.5", "serial_number"],
+  ["2.5.4.6", "country"],
+  ["2.5.4.10", "organization"],
+  ["2.5.4.11", "organizational_unit"],
+  ["2.5.4.7", "locality"],
+  ["2.5.4.8", "province"],
+  ["2.5.4.9", "street_address"],
+  ["2.5.4.17", "postal_code"],
+];
+
+/** Go's pkix.Name as certinfo prints it: known fields joined by ",", CN the last one, and every value in the certificate's order. */
+function certinfoName(name: x509.Name): CfsslCertinfoName {
+  const attrs: NameAttribute[] = nameAttributes(name).flat();
+  const out: Record<string, string | string[]> = {};
+  for (const [oid, key] of FIELDS) {
+    const values = attrs.filter((a) => a.oid === oid).map((a) => a.value);
+    if (values.length === 0) continue;
+    const text = key === "common_name" || key === "serial_number" ? values[values.length - 1]! : values.join(",");
+    if (text !== "") out[key] = text;
+  }
+  if (attrs.length > 0) out.names = attrs.map((a) => a.value);
+  return out as CfsslCertinfoName;
+}
+
+/** The serial as Go's big.Int prints it: a DER INTEGER is signed, so a first byte >= 0x80 is a negative serial. */
+function goSerial(cert: x509.X509Certificate): string {
+  const hex = cert.serialNumber || "0";
+  const value = BigInt(`0x${hex}`);
+  return (parseInt(hex.slice(0, 2), 16) >= 0x80 ? value - (1n << BigInt(hex.length * 4)) : value).toString(10);
+}
+
+/** Go's names of signature algorithms (x509.SignatureAlgorithm.String, as cfssl's helpers.SignatureString prints them), by OID. */
+const SIGNATURE_NAMES: Record<string, string> = {
+  "1.2.840.113549.1.1.4": "MD5WithRSA",
+  "1.2.840.113549.1.1.5": "SHA1WithRSA",
+  "1.2.840.113549.1.1.11": "SHA256WithRSA",
+  "1.2.840.113549.1.1.12": "SHA384WithRSA",
+  "1.2.840.113549.1.1.13": "SHA512WithRSA",
+  "1.2.840.10040.4.3": "DSAWithSHA1",
+  "2.16.840.1.101.3.4.3.2": "DSAWithSHA256",
+  "1.2.840.10045.4.1": "ECDSAWithSHA1",
+  "1.2.840.10045.4.3.2": "ECDSAWithSHA256",
+  "1.2.840.10045.4.3.3": "ECDSAWithSHA384",
+  "1.2.840.10045.4.3.4": "ECDSAWithSHA512",
+  "1.3.101.112": "Ed25519",
+};
+
+/** The signature algorithm's OID, read from the DER: Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, signature }. */
+function signatureOid(cert: x509.X509Certificate): string {
+  const der = new Uint8Array(cert.rawData);
+  const tbs = tlv(der, tlv(der, 0).start);
+  const algorithm = tlv(der, tbs.end);
+  const oid = tlv(der, algorithm.start);
+  return oidText(der.subarray(oid.start, oid.end));
+}
+
+/** RSASSA-PSS names its hash in its parameters; Go prints SHA256WithRSAPSS etc. */
+function goSignatureName(cert: x509.X509Certificate): string {
+  const oid = signatureOid(cert);
+  if (oid === "1.2.840.113549.1.1.10") {
+    const hash = ((cert.signatureAlgorithm as { hash?: { name: string } }).hash?.name ?? "").replace("-", "");
+    return `${hash}WithRSAPSS`;
+  }
+  return SIGNATURE_NAMES[oid] ?? "Unknown Signature";
 }
 
 /** Go's RFC 3339 time as encoding/json writes it: no fractional seconds when there are none. */

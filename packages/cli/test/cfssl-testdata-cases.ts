@@ -1,0 +1,240 @@
+// The cases of cfssl-testdata.test.ts. `input`, `config` and `ca` are paths under fixtures/cfssl (cfssl's own
+// files), or `@name` for a file of OWN_FILES (cases written the same way for what cfssl's test data lacks).
+import type { Outcome } from "./cfssl-side-by-side.js";
+
+export interface Case {
+  name: string;
+  kind: "certinfo" | "initca" | "gencert" | "sign";
+  input: string;
+  config?: string;
+  profile?: string;
+  hostname?: string;
+  /** The signing CA; the ECDSA CA cfssl made for the run when absent. */
+  ca?: { cert: string; key: string };
+  /** Differences this case shows on purpose: the differing field, and the id of its README sentence in DOCUMENTED. */
+  documented?: Record<string, string>;
+  /** Where cfssl 1.2 (the peer) and current cfssl differ: turns 1.2's outcome into current cfssl's, and why. */
+  current?: { why: string; apply: (o: Outcome) => Outcome };
+}
+
+/** The README sentences the documented differences cite (each must be in README.md's list of deliberate differences). */
+export const DOCUMENTED: Record<string, string> = {
+  ku: "`key encipherment` is only set on RSA keys",
+  cap: "A leaf never ends after its CA",
+  usage: "an unknown usage name is an error",
+  expired: "An expired CA does not sign",
+  remote: "A config for cfssl's signing server is refused",
+  unsupported: "What dk-bootstrap does not write is refused by name",
+  emptyHost: 'An empty `hosts` entry (`""`) gives no SAN',
+};
+
+const URI_IN_HOSTS = "current cfssl reads hosts with url.ParseRequestURI (csr.go, v1.3.3, PR #921): spiffe:// is a URI SAN; 1.2 wrote a DNS SAN";
+/** 1.2's certificate facts with its DNS-SAN URIs made URI SANs, in Go's order (DNS, email, IP, URI). */
+function urisAsUris(o: Outcome): Outcome {
+  if (!o.cert) return o;
+  const sans = o.cert.sans;
+  const uris = sans.filter((s) => s.startsWith("dns:") && s.includes("://")).map((s) => `url:${s.slice(4)}`);
+  return { ...o, cert: { ...o.cert, sans: [...sans.filter((s) => !(s.startsWith("dns:") && s.includes("://"))), ...uris] } };
+}
+const uris: Case["current"] = { why: URI_IN_HOSTS, apply: urisAsUris };
+/** Current cfssl accepts what 1.2 refused; what it would issue is not known here, so only acceptance is compared. */
+const acceptedNow = (why: string): Case["current"] => ({ why, apply: () => ({ ok: true, factsUnknown: true }) });
+
+const ecdsa = '"key": {"algo": "ecdsa", "size": 256}';
+
+/** Files written for the run (not cfssl's): the run's CA, and what cfssl's test data has no example of. */
+export const OWN_FILES: Record<string, string> = {
+  "interop-ca-csr.json": `{"CN": "Interop CA", ${ecdsa}, "names": [{"C": "US", "O": "dk-bootstrap"}]}`,
+  "leaf.json": `{"CN": "leaf.example", "hosts": ["leaf.example", "10.0.0.2", "ops@leaf.example", "spiffe://td/leaf"],
+    "names": [{"C": "US", "ST": "CA", "L": "SF", "O": "a", "OU": "b"}, {"O": "c"}], ${ecdsa}}`,
+  "cloudflare.json": `{"CN": "www.cloudflare.com", "hosts": ["www.cloudflare.com"], ${ecdsa}}`,
+  "lowercase.json": `{"cn": "lower", "HOSTS": ["x.example"], "Names": [{"c": "US", "o": "x"}], "KEY": {"ALGO": "ecdsa", "SIZE": 256}}`,
+  "empty-host.json": `{"CN": "empty-host", "hosts": [""], ${ecdsa}}`,
+  "no-subject.json": `{"hosts": ["anon.example"], ${ecdsa}}`,
+  "ca-pathlen0.json": `{"CN": "Pathlen Zero CA", "hosts": ["127.0.0.1", "localhost", "ca@example.com"], ${ecdsa}, "ca": {"pathlen": 0, "pathlenzero": true, "expiry": "1000h"}}`,
+  "ca-plain.json": `{"CN": "Plain CA", "hosts": ["ca.example"], ${ecdsa}}`,
+  "ed25519-ca.json": `{"CN": "Ed25519 CA", "key": {"algo": "ed25519"}}`,
+  "profile-no-expiry.json": `{"signing": {"default": {"expiry": "8760h"}, "profiles": {"p": {"usages": ["signing", "client auth"]}}}}`,
+  "remote-profile.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing"]}, "profiles": {"r": {"remote": "srv"}}}, "remotes": {"srv": "127.0.0.1:9"}}`,
+  "typo-usage.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing", "server-auth", "client auth"]}}}`,
+  "backdate.json": `{"signing": {"default": {"expiry": "8760h", "backdate": "1h", "usages": ["signing", "client auth"]}}}`,
+};
+
+const expiredCa = { cert: "initca/testdata/pathlen_1.pem", key: "initca/testdata/pathlen_1-key.pem" };
+
+export const CASES: Case[] = [
+  // certinfo on cfssl's certificates
+  ...[
+    "helpers/testdata/cert.pem",
+    "initca/testdata/pathlen_1.pem",
+    "initca/testdata/5min-ed25519.pem",
+    "bundler/testdata/partial-bundle.pem",
+    "bundler/testdata/cfssl-leaf-ecdsa256.pem",
+    "bundler/testdata/client-auth/root.pem",
+    "bundler/testdata/client-auth/leaf-client.pem",
+    "bundler/testdata/negative-serial-root.pem",
+  ].map((input): Case => ({
+    name: `certinfo ${input}`,
+    kind: "certinfo",
+    input,
+    ...(input.includes("ed25519")
+      ? {
+          current: {
+            why: "Go >= 1.13 names it Ed25519 (helpers.SignatureString); Debian's 1.2 says Unknown Signature",
+            apply: (o: Outcome) => ({ ...o, certinfo: { ...(o.certinfo as object), sigalg: "Ed25519" } }),
+          },
+        }
+      : {}),
+  })),
+
+  // gencert -initca
+  { name: "initca cli/testdata/csr.json", kind: "initca", input: "cli/testdata/csr.json", documented: { outcome: "unsupported" } },
+  {
+    name: "initca cli/testdata/bad_oid_csr.json",
+    kind: "initca",
+    input: "cli/testdata/bad_oid_csr.json",
+    current: { why: "current cfssl refuses an OID that does not parse (csr.go Name: OIDFromString)", apply: () => ({ ok: false, reason: "csr" }) },
+  },
+  { name: "initca initca/testdata/ca_csr_ed25519.json (invalid JSON)", kind: "initca", input: "initca/testdata/ca_csr_ed25519.json" },
+  { name: "initca helpers/testsuite/testdata/initCA/ca_csr.json", kind: "initca", input: "helpers/testsuite/testdata/initCA/ca_csr.json" },
+  { name: "initca pathlen 0, IP/DNS/email hosts", kind: "initca", input: "@ca-pathlen0.json" },
+  { name: "initca -hostname", kind: "initca", input: "@ca-plain.json", hostname: "other.example,10.0.0.9" },
+  {
+    name: "initca ed25519",
+    kind: "initca",
+    input: "@ed25519-ca.json",
+    current: acceptedNow("current cfssl makes Ed25519 keys (v1.6.5, PR #1061); 1.2: invalid algorithm"),
+  },
+  { name: "initca lowercase keys", kind: "initca", input: "@lowercase.json" },
+
+  // gencert with a CA
+  { name: "gencert cmd/cfssl/testdata/newcertRequest.json", kind: "gencert", input: "cmd/cfssl/testdata/newcertRequest.json" },
+  { name: "gencert leaf, no config", kind: "gencert", input: "@leaf.json", current: uris, documented: { "cert.keyUsage": "ku" } },
+  { name: "gencert leaf, valid_config.json default", kind: "gencert", input: "@leaf.json", config: "config/testdata/valid_config.json", current: uris },
+  {
+    name: "gencert leaf, valid_config.json email",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "config/testdata/valid_config.json",
+    profile: "email",
+    current: uris,
+  },
+  {
+    name: "gencert leaf, valid_config.json CA (cert sign on a leaf)",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "config/testdata/valid_config.json",
+    profile: "CA",
+    current: uris,
+  },
+  {
+    name: "gencert leaf, good_config_ca.json default (ca_constraint)",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "testdata/good_config_ca.json",
+    documented: { "cert.validity": "cap" },
+  },
+  {
+    name: "gencert leaf, good_config_ca.json www (name_whitelist refuses)",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "testdata/good_config_ca.json",
+    profile: "www",
+  },
+  {
+    name: "gencert cloudflare, good_config_ca.json www (name_whitelist passes)",
+    kind: "gencert",
+    input: "@cloudflare.json",
+    config: "testdata/good_config_ca.json",
+    profile: "www",
+    documented: { "cert.keyUsage": "ku", "cert.validity": "cap" },
+  },
+  {
+    name: "gencert leaf, valid_config_ca_constraints.json",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "config/testdata/valid_config_ca_constraints.json",
+    documented: { outcome: "unsupported" },
+  },
+  { name: "gencert leaf -hostname", kind: "gencert", input: "@leaf.json", hostname: "override.example,10.1.1.1", documented: { "cert.keyUsage": "ku" } },
+  { name: "gencert lowercase keys", kind: "gencert", input: "@lowercase.json", documented: { "cert.keyUsage": "ku" } },
+  {
+    name: 'gencert hosts [""]',
+    kind: "gencert",
+    input: "@empty-host.json",
+    documented: { "cert.sans": "emptyHost", "csr.extensions": "emptyHost", "cert.keyUsage": "ku" },
+  },
+  { name: "gencert no subject", kind: "gencert", input: "@no-subject.json", documented: { "cert.keyUsage": "ku" } },
+  { name: "gencert testdata/good_config.json (no expiry)", kind: "gencert", input: "@leaf.json", config: "testdata/good_config.json", profile: "www" },
+  { name: "gencert config/testdata/invalid_auth.json", kind: "gencert", input: "@leaf.json", config: "config/testdata/invalid_auth.json" },
+  { name: "gencert config/testdata/invalid_remotes.json", kind: "gencert", input: "@leaf.json", config: "config/testdata/invalid_remotes.json" },
+  {
+    name: "gencert cmd/cfssl/testdata/config.json (auth_key)",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "cmd/cfssl/testdata/config.json",
+    documented: { outcome: "remote" },
+  },
+  {
+    name: "gencert transport/example/config_auth.json server",
+    kind: "gencert",
+    input: "@leaf.json",
+    config: "transport/example/config_auth.json",
+    profile: "server",
+    documented: { outcome: "remote" },
+  },
+  { name: "gencert a profile without expiry", kind: "gencert", input: "@leaf.json", config: "@profile-no-expiry.json", profile: "p" },
+  { name: "gencert a remote profile", kind: "gencert", input: "@leaf.json", config: "@remote-profile.json", profile: "r", documented: { reason: "remote" } },
+  { name: "gencert a usage typo", kind: "gencert", input: "@leaf.json", config: "@typo-usage.json", documented: { outcome: "usage" } },
+  { name: "gencert profile backdate", kind: "gencert", input: "@leaf.json", config: "@backdate.json", current: uris },
+
+  // sign: CSRs made elsewhere
+  { name: "sign cmd/cfssl/testdata/cert.csr", kind: "sign", input: "cmd/cfssl/testdata/cert.csr" },
+  { name: "sign cmd/cfssl/testdata/testcert.csr", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr" },
+  { name: "sign selfsign/testdata/extension.csr", kind: "sign", input: "selfsign/testdata/extension.csr" },
+  {
+    name: "sign selfsign/testdata/sans.csr",
+    kind: "sign",
+    input: "selfsign/testdata/sans.csr",
+    current: {
+      why: "current cfssl copies a CSR's URI SANs (signer.go ParseCertificateRequest: URIs); 1.2 dropped them",
+      apply: (o) => (o.cert ? { ...o, cert: { ...o.cert, sans: [...o.cert.sans, "url:https://www.cloudflare.com"] } } : o),
+    },
+    documented: { "cert.keyUsage": "ku" },
+  },
+  { name: "sign signer/local/testdata/extreq.csr", kind: "sign", input: "signer/local/testdata/extreq.csr" },
+  {
+    name: "sign initca/testdata/ed25519.csr",
+    kind: "sign",
+    input: "initca/testdata/ed25519.csr",
+    current: acceptedNow("current cfssl verifies Ed25519 CSRs (csr.CheckSignature); 1.2: algorithm unimplemented"),
+  },
+  ...["inter_pathlen_0", "inter_pathlen_1", "inter_pathlen_unspecified"].map((n): Case => ({
+    name: `sign signer/local/testdata/${n}.csr, default profile`,
+    kind: "sign",
+    input: `signer/local/testdata/${n}.csr`,
+  })),
+  {
+    name: "sign inter_pathlen_1.csr, good_config_ca.json default",
+    kind: "sign",
+    input: "signer/local/testdata/inter_pathlen_1.csr",
+    config: "testdata/good_config_ca.json",
+    documented: { "cert.validity": "cap" },
+  },
+  {
+    name: "sign inter_pathlen_1.csr, valid_config_ca_constraints.json",
+    kind: "sign",
+    input: "signer/local/testdata/inter_pathlen_1.csr",
+    config: "config/testdata/valid_config_ca_constraints.json",
+    documented: { outcome: "unsupported" },
+  },
+  {
+    name: "sign testcert.csr, valid_config.json CA",
+    kind: "sign",
+    input: "cmd/cfssl/testdata/testcert.csr",
+    config: "config/testdata/valid_config.json",
+    profile: "CA",
+  },
+  { name: "sign testcert.csr -hostname", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr", hostname: "a.example,10.9.9.9,me@a.example" },
+  { name: "sign cert.csr with an expired CA", kind: "sign", input: "cmd/cfssl/testdata/cert.csr", ca: expiredCa, documented: { outcome: "expired" } },
+];
