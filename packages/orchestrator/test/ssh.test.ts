@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
@@ -202,7 +202,8 @@ describe.each([
     const echoed = await exec(root, sh`cat`, { stdin: "first line\nsecond\n" });
     expect(echoed.stdout).toBe("first line\nsecond\n");
     expect(echoed.stderr).toBe("");
-    const folder = `/root/dk-sudo-test-${process.pid}`;
+    const folder = `/root/dk-sudo-test-${host.user}`;
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     const path = `${folder}/upload`;
     const content = Buffer.concat([Buffer.from("CONTENT\n"), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 256))]);
     expect(await putFile(root, path, content, 0o600)).toBe("written");
@@ -220,10 +221,10 @@ describe.each([
     expect(scans).toBeGreaterThan(5);
     expect(hits).toEqual([]);
     // Where it could have gone: the upload's folder (its temporary file), the login's home, sudo's and the system's logs, this test's files.
-    const files = run("grep", ["-rlF", "--", password, folder, `/home/${host.user}`, "/var/log", "/run/sudo", work]);
-    expect(files.stdout).toBe("");
+    // The pattern on stdin: on grep's command line, another run's watch would see it.
+    const files = run("grep", ["-rlF", "-f", "-", folder, `/home/${host.user}`, "/var/log", "/run/sudo", work], { input: `${password}\n` });
+    expect([files.status, files.stdout, files.stderr]).toEqual([1, "", ""]);
     expect(host.sshdLog).not.toContain(password);
-    rmSync(folder, { recursive: true });
   });
 
   it("closes stdin when sudo asks a second time: the command's input is never tried as a password", async () => {
