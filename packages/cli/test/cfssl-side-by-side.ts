@@ -97,7 +97,7 @@ export function reasonOf(tool: "cfssl" | "dk", text: string, files: Record<strin
     .filter((l) => l !== "" && !/\[(INFO|WARNING)\]/.test(l));
   const message = (tool === "dk" ? lines.find((l) => l.startsWith("error:")) : undefined) ?? lines.pop() ?? "";
   const named = (f: string | undefined) => f !== undefined && message.includes(basename(f));
-  if (/invalid character|unexpected end of JSON|malformed JSON/.test(message)) return { reason: "input", message };
+  if (/invalid character|unexpected end of JSON|malformed JSON|ca section/.test(message)) return { reason: "input", message };
   if (tool === "cfssl") {
     if (/Failed to load config file|failed to unmarshal configuration|invalid configuration/i.test(text)) return { reason: "config", message };
     const code = Number(/"code":(\d+)/.exec(text)?.[1] ?? 0);

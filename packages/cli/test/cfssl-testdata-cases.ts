@@ -188,6 +188,9 @@ export const CASES: Case[] = [
   { name: "gencert a usage typo", kind: "gencert", input: "@leaf.json", config: "@typo-usage.json", documented: { outcome: "usage" } },
   { name: "gencert profile backdate", kind: "gencert", input: "@leaf.json", config: "@backdate.json", current: uris },
 
+  { name: "gencert a CA JSON under a leaf profile (policy)", kind: "gencert", input: "@ca-pathlen0.json" },
+  { name: "gencert a CA JSON under good_config_ca.json default", kind: "gencert", input: "@ca-pathlen0.json", config: "testdata/good_config_ca.json" },
+
   // sign: CSRs made elsewhere
   { name: "sign cmd/cfssl/testdata/cert.csr", kind: "sign", input: "cmd/cfssl/testdata/cert.csr" },
   { name: "sign cmd/cfssl/testdata/testcert.csr", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr" },

@@ -49,10 +49,19 @@ describe("cfssl's JSON, written and read back", () => {
   });
 
   it("refuses to sign with a default profile that has no usages, as cfssl does", () => {
-    const config = parseConfigJson('{"signing":{"default":{"expiry":"8760h"},"profiles":{"kubernetes":{"usages":["client auth"]}}}}', "ca-config.json");
+    const config = parseConfigJson(
+      '{"signing":{"default":{"expiry":"8760h"},"profiles":{"kubernetes":{"usages":["client auth"],"expiry":"1h"}}}}',
+      "ca-config.json",
+    );
     expect(() => selectProfile(config, undefined, "ca-config.json")).toThrow(
       /^ca-config.json: signing.default.usages: the default profile has no usages: pass -profile \(kubernetes\)/,
     );
-    expect(selectProfile(config, "kubernetes").expiryMs).toBe(8760 * 3_600_000);
+    expect(selectProfile(config, "kubernetes").expiryMs).toBe(3_600_000);
+  });
+
+  it("refuses a profile without expiry, as cfssl does (empty expiry string), rather than lend it the default's", () => {
+    expect(() => parseConfigJson('{"signing":{"default":{"expiry":"8760h"},"profiles":{"k":{"usages":["client auth"]}}}}', "c.json")).toThrow(
+      /^c.json: signing.profiles.k.expiry: missing: every profile needs an expiry/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { type Signer, cfsslValidity, certificatePem, issueCertificate, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { createCsr, csrPem, parseCsr } from "../csr.js";
 import { HOUR_MS } from "../duration.js";
-import { PkiError } from "../errors.js";
+import { InputError, PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate } from "../inspect.js";
 import { KeyPair } from "../keys.js";
 import { goCanonicalName, toX509Name } from "../name.js";
@@ -41,8 +41,8 @@ export async function gencertInitCa(req: CfsslCsrRequest, now: Date = new Date()
 }
 
 /**
- * `cfssl gencert -ca -ca-key`: a new key, its CSR, and a certificate signed under `profile`. As in cfssl, the
- * CSR is what is signed: a JSON with a `ca` section asks for a CA, which only a `ca_constraint` profile grants.
+ * `cfssl gencert -ca -ca-key`: a new key, its CSR, and a certificate signed under `profile`. A JSON with a `ca`
+ * section is refused, as cfssl refuses it.
  */
 export async function gencert(
   req: CfsslCsrRequest,
@@ -50,11 +50,12 @@ export async function gencert(
   profile: SigningProfile,
   options: { hostnames?: string[]; now?: Date } = {},
 ): Promise<GencertResult> {
+  // cfssl: "ca section only permitted in initca" (cli/gencert); an intermediate CA is a ca_constraint profile's.
+  if (req.ca) throw new InputError("a ca section is only read by gencert -initca: sign an intermediate CA under a ca_constraint profile", { field: "ca" });
   const key = await KeyPair.generate(req.key);
   const subject = csrSubject(req);
   const csrSans = classifyHosts(req.hosts, { field: "hosts" });
-  const csr = await createCsr(subject, csrSans, key, req.ca ? (req.ca.pathLen === undefined ? {} : { pathLen: req.ca.pathLen }) : undefined);
-  checkCaRequest(req.ca ? { pathLen: req.ca.pathLen ?? -1 } : undefined, signer, profile);
+  const csr = await createCsr(subject, csrSans, key);
   const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : csrSans;
   const { cert, warnings } = await signUnderProfile(toX509Name(subject), key.publicKey, sans, signer, profile, options.now ?? new Date());
   return { cert, csr: csrPem(csr), key: key.privateKeyPem(), warnings };
