@@ -12,3 +12,5 @@ export * from "./property.js";
 export * from "./merge.js";
 export * from "./user.js";
 export * from "./lock.js";
+export * from "./json.js";
+export * from "./jsonpath.js";

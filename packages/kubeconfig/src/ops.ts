@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { InputError, table } from "@dk-bootstrap/pki";
+import { InputError } from "@dk-bootstrap/pki";
 import { type AuthInfo, type Cluster, type Config, type Context, findEntry, putEntry, removeEntry } from "./model.js";
 
 /** Reads a file to embed as kubectl does: the raw bytes, base64, no PEM check. */
@@ -186,13 +186,25 @@ export function deleteEntry(cfg: Config, section: "clusters" | "users" | "contex
   if (!removeEntry(cfg, section, name)) throw new InputError(`cannot delete ${kind} ${name}, not in ${file}`, { file });
 }
 
-/** `kubectl config get-contexts`: kubectl's table, the current one starred. */
+/**
+ * `kubectl config get-contexts`: kubectl's table, the current one starred, byte for byte: Go's
+ * tabwriter (padding 3, minimum width 6, widths in runes) pads every cell but the last of a line, so
+ * a row whose last cells are empty ends in spaces.
+ */
 export function contextsTable(cfg: Config, only?: string): string {
-  const rows = (cfg.contexts ?? [])
-    .filter((c) => only === undefined || c.name === only)
-    .map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster ?? "", c.context.user ?? "", c.context.namespace ?? ""]);
-  return table(["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows);
+  const rows = [
+    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"],
+    ...(cfg.contexts ?? [])
+      .filter((c) => only === undefined || c.name === only)
+      .map((c) => [cfg["current-context"] === c.name ? "*" : "", c.name, c.context.cluster ?? "", c.context.user ?? "", c.context.namespace ?? ""]),
+  ];
+  const runes = (x: string) => [...x].length;
+  const widths = [0, 1, 2, 3].map((i) => Math.max(6, ...rows.map((r) => runes(r[i]!) + 3)));
+  return rows.map((r) => r.map((cell, i) => (i < 4 ? cell + " ".repeat(widths[i]! - runes(cell)) : cell)).join("") + "\n").join("");
 }
+
+/** Exec plugin API versions whose interactiveMode defaults to IfAvailable, for backward compatibility. */
+const LEGACY_EXEC = ["client.authentication.k8s.io/v1beta1", "client.authentication.k8s.io/v1alpha1"];
 
 /**
  * `kubectl config view`: with `minify`, only the current context, its cluster and its user (an error
@@ -212,6 +224,15 @@ export function viewConfig(cfg: Config, o: { minify?: boolean; raw?: boolean; fl
   // Each helper gets a copy of the entry's body and returns it when it changed it: a view of 200,000 clusters stays cheap.
   const clusters = (f: (c: Cluster) => Cluster | undefined) => out.clusters && out.clusters.map((e) => ({ ...e, cluster: f({ ...e.cluster }) ?? e.cluster }));
   const users = (f: (u: AuthInfo) => AuthInfo | undefined) => out.users && out.users.map((e) => ({ ...e, user: f({ ...e.user }) ?? e.user }));
+  // kubectl views the config after client-go's defaulting (SetDefaults_ExecConfig), which its writes don't apply.
+  out = {
+    ...out,
+    users: users((u) =>
+      u.exec && !u.exec.interactiveMode && LEGACY_EXEC.includes(u.exec.apiVersion ?? "")
+        ? { ...u, exec: { ...u.exec, interactiveMode: "IfAvailable" } }
+        : undefined,
+    ),
+  };
   if (o.flatten) {
     return {
       ...out,

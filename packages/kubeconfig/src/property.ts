@@ -85,7 +85,7 @@ export function setProperty(cfg: Config, path: string, value: string, options: {
   putEntry(cfg, p.section, { name: p.name, [inner]: body } as never);
 }
 
-/** `kubectl config unset PROPERTY`: removes a field, or a whole entry with `clusters.NAME`. */
+/** `kubectl config unset PROPERTY`: removes a field (extensions too), a whole entry with `clusters.NAME`, or a whole section. */
 export function unsetProperty(cfg: Config, path: string): void {
   if (path === "current-context") {
     cfg["current-context"] = "";
@@ -96,8 +96,18 @@ export function unsetProperty(cfg: Config, path: string): void {
     cfg.preferences = rest;
     return;
   }
+  // kubectl unsets whole sections too; kind and apiVersion are set again by its codec, so unsetting them changes nothing.
+  if (path === "clusters" || path === "users" || path === "contexts") {
+    cfg[path] = null;
+    return;
+  }
+  if (path === "preferences") {
+    cfg.preferences = {};
+    return;
+  }
+  if (path === "kind" || path === "apiVersion") return;
   const p = split(path);
-  if (!p || (p.field !== undefined && !FIELDS[p.section][p.field])) throw unlocatable(path);
+  if (!p || (p.field !== undefined && p.field !== "extensions" && !FIELDS[p.section][p.field])) throw unlocatable(path);
   const existing = findEntry(cfg, p.section, p.name) as Record<string, unknown> | undefined;
   if (!existing) throw new InputError(`current map key \`${p.name}\` is invalid`, { field: path });
   if (p.field === undefined) {

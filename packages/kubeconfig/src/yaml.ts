@@ -1,6 +1,7 @@
 import { InputError } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, goStringCompare } from "./model.js";
 import { decodeYaml } from "./goyaml.js";
+import { goFloat } from "./json.js";
 import { decodeConfig } from "./schema.js";
 
 /**
@@ -73,10 +74,23 @@ function isBlock(v: unknown): boolean {
 
 function scalar(v: unknown, indent: number): string {
   if (v === null || v === undefined) return "null";
-  if (typeof v === "boolean" || typeof v === "number") return String(v);
+  if (typeof v === "boolean") return String(v);
+  if (typeof v === "number") return yamlNumber(v);
   if (Array.isArray(v)) return "[]";
   if (isObject(v)) return "{}";
   return quoteString(String(v), indent);
+}
+
+/**
+ * kubectl writes YAML from JSON text (sigs.k8s.io/yaml), so a number is what go-yaml makes of its
+ * JSON form: an integer stays one (`-0` becomes `0`), anything else is a float in Go's shortest 'g'
+ * form (`0.00001` becomes `1e-05`), infinities as `.inf`.
+ */
+function yamlNumber(n: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? ".nan" : n > 0 ? ".inf" : "-.inf";
+  const json = Object.is(n, -0) ? "-0" : String(n);
+  if (/^-?\d+$/.test(json)) return String(Number(json) + 0);
+  return goFloat(n);
 }
 
 // YAML 1.1 plain scalars that do not resolve to a string (go-yaml v2's resolve table and patterns).

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { DkError, InputError, parseDuration } from "@dk-bootstrap/pki";
+import { readFile } from "node:fs/promises";
+import { DkError, InputError, exists, parseDuration } from "@dk-bootstrap/pki";
 import {
   type Config,
   KubeconfigFiles,
@@ -20,6 +21,10 @@ import {
   setCluster,
   setContext,
   setCredentials,
+  jsonPath,
+  kubectlObject,
+  parseJsonPath,
+  toKubectlJson,
   toYaml,
   useContext,
   viewConfig,
@@ -140,6 +145,8 @@ export function registerKubeconfig(program: Command): void {
   sub(kc, "get-contexts [name]", "list contexts", "  dk-bootstrap kubeconfig get-contexts")
     .option("-o, --output <format>", "name")
     .action(async (name: string | undefined, o: Global & { output?: string }) => {
+      if (o.output !== undefined && o.output !== "" && o.output !== "name")
+        throw new InputError("output must be one of '' or 'name'", { field: "--output", value: o.output });
       const cfg = (await files(o)).merged();
       if (name && !findEntry(cfg, "contexts", name)) throw new InputError(`context ${name} not found`);
       if (o.output === "name")
@@ -249,7 +256,12 @@ export function registerKubeconfig(program: Command): void {
   )
     .option("--connect", "also connect to the current context's server and verify its certificate and ours")
     .action(async (file: string | undefined, o: Global & { connect?: boolean }) => {
-      const set = await KubeconfigFiles.load(file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig));
+      const paths = file ? [resolve(file)] : kubeconfigFiles(o.kubeconfig);
+      // A missing file is no kubeconfig to check (other commands read it as empty, as kubectl does).
+      const present = await Promise.all(paths.map((p) => exists(p)));
+      if (file && !present[0]) throw new InputError("cannot read: no such file", { file: paths[0] });
+      if (!present.some((p) => p)) throw new InputError("no kubeconfig to check: none of these files exists", { file: paths.join(":") });
+      const set = await KubeconfigFiles.load(paths);
       const cfg = set.merged();
       const problems = [...(await checkKubeconfig(cfg)), ...(o.connect ? await connectCheck(cfg) : [])];
       const where = set.paths.join(":");
@@ -261,13 +273,38 @@ export function registerKubeconfig(program: Command): void {
       throw new DkError(`${where}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found`, "CHECK");
     });
 
-  sub(kc, "view", "print the merged kubeconfig (secrets redacted unless --raw)", "  dk-bootstrap kubeconfig view --minify --raw")
+  sub(
+    kc,
+    "view",
+    "print the merged kubeconfig (secrets redacted unless --raw)",
+    "  dk-bootstrap kubeconfig view --minify --raw\n  dk-bootstrap kubeconfig view -o jsonpath='{.current-context}'",
+  )
     .option("--minify", "only the current context, its cluster and user")
     .option("--raw", "show secrets")
     .option("--flatten", "read the files it names into the kubeconfig (implies --raw)")
-    .option("-o, --output <format>", "yaml or json", "yaml")
+    .option("-o, --output <format>", "yaml, json, jsonpath=TEMPLATE or jsonpath-file=FILE (kubectl's JSONPath)", "yaml")
     .action(async (o: Global & { minify?: boolean; raw?: boolean; flatten?: boolean; output: string }) => {
+      // The format is checked before anything is read: a typo is refused even when the files are broken.
+      const print = await printer(o.output);
       const cfg = viewConfig((await files(o)).merged(), { minify: o.minify ?? false, raw: o.raw ?? false, flatten: o.flatten ?? false });
-      out(o.output === "json" ? `${JSON.stringify(cfg, null, 4)}\n` : toYaml(cfg));
+      out(print(cfg));
     });
+}
+
+const FORMATS = "json, yaml, jsonpath=TEMPLATE, jsonpath-file=FILE";
+
+/** kubectl's `-o` of `config view`, the formats that make sense without Go templates. */
+async function printer(format: string): Promise<(cfg: Config) => string> {
+  if (format === "yaml") return toYaml;
+  if (format === "json") return toKubectlJson;
+  const eq = format.indexOf("=");
+  const kind = eq < 0 ? format : format.slice(0, eq);
+  if (kind === "jsonpath" || kind === "jsonpath-file") {
+    let template = eq < 0 ? "" : format.slice(eq + 1);
+    if (kind === "jsonpath-file" && template !== "") template = await readFile(resolve(template), "utf8");
+    if (template === "") throw new InputError("template format specified but no template given", { field: "--output", value: format });
+    parseJsonPath(template); // refused now, with its error, rather than after loading the files
+    return (cfg) => jsonPath(template, kubectlObject(cfg));
+  }
+  throw new InputError(`unable to match a printer suitable for the output format, allowed formats are: ${FORMATS}`, { field: "--output", value: format });
 }

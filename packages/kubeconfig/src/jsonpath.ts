@@ -1,0 +1,493 @@
+import { InputError } from "@dk-bootstrap/pki";
+import { goFloat, goJson } from "./json.js";
+
+/**
+ * kubectl's JSONPath templates, ported from k8s.io/client-go/util/jsonpath (parser.go, jsonpath.go)
+ * with their quirks: text with `{...}` actions; `.field`, `['field']`, `$`/`@`, `..field`, `*`;
+ * `[i]`, `[-1]`, `[a:b:step]`, `[i,j]` (out of range is an error); filters `[?(@.a=="x")]`, `[?(@.a)]`
+ * with `== != < > <= >=` under Go template's typed comparisons; `{range ...}...{end}`; quoted
+ * literals (`{"\n"}`, `{'x'}`); a missing key gives nothing (kubectl's --allow-missing-template-keys).
+ * Where Go iterates a map in random order (`*` and `..` over a map) keys go in sorted order.
+ */
+type Node =
+  | { t: "list"; nodes: Node[] }
+  | { t: "text"; text: string }
+  | { t: "field"; name: string }
+  | { t: "array"; params: Param[] }
+  | { t: "filter"; left: Node; right: Node; op: string }
+  | { t: "int"; value: number }
+  | { t: "float"; value: number }
+  | { t: "bool"; value: boolean }
+  | { t: "wildcard" }
+  | { t: "recursive" }
+  | { t: "union"; lists: Node[] }
+  | { t: "identifier"; name: string };
+interface Param {
+  known: boolean;
+  value: number;
+  derived?: boolean;
+}
+type ListNode = Extract<Node, { t: "list" }>;
+
+/** A Go int from the template (`{5}`, `[?(@.a==5)]`): Go compares it with JSON numbers (float64) as a different kind. */
+class GoInt {
+  constructor(readonly value: number) {}
+}
+
+class ParseError extends Error {}
+
+const isTerminator = (r: string) => r === "" || " \t\r\n.,[]$@{}".includes(r);
+const isAlphaNumeric = (r: string) => /^[\p{L}\p{Nd}_]$/u.test(r);
+const SLICE = /^(-?\d*)(:-?\d*)?(:-?\d*)?$/;
+const DICT_KEY = /^'([^']*)'$/;
+const FILTER = /^([^!<>=]+)([!<>=]+)(.+?)$/s;
+
+/** client-go's recursive-descent parser over runes; every action becomes a list node of the root. */
+class Parser {
+  root: ListNode = { t: "list", nodes: [] };
+  private pos = 0;
+  private start = 0;
+  private width = 0;
+  constructor(private readonly input: string) {}
+
+  parse(): ListNode {
+    this.parseText(this.root);
+    return this.root;
+  }
+  private consume(): string {
+    const v = this.input.slice(this.start, this.pos);
+    this.start = this.pos;
+    return v;
+  }
+  private next(): string {
+    if (this.pos >= this.input.length) {
+      this.width = 0;
+      return "";
+    }
+    const r = String.fromCodePoint(this.input.codePointAt(this.pos)!);
+    this.width = r.length;
+    this.pos += r.length;
+    return r;
+  }
+  private peek(): string {
+    const r = this.next();
+    this.pos -= this.width;
+    return r;
+  }
+  private rest(): string {
+    return this.input.slice(this.pos);
+  }
+
+  private parseText(cur: ListNode): void {
+    for (;;) {
+      if (this.rest().startsWith("{")) {
+        if (this.pos > this.start) cur.nodes.push({ t: "text", text: this.consume() });
+        this.pos += 1;
+        this.consume();
+        const list: ListNode = { t: "list", nodes: [] };
+        cur.nodes.push(list);
+        return this.inside(list);
+      }
+      if (this.next() === "") break;
+    }
+    if (this.pos > this.start) cur.nodes.push({ t: "text", text: this.consume() });
+  }
+
+  private inside(cur: ListNode): void {
+    for (;;) {
+      const rest = this.rest();
+      if (rest.startsWith("}")) {
+        this.pos += 1;
+        this.consume();
+        return this.parseText(this.root);
+      }
+      if (rest.startsWith("[?(")) this.parseFilter(cur);
+      else if (rest.startsWith("..")) this.parseRecursive(cur);
+      else {
+        const r = this.next();
+        if (r === "" || r === "\r" || r === "\n") throw new ParseError("unclosed action");
+        if (r === " " || r === "@" || r === "$") this.consume();
+        else if (r === "[") this.parseArray(cur);
+        else if (r === '"' || r === "'") this.parseQuote(cur, r);
+        else if (r === ".") this.parseField(cur);
+        else if (r === "+" || r === "-" || /^\p{Nd}$/u.test(r)) {
+          this.pos -= this.width;
+          this.parseNumber(cur);
+        } else if (isAlphaNumeric(r)) {
+          this.pos -= this.width;
+          this.parseIdentifier(cur);
+        } else {
+          const cp = r.codePointAt(0)!;
+          throw new ParseError(`unrecognized character in action: U+${cp.toString(16).toUpperCase().padStart(4, "0")} '${r}'`);
+        }
+      }
+    }
+  }
+
+  private parseIdentifier(cur: ListNode): void {
+    while (!isTerminator(this.next()));
+    if (this.width > 0) this.pos -= this.width;
+    const value = this.consume();
+    cur.nodes.push(value === "true" || value === "false" ? { t: "bool", value: value === "true" } : { t: "identifier", name: value });
+  }
+
+  private parseRecursive(cur: ListNode): void {
+    if (cur.nodes.at(-1)?.t === "recursive") throw new ParseError("invalid multiple recursive descent");
+    this.pos += 2;
+    this.consume();
+    cur.nodes.push({ t: "recursive" });
+    if (isAlphaNumeric(this.peek())) this.parseField(cur);
+  }
+
+  private parseNumber(cur: ListNode): void {
+    const r = this.peek();
+    if (r === "+" || r === "-") this.next();
+    for (;;) {
+      const c = this.next();
+      if (c !== "." && !/^\p{Nd}$/u.test(c)) {
+        if (this.width > 0) this.pos -= this.width;
+        break;
+      }
+    }
+    const value = this.consume();
+    if (/^[-+]?\d+$/.test(value)) cur.nodes.push({ t: "int", value: Number(value) });
+    else if (/^[-+]?(\d+\.?\d*|\.\d+)$/.test(value)) cur.nodes.push({ t: "float", value: Number(value) });
+    else throw new ParseError(`cannot parse number ${value}`);
+  }
+
+  private parseArray(cur: ListNode): void {
+    for (;;) {
+      const r = this.next();
+      if (r === "" || r === "\n") throw new ParseError("unterminated array");
+      if (r === "]") break;
+    }
+    let text = this.consume().slice(1, -1);
+    if (text === "*") text = ":";
+    const parts = text.split(",");
+    if (parts.length > 1) {
+      cur.nodes.push({ t: "union", lists: parts.map((s) => parseAction(`[${s.trim()}]`)) });
+      return;
+    }
+    const key = DICT_KEY.exec(text);
+    if (key) {
+      cur.nodes.push(...parseAction(`.${key[1]}`).nodes);
+      return;
+    }
+    const m = SLICE.exec(text);
+    if (!m) throw new ParseError(`invalid array index ${text}`);
+    const params: Param[] = [];
+    for (let i = 0; i < 3; i++) {
+      let v = m[i + 1] ?? "";
+      if (v !== "") {
+        if (i > 0) v = v.slice(1);
+        if (i > 0 && v === "") params.push({ known: false, value: 0 });
+        else {
+          if (!/^-?\d+$/.test(v)) throw new ParseError(`array index ${v} is not a number`);
+          params.push({ known: true, value: Number(v) });
+        }
+      } else if (i === 1) params.push({ known: true, value: params[0]!.value + 1, derived: true });
+      else params.push({ known: false, value: 0 });
+    }
+    cur.nodes.push({ t: "array", params });
+  }
+
+  private parseFilter(cur: ListNode): void {
+    this.pos += 3;
+    this.consume();
+    let begin = false;
+    let end = false;
+    let pair = "";
+    for (;;) {
+      const r = this.next();
+      if (r === "" || r === "\n") throw new ParseError("unterminated filter");
+      if (r === '"' || r === "'") {
+        if (!begin) {
+          begin = true;
+          pair = r;
+          continue;
+        }
+        if (this.input[this.pos - 2] !== "\\" && r === pair) end = true;
+      } else if (r === ")" && begin === end) break;
+    }
+    if (this.next() !== "]") throw new ParseError("unclosed array expect ]");
+    const text = this.consume().slice(0, -2);
+    const m = FILTER.exec(text);
+    if (!m) cur.nodes.push({ t: "filter", left: parseAction(text), right: { t: "list", nodes: [] }, op: "exists" });
+    else cur.nodes.push({ t: "filter", left: parseAction(m[1]!), right: parseAction(m[3]!), op: m[2]! });
+  }
+
+  private parseQuote(cur: ListNode, quote: string): void {
+    for (;;) {
+      const r = this.next();
+      if (r === "" || r === "\n") throw new ParseError("unterminated quoted string");
+      if (r === quote && this.input[this.pos - 2] !== "\\") break;
+    }
+    const value = this.consume();
+    const s = unquote(value);
+    if (s === undefined) throw new ParseError(`unquote string ${value} error invalid syntax`);
+    cur.nodes.push({ t: "text", text: s });
+  }
+
+  private parseField(cur: ListNode): void {
+    this.consume();
+    for (;;) {
+      const r = this.next();
+      if (r === "\\") this.next();
+      else if (isTerminator(r)) {
+        if (this.width > 0) this.pos -= this.width;
+        break;
+      }
+    }
+    const value = this.consume();
+    cur.nodes.push(value === "*" ? { t: "wildcard" } : { t: "field", name: value.replaceAll("\\", "") });
+  }
+}
+
+/** One action parsed alone (union members, dict keys, filter sides). */
+function parseAction(text: string): ListNode {
+  return new Parser(`{${text}}`).parse().nodes[0] as ListNode;
+}
+
+/** client-go's UnquoteExtend: strconv.Unquote's escapes, in double or single quotes. */
+function unquote(s: string): string | undefined {
+  const q = s[0];
+  if (s.length < 2 || (q !== '"' && q !== "'") || s.at(-1) !== q) return undefined;
+  const body = s.slice(1, -1);
+  const simple: Record<string, string> = { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", "'": "'", '"': '"' };
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === q) return undefined;
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const e = body[++i];
+    if (e === undefined) return undefined;
+    if (e in simple && (e !== "'" || q === "'") && (e !== '"' || q === '"')) out += simple[e];
+    else if (e === "x" || e === "u" || e === "U") {
+      const n = e === "x" ? 2 : e === "u" ? 4 : 8;
+      const hex = body.slice(i + 1, i + 1 + n);
+      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) return undefined;
+      out += String.fromCodePoint(parseInt(hex, 16));
+      i += n;
+    } else if (/[0-7]/.test(e)) {
+      const oct = body.slice(i, i + 3);
+      if (!/^[0-7]{3}$/.test(oct) || parseInt(oct, 8) > 255) return undefined;
+      out += String.fromCharCode(parseInt(oct, 8));
+      i += 2;
+    } else return undefined;
+  }
+  return out;
+}
+
+class ExecError extends Error {}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof GoInt);
+/** What Go's %v of the value's type says in "is not array or slice". */
+const goType = (v: unknown) =>
+  Array.isArray(v) ? "[]interface {}" : isMap(v) ? "map[string]interface {}" : typeof v === "number" ? "float64" : v instanceof GoInt ? "int" : typeof v;
+
+/** The children of a value for `*` and `..`: a map's values (keys sorted), a list's items, a string's bytes. */
+function children(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (isMap(v))
+    return Object.keys(v)
+      .sort()
+      .map((k) => v[k]);
+  if (typeof v === "string") return [...Buffer.from(v)].map((b) => new GoInt(b));
+  return [];
+}
+
+/** Go template's basicKind, for the typed comparisons of filters. */
+function kind(v: unknown): "bool" | "int" | "float" | "string" {
+  if (typeof v === "boolean") return "bool";
+  if (v instanceof GoInt) return "int";
+  if (typeof v === "number") return "float";
+  if (typeof v === "string") return "string";
+  throw new ExecError("invalid type for comparison");
+}
+
+function compare(a: unknown, op: string, b: unknown): boolean {
+  const [ka, kb] = [kind(a), kind(b)];
+  if (ka !== kb) throw new ExecError("incompatible types for comparison");
+  const x = a instanceof GoInt ? a.value : (a as number | string | boolean);
+  const y = b instanceof GoInt ? b.value : (b as number | string | boolean);
+  if (op === "==") return x === y;
+  if (op === "!=") return x !== y;
+  if (ka === "bool") throw new ExecError("invalid type for comparison");
+  switch (op) {
+    case "<":
+      return x < y;
+    case ">":
+      return x > y;
+    case "<=":
+      return x <= y;
+    case ">=":
+      return x >= y;
+  }
+  throw new ExecError(`unrecognized filter operator ${op}`);
+}
+
+/** The evaluator, with client-go's range bookkeeping (a range runs the nodes after it, up to its end, once per result). */
+class Executor {
+  private beginRange = 0;
+  private inRange = 0;
+  private endRange = 0;
+  private lastEnd: Node | undefined;
+
+  findResults(data: unknown, nodes: Node[]): unknown[][] {
+    const full: unknown[][] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const results = this.walk([data], nodes[i]!);
+      if (this.endRange > 0 && this.endRange <= this.inRange) {
+        this.endRange--;
+        this.lastEnd = nodes[i];
+        break;
+      }
+      if (this.beginRange > 0) {
+        this.beginRange--;
+        this.inRange++;
+        if (results.length > 0) for (const v of results) full.push(...this.findResults(v, nodes.slice(i + 1)));
+        else this.findResults(null, nodes.slice(i + 1));
+        this.inRange--;
+        for (let k = i + 1; k < nodes.length; k++) {
+          if (nodes[k] === this.lastEnd) {
+            i = k;
+            break;
+          }
+        }
+        continue;
+      }
+      full.push(results);
+    }
+    return full;
+  }
+
+  private walk(input: unknown[], node: Node): unknown[] {
+    switch (node.t) {
+      case "list":
+        return node.nodes.reduce((cur, n) => this.walk(cur, n), input);
+      case "text":
+        return [node.text];
+      case "field":
+        // A null holds no fields; a missing key gives nothing (kubectl allows missing keys).
+        return input.filter(isMap).flatMap((v) => (Object.hasOwn(v, node.name) ? [v[node.name]] : []));
+      case "array":
+        return input.flatMap((v) => this.array(v, node.params));
+      case "filter":
+        return input.flatMap((v) => this.filter(v, node));
+      case "int":
+        return input.map(() => new GoInt(node.value));
+      case "float":
+      case "bool":
+        return input.map(() => node.value);
+      case "wildcard":
+        return input.flatMap(children);
+      case "recursive":
+        return this.recursive(input);
+      case "union":
+        return node.lists.flatMap((l) => this.walk(input, l));
+      case "identifier":
+        if (node.name === "range") {
+          this.beginRange++;
+          return input;
+        }
+        if (node.name === "end") {
+          if (this.inRange === 0) throw new ExecError("not in range, nothing to end");
+          this.endRange++;
+          return [];
+        }
+        throw new ExecError(`unrecognized identifier ${node.name}`);
+    }
+  }
+
+  private array(v: unknown, p: Param[]): unknown[] {
+    if (v === null || v === undefined) return [];
+    if (!Array.isArray(v)) throw new ExecError(`${goType(v)} is not array or slice`);
+    const n = v.length;
+    let start = p[0]!.known ? p[0]!.value : 0;
+    if (start < 0) start += n;
+    let end = p[1]!.known ? p[1]!.value : n;
+    if (end < 0 || (end === 0 && p[1]!.derived)) end += n;
+    if (end === start) return [];
+    if (start >= n || start < 0) throw new ExecError(`array index out of bounds: index ${start}, length ${n}`);
+    if (end > n || end < 0) throw new ExecError(`array index out of bounds: index ${end - 1}, length ${n}`);
+    if (start > end) throw new ExecError(`starting index ${start} is greater than ending index ${end}`);
+    let step = 1;
+    if (p[2]!.known) {
+      if (p[2]!.value <= 0) throw new ExecError("step must be > 0");
+      step = p[2]!.value;
+    }
+    const out: unknown[] = [];
+    for (let i = start; i < end; i += step) out.push(v[i]);
+    return out;
+  }
+
+  private filter(v: unknown, node: Extract<Node, { t: "filter" }>): unknown[] {
+    if (!Array.isArray(v)) throw new ExecError(`${goType(v)} is not array or slice and cannot be filtered`);
+    return v.filter((item) => {
+      if (node.op === "exists") {
+        try {
+          return this.walk([item], node.left).length > 0;
+        } catch {
+          return false;
+        }
+      }
+      const lefts = this.walk([item], node.left);
+      if (lefts.length === 0) return false;
+      if (lefts.length > 1) throw new ExecError("can only compare one element at a time");
+      const rights = this.walk([item], node.right);
+      if (rights.length === 0) return false;
+      if (rights.length > 1) throw new ExecError("can only compare one element at a time");
+      return compare(lefts[0], node.op, rights[0]);
+    });
+  }
+
+  private recursive(input: unknown[]): unknown[] {
+    const out: unknown[] = [];
+    for (const v of input) {
+      if (v === null || v === undefined) continue;
+      const kids = children(v);
+      if (kids.length > 0) out.push(v, ...this.recursive(kids));
+    }
+    return out;
+  }
+}
+
+/** One result as client-go prints it: maps and lists as compact JSON, scalars as text. */
+function text(v: unknown): string {
+  if (v instanceof GoInt) return String(v.value);
+  if (typeof v === "object" && v !== null) return goJson(v);
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "number") return goFloat(v);
+  return String(v);
+}
+
+/** Parses a template, refusing it as kubectl would: `error parsing jsonpath TEMPLATE, WHY`. */
+export function parseJsonPath(template: string): void {
+  compile(template);
+}
+
+function compile(template: string): ListNode {
+  try {
+    return new Parser(template).parse();
+  } catch (e) {
+    if (e instanceof ParseError) throw new InputError(`error parsing jsonpath ${template}, ${e.message}`);
+    throw e;
+  }
+}
+
+/** Evaluates a kubectl JSONPath template against a JSON value, as `kubectl ... -o jsonpath=TEMPLATE` prints it. */
+export function jsonPath(template: string, data: unknown): string {
+  const root = compile(template);
+  try {
+    return new Executor()
+      .findResults(data, root.nodes)
+      .map((results) => results.map(text).join(" "))
+      .join("");
+  } catch (e) {
+    if (e instanceof ExecError) throw new InputError(`error executing jsonpath ${JSON.stringify(template)}: Error executing template: ${e.message}`);
+    throw e;
+  }
+}
