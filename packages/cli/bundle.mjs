@@ -23,8 +23,9 @@ await build({
   // main.ts finds package.json from its own URL.
   define: { "import.meta.url": "__dkModuleUrl" },
   banner: { js: 'var __dkModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // The map carries its sources: the files it names are not in the package.
   sourcemap: "linked",
-  sourcesContent: false,
+  sourcesContent: true,
   logLevel: "warning",
 });
 // The code cache's key: V8 checks a cache against the source's length only, so a rebuilt bundle of the same

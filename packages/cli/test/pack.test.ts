@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run, tempDir } from "../../../test-support/peers.js";
+import { USER_OPTIONS, typecheck } from "../../../test-support/typecheck.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const PACKAGES = ["packages/pki", "packages/kubeconfig", "packages/orchestrator", "packages/cli"];
@@ -31,6 +32,25 @@ describe("the published packages", () => {
         files.filter((f) => /\/(src|test)\//.test(f)),
         t,
       ).toEqual([]);
+      const unpacked = join(dir, "unpacked", t);
+      mkdirSync(unpacked, { recursive: true });
+      execFileSync("tar", ["-xzf", join(packs, t), "-C", unpacked]);
+      const pkg = join(unpacked, "package");
+      // A README with the package's API and a runnable example, shown by npm.
+      expect(readFileSync(join(pkg, "README.md"), "utf8"), t).toMatch(/```(ts|sh)\n/);
+      // Dependencies between the packages are version ranges a registry can resolve, not "*".
+      const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+      for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
+        for (const [name, range] of Object.entries<string>(manifest[field] ?? {})) expect(range, `${t} ${field}.${name}`).not.toMatch(/^(\*|latest|)$/);
+      }
+      // Every source map carries its sources (the files it names are not shipped), or there is none.
+      for (const f of files.filter((f) => f.endsWith(".map"))) {
+        const map = JSON.parse(readFileSync(join(unpacked, f), "utf8"));
+        const missing = (map.sources as string[]).filter(
+          (source, i) => typeof map.sourcesContent?.[i] !== "string" && !existsSync(join(unpacked, dirname(f), source)),
+        );
+        expect(missing, `${t}: ${f}`).toEqual([]);
+      }
     }
     writeFileSync(join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
     const install = run("npm", ["install", "--no-audit", "--no-fund", ...tarballs.map((t) => join(packs, t))], { cwd: app });
@@ -50,6 +70,20 @@ describe("the published packages", () => {
     const lib = run(process.execPath, ["use.mjs"], { cwd: app });
     expect(lib.status, lib.stderr).toBe(0);
     expect(lib.stdout.trim()).toBe("kubernetes apiVersion: v1 'a b'");
+    // What the pki README says: importing it adds reflect-metadata's functions to the global Reflect.
+    writeFileSync(
+      join(app, "reflect.mjs"),
+      `const before = typeof Reflect.getMetadata;\nawait import("@dk-bootstrap/pki");\nconsole.log(before, typeof Reflect.getMetadata);\n`,
+    );
+    expect(run(process.execPath, ["reflect.mjs"], { cwd: app }).stdout.trim()).toBe("undefined function");
+    // The packages' README examples compile under strict against the installed tarballs' own .d.ts files.
+    const snippets = PACKAGES.filter((p) => p !== "packages/cli").flatMap((p) =>
+      [...readFileSync(join(app, "node_modules", "@dk-bootstrap", p.replace("packages/", ""), "README.md"), "utf8").matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map(
+        (m, i) => [`${p.replace("packages/", "")}-${i}.ts`, m[1]!],
+      ),
+    );
+    expect(snippets.length).toBeGreaterThan(2);
+    expect(typecheck(Object.fromEntries(snippets), app, { ...USER_OPTIONS, typeRoots: [join(ROOT, "node_modules", "@types")] })).toEqual([]);
 
     // The CLI is one bundle: alone, it brings only ssh2 (loaded as it is, for its native addons).
     const alone = join(dir, "alone");
