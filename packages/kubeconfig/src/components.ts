@@ -48,7 +48,9 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
   const out = new Map<string, Config>();
   for (const k of COMPONENT_KUBECONFIGS) {
     const e = pki.entries.get(k.cert);
-    if (!e?.key) throw new PkiError(`the cluster PKI has no key for ${k.cert}`);
+    // A node of a cluster of several holds the client certificates of its role only (a worker: the kubelet's and kube-proxy's).
+    if (!e) continue;
+    if (!e.key) throw new PkiError(`the cluster PKI has no key for ${k.cert}`);
     out.set(k.file, embeddedKubeconfig(spec, e.def.cn(pki.spec), { ca: ca.certPem, cert: e.certPem, key: e.key.privateKeyPem(pki.spec.keyFormat) }));
   }
   return out;
@@ -67,7 +69,7 @@ export function writeComponentKubeconfigs(
   return withClusterFolder(pki.dir, options.folder, async (folder) => {
     const result: { file: string; action: "kept" | "made" }[] = [];
     for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
-      const path = join(folder.dir, file);
+      const path = join(pki.dir, file);
       const yaml = toYaml(cfg); // certificates are embedded: no paths to make relative
       if ((await folder.read(path)) === yaml) result.push({ file, action: "kept" });
       else {

@@ -143,7 +143,9 @@ export async function withClusterFolder<T>(
   options: OpenOptions = {},
 ): Promise<T> {
   if (folder) {
-    if (folder.dir !== resolve(dir)) throw new Error(`${dir} is not the open cluster folder ${folder.dir}`);
+    // A node's folder inside a cluster's (nodes/NAME) joins the cluster folder's set.
+    const rel = relative(folder.dir, resolve(dir));
+    if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${dir} is not inside the open cluster folder ${folder.dir}`);
     return work(folder);
   }
   const opened = await openClusterFolder(dir, options);

@@ -20,6 +20,11 @@ export interface CertDef {
   hosts?: (spec: ClusterSpec) => string[];
   /** Why the cluster needs it, in one line. */
   purpose: string;
+  /**
+   * The nodes of a cluster of several that hold it (leaves): the control plane's, or every node that runs
+   * a kubelet. The one-node cluster holds them all.
+   */
+  on?: "controller" | "worker";
 }
 
 const loopback = (s: ClusterSpec) => [s.nodeName, "localhost", ...s.nodeIPs, "127.0.0.1", "::1"];
@@ -38,7 +43,7 @@ export const CA_DEFS: readonly CertDef[] = [
  */
 export const LEAF_DEFS: readonly CertDef[] = [
   {
-    name: "apiserver",
+    name: "apiserver", on: "controller",
     ca: "ca",
     cn: () => "kube-apiserver",
     usages: ["server auth"],
@@ -56,7 +61,7 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "the apiserver's serving certificate, valid for every name clients dial",
   },
   {
-    name: "apiserver-kubelet-client",
+    name: "apiserver-kubelet-client", on: "controller",
     ca: "ca",
     cn: () => "kube-apiserver-kubelet-client",
     o: () => ["kubeadm:cluster-admins"],
@@ -64,14 +69,14 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "the apiserver's identity towards kubelets (logs, exec)",
   },
   {
-    name: "front-proxy-client",
+    name: "front-proxy-client", on: "controller",
     ca: "front-proxy-ca",
     cn: () => "front-proxy-client",
     usages: ["client auth"],
     purpose: "the apiserver's identity towards aggregated API servers",
   },
   {
-    name: "etcd/server",
+    name: "etcd/server", on: "controller",
     ca: "etcd/ca",
     cn: (s) => s.nodeName,
     usages: ["server auth", "client auth"],
@@ -79,7 +84,7 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "etcd's serving certificate (etcd also dials itself with it)",
   },
   {
-    name: "etcd/peer",
+    name: "etcd/peer", on: "controller",
     ca: "etcd/ca",
     cn: (s) => s.nodeName,
     usages: ["server auth", "client auth"],
@@ -87,21 +92,21 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "etcd's certificate towards other etcd members",
   },
   {
-    name: "etcd/healthcheck-client",
+    name: "etcd/healthcheck-client", on: "controller",
     ca: "etcd/ca",
     cn: () => "kube-etcd-healthcheck-client",
     usages: ["client auth"],
     purpose: "for probes that check etcd's health",
   },
   {
-    name: "apiserver-etcd-client",
+    name: "apiserver-etcd-client", on: "controller",
     ca: "etcd/ca",
     cn: () => "kube-apiserver-etcd-client",
     usages: ["client auth"],
     purpose: "the apiserver's identity towards etcd",
   },
   {
-    name: "clients/admin",
+    name: "clients/admin", on: "controller",
     ca: "ca",
     cn: () => "kubernetes-admin",
     o: () => ["kubeadm:cluster-admins"],
@@ -109,18 +114,18 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "admin.conf: a cluster admin through RBAC, revocable",
   },
   {
-    name: "clients/super-admin",
+    name: "clients/super-admin", on: "controller",
     ca: "ca",
     cn: () => "kubernetes-super-admin",
     o: () => ["system:masters"],
     usages: ["client auth"],
     purpose: "super-admin.conf: system:masters, bypasses RBAC; for break-glass only",
   },
-  { name: "clients/controller-manager", ca: "ca", cn: () => "system:kube-controller-manager", usages: ["client auth"], purpose: "controller-manager.conf" },
-  { name: "clients/scheduler", ca: "ca", cn: () => "system:kube-scheduler", usages: ["client auth"], purpose: "scheduler.conf" },
-  { name: "clients/kube-proxy", ca: "ca", cn: () => "system:kube-proxy", usages: ["client auth"], purpose: "kube-proxy.conf (bound to system:node-proxier)" },
+  { name: "clients/controller-manager", on: "controller", ca: "ca", cn: () => "system:kube-controller-manager", usages: ["client auth"], purpose: "controller-manager.conf" },
+  { name: "clients/scheduler", on: "controller", ca: "ca", cn: () => "system:kube-scheduler", usages: ["client auth"], purpose: "scheduler.conf" },
+  { name: "clients/kube-proxy", on: "worker", ca: "ca", cn: () => "system:kube-proxy", usages: ["client auth"], purpose: "kube-proxy.conf (bound to system:node-proxier)" },
   {
-    name: "clients/kubelet",
+    name: "clients/kubelet", on: "worker",
     ca: "ca",
     cn: (s) => `system:node:${s.nodeName}`,
     o: () => ["system:nodes"],
@@ -128,7 +133,7 @@ export const LEAF_DEFS: readonly CertDef[] = [
     purpose: "kubelet.conf: the Node authorizer limits it to its own node",
   },
   {
-    name: "kubelet",
+    name: "kubelet", on: "worker",
     ca: "ca",
     cn: (s) => `system:node:${s.nodeName}`,
     o: () => ["system:nodes"],

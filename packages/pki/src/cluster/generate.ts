@@ -53,7 +53,22 @@ export interface GenerateOptions {
    * the caller commits. Without it, the folder is opened, committed and released here.
    */
   folder?: ClusterFolder;
+  /**
+   * A node of a cluster of several, in its own folder inside the cluster folder (`nodes/NAME`; `folder`
+   * must be the cluster folder): its CAs and service-account key are the cluster's, copied into the
+   * node's folder (their keys for a controller only, which signs with them), and only the leaves of its
+   * role are made, for this node's name and IPs.
+   */
+  node?: { dir: string; role: "controller" | "worker" | "controller+worker"; cluster: ClusterPki };
+  /** Only these leaves (the cluster folder of a cluster of several holds its CAs and the admin's clients). */
+  leaves?: (def: CertDef) => boolean;
 }
+
+/** The leaves a node of this role holds. */
+export const leavesOf =
+  (role: "controller" | "worker" | "controller+worker") =>
+  (def: CertDef): boolean =>
+    role === "controller+worker" || def.on === role;
 
 /** What a cluster folder already holds for one certificate. */
 interface ExistingPair {
@@ -95,30 +110,35 @@ interface Settled {
  * is settled; then every file is written as one set (see {@link ClusterFolder}), under the folder's lock.
  */
 export function generateClusterPki(spec: ClusterSpec, dir: string, options: GenerateOptions = {}): Promise<ClusterPki> {
+  if (options.node && !options.folder) throw new Error("a node's PKI is made inside its cluster's open folder");
   return withClusterFolder(dir, options.folder, (folder) => generateInFolder(spec, folder, options));
 }
 
 async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, options: GenerateOptions): Promise<ClusterPki> {
-  const dir = folder.dir;
+  const node = options.node;
+  const dir = node?.dir ?? folder.dir;
+  const leafDefs = LEAF_DEFS.filter(options.leaves ?? (node ? leavesOf(node.role) : () => true));
+  const defs = [...CA_DEFS, ...leafDefs];
   const run: Run = { spec, dir, force: options.force ?? false, allowNameRemoval: options.allowNameRemoval ?? false, now: options.now ?? new Date() };
-  const existing = new Map(await Promise.all(CERT_DEFS.map(async (def) => [def.name, await loadPair(dir, def.name)] as const)));
+  const existing = new Map(await Promise.all(defs.map(async (def) => [def.name, await loadPair(dir, def.name, node !== undefined && !def.ca)] as const)));
   const have = (def: CertDef) => existing.get(def.name)!;
   const saPath = saPaths(dir);
-  const saPem = run.force ? undefined : await readIfExists(saPath.key);
-  if (!run.force) for (const def of CA_DEFS) await checkExistingCa(dir, have(def), def, run.now);
+  const saPem = run.force || node ? undefined : await readIfExists(saPath.key);
+  if (!run.force && !node) for (const def of CA_DEFS) await checkExistingCa(dir, have(def), def, run.now);
 
   // Every key is asked for at once, CAs' first: the thread pool takes them in order, so each certificate
   // is signed as soon as its key and its CA are ready, while the other keys are still being made.
   const externalCa = (d: CertDef) => d.ca === undefined && have(d).cert !== undefined;
-  const needsKey = (d: CertDef) => run.force || (!have(d).key && !externalCa(d));
-  const freshKeys = new Map([...CA_DEFS, ...LEAF_DEFS].filter(needsKey).map((d) => [d.name, KeyPair.generate(spec.key)] as const));
+  const needsKey = (d: CertDef) => !(node && !d.ca) && (run.force || (!have(d).key && !externalCa(d)));
+  const freshKeys = new Map(defs.filter(needsKey).map((d) => [d.name, KeyPair.generate(spec.key)] as const));
   // The service-account token signer takes RSA or ECDSA only.
   const saSpec: KeySpec = spec.key.algo === "ed25519" ? { algo: "ecdsa", size: 256 } : spec.key;
-  const saKey = saPem ? KeyPair.fromPem(saPem, { file: saPath.key }) : KeyPair.generate(saSpec);
+  const saKey = node ? Promise.resolve(node.cluster.serviceAccountKey) : saPem ? KeyPair.fromPem(saPem, { file: saPath.key }) : KeyPair.generate(saSpec);
   const tasks = new Map<string, Promise<Settled>>();
-  for (const def of CA_DEFS) tasks.set(def.name, settleCa(run, def, have(def), freshKeys.get(def.name)));
-  for (const def of LEAF_DEFS) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
-  const [serviceAccountKey, settled] = await Promise.all([saKey, Promise.all(CERT_DEFS.map((def) => tasks.get(def.name)!))]);
+  for (const def of CA_DEFS)
+    tasks.set(def.name, node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)));
+  for (const def of leafDefs) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
+  const [serviceAccountKey, settled] = await Promise.all([saKey, Promise.all(defs.map((def) => tasks.get(def.name)!))]);
 
   const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey, actions: [], warnings: [] };
   const writes: PendingWrite[] = [];
@@ -129,7 +149,10 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
     writes.push(...s.writes);
   }
   const saPub = serviceAccountKey.publicKeyPem();
-  if (!saPem) {
+  if (node) {
+    // The apiservers sign and verify service-account tokens with the cluster's one key pair.
+    if (node.role !== "worker") writes.push(...(await copiedFiles(folder, saPaths(node.cluster.dir), saPath, ["key", "pub"])));
+  } else if (!saPem) {
     writes.push({
       path: saPath.key,
       content: serviceAccountKey.privateKeyPem(spec.keyFormat),
@@ -139,14 +162,16 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
   } else if ((await readIfExists(saPath.pub)) !== saPub) {
     writes.push({ path: saPath.pub, content: saPub, options: { mode: 0o644 } });
   }
-  pki.actions.push({ name: "sa", action: saPem ? "kept" : "made" });
+  pki.actions.push({ name: "sa", action: saPem || node ? "kept" : "made" });
 
   // Every folder of the PKI holds keys: 0700, down from the cluster folder.
   for (const w of writes) await folder.stage(w.path, w.content, { ...w.options, dirMode: 0o700 });
   return pki;
 }
 
-async function loadPair(dir: string, name: string): Promise<ExistingPair> {
+async function loadPair(dir: string, name: string, copy = false): Promise<ExistingPair> {
+  // A node's copy of a cluster CA is rewritten from the cluster's, never read.
+  if (copy) return {};
   const p = certPaths(dir, name);
   const [certPem, keyPem] = await Promise.all([readIfExists(p.crt), readIfExists(p.key)]);
   const out: ExistingPair = {};
@@ -170,6 +195,25 @@ async function checkExistingCa(dir: string, have: ExistingPair, def: CertDef, no
     });
   if (have.key && !(await keyMatchesCertificate(have.key, have.cert)))
     throw new PkiError(`${p.key}: does not match ${p.crt}`, { hint: "restore the CA's own key, or pass --force to make a new CA" });
+}
+
+/** A node's copy of a cluster CA: the certificate always, the key for a node that signs with it; written when it differs. */
+async function copyClusterCa(folder: ClusterFolder, def: CertDef, nodeDir: string, cluster: ClusterPki, withKey: boolean): Promise<Settled> {
+  const entry = cluster.entries.get(def.name);
+  if (!entry) throw new PkiError(`the cluster PKI has no ${def.name}`);
+  const writes = await copiedFiles(folder, certPaths(cluster.dir, def.name), certPaths(nodeDir, def.name), withKey ? ["crt", "key"] : ["crt"]);
+  return { entry, action: { name: def.name, action: "kept" }, writes, warnings: [] };
+}
+
+/** Copies of some of a pair of files (as this run sees them, staged included), for those that differ. */
+async function copiedFiles<K extends string>(folder: ClusterFolder, from: Record<K, string>, to: Record<K, string>, which: K[]): Promise<PendingWrite[]> {
+  const writes: PendingWrite[] = [];
+  for (const k of which) {
+    const text = await folder.read(from[k]);
+    if (text === undefined) throw new PkiError(`${from[k]}: missing in the cluster folder`);
+    if ((await folder.read(to[k])) !== text) writes.push({ path: to[k], content: text, options: { mode: k === "key" ? 0o600 : 0o644 } });
+  }
+  return writes;
 }
 
 async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyPromise: Promise<KeyPair> | undefined): Promise<Settled> {
