@@ -1,13 +1,15 @@
 // Run a step of your own with the orchestrator, on this machine or over SSH, and consume the event stream.
-//   node examples/custom-step.mjs [--remote-root DIR]                       (this machine)
+//   node examples/custom-step.mjs [--remote-root DIR]                       (this machine; DIR: $TMPDIR/dk-example)
 //   node examples/custom-step.mjs user@host -i KEY --known-hosts FILE       (over SSH; host key must be known)
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalTransport, SshTransport, nodeSpec, runSteps, sh } from "@dk-bootstrap/orchestrator";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { "remote-root": { type: "string", default: "/tmp/dk-example" }, i: { type: "string" }, "known-hosts": { type: "string" } },
+  options: { "remote-root": { type: "string", default: join(tmpdir(), "dk-example") }, i: { type: "string" }, "known-hosts": { type: "string" } },
 });
 const target = positionals[0];
 const transport = target

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run, tempDir } from "../test-support/peers.js";
@@ -29,6 +29,26 @@ describe("the examples run as documented", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("current-context: ci@lab\n");
     expect(r.stdout).toContain("    insecure-skip-tls-verify: true\n");
+  });
+});
+
+describe("the examples leave no trace", () => {
+  it("run from examples/ with no arguments, as a reader would, they leave the working tree as it was", () => {
+    const status = () => run("git", ["status", "--porcelain", "--untracked-files=all", "--", "."], { cwd: here }).stdout;
+    const before = status();
+    // TMPDIR: their temporary folders are this test's own.
+    const env = { ...process.env, TMPDIR: tempDir() };
+    const made = join(here, "cluster");
+    const existed = existsSync(made);
+    try {
+      for (const name of ["issue-certificate.mjs", "cluster-pki.mjs", "kubeconfig.mjs", "custom-step.mjs"]) {
+        const r = run(process.execPath, [join(here, name)], { cwd: here, env });
+        expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      }
+      expect(status()).toBe(before);
+    } finally {
+      if (!existed) rmSync(made, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,13 +2,13 @@
 import { KeyPair, classifyHosts, describeCertificate, issueCertificate, kubeadmValidity, parseUsages, verifyChain } from "@dk-bootstrap/pki";
 
 const now = new Date();
-const caKey = await KeyPair.generate({ algo: "ecdsa", size: 256 });
+const caKey = await KeyPair.generate({ algo: "ecdsa" });
 const ca = await issueCertificate(
   { subject: { CN: "my-ca" }, publicKey: caKey.publicKey, validity: kubeadmValidity(now, 10 * 8760 * 3_600_000), ca: {} },
   { selfKey: caKey },
 );
 
-const key = await KeyPair.generate({ algo: "ecdsa", size: 256 });
+const key = await KeyPair.generate({ algo: "ecdsa" });
 const cert = await issueCertificate(
   {
     subject: { CN: "web", O: ["example"] },
