@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -346,5 +347,35 @@ describe("host keys under every spelling of the host, as OpenSSH checks them", (
     const ssh = await openssh("localhost", relay.port, file);
     expect(ssh.status, ssh.stderr).toBe(0);
     expect(ssh.stderr).not.toMatch(/Permanently added/);
+  });
+});
+
+describe("test hosts of runs that were killed", () => {
+  const work = tempDir();
+
+  it("are removed by the next run: namespace, veth pair, user and sudoers file of a PID that is gone", () => {
+    // A PID that just ended, as a killed run's would be.
+    const dead = spawnSync("true").pid!;
+    const stale = `dkt${dead.toString(36)}-1`;
+    run("ip", ["netns", "add", stale]);
+    run("ip", ["link", "add", `${stale}h`, "type", "veth", "peer", "name", `${stale}n`]);
+    // Under the test hosts' lock, as they change the accounts database (useradd gives up when another holds it).
+    run("flock", ["-w", "120", "/run/dk-test-hosts.lock", "useradd", "-M", stale]);
+    writeFileSync(`/etc/sudoers.d/dk-test-${stale}`, "", { mode: 0o440 });
+    expect(run("ip", ["netns", "list"]).stdout).toContain(stale);
+    const host = startTestHost(work);
+    try {
+      expect(run("ip", ["netns", "list"]).stdout).not.toContain(stale);
+      expect(run("ip", ["link", "show", `${stale}h`]).status).not.toBe(0);
+      expect(run("id", [stale]).status).not.toBe(0);
+      expect(existsSync(`/etc/sudoers.d/dk-test-${stale}`)).toBe(false);
+      // This run's own host is untouched by the sweep, and named for this process.
+      expect(host.netns).toMatch(new RegExp(`^dkt${process.pid.toString(36)}-\\d+$`));
+      expect(run("ip", ["netns", "list"]).stdout).toContain(host.netns);
+    } finally {
+      host.stop();
+    }
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(host.netns);
+    expect(run("id", [host.user]).status).not.toBe(0);
   });
 });
