@@ -14,7 +14,7 @@ import { webcrypto } from "node:crypto";
 import { CERT_DEFS, KeyPair, clusterSpec, generateClusterPki } from "../packages/pki/dist/index.js";
 
 const RUNS = Number(process.argv[2] ?? 7);
-const CLI = new URL("../packages/cli/bin.js", import.meta.url).pathname;
+const CLI = new URL("../packages/cli/bin.cjs", import.meta.url).pathname;
 const spec = clusterSpec({ nodeIPs: ["192.0.2.10"] });
 const KEYS = CERT_DEFS.length + 1; // + sa
 const work = mkdtempSync(join(tmpdir(), "dk-bench-"));

@@ -29,7 +29,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; input?: s
 }
 
 /** The built CLI's entry point, as `npm ci` links it. */
-export const CLI = join(import.meta.dirname, "..", "packages", "cli", "bin.js");
+export const CLI = join(import.meta.dirname, "..", "packages", "cli", "bin.cjs");
 
 /** Runs the built dk-bootstrap CLI. */
 export function dk(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
