@@ -14,7 +14,9 @@ export async function reportError(e: unknown, debug: boolean, stderr: NodeJS.Wri
   // A raw ENOTDIR/EACCES/... from deep inside is said as the path and what it means.
   const err = describeSystemError(e) ?? (e instanceof Error ? e : new Error(String(e)));
   const firstLine = (err.message.split("\n")[0] ?? "").trim();
-  stderr.write(`error: ${firstLine}\n`);
+  // A file with several problems (a cluster file) says each on its own line; any other error is one line.
+  const lines = e instanceof DkError && Array.isArray((e as { problems?: unknown }).problems) ? err.message.split("\n") : [firstLine];
+  for (const line of lines) stderr.write(`error: ${line}\n`);
   if (e instanceof DkError && e.hint) stderr.write(`hint: ${e.hint}\n`);
   if (debug) stderr.write(`${(e instanceof Error ? e : err).stack ?? ""}\n`);
   else if (!(e instanceof DkError) && !isSystemError(e)) stderr.write("hint: this looks like a bug in dk-bootstrap; run again with --debug for the stack\n");

@@ -11,6 +11,7 @@ const GROUPS = {
   kubeconfig: async () => (await import("./commands/kubeconfig.js")).registerKubeconfig,
   node: async () => (await import("./commands/node.js")).registerNode,
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
+  cluster: async () => (await import("./commands/cluster.js")).registerCluster,
 };
 const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   bundle: "node",
@@ -22,6 +23,8 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   explain: "inspect",
   status: "inspect",
   logs: "inspect",
+  apply: "cluster",
+  init: "cluster",
 };
 
 async function buildProgram(command: string | undefined, versionOnly: boolean): Promise<Command> {

@@ -7,6 +7,8 @@ export * from "./shell.js";
 export * from "./artifacts.js";
 export * from "./releases.js";
 export * from "./cluster-file.js";
+export * from "./etcd-membership.js";
+export * from "./apply.js";
 export * from "./spec.js";
 export * from "./node.js";
 export * from "./events.js";

@@ -57,6 +57,7 @@ export const LEAF_DEFS: readonly CertDef[] = [
       firstServiceIP(s.serviceCidr),
       ...s.nodeIPs,
       "127.0.0.1",
+      ...(s.apiServerSans ?? []),
     ],
     purpose: "the apiserver's serving certificate, valid for every name clients dial",
   },

@@ -22,6 +22,8 @@ export interface ClusterSpec {
   certValidityMs: number;
   /** CA validity in ms (kubeadm's caCertificateValidityPeriod, 87600h). */
   caValidityMs: number;
+  /** More names for the apiserver's certificate: the host of an `apiEndpoint` (a load balancer, a DNS name) in front of several apiservers. */
+  apiServerSans?: string[];
 }
 
 /** Defaults that fit the workshop: a node called `kubernetes`, Services in 10.0.0.0/24, RSA-2048. */

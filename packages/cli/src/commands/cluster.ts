@@ -1,0 +1,205 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { DkError, InputError, ensureFolder } from "@dk-bootstrap/pki";
+import {
+  type ClusterFile,
+  EXAMPLE_CLUSTER_FILE,
+  type HostConnection,
+  PhaseError,
+  type Transport,
+  type Versions,
+  applyCluster,
+  asRootIfNeeded,
+  hostSpec,
+  httpsUrl,
+  mirrored,
+  parseClusterFile,
+  plan,
+  readApplyRecord,
+  renderScript,
+  resolveVersions,
+} from "@dk-bootstrap/orchestrator";
+import type { Command } from "commander";
+import { readStdin } from "../io.js";
+import { RunOutput } from "../render/output.js";
+import { addOutputOptions, addRangeOptions, connect } from "./node.js";
+
+interface ApplyFlags {
+  file: string;
+  dir: string;
+  identity?: string;
+  knownHosts?: string;
+  acceptNewHostKey?: boolean;
+  sudoPasswordStdin?: boolean;
+  mirror?: string;
+  from?: string;
+  until?: string;
+  dryRun?: boolean;
+  concurrency: string;
+  json?: boolean;
+  verbose?: boolean;
+  force?: boolean;
+  allowNameRemoval?: boolean;
+}
+
+/** Reads and checks the cluster file; the command line's flags win over it. */
+async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
+  let text: string;
+  try {
+    text = await readFile(resolve(o.file), "utf8");
+  } catch {
+    throw new InputError("cannot read the cluster file", { file: resolve(o.file) }, { hint: "`dk-bootstrap init > cluster.yaml` writes a commented example" });
+  }
+  const { cluster, warnings } = parseClusterFile(text, o.file);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  return { ...cluster, ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}) };
+}
+
+/** The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now. */
+async function versionsFor(cluster: ClusterFile, dir: string): Promise<Versions> {
+  const v = cluster.versions;
+  const record = await readApplyRecord(dir);
+  if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
+  return resolveVersions(
+    { kubernetes: v.kubernetes, etcd: v.etcd, containerd: v.containerd, runc: v.runc, cni: v.cniPlugins, helm: v.helm },
+    { online: true, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
+  );
+}
+
+const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p));
+
+/** Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all. */
+async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
+  const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
+  const attempts = await Promise.allSettled(
+    cluster.hosts.map(async (host) => {
+      const target = `${host.ssh.user ? `${host.ssh.user}@` : ""}${host.ssh.address.includes(":") ? `[${host.ssh.address}]` : host.ssh.address}`;
+      const identity = o.identity ?? (host.ssh.keyPath ? expandHome(host.ssh.keyPath) : undefined);
+      const t = await connect(target, {
+        dir: o.dir,
+        ...(host.ssh.port ? { port: String(host.ssh.port) } : {}),
+        ...(identity ? { identity } : {}),
+        ...(cluster.knownHosts ? { knownHosts: expandHome(cluster.knownHosts) } : {}),
+        ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+      });
+      try {
+        const transport: Transport = await asRootIfNeeded(t, host.remoteRoot === "/" || plan({}).some((s) => s.needsRoot), password);
+        return { host, transport };
+      } catch (e) {
+        await t.close();
+        throw e;
+      }
+    }),
+  );
+  const failed = attempts.flatMap((a, i) =>
+    a.status === "rejected" ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
+  );
+  if (failed.length > 0) {
+    await Promise.all(attempts.map((a) => (a.status === "fulfilled" ? a.value.transport.close() : undefined)));
+    throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH");
+  }
+  return attempts.map((a) => (a as PromiseFulfilledResult<HostConnection>).value);
+}
+
+/** `--dry-run`: one script per host, as a real run would send it, each under `# host: NAME`. */
+function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string {
+  const active = cluster.hosts.filter((h) => !h.reset);
+  // Nothing is asked of the hosts: a name or address the file leaves out is shown as the run would guess it.
+  const factsOf = (h: (typeof active)[number]) => ({
+    nodeName: h.nodeName ?? h.ssh.address.toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
+    nodeIPs: h.nodeIPs.length > 0 ? h.nodeIPs : isIP(h.ssh.address) ? [h.ssh.address] : [],
+  });
+  const controllers = active.filter((h) => h.role !== "worker");
+  const members = controllers.map((h) => ({ name: factsOf(h).nodeName, ip: factsOf(h).nodeIPs[0] ?? h.ssh.address }));
+  const controllerIp = members[0]!.ip;
+  const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+  return active
+    .map((h) => {
+      const spec = hostSpec(cluster, h, factsOf(h), {
+        dir: resolve(o.dir),
+        versions,
+        clusterSteps: h === controllers[0],
+        controllerIp,
+        etcdCluster: { members, state: "new", token: `${cluster.name}-TOKEN` },
+      });
+      const notes = [
+        `role: ${h.role}; reaches the API at ${spec.role === "worker" ? spec.server : httpsUrl("127.0.0.1", 6443)}; node IPs: ${spec.nodeIPs.join(", ") || "detected on the node"}`,
+      ];
+      return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
+    })
+    .join("\n");
+}
+
+/** `dk-bootstrap apply` and `dk-bootstrap init`. */
+export function registerCluster(program: Command): void {
+  program
+    .command("init")
+    .description("print a commented example of the cluster file that `apply -f` reads")
+    .action(() => {
+      process.stdout.write(EXAMPLE_CLUSTER_FILE);
+    });
+
+  addOutputOptions(addRangeOptions(program.command("apply")))
+    .description("make or change a cluster of several hosts from one file: etcd on every controller, control planes, workers")
+    .requiredOption("-f, --file <file>", "the cluster file (dk-bootstrap init prints an example)")
+    .option("--dir <dir>", "cluster folder (the CAs in pki/, each node in nodes/NAME)", "./cluster")
+    .option("-i, --identity <file>", "private key for every host (over the file's keyPath)")
+    .option("--known-hosts <file>", "known_hosts file (over the file's knownHosts)")
+    .option("--accept-new-host-key", "trust unknown host keys and record them (a changed key is always refused)")
+    .option("--sudo-password-stdin", "read the sudo password from stdin (the same for every host)")
+    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (over the file's mirror)")
+    .option("--concurrency <n>", "how many hosts work at once", "10")
+    .option("--dry-run", "connect to nothing: print each host's script, under `# host: NAME`")
+    .option("--force", "replace existing CAs and keys")
+    .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap init > cluster.yaml\n  dk-bootstrap apply -f cluster.yaml --until etcd\n  dk-bootstrap apply -f cluster.yaml --dry-run",
+    )
+    .action(async (o: ApplyFlags) => {
+      const concurrency = Number(o.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
+      plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
+      const cluster = await readCluster(o);
+      const dir = resolve(o.dir);
+      const versions = await versionsFor(cluster, dir);
+      if (o.dryRun) {
+        process.stdout.write(dryRun(cluster, versions, o));
+        return;
+      }
+      await ensureFolder(dir, 0o700);
+      const conns = await connectAll(cluster, o);
+      const outputs = new Map<string, RunOutput>();
+      const out = (host: string) =>
+        outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
+      try {
+        const outcomes = await applyCluster(conns, {
+          dir,
+          cluster,
+          versions,
+          concurrency,
+          ...(o.from ? { from: o.from } : {}),
+          ...(o.until ? { until: o.until } : {}),
+          ...(o.force ? { force: true } : {}),
+          ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
+          events: (host, e) => out(host).sink(e),
+          say: (line) => process.stdout.write(`[cluster] ${line}\n`),
+        });
+        for (const r of outcomes)
+          process.stdout.write(
+            `[${r.nodeName}] ${r.role === "removed" ? "removed from the cluster" : `${r.role}: ${r.done.length} step(s) run, ${r.skipped.length} already done`}\n`,
+          );
+      } catch (e) {
+        if (e instanceof PhaseError)
+          for (const r of e.outcomes)
+            process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
+        throw e;
+      } finally {
+        for (const o2 of outputs.values()) await o2.close();
+        await Promise.all(conns.map((c) => c.transport.close()));
+      }
+    });
+}

@@ -1,0 +1,140 @@
+// apply -f for 3 controllers and 2 workers, without connecting: each host's script, and each node's certificates.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
+import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+
+const FILE = `apiVersion: dk-bootstrap/v1alpha1
+kind: Cluster
+metadata: { name: demo }
+spec:
+  hosts:
+    - { ssh: { address: 10.9.0.1 }, role: controller, nodeName: cp1 }
+    - { ssh: { address: 10.9.0.2 }, role: controller, nodeName: cp2 }
+    - { ssh: { address: 10.9.0.3 }, role: controller+worker, nodeName: cp3 }
+    - { ssh: { address: 10.9.0.11 }, role: worker, nodeName: w1 }
+    - { ssh: { address: 10.9.0.12 }, role: worker, nodeName: w2 }
+  apiEndpoint: https://k8s.example.com:6443
+  versions: { kubernetes: 1.35.2 }
+  pki: { keyAlgorithm: ecdsa }
+`;
+const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const NODE = ["containerd", "kubelet", "cni", "kube-proxy"];
+
+/** The dry run split into hosts, each with its steps' text. */
+function scripts(text: string): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const part of text.split(/^# host: /m).slice(1)) {
+    const name = part.slice(0, part.indexOf("\n"));
+    const steps = new Map<string, string>();
+    for (const s of part.split(/^# step: /m).slice(1)) steps.set(s.slice(0, s.indexOf("\n")), s);
+    out.set(name, steps);
+  }
+  return out;
+}
+
+describe("apply --dry-run of 3 controllers and 2 workers", () => {
+  const cwd = tempDir();
+  writeFileSync(join(cwd, "cluster.yaml"), FILE);
+  const r = dk(["apply", "-f", "cluster.yaml", "--dry-run"], { cwd });
+  const hosts = scripts(r.stdout);
+
+  it("prints one script per host, each starting with # host:", () => {
+    expect(r.status, r.stderr).toBe(0);
+    expect([...hosts.keys()]).toEqual(["cp1", "cp2", "cp3", "w1", "w2"]);
+  });
+
+  it("runs no control-plane component on a worker, and the node's components on every kubelet host", () => {
+    for (const w of ["w1", "w2"]) {
+      expect([...hosts.get(w)!.keys()].filter((s) => s !== "preflight")).toEqual(NODE);
+      expect(r.stdout.split(`# host: ${w}`)[1]!.split("# host:")[0]).not.toMatch(/dk_start (etcd|kube-apiserver|kube-controller-manager|kube-scheduler) /);
+    }
+    for (const c of ["cp1", "cp2"]) expect([...hosts.get(c)!.keys()].filter((s) => CONTROL_PLANE.includes(s) || NODE.includes(s))).toEqual(CONTROL_PLANE);
+    expect([...hosts.get("cp3")!.keys()].filter((s) => s !== "preflight")).toEqual([...CONTROL_PLANE, ...NODE]);
+  });
+
+  it("gives every apiserver every etcd member, and every member the whole initial cluster", () => {
+    const ips = { cp1: "10.9.0.1", cp2: "10.9.0.2", cp3: "10.9.0.3" };
+    for (const [name, ip] of Object.entries(ips)) {
+      const servers = /--etcd-servers=(\S+)/.exec(hosts.get(name)!.get("kube-apiserver")!)![1]!.split(",");
+      expect(servers.sort()).toEqual(
+        [
+          "https://127.0.0.1:2379",
+          ...Object.values(ips)
+            .filter((x) => x !== ip)
+            .map((x) => `https://${x}:2379`),
+        ].sort(),
+      );
+      expect(hosts.get(name)!.get("etcd")).toContain("--initial-cluster=cp1=https://10.9.0.1:2380,cp2=https://10.9.0.2:2380,cp3=https://10.9.0.3:2380");
+      expect(hosts.get(name)!.get("etcd")).toContain(`--listen-peer-urls=https://${ip}:2380`);
+    }
+  });
+
+  it("applies the cluster-wide objects once, on the first controller", () => {
+    const withRbac = [...hosts].filter(([, steps]) => steps.has("rbac") || steps.has("coredns")).map(([n]) => n);
+    expect(withRbac).toEqual(["cp1"]);
+  });
+});
+
+describe("the PKI apply writes for 3 controllers and 2 workers", () => {
+  it("gives each kubelet its own identity, each apiserver its node's IP and the apiEndpoint, workers the endpoint", async () => {
+    const dir = tempDir();
+    const { cluster } = parseClusterFile(FILE, "cluster.yaml");
+    const active = cluster.hosts;
+    const specs = active.map((h, i) =>
+      hostSpec(
+        cluster,
+        h,
+        { nodeName: h.nodeName!, nodeIPs: [h.ssh.address] },
+        { dir, versions: DEFAULT_VERSIONS, clusterSteps: i === 0, controllerIp: "10.9.0.1" },
+      ),
+    );
+    await writeClusterPki({ dir, cluster }, specs, "10.9.0.1");
+    const openssl = (...args: string[]) => run(peer("openssl"), args).stdout;
+    for (const h of active) {
+      const pki = join(dir, "nodes", h.nodeName!, "pki");
+      if (h.role !== "worker") {
+        const sans = openssl("x509", "-in", join(pki, "apiserver.crt"), "-noout", "-ext", "subjectAltName");
+        expect(sans, h.nodeName).toContain(`IP Address:${h.ssh.address}`);
+        expect(sans, h.nodeName).toContain("DNS:k8s.example.com");
+        expect(openssl("verify", "-CAfile", join(dir, "pki", "ca.crt"), join(pki, "apiserver.crt")).trim()).toMatch(/: OK$/);
+      }
+      if (h.role !== "controller") {
+        expect(openssl("x509", "-in", join(pki, "clients", "kubelet.crt"), "-noout", "-subject", "-nameopt", "RFC2253").trim()).toBe(
+          `subject=CN=system:node:${h.nodeName},O=system:nodes`,
+        );
+        const kubelet = readFileSync(join(dir, "nodes", h.nodeName!, "kubelet.conf"), "utf8");
+        expect(kubelet).toContain(`server: ${h.role === "worker" ? "https://k8s.example.com:6443" : "https://127.0.0.1:6443"}`);
+        expect(kubelet).toContain(`name: system:node:${h.nodeName}`);
+      }
+    }
+    expect(readFileSync(join(dir, "admin.conf"), "utf8")).toContain("server: https://k8s.example.com:6443");
+  });
+});
+
+describe("apply: a bad file changes nothing", () => {
+  it("names every problem with its field path, one line each", () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, "c.yaml"),
+      FILE.replace("role: worker, nodeName: w2", "role: boss, nodeName: w1").replace("nodeName: cp2", "nodeName: cp2, color: red"),
+    );
+    const r = dk(["apply", "-f", "c.yaml"], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
+      "error: c.yaml: spec.hosts[1].color: unknown field",
+      'error: c.yaml: spec.hosts[4].role: expected one of controller, worker, controller+worker (got "boss")',
+      "error: c.yaml: spec.hosts[4].nodeName: the same node name as spec.hosts[3] (w1)",
+    ]);
+    expect(run("ls", ["-A", cwd]).stdout.trim()).toBe("c.yaml");
+  });
+
+  it("init prints a file apply reads", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "c.yaml"), dk(["init"]).stdout);
+    const r = dk(["apply", "-f", "c.yaml", "--dry-run"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# host: cp1$/m);
+  });
+});

@@ -1,0 +1,409 @@
+import { createHash } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import {
+  type ClusterPki,
+  DkError,
+  type KeyAlgorithm,
+  type PrivateKeyFormat,
+  generateClusterPki,
+  parseDuration,
+  withClusterFolder,
+  writeFileAtomic,
+} from "@dk-bootstrap/pki";
+import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
+import type { ClusterFile, ClusterHost } from "./cluster-file.js";
+import { EtcdControl, type ListedMember, planMembership } from "./etcd-membership.js";
+import type { EventSink } from "./events.js";
+import { STEPS, plan } from "./plan.js";
+import type { Step } from "./steps/step.js";
+import { reset } from "./reset.js";
+import { runSteps } from "./runner.js";
+import type { Versions } from "./releases.js";
+import { sh } from "./shell.js";
+import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl, nodeSpec } from "./spec.js";
+import type { Transport } from "./transport/transport.js";
+
+/** One host of the file with its open connection (root already, where the plan needs it). */
+export interface HostConnection {
+  host: ClusterHost;
+  transport: Transport;
+}
+
+/** How {@link applyCluster} runs. */
+export interface ApplyOptions {
+  /** The local cluster folder: the CAs in `pki/`, each node in `nodes/NAME`. */
+  dir: string;
+  cluster: ClusterFile;
+  /** Resolved versions (see resolveVersions). */
+  versions: Versions;
+  from?: string;
+  until?: string;
+  /** How many hosts work at once. */
+  concurrency: number;
+  /** Each host's events, for a UI that prefixes lines with the host. */
+  events?: (host: string, event: Parameters<EventSink>[0]) => void;
+  /** What the run decides and does at the cluster's level (membership, phases), one line each. */
+  say?: (line: string) => void;
+  force?: boolean;
+  allowNameRemoval?: boolean;
+}
+
+/** What happened on one host. */
+export interface HostOutcome {
+  nodeName: string;
+  role: ClusterHost["role"] | "removed";
+  done: string[];
+  skipped: string[];
+  error?: Error;
+}
+
+/**
+ * The phases, in the order the cluster needs them: etcd members (together: they wait for each other),
+ * control planes once etcd has quorum, workers once the API answers, the cluster-wide objects once.
+ */
+const PHASES: readonly { name: string; from: string; until: string }[] = [
+  { name: "etcd", from: "etcd", until: "etcd" },
+  { name: "control plane", from: "kube-apiserver", until: "kube-scheduler" },
+  { name: "workers", from: "containerd", until: "kube-proxy" },
+  { name: "cluster-wide objects", from: "coredns", until: STEPS[STEPS.length - 1]!.id },
+];
+
+/** Facts asked of a host before anything is decided: its name and its own addresses. */
+interface Facts {
+  nodeName: string;
+  nodeIPs: string[];
+}
+
+/**
+ * What `apply` remembers in the cluster folder between runs: the versions it resolved (a re-run never
+ * upgrades by itself), etcd's cluster token, and where each member started from (its flags must never
+ * change after it first starts: a new member must not restart the others).
+ */
+export interface ApplyRecord {
+  versions?: Versions;
+  token: string;
+  started: Record<string, { state: "new" | "existing"; members: EtcdMember[] }>;
+}
+
+/**
+ * `apply -f cluster.yaml`: makes or reconciles a cluster of several hosts over their connections. Facts
+ * first (names, addresses), then the PKI for every node as one set, then etcd's membership (removals,
+ * then additions, one at a time, each followed by a health check; a change that would cost quorum is
+ * refused before anything is touched), then the phases, each over its hosts in parallel. A host that
+ * fails stops its own work; the others finish the phase, and the next phase does not start.
+ */
+export async function applyCluster(conns: HostConnection[], options: ApplyOptions): Promise<HostOutcome[]> {
+  const say = options.say ?? (() => undefined);
+  const facts = await pool(conns, options.concurrency, async (c) => gatherFacts(c));
+  const active = conns.filter((c) => !c.host.reset);
+  const firstController = active.find((c) => c.host.role !== "worker");
+  if (!firstController) throw new DkError("no controller left in the file", "INPUT");
+  const controllerIp = facts[conns.indexOf(firstController)]!.nodeIPs[0]!;
+  const wanted: EtcdMember[] = active
+    .filter((c) => c.host.role !== "worker")
+    .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0]! }));
+  const record = await readApplyRecord(options.dir);
+  record.versions = options.versions;
+
+  const specOf = (c: HostConnection, etcdCluster?: EtcdCluster): NodeSpec =>
+    hostSpec(options.cluster, c.host, facts[conns.indexOf(c)]!, {
+      dir: options.dir,
+      versions: options.versions,
+      clusterSteps: c === firstController,
+      controllerIp,
+      ...(etcdCluster ? { etcdCluster } : {}),
+    });
+
+  // The PKI of every node (and the admin's kubeconfig for this machine), written as one set or not at all.
+  const token = record.token || `${options.cluster.name}-${createHash("sha256").update(`${Date.now()}${Math.random()}`).digest("hex").slice(0, 12)}`;
+  const provisional = (c: HostConnection) => specOf(c, c.host.role === "worker" ? undefined : { members: wanted, state: "new", token });
+  await writeClusterPki(options, active.map(provisional), controllerIp);
+
+  const outcomes = new Map<HostConnection, HostOutcome>(
+    conns.map((c) => [c, { nodeName: facts[conns.indexOf(c)]!.nodeName, role: c.host.reset ? "removed" : c.host.role, done: [], skipped: [] }]),
+  );
+  const runRange = (c: HostConnection, spec: NodeSpec, from: string, until: string) =>
+    runSteps(spec, c.transport, rangeOf(spec, from, until, options), (e) => options.events?.(outcomes.get(c)!.nodeName, e)).then((r) => {
+      const o = outcomes.get(c)!;
+      o.done.push(...r.done);
+      o.skipped.push(...r.skipped.filter((s) => s !== "preflight"));
+    });
+
+  // etcd: who is a member already, and what changes.
+  const controllers = active.filter((c) => c.host.role !== "worker");
+  const leaving = conns.filter((c) => c.host.reset);
+  const listed = await firstAnswer(
+    [...controllers, ...leaving].filter((c) => c.host.role !== "worker"),
+    (c) => new EtcdControl(c.transport, c.host.remoteRoot).members(),
+  );
+  const specs = new Map<HostConnection, NodeSpec>();
+  const removed = new Set<HostConnection>();
+  const memberSpec = (c: HostConnection, name: string, fallback: { state: "new" | "existing"; members: EtcdMember[] }) => {
+    const started = record.started[name] ?? fallback;
+    record.started[name] = started;
+    return specOf(c, { ...started, token });
+  };
+  if (!listed) {
+    say(`etcd: a new cluster of ${wanted.length} member(s): ${wanted.map((m) => m.name).join(", ")}`);
+    for (const c of active) specs.set(c, c.host.role === "worker" ? specOf(c) : memberSpec(c, outcomes.get(c)!.nodeName, { state: "new", members: wanted }));
+  } else {
+    const { via, members } = listed;
+    const health = await new EtcdControl(via.transport, via.host.remoteRoot).health();
+    const change = planMembership(
+      wanted,
+      leaving.map((c) => outcomes.get(c)!.nodeName),
+      members,
+      health,
+    );
+    for (const m of change.unknown) say(`etcd: member ${m.name || m.id} is in no host of the file: left alone`);
+    for (const m of change.remove) {
+      const gone = leaving.find((c) => outcomes.get(c)!.nodeName === m.name)!;
+      const helper = controllers.find((c) => c !== gone)!;
+      say(`etcd: removing member ${m.name}`);
+      await new EtcdControl(helper.transport, helper.host.remoteRoot).remove(m.id);
+      await waitHealthy(helper, members.length - 1);
+      await reset(specOf(gone), gone.transport, { events: (e) => options.events?.(m.name, e) });
+      delete record.started[m.name];
+      removed.add(gone);
+      await rm(join(options.dir, "nodes", m.name), { recursive: true, force: true });
+      say(`etcd: ${m.name} removed, and reset`);
+    }
+    const present = members.filter((m) => !change.remove.includes(m)).map((m) => ({ name: m.name, ip: peerIp(m) }));
+    for (const c of controllers) {
+      const name = outcomes.get(c)!.nodeName;
+      if (change.add.some((a) => a.name === name)) continue;
+      specs.set(c, memberSpec(c, name, { state: "new", members: present }));
+    }
+    for (const c of active.filter((x) => x.host.role === "worker")) specs.set(c, specOf(c));
+    // Members that exist are (re)started first: a dead one comes back with its data and ID.
+    if (inRange(PHASES[0]!, options))
+      await phase(
+        controllers.filter((c) => specs.has(c)),
+        "etcd",
+        options,
+        async (c) => runRange(c, specs.get(c)!, "etcd", "etcd"),
+        outcomes,
+      );
+    for (const add of inRange(PHASES[0]!, options) ? change.add : []) {
+      const c = controllers.find((x) => outcomes.get(x)!.nodeName === add.name)!;
+      const helper = controllers.find((x) => x !== c && specs.has(x))!;
+      const members = [...present, add];
+      say(`etcd: adding member ${add.name} (${members.length} members)`);
+      await new EtcdControl(helper.transport, helper.host.remoteRoot).add(add);
+      specs.set(c, memberSpec(c, add.name, { state: "existing", members }));
+      await writeApplyRecord(options.dir, { ...record, token });
+      await runRange(c, specs.get(c)!, "etcd", "etcd");
+      await waitHealthy(helper, members.length);
+      present.push(add);
+    }
+  }
+  await writeApplyRecord(options.dir, { ...record, token });
+  // A host marked reset that held no etcd member (a worker, or a member never started): stopped and cleaned.
+  for (const gone of leaving.filter((c) => !removed.has(c))) {
+    await reset(specOf(gone), gone.transport, { events: (e) => options.events?.(outcomes.get(gone)!.nodeName, e) });
+    await rm(join(options.dir, "nodes", outcomes.get(gone)!.nodeName), { recursive: true, force: true });
+    say(`${outcomes.get(gone)!.nodeName}: reset`);
+  }
+
+  for (const p of PHASES) {
+    if (!inRange(p, options)) continue;
+    const hosts = active.filter((c) => rangeOf(specs.get(c)!, p.from, p.until, options).length > 0);
+    if (p.name === "etcd" && listed) continue; // done above, member by member
+    if (hosts.length === 0) continue;
+    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}`);
+    await phase(hosts, p.name, options, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
+  }
+  return [...outcomes.values()];
+}
+
+/**
+ * The PKI of every node (`nodes/NAME`), the cluster's CAs once (`pki/`), and the admin's kubeconfigs
+ * for this machine, pointed at the apiEndpoint or the first controller: written as one set, or not at all.
+ */
+export async function writeClusterPki(
+  options: Pick<ApplyOptions, "dir" | "cluster" | "force" | "allowNameRemoval">,
+  nodes: NodeSpec[],
+  controllerIp: string,
+): Promise<void> {
+  const first = nodes.find((n) => n.clusterSteps) ?? nodes[0]!;
+  await withClusterFolder(options.dir, undefined, async (folder) => {
+    const cluster = await generateClusterPki({ ...first, apiServerSans: [] }, options.dir, {
+      folder,
+      force: options.force ?? false,
+      leaves: (d) => d.name === "clients/admin" || d.name === "clients/super-admin",
+    });
+    await writeComponentKubeconfigs(
+      cluster,
+      { clusterName: options.cluster.name, server: options.cluster.apiEndpoint ?? httpsUrl(controllerIp, 6443) },
+      { folder },
+    );
+    for (const spec of nodes) {
+      const pki: ClusterPki = await generateClusterPki(spec, spec.dir, {
+        folder,
+        node: { dir: spec.dir, role: spec.role, cluster },
+        allowNameRemoval: options.allowNameRemoval ?? false,
+      });
+      await writeComponentKubeconfigs(pki, spec, { folder });
+    }
+  });
+}
+
+/** What a host's spec depends on besides its entry in the file. */
+export interface HostContext {
+  dir: string;
+  versions: Versions;
+  /** This host applies the cluster-wide objects (the file's first controller). */
+  clusterSteps: boolean;
+  /** Where workers reach the API without an apiEndpoint: the first controller's node IP. */
+  controllerIp: string;
+  etcdCluster?: EtcdCluster;
+}
+
+/** One host's node spec: the one-node machinery's input, for this host's role, name, addresses and folder. */
+export function hostSpec(cl: ClusterFile, host: ClusterHost, facts: { nodeName: string; nodeIPs: string[] }, ctx: HostContext): NodeSpec {
+  const controller = host.role !== "worker";
+  return nodeSpec({
+    nodeName: facts.nodeName,
+    nodeIPs: facts.nodeIPs,
+    ...pkiChoices(cl),
+    ...(cl.network.serviceCIDR ? { serviceCidr: cl.network.serviceCIDR } : {}),
+    ...(cl.network.clusterDomain ? { clusterDomain: cl.network.clusterDomain } : {}),
+    ...(cl.network.podCIDR ? { podCidr: cl.network.podCIDR } : {}),
+    ...(cl.network.cni ? { cni: cl.network.cni as NodeSpec["cni"] } : {}),
+    ...(cl.addons.ingress ? { ingress: cl.addons.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
+    ...(cl.mirror ? { mirror: cl.mirror } : {}),
+    ...(cl.apiEndpoint ? { apiServerSans: [new URL(cl.apiEndpoint).hostname.replace(/^\[|\]$/g, "")] } : {}),
+    remoteRoot: host.remoteRoot,
+    versions: ctx.versions,
+    dir: join(ctx.dir, "nodes", facts.nodeName),
+    clusterName: cl.name,
+    // A controller's components talk to its own apiserver; a worker's to the endpoint, else the first controller.
+    server: controller ? "https://127.0.0.1:6443" : (cl.apiEndpoint ?? httpsUrl(ctx.controllerIp, 6443)),
+    role: host.role,
+    clusterSteps: ctx.clusterSteps,
+    ...(controller && ctx.etcdCluster ? { etcdCluster: ctx.etcdCluster } : {}),
+  });
+}
+
+/** Runs `work` over the hosts, `concurrency` at a time; a failing host is recorded, the others finish, and the run stops after the phase. */
+async function phase(
+  hosts: HostConnection[],
+  name: string,
+  options: ApplyOptions,
+  work: (c: HostConnection) => Promise<void>,
+  outcomes: Map<HostConnection, HostOutcome>,
+): Promise<void> {
+  const failed: string[] = [];
+  await pool(hosts, options.concurrency, async (c) => {
+    try {
+      await work(c);
+    } catch (e) {
+      outcomes.get(c)!.error = e instanceof Error ? e : new Error(String(e));
+      failed.push(outcomes.get(c)!.nodeName);
+    }
+  });
+  if (failed.length > 0) throw new PhaseError(name, failed, [...outcomes.values()]);
+}
+
+/** A phase in which some hosts failed: the next phases did not start; each outcome says what was done. */
+export class PhaseError extends DkError {
+  constructor(
+    readonly phase: string,
+    readonly failed: string[],
+    readonly outcomes: HostOutcome[],
+  ) {
+    const first = outcomes.find((o) => o.error)?.error?.message.split("\n")[0] ?? "";
+    super(`${phase}: failed on ${failed.join(", ")}: ${first}`, "PHASE", { hint: "fix what it says and apply again: what is done is kept" });
+  }
+}
+
+/** `concurrency` workers over the items; results in the items' order. */
+async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await work(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  return out;
+}
+
+async function gatherFacts(c: HostConnection): Promise<Facts> {
+  const nodeName = c.host.nodeName ?? (await c.transport.run(sh`hostname`)).stdout.trim().toLowerCase();
+  const nodeIPs = chooseNodeIPs(await nodeAddresses(c.transport), c.host.nodeIPs, isIP(c.host.ssh.address) ? c.host.ssh.address : undefined, c.transport.host);
+  return { nodeName, nodeIPs };
+}
+
+/** The first controller whose etcd member answers, with the member list it gives. */
+async function firstAnswer(
+  hosts: HostConnection[],
+  ask: (c: HostConnection) => Promise<ListedMember[] | undefined>,
+): Promise<{ via: HostConnection; members: ListedMember[] } | undefined> {
+  for (const c of hosts) {
+    const members = await ask(c);
+    if (members) return { via: c, members };
+  }
+  return undefined;
+}
+
+async function waitHealthy(c: HostConnection, members: number): Promise<void> {
+  const control = new EtcdControl(c.transport, c.host.remoteRoot);
+  for (let i = 0; i < 60; i++) {
+    const health = await control.health();
+    if (health.size >= members && [...health.values()].every(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new DkError(`etcd did not report ${members} healthy members within a minute`, "QUORUM");
+}
+
+const peerIp = (m: ListedMember) => new URL(m.peerUrls[0]!).hostname.replace(/^\[|\]$/g, "");
+
+function pkiChoices(cl: ClusterFile): Partial<NodeSpec> {
+  const p = cl.pki;
+  const algo = (p.keyAlgorithm ?? "rsa") as KeyAlgorithm;
+  return {
+    key: { algo, size: p.keySize ?? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) },
+    ...(p.keyFormat ? { keyFormat: p.keyFormat as PrivateKeyFormat } : {}),
+    ...(p.certificateValidity ? { certValidityMs: parseDuration(p.certificateValidity, { field: "spec.pki.certificateValidity" }) } : {}),
+    ...(p.contextName ? { contextName: p.contextName } : {}),
+  };
+}
+
+function inRange(p: { from: string; until: string }, o: { from?: string; until?: string }): boolean {
+  const i = (id: string) => STEPS.findIndex((s) => s.id === id);
+  const lo = o.from ? i(o.from) : 0;
+  const hi = o.until ? i(o.until) : STEPS.length - 1;
+  return i(p.until) >= lo && i(p.from) <= hi;
+}
+
+/** The steps of a phase this host runs, within the run's --from/--until. */
+function rangeOf(spec: NodeSpec, from: string, until: string, o: { from?: string; until?: string }): Step[] {
+  const i = (id: string) => STEPS.findIndex((s) => s.id === id);
+  const lo = Math.max(i(from), o.from ? i(o.from) : 0);
+  const hi = Math.min(i(until), o.until ? i(o.until) : STEPS.length - 1);
+  return lo > hi ? [] : plan({ from: STEPS[lo]!.id, until: STEPS[hi]!.id }, spec);
+}
+
+const RECORD = "apply-record.json";
+
+/** The cluster folder's {@link ApplyRecord}; an empty one before the first apply. */
+export async function readApplyRecord(dir: string): Promise<ApplyRecord> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, RECORD), "utf8");
+  } catch {
+    return { token: "", started: {} };
+  }
+  try {
+    return JSON.parse(text) as ApplyRecord;
+  } catch {
+    throw new DkError(`${join(dir, RECORD)}: not readable JSON`, "INPUT", { hint: "restore it from a backup; it holds etcd's member history" });
+  }
+}
+
+function writeApplyRecord(dir: string, record: ApplyRecord): Promise<void> {
+  return writeFileAtomic(join(dir, RECORD), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+}

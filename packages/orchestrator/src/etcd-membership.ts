@@ -1,0 +1,125 @@
+import { DkError } from "@dk-bootstrap/pki";
+import { NodeLayout } from "./node.js";
+import { type Shell, sh } from "./shell.js";
+import { type EtcdMember, httpsUrl } from "./spec.js";
+import { type Transport, exec } from "./transport/transport.js";
+
+/** A membership change that would cost etcd its quorum (or that etcd can't make now): refused before anything is touched. */
+export class QuorumError extends DkError {
+  constructor(message: string) {
+    super(message, "QUORUM", { hint: "change one member at a time, each after the cluster is healthy (etcd's runtime reconfiguration guide)" });
+  }
+}
+
+/** A member as `etcdctl member list` reports it. */
+export interface ListedMember {
+  /** Hex member ID, as `member remove` takes it. */
+  id: string;
+  /** Empty for a member added but not started yet. */
+  name: string;
+  started: boolean;
+  peerUrls: string[];
+  clientUrls: string[];
+  learner: boolean;
+}
+
+/** Parses `etcdctl member list -w simple` (`ID, status, name, peer URLs, client URLs, is learner`; 3.4+). */
+export function parseMemberList(text: string): ListedMember[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((line) => {
+      const [id = "", status = "", name = "", peers = "", clients = "", learner = "false"] = line.split(", ").map((s) => s.trim());
+      const urls = (s: string) => s.split(",").filter((u) => u !== "");
+      return { id, name, started: status === "started", peerUrls: urls(peers), clientUrls: urls(clients), learner: learner === "true" };
+    });
+}
+
+/** Parses `etcdctl endpoint health --cluster` lines: `URL is healthy: ...` / `URL is unhealthy: ...`. */
+export function parseEndpointHealth(text: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const m of text.matchAll(/^(\S+) is (healthy|unhealthy)/gm)) out.set(m[1]!, m[2] === "healthy");
+  return out;
+}
+
+/** etcdctl on a controller, as its health-check client, against its own member (or, with `--cluster`, every member). */
+export class EtcdControl {
+  constructor(
+    private readonly t: Transport,
+    private readonly remoteRoot: string,
+  ) {}
+
+  private etcdctl(...args: string[]): Shell {
+    const node = new NodeLayout(this.remoteRoot);
+    const p = node.pki;
+    return sh`env ETCDCTL_API=3 ${`${node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --command-timeout=10s ${args}`;
+  }
+
+  /** The members, or undefined when this controller's member does not answer. */
+  async members(): Promise<ListedMember[] | undefined> {
+    const r = await this.t.run(this.etcdctl("member", "list", "-w", "simple"));
+    return r.exitCode === 0 ? parseMemberList(r.stdout) : undefined;
+  }
+
+  /** Every member's health, by client URL (asked through this controller's member). */
+  async health(): Promise<Map<string, boolean>> {
+    const r = await this.t.run(this.etcdctl("endpoint", "health", "--cluster"));
+    return parseEndpointHealth(`${r.stdout}\n${r.stderr}`);
+  }
+
+  /** `member add NAME --peer-urls=URL`. */
+  async add(member: EtcdMember): Promise<void> {
+    await exec(this.t, this.etcdctl("member", "add", member.name, `--peer-urls=${httpsUrl(member.ip, 2380)}`));
+  }
+
+  /** `member remove ID`. */
+  async remove(id: string): Promise<void> {
+    await exec(this.t, this.etcdctl("member", "remove", id));
+  }
+}
+
+/** What the cluster file wants of etcd against what its members say. */
+export interface MembershipPlan {
+  /** Controllers of the file not yet members, added one at a time. */
+  add: EtcdMember[];
+  /** Members whose host is marked `reset: true`, removed one at a time (first, before any add). */
+  remove: ListedMember[];
+  /** Members that no host of the file names: reported, left alone. */
+  unknown: ListedMember[];
+}
+
+/**
+ * Compares the controllers the file wants with the member list, and refuses a change that would cost
+ * quorum before anything is touched: more removals than the cluster tolerates failures, a removal while
+ * another member is unhealthy, or any change while quorum is already gone.
+ */
+export function planMembership(
+  wanted: readonly EtcdMember[],
+  resetNames: readonly string[],
+  listed: readonly ListedMember[],
+  health: ReadonlyMap<string, boolean>,
+): MembershipPlan {
+  const names = new Set(listed.map((m) => m.name));
+  const remove = listed.filter((m) => resetNames.includes(m.name));
+  const add = wanted.filter((w) => !names.has(w.name));
+  const unknown = listed.filter((m) => !resetNames.includes(m.name) && !wanted.some((w) => w.name === m.name));
+  const n = listed.length;
+  const healthyOf = (m: ListedMember) => m.clientUrls.some((u) => health.get(u) === true);
+  const healthy = listed.filter(healthyOf).length;
+  const quorum = Math.floor(n / 2) + 1;
+  if ((add.length > 0 || remove.length > 0) && healthy < quorum)
+    throw new QuorumError(`etcd has ${healthy} healthy member(s) of ${n}, under its quorum of ${quorum}: no membership change can be made now`);
+  if (remove.length > 0) {
+    const tolerated = Math.floor((n - 1) / 2);
+    if (remove.length > tolerated)
+      throw new QuorumError(
+        `removing ${remove.map((m) => m.name).join(" and ")} at once would take etcd from ${n} members to ${n - remove.length}, more than the ${tolerated} it can lose: remove one, apply, then the next`,
+      );
+    const sick = listed.filter((m) => !remove.includes(m) && !healthyOf(m));
+    if (sick.length > 0)
+      throw new QuorumError(
+        `cannot remove ${remove.map((m) => m.name).join(", ")} while ${sick.map((m) => m.name || m.id).join(", ")} is unhealthy: the cluster would be left without quorum`,
+      );
+  }
+  return { add, remove, unknown };
+}
