@@ -1,7 +1,7 @@
 // kill -9 at random instants of the write phase, and parallel runs: the cluster folder always holds one complete,
 // consistent set of files (checked with openssl), and nothing an interrupted run left survives the next command.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dk, dkAsync, tempDir } from "../../../test-support/peers.js";
@@ -27,8 +27,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Killed {
   killed: boolean;
-  /** What the run left: a committed journal, staged files only, or nothing in flight. */
-  left: "journal" | "staging" | "none";
+  /** What the run left: a committed journal, uncommitted staged files, the empty staging folder of a finished commit, or nothing. */
+  left: "journal" | "staging" | "cleanup" | "none";
   pid: number;
 }
 
@@ -52,7 +52,9 @@ async function killDuringWrites(cwd: string, args: string[], phase: Phase, after
     child.kill("SIGKILL");
   }
   const signal = await exited;
-  const left = existsSync(join(dir, ".dk-staging", "journal.json")) ? "journal" : existsSync(join(dir, ".dk-staging")) ? "staging" : "none";
+  const staging = join(dir, ".dk-staging");
+  const staged = existsSync(staging) && readdirSync(staging).some((f) => f.endsWith(".new"));
+  const left = existsSync(join(staging, "journal.json")) ? "journal" : staged ? "staging" : existsSync(staging) ? "cleanup" : "none";
   return { killed: signal === "SIGKILL", left, pid: child.pid! };
 }
 
@@ -75,9 +77,9 @@ describe("kill -9 during the write phase", () => {
       const rand = seeded(SEED + index);
       const cwd = tempDir();
       const dir = join(cwd, "cluster");
-      const outcomes = { journal: 0, staging: 0, none: 0, completed: 0 };
+      const outcomes = { journal: 0, staging: 0, cleanup: 0, none: 0, completed: 0 };
       // Each phase has a pause before each of its files; a little past the renames lands in the clean-up or after the exit.
-      const window = { staging: scenario.replaces.length * DELAY_MS, renames: scenario.replaces.length * DELAY_MS * 1.1 };
+      const window = { staging: scenario.replaces.length * DELAY_MS, renames: (scenario.replaces.length + 1) * DELAY_MS * 1.3 };
       let kills = 0;
       for (let round = 0; kills < KILLS_EACH; round++) {
         expect(round, `too few runs reached their write phase (seed ${SEED})`).toBeLessThan(KILLS_EACH * 2);
@@ -116,7 +118,7 @@ describe("kill -9 during the write phase", () => {
         }
       }
       console.log(
-        `[crash-safety] ${scenario.name}: ${kills} kills (${outcomes.journal} after the commit point, ${outcomes.staging} before it, ${outcomes.none} during the clean-up), ${outcomes.completed} runs finished before their kill`,
+        `[crash-safety] ${scenario.name}: ${kills} kills (${outcomes.journal} after the commit point, ${outcomes.staging} before it, ${outcomes.cleanup + outcomes.none} during the clean-up), ${outcomes.completed} runs finished before their kill`,
       );
     });
   }
