@@ -122,6 +122,7 @@ export function verifyHostKey(entries: readonly KnownHost[], name: string, keyTy
  * Checks the key a host offers on a port as `ssh` does (sshconnect.c, check_host_key): under the canonical
  * `[host]:port` name, and when that name is unknown on a port other than 22, the same key known under the
  * bare host name is accepted too ("found matching key w/out port"); a different key there is not a change.
+ * The address is not looked up as well: that is CheckHostIP, off by default since OpenSSH 8.5 (readconf.c).
  */
 export function checkHostKey(entries: readonly KnownHost[], host: string, port: number, keyType: string, key: Buffer): HostKeyVerdict {
   const verdict = verifyHostKey(entries, hostKeyName(host, port), keyType, key);
