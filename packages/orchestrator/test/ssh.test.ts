@@ -269,8 +269,8 @@ describe("host keys under every spelling of the host, as OpenSSH checks them", (
     if (hashed) expect(run(peer("ssh-keygen"), ["-H", "-f", path]).status).toBe(0);
     return path;
   };
-  const connect = (hostName: string, port: number, file: string) =>
-    SshTransport.connect({ host: hostName, port, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [file], acceptNewHostKey: true });
+  const connect = (hostName: string, port: number, file: string, acceptNewHostKey = true) =>
+    SshTransport.connect({ host: hostName, port, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [file], acceptNewHostKey });
   /** What OpenSSH's own client says, with the same file and accept-new. */
   const openssh = (target: string, port: number, file: string) =>
     runAsync(peer("ssh"), [
@@ -318,6 +318,8 @@ describe("host keys under every spelling of the host, as OpenSSH checks them", (
           expect(e.hint, where).toBe(`if the host was reinstalled: ssh-keygen -R ${quote(c.name)} -f ${file}, then connect again with --accept-new-host-key`);
           expect(readFileSync(file, "utf8"), where).toBe(before);
         }
+        // Without --accept-new-host-key: CHANGED as well, not "unknown".
+        await expect(connect(c.typed[0]!.toUpperCase(), c.port, file, false)).rejects.toThrow(`${c.name}: the host key has CHANGED`);
         const ours = await openssh(c.openssh, c.port, file);
         expect(ours.stderr, c.name).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED/);
         expect(readFileSync(file, "utf8")).toBe(before);
