@@ -146,6 +146,15 @@ describe("stdin behind a prompt (sudo -S -p MARKER)", () => {
     expect(r).toMatchObject({ exitCode: 0, stdout: "got the answer\nINPUT\n", stderr: "before\nafter\n" });
   });
 
+  it("holds a command with its input sent once ready, its stdin left open until released", async () => {
+    const held = await t.hold(sh`printf '[pw-marker]' >&2; read -r pw; printf 'ready-marker\n' >&2; read -r line; echo "$pw/$line"; cat >/dev/null`, {
+      stdin: "INPUT\n",
+      gate,
+    });
+    expect(held.firstLine).toBe("the answer/INPUT");
+    await held.release();
+  });
+
   it("sends no answer when nothing asks (a cached sudo ticket), and closes stdin at a second prompt", async () => {
     const cached = await t.run(sh`printf 'ready-marker\n' >&2; cat`, { stdin: "INPUT\n", gate });
     expect(cached).toMatchObject({ exitCode: 0, stdout: "INPUT\n", stderr: "" });
