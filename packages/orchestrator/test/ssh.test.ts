@@ -359,12 +359,12 @@ describe("test hosts of runs that were killed", () => {
     // A PID that just ended, as a killed run's would be.
     const dead = spawnSync("true").pid!;
     const stale = `dkt${dead.toString(36)}-1`;
-    run("ip", ["netns", "add", stale]);
-    run("ip", ["link", "add", `${stale}h`, "type", "veth", "peer", "name", `${stale}n`]);
+    // Made for sure (another run's sweep may take them away at any moment from now on, as this one's will).
+    expect(run("ip", ["netns", "add", stale]).status).toBe(0);
+    expect(run("ip", ["link", "add", `${stale}h`, "type", "veth", "peer", "name", `${stale}n`]).status).toBe(0);
     // Under the test hosts' lock, as they change the accounts database (useradd gives up when another holds it).
-    run("flock", ["-w", "120", "/run/dk-test-hosts.lock", "useradd", "-M", stale]);
+    expect(run("flock", ["-w", "120", "/run/dk-test-hosts.lock", "useradd", "-M", stale]).status).toBe(0);
     writeFileSync(`/etc/sudoers.d/dk-test-${stale}`, "", { mode: 0o440 });
-    expect(run("ip", ["netns", "list"]).stdout).toContain(stale);
     const host = startTestHost(work);
     try {
       expect(run("ip", ["netns", "list"]).stdout).not.toContain(stale);
