@@ -1,7 +1,9 @@
 // The multi-host test infrastructure itself (test-support/test-cluster.ts): hosts that reach each other and this
 // machine, a link cut and restored, a host added later, and nothing left behind.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
 import { type Server, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
@@ -149,5 +151,77 @@ describe("a test cluster of network-namespace hosts on one switch", () => {
     expect(await serverEnded).toBe("SIGKILL");
     expect(existsSync(`${work}/${cluster.name}`)).toBe(false);
     expect(existsSync(`/run/dk-test-clusters/${cluster.name}`)).toBe(false);
+  });
+});
+
+describe("test clusters of runs that were killed", () => {
+  const work = tempDir();
+
+  it("end with their owner, and the next run removes their namespaces, links, users and records", async () => {
+    // A real run in a process of its own, killed once its cluster is up. peers.ts imports vitest, which a plain
+    // node process does not have: a stub stands in for it.
+    const script = join(work, "child.mjs");
+    await build({
+      stdin: {
+        contents: `import { startTestCluster } from "./test-cluster.ts";
+          const c = await startTestCluster(process.argv[2], 2);
+          console.log(JSON.stringify({ name: c.name, hosts: c.hosts.map((h) => ({ name: h.name, uid: h.uid })) }));
+          setInterval(() => {}, 1 << 30);`,
+        resolveDir: join(import.meta.dirname, "..", "..", "..", "test-support"),
+        loader: "ts",
+      },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: script,
+      logLevel: "silent",
+      plugins: [
+        { name: "no-vitest", setup: (b) => b.onResolve({ filter: /^vitest$/ }, () => ({ path: "vitest", namespace: "stub" })) },
+        { name: "stub", setup: (b) => b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export const afterAll = () => {};" })) },
+      ],
+    });
+    const child = spawn(process.execPath, [script, work], { stdio: ["ignore", "pipe", "inherit"] });
+    const started = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(out);
+      });
+      child.once("exit", (code) => reject(new Error(`the child run exited ${code} before its cluster was up`)));
+    });
+    const killed: { name: string; hosts: { name: string; uid: number }[] } = JSON.parse(started);
+    expect(killed.hosts).toHaveLength(2);
+    expect(run("ip", ["netns", "pids", killed.hosts[0]!.name]).stdout).not.toBe("");
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    // Its hosts' processes end with it (their init dies with the unshare that dies with it), before any sweep.
+    const running = () => killed.hosts.filter((h) => run("ip", ["netns", "pids", h.name]).stdout !== "").map((h) => h.name);
+    for (let i = 0; i < 100 && running().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(running()).toEqual([]);
+    // Leftovers of an earlier process that had this PID: a record whose start time is not this process's.
+    const reused = `dkc${process.pid.toString(36)}-99`;
+    expect(run("ip", ["netns", "add", reused]).status).toBe(0);
+    writeFileSync(`/run/dk-test-clusters/${reused}`, "1\n");
+
+    const cluster = await startTestCluster(work, 1);
+    try {
+      const netns = run("ip", ["netns", "list"])
+        .stdout.split("\n")
+        .map((l) => l.split(" ")[0]);
+      const users = readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .map((l) => l.split(":")[0]);
+      for (const name of [killed.name, reused, ...killed.hosts.map((h) => h.name)]) {
+        expect(netns).not.toContain(name);
+        expect(users).not.toContain(name);
+        expect(existsSync(`/run/dk-test-clusters/${name}`)).toBe(false);
+      }
+      expect(run("ip", ["link", "show", killed.name]).status).not.toBe(0);
+      // This run's own cluster is untouched by the sweep.
+      expect(netns).toContain(cluster.name);
+      expect(netns).toContain(cluster.hosts[0]!.name);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
