@@ -89,8 +89,8 @@ describe("each command shows and takes only the flags it honours", () => {
     ],
     [
       ["logs", "h", "etcd"],
-      ["--remote-root", "--port", "--follow", "--tail"],
-      [...PKI, ...RUN, "--json", "--node-name", "--dir", "--k8s-version"],
+      ["--remote-root", "--port", "--follow", "--tail", "--file", "--dir"],
+      [...PKI, ...RUN, "--json", "--node-name", "--k8s-version"],
     ],
     [
       ["reset", "h"],

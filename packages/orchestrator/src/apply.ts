@@ -72,7 +72,7 @@ const PHASES: readonly { name: string; from: string; until: string }[] = [
 ];
 
 /** Facts asked of a host before anything is decided: its name and its own addresses. */
-interface Facts {
+export interface Facts {
   nodeName: string;
   nodeIPs: string[];
 }
@@ -321,7 +321,7 @@ export class PhaseError extends DkError {
 }
 
 /** `concurrency` workers over the items; results in the items' order. */
-async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -331,7 +331,8 @@ async function pool<T, R>(items: readonly T[], concurrency: number, work: (item:
   return out;
 }
 
-async function gatherFacts(c: HostConnection): Promise<Facts> {
+/** A host's name (the file's, else its hostname) and its own addresses (the file's, which it must hold, else detected). */
+export async function gatherFacts(c: HostConnection): Promise<Facts> {
   const nodeName = c.host.nodeName ?? (await c.transport.run(sh`hostname`)).stdout.trim().toLowerCase();
   const nodeIPs = chooseNodeIPs(await nodeAddresses(c.transport), c.host.nodeIPs, isIP(c.host.ssh.address) ? c.host.ssh.address : undefined, c.transport.host);
   return { nodeName, nodeIPs };

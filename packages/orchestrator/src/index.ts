@@ -9,6 +9,7 @@ export * from "./releases.js";
 export * from "./cluster-file.js";
 export * from "./etcd-membership.js";
 export * from "./apply.js";
+export * from "./cluster-ops.js";
 export * from "./spec.js";
 export * from "./node.js";
 export * from "./events.js";

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { DkError, InputError, ensureFolder } from "@dk-bootstrap/pki";
+import { DkError, InputError, checkExpiration, ensureFolder, table } from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
   EXAMPLE_CLUSTER_FILE,
@@ -10,8 +10,13 @@ import {
   PhaseError,
   type Transport,
   type Versions,
+  type ClusterNode,
   applyCluster,
   asRootIfNeeded,
+  clusterNodes,
+  clusterStatus,
+  componentLogs,
+  resetCluster,
   hostSpec,
   httpsUrl,
   mirrored,
@@ -130,6 +135,98 @@ function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string
       return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
     })
     .join("\n");
+}
+
+/** What the whole-cluster forms of status, reset and logs take. */
+export interface ClusterCommandFlags {
+  file: string;
+  dir: string;
+  identity?: string;
+  knownHosts?: string;
+  acceptNewHostKey?: boolean;
+  sudoPasswordStdin?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
+async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
+  const flags: ApplyFlags = { ...o, concurrency: "10" };
+  const cluster = await readCluster(flags);
+  const dir = resolve(o.dir);
+  const versions = await versionsFor(cluster, dir);
+  const conns = await connectAll(cluster, flags);
+  try {
+    return await use(await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }));
+  } finally {
+    await Promise.all(conns.map((c) => c.transport.close()));
+  }
+}
+
+/** `status -f cluster.yaml`: every host's steps, etcd's members and their health, and each node's certificates' expiry. */
+export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
+  return withCluster(o, async (nodes) => {
+    const { hosts, members, health } = await clusterStatus(nodes, 10);
+    const yn = (b: boolean) => (b ? "yes" : "no");
+    for (const { node, steps } of hosts) {
+      process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
+      if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
+      else
+        process.stdout.write(
+          table(
+            ["STEP", "DONE", "CURRENT", "HEALTHY"],
+            steps.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
+          ),
+        );
+      const expiry = await checkExpiration(node.spec.dir);
+      const soonest = expiry.certificates.filter((c) => c.expires !== undefined).sort((a, b) => a.expires!.getTime() - b.expires!.getTime())[0];
+      if (soonest) {
+        const days = Math.floor((soonest.residualMs ?? 0) / 86_400_000);
+        process.stdout.write(
+          `certificates: the first to expire is ${soonest.name}, on ${soonest.expires!.toISOString().slice(0, 10)} (${days} days)${days < 30 ? ": renew it now" : ""}\n`,
+        );
+      }
+    }
+    process.stdout.write("\n== etcd\n");
+    if (!members) process.stdout.write("no member answers\n");
+    else
+      process.stdout.write(
+        table(
+          ["MEMBER", "ID", "STATUS", "PEER URL", "HEALTHY"],
+          members.map((m) => [
+            m.name || "-",
+            m.id,
+            m.started ? "started" : "unstarted",
+            m.peerUrls.join(","),
+            yn(m.clientUrls.some((u) => health.get(u) === true)),
+          ]),
+        ),
+      );
+  });
+}
+
+/** `reset -f cluster.yaml`: every host, workers first. */
+export function clusterResetCommand(o: ClusterCommandFlags): Promise<void> {
+  return withCluster(o, async (nodes) => {
+    const outputs = new Map<string, RunOutput>();
+    const out = (host: string) =>
+      outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
+    try {
+      await resetCluster(nodes, 10, (host, e) => out(host).sink(e));
+      for (const n of nodes) process.stdout.write(`[${n.spec.nodeName}] reset done\n`);
+    } finally {
+      for (const x of outputs.values()) await x.close();
+    }
+  });
+}
+
+/** `logs --file cluster.yaml HOST COMPONENT`: HOST is a node name or an address of the file. */
+export function clusterLogsCommand(o: ClusterCommandFlags, host: string, component: string, options: { follow: boolean; lines: number }): Promise<void> {
+  return withCluster(o, async (nodes) => {
+    const node = nodes.find((n) => n.spec.nodeName === host || n.conn.host.ssh.address === host);
+    if (!node) throw new InputError(`no such host in ${o.file}; hosts: ${nodes.map((n) => n.spec.nodeName).join(", ")}`, { field: "HOST", value: host });
+    await componentLogs(node.spec, node.conn.transport, component, { ...options, onLine: (line) => process.stdout.write(`${line}\n`) });
+  });
 }
 
 /** `dk-bootstrap apply` and `dk-bootstrap init`. */

@@ -29,10 +29,13 @@ export function registerInspect(program: Command): void {
       process.stdout.write("Run `dk-bootstrap explain STEP` for a step's commands.\n");
     });
 
-  sshOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("status <target>")))))
-    .description("each step on [user@]host: done, with today's inputs, healthy now")
-    .addHelpText("after", "\nExample:\n  dk-bootstrap status root@192.168.1.10")
-    .action(async (target: string, o: NodeOptions, cmd: Command) => {
+  sshOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("status [target]")))))
+    .description("each step on [user@]host (or on every host of a cluster file): done, with today's inputs, healthy now")
+    .option("-f, --file <file>", "every host of this cluster file, with etcd's members and each node's certificates")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap status root@192.168.1.10\n  dk-bootstrap status -f cluster.yaml")
+    .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
+      if (o.file) return (await import("./cluster.js")).clusterStatusCommand({ ...o, file: o.file });
+      if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
@@ -53,16 +56,19 @@ export function registerInspect(program: Command): void {
 
   sshOptions(program.command("logs <target> <component>"))
     .option("--remote-root <dir>", "the remote root the node was bootstrapped with", "/")
+    .option("--file <file>", "a cluster file: the target is then one of its hosts (node name or address); -f follows, as kubectl logs")
+    .option("--dir <dir>", "with --file: the cluster folder", "./cluster")
     .description("a component's log on [user@]host (journald under systemd, else its log file)")
     .option("-f, --follow", "keep printing new lines")
     .option("--tail <n>", "lines from the end", "100")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap logs root@node etcd\n  dk-bootstrap logs root@node kubelet -f")
-    .action(async (target: string, component: string, o: NodeOptions & { follow?: boolean; tail: string }) => {
+    .action(async (target: string, component: string, o: NodeOptions & { follow?: boolean; tail: string; file?: string }) => {
       const components = STEPS.flatMap((s) => s.components);
       if (!components.includes(component))
         throw new InputError(`unknown component; components: ${components.join(", ")}`, { field: "COMPONENT", value: component });
       const lines = Number(o.tail);
       if (!Number.isInteger(lines) || lines < 0) throw new InputError("must be a whole number of lines", { field: "--tail", value: o.tail });
+      if (o.file) return (await import("./cluster.js")).clusterLogsCommand({ ...o, file: o.file }, target, component, { follow: o.follow ?? false, lines });
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {

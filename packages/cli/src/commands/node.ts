@@ -423,10 +423,16 @@ export function registerNode(program: Command): void {
       await runOn(t, await prepareOn(t, o, cmd, settings, undefined), o, "127.0.0.1");
     });
 
-  sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset <target>"))))))
-    .description("stop and remove exactly what dk-bootstrap made on [user@]host (also after a half-done run)")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s")
-    .action(async (target: string, o: NodeOptions, cmd: Command) => {
+  sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset [target]"))))))
+    .description("stop and remove exactly what dk-bootstrap made on [user@]host, or on every host of a cluster file (also after a half-done run)")
+    .option("-f, --file <file>", "every host of this cluster file, workers first")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s\n  dk-bootstrap reset -f cluster.yaml",
+    )
+    .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
+      if (o.file) return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+      if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);

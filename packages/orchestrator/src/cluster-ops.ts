@@ -1,0 +1,73 @@
+import { DkError } from "@dk-bootstrap/pki";
+import { type ApplyOptions, type HostConnection, gatherFacts, hostSpec, pool, readApplyRecord } from "./apply.js";
+import { EtcdControl, type ListedMember } from "./etcd-membership.js";
+import type { EventSink } from "./events.js";
+import { reset } from "./reset.js";
+import type { NodeSpec } from "./spec.js";
+import { type StepStatus, nodeStatus } from "./status.js";
+
+/** A host of the file with the node spec its last apply used. */
+export interface ClusterNode {
+  conn: HostConnection;
+  spec: NodeSpec;
+}
+
+/**
+ * Each host's spec as `apply` made it (names and addresses asked of the hosts, etcd members as recorded
+ * in the cluster folder), for commands that look at or take down the whole cluster.
+ */
+export async function clusterNodes(
+  conns: HostConnection[],
+  options: Pick<ApplyOptions, "dir" | "cluster" | "versions" | "concurrency">,
+): Promise<ClusterNode[]> {
+  const facts = await pool(conns, options.concurrency, gatherFacts);
+  const record = await readApplyRecord(options.dir);
+  const active = conns.filter((c) => !c.host.reset);
+  const first = active.find((c) => c.host.role !== "worker");
+  if (!first) throw new DkError("no controller in the file", "INPUT");
+  const controllerIp = facts[conns.indexOf(first)]!.nodeIPs[0]!;
+  const members = active
+    .filter((c) => c.host.role !== "worker")
+    .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0]! }));
+  return conns.map((conn, i) => {
+    const f = facts[i]!;
+    const started = record.started[f.nodeName] ?? { state: "new" as const, members };
+    return {
+      conn,
+      spec: hostSpec(options.cluster, conn.host, f, {
+        dir: options.dir,
+        versions: record.versions ?? options.versions,
+        clusterSteps: conn === first,
+        controllerIp,
+        ...(conn.host.role !== "worker" ? { etcdCluster: { ...started, token: record.token } } : {}),
+      }),
+    };
+  });
+}
+
+/** Every host's steps (done, current, healthy) and etcd's members as a healthy controller reports them. */
+export async function clusterStatus(
+  nodes: ClusterNode[],
+  concurrency: number,
+): Promise<{ hosts: { node: ClusterNode; steps: StepStatus[] | Error }[]; members: ListedMember[] | undefined; health: Map<string, boolean> }> {
+  const hosts = await pool(nodes, concurrency, async (node) => ({ node, steps: await nodeStatus(node.spec, node.conn.transport).catch((e: Error) => e) }));
+  let members: ListedMember[] | undefined;
+  let health = new Map<string, boolean>();
+  for (const n of nodes.filter((x) => x.spec.role !== "worker")) {
+    const control = new EtcdControl(n.conn.transport, n.spec.remoteRoot);
+    members = await control.members();
+    if (members) {
+      health = await control.health();
+      break;
+    }
+  }
+  return { hosts, members, health };
+}
+
+/** Takes the whole cluster down: workers first, then the controllers, each host cleaned of what dk-bootstrap made. */
+export async function resetCluster(nodes: ClusterNode[], concurrency: number, events?: (host: string, e: Parameters<EventSink>[0]) => void): Promise<void> {
+  const workers = nodes.filter((n) => n.spec.role === "worker");
+  const controllers = nodes.filter((n) => n.spec.role !== "worker");
+  for (const group of [workers, controllers])
+    await pool(group, concurrency, (n) => reset(n.spec, n.conn.transport, { events: (e) => events?.(n.spec.nodeName, e) }));
+}
