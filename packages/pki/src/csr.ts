@@ -18,7 +18,12 @@ export interface ParsedCsr {
  * asks for a CA (BasicConstraints CA:TRUE, critical, with the path length if any), as cfssl's CSR for a CA JSON
  * with a `ca` section does (csr.go appendCAInfoToCSR).
  */
-export async function createCsr(subject: SubjectName, sans: Partial<SubjectAltNames>, key: KeyPair, ca?: { pathLen?: number }): Promise<x509.Pkcs10CertificateRequest> {
+export async function createCsr(
+  subject: SubjectName,
+  sans: Partial<SubjectAltNames>,
+  key: KeyPair,
+  ca?: { pathLen?: number },
+): Promise<x509.Pkcs10CertificateRequest> {
   const list = toGeneralNames(sans);
   const extensions: x509.Extension[] = list.length > 0 ? [new x509.SubjectAlternativeNameExtension(list)] : [];
   if (ca) extensions.push(new x509.BasicConstraintsExtension(true, ca.pathLen, true));
