@@ -18,9 +18,11 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
 export async function readKubeconfig(path: string, options: { mustExist?: boolean } = {}): Promise<Config> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // Not "utf8": invalid UTF-8 is refused as kubectl's YAML reader refuses it, not turned into U+FFFD.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof TypeError && code === "ERR_ENCODING_INVALID_ENCODED_DATA") throw new InputError("malformed YAML: invalid UTF-8", { file: path });
     if (code === "ENOENT" && !options.mustExist) return emptyConfig();
     if (code === "ENOENT") throw new InputError("cannot read: no such file", { file: path });
     throw new InputError(`cannot read: ${code === "EACCES" ? "permission denied" : (e as Error).message}`, { file: path });

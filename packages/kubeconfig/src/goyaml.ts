@@ -16,14 +16,22 @@ type YNode =
   | { kind: "map"; pairs: [YNode, YNode][] }
   | { kind: "alias"; name: string; target: YNode };
 
+/** libyaml accepts printable characters only (yaml_parser_update_buffer): tab, newlines, and no C0/C1 controls, DEL or U+FFFE/FFFF. */
+const CONTROL = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\ud800-\udfff]/u;
+/** A tag as libyaml scans it: a handle (`!`, `!!`, `!name!`) and URI characters, or a verbatim `!<...>`. */
+const TAG = /^(?:!<[^>]+>|(?:!|!!|![0-9A-Za-z_-]+!)[0-9A-Za-z_\-;/?:@&=+$,.!~*'()[\]%]*)$/;
+
 /** Builds the node tree from js-yaml's event stream; anchors are known from the start of their node, as in go-yaml's parser. */
 function tree(text: string): YNode | undefined {
+  if (CONTROL.test(text)) throw new YamlDecodeError("control characters are not allowed");
   const events: Event[] = parseEvents(text, {});
   const anchors = new Map<string, YNode>();
   const slice = (s: number, e: number) => (s < 0 ? "" : text.slice(s, e));
   let i = 0;
   const node = (): YNode => {
     const ev = events[i++]!;
+    if ("tagStart" in ev && ev.tagStart >= 0 && !TAG.test(slice(ev.tagStart, ev.tagEnd)))
+      throw new YamlDecodeError("did not find expected whitespace or line break");
     switch (ev.type) {
       case EVENT_ID.SCALAR: {
         const sc = ev as ScalarEvent;

@@ -14,7 +14,7 @@ interface Struct {
   always?: Record<string, () => unknown>;
 }
 
-const extensions: Type = { list: { fields: { name: "string", extension: "any" }, always: { name: () => "" } } };
+const extensions: Type = { list: { fields: { name: "string", extension: "any" }, always: { name: () => "", extension: () => null } } };
 const strings: Type = { list: "string" };
 
 const CLUSTER: Struct = {
@@ -109,9 +109,10 @@ function badBase64(s: string): number {
 }
 
 function decode(v: unknown, t: Type, path: string, file: string): unknown {
+  // A RawExtension keeps a null (kubectl writes `extension: null`); a null elsewhere is Go's zero value.
+  if (t === "any") return v ?? undefined;
   if (v === null || v === undefined) return undefined;
   const wrong = () => new InputError(`cannot unmarshal ${jsonKind(v)} into a field of type ${typeName(t)}`, { file, field: path });
-  if (t === "any") return v;
   if (t === "string") {
     if (typeof v !== "string") throw wrong();
     return v;

@@ -99,12 +99,28 @@ const NON_STRING =
 const NUMBER = /^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$/;
 
 /**
+ * go-yaml v2's parseTimestamp: the formats `2006-1-2T15:4:5.999999999Z07:00` (or `t`), `2006-1-2 15:4:5.999999999`
+ * and `2006-1-2`, with Go's time.Parse ranges. Such text would read back as a timestamp, so it is quoted.
+ */
+function isGoYamlTimestamp(s: string): boolean {
+  const m =
+    /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?$/.exec(
+      s,
+    );
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [h, min, sec] = [m[4] ?? m[7] ?? "0", m[5] ?? m[8] ?? "0", m[6] ?? m[9] ?? "0"].map(Number) as [number, number, number];
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && h <= 23 && min <= 59 && sec <= 59;
+}
+
+/**
  * go-yaml v2's choice of style: double quotes when the plain text would not read back as a string,
  * plain when libyaml's emitter allows it in block context, else single quotes, else double quotes;
  * multi-line text as a literal block.
  */
 export function quoteString(s: string, indent = 0): string {
-  if (s === "" || NON_STRING.test(s) || (NUMBER.test(s) && /[0-9]/.test(s))) return JSON.stringify(s);
+  if (s === "" || NON_STRING.test(s) || (NUMBER.test(s) && /[0-9]/.test(s)) || isGoYamlTimestamp(s)) return JSON.stringify(s);
   if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return literal(s, indent);
   if (plainAllowed(s)) return s;
   if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
@@ -154,6 +170,10 @@ export function parseKubeconfig(text: string, file: string): Config {
   }
   if (doc === undefined || doc === null) return emptyConfig();
   const cfg = decodeConfig(doc, file);
+  // client-go's scheme knows one kind at one version; empty ones are defaulted.
+  if (cfg.apiVersion && cfg.apiVersion !== "v1")
+    throw new InputError(`no kind "${cfg.kind || "Config"}" is registered for version "${cfg.apiVersion}"`, { file, field: "apiVersion" });
+  if (cfg.kind && cfg.kind !== "Config") throw new InputError(`no kind "${cfg.kind}" is registered for version "v1"`, { file, field: "kind" });
   for (const section of ["clusters", "users", "contexts"] as const) {
     const seen = new Set<string>();
     for (const e of cfg[section] ?? []) {
