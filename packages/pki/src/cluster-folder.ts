@@ -1,7 +1,8 @@
-import { mkdir, readFile, rmdir } from "node:fs/promises";
+import { readFile, rmdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { FileExistsError, PkiError } from "./errors.js";
 import { FolderGoneError, type FolderLock, type LockOptions, lockFolder } from "./folder-lock.js";
+import { ensureFolder } from "./folders.js";
 import { type StagedFile, commitFiles, hasStaging, recoverJournal, removeStrayFiles } from "./journal.js";
 import { type WriteOptions, exists } from "./store.js";
 
@@ -12,6 +13,8 @@ export interface OpenOptions extends LockOptions {
    * without the lock, as long as no interrupted run needs finishing there.
    */
   readOnly?: boolean;
+  /** The folder must exist already (renew): a missing one is an error, not made. */
+  mustExist?: boolean;
 }
 
 /**
@@ -39,9 +42,11 @@ export class ClusterFolder {
     for (;;) {
       let madeDir = false;
       if (!(await exists(abs))) {
+        if (options.mustExist) throw new PkiError(`${abs}: no such cluster folder`, { hint: "run `dk-bootstrap certs --dir DIR` first" });
         if (options.readOnly) return new ClusterFolder(abs, undefined, false);
         // A folder that holds keys: 0700 from the start.
-        madeDir = (await mkdir(abs, { recursive: true, mode: 0o700 })) !== undefined;
+        await ensureFolder(abs, 0o700);
+        madeDir = true;
       }
       let lock: FolderLock;
       try {

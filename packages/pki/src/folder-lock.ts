@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, stat, unlink } from "node:fs/promises";
+import { link, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -133,16 +133,13 @@ async function kernelMutex(dir: string): Promise<Server | "busy" | undefined> {
   });
 }
 
-/** Creates `path` with complete content, or does nothing if it exists: a temporary file linked into place never shows half-written. */
+/**
+ * Creates `path` with complete content, or does nothing if it exists: a temporary file linked into place
+ * never shows half-written. No fsync: a lock is about live processes, and none outlives a power loss.
+ */
 async function publish(path: string, content: string): Promise<boolean> {
   const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  const fh = await open(tmp, "wx", 0o600);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFile(tmp, content, { flag: "wx", mode: 0o600 });
   try {
     await link(tmp, path);
     return true;

@@ -37,8 +37,11 @@ export interface StagedFile {
  * each rename), so that tests can kill a run at chosen instants of its write phase. Never set it otherwise.
  */
 async function testDelay(): Promise<void> {
-  const ms = Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0);
-  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  if (slowedDown()) await new Promise((r) => setTimeout(r, Number(process.env.DK_TEST_WRITE_DELAY_MS)));
+}
+
+function slowedDown(): boolean {
+  return Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0) > 0;
 }
 
 /** Writes the files as one all-or-nothing set; returns once they are all in place and durable. */
@@ -63,9 +66,9 @@ export async function commitFiles(dir: string, files: StagedFile[]): Promise<voi
 async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]): Promise<string> {
   const staging = join(dir, STAGING_DIR);
   await mkdir(staging, { mode: 0o700 });
-  const slow = Number(process.env.DK_TEST_WRITE_DELAY_MS ?? 0) > 0;
+  const slow = slowedDown();
   const writeOne = async (f: StagedFile, i: number) => {
-    if (slow) await testDelay();
+    await testDelay();
     const fh = await open(join(staging, entries[i]!.staged), "wx", f.mode);
     try {
       await fh.writeFile(f.content);
@@ -79,7 +82,7 @@ async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]):
   // every write settles before a failure is reported, so that the clean-up races none of them.
   if (slow) for (const [i, f] of files.entries()) await writeOne(f, i);
   else for (const r of await Promise.allSettled(files.map(writeOne))) if (r.status === "rejected") throw r.reason;
-  for (const e of entries) await makeFolders(dir, e);
+  await makeAllFolders(dir, entries);
   await syncDir(staging);
 
   await testDelay();
@@ -113,7 +116,7 @@ export async function recoverJournal(dir: string): Promise<string | undefined> {
     return uncommitted ? `${dir}: discarded the files of an interrupted run (it had not committed them; the previous files stand)` : undefined;
   }
   const entries = parseJournal(text, join(staging, JOURNAL));
-  for (const e of entries) await makeFolders(dir, e);
+  await makeAllFolders(dir, entries);
   await applyJournal(dir, entries);
   return `${dir}: completed the interrupted commit of ${entries.length} files`;
 }
@@ -121,16 +124,19 @@ export async function recoverJournal(dir: string): Promise<string | undefined> {
 /** Renames every staged file still waiting into place (the ones already moved are gone from staging), then ends the journal. */
 async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void> {
   const staging = join(dir, STAGING_DIR);
-  for (const e of entries) {
+  const moveOne = async (e: JournalEntry) => {
     await testDelay();
     try {
       await rename(join(staging, e.staged), join(dir, e.target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // already moved before an interruption
     }
-  }
+  };
+  // In any order, all at once: the journal, not the order, makes the set whole (one at a time when a test slows them down).
+  if (slowedDown()) for (const e of entries) await moveOne(e);
+  else await Promise.all(entries.map(moveOne));
   // The renames must be durable before the journal that would redo them goes.
-  for (const folder of new Set(entries.map((e) => dirname(join(dir, e.target))))) await syncDir(folder);
+  await Promise.all([...new Set(entries.map((e) => dirname(join(dir, e.target))))].map(syncDir));
   await testDelay();
   await unlink(join(staging, JOURNAL));
   await rm(staging, { recursive: true, force: true });
@@ -153,6 +159,16 @@ function parseJournal(text: string, file: string): JournalEntry[] {
     if (!ok || normalize(e.target).split(sep).includes("..")) throw bad(`bad entry ${JSON.stringify(e)}`);
     return e;
   });
+}
+
+/** Makes the folders of every entry, each folder once. */
+async function makeAllFolders(dir: string, entries: JournalEntry[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const e of entries) {
+    const key = `${dirname(e.target)}\0${e.dirMode}`;
+    if (!seen.has(key)) await makeFolders(dir, e);
+    seen.add(key);
+  }
 }
 
 /** Makes the folders from the cluster folder down to an entry's file, with its folder mode when it has one. */

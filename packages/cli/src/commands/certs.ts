@@ -217,12 +217,21 @@ export function registerCerts(program: Command): void {
     .action(async (name: string, o: { dir: string; validity: string }) => {
       const validityMs = parseDuration(o.validity, { field: "--validity" });
       // The renewed certificates and the kubeconfigs that embed them: one set, written all or none.
-      const { results, files } = await withClusterFolder(resolve(o.dir), undefined, async (folder) => {
-        const results = await renewCertificates(folder.dir, name, { validityMs, folder });
-        if (results.length === 0)
-          throw new InputError("no cluster PKI here, nothing to renew", { file: resolve(o.dir, "pki") }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
-        return { results, files: await refreshComponentKubeconfigs(folder.dir, { folder }) };
-      });
+      const { results, files } = await withClusterFolder(
+        resolve(o.dir),
+        undefined,
+        async (folder) => {
+          const results = await renewCertificates(folder.dir, name, { validityMs, folder });
+          if (results.length === 0)
+            throw new InputError(
+              "no cluster PKI here, nothing to renew",
+              { file: resolve(o.dir, "pki") },
+              { hint: "run `dk-bootstrap certs --dir DIR` first" },
+            );
+          return { results, files: await refreshComponentKubeconfigs(folder.dir, { folder }) };
+        },
+        { mustExist: true },
+      );
       for (const r of results) {
         process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
         for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);

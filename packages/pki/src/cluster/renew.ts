@@ -35,8 +35,7 @@ export interface RenewResult {
  * one set under the folder's lock (see {@link ClusterFolder}).
  */
 export async function renewCertificates(dir: string, which: string, options: RenewOptions = {}): Promise<RenewResult[]> {
-  if (!options.folder && !(await exists(dir))) throw new PkiError(`${dir}: no such cluster folder, nothing to renew`, { hint: "run `dk-bootstrap certs --dir DIR` first" });
-  return withClusterFolder(dir, options.folder, (folder) => renewInFolder(folder, which, options));
+  return withClusterFolder(dir, options.folder, (folder) => renewInFolder(folder, which, options), { mustExist: true });
 }
 
 async function renewInFolder(folder: ClusterFolder, which: string, options: RenewOptions): Promise<RenewResult[]> {
