@@ -7,7 +7,7 @@ import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
 import { type WriteOptions, readIfExists } from "../store.js";
 import { parseUsages } from "../usages.js";
 import type { x509 } from "../x509.js";
-import { CA_DEFS, CERT_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
+import { CA_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
 import { certPaths, saPaths } from "./layout.js";
 import type { ClusterSpec } from "./spec.js";
 

@@ -6,7 +6,7 @@ import { InputError, PkiError } from "../errors.js";
 import { KeyPair, type PrivateKeyFormat, keySpecOf, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
 import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
-import { exists, readIfExists } from "../store.js";
+import { readIfExists } from "../store.js";
 import { x509 } from "../x509.js";
 import { CA_DEFS, type CaName, LEAF_DEFS } from "./certlist.js";
 import { certPaths } from "./layout.js";
