@@ -64,6 +64,19 @@ describe("kubeconfig as kubectl behaves", () => {
     expect(readFileSync(join(fresh, ".kube", "config"), "utf8")).toContain("name: c2");
   });
 
+  it("a folder given as a file to embed is refused with its path (kubectl embeds nothing without a word)", () => {
+    const path = join(root, "embed.conf");
+    for (const args of [
+      ["set-cluster", "x", `--certificate-authority=${root}`, "--embed-certs"],
+      ["set-credentials", "x", `--client-key=${root}`, "--embed-certs"],
+    ]) {
+      const r = mine([...args, "--kubeconfig", path]);
+      expect(r.status).toBe(1);
+      const flag = args[2]!.slice(2, args[2]!.indexOf("="));
+      expect(r.stderr).toBe(`error: --${flag}: could not read ${flag} file ${root}: it is a folder, not a file\n`);
+    }
+  });
+
   it("check on a missing file is an error naming it", () => {
     const r = mine(["check", join(root, "nope.conf")]);
     expect(r.status).toBe(1);

@@ -8,9 +8,16 @@ function embed(path: string, flag: string): string {
   try {
     statSync(path);
   } catch {
-    throw new InputError(`could not stat ${flag} file ${path}`, { field: `--${flag}`, value: path });
+    throw new InputError(`could not stat ${flag} file ${path}`, { field: `--${flag}` });
   }
-  return readFileSync(path).toString("base64");
+  try {
+    return readFileSync(path).toString("base64");
+  } catch (e) {
+    // kubectl embeds nothing from a folder and says nothing; an empty CA or key is never what was meant.
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" ? "it is a folder, not a file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new InputError(`could not read ${flag} file ${path}: ${why}`, { field: `--${flag}` });
+  }
 }
 
 const abs = (p: string, cwd: string) => (isAbsolute(p) ? p : resolve(cwd, p));
