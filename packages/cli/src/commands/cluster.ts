@@ -90,7 +90,11 @@ async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConn
         ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
       });
       try {
-        const transport: Transport = await asRootIfNeeded(t, host.remoteRoot === "/" || plan({}).some((s) => s.needsRoot), password);
+        // Root is asked for only where this host's steps in the run's range need it.
+        const steps = plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }).filter((s) =>
+          s.runsOn === undefined || s.runsOn === "cluster" ? host.role !== "worker" : host.role === "controller+worker" || host.role === s.runsOn,
+        );
+        const transport: Transport = await asRootIfNeeded(t, host.remoteRoot === "/" || steps.some((s) => s.needsRoot), password);
         return { host, transport };
       } catch (e) {
         await t.close();

@@ -47,12 +47,14 @@ export const etcd: Step = {
     // One member listens for peers on loopback (the workshop's node); several, on their node IPs, each naming all.
     const cluster = c.spec.etcdCluster;
     const peerUrl = cluster ? httpsUrl(memberOf(c).ip, 2380) : "https://127.0.0.1:2380";
+    // Members of several advertise only what their peers and clients can dial: never loopback.
+    const advertised = cluster ? c.spec.nodeIPs.map((ip) => httpsUrl(ip, 2379)).join(",") : clientUrls;
     const initial = cluster ? cluster.members.map((m) => `${m.name}=${httpsUrl(m.ip, 2380)}`).join(",") : `${c.spec.nodeName}=${peerUrl}`;
     return lines([
       install(c, etcdArtifacts(c)),
       sh`mkdir -p ${data} && chmod 700 ${data}`,
       sh`DK_TYPE=notify dk_start etcd ${`${c.node.bin}/etcd`} --name=${c.spec.nodeName} --data-dir=${data} \\
-  --listen-client-urls=${clientUrls} --advertise-client-urls=${clientUrls} \\
+  --listen-client-urls=${clientUrls} --advertise-client-urls=${advertised} \\
   --listen-peer-urls=${peerUrl} --initial-advertise-peer-urls=${peerUrl} \\
   --initial-cluster=${initial} --initial-cluster-state=${cluster?.state ?? "new"}${cluster ? sh` --initial-cluster-token=${cluster.token}` : sh``} \\
   --client-cert-auth=true --trusted-ca-file=${`${p}/etcd/ca.crt`} --cert-file=${`${p}/etcd/server.crt`} --key-file=${`${p}/etcd/server.key`} \\

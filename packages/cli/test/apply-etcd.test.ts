@@ -1,0 +1,159 @@
+// apply -f on three (then four) network-namespace hosts, each with its own sshd, user and remote root: a real etcd
+// cluster, its membership changed by re-running apply, a partition and a dead member survived.
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
+
+const ETCD = "3.6.5";
+
+describe("apply --until etcd on network-namespace hosts", () => {
+  const work = tempDir("dk-apply-");
+  const dir = join(work, "cluster");
+  let cluster: TestCluster;
+  let mirror: Mirror;
+
+  /** The cluster file for these hosts; `reset` marks hosts to remove. */
+  const writeFile = (hosts: ClusterHost[], reset: ClusterHost[] = []) =>
+    writeFileSync(
+      join(work, "cluster.yaml"),
+      [
+        "apiVersion: dk-bootstrap/v1alpha1",
+        "kind: Cluster",
+        "metadata: { name: apply-test }",
+        "spec:",
+        "  hosts:",
+        ...hosts.map(
+          (h) =>
+            `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot}${reset.includes(h) ? ", reset: true" : ""} }`,
+        ),
+        `  knownHosts: ${cluster.knownHosts}`,
+        `  mirror: ${mirror.url}`,
+        `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
+        "  pki: { keyAlgorithm: ecdsa }",
+        "",
+      ].join("\n"),
+    );
+  const apply = (...extra: string[]) => dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd", ...extra], { cwd: work });
+
+  /** etcdctl from this machine, as the health-check client of `via`'s node folder, against some members. */
+  const etcdctl = (via: ClusterHost, endpoints: ClusterHost[], ...args: string[]) => {
+    const pki = join(dir, "nodes", via.name, "pki", "etcd");
+    return runAsync(
+      peer("etcdctl"),
+      [
+        `--endpoints=${endpoints.map((h) => `https://${h.ip}:2379`).join(",")}`,
+        `--cacert=${join(pki, "ca.crt")}`,
+        `--cert=${join(pki, "healthcheck-client.crt")}`,
+        `--key=${join(pki, "healthcheck-client.key")}`,
+        "--command-timeout=5s",
+        ...args,
+      ],
+      { env: { ...process.env, ETCDCTL_API: "3" } },
+    );
+  };
+  const members = async (via: ClusterHost) => {
+    const r = await etcdctl(via, [via], "member", "list", "-w", "simple");
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(", "))
+      .map(([id, status, name, peers]) => ({ id: id!, status: status!, name: name!, peers: peers! }));
+  };
+  const pid = (h: ClusterHost) => execFileSync("pgrep", ["-u", String(h.uid), "-x", "etcd"], { encoding: "utf8" }).trim();
+  const eventually = async (probe: () => Promise<boolean>, what: string) => {
+    for (let i = 0; i < 60; i++) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`never: ${what}`);
+  };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(work, 3);
+    mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
+  }, 120_000);
+  afterAll(async () => {
+    await mirror?.close();
+    await cluster?.stop();
+  });
+
+  it("brings up three members that know each other by their node IPs, healthy through mTLS", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    writeFile([h1, h2, h3]);
+    const r = await apply();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const list = await members(h1);
+    expect(list.map((m) => [m.name, m.status, m.peers]).sort()).toEqual([h1, h2, h3].map((h) => [h.name, "started", `https://${h.ip}:2380`]).sort());
+    const health = await etcdctl(h1, [h1], "endpoint", "health", "--cluster");
+    expect(health.status, health.stderr).toBe(0);
+    expect(`${health.stdout}${health.stderr}`.match(/is healthy/g)).toHaveLength(3);
+    const put = await etcdctl(h1, [h1], "put", "/dk/answer", "42");
+    expect(put.status, put.stderr).toBe(0);
+    const got = await etcdctl(h3, [h3], "get", "/dk/answer", "--print-value-only");
+    expect(got.stdout.trim(), got.stderr).toBe("42");
+  }, 300_000);
+
+  it("keeps serving writes when one host is cut off, and the host catches up when it is back", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    cluster.cut(h2);
+    try {
+      // When host 2 led, the other two elect a new leader first (etcd's election timeout is a second).
+      await eventually(async () => (await etcdctl(h1, [h1, h3], "put", "/dk/during-cut", "yes")).status === 0, "a write through hosts 1 and 3");
+      expect((await etcdctl(h3, [h3], "get", "/dk/during-cut", "--print-value-only")).stdout.trim()).toBe("yes");
+    } finally {
+      cluster.restore(h2);
+    }
+    await eventually(async () => (await etcdctl(h2, [h2], "get", "/dk/during-cut", "--print-value-only")).stdout.trim() === "yes", "host 2 has the key");
+  }, 300_000);
+
+  it("restarts a dead member with its ID and data, and leaves the live ones alone", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const before = await members(h1);
+    const [p1, p3] = [pid(h1), pid(h3)];
+    execFileSync("pkill", ["-9", "-u", String(h2.uid), "-x", "etcd"]);
+    const r = await apply();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect((await members(h1)).map((m) => m.id).sort()).toEqual(before.map((m) => m.id).sort());
+    expect([pid(h1), pid(h3)]).toEqual([p1, p3]);
+    expect((await etcdctl(h2, [h2], "get", "/dk/answer", "--print-value-only", "--consistency=s")).stdout.trim()).toBe("42");
+  }, 300_000);
+
+  it("adds a fourth member without restarting the first three, then removes it when it is marked reset", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const h4 = await cluster.addHost();
+    const pids = [pid(h1), pid(h2), pid(h3)];
+    writeFile([h1, h2, h3, h4]);
+    const added = await apply();
+    expect(added.status, `${added.stdout}\n${added.stderr}`).toBe(0);
+    expect(added.stdout).toMatch(new RegExp(`adding member ${h4.name}`));
+    const four = await members(h1);
+    expect(four.map((m) => [m.name, m.status]).sort()).toEqual([h1, h2, h3, h4].map((h) => [h.name, "started"]).sort());
+    expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
+    expect((await etcdctl(h4, [h4], "get", "/dk/answer", "--print-value-only")).stdout.trim()).toBe("42");
+
+    writeFile([h1, h2, h3, h4], [h4]);
+    const removed = await apply();
+    expect(removed.status, `${removed.stdout}\n${removed.stderr}`).toBe(0);
+    expect((await members(h1)).map((m) => m.name).sort()).toEqual([h1, h2, h3].map((h) => h.name).sort());
+    expect(() => pid(h4)).toThrow();
+    expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
+    const health = await etcdctl(h1, [h1], "endpoint", "health", "--cluster");
+    expect(`${health.stdout}${health.stderr}`.match(/is healthy/g), health.stderr).toHaveLength(3);
+  }, 300_000);
+
+  it("refuses to remove two of three members at once, and changes nothing", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const [before, pids] = [await members(h1), [pid(h1), pid(h2), pid(h3)]];
+    writeFile([h1, h2, h3], [h2, h3]);
+    const r = await apply();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error: removing .* at once would take etcd from 3 members to 1, more than the 1 it can lose/);
+    expect(await members(h1)).toEqual(before);
+    expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
+  }, 300_000);
+});
