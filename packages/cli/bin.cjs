@@ -8,10 +8,10 @@
 // A CommonJS entry: Node starts it ~6 ms sooner than an ES module (no ESM loader to set up), which is most of
 // what `--version` costs over `node -e 0`.
 "use strict";
-const { mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } = require("node:fs");
+const { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { homedir } = require("node:os");
-const { join } = require("node:path");
+const { dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 
 const args = process.argv.slice(2);
@@ -32,7 +32,7 @@ function runWithCodeCache() {
   const cache = cacheFile();
   let cachedData;
   try {
-    if (cache) cachedData = readFileSync(cache.path);
+    if (cache && ownFolder(cache.dir)) cachedData = readFileSync(cache.path);
   } catch {
     // No cache yet: this run makes it.
   }
@@ -65,10 +65,27 @@ function cacheFile() {
   }
 }
 
+/**
+ * Whether the cache folder (and the one above it) is this user's and closed to others: bytecode that someone else
+ * could write would run as this user (XDG_CACHE_HOME=/tmp, a HOME kept by sudo), so such a folder is not used.
+ */
+function ownFolder(dir) {
+  if (typeof process.getuid !== "function") return true; // Windows: ACLs, not modes
+  try {
+    return [dir, dirname(dir)].every((d) => {
+      const st = statSync(d);
+      return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Writes the cache atomically (runs may race) and drops the caches of other builds; a failure only costs the next run its cache. */
 function save(cache, data) {
   try {
     mkdirSync(cache.dir, { recursive: true, mode: 0o700 });
+    if (!ownFolder(cache.dir)) return;
     const tmp = `${cache.path}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, cache.path);

@@ -1,5 +1,5 @@
 // bin.js compiles the CLI with a V8 code cache kept in $XDG_CACHE_HOME/dk-bootstrap/code-cache, one file per command.
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dk, tempDir } from "../../../test-support/peers.js";
@@ -55,6 +55,19 @@ describe("the code cache", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(t.home, "b", "admin.conf"))).toBe(true);
     expect(readFileSync(t.cacheOf("certs")).equals(garbage)).toBe(false);
+  });
+
+  it("in a folder others can write to is neither read nor written: its bytecode would run as this user", () => {
+    const t = setUp();
+    mkdirSync(t.dir, { recursive: true });
+    chmodSync(t.dir, 0o777);
+    const planted = Buffer.alloc(4096, 0x5a);
+    writeFileSync(t.cacheOf("certs"), planted);
+    const r = t.run(["certs", "--key-algo", "ecdsa", "--dir", "a"]);
+    expect(r.status, r.stderr).toBe(0);
+    // Read, V8 would have refused it and the run would have written its own over it.
+    expect(readFileSync(t.cacheOf("certs")).equals(planted)).toBe(true);
+    expect(t.files()).toEqual([`${BUILD}-${process.version}-${process.arch}-certs`]);
   });
 
   it("of another build is removed when this build writes its own", () => {
