@@ -95,8 +95,11 @@ describe("dk-bootstrap ssh --dry-run", () => {
     expect(section(script, "kube-controller-manager")).toMatch(/--cluster-cidr=10.244.0.0\/16 --service-cluster-ip-range=10.0.0.0\/24/);
     expect(section(script, "kube-apiserver")).toMatch(/--service-cluster-ip-range=10.0.0.0\/24/);
     expect((load(heredoc(script, "/var/lib/kube-proxy/config.yaml")) as { clusterCIDR: string }).clusterCIDR).toBe("10.244.0.0/16");
-    const conflist = JSON.parse(heredoc(script, "/etc/cni/net.d/10-bridge.conflist"));
-    expect(conflist.plugins[0].ipam.ranges[0][0].subnet).toBe("10.244.0.0/24");
+    // Each node's bridge takes the range the controller-manager allocated to it (--allocate-node-cidrs), read as the node.
+    expect(section(script, "kube-controller-manager")).toMatch(/--allocate-node-cidrs=true/);
+    const conflist = JSON.parse(heredoc(script, "/etc/kubernetes/cni/10-bridge.conflist.template"));
+    expect(conflist.plugins[0].ipam.ranges[0][0].subnet).toBe("DK_POD_SUBNET");
+    expect(section(script, "cni")).toMatch(/--kubeconfig=\/etc\/kubernetes\/kubelet.conf get node kubernetes -o 'jsonpath=\{.spec.podCIDR\}'/);
   });
 
   it("writes configs that parse: KubeletConfiguration, KubeProxyConfiguration, RBAC and the web manifests", () => {

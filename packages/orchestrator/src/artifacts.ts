@@ -32,7 +32,8 @@ export const ARTIFACTS = {
   "kube-apiserver": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-apiserver"), K8S(v.kubernetes, arch, "kubectl")],
   "kube-controller-manager": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-controller-manager")],
   "kube-scheduler": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-scheduler")],
-  kubelet: (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kubelet")],
+  // kubectl too: a worker runs no apiserver step, and its steps ask the API about their own node.
+  kubelet: (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kubelet"), K8S(v.kubernetes, arch, "kubectl")],
   "kube-proxy": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-proxy")],
   containerd: (v: Versions, arch: string): Artifact[] => {
     const file = `containerd-${v.containerd}-linux-${arch}.tar.gz`;

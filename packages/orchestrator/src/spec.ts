@@ -100,13 +100,6 @@ export function runsOn(spec: Pick<NodeSpec, "role" | "clusterSteps">, kind: "con
 /** The client URL of an address: IPv6 in brackets. */
 export const httpsUrl = (ip: string, port: number): string => `https://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 
-/** The node's own /24 of the pod CIDR (what the controller-manager gives the first node), for the bridge CNI. */
-export function nodePodSubnet(podCidr: string): string {
-  const [addr] = podCidr.split("/");
-  const o = addr!.split(".");
-  return `${o[0]}.${o[1]}.${o[2]}.0/24`;
-}
-
 /**
  * The cluster DNS Service's address: the tenth IP of the Service CIDR (`10.96.0.10` for `10.96.0.0/12`),
  * as kubeadm's GetDNSIP picks it. IPv4 or IPv6; the range must hold it.

@@ -1,6 +1,10 @@
 // One node's plan inside a cluster of several: what each role runs, and etcd members that name each other.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type NodeSpecInput, explainStep, nodeSpec, plan } from "@dk-bootstrap/orchestrator";
+import { type NodeSpecInput, explainStep, nodeSpec, plan, renderScript } from "@dk-bootstrap/orchestrator";
 
 const members = [
   { name: "cp1", ip: "10.1.0.1" },
@@ -79,5 +83,33 @@ describe("an etcd member of three", () => {
     expect(one).toContain("--listen-peer-urls=https://127.0.0.1:2380");
     expect(one).not.toContain("--initial-cluster-token");
     expect(explainStep(spec({}), "kube-apiserver")).toContain("--etcd-servers=https://127.0.0.1:2379 ");
+  });
+});
+
+describe("a worker's bridge network", () => {
+  it("takes the node's own pod range from the API, as the node, under dash", () => {
+    const root = mkdtempSync(join(tmpdir(), "dk-cni-"));
+    try {
+      const worker = spec({ nodeName: "w1", role: "worker", clusterSteps: false, remoteRoot: root });
+      const script = renderScript(worker, { from: "cni", until: "cni" });
+      // A kubectl that answers as the API would for node w1, and fails for anything else or another kubeconfig.
+      mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+      writeFileSync(
+        join(root, "usr/local/bin/kubectl"),
+        `#!/bin/sh\ncase "$*" in *"--kubeconfig=${root}/etc/kubernetes/kubelet.conf get node w1 -o jsonpath={.spec.podCIDR}"*) echo 10.244.3.0/24 ;; *) exit 1 ;; esac\n`,
+        { mode: 0o755 },
+      );
+      const template = /cat > (\S+10-bridge\.conflist\.template) <<'DK_EOF'\n([\s\S]*?)\nDK_EOF/.exec(script)!;
+      mkdirSync(join(template[1]!, ".."), { recursive: true });
+      writeFileSync(template[1]!, template[2]!);
+      const bridge = /^.*dk_wait 120 .*podCIDR.*\n(subnet=.*)$/m.exec(script)!;
+      const r = spawnSync("dash", ["-c", bridge[1]!], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const conflist = JSON.parse(readFileSync(join(root, "etc/cni/net.d/10-bridge.conflist"), "utf8"));
+      expect(conflist.plugins[0].ipam.ranges[0][0].subnet).toBe("10.244.3.0/24");
+      expect(script).toMatch(/--kubeconfig=\S+\/kubelet.conf get node w1 -o '\\''jsonpath=\{.status.conditions/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

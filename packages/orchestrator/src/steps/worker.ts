@@ -1,11 +1,24 @@
 import { ARTIFACTS } from "../artifacts.js";
 import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
-import { lines, sh } from "../shell.js";
-import { dnsServiceIP, nodePodSubnet } from "../spec.js";
-import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, pkiFiles, supervisorGuard } from "./step.js";
+import { waitFor } from "../node.js";
+import { type Shell, lines, sh } from "../shell.js";
+import { dnsServiceIP } from "../spec.js";
+import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
 const cniConf = (c: StepContext) => c.node.path("etc/cni/net.d");
+const bridgeTemplate = (c: StepContext) => `${c.node.etc}/cni/10-bridge.conflist.template`;
+/** The placeholder of the bridge template's subnet. */
+const POD_SUBNET = "DK_POD_SUBNET";
+
+/** The bridge config with this node's pod subnet (each node has its own range of the pod CIDR, so pods get unique IPs cluster-wide). */
+const bridgeForThisNode = (c: StepContext): Shell => {
+  const podCidr = kubectlWith(c, "kubelet.conf", "get", "node", c.spec.nodeName, "-o", "jsonpath={.spec.podCIDR}");
+  return lines([
+    waitFor(120, sh`[ -n "$(${podCidr})" ]`),
+    sh`subnet=$(${podCidr}) && mkdir -p ${cniConf(c)} && sed "s#${POD_SUBNET}#$subnet#" ${bridgeTemplate(c)} > ${`${cniConf(c)}/10-bridge.conflist`}`,
+  ]);
+};
 const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
 const modulesFile = (c: StepContext) => c.node.path("etc/modules-load.d/dk-bootstrap.conf");
 /** The resolv.conf the kubelet gives Pods with `dnsPolicy: Default` (CoreDNS's upstream servers): a link chosen on the node. */
@@ -151,7 +164,8 @@ export const cni: Step = {
       ? [{ path: `${c.node.etc}/manifests/calico-values.yaml`, mode: 0o644, content: calicoValues(c) }]
       : [
           {
-            path: `${cniConf(c)}/10-bridge.conflist`,
+            // A template: the subnet is this node's, allocated by the controller-manager (--allocate-node-cidrs), read in the script.
+            path: bridgeTemplate(c),
             mode: 0o644,
             content: `${JSON.stringify(
               {
@@ -164,7 +178,7 @@ export const cni: Step = {
                     isGateway: true,
                     ipMasq: true,
                     hairpinMode: true,
-                    ipam: { type: "host-local", ranges: [[{ subnet: nodePodSubnet(c.spec.podCidr) }]], routes: [{ dst: "0.0.0.0/0" }] },
+                    ipam: { type: "host-local", ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: "0.0.0.0/0" }] },
                   },
                   { type: "portmap", capabilities: { portMappings: true } },
                 ],
@@ -178,13 +192,16 @@ export const cni: Step = {
     lines([
       // The CNI plugins are needed either way: containerd runs the loopback one for every Pod.
       install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
-      ...(c.spec.cni === "calico" ? [calicoScript(c)] : []),
+      ...(c.spec.cni === "calico" ? [calicoScript(c)] : [bridgeForThisNode(c)]),
     ]),
-  check: (c) => sh`[ "$(${kubectl(c, "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
+  // As the node itself (kubelet.conf): a worker has no admin kubeconfig, and the Node authorizer lets a node read its own Node.
+  check: (c) =>
+    sh`[ "$(${kubectlWith(c, "kubelet.conf", "get", "node", c.spec.nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')})" = True ]`,
   checkTimeout: 120,
   show: (c) => lines([kubectl(c, "get", "nodes"), kubectl(c, "get", "pods", "-o", "wide")]),
   creates: (c) => [
     ...installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
+    ...(c.spec.cni === "bridge" ? [`${cniConf(c)}/10-bridge.conflist`] : []),
     ...(c.spec.cni === "calico" ? installed(helmArtifacts(c), c.node.bin) : []),
   ],
   components: [],
