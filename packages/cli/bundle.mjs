@@ -18,6 +18,9 @@ await build({
   target: "node20",
   // ssh2 loads its optional native addons with require() at run time.
   external: ["ssh2"],
+  // The ES builds of packages that ship both (@peculiar/*, asn1js, tsyringe...): hoisted into one scope instead of
+  // CommonJS wrappers, and what nothing imports is dropped (-170 KB; certs --key-algo ecdsa -25 ms of CPU).
+  mainFields: ["module", "main"],
   // import() of a bundled module becomes a lazy call, not a module load (vm.Script has no module loader).
   supported: { "dynamic-import": false },
   // main.ts finds package.json from its own URL.
