@@ -405,6 +405,6 @@ export async function readApplyRecord(dir: string): Promise<ApplyRecord> {
   }
 }
 
-function writeApplyRecord(dir: string, record: ApplyRecord): Promise<void> {
+export function writeApplyRecord(dir: string, record: ApplyRecord): Promise<void> {
   return writeFileAtomic(join(dir, RECORD), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 }

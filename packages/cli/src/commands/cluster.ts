@@ -154,7 +154,7 @@ export interface ClusterCommandFlags {
 }
 
 /** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
-async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
+export async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
   const flags: ApplyFlags = { ...o, concurrency: "10" };
   const cluster = await readCluster(flags);
   const dir = resolve(o.dir);
