@@ -12,6 +12,7 @@ const GROUPS = {
   node: async () => (await import("./commands/node.js")).registerNode,
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
   cluster: async () => (await import("./commands/cluster.js")).registerCluster,
+  etcd: async () => (await import("./commands/etcd.js")).registerEtcd,
 };
 const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   bundle: "node",
@@ -25,6 +26,7 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   logs: "inspect",
   apply: "cluster",
   init: "cluster",
+  etcd: "etcd",
 };
 
 async function buildProgram(command: string | undefined, versionOnly: boolean): Promise<Command> {

@@ -8,6 +8,8 @@ export * from "./artifacts.js";
 export * from "./releases.js";
 export * from "./cluster-file.js";
 export * from "./etcd-membership.js";
+export * from "./etcd-backup.js";
+export * from "./etcd-snapshot-file.js";
 export * from "./apply.js";
 export * from "./cluster-ops.js";
 export * from "./spec.js";

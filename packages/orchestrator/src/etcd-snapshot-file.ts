@@ -1,0 +1,200 @@
+import { createHash, randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { DkError, ensureFolder } from "@dk-bootstrap/pki";
+import { NodeLayout } from "./node.js";
+import { type Shell, sh } from "./shell.js";
+import { type Transport, exec } from "./transport/transport.js";
+
+/** A snapshot file that cannot be used: missing its integrity hash, damaged, or unreadable as etcd's database. */
+export class SnapshotError extends DkError {
+  constructor(message: string, hint = "take a new one with `dk-bootstrap etcd snapshot`, or use another copy") {
+    super(message, "SNAPSHOT", { hint });
+  }
+}
+
+/** What `etcdctl snapshot status -w json` (or etcdutl's) says of a snapshot. */
+export interface SnapshotStatus {
+  /** CRC-32C over every bucket's keys and values (etcd's own hash of the content). */
+  hash: number;
+  revision: number;
+  totalKey: number;
+  /** The database's size, without the integrity hash. */
+  totalSize: number;
+}
+
+/** SHA-256's size: `etcdctl snapshot save` appends the digest of the database to it. */
+const HASH_SIZE = 32;
+
+/**
+ * Checks a snapshot file as etcd's restore does before it touches anything (etcdutl/snapshot/v3_snapshot.go,
+ * copyAndVerifyDB): a saved snapshot is a multiple of 512 bytes plus the 32-byte SHA-256 of what comes
+ * before it. A file without one (a copied `member/snap/db`, a truncated download) or whose digest does not
+ * match is refused here, on this machine, before any member is stopped. Returns its size and SHA-256.
+ */
+export async function verifySnapshotFile(path: string): Promise<{ size: number; sha256: string }> {
+  const f = await open(path, "r").catch((e: NodeJS.ErrnoException) => {
+    throw new SnapshotError(`${path}: cannot read the snapshot (${e.code ?? e.message})`, "give the path of a file `dk-bootstrap etcd snapshot` wrote");
+  });
+  try {
+    const { size } = await f.stat();
+    if (size < HASH_SIZE || size % 512 !== HASH_SIZE)
+      throw new SnapshotError(
+        `${path}: not an etcd snapshot with its integrity hash (${size} bytes; a saved snapshot is a multiple of 512 bytes plus a 32-byte SHA-256): truncated, or not made by snapshot save`,
+      );
+    const body = createHash("sha256");
+    const whole = createHash("sha256");
+    const chunk = Buffer.alloc(1 << 20);
+    for (let at = 0; at < size - HASH_SIZE;) {
+      const { bytesRead } = await f.read(chunk, 0, Math.min(chunk.length, size - HASH_SIZE - at), at);
+      if (bytesRead === 0) throw new SnapshotError(`${path}: changed while it was read`);
+      body.update(chunk.subarray(0, bytesRead));
+      whole.update(chunk.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    const trailer = Buffer.alloc(HASH_SIZE);
+    await f.read(trailer, 0, HASH_SIZE, size - HASH_SIZE);
+    whole.update(trailer);
+    if (!body.digest().equals(trailer)) throw new SnapshotError(`${path}: damaged: its content does not match the SHA-256 etcd wrote at its end`);
+    return { size, sha256: whole.digest("hex") };
+  } finally {
+    await f.close();
+  }
+}
+
+/** Bytes per round trip of a transfer: small enough to hold as base64 text, large enough that a big snapshot takes few trips. */
+const CHUNK = 4 << 20;
+
+/**
+ * Copies a file of the node to `out` on this machine over the node's connection (the transport carries text,
+ * so each 4 MiB piece comes as base64), then checks the bytes against the node's SHA-256 of the file. `out`
+ * appears whole or not at all: written to a temporary file of mode 0600 beside it, synced, then renamed.
+ */
+export async function fetchFile(t: Transport, remote: string, out: string): Promise<{ size: number; sha256: string }> {
+  const [sum, size] = (await exec(t, sh`sha256sum ${remote} | cut -d' ' -f1; wc -c < ${remote}`)).stdout.trim().split(/\s+/);
+  const total = Number(size);
+  await ensureFolder(dirname(out), 0o700);
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString("hex")}.tmp`);
+  const f = await open(tmp, "wx", 0o600);
+  const got = createHash("sha256");
+  try {
+    for (let i = 0; i * CHUNK < total; i++) {
+      const piece = Buffer.from((await exec(t, sh`dd if=${remote} bs=${CHUNK} skip=${i} count=1 2>/dev/null | base64 -w0`)).stdout, "base64");
+      if (piece.length === 0) throw new DkError(`${t.host}: ${remote} became shorter while it was copied`, "TRANSFER");
+      got.update(piece);
+      await f.write(piece);
+    }
+    await f.sync();
+  } catch (e) {
+    await f.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await f.close();
+  if (got.digest("hex") !== sum) {
+    await unlink(tmp);
+    throw new DkError(`${t.host}: ${remote} arrived damaged (its SHA-256 differs from the node's)`, "TRANSFER", { hint: "run it again" });
+  }
+  await rename(tmp, out);
+  const d = await open(dirname(out), "r");
+  await d.sync().finally(() => d.close());
+  return { size: total, sha256: sum! };
+}
+
+/**
+ * Copies a file of this machine to the node (mode 0600, its folder 0700), piece by piece, then checks the
+ * node's SHA-256 of it against `sha256`; a damaged copy is removed and refused.
+ */
+export async function uploadFile(t: Transport, local: string, remote: string, sha256: string): Promise<void> {
+  await exec(t, sh`mkdir -p ${dirname(remote)} && chmod 700 ${dirname(remote)} && rm -f ${remote} && (umask 077; : > ${remote})`);
+  const f = await open(local, "r");
+  try {
+    const chunk = Buffer.alloc(CHUNK);
+    for (let at = 0; ;) {
+      const { bytesRead } = await f.read(chunk, 0, CHUNK, at);
+      if (bytesRead === 0) break;
+      await exec(t, sh`cat >> ${remote}`, { stdin: Buffer.from(chunk.subarray(0, bytesRead)) });
+      at += bytesRead;
+    }
+  } finally {
+    await f.close();
+  }
+  const r = await exec(t, sh`sha256sum ${remote} | cut -d' ' -f1`);
+  if (r.stdout.trim() !== sha256) {
+    await t.run(sh`rm -f ${remote}`);
+    throw new DkError(`${t.host}: the snapshot arrived damaged at ${remote} (its SHA-256 differs)`, "TRANSFER", { hint: "run it again" });
+  }
+}
+
+/**
+ * The node's own etcd tools, as the health-check client of its member (the member runs without etcd's
+ * auth, so any client certificate of the etcd CA may take a snapshot). etcd 3.5 and later ship `etcdutl` for
+ * the offline work (snapshot status and restore; 3.6 can restore only with it); 3.4 has none and does it with
+ * `etcdctl`. Each offline command asks the node which it has, so the same code serves both.
+ */
+export class EtcdTools {
+  readonly node: NodeLayout;
+  constructor(
+    readonly t: Transport,
+    remoteRoot: string,
+  ) {
+    this.node = new NodeLayout(remoteRoot);
+  }
+
+  /** The member's data folder, as the etcd step makes it. */
+  get dataDir(): string {
+    return this.node.path("var/lib/etcd");
+  }
+
+  /** etcdctl against this node's member, with the health-check client's certificate. */
+  etcdctl(...args: (string | Shell)[]): Shell {
+    const p = this.node.pki;
+    return sh`env ETCDCTL_API=3 ${`${this.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --command-timeout=60s ${args}`;
+  }
+
+  /** `snapshot status` of a file on the node (etcdutl when the node has it, else etcdctl 3.4's). */
+  async status(path: string): Promise<SnapshotStatus> {
+    const bin = this.node.bin;
+    const r = await this.t.run(
+      sh`if [ -x ${`${bin}/etcdutl`} ]; then ${`${bin}/etcdutl`} snapshot status ${path} -w json; else env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot status ${path} -w json; fi`,
+    );
+    const line = r.stdout
+      .split("\n")
+      .reverse()
+      .find((l) => l.trim().startsWith("{"));
+    if (r.exitCode !== 0 || !line) {
+      const why = `${r.stderr}${r.stdout}`.trim().split("\n").pop() ?? "";
+      throw new SnapshotError(`${this.t.host}: etcd cannot read the snapshot ${path}${why ? `: ${why}` : ""}`);
+    }
+    const s = JSON.parse(line) as Partial<SnapshotStatus>;
+    return { hash: s.hash ?? 0, revision: s.revision ?? 0, totalKey: s.totalKey ?? 0, totalSize: s.totalSize ?? 0 };
+  }
+
+  /**
+   * Restores a snapshot into `dataDir` (which must not exist) as one member of a new cluster. With etcdutl that
+   * supports it, the revision jumps by a billion and the old ones are marked compacted, so Kubernetes' watch
+   * caches start over instead of missing what changed (etcd's recovery guide); etcdctl 3.4 cannot, and says nothing.
+   */
+  async restore(path: string, dataDir: string, member: { name: string; peerUrl: string; initialCluster: string; token: string }): Promise<void> {
+    const bin = this.node.bin;
+    const flags = [
+      `--name=${member.name}`,
+      `--data-dir=${dataDir}`,
+      `--initial-cluster=${member.initialCluster}`,
+      `--initial-cluster-token=${member.token}`,
+      `--initial-advertise-peer-urls=${member.peerUrl}`,
+    ];
+    const etcdutl = `${bin}/etcdutl`;
+    await exec(
+      this.t,
+      sh`set -e
+if [ -x ${etcdutl} ]; then
+  bump=; if ${etcdutl} snapshot restore --help 2>&1 | grep -q -- --bump-revision; then bump="--bump-revision=1000000000 --mark-compacted"; fi
+  ${etcdutl} snapshot restore ${path} ${flags} $bump
+else
+  env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot restore ${path} ${flags}
+fi
+chmod 700 ${dataDir}`,
+    );
+  }
+}
