@@ -1,17 +1,17 @@
 // The CLI ships as one CommonJS file, bundle/main.cjs (esbuild). One file rather than ~260 modules, most of
 // them CommonJS that Node would resolve and lex one by one; CommonJS rather than ESM because only a classic
-// script can be compiled with a V8 code cache on Node 20 (bin.js keeps one per command; Node's own compile
+// script can be compiled with a V8 code cache on Node 20 (bin.cjs keeps one per command; Node's own compile
 // cache, module.enableCompileCache(), is 22.1+). Command groups stay lazy: esbuild turns each dynamic
 // import() into a call that evaluates the group's modules when the command runs. See `npm run bench:startup`.
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { build } from "esbuild";
 
-// Stale chunks of earlier builds would otherwise be packed and published.
-rmSync("bundle", { recursive: true, force: true });
-await build({
+const { outputFiles } = await build({
   entryPoints: ["dist/main.js"],
   outfile: "bundle/main.cjs",
+  write: false,
   bundle: true,
   format: "cjs",
   platform: "node",
@@ -31,7 +31,20 @@ await build({
   sourcesContent: true,
   logLevel: "warning",
 });
+const main = outputFiles.find((f) => f.path.endsWith("main.cjs"));
 // The code cache's key: V8 checks a cache against the source's length only, so a rebuilt bundle of the same
-// length would run the old bytecode. bin.js names its caches after this hash of the content.
-const hash = createHash("sha256").update(readFileSync("bundle/main.cjs")).digest("hex").slice(0, 16);
-writeFileSync("bundle/build-id", `${hash}\n`);
+// length would run the old bytecode. bin.cjs names its caches after this hash of the content.
+const buildId = { path: join("bundle", "build-id"), contents: `${createHash("sha256").update(main.contents).digest("hex").slice(0, 16)}\n` };
+
+// Others run the CLI while it is rebuilt (tests, benchmarks): each file is replaced by a rename, never missing, and
+// main.cjs before build-id, so that a run never names a cache after the new build while compiling the old code.
+mkdirSync("bundle", { recursive: true });
+const files = [...outputFiles.filter((f) => f !== main), main, buildId];
+for (const f of files) {
+  const tmp = join("bundle", `.${basename(f.path)}.${process.pid}.tmp`);
+  writeFileSync(tmp, f.contents);
+  renameSync(tmp, join("bundle", basename(f.path)));
+}
+// Files of earlier builds (chunks of the ESM bundle) would otherwise be packed and published.
+const keep = new Set(files.map((f) => basename(f.path)));
+for (const f of readdirSync("bundle")) if (!keep.has(f) && !f.endsWith(".tmp")) rmSync(join("bundle", f), { recursive: true, force: true });
