@@ -7,11 +7,20 @@ import { type Server, createServer } from "node:http";
 import { join } from "node:path";
 import { peer } from "./peers.js";
 
+/** One request the mirror answered: who asked (the client's address), for what, and how many body bytes it sent. */
+export interface MirrorRequest {
+  path: string;
+  client: string;
+  bytes: number;
+}
+
 /** Files served, by path (`/github.com/etcd-io/...`), and what was asked for. */
 export interface Mirror {
   url: string;
   files: Map<string, Buffer>;
   requests: string[];
+  /** The same requests with their client and size: several hosts behind one mirror are told apart by address. */
+  log: MirrorRequest[];
   close(): Promise<void>;
 }
 
@@ -28,9 +37,11 @@ export function etcdRelease(work: string, version: string, arch: string): { tarb
 /** Serves `files` on `host:0`. */
 export async function startMirror(host: string, files: Map<string, Buffer>): Promise<Mirror> {
   const requests: string[] = [];
+  const log: MirrorRequest[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? "");
     const body = files.get(req.url ?? "");
+    log.push({ path: req.url ?? "", client: req.socket.remoteAddress ?? "", bytes: body?.length ?? 0 });
     if (!body) {
       res.statusCode = 404;
       res.end("not found\n");
@@ -41,7 +52,7 @@ export async function startMirror(host: string, files: Map<string, Buffer>): Pro
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://${host}:${port}`, files, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${port}`, files, requests, log, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths. */
