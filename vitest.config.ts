@@ -7,7 +7,8 @@ export default defineConfig({
     // etcd brought up over SSH and resumed, the guided run in tmux) take about a minute when the machine is idle.
     testTimeout: 240_000,
     hookTimeout: 240_000,
-    // The interop tests start real daemons on fixed loopback ports: one file at a time is simpler than port juggling.
+    // One file at a time: many files start real daemons and processes, sized for two cores. What another run on this
+    // machine could meet is its own per run (ports, hosts, users, tmux servers), or taken in turn (test-support/machine.ts).
     fileParallelism: false,
   },
 });

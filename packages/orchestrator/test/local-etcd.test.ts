@@ -3,12 +3,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type HeldLock, NODE_PORTS_LOCK, holdLock } from "../../../test-support/machine.js";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import { ChecksumError, LocalTransport, type RunEvent, bootstrap, bundle, nodeSpec, reset } from "../src/index.js";
 
 const VERSION = "3.6.5";
 
+// This machine is the node, so etcd listens on the plan's own ports (2379, 2380) here. Another run of the suite
+// on this machine would want them too: this file holds the node ports' lock from start to end, and the other
+// run's waits. (A network namespace of its own would need another transport than the LocalTransport tested here,
+// and the mirror and etcdctl inside it too.)
 describe("bootstrap up to etcd on this machine (local transport)", () => {
   const work = tempDir();
   const root = join(work, "node");
@@ -24,14 +29,18 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
       versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
     });
   const t = new LocalTransport();
+  let lock: HeldLock | undefined;
+  // Up to 15 minutes: the other run's copy of this file, on a loaded machine, may hold the ports that long.
   beforeAll(async () => {
+    lock = await holdLock(NODE_PORTS_LOCK, work);
     mirror = await startMirror("127.0.0.1", etcdMirrorFiles(work, VERSION, "amd64"));
     const pki = await generateClusterPki(spec(), dir);
     await writeComponentKubeconfigs(pki, spec());
-  });
+  }, 960_000);
   afterAll(async () => {
     await reset(spec(), t).catch(() => undefined);
-    await mirror.close();
+    await mirror?.close();
+    await lock?.release();
   });
 
   const health = () =>

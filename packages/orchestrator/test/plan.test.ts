@@ -4,6 +4,7 @@ import { load, loadAll } from "js-yaml";
 // The Kubernetes API types as generated from the upstream OpenAPI (client-node 1.4): a field they do not know is dropped.
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import { describe, expect, it } from "vitest";
+import { NODE_PORTS_LOCK, holdLock } from "../../../test-support/machine.js";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import {
   LocalTransport,
@@ -161,15 +162,17 @@ describe("preflight", () => {
   it("a run --until preflight runs the checks for the steps a whole run would make, then stops (here: from web, on this machine)", async () => {
     const root = join(work, "until-preflight");
     const events: RunEvent[] = [];
+    // The checks include this machine's node ports, which another run's local etcd may hold: taken in turn.
+    const lock = await holdLock(NODE_PORTS_LOCK, work);
     const r = await bootstrap(spec({ remoteRoot: root, arch: "amd64" }), new LocalTransport(), {
       from: "web",
       until: "preflight",
       events: (e) => events.push(e),
-    });
+    }).finally(() => lock.release());
     expect(r).toEqual({ done: [], skipped: [] });
     expect(events.filter((e) => e.type === "step-start").map((e) => (e as { step: string }).step)).toEqual(["preflight"]);
     expect(events.filter((e) => e.type === "step-done").map((e) => (e as { step: string }).step)).toEqual(["preflight"]);
-  });
+  }, 960_000);
 
   it("asks for iptables (cni, kube-proxy), and for conntrack only where kube-proxy still runs it (before 1.32)", () => {
     const text = (v: string) => {
