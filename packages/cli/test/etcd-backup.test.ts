@@ -1,0 +1,191 @@
+// etcd snapshot and etcd restore on a real 3-member etcd over SSH (network-namespace hosts, each with its own sshd,
+// user and remote root): keys written before the snapshot come back, keys written after it are gone, and what would
+// be refused (no --yes, a damaged file) is refused before any member stops.
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
+
+// The mirror serves Debian's etcd 3.4 binaries under this version number (see test-support/mirror.ts): 3.4 has no
+// etcdutl, so these runs take the etcdctl path of snapshot status and restore.
+const ETCD = "3.6.5";
+
+describe("etcd snapshot and restore on a 3-member cluster", () => {
+  const work = tempDir("dk-etcd-backup-");
+  const dir = join(work, "cluster");
+  const file = join(work, "cluster.yaml");
+  let cluster: TestCluster;
+  let mirror: Mirror;
+  let hosts: [ClusterHost, ClusterHost, ClusterHost];
+  const snap = join(work, "snap.db");
+
+  const dk = (...args: string[]) => dkAsync([...args, "-f", file, "--dir", dir], { cwd: work });
+  /** etcdctl from this machine as the health-check client of `via`'s node folder, against one member. */
+  const etcdctl = (via: ClusterHost, ...args: string[]) => {
+    const pki = join(dir, "nodes", via.name, "pki", "etcd");
+    return runAsync(
+      peer("etcdctl"),
+      [
+        `--endpoints=https://${via.ip}:2379`,
+        `--cacert=${join(pki, "ca.crt")}`,
+        `--cert=${join(pki, "healthcheck-client.crt")}`,
+        `--key=${join(pki, "healthcheck-client.key")}`,
+        "--command-timeout=5s",
+        ...args,
+      ],
+      { env: { ...process.env, ETCDCTL_API: "3" } },
+    );
+  };
+  const put = async (key: string, value: string) => {
+    const r = await etcdctl(hosts[0], "put", key, value);
+    expect(r.status, r.stderr).toBe(0);
+  };
+  /** A key's value as `via`'s member gives it (a linearizable read: the cluster's answer), "" when absent. */
+  const get = async (via: ClusterHost, key: string) => {
+    const r = await etcdctl(via, "get", key, "--print-value-only");
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim();
+  };
+  const memberList = async () => {
+    const r = await etcdctl(hosts[0], "member", "list", "-w", "simple");
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(", "))
+      .map(([id, status, name]) => ({ id: id!, status: status!, name: name! }));
+  };
+  const pids = () => hosts.map((h) => execFileSync("pgrep", ["-u", String(h.uid), "-x", "etcd"], { encoding: "utf8" }).trim());
+  const record = () => JSON.parse(readFileSync(join(dir, "apply-record.json"), "utf8")) as { token: string; started: Record<string, { state: string }> };
+  const dataFolders = (h: ClusterHost) => readdirSync(join(h.remoteRoot, "var", "lib")).filter((f) => f.startsWith("etcd"));
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(work, 3);
+    hosts = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
+    writeFileSync(
+      file,
+      [
+        "apiVersion: dk-bootstrap/v1alpha1",
+        "kind: Cluster",
+        "metadata: { name: backup-test }",
+        "spec:",
+        "  hosts:",
+        ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
+        `  knownHosts: ${cluster.knownHosts}`,
+        `  mirror: ${mirror.url}`,
+        `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
+        "  pki: { keyAlgorithm: ecdsa }",
+        "",
+      ].join("\n"),
+    );
+    const r = await dk("apply", "--until", "etcd");
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  }, 240_000);
+  afterAll(async () => {
+    await mirror?.close();
+    await cluster?.stop();
+  });
+
+  it("takes a snapshot from a member into a 0600 file, checked by etcd, and leaves no copy on the node", async () => {
+    await put("/dk/kept", "before");
+    await put("/dk/changed", "old");
+    const r = await dk("etcd", "snapshot", "--out", snap);
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/revision \d+, \d+ keys, \d+ bytes/);
+    expect(statSync(snap).mode & 0o777).toBe(0o600);
+    // etcd's own reading of the file, on this machine.
+    const status = await runAsync(peer("etcdctl"), ["snapshot", "status", snap, "-w", "json"], { env: { ...process.env, ETCDCTL_API: "3" } });
+    expect(status.status, status.stderr).toBe(0);
+    const s = JSON.parse(status.stdout) as { revision: number; totalKey: number };
+    expect(r.stdout).toContain(`revision ${s.revision}, ${s.totalKey} keys, ${statSync(snap).size} bytes`);
+    for (const h of hosts) {
+      const folder = join(h.remoteRoot, "var", "lib", "dk-bootstrap", "etcd-snapshots");
+      expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
+    }
+    // The default name, under the cluster folder.
+    const d = await dk("etcd", "snapshot");
+    expect(d.status, d.stderr).toBe(0);
+    expect(readdirSync(join(dir, "backups"))).toEqual([expect.stringMatching(/^etcd-\d{8}T\d{6}Z\.db$/)]);
+  }, 120_000);
+
+  it("refuses a restore without --yes, saying what it would do, and changes nothing", async () => {
+    await put("/dk/after", "written after the snapshot");
+    await put("/dk/changed", "new");
+    const [before, running, token] = [await memberList(), pids(), record().token];
+    const r = await dk("etcd", "restore", snap);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: etcd restore stops every etcd member of .*, replaces its data .* starts the members again as a new cluster/m);
+    expect(r.stderr).toMatch(/^hint: add --yes/m);
+    expect([await memberList(), pids(), record().token]).toEqual([before, running, token]);
+    expect(await get(hosts[1], "/dk/after")).toBe("written after the snapshot");
+  }, 120_000);
+
+  it("refuses a damaged or truncated snapshot before any member stops", async () => {
+    const damaged = join(work, "damaged.db");
+    copyFileSync(snap, damaged);
+    const bytes = readFileSync(damaged);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(damaged, bytes);
+    const truncated = join(work, "truncated.db");
+    copyFileSync(snap, truncated);
+    truncateSync(truncated, statSync(snap).size - 100);
+    // Whole by its integrity hash, but no database etcd can open: refused on the nodes, in the trial before any stop.
+    const garbage = join(work, "garbage.db");
+    const junk = randomBytes(4096);
+    writeFileSync(garbage, Buffer.concat([junk, createHash("sha256").update(junk).digest()]));
+    const [before, running] = [await memberList(), pids()];
+    const unreadable = await dk("etcd", "restore", garbage, "--yes");
+    expect(unreadable.status).toBe(1);
+    expect(unreadable.stderr).toMatch(/^error: .*etcd cannot read the snapshot .*: nothing was stopped or changed$/m);
+    const bad = await dk("etcd", "restore", damaged, "--yes");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^error: .*damaged\.db: damaged: its content does not match the SHA-256 etcd wrote at its end$/m);
+    const short = await dk("etcd", "restore", truncated, "--yes");
+    expect(short.status).toBe(1);
+    expect(short.stderr).toMatch(/^error: .*truncated\.db: not an etcd snapshot with its integrity hash/m);
+    expect([await memberList(), pids()]).toEqual([before, running]);
+    for (const h of hosts) {
+      expect(dataFolders(h)).toEqual(["etcd"]);
+      expect(readdirSync(join(h.remoteRoot, "var", "lib", "dk-bootstrap", "etcd-restore"))).toEqual([]);
+    }
+    expect(await get(hosts[2], "/dk/after")).toBe("written after the snapshot");
+  }, 120_000);
+
+  it("restores every member from the snapshot: its keys back, later keys gone, 3 healthy members under a new token that apply keeps", async () => {
+    const [before, token] = [await memberList(), record().token];
+    const r = await dk("etcd", "restore", snap, "--yes");
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    for (const h of hosts) {
+      expect(await get(h, "/dk/kept")).toBe("before");
+      expect(await get(h, "/dk/changed")).toBe("old");
+      expect(await get(h, "/dk/after")).toBe("");
+    }
+    const health = await etcdctl(hosts[0], "endpoint", "health", "--cluster");
+    expect(health.status, health.stderr).toBe(0);
+    expect(`${health.stdout}${health.stderr}`.match(/is healthy/g)).toHaveLength(3);
+    const after = await memberList();
+    expect(after.map((m) => [m.name, m.status]).sort()).toEqual(hosts.map((h) => [h.name, "started"]).sort());
+    // A new cluster: new member IDs, a new token recorded for apply, and each member's old data kept aside.
+    expect(after.map((m) => m.id).filter((id) => before.some((b) => b.id === id))).toEqual([]);
+    expect(record().token).not.toBe(token);
+    for (const h of hosts) {
+      expect(record().started[h.name]!.state).toBe("new");
+      expect(dataFolders(h).sort()).toEqual(["etcd", expect.stringMatching(/^etcd\.before-restore-\d{8}T\d{6}Z$/)]);
+      expect(readdirSync(join(h.remoteRoot, "var", "lib", "dk-bootstrap", "etcd-restore"))).toEqual([]);
+    }
+    // The next apply finds the members as the record says they started: nothing restarts.
+    const running = pids();
+    const again = await dk("apply", "--until", "etcd");
+    expect(again.status, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(pids()).toEqual(running);
+    expect(await get(hosts[1], "/dk/kept")).toBe("before");
+    // And the restored cluster takes writes.
+    await put("/dk/after-restore", "yes");
+    expect(await get(hosts[2], "/dk/after-restore")).toBe("yes");
+  }, 180_000);
+});
