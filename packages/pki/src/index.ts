@@ -21,6 +21,7 @@ export * from "./cfssl/csr-json.js";
 export * from "./cfssl/config-json.js";
 export * from "./cfssl/gencert.js";
 export * from "./cfssl/output.js";
+export * from "./cfssl/certinfo-csr.js";
 export * from "./cluster/spec.js";
 export * from "./cluster/certlist.js";
 export * from "./cluster/layout.js";

@@ -5,11 +5,13 @@ import {
   PRINT_DEFAULTS_CONFIG,
   InputError,
   bareFiles,
+  certinfoCsrJson,
   certinfoJson,
   formatConfigJson,
   formatCsrJson,
   gencert,
   gencertInitCa,
+  genkey,
   loadSigner,
   onlyCertificatePem,
   parseCertificate,
@@ -71,6 +73,15 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
     warn(out.warnings);
     process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
   },
+  genkey: async (f) => {
+    const file = f.args[0];
+    if (!file) throw new InputError("a CSR JSON file is needed", { field: "CSRJSON" }, { hint: "dk-bootstrap genkey csr.json" });
+    const req = parseCsrJson(await readInput(file, "the CSR JSON"), file === "-" ? "stdin" : file);
+    if (f.bools.has("initca")) {
+      const out = await gencertInitCa(req);
+      process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: out.csr, key: out.key })}\n`);
+    } else process.stdout.write(`${JSON.stringify(await genkey(req))}\n`);
+  },
   sign: async (f) => {
     const file = f.values.csr ?? f.args[0];
     if (!file) throw new InputError("a PEM CSR file is needed", { field: "CSR" });
@@ -87,8 +98,9 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
       const cert = parseCertificate(onlyCertificatePem(await readInput(f.values.cert, "the certificate"), where), where);
       process.stdout.write(`${JSON.stringify(await certinfoJson(cert), null, 2)}\n`);
     } else if (f.values.csr) {
+      // cfssl prints Go's x509.CertificateRequest as it is, once read and its signature checked.
       const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
-      process.stdout.write(`${JSON.stringify({ subject: csr.subject, sans: csr.sans }, null, 2)}\n`);
+      process.stdout.write(certinfoCsrJson(new Uint8Array(csr.csr.rawData)));
     } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
   },
   "print-defaults": async (f) => {

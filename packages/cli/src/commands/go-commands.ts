@@ -12,7 +12,7 @@ export interface GoCommand {
 
 const SIGNING_FLAGS: GoFlagSpec = { ca: "string", "ca-key": "string", config: "string", profile: "string", hostname: "string", loglevel: "string" };
 
-/** `gencert`, `sign`, `certinfo`, `print-defaults` and `json` (cfssljson), with cfssl's flags. */
+/** `gencert`, `genkey`, `sign`, `certinfo`, `print-defaults` and `json` (cfssljson), with cfssl's flags. */
 export const GO_COMMANDS: readonly GoCommand[] = [
   {
     name: "gencert",
@@ -20,6 +20,14 @@ export const GO_COMMANDS: readonly GoCommand[] = [
     usage:
       "dk-bootstrap gencert -initca CSRJSON\n  dk-bootstrap gencert -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSRJSON\n\nPrints cfssl's JSON {cert, csr, key}: pipe it into `dk-bootstrap json -bare NAME` (or the real `cfssljson -bare NAME`).",
     flags: { ...SIGNING_FLAGS, initca: "bool" },
+    maxArgs: 1,
+  },
+  {
+    name: "genkey",
+    summary: "cfssl genkey: a new key and its CSR from a CSR JSON (-initca: a self-signed CA too, as gencert -initca)",
+    usage:
+      "dk-bootstrap genkey [-initca] CSRJSON\n\nPrints cfssl's JSON {csr, key} ({cert, csr, key} with -initca); CSRJSON may be - for stdin. Pipe it into `dk-bootstrap json -bare NAME`.",
+    flags: { initca: "bool", loglevel: "string" },
     maxArgs: 1,
   },
   {

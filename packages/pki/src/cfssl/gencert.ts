@@ -40,6 +40,14 @@ export async function gencertInitCa(req: CfsslCsrRequest, now: Date = new Date()
   return { cert: certificatePem(cert), csr: csrPem(csr), key: key.privateKeyPem(), warnings: [] };
 }
 
+/** `cfssl genkey` (without -initca): a new key and its CSR, no certificate; a `ca` section is refused, as cfssl refuses it. */
+export async function genkey(req: CfsslCsrRequest): Promise<{ csr: string; key: string }> {
+  if (req.ca) throw new InputError("a ca section is only read with -initca", { field: "ca" });
+  const key = await KeyPair.generate(req.key);
+  const csr = await createCsr(csrSubject(req), classifyHosts(req.hosts, { field: "hosts" }), key);
+  return { csr: csrPem(csr), key: key.privateKeyPem() };
+}
+
 /**
  * `cfssl gencert -ca -ca-key`: a new key, its CSR, and a certificate signed under `profile`. A JSON with a `ca`
  * section is refused, as cfssl refuses it.

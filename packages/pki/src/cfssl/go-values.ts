@@ -1,0 +1,65 @@
+// Go's text forms of values cfssl prints as Go holds them: net.IP's String and url.URL's fields after url.Parse.
+import type { GoValue } from "./certinfo-csr.js";
+
+/** net.IP.String(): dotted IPv4 (an IPv4-mapped IPv6 address too), else RFC 5952 IPv6 (longest run of 2+ zero groups as ::). */
+export function goIp(bytes: Uint8Array): string {
+  const v4 = bytes.length === 4 ? bytes : bytes.length === 16 && bytes.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff)) ? bytes.subarray(12) : null;
+  if (v4) return Array.from(v4).join(".");
+  if (bytes.length !== 16) return `?${Buffer.from(bytes).toString("hex")}`;
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/** url.Parse(text) as a *url.URL marshals (net/url, Go >= 1.19 field order; a Userinfo has no exported fields: {}). */
+export function goUrl(text: string): GoValue {
+  const hashAt = text.indexOf("#");
+  const frag = hashAt < 0 ? "" : text.slice(hashAt + 1);
+  let rest = hashAt < 0 ? text : text.slice(0, hashAt);
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.exec(rest)?.[0].slice(0, -1) ?? "";
+  rest = rest.slice(scheme === "" ? 0 : scheme.length + 1);
+  let forceQuery = false;
+  let rawQuery = "";
+  if (rest.endsWith("?") && rest.split("?").length === 2) [forceQuery, rest] = [true, rest.slice(0, -1)];
+  else if (rest.includes("?")) [rest, rawQuery] = [rest.slice(0, rest.indexOf("?")), rest.slice(rest.indexOf("?") + 1)];
+  const url = { Scheme: scheme.toLowerCase(), Opaque: "", User: null as GoValue, Host: "", Path: "", RawPath: "", OmitHost: false };
+  if (!rest.startsWith("/") && scheme !== "") url.Opaque = rest;
+  else {
+    if (rest.startsWith("//")) {
+      const slash = rest.indexOf("/", 2);
+      const authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+      rest = slash < 0 ? "" : rest.slice(slash);
+      const at = authority.lastIndexOf("@");
+      if (at >= 0) url.User = {};
+      url.Host = at >= 0 ? authority.slice(at + 1) : authority;
+    } else if (scheme !== "" && rest.startsWith("/")) url.OmitHost = true;
+    url.Path = unescape(rest);
+    url.RawPath = escape(url.Path, "path") === rest ? "" : rest;
+  }
+  const fragment = unescape(frag);
+  return { ...url, ForceQuery: forceQuery, RawQuery: rawQuery, Fragment: fragment, RawFragment: escape(fragment, "fragment") === frag ? "" : frag };
+}
+
+function unescape(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/%(?![0-9a-fA-F]{2})/g, "%25"));
+  } catch {
+    return s;
+  }
+}
+
+/** net/url's escape for a path or a fragment (shouldEscape): unreserved and these sub-delimiters stay as they are. */
+function escape(s: string, mode: "path" | "fragment"): string {
+  const keep = mode === "path" ? /[A-Za-z0-9\-_.~$&+,/:;=@]/ : /[A-Za-z0-9\-_.~$&+,/:;=?@!()*]/;
+  return Array.from(Buffer.from(s, "utf8"))
+    .map((b) => (b < 0x80 && keep.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
+    .join("");
+}
