@@ -146,8 +146,8 @@ export class KubeconfigFiles {
   }
 
   /**
-   * The merged view: the first file to define a name wins the whole entry, the first non-empty
-   * current-context wins. Its entries are the files' own, frozen: replace an entry (putEntry), never change it in place.
+   * The merged view: the first file to define a name wins the whole entry (top-level extensions
+   * too), the first non-empty current-context wins. Its entries are the files' own, frozen: replace an entry (putEntry), never change it in place.
    */
   merged(): Config {
     const out = emptyConfig();
@@ -163,6 +163,7 @@ export class KubeconfigFiles {
       }
       if (!out["current-context"] && cfg["current-context"]) out["current-context"] = cfg["current-context"];
       if (Object.keys(out.preferences).length === 0 && Object.keys(cfg.preferences ?? {}).length > 0) out.preferences = cfg.preferences;
+      for (const e of cfg.extensions ?? []) if (!(out.extensions ??= []).some((x) => x.name === e.name)) out.extensions.push(e);
     }
     for (const s of ["clusters", "users", "contexts"] as const) {
       const list = (lists[s] as { name: string }[]).sort((x, y) => goStringCompare(x.name, y.name));

@@ -1,4 +1,4 @@
-import type { Config } from "./model.js";
+import { type Config, withCanonicalExtensions } from "./model.js";
 
 /**
  * A kubeconfig as kubectl prints it with `-o json`: encoding/json over the clientcmd v1 structs, so
@@ -175,7 +175,7 @@ export function goJson(v: unknown, indent = "", sortKeys = true, depth = 0): str
 /** The kubeconfig in kubectl's JSON field order, for `-o json` and for JSONPath. */
 export function kubectlObject(cfg: Config): unknown {
   // The codec sets the kind and version whatever the file says.
-  return shape({ ...cfg, kind: "Config", apiVersion: "v1" }, CONFIG);
+  return shape({ ...withCanonicalExtensions(cfg), kind: "Config", apiVersion: "v1" }, CONFIG);
 }
 
 /** `kubectl config view -o json`, byte for byte. */

@@ -155,3 +155,28 @@ export function sameValue(a: unknown, b: unknown): boolean {
         : v;
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
+
+/** An extensions list as kubectl writes it: it goes through a map (names are unique), so sorted by name. */
+function canonicalExtensions(list: NamedExtension[]): NamedExtension[] {
+  return [...list].sort((a, b) => goStringCompare(a.name, b.name));
+}
+
+/** `cfg` with every extensions list as kubectl writes it; entries without extensions are shared, not copied. */
+export function withCanonicalExtensions(cfg: Config): Config {
+  const fix = <T extends { extensions?: NamedExtension[] }>(o: T): T =>
+    o.extensions && o.extensions.length > 0 ? { ...o, extensions: canonicalExtensions(o.extensions) } : o;
+  const section = <E extends { name: string }, K extends keyof E>(list: E[] | null, inner: K): E[] | null =>
+    list &&
+    list.map((e) => {
+      const body = e[inner] as { extensions?: NamedExtension[] };
+      const fixed = body && fix(body);
+      return fixed === body ? e : { ...e, [inner]: fixed };
+    });
+  return {
+    ...fix(cfg),
+    preferences: cfg.preferences && fix(cfg.preferences),
+    clusters: section(cfg.clusters, "cluster"),
+    users: section(cfg.users, "user"),
+    contexts: section(cfg.contexts, "context"),
+  };
+}

@@ -1,6 +1,6 @@
 import { InputError } from "@dk-bootstrap/pki";
-import { type Config, emptyConfig, goStringCompare } from "./model.js";
-import { decodeYaml } from "./goyaml.js";
+import { type Config, emptyConfig, goStringCompare, withCanonicalExtensions } from "./model.js";
+import { decodeYaml, resolvePlain } from "./goyaml.js";
 import { goFloat } from "./json.js";
 import { decodeConfig } from "./schema.js";
 
@@ -15,13 +15,14 @@ export function toYaml(cfg: Config): string {
 
 /** The fields kubectl always writes (not omitempty in clientcmd v1), in the order of the Go struct. */
 function normalize(cfg: Config): unknown {
-  const out: Record<string, unknown> = { ...cfg };
+  const out: Record<string, unknown> = { ...withCanonicalExtensions(cfg) };
   out.apiVersion ??= "v1";
   out.kind ??= "Config";
   out.preferences ??= {};
   for (const s of ["clusters", "users", "contexts"] as const) if (!cfg[s] || cfg[s]!.length === 0) out[s] = null;
   out["current-context"] ??= "";
-  if (cfg.clusters) out.clusters = cfg.clusters.map((c) => ({ ...c, cluster: { ...c.cluster, server: c.cluster.server ?? "" } }));
+  if (out.clusters)
+    out.clusters = (out.clusters as NonNullable<Config["clusters"]>).map((c) => ({ ...c, cluster: { ...c.cluster, server: c.cluster.server ?? "" } }));
   // kubectl goes through a map, so entries come out sorted by name (already sorted: a linear pass).
   for (const s of ["clusters", "users", "contexts"] as const) {
     if (Array.isArray(out[s])) out[s] = [...(out[s] as { name: string }[])].sort((a, b) => goStringCompare(a.name, b.name));
@@ -43,7 +44,7 @@ function emit(value: unknown, indent: number): string {
   if (isObject(value)) {
     const keys = Object.keys(value)
       .filter((k) => value[k] !== undefined)
-      .sort(goStringLess);
+      .sort(goYamlKeyCompare);
     if (keys.length === 0) return "{}\n";
     return keys
       .map((k) => {
@@ -57,9 +58,56 @@ function emit(value: unknown, indent: number): string {
   return `${scalar(value, indent)}\n`;
 }
 
-/** Go sorts map keys by bytes; the keys of a kubeconfig are ASCII but for unknown fields of extensions. */
-function goStringLess(a: string, b: string): number {
-  return goStringCompare(a, b);
+/**
+ * go-yaml v2's order of map keys (sorter.go, keyList.Less), which kubectl's YAML goes through: letters
+ * by code point and after anything else, runs of digits by their number (`k2` before `k10`).
+ */
+export function goYamlKeyCompare(a: string, b: string): number {
+  // Fast path for the usual keys: at the first difference, two ASCII characters neither of which is a digit.
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 128 || y >= 128 || (x >= 48 && x <= 57) || (y >= 48 && y <= 57)) return slowKeyCompare(a, b);
+    const xl = (x | 32) >= 97 && (x | 32) <= 122;
+    const yl = (y | 32) >= 97 && (y | 32) <= 122;
+    return xl === yl ? x - y : xl ? 1 : -1;
+  }
+  return a.length === b.length ? 0 : slowKeyCompare(a, b);
+}
+
+function slowKeyCompare(a: string, b: string): number {
+  const ar = [...a];
+  const br = [...b];
+  const letter = (c: string) => /^\p{L}$/u.test(c);
+  const digit = (c: string | undefined) => c !== undefined && /^\p{Nd}$/u.test(c);
+  const cmp = (x: string, y: string) => x.codePointAt(0)! - y.codePointAt(0)!;
+  for (let i = 0; i < ar.length && i < br.length; i++) {
+    if (ar[i] === br[i]) continue;
+    const al = letter(ar[i]!);
+    const bl = letter(br[i]!);
+    if (al && bl) return cmp(ar[i]!, br[i]!);
+    if (al || bl) return bl ? -1 : 1;
+    let an = 0n;
+    let bn = 0n;
+    if (ar[i] === "0" || br[i] === "0") {
+      for (let j = i - 1; j >= 0 && digit(ar[j]); j--) {
+        if (ar[j] !== "0") {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
+      }
+    }
+    let ai = i;
+    let bi = i;
+    for (; ai < ar.length && digit(ar[ai]); ai++) an = an * 10n + BigInt(ar[ai]!.codePointAt(0)! - 48);
+    for (; bi < br.length && digit(br[bi]); bi++) bn = bn * 10n + BigInt(br[bi]!.codePointAt(0)! - 48);
+    if (an !== bn) return an < bn ? -1 : 1;
+    if (ai !== bi) return ai - bi;
+    return cmp(ar[i]!, br[i]!);
+  }
+  return ar.length - br.length;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -93,10 +141,8 @@ function yamlNumber(n: number): string {
   return goFloat(n);
 }
 
-// YAML 1.1 plain scalars that do not resolve to a string (go-yaml v2's resolve table and patterns).
-const NON_STRING =
-  /^(?:~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
-const NUMBER = /^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$/;
+/** go-yaml v2's isBase60Float: YAML 1.1 sexagesimal numbers, quoted on output though v2 no longer reads them as numbers. */
+const BASE60 = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
 
 /**
  * go-yaml v2's parseTimestamp: the formats `2006-1-2T15:4:5.999999999Z07:00` (or `t`), `2006-1-2 15:4:5.999999999`
@@ -120,7 +166,8 @@ function isGoYamlTimestamp(s: string): boolean {
  * multi-line text as a literal block.
  */
 export function quoteString(s: string, indent = 0): string {
-  if (s === "" || NON_STRING.test(s) || (NUMBER.test(s) && /[0-9]/.test(s)) || isGoYamlTimestamp(s)) return JSON.stringify(s);
+  // Quoted when the plain text would read back as something else (go-yaml v2's encoder asks its own resolve()).
+  if (s === "" || typeof resolvePlain(s) !== "string" || BASE60.test(s) || isGoYamlTimestamp(s)) return JSON.stringify(s);
   if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return literal(s, indent);
   if (plainAllowed(s)) return s;
   if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
@@ -174,12 +221,25 @@ export function parseKubeconfig(text: string, file: string): Config {
   if (cfg.apiVersion && cfg.apiVersion !== "v1")
     throw new InputError(`no kind "${cfg.kind || "Config"}" is registered for version "${cfg.apiVersion}"`, { file, field: "apiVersion" });
   if (cfg.kind && cfg.kind !== "Config") throw new InputError(`no kind "${cfg.kind}" is registered for version "v1"`, { file, field: "kind" });
-  for (const section of ["clusters", "users", "contexts"] as const) {
+  // client-go turns these lists into maps and refuses a name twice (extensions included).
+  const unique = (list: { name: string }[] | null | undefined, field: string) => {
     const seen = new Set<string>();
-    for (const e of cfg[section] ?? []) {
-      if (seen.has(e.name)) throw new InputError(`duplicate name "${e.name}" in list`, { file, field: section });
+    for (const e of list ?? []) {
+      if (seen.has(e.name)) throw new InputError(`duplicate name "${e.name}" in list`, { file, field });
       seen.add(e.name);
     }
+  };
+  unique(cfg.extensions, "extensions");
+  unique(cfg.preferences.extensions, "preferences.extensions");
+  for (const [section, inner] of [
+    ["clusters", "cluster"],
+    ["users", "user"],
+    ["contexts", "context"],
+  ] as const) {
+    unique(cfg[section], section);
+    (cfg[section] ?? []).forEach((e, i) =>
+      unique((e as unknown as Record<string, { extensions?: { name: string }[] }>)[inner]!.extensions, `${section}[${i}].${inner}.extensions`),
+    );
   }
   return cfg;
 }
