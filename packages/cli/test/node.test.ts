@@ -238,10 +238,12 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   });
 
   it("--step, in a real terminal (tmux): the why, a question before each step, q stops, the next run goes on with the live observation", async () => {
-    const tmux = peer("tmux");
-    // One tmux server serves every run on this machine: the session is this run's own.
-    const session = `dkstep-${process.pid}`;
-    const screen = () => run(tmux, ["capture-pane", "-p", "-t", session, "-S", "-200"]).stdout;
+    // A tmux server of this test's own (its socket in the test's folder): another run's sessions, or a kill-server
+    // anywhere else, never meet this one, and a session name is never taken for another's prefix.
+    const socket = join(work, "tmux.sock");
+    const tmux = (args: string[]) => run(peer("tmux"), ["-S", socket, ...args]);
+    const session = "dkstep";
+    const screen = () => tmux(["capture-pane", "-p", "-t", session, "-S", "-200"]).stdout;
     const waitFor = async (text: RegExp) => {
       for (let i = 0; i < 1200; i++) {
         if (text.test(screen())) return;
@@ -251,29 +253,32 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     };
     const command = [process.execPath, CLI, "ssh", `${host.user}@${host.ip}`, ...args(), "--step"].map((a) => `'${a}'`).join(" ");
     const raw = join(work, "pane.raw");
-    for (const answer of ["q", ""]) {
-      run(tmux, ["kill-session", "-t", session]);
-      // The second run: NO_COLOR, and every byte the program writes to the terminal kept, to look for escape codes.
-      const env = answer === "" ? "NO_COLOR=1 " : "";
-      expect(run(tmux, ["new-session", "-d", "-s", session, "-x", "220", "-y", "60", `sleep 0.5; ${env}${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
-      if (answer === "") run(tmux, ["pipe-pane", "-o", "-t", session, `cat > ${raw}`]);
-      await waitFor(/Enter to run etcd, q to stop:/);
-      expect(screen()).toMatch(/== etcd: etcd, the key-value store/);
-      expect(screen()).toMatch(/Everything Kubernetes knows/);
-      run(tmux, ["send-keys", "-t", session, answer, "Enter"]);
-      await waitFor(/EXITED \d+/);
-      expect(screen()).toMatch(/EXITED 0/);
-      if (answer === "q") {
-        expect(screen()).toMatch(/stopped before etcd: run the same command again to go on from there/);
-        expect(screen()).not.toMatch(/ok {2}etcd/);
+    try {
+      for (const answer of ["q", ""]) {
+        tmux(["kill-session", "-t", session]);
+        // The second run: NO_COLOR, and every byte the program writes to the terminal kept, to look for escape codes.
+        const env = answer === "" ? "NO_COLOR=1 " : "";
+        expect(tmux(["new-session", "-d", "-s", session, "-x", "220", "-y", "60", `sleep 0.5; ${env}${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+        if (answer === "") tmux(["pipe-pane", "-o", "-t", session, `cat > ${raw}`]);
+        await waitFor(/Enter to run etcd, q to stop:/);
+        expect(screen()).toMatch(/== etcd: etcd, the key-value store/);
+        expect(screen()).toMatch(/Everything Kubernetes knows/);
+        tmux(["send-keys", "-t", session, answer, "Enter"]);
+        await waitFor(/EXITED \d+/);
+        expect(screen()).toMatch(/EXITED 0/);
+        if (answer === "q") {
+          expect(screen()).toMatch(/stopped before etcd: run the same command again to go on from there/);
+          expect(screen()).not.toMatch(/ok {2}etcd/);
+        }
       }
+      expect(readFileSync(raw, "utf8")).toMatch(/ok {2}etcd/);
+      expect(readFileSync(raw, "utf8")).not.toMatch(/\x1b/);
+      const last = screen();
+      expect(last).toMatch(/ok {2}etcd/);
+      expect(last).toMatch(/\| .*ENDPOINT/);
+    } finally {
+      tmux(["kill-server"]);
     }
-    expect(readFileSync(raw, "utf8")).toMatch(/ok {2}etcd/);
-    expect(readFileSync(raw, "utf8")).not.toMatch(/\x1b/);
-    const last = screen();
-    expect(last).toMatch(/ok {2}etcd/);
-    expect(last).toMatch(/\| .*ENDPOINT/);
-    run(tmux, ["kill-session", "-t", session]);
   });
 
   it("follows ~/.ssh/config: the alias's HostName, User and IdentityFile", async () => {
