@@ -200,6 +200,21 @@ describe("kubeconfig as kubectl behaves", () => {
     expect(mine(["get-contexts", "--kubeconfig", file, "-o", "wide"]).stderr).toBe(`error: --output: output must be one of '' or 'name' (got "wide")\n`);
   });
 
+  it("an edit rewrites a file as kubectl rewrites it: unknown fields dropped, YAML 1.1 words and numbers, extensions, aliases, exec settings", () => {
+    const text = `base: &b {server: "https://b", extra: yes}\nunknown-top: 1\n${RICH}`.replace("- name: c2\n", "- name: c3\n  cluster: *b\n- name: c2\n");
+    const out: string[] = [];
+    for (const tool of ["kubectl", "dk"] as const) {
+      const path = join(root, `rewrite-${tool}.conf`);
+      writeFileSync(path, text);
+      const args = ["set-context", "new", "--cluster=c3", "--kubeconfig", path];
+      const r = tool === "kubectl" ? kubectl(args) : mine(args);
+      expect(r.status, r.stderr).toBe(0);
+      out.push(readFileSync(path, "utf8"));
+    }
+    expect(out[1]).toBe(out[0]);
+    expect(out[1]).not.toContain("unknown-top");
+  });
+
   it.each(["users", "clusters", "contexts", "preferences", "kind", "apiVersion", "clusters.c1.extensions", "users.v"])(
     "unset %s as kubectl does, byte for byte",
     (property) => {
