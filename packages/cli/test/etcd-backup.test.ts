@@ -59,6 +59,15 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
       .map((l) => l.split(", "))
       .map(([id, status, name]) => ({ id: id!, status: status!, name: name! }));
   };
+  /** The leader's name (`endpoint status -w simple`: endpoint, ID, version, size, is leader, ...). */
+  const leader = async () => {
+    const r = await etcdctl(hosts[0], "endpoint", "status", "--cluster", "-w", "simple");
+    const url = r.stdout
+      .split("\n")
+      .find((l) => l.split(", ")[4] === "true")
+      ?.split(", ")[0];
+    return hosts.find((h) => url === `https://${h.ip}:2379`)?.name;
+  };
   const pids = () => hosts.map((h) => execFileSync("pgrep", ["-u", String(h.uid), "-x", "etcd"], { encoding: "utf8" }).trim());
   const record = () => JSON.parse(readFileSync(join(dir, "apply-record.json"), "utf8")) as { token: string; started: Record<string, { state: string }> };
   const dataFolders = (h: ClusterHost) => readdirSync(join(h.remoteRoot, "var", "lib")).filter((f) => f.startsWith("etcd"));
@@ -94,8 +103,12 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
   it("takes a snapshot from a member into a 0600 file, checked by etcd, and leaves no copy on the node", async () => {
     await put("/dk/kept", "before");
     await put("/dk/changed", "old");
+    const leaderBefore = await leader();
     const r = await dk("etcd", "snapshot", "--out", snap);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // From the leader, as etcd's upgrade guide takes it (asked before and after: an election may fall in between).
+    const taken = /snapshot from (\S+) \(the leader\)/.exec(r.stdout)?.[1];
+    expect([leaderBefore, await leader()]).toContain(taken);
     expect(r.stdout).toMatch(/revision \d+, \d+ keys, \d+ bytes/);
     expect(statSync(snap).mode & 0o777).toBe(0o600);
     // etcd's own reading of the file, on this machine.
@@ -156,8 +169,10 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     expect(await get(hosts[2], "/dk/after")).toBe("written after the snapshot");
   }, 120_000);
 
-  it("restores every member from the snapshot: its keys back, later keys gone, 3 healthy members under a new token that apply keeps", async () => {
+  it("restores every member from the snapshot, one of them dead: its keys back, later keys gone, 3 healthy members under a new token that apply keeps", async () => {
     const [before, token] = [await memberList(), record().token];
+    // The case a restore is for: a member lost (its process killed; its host and SSH are up).
+    execFileSync("pkill", ["-9", "-u", String(hosts[1].uid), "-x", "etcd"]);
     const r = await dk("etcd", "restore", snap, "--yes");
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const h of hosts) {
