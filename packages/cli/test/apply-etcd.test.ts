@@ -146,6 +146,63 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(`${health.stdout}${health.stderr}`.match(/is healthy/g), health.stderr).toHaveLength(3);
   }, 300_000);
 
+  it("renews every member's certificates host by host: a client loop sees no failed request, never two members down", async () => {
+    const hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
+    const [h1] = hosts;
+    const pki = join(dir, "nodes", h1.name, "pki", "etcd");
+    const served = async (h: ClusterHost) =>
+      (
+        await runAsync("sh", [
+          "-c",
+          `echo | openssl s_client -connect ${h.ip}:2379 -cert ${pki}/healthcheck-client.crt -key ${pki}/healthcheck-client.key -CAfile ${pki}/ca.crt 2>/dev/null | openssl x509 -noout -serial`,
+        ])
+      ).stdout.trim();
+    const before = await Promise.all(hosts.map(served));
+    const pids = hosts.map(pid);
+    const alive = (h: ClusterHost) => {
+      try {
+        pid(h);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // As a real client: every request reads its certificate and CA from the cluster folder again, and may go to any member.
+    let stop = false;
+    let requests = 0;
+    let twoDown = 0;
+    const failures: string[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        const value = String(++requests);
+        const put = await etcdctl(h1, hosts, "put", "/dk/counter", value);
+        const get = await etcdctl(h1, hosts, "get", "/dk/counter", "--print-value-only");
+        if (put.status !== 0 || get.stdout.trim() !== value) failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
+        if (hosts.filter((h) => !alive(h)).length >= 2) twoDown++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work });
+      expect(renewed.status, renewed.stderr).toBe(0);
+      expect(renewed.stdout).toMatch(new RegExp(`\\[renew\\] ${h1.name}: etcd/server: renewed`));
+      const r = await apply();
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    } finally {
+      stop = true;
+      await loop;
+    }
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(10);
+    expect(twoDown).toBe(0);
+    const after = await Promise.all(hosts.map(served));
+    for (const [i, serial] of after.entries()) {
+      expect(serial).toMatch(/^serial=/);
+      expect(serial, hosts[i]!.name).not.toBe(before[i]);
+    }
+    expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
+  }, 300_000);
+
   it("refuses to remove two of three members at once, and changes nothing", async () => {
     const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     const [before, pids] = [await members(h1), [pid(h1), pid(h2), pid(h3)]];

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type ClusterFolder, type ClusterPki, PkiError, withClusterFolder } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, putEntry } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
@@ -90,11 +90,12 @@ export function writeComponentKubeconfigs(
 export function refreshComponentKubeconfigs(dir: string, options: { folder?: ClusterFolder } = {}): Promise<string[]> {
   return withClusterFolder(dir, options.folder, async (folder) => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    const inPki = (rel: string) => folder.read(join(folder.dir, "pki", rel));
+    const base = resolve(dir);
+    const inPki = (rel: string) => folder.read(join(base, "pki", rel));
     const ca = await inPki("ca.crt");
     const written: string[] = [];
     for (const k of COMPONENT_KUBECONFIGS) {
-      const path = join(folder.dir, k.file);
+      const path = join(base, k.file);
       const [text, cert, key] = await Promise.all([folder.read(path), inPki(`${k.cert}.crt`), inPki(`${k.cert}.key`)]);
       if (text === undefined || cert === undefined || key === undefined) continue;
       const cfg = parseKubeconfig(text, path);

@@ -41,8 +41,10 @@ export interface ApplyOptions {
   versions: Versions;
   from?: string;
   until?: string;
-  /** How many hosts work at once. */
+  /** How many hosts work at once while a cluster is made. */
   concurrency: number;
+  /** How many workers change at once in a running cluster (renewed certificates, an upgrade); 1 by default. */
+  maxUnavailableWorkers?: number;
   /** Each host's events, for a UI that prefixes lines with the host. */
   events?: (host: string, event: Parameters<EventSink>[0]) => void;
   /** What the run decides and does at the cluster's level (membership, phases), one line each. */
@@ -178,13 +180,18 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
       specs.set(c, memberSpec(c, name, { state: "new", members: present }));
     }
     for (const c of active.filter((x) => x.host.role === "worker")) specs.set(c, specOf(c));
-    // Members that exist are (re)started first: a dead one comes back with its data and ID.
+    // Members that exist go first, one at a time: a dead one comes back with its data and ID, and one whose files
+    // changed (renewed certificates, a new release) restarts only after the one before it is healthy again.
     if (inRange(PHASES[0]!, options))
       await phase(
         controllers.filter((c) => specs.has(c)),
         "etcd",
-        options,
-        async (c) => runRange(c, specs.get(c)!, "etcd", "etcd"),
+        { ...options, concurrency: 1 },
+        async (c) => {
+          const before = outcomes.get(c)!.done.length;
+          await runRange(c, specs.get(c)!, "etcd", "etcd");
+          if (outcomes.get(c)!.done.length > before) await waitHealthy(c, present.length);
+        },
         outcomes,
       );
     for (const add of inRange(PHASES[0]!, options) ? change.add : []) {
@@ -213,8 +220,10 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
     const hosts = active.filter((c) => rangeOf(specs.get(c)!, p.from, p.until, options).length > 0);
     if (p.name === "etcd" && listed) continue; // done above, member by member
     if (hosts.length === 0) continue;
-    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}`);
-    await phase(hosts, p.name, options, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
+    // A running cluster changes one controller at a time, and workers in batches: the API and the workloads stay up.
+    const concurrency = !listed ? options.concurrency : p.name === "workers" ? (options.maxUnavailableWorkers ?? 1) : 1;
+    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}${listed && hosts.length > 1 ? ` (rolling, ${concurrency} at a time)` : ""}`);
+    await phase(hosts, p.name, { ...options, concurrency }, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
   }
   return [...outcomes.values()];
 }

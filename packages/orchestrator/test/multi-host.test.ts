@@ -113,3 +113,18 @@ describe("a worker's bridge network", () => {
     }
   });
 });
+
+describe("the preflight's port check on a step run again", () => {
+  const script = renderScript(spec({}), { until: "etcd" });
+  const fn = /^dk_own_port\(\) .*$/m.exec(script)![0];
+  const own = (ss: string, owners: string) => spawnSync("dash", ["-c", `${fn}\ndk_own_port "$1" "$2"`, "sh", ss, owners]).status;
+  it("lets the component that the step restarts hold its own port", () => {
+    expect(script).toMatch(/for spec in 2379:etcd 2380:etcd;/);
+    expect(own('LISTEN 0 4096 10.1.0.2:2380 0.0.0.0:* users:(("etcd",pid=127,fd=7))', "etcd")).toBe(0);
+  });
+  it("still refuses a port another program holds, or one whose holder it can't see", () => {
+    expect(own('LISTEN 0 511 0.0.0.0:2380 0.0.0.0:* users:(("nginx",pid=9,fd=6))', "etcd")).not.toBe(0);
+    expect(own("LISTEN 0 511 0.0.0.0:2380 0.0.0.0:*", "etcd")).not.toBe(0);
+    expect(own('LISTEN 0 1 0.0.0.0:2380 0.0.0.0:* users:(("etcd",pid=1,fd=7))\nLISTEN 0 1 [::]:2380 [::]:* users:(("java",pid=2,fd=3))', "etcd")).not.toBe(0);
+  });
+});

@@ -156,7 +156,7 @@ describe("preflight", () => {
     const only = renderScript(spec(), { until: "preflight" });
     expect([...only.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1])).toEqual(["preflight"]);
     // ...checking for the whole plan.
-    expect(only).toMatch(/for port in 2379 2380 6443 10257 10259 10250 10256; do/);
+    expect(only).toMatch(/for spec in 2379:etcd 2380:etcd 6443:kube-apiserver 10257:kube-controller 10259:kube-scheduler 10250:kubelet 10256:kube-proxy; do/);
   });
 
   it("a run --until preflight runs the checks for the steps a whole run would make, then stops (here: from web, on this machine)", async () => {

@@ -1,9 +1,11 @@
-import { resolve } from "node:path";
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import {
   type ClusterSpec,
   InputError,
   type KeyAlgorithm,
   type PkiAction,
+  type RenewResult,
   checkExpiration,
   clusterSpec,
   ensureFolder,
@@ -216,27 +218,35 @@ export function registerCerts(program: Command): void {
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
     .action(async (name: string, o: { dir: string; validity: string }) => {
       const validityMs = parseDuration(o.validity, { field: "--validity" });
-      // The renewed certificates and the kubeconfigs that embed them: one set, written all or none.
+      // The renewed certificates and the kubeconfigs that embed them: one set, written all or none. In the folder of a
+      // cluster of several (apply), every node's folder too, signed by the cluster's CAs.
       const { results, files } = await withClusterFolder(
         resolve(o.dir),
         undefined,
         async (folder) => {
-          const results = await renewCertificates(folder.dir, name, { validityMs, folder });
+          const nodes = await readdir(join(folder.dir, "nodes")).catch(() => [] as string[]);
+          const places = [{ dir: folder.dir, label: "" }, ...nodes.sort().map((n) => ({ dir: join(folder.dir, "nodes", n), label: `${n}: ` }))];
+          const results: { label: string; r: RenewResult }[] = [];
+          const files: string[] = [];
+          for (const p of places) {
+            for (const r of await renewCertificates(p.dir, name, { validityMs, folder, caDir: folder.dir })) results.push({ label: p.label, r });
+            for (const f of await refreshComponentKubeconfigs(p.dir, { folder })) files.push(`${p.label}${f}`);
+          }
           if (results.length === 0)
             throw new InputError(
               "no cluster PKI here, nothing to renew",
               { file: resolve(o.dir, "pki") },
               { hint: "run `dk-bootstrap certs --dir DIR` first" },
             );
-          return { results, files: await refreshComponentKubeconfigs(folder.dir, { folder }) };
+          return { results, files };
         },
         { mustExist: true },
       );
-      for (const r of results) {
-        process.stdout.write(`[renew] ${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
-        for (const w of r.warnings) process.stderr.write(`[renew] warning: ${w}\n`);
+      for (const { label, r } of results) {
+        process.stdout.write(`[renew] ${label}${r.name}: renewed, valid until ${r.notAfter.toISOString()}\n`);
+        for (const w of r.warnings) process.stderr.write(`[renew] warning: ${label}${w}\n`);
       }
       for (const file of files) process.stdout.write(`[renew] ${file}: now holds the renewed client certificate\n`);
-      process.stdout.write("[renew] restart the components that use them to load the new certificates\n");
+      process.stdout.write("[renew] restart the components that use them to load the new certificates (apply -f does it host by host)\n");
     });
 }

@@ -42,7 +42,13 @@ function toolsFor(pending: readonly Step[], spec: NodeSpec): Map<string, string[
 }
 
 function preflightScript(pending: readonly Step[], notBefore: Date, spec: NodeSpec): Shell {
-  const checks: Shell[] = [raw(`dk_fail=0; dk_problem() { echo "preflight: $*" >&2; dk_fail=1; }`)];
+  const checks: Shell[] = [
+    raw(`dk_fail=0; dk_problem() { echo "preflight: $*" >&2; dk_fail=1; }`),
+    // dk_own_port SS_LINES OWNERS: every listener is one of OWNERS (colon-separated process names).
+    raw(
+      String.raw`dk_own_port() { echo "$1" | while IFS= read -r l; do o=$(echo "$l" | sed -n 's/.*users:(("\([^"]*\)".*/\1/p'); case ":$2:" in *":$o:"*) ;; *) exit 1 ;; esac; done; }`,
+    ),
+  ];
   checks.push(
     sh`case "$(uname -m)" in x86_64|aarch64|amd64|arm64) ;; *) dk_problem "unsupported CPU architecture $(uname -m): Kubernetes publishes amd64 and arm64" ;; esac`,
   );
@@ -52,14 +58,17 @@ function preflightScript(pending: readonly Step[], notBefore: Date, spec: NodeSp
   checks.push(
     sh`[ "$(date +%s)" -ge ${Math.floor(notBefore.getTime() / 1000)} ] || dk_problem ${`the node's clock is behind the certificates (valid from ${notBefore.toISOString()}): fix the time (NTP) first`}`,
   );
-  const ports = pending.flatMap((s) => s.ports ?? []);
+  // A step run again (its files changed) restarts its own component: the port that component holds is not in the way.
+  // ss shows a process by its comm, the first 15 characters of its name.
+  const ports = pending.flatMap((s) => (s.ports ?? []).map((port) => ({ port, owners: s.components.map((c) => c.slice(0, 15)) })));
   if (ports.length > 0) {
     // A port check that cannot run is a failure, never a pass (ss missing is reported above).
     checks.push(
       sh`if command -v ss >/dev/null 2>&1; then
-  for port in ${ports.map(String)}; do
+  for spec in ${ports.map((p) => [p.port, ...p.owners].join(":"))}; do
+    port=\${spec%%:*}; owners=\${spec#*:}
     if held=$(ss -ltnpH "sport = :$port" 2>&1); then
-      [ -z "$held" ] || dk_problem "port $port is in use: $(echo "$held" | head -1)"
+      [ -z "$held" ] || dk_own_port "$held" "$owners" || dk_problem "port $port is in use: $(echo "$held" | head -1)"
     else
       dk_problem "cannot list the sockets listening on port $port: $held"
     fi

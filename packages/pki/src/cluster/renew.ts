@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { resolve } from "node:path";
 import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { loadSigner } from "../cfssl/gencert.js";
 import { HOUR_MS } from "../duration.js";
@@ -18,6 +19,11 @@ export interface RenewOptions {
   now?: Date;
   /** The cluster folder, opened by the caller (who then commits, with the refreshed kubeconfigs); else opened and committed here. */
   folder?: ClusterFolder;
+  /**
+   * Where the CAs are, when `dir` is a node's folder of a cluster of several (`nodes/NAME`): the cluster
+   * folder, whose `pki/` holds them (a worker's folder holds no CA key).
+   */
+  caDir?: string;
 }
 
 /** What renewing one certificate did. */
@@ -35,11 +41,10 @@ export interface RenewResult {
  * one set under the folder's lock (see {@link ClusterFolder}).
  */
 export async function renewCertificates(dir: string, which: string, options: RenewOptions = {}): Promise<RenewResult[]> {
-  return withClusterFolder(dir, options.folder, (folder) => renewInFolder(folder, which, options), { mustExist: true });
+  return withClusterFolder(dir, options.folder, (folder) => renewInFolder(folder, resolve(dir), which, options), { mustExist: true });
 }
 
-async function renewInFolder(folder: ClusterFolder, which: string, options: RenewOptions): Promise<RenewResult[]> {
-  const dir = folder.dir;
+async function renewInFolder(folder: ClusterFolder, dir: string, which: string, options: RenewOptions): Promise<RenewResult[]> {
   const now = options.now ?? new Date();
   const defs = which === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === which);
   if (defs.length === 0) {
@@ -61,7 +66,7 @@ async function renewInFolder(folder: ClusterFolder, which: string, options: Rene
 
   const signers = new Map<CaName, Promise<Signer>>();
   const signerFor = (ca: CaName) => {
-    if (!signers.has(ca)) signers.set(ca, loadCa(dir, ca, now));
+    if (!signers.has(ca)) signers.set(ca, loadCa(options.caDir ?? dir, ca, now));
     return signers.get(ca)!;
   };
   const plans = [];
