@@ -101,6 +101,8 @@ export function reasonOf(tool: "cfssl" | "dk", text: string, files: Record<strin
   if (tool === "cfssl") {
     if (/Failed to load config file|failed to unmarshal configuration|invalid configuration/i.test(text)) return { reason: "config", message };
     const code = Number(/"code":(\d+)/.exec(text)?.[1] ?? 0);
+    // Go's own parse errors carry no cfssl code: they are about the file read, a CSR's or a certificate's.
+    if (code === 0 && /asn1:|x509:/.test(message)) return { reason: files.csr ? "csr" : "cert", message };
     if (code >= 5000 && code < 6000) return { reason: "policy", message };
     if (code >= 9000 && code < 10000) return { reason: "csr", message };
     if (code >= 2000 && code < 3000) return { reason: "key", message };

@@ -4,8 +4,15 @@ import type { Outcome } from "./cfssl-side-by-side.js";
 
 export interface Case {
   name: string;
-  kind: "certinfo" | "initca" | "gencert" | "sign";
+  /** `certinfo -cert`, `certinfo -csr`, `gencert -initca`, `genkey [-initca]`, `gencert` or `sign`. */
+  kind: "certinfo" | "certinfo-csr" | "initca" | "genkey" | "gencert" | "sign";
   input: string;
+  /** genkey -initca. */
+  initca?: boolean;
+  /** Cases of one chain run in order, each tool on its own files: `%name` is the running tool's file of the chain. */
+  chain?: string;
+  /** Keeps what the step printed as `cfssljson -bare` would: `%x` gives %x.pem, %x-key.pem and %x.csr. */
+  saveAs?: string;
   config?: string;
   profile?: string;
   hostname?: string;
@@ -26,6 +33,7 @@ export const DOCUMENTED: Record<string, string> = {
   remote: "A config for cfssl's signing server is refused",
   unsupported: "What dk-bootstrap does not write is refused by name",
   emptyHost: 'An empty `hosts` entry (`""`) gives no SAN',
+  aki: "every leaf an AKI",
 };
 
 const URI_IN_HOSTS = "current cfssl reads hosts with url.ParseRequestURI (csr.go, v1.3.3, PR #921): spiffe:// is a URI SAN; 1.2 wrote a DNS SAN";
@@ -58,11 +66,92 @@ export const OWN_FILES: Record<string, string> = {
   "remote-profile.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing"]}, "profiles": {"r": {"remote": "srv"}}}, "remotes": {"srv": "127.0.0.1:9"}}`,
   "typo-usage.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing", "server-auth", "client auth"]}}}`,
   "backdate.json": `{"signing": {"default": {"expiry": "8760h", "backdate": "1h", "usages": ["signing", "client auth"]}}}`,
+  // cfssl's bundler/testdata/client-auth chain (root, an intermediate with an empty subject, a server and a client
+  // leaf with empty subjects): its JSON files are not in the search index, so these are read back from the
+  // certificates the chain made (root.pem, int.pem, leaf-server.pem, leaf-client.pem, kept under fixtures/cfssl).
+  "client-auth-root-csr.json": `{"names": [{"C": "US", "ST": "California", "L": "San Francisco", "O": "Root CA"}], ${ecdsa}}`,
+  "client-auth-root-config.json": `{"signing": {"default": {"expiry": "43830h", "usages": ["cert sign"], "ca_constraint": {"is_ca": true}}}}`,
+  "client-auth-empty-csr.json": `{${ecdsa}}`,
+  "client-auth-int-config.json": `{"signing": {"profiles": {"server": {"expiry": "43830h", "usages": ["server auth"]}, "client": {"expiry": "43830h", "usages": ["client auth"]}}}}`,
 };
+
+const chain = "client-auth";
+const caOf = (name: string) => ({ cert: `%${chain}/${name}.pem`, key: `%${chain}/${name}-key.pem` });
+/** cfssl's bundler/testdata/client-auth chain, each tool on its own files, then each tool's files described by both. */
+const CHAIN: Case[] = [
+  { name: "chain: genkey -initca root-csr.json", kind: "genkey", initca: true, input: "@client-auth-root-csr.json", saveAs: `%${chain}/root` },
+  {
+    name: "chain: gencert int-csr.json (empty subject) under root-config.json (ca_constraint)",
+    kind: "gencert",
+    input: "@client-auth-empty-csr.json",
+    ca: caOf("root"),
+    config: "@client-auth-root-config.json",
+    saveAs: `%${chain}/int`,
+    documented: { "cert.validity": "cap" },
+  },
+  ...["server", "client"].map((p): Case => ({
+    name: `chain: gencert leaf-${p}-csr.json (empty subject) under int-config.json ${p}`,
+    kind: "gencert",
+    input: "@client-auth-empty-csr.json",
+    ca: caOf("int"),
+    config: "@client-auth-int-config.json",
+    profile: p,
+    saveAs: `%${chain}/leaf-${p}`,
+    documented: { "cert.validity": "cap", "cert.aki": "aki" },
+  })),
+  // The same chain through genkey and sign, as the workshop-style scripts make intermediates.
+  { name: "chain: genkey int-csr.json", kind: "genkey", input: "@client-auth-empty-csr.json", saveAs: `%${chain}/int2` },
+  {
+    name: "chain: sign int2.csr (empty subject) under root-config.json",
+    kind: "sign",
+    input: `%${chain}/int2.csr`,
+    ca: caOf("root"),
+    config: "@client-auth-root-config.json",
+    saveAs: `%${chain}/int2`,
+    documented: { "cert.validity": "cap" },
+  },
+  {
+    name: "chain: gencert leaf under the signed int2",
+    kind: "gencert",
+    input: "@client-auth-empty-csr.json",
+    ca: caOf("int2"),
+    config: "@client-auth-int-config.json",
+    profile: "server",
+    documented: { "cert.validity": "cap", "cert.aki": "aki" },
+  },
+  { name: "chain: genkey with a ca section (refused: only -initca reads it)", kind: "genkey", input: "@ca-pathlen0.json" },
+  ...["cfssl", "dk"].flatMap((tool): Case[] => [
+    ...["int", "leaf-server"].map((n): Case => ({ name: `chain: certinfo ${tool}'s ${n}.pem`, kind: "certinfo", input: `@${tool}/${chain}/${n}.pem` })),
+    ...["root", "int", "int2"].map((n): Case => ({
+      name: `chain: certinfo -csr ${tool}'s ${n}.csr`,
+      kind: "certinfo-csr",
+      input: `@${tool}/${chain}/${n}.csr`,
+    })),
+  ]),
+].map((c) => ({ ...c, chain }));
 
 const expiredCa = { cert: "initca/testdata/pathlen_1.pem", key: "initca/testdata/pathlen_1-key.pem" };
 
 export const CASES: Case[] = [
+  ...CHAIN,
+
+  // certinfo -csr on cfssl's CSRs
+  ...[
+    "cmd/cfssl/testdata/cert.csr",
+    "cmd/cfssl/testdata/testcert.csr",
+    "selfsign/testdata/extension.csr",
+    "selfsign/testdata/sans.csr",
+    "signer/local/testdata/extreq.csr",
+    "signer/local/testdata/inter_pathlen_0.csr",
+    "signer/local/testdata/inter_pathlen_1.csr",
+    "signer/local/testdata/inter_pathlen_unspecified.csr",
+    "initca/testdata/ed25519.csr",
+    "initca/testdata/pathlen_0.csr",
+    "initca/testdata/pathlen_1.csr",
+    "initca/testdata/pathlen_unspecified.csr",
+    "helpers/testdata/cert.pem",
+  ].map((input): Case => ({ name: `certinfo -csr ${input}`, kind: "certinfo-csr", input })),
+
   // certinfo on cfssl's certificates
   ...[
     "helpers/testdata/cert.pem",
@@ -73,6 +162,16 @@ export const CASES: Case[] = [
     "bundler/testdata/client-auth/root.pem",
     "bundler/testdata/client-auth/leaf-client.pem",
     "bundler/testdata/negative-serial-root.pem",
+    "bundler/testdata/cfssl-leaf-ecdsa384.pem",
+    "bundler/testdata/cfssl-leaf-ecdsa521.pem",
+    "bundler/testdata/client-auth/int.pem",
+    "bundler/testdata/client-auth/leaf-server.pem",
+    "helpers/testdata/cert_with_whitespace.pem",
+    "signer/testdata/notselfsigned.pem",
+    "initca/testdata/pathlen_0.pem",
+    "initca/testdata/pathlen_unspecified.pem",
+    "cmd/cfssl/testdata/cert.pem",
+    "api/testdata/leaf.pem",
   ].map((input): Case => ({
     name: `certinfo ${input}`,
     kind: "certinfo",
@@ -106,6 +205,10 @@ export const CASES: Case[] = [
     current: acceptedNow("current cfssl makes Ed25519 keys (v1.6.5, PR #1061); 1.2: invalid algorithm"),
   },
   { name: "initca lowercase keys", kind: "initca", input: "@lowercase.json" },
+  { name: "initca cmd/cfssl/testdata/newkeyRequest.json", kind: "initca", input: "cmd/cfssl/testdata/newkeyRequest.json" },
+  { name: "genkey cmd/cfssl/testdata/newkeyRequest.json", kind: "genkey", input: "cmd/cfssl/testdata/newkeyRequest.json" },
+  { name: "genkey -initca cmd/cfssl/testdata/newkeyRequest.json", kind: "genkey", initca: true, input: "cmd/cfssl/testdata/newkeyRequest.json" },
+  { name: "genkey cli/testdata/csr.json", kind: "genkey", input: "cli/testdata/csr.json", documented: { outcome: "unsupported" } },
 
   // gencert with a CA
   { name: "gencert cmd/cfssl/testdata/newcertRequest.json", kind: "gencert", input: "cmd/cfssl/testdata/newcertRequest.json" },
@@ -188,6 +291,14 @@ export const CASES: Case[] = [
   { name: "gencert a usage typo", kind: "gencert", input: "@leaf.json", config: "@typo-usage.json", documented: { outcome: "usage" } },
   { name: "gencert profile backdate", kind: "gencert", input: "@leaf.json", config: "@backdate.json", current: uris },
 
+  ...["maclient", "server"].map((profile): Case => ({
+    name: `gencert newkeyRequest.json, transport/example/config.json ${profile}`,
+    kind: "gencert",
+    input: "cmd/cfssl/testdata/newkeyRequest.json",
+    config: "transport/example/config.json",
+    profile,
+    documented: { "cert.keyUsage": "ku" },
+  })),
   { name: "gencert a CA JSON under a leaf profile (policy)", kind: "gencert", input: "@ca-pathlen0.json" },
   { name: "gencert a CA JSON under good_config_ca.json default", kind: "gencert", input: "@ca-pathlen0.json", config: "testdata/good_config_ca.json" },
 
@@ -238,6 +349,16 @@ export const CASES: Case[] = [
     config: "config/testdata/valid_config.json",
     profile: "CA",
   },
+  ...["pathlen_0", "pathlen_1", "pathlen_unspecified"].flatMap((n): Case[] => [
+    { name: `sign initca/testdata/${n}.csr, default profile`, kind: "sign", input: `initca/testdata/${n}.csr` },
+    {
+      name: `sign initca/testdata/${n}.csr, good_config_ca.json default`,
+      kind: "sign",
+      input: `initca/testdata/${n}.csr`,
+      config: "testdata/good_config_ca.json",
+      documented: { "cert.validity": "cap" },
+    },
+  ]),
   { name: "sign testcert.csr -hostname", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr", hostname: "a.example,10.9.9.9,me@a.example" },
   { name: "sign cert.csr with an expired CA", kind: "sign", input: "cmd/cfssl/testdata/cert.csr", ca: expiredCa, documented: { outcome: "expired" } },
 ];

@@ -7,6 +7,7 @@ import {
   bareFiles,
   certinfoCsrJson,
   certinfoJson,
+  checkGoReadsKey,
   formatConfigJson,
   formatCsrJson,
   gencert,
@@ -96,10 +97,12 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
     if (f.values.cert) {
       const where = { file: f.values.cert };
       const cert = parseCertificate(onlyCertificatePem(await readInput(f.values.cert, "the certificate"), where), where);
+      checkGoReadsKey(cert.publicKey.rawData, where);
       process.stdout.write(`${JSON.stringify(await certinfoJson(cert), null, 2)}\n`);
     } else if (f.values.csr) {
       // cfssl prints Go's x509.CertificateRequest as it is, once read and its signature checked.
       const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
+      checkGoReadsKey(csr.csr.publicKey.rawData, { file: f.values.csr });
       process.stdout.write(certinfoCsrJson(new Uint8Array(csr.csr.rawData)));
     } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
   },

@@ -43,6 +43,20 @@ export function onlyCertificatePem(text: string, where: InputLocation): string {
   return text;
 }
 
+/**
+ * Go's x509 refuses an RSA key whose AlgorithmIdentifier lacks its NULL parameters (RFC 3279 2.3.1; crypto/x509
+ * parsePublicKey), and so cfssl refuses the certificate or CSR that carries it: refused here too, not described.
+ */
+export function checkGoReadsKey(spki: ArrayBuffer | Uint8Array, where: InputLocation): void {
+  const der = spki instanceof Uint8Array ? spki : new Uint8Array(spki);
+  const alg = tlv(der, tlv(der, 0).start);
+  const oid = tlv(der, alg.start);
+  if (oidText(der.subarray(oid.start, oid.end)) !== "1.2.840.113549.1.1.1") return;
+  const params = der.subarray(oid.end, alg.end);
+  if (params.length !== 2 || params[0] !== 0x05 || params[1] !== 0x00)
+    throw new InputError("its RSA key's algorithm has no NULL parameters (RFC 3279), which Go's x509, and so cfssl, refuses", where);
+}
+
 /** The JSON `cfssl certinfo -cert` prints, with its key names and order. */
 export async function certinfoJson(cert: x509.X509Certificate): Promise<CfsslCertinfo> {
   const info = await describeCertificate(cert);
