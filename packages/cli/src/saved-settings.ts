@@ -154,9 +154,12 @@ export function settingsToSave(cmd: Command, saved: Saved): Saved {
  */
 export async function stageSavedSettings(folder: ClusterFolder, saved: Saved, readBefore: string | undefined): Promise<void> {
   const file = join(folder.dir, SETTINGS_FILE);
-  if ((await folder.read(file)) !== readBefore)
+  const text = formatSavedSettings(saved);
+  const now = await folder.read(file);
+  // Another run that saved these very settings meanwhile (the same `certs` twice at once) is no conflict.
+  if (now !== readBefore && now !== text)
     throw new InputError("changed by another run while this one waited for the folder", { file }, { hint: "run the command again" });
-  await folder.stage(file, formatSavedSettings(saved), { mode: 0o644 });
+  await folder.stage(file, text, { mode: 0o644 });
 }
 
 /** One line per change, as `--node-ip: 192.0.2.7 -> 192.0.2.8`. */

@@ -52,7 +52,7 @@ export class EtcdControl {
   private etcdctl(...args: string[]): Shell {
     const node = new NodeLayout(this.remoteRoot);
     const p = node.pki;
-    return sh`env ETCDCTL_API=3 ${`${node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --command-timeout=10s ${args}`;
+    return sh`env ETCDCTL_API=3 ${`${node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --dial-timeout=2s --command-timeout=3s ${args}`;
   }
 
   /** The members, or undefined when this controller's member does not answer. */

@@ -112,11 +112,11 @@ export function preamble(node: NodeLayout): Shell {
   setsid nohup "$@" >> "$DK_LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$DK_RUN/$name.pid"
 }`,
+      // The deadline is in seconds of the clock, not in tries: a probe that itself waits (a dial timeout) can't stretch it.
       String.raw`dk_wait() {
-  secs=$1; probe=$2; i=0
-  until eval "$probe" >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ $i -ge $((secs * 2)) ]; then echo "still failing after $secs s: $probe" >&2; eval "$probe" >&2 || true; return 1; fi
+  secs=$1; probe=$2; end=$(( $(date +%s) + secs ))
+  until out=$(eval "$probe" 2>&1); do
+    if [ "$(date +%s)" -ge "$end" ]; then echo "still failing after $secs s: $probe" >&2; [ -z "$out" ] || echo "$out" >&2; return 1; fi
     sleep 0.5
   done
 }`,

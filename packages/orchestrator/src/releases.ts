@@ -1,4 +1,4 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { DkError, InputError } from "@dk-bootstrap/pki";
 
 /** The releases of one plan; each can be overridden. */
 export interface Versions {
@@ -156,4 +156,30 @@ function compareMinor(version: string, minor: string): number {
 function nearest(minor: string): Release {
   const n = Number(minor.split(".")[1]);
   return [...RELEASES].sort((a, b) => Math.abs(Number(a.minor.split(".")[1]) - n) - Math.abs(Number(b.minor.split(".")[1]) - n))[0]!;
+}
+
+/** An upgrade the version-skew policy forbids: refused before anything changes. */
+export class UpgradeError extends DkError {
+  constructor(message: string) {
+    super(message, "UPGRADE", { hint: "upgrade one minor at a time (kubernetes.io/releases/version-skew-policy); --force allows a patch downgrade" });
+  }
+}
+
+/**
+ * Checks a change of versions against what the cluster runs: Kubernetes one minor at a time and never
+ * down (a patch down within the same minor only with `force`), etcd never down and one minor at a time
+ * (etcd's upgrade guide; kubeadm never downgrades etcd).
+ */
+export function checkUpgrade(running: Versions, wanted: Versions, force: boolean): void {
+  const parts = (v: string) => v.split("-")[0]!.split(".").map(Number) as [number, number, number];
+  const check = (what: string, from: string, to: string) => {
+    const [a, b] = [parts(from), parts(to)];
+    if (a[0] !== b[0] || b[1] > a[1] + 1)
+      throw new UpgradeError(`${what} ${from} -> ${to} skips a minor version: the version-skew policy allows one minor at a time (${a[0]}.${a[1] + 1} first)`);
+    const down = b[1] < a[1] || (b[1] === a[1] && b[2] < a[2]);
+    if (down && (b[1] < a[1] || !force))
+      throw new UpgradeError(`${what} ${from} -> ${to} is a downgrade: refused${b[1] === a[1] ? " (--force allows a patch downgrade)" : ""}`);
+  };
+  check("Kubernetes", running.kubernetes, wanted.kubernetes);
+  check("etcd", running.etcd, wanted.etcd);
 }

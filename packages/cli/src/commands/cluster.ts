@@ -13,6 +13,7 @@ import {
   type ClusterNode,
   applyCluster,
   asRootIfNeeded,
+  checkUpgrade,
   clusterNodes,
   clusterStatus,
   componentLogs,
@@ -62,15 +63,20 @@ async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
   return { ...cluster, ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}) };
 }
 
-/** The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now. */
-async function versionsFor(cluster: ClusterFile, dir: string): Promise<Versions> {
+/**
+ * The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now.
+ * A change from what the cluster runs must follow the version-skew policy (checked before anything connects).
+ */
+async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
   const v = cluster.versions;
   const record = await readApplyRecord(dir);
   if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
-  return resolveVersions(
+  const wanted = await resolveVersions(
     { kubernetes: v.kubernetes, etcd: v.etcd, containerd: v.containerd, runc: v.runc, cni: v.cniPlugins, helm: v.helm },
     { online: true, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
   );
+  if (record.versions) checkUpgrade(record.versions, wanted, force);
+  return wanted;
 }
 
 const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p));
@@ -253,7 +259,7 @@ export function registerCluster(program: Command): void {
     .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (over the file's mirror)")
     .option("--concurrency <n>", "how many hosts work at once", "10")
     .option("--dry-run", "connect to nothing: print each host's script, under `# host: NAME`")
-    .option("--force", "replace existing CAs and keys")
+    .option("--force", "allow a downgrade within a patch release (never CAs or keys: those are kept)")
     .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has")
     .addHelpText(
       "after",
@@ -266,7 +272,7 @@ export function registerCluster(program: Command): void {
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
-      const versions = await versionsFor(cluster, dir);
+      const versions = await versionsFor(cluster, dir, o.force ?? false);
       if (o.dryRun) {
         process.stdout.write(dryRun(cluster, versions, o));
         return;
@@ -284,7 +290,6 @@ export function registerCluster(program: Command): void {
           concurrency,
           ...(o.from ? { from: o.from } : {}),
           ...(o.until ? { until: o.until } : {}),
-          ...(o.force ? { force: true } : {}),
           ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
           events: (host, e) => out(host).sink(e),
           say: (line) => process.stdout.write(`[cluster] ${line}\n`),

@@ -64,7 +64,7 @@ export const etcd: Step = {
   },
   check(c) {
     const p = c.node.pki;
-    return sh`env ETCDCTL_API=3 ${`${c.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} endpoint health`;
+    return sh`env ETCDCTL_API=3 ${`${c.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --dial-timeout=1s --command-timeout=2s endpoint health`;
   },
   checkTimeout: 60,
   creates: (c) => [...installed(etcdArtifacts(c), c.node.bin), c.node.path("var/lib/etcd")],

@@ -164,7 +164,10 @@ export class SshTransport implements Transport {
       firstLine: await held.firstLine,
       release: async () => {
         if (!ended) held.ch.end();
-        await Promise.race([held.closed, new Promise((r) => setTimeout(r, 5000))]);
+        // A channel that never closes must not hold the release, nor keep this process alive once it is done.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([held.closed, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+        clearTimeout(timer);
       },
     };
   }
