@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { certinfoJson, parseCertificate } from "@dk-bootstrap/pki";
-import { tempDir } from "../../../test-support/peers.js";
-import { type Outcome, certFacts, csrFacts, differences, inBatches, reasonOf, runTool } from "./cfssl-side-by-side.js";
+import { peer, tempDir } from "../../../test-support/peers.js";
+import { type Outcome, certFacts, csrFacts, differences, inBatches, reasonOf, runAsync, runTool } from "./cfssl-side-by-side.js";
 import { CASES, type Case, DOCUMENTED, OWN_FILES } from "./cfssl-testdata-cases.js";
 
 const FX = join(import.meta.dirname, "fixtures", "cfssl");
@@ -154,6 +154,17 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
     const expected = Object.keys(c.documented ?? {}).sort();
     // Every difference is one the case documents, and every documented one still happens (else the list lies).
     expect({ diffs: r.diffs.sort(), cfssl: r.cfssl, dk: r.dk }).toMatchObject({ diffs: expected });
+  });
+
+  it("openssl verifies dk-bootstrap's client-auth chain; cfssl's leaves, with no AKI under an issuer named as they are, look self-signed to it", async () => {
+    const verify = (tool: Tool) => {
+      const f = (n: string) => join(root, tool, "client-auth", `${n}.pem`);
+      return runAsync(peer("openssl"), ["verify", "-CAfile", f("root"), "-untrusted", f("int"), f("leaf-server"), f("leaf-client")], root);
+    };
+    const [dk, cfssl] = await Promise.all([verify("dk"), verify("cfssl")]);
+    expect(dk.status, `${dk.stdout}${dk.stderr}`).toBe(0);
+    expect(cfssl.status).not.toBe(0);
+    expect(`${cfssl.stdout}${cfssl.stderr}`).toMatch(/self-signed certificate/);
   });
 
   it("every documented difference is in the README's list, in the words the cases cite", () => {
