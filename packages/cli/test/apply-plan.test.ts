@@ -1,5 +1,5 @@
 // apply -f for 3 controllers and 2 workers, without connecting: each host's script, and each node's certificates.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
@@ -134,6 +134,39 @@ describe("apply: a bad file changes nothing", () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, "c.yaml"), dk(["init"]).stdout);
     const r = dk(["apply", "-f", "c.yaml", "--dry-run"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# host: cp1$/m);
+  });
+});
+
+describe("apply: upgrades the version-skew policy allows, and only those", () => {
+  const running = { ...DEFAULT_VERSIONS, kubernetes: "1.34.2", etcd: "3.6.5" };
+  const attempt = (versions: string, ...flags: string[]) => {
+    const cwd = tempDir();
+    // What the last apply recorded the cluster runs.
+    mkdirSync(join(cwd, "cluster"), { recursive: true });
+    writeFileSync(join(cwd, "cluster", "apply-record.json"), JSON.stringify({ versions: running, token: "t", started: {} }));
+    writeFileSync(join(cwd, "cluster.yaml"), FILE.replace("versions: { kubernetes: 1.35.2 }", `versions: { ${versions} }`));
+    return dk(["apply", "-f", "cluster.yaml", "--dry-run", ...flags], { cwd });
+  };
+  it.each<[string, string[], RegExp]>([
+    ["kubernetes: 1.36.0", [], /Kubernetes 1.34.2 -> 1.36.0 skips a minor version: the version-skew policy allows one minor at a time \(1.35 first\)/],
+    ["kubernetes: 1.33.9", [], /Kubernetes 1.34.2 -> 1.33.9 is a downgrade: refused/],
+    ["kubernetes: 1.34.1", [], /Kubernetes 1.34.2 -> 1.34.1 is a downgrade: refused \(--force allows a patch downgrade\)/],
+    ["kubernetes: 1.33.9", ["--force"], /is a downgrade: refused/],
+    ["kubernetes: 1.34.2, etcd: 3.5.21", [], /etcd 3.6.5 -> 3.5.21 is a downgrade/],
+  ])("%s %j is refused before anything connects", (versions, flags, pattern) => {
+    const r = attempt(versions, ...flags);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stdout).toBe("");
+  });
+  it.each<[string, string[]]>([
+    ["kubernetes: 1.35.0", []],
+    ["kubernetes: 1.34.3", []],
+    ["kubernetes: 1.34.1", ["--force"]],
+  ])("%s %j is planned", (versions, flags) => {
+    const r = attempt(versions, ...flags);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# host: cp1$/m);
   });
