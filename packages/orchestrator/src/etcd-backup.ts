@@ -40,14 +40,8 @@ export const stamp = (now = new Date()): string =>
 /** The controllers of the cluster whose members a backup talks to; a host marked reset is not one of them. */
 const membersOf = (nodes: ClusterNode[]) => nodes.filter((n) => n.spec.role !== "worker" && !n.conn.host.reset);
 
-/**
- * `etcd snapshot`: a snapshot from one healthy member (the leader when it answers, as etcd's upgrade guide
- * takes it; `snapshot save` takes exactly one endpoint), saved on that node under its remote root, checked
- * there with `snapshot status`, copied here over the same connection into `out` (0600: it holds every
- * Secret of the cluster), its integrity hash checked here, and the node's copy removed.
- */
-export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: BackupProgress = {}): Promise<TakenSnapshot> {
-  const controllers = membersOf(nodes);
+/** The controllers whose member answers on the node, and whether it leads. */
+async function answering(controllers: ClusterNode[]): Promise<{ node: ClusterNode; leader: boolean }[]> {
   const answers = await pool(controllers, controllers.length, async (n) => {
     const r = await n.conn.transport.run(new EtcdTools(n.conn.transport, n.spec.remoteRoot).etcdctl("endpoint", "status", "-w", "json"));
     if (r.exitCode !== 0) return undefined;
@@ -56,7 +50,18 @@ export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: 
     const leader = /"leader":(\d+)/.exec(r.stdout)?.[1];
     return { node: n, leader: id !== undefined && id === leader };
   });
-  const healthy = answers.filter((a) => a !== undefined);
+  return answers.filter((a) => a !== undefined);
+}
+
+/**
+ * `etcd snapshot`: a snapshot from one healthy member (the leader when it answers, as etcd's upgrade guide
+ * takes it; `snapshot save` takes exactly one endpoint), saved on that node under its remote root, checked
+ * there with `snapshot status`, copied here over the same connection into `out` (0600: it holds every
+ * Secret of the cluster), its integrity hash checked here, and the node's copy removed.
+ */
+export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: BackupProgress = {}): Promise<TakenSnapshot> {
+  const controllers = membersOf(nodes);
+  const healthy = await answering(controllers);
   const chosen = healthy.find((a) => a.leader) ?? healthy[0];
   if (!chosen)
     throw new DkError(`no etcd member answers (asked ${controllers.map((n) => n.spec.nodeName).join(", ")}): no snapshot can be taken`, "QUORUM", {
@@ -163,7 +168,12 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
       return exec(n.conn.transport, lines([preamble(layout(n)), ...components.map((c) => sh`dk_stop ${c}`)])).then(() => undefined);
     };
     await pool(nodes, nodes.length, (n) => stop(n, restarted[n.spec.nodeName]!));
-    await pool(controllers, controllers.length, (n) => stop(n, ["etcd"]));
+    // The followers first: a leader stopped while its followers run waits (about 7 s) to hand its leadership over;
+    // alone, it has no one to hand it to and stops at once.
+    const leader = (await answering(controllers)).find((a) => a.leader)?.node;
+    const followers = controllers.filter((n) => n !== leader);
+    await pool(followers, followers.length, (n) => stop(n, ["etcd"]));
+    if (leader) await stop(leader, ["etcd"]);
 
     // 3. Swap the folders, record the new cluster, start the members together (each waits for the others' votes).
     await pool(controllers, controllers.length, async (n) => {

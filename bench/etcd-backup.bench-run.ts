@@ -1,0 +1,97 @@
+// `etcd snapshot` and `etcd restore --yes` on 3 network-namespace hosts (apply --until etcd), at two database
+// sizes: wall time of each, and, for the snapshot, etcdctl's own `snapshot save` from this machine straight to the
+// leader over TLS as the floor (the bytes come here without SSH, base64 or a second check). The throughput is the
+// snapshot file's size over the wall time. Run (root): npx vitest run --config bench/vitest.config.ts bench/etcd-backup.bench-run.ts
+import { randomBytes } from "node:crypto";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
+import { dkAsync, peer, run, runAsync, tempDir } from "../test-support/peers.js";
+import { type ClusterHost, type TestCluster, startTestCluster } from "../test-support/test-cluster.js";
+
+const ETCD = "3.6.5";
+/** Megabytes of values to write before each round (900 KB a key: under etcd's 1.5 MiB request limit). */
+const SIZES_MB = [1, 48];
+const work = tempDir("dk-bench-etcd-backup-");
+const dir = join(work, "cluster");
+const file = join(work, "cluster.yaml");
+let cluster: TestCluster;
+let mirror: Mirror;
+let hosts: ClusterHost[];
+
+const etcdctlArgs = (h: ClusterHost) => {
+  const pki = join(dir, "nodes", h.name, "pki", "etcd");
+  return [
+    `--endpoints=https://${h.ip}:2379`,
+    `--cacert=${join(pki, "ca.crt")}`,
+    `--cert=${join(pki, "healthcheck-client.crt")}`,
+    `--key=${join(pki, "healthcheck-client.key")}`,
+    "--command-timeout=60s",
+  ];
+};
+const env = { ...process.env, ETCDCTL_API: "3", XDG_CACHE_HOME: join(work, "cache") };
+const timed = async (f: () => Promise<{ status: number | null; stdout: string; stderr: string }>) => {
+  const t0 = performance.now();
+  const r = await f();
+  const ms = performance.now() - t0;
+  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  return { ms, r };
+};
+
+beforeAll(async () => {
+  cluster = await startTestCluster(work, 3);
+  hosts = cluster.hosts;
+  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
+  writeFileSync(
+    file,
+    [
+      "apiVersion: dk-bootstrap/v1alpha1",
+      "kind: Cluster",
+      "metadata: { name: bench-backup }",
+      "spec:",
+      "  hosts:",
+      ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
+      `  knownHosts: ${cluster.knownHosts}`,
+      `  mirror: ${mirror.url}`,
+      `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
+      "  pki: { keyAlgorithm: ecdsa }",
+      "",
+    ].join("\n"),
+  );
+  await timed(() => dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env }));
+}, 300_000);
+afterAll(async () => {
+  await mirror?.close();
+  await cluster?.stop();
+});
+
+it("snapshot and restore, against etcdctl's own snapshot save", async () => {
+  const rows: string[][] = [];
+  let written = 0;
+  for (const mb of SIZES_MB) {
+    for (; written < mb * 1024; written += 900) {
+      const r = run(peer("etcdctl"), [...etcdctlArgs(hosts[0]!), "put", `/bench/${written}`], { input: randomBytes(675 * 1024).toString("base64"), env });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const out = join(work, `snap-${mb}.db`);
+    const snap = await timed(() => dkAsync(["etcd", "snapshot", "-f", file, "--dir", dir, "--out", out], { cwd: work, env }));
+    const leader = hosts.find((h) => snap.r.stdout.includes(`snapshot from ${h.name}`))!;
+    const floor = await timed(() => runAsync(peer("etcdctl"), [...etcdctlArgs(leader), "snapshot", "save", join(work, `floor-${mb}.db`)], { env }));
+    const restore = await timed(() => dkAsync(["etcd", "restore", out, "-f", file, "--dir", dir, "--yes"], { cwd: work, env }));
+    const size = statSync(out).size;
+    rows.push([
+      `${(size / 1048576).toFixed(1)} MiB`,
+      `${(snap.ms / 1000).toFixed(2)} s`,
+      `${(size / 1048576 / (snap.ms / 1000)).toFixed(1)} MiB/s`,
+      `${(floor.ms / 1000).toFixed(2)} s`,
+      `${(snap.ms / floor.ms).toFixed(1)}x`,
+      `${(restore.ms / 1000).toFixed(2)} s`,
+    ]);
+  }
+  const head = ["SNAPSHOT", "etcd snapshot", "THROUGHPUT", "etcdctl save (floor)", "RATIO", "etcd restore --yes"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+  process.stdout.write(`\n${[line(head), ...rows.map(line)].join("\n")}\n`);
+});
