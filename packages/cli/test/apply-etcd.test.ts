@@ -98,6 +98,21 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(got.stdout.trim(), got.stderr).toBe("42");
   }, 300_000);
 
+  it("status -f shows every host's steps, the version each node runs (asked of it), etcd's members and certificate expiry", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const r = await dkAsync(["status", "-f", join(work, "cluster.yaml"), "--dir", dir], { cwd: work });
+    expect(r.status, r.stderr).toBe(0);
+    const etcdVersion = /etcd Version: (\S+)/.exec((await runAsync(peer("etcd"), ["--version"])).stdout)![1]!;
+    for (const h of [h1, h2, h3]) {
+      const part = r.stdout.split(`== ${h.name} (controller, ${h.ip})`)[1]!.split("\n== ")[0]!;
+      expect(part).toMatch(/^etcd\s+yes\s+yes\s+yes$/m);
+      // The installed program says which release it is, whatever the plan asked for (here Debian's build, served as 3.6.5).
+      expect(part).toContain(`installed: etcd ${etcdVersion}`);
+      expect(part).toMatch(/certificates: the first to expire is \S+, on \d{4}-\d\d-\d\d \(36[45] days\)/);
+      expect(r.stdout).toMatch(new RegExp(`^${h.name}\\s+[0-9a-f]+\\s+started\\s+https://${h.ip.replaceAll(".", "\\.")}:2380\\s+yes$`, "m"));
+    }
+  }, 120_000);
+
   it("keeps serving writes when one host is cut off, and the host catches up when it is back", async () => {
     const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     cluster.cut(h2);

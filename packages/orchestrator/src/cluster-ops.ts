@@ -3,6 +3,8 @@ import { type ApplyOptions, type HostConnection, gatherFacts, hostSpec, pool, re
 import { EtcdControl, type ListedMember } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";
 import { reset } from "./reset.js";
+import { NodeLayout } from "./node.js";
+import { sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { type StepStatus, nodeStatus } from "./status.js";
 
@@ -43,6 +45,21 @@ export async function clusterNodes(
       }),
     };
   });
+}
+
+/** The releases of the programs on a node, read from the node (`--version`), not assumed: `etcd`, `kubelet`, ... */
+export async function installedVersions(node: ClusterNode): Promise<Record<string, string>> {
+  const bin = new NodeLayout(node.spec.remoteRoot).bin;
+  const programs = ["etcd", "kube-apiserver", "kubelet", "kube-proxy", "containerd", "runc"];
+  const r = await node.conn.transport.run(
+    sh`for p in ${programs}; do if [ -x ${bin}/"$p" ]; then printf '%s %s\n' "$p" "$(${bin}/"$p" --version 2>&1 | head -1)"; fi; done`,
+  );
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(\S+) .*?v?(\d+\.\d+\.\d+[\w.-]*)/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 /** Every host's steps (done, current, healthy) and etcd's members as a healthy controller reports them. */

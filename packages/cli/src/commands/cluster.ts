@@ -16,6 +16,7 @@ import {
   checkUpgrade,
   clusterNodes,
   clusterStatus,
+  installedVersions,
   componentLogs,
   resetCluster,
   hostSpec,
@@ -181,13 +182,16 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
     for (const { node, steps } of hosts) {
       process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
       if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
-      else
+      else {
         process.stdout.write(
           table(
             ["STEP", "DONE", "CURRENT", "HEALTHY"],
             steps.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
           ),
         );
+        const installed = Object.entries(await installedVersions(node));
+        if (installed.length > 0) process.stdout.write(`installed: ${installed.map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
+      }
       const expiry = await checkExpiration(node.spec.dir);
       const soonest = expiry.certificates.filter((c) => c.expires !== undefined).sort((a, b) => a.expires!.getTime() - b.expires!.getTime())[0];
       if (soonest) {
