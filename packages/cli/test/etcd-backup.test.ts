@@ -203,4 +203,17 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     await put("/dk/after-restore", "yes");
     expect(await get(hosts[2], "/dk/after-restore")).toBe("yes");
   }, 180_000);
+
+  it("takes the snapshot from another member when the leader's is dead", async () => {
+    let name = await leader();
+    for (let i = 0; i < 40 && name === undefined; i++) name = await new Promise((r) => setTimeout(r, 500)).then(leader);
+    const gone = hosts.find((h) => h.name === name)!;
+    execFileSync("pkill", ["-9", "-u", String(gone.uid), "-x", "etcd"]);
+    const out = join(work, "without-leader.db");
+    const r = await dk("etcd", "snapshot", "--out", out);
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const from = /snapshot from (\S+)/.exec(r.stdout)?.[1];
+    expect(hosts.filter((h) => h !== gone).map((h) => h.name)).toContain(from);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  }, 120_000);
 });

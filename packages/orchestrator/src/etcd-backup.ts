@@ -43,7 +43,7 @@ const membersOf = (nodes: ClusterNode[]) => nodes.filter((n) => n.spec.role !== 
 /** The controllers whose member answers on the node, and whether it leads. */
 async function answering(controllers: ClusterNode[]): Promise<{ node: ClusterNode; leader: boolean }[]> {
   const answers = await pool(controllers, controllers.length, async (n) => {
-    const r = await n.conn.transport.run(new EtcdTools(n.conn.transport, n.spec.remoteRoot).etcdctl("endpoint", "status", "-w", "json"));
+    const r = await n.conn.transport.run(new EtcdTools(n.conn.transport, n.spec.remoteRoot).etcdctl("3s", "endpoint", "status", "-w", "json"));
     if (r.exitCode !== 0) return undefined;
     // Member IDs are 64-bit: compared as the text etcd prints, never as JSON numbers (doubles would round them).
     const id = /"member_id":(\d+)/.exec(r.stdout)?.[1];
@@ -73,7 +73,7 @@ export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: 
   const remote = `${folder}/snapshot-${stamp()}-${randomBytes(3).toString("hex")}.db`;
   progress.say?.(`snapshot from ${node.spec.nodeName}${chosen.leader ? " (the leader)" : ""}`);
   try {
-    await exec(node.conn.transport, lines([sh`mkdir -p ${folder} && chmod 700 ${folder} && umask 077`, tools.etcdctl("snapshot", "save", remote)]));
+    await exec(node.conn.transport, lines([sh`mkdir -p ${folder} && chmod 700 ${folder} && umask 077`, tools.etcdctl("30m", "snapshot", "save", remote)]));
     const status = await tools.status(remote);
     const { size, sha256 } = await fetchFile(node.conn.transport, remote, out);
     await verifySnapshotFile(out);

@@ -146,10 +146,13 @@ export class EtcdTools {
     return this.node.path("var/lib/etcd");
   }
 
-  /** etcdctl against this node's member, with the health-check client's certificate. */
-  etcdctl(...args: (string | Shell)[]): Shell {
+  /**
+   * etcdctl against this node's member, with the health-check client's certificate. `timeout` bounds the whole
+   * command (etcdctl 3.4 applies it to a snapshot save too), and a member that does not answer fails it, not the dial.
+   */
+  etcdctl(timeout: string, ...args: (string | Shell)[]): Shell {
     const p = this.node.pki;
-    return sh`env ETCDCTL_API=3 ${`${this.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --command-timeout=60s ${args}`;
+    return sh`env ETCDCTL_API=3 ${`${this.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --dial-timeout=2s --command-timeout=${timeout} ${args}`;
   }
 
   /** `snapshot status` of a file on the node (etcdutl when the node has it, else etcdctl 3.4's). */
