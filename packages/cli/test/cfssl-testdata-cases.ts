@@ -16,6 +16,8 @@ export interface Case {
   config?: string;
   profile?: string;
   hostname?: string;
+  /** sign's SUBJECT file, whose names replace the CSR's. */
+  subject?: string;
   /** The signing CA; the ECDSA CA cfssl made for the run when absent. */
   ca?: { cert: string; key: string };
   /** Differences this case shows on purpose: the differing field, and the id of its README sentence in DOCUMENTED. */
@@ -66,6 +68,10 @@ export const OWN_FILES: Record<string, string> = {
   "remote-profile.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing"]}, "profiles": {"r": {"remote": "srv"}}}, "remotes": {"srv": "127.0.0.1:9"}}`,
   "typo-usage.json": `{"signing": {"default": {"expiry": "8760h", "usages": ["signing", "server-auth", "client auth"]}}}`,
   "backdate.json": `{"signing": {"default": {"expiry": "8760h", "backdate": "1h", "usages": ["signing", "client auth"]}}}`,
+  "multi-rdn.json": `{"CN": "m", "names": [{"O": "Over", "OU": "ab"}, {"O": "Two", "OU": "a"}], ${ecdsa}}`,
+  "subject.json": `{"CN": "override.example", "names": [{"O": "Over", "OU": "ride"}, {"O": "Two"}], "SerialNumber": "42", "hosts": ["ignored.example"]}`,
+  "subject-country.json": `{"names": [{"C": "DE"}]}`,
+  "subject-lowercase.json": `{"cn": "lower", "NAMES": [{"st": "Bavaria"}]}`,
   // cfssl's bundler/testdata/client-auth chain (root, an intermediate with an empty subject, a server and a client
   // leaf with empty subjects): its JSON files are not in the search index, so these are read back from the
   // certificates the chain made (root.pem, int.pem, leaf-server.pem, leaf-client.pem, kept under fixtures/cfssl).
@@ -359,6 +365,15 @@ export const CASES: Case[] = [
       documented: { "cert.validity": "cap" },
     },
   ]),
+  { name: "gencert multi-valued RDNs of different lengths (DER order)", kind: "gencert", input: "@multi-rdn.json", documented: { "cert.keyUsage": "ku" } },
+  ...["cmd/cfssl/testdata/cert.csr", "selfsign/testdata/extension.csr", "signer/local/testdata/extreq.csr"].flatMap((input): Case[] =>
+    ["subject.json", "subject-country.json", "subject-lowercase.json"].map((subject) => ({
+      name: `sign ${input} with SUBJECT ${subject}`,
+      kind: "sign",
+      input,
+      subject: `@${subject}`,
+    })),
+  ),
   { name: "sign testcert.csr -hostname", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr", hostname: "a.example,10.9.9.9,me@a.example" },
   { name: "sign cert.csr with an expired CA", kind: "sign", input: "cmd/cfssl/testdata/cert.csr", ca: expiredCa, documented: { outcome: "expired" } },
 ];

@@ -62,7 +62,7 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
       case "gencert":
         return ["gencert", ...signing, path(c.input)];
       case "sign":
-        return ["sign", ...signing, path(c.input)];
+        return ["sign", ...signing, path(c.input), ...(c.subject ? [path(c.subject)] : [])];
     }
   }
 

@@ -239,7 +239,8 @@ describe("component kubeconfigs, through the real kubectl", () => {
     expect(parseKubeconfig(r.stdout, path)["current-context"]).toBe("alice@demystifions-kubernetes");
     const seenBy = await runAsync(peer("kubectl"), ["--kubeconfig", path, "get", "--raw", "/whoami"]);
     expect(seenBy.status, seenBy.stderr).toBe(0);
-    expect(JSON.parse(seenBy.stdout)).toEqual({ user: "alice", groups: ["developers", "ops"] });
+    // The groups of one RDN come in DER order (a SET OF is sorted by encoding, shorter first here), as kubeadm's (Go's).
+    expect(JSON.parse(seenBy.stdout)).toEqual({ user: "alice", groups: ["ops", "developers"] });
   });
 
   it("kubeconfig check --connect verifies the server and is accepted; a wrong CA fails", async () => {

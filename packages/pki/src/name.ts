@@ -27,7 +27,29 @@ export function toX509Name(subject: SubjectName): x509.Name {
     if (values && values.length > 0) rdns.push({ [type]: values });
   }
   if (subject.CN) rdns.push({ CN: [subject.CN] });
-  return new x509.Name(rdns);
+  return derSorted(new x509.Name(rdns));
+}
+
+/**
+ * The name with each multi-valued RDN's values in DER order (a SET OF is sorted by its encodings, X.690 11.6), as
+ * Go's encoding/asn1 writes it: `O=Two + O=Over`, not the order they were given in.
+ */
+function derSorted(name: x509.Name): x509.Name {
+  const der = new Uint8Array(name.toArrayBuffer());
+  const seq = tlv(der, 0);
+  let sorted = false;
+  for (let at = seq.start; at < seq.end;) {
+    const set = tlv(der, at);
+    const parts: Uint8Array[] = [];
+    for (let a = set.start; a < set.end; a = tlv(der, a).end) parts.push(der.slice(a, tlv(der, a).end));
+    if (parts.length > 1) {
+      parts.sort((x, y) => Buffer.compare(x, y));
+      der.set(Buffer.concat(parts), set.start);
+      sorted = true;
+    }
+    at = set.end;
+  }
+  return sorted ? new x509.Name(der) : name;
 }
 
 /** True when two names are the same bytes: how Go (and so Kubernetes) matches a certificate to its issuer. */
@@ -127,19 +149,27 @@ const GO_ORDER = [
  * A name as cfssl's `sign` writes a CSR's subject into the certificate: Go reads it into a pkix.Name (C, ST, L,
  * street, postal code, O, OU keep every value in order; CN and serialNumber keep the last; every other attribute,
  * an emailAddress say, is dropped) and writes that back in Go's order, each type one RDN (multi-valued when it has
- * several values), PrintableString when the text allows it, else UTF8String.
+ * several values), PrintableString when the text allows it, else UTF8String. With `subject` (values by OID, cfssl
+ * sign's SUBJECT file), the name is that one, taking from the CSR only the CN, C, ST, L, O, OU and serial number it
+ * leaves empty, as cfssl's PopulateSubjectFromCSR does (so the CSR's street and postal code are dropped).
  */
-export function goCanonicalName(name: x509.Name): x509.Name {
+export function goCanonicalName(name: x509.Name, subject?: ReadonlyMap<string, readonly string[]>): x509.Name {
   const values = new Map<string, string[]>();
   for (const attr of nameAttributes(name).flat()) {
     const single = attr.oid === "2.5.4.3" || attr.oid === "2.5.4.5";
     if (single) values.set(attr.oid, [attr.value]);
     else values.set(attr.oid, [...(values.get(attr.oid) ?? []), attr.value]);
   }
+  if (subject) {
+    for (const [oid] of GO_ORDER) {
+      const own = subject.get(oid) ?? [];
+      values.set(oid, own.length > 0 ? [...own] : oid === "2.5.4.9" || oid === "2.5.4.17" ? [] : (values.get(oid) ?? []));
+    }
+  }
   const rdns: x509.JsonName = [];
   for (const [oid, key] of GO_ORDER) {
     const v = values.get(oid)?.filter((s) => s !== "");
     if (v && v.length > 0) rdns.push({ [key]: v });
   }
-  return new x509.Name(rdns);
+  return derSorted(new x509.Name(rdns));
 }

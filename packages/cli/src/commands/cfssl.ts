@@ -20,6 +20,7 @@ import {
   parseCsr,
   parseCsrJson,
   parseJsonFile,
+  parseSubjectJson,
   selectProfile,
   signCsr,
   writeFileAtomic,
@@ -84,11 +85,14 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
     } else process.stdout.write(`${JSON.stringify(await genkey(req))}\n`);
   },
   sign: async (f) => {
-    const file = f.values.csr ?? f.args[0];
+    // cfssl sign CSR [SUBJECT]; with -csr, the one argument is the SUBJECT.
+    const [file, subjectFile, extra] = f.values.csr === undefined ? f.args : [f.values.csr, ...f.args];
     if (!file) throw new InputError("a PEM CSR file is needed", { field: "CSR" });
+    if (extra !== undefined) throw new InputError("takes a CSR and a SUBJECT file at most", { field: "sign", value: extra });
     const now = new Date();
     const text = await readInput(file, "the CSR");
-    const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file });
+    const subject = subjectFile === undefined ? undefined : parseSubjectJson(await readInput(subjectFile, "the SUBJECT"), subjectFile);
+    const out = await signCsr(text, await signerFrom(f, now), await profileFrom(f), { ...signOptions(f, now), file, ...(subject ? { subject } : {}) });
     warn(out.warnings);
     // cfssl prints the CSR it signed, as read, so that cfssljson -bare writes NAME.csr beside NAME.pem.
     process.stdout.write(`${JSON.stringify({ cert: out.cert, csr: text })}\n`);

@@ -33,9 +33,10 @@ export const GO_COMMANDS: readonly GoCommand[] = [
   {
     name: "sign",
     summary: "cfssl sign: sign a PEM CSR with a CA under a profile",
-    usage: "dk-bootstrap sign -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
+    usage:
+      "dk-bootstrap sign -ca=ca.pem -ca-key=ca-key.pem [-config=ca-config.json] [-profile=NAME] [-hostname=a,b] CSR.pem [SUBJECT.json]\n\nSUBJECT, as cfssl's: a JSON {CN, names, SerialNumber} whose values replace the CSR's (the CSR's fill what it leaves empty).",
     flags: { ...SIGNING_FLAGS, csr: "string" },
-    maxArgs: 1,
+    maxArgs: 2,
   },
   {
     name: "certinfo",

@@ -39,15 +39,7 @@ const UNSUPPORTED_FIELDS = ["serialnumber", "extensions", "crl_url", "delegation
 export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
   const f = Fields.of(parseJsonFile(text, file), file);
   for (const k of UNSUPPORTED_FIELDS) if (f.has(k) && f.get(k) !== false) throw f.error(k, "not supported by dk-bootstrap: remove it, or use cfssl");
-  const names = f.objects("names").map((n) => {
-    for (const k of UNSUPPORTED_NAME_FIELDS) if (n.has(k)) throw n.error(k, "not supported by dk-bootstrap: remove it, or use cfssl");
-    const out: CfsslName = {};
-    for (const k of NAME_KEYS) {
-      const v = n.string(k);
-      if (v !== undefined) out[k] = v;
-    }
-    return out;
-  });
+  const names = readNames(f);
   const keyF = f.object("key");
   let key = DEFAULT_KEY_SPEC;
   if (keyF) {
@@ -72,6 +64,31 @@ export function parseCsrJson(text: string, file: string): CfsslCsrRequest {
     else if (zero) req.ca.pathLen = 0;
   }
   return req;
+}
+
+/** cfssl sign's SUBJECT file (signer.Subject): a CN, `names[]` and a serial number that replace the CSR's own. */
+export interface CfsslSubject {
+  CN: string;
+  names: CfsslName[];
+  SerialNumber: string;
+}
+
+/** Reads cfssl sign's SUBJECT JSON as Go reads it (keys in any case, other keys ignored, as signer.Subject ignores them). */
+export function parseSubjectJson(text: string, file: string): CfsslSubject {
+  const f = Fields.of(parseJsonFile(text, file), file);
+  return { CN: f.string("CN") ?? "", names: readNames(f), SerialNumber: f.string("SerialNumber") ?? "" };
+}
+
+function readNames(f: Fields): CfsslName[] {
+  return f.objects("names").map((n) => {
+    for (const k of UNSUPPORTED_NAME_FIELDS) if (n.has(k)) throw n.error(k, "not supported by dk-bootstrap: remove it, or use cfssl");
+    const out: CfsslName = {};
+    for (const k of NAME_KEYS) {
+      const v = n.string(k);
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  });
 }
 
 /** The subject a CSR JSON describes: each `names[]` entry adds its values, in order. */

@@ -8,7 +8,7 @@ import { goCanonicalName, toX509Name } from "../name.js";
 import { type SubjectAltNames, classifyHosts, noSans } from "../san.js";
 import { x509 } from "../x509.js";
 import { type SigningProfile, SigningPolicyError } from "./config-json.js";
-import { type CfsslCsrRequest, csrSubject } from "./csr-json.js";
+import { type CfsslCsrRequest, type CfsslSubject, csrSubject } from "./csr-json.js";
 
 /** What `cfssl gencert` prints: the PEM certificate, CSR and private key. */
 export interface GencertResult {
@@ -78,13 +78,30 @@ export async function signCsr(
   csrText: string,
   signer: Signer,
   profile: SigningProfile,
-  options: { hostnames?: string[]; now?: Date; file?: string } = {},
+  options: { hostnames?: string[]; now?: Date; file?: string; subject?: CfsslSubject } = {},
 ): Promise<{ cert: string; warnings: string[] }> {
   const parsed = await parseCsr(csrText, options.file === undefined ? {} : { file: options.file });
   const bc = parsed.csr.extensions.find((e): e is x509.BasicConstraintsExtension => e instanceof x509.BasicConstraintsExtension);
   checkCaRequest(bc?.ca ? { pathLen: bc.pathLength ?? -1 } : undefined, signer, profile);
   const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : parsed.sans;
-  return signUnderProfile(goCanonicalName(parsed.csr.subjectName), parsed.publicKey, sans, signer, profile, options.now ?? new Date());
+  const subject = goCanonicalName(parsed.csr.subjectName, options.subject && subjectValues(options.subject));
+  return signUnderProfile(subject, parsed.publicKey, sans, signer, profile, options.now ?? new Date());
+}
+
+/** A SUBJECT file's values by OID, as signer.Subject.Name() reads them (empty values skipped). */
+function subjectValues(s: CfsslSubject): Map<string, string[]> {
+  const out = new Map<string, string[]>([
+    ["2.5.4.3", [s.CN]],
+    ["2.5.4.5", [s.SerialNumber]],
+  ]);
+  const oids = { C: "2.5.4.6", ST: "2.5.4.8", L: "2.5.4.7", O: "2.5.4.10", OU: "2.5.4.11" } as const;
+  for (const n of s.names) for (const [k, oid] of Object.entries(oids)) out.set(oid, [...(out.get(oid) ?? []), n[k as keyof typeof oids] ?? ""]);
+  for (const [oid, v] of out)
+    out.set(
+      oid,
+      v.filter((x) => x !== ""),
+    );
+  return out;
 }
 
 /**
