@@ -1,7 +1,8 @@
 // apply -f on three (then four) network-namespace hosts, each with its own sshd, user and remote root: a real etcd
 // cluster, its membership changed by re-running apply, a partition and a dead member survived.
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
@@ -17,7 +18,7 @@ describe("apply --until etcd on network-namespace hosts", () => {
   let mirror: Mirror;
 
   /** The cluster file for these hosts; `reset` marks hosts to remove. */
-  const writeFile = (hosts: ClusterHost[], reset: ClusterHost[] = []) =>
+  const writeFile = (hosts: ClusterHost[], reset: ClusterHost[] = [], etcd = ETCD) =>
     writeFileSync(
       join(work, "cluster.yaml"),
       [
@@ -32,7 +33,7 @@ describe("apply --until etcd on network-namespace hosts", () => {
         ),
         `  knownHosts: ${cluster.knownHosts}`,
         `  mirror: ${mirror.url}`,
-        `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
+        `  versions: { kubernetes: 1.34.2, etcd: ${etcd} }`,
         "  pki: { keyAlgorithm: ecdsa }",
         "",
       ].join("\n"),
@@ -71,6 +72,40 @@ describe("apply --until etcd on network-namespace hosts", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`never: ${what}`);
+  };
+
+  /**
+   * A client as real ones are: every 100 ms a write then a read of a counter through all members, each request reading its
+   * certificate and CA from the cluster folder again. It also counts the samples with two members' etcd down at once.
+   */
+  const clientLoop = (hosts: ClusterHost[]) => {
+    const alive = (h: ClusterHost) => {
+      try {
+        pid(h);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let stop = false;
+    const seen = { requests: 0, twoDown: 0, failures: [] as string[] };
+    const done = (async () => {
+      while (!stop) {
+        const value = String(++seen.requests);
+        const put = await etcdctl(hosts[0]!, hosts, "put", "/dk/counter", value);
+        const get = await etcdctl(hosts[0]!, hosts, "get", "/dk/counter", "--print-value-only");
+        if (put.status !== 0 || get.stdout.trim() !== value) seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
+        if (hosts.filter((h) => !alive(h)).length >= 2) seen.twoDown++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return {
+      stop: async () => {
+        stop = true;
+        await done;
+        return seen;
+      },
+    };
   };
 
   beforeAll(async () => {
@@ -174,42 +209,16 @@ describe("apply --until etcd on network-namespace hosts", () => {
       ).stdout.trim();
     const before = await Promise.all(hosts.map(served));
     const pids = hosts.map(pid);
-    const alive = (h: ClusterHost) => {
-      try {
-        pid(h);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    // As a real client: every request reads its certificate and CA from the cluster folder again, and may go to any member.
-    let stop = false;
-    let requests = 0;
-    let twoDown = 0;
-    const failures: string[] = [];
-    const loop = (async () => {
-      while (!stop) {
-        const value = String(++requests);
-        const put = await etcdctl(h1, hosts, "put", "/dk/counter", value);
-        const get = await etcdctl(h1, hosts, "get", "/dk/counter", "--print-value-only");
-        if (put.status !== 0 || get.stdout.trim() !== value) failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
-        if (hosts.filter((h) => !alive(h)).length >= 2) twoDown++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    try {
-      const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work });
-      expect(renewed.status, renewed.stderr).toBe(0);
-      expect(renewed.stdout).toMatch(new RegExp(`\\[renew\\] ${h1.name}: etcd/server: renewed`));
-      const r = await apply();
-      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    } finally {
-      stop = true;
-      await loop;
-    }
-    expect(failures).toEqual([]);
-    expect(requests).toBeGreaterThan(10);
-    expect(twoDown).toBe(0);
+    const loop = clientLoop(hosts);
+    const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work });
+    const r = renewed.status === 0 ? await apply() : renewed;
+    const seen = await loop.stop();
+    expect(renewed.status, renewed.stderr).toBe(0);
+    expect(renewed.stdout).toMatch(new RegExp(`\\[renew\\] ${h1.name}: etcd/server: renewed`));
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(seen.failures).toEqual([]);
+    expect(seen.requests).toBeGreaterThan(10);
+    expect(seen.twoDown).toBe(0);
     const after = await Promise.all(hosts.map(served));
     for (const [i, serial] of after.entries()) {
       expect(serial).toMatch(/^serial=/);
@@ -227,5 +236,30 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(r.stderr).toMatch(/error: removing .* at once would take etcd from 3 members to 1, more than the 1 it can lose/);
     expect(await members(h1)).toEqual(before);
     expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
+  }, 300_000);
+  it("upgrades etcd one member at a time when the file asks for a newer release, with no failed request", async () => {
+    // The mirror serves the same Debian build under a second version number: what changes is the release a member runs from.
+    const next = "3.6.6";
+    for (const [path, body] of etcdMirrorFiles(join(work, "mirror-next"), next, "amd64")) mirror.files.set(path, body);
+    const hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
+    const pids = hosts.map(pid);
+    writeFile(hosts, [], next);
+    const loop = clientLoop(hosts);
+    const r = await apply();
+    const seen = await loop.stop();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(seen.failures).toEqual([]);
+    expect(seen.twoDown).toBe(0);
+    expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
+    const tarball = `etcd-v${next}-linux-amd64.tar.gz`;
+    const published = createHash("sha256")
+      .update(mirror.files.get(`/github.com/etcd-io/etcd/releases/download/v${next}/${tarball}`)!)
+      .digest("hex");
+    for (const h of hosts) {
+      const installed = createHash("sha256")
+        .update(readFileSync(join(h.remoteRoot, "var/cache/dk-bootstrap", tarball)))
+        .digest("hex");
+      expect(installed, h.name).toBe(published);
+    }
   }, 300_000);
 });

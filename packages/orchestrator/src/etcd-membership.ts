@@ -1,4 +1,5 @@
 import { DkError } from "@dk-bootstrap/pki";
+import { RemoteCommandError } from "./errors.js";
 import { NodeLayout } from "./node.js";
 import { type Shell, sh } from "./shell.js";
 import { type EtcdMember, httpsUrl } from "./spec.js";
@@ -67,9 +68,18 @@ export class EtcdControl {
     return parseEndpointHealth(`${r.stdout}\n${r.stderr}`);
   }
 
-  /** `member add NAME --peer-urls=URL`. */
+  /**
+   * `member add NAME --peer-urls=URL`. etcd refuses a change until every member has been connected for a few
+   * seconds ("unhealthy cluster", its strict reconfiguration check): a member just restarted makes it wait.
+   */
   async add(member: EtcdMember): Promise<void> {
-    await exec(this.t, this.etcdctl("member", "add", member.name, `--peer-urls=${httpsUrl(member.ip, 2380)}`));
+    const add = this.etcdctl("member", "add", member.name, `--peer-urls=${httpsUrl(member.ip, 2380)}`);
+    let r = await this.t.run(add);
+    for (let i = 0; i < 30 && r.exitCode !== 0 && /unhealthy cluster/.test(r.stderr); i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await this.t.run(add);
+    }
+    if (r.exitCode !== 0) throw new RemoteCommandError(add.text, r.exitCode, r.signal, r.stdout, r.stderr, this.t.host);
   }
 
   /** `member remove ID`. */
