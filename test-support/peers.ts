@@ -1,6 +1,6 @@
 // Shared by every package's tests: temporary folders, running real tools, and finding the real peers.
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -62,4 +62,18 @@ export function dkAsync(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return runAsync(process.execPath, [CLI, ...args], opts);
+}
+
+/** Every file under a folder with its bytes: two snapshots are equal when a command changed nothing there. */
+export function folderSnapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p] = readFileSync(p, "latin1");
+    }
+  };
+  walk(root);
+  return out;
 }

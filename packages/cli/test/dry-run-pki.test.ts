@@ -1,21 +1,8 @@
 // The dry run describes what a real run does, the PKI step on this machine included, and writes nothing.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dk, tempDir } from "../../../test-support/peers.js";
-
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p] = readFileSync(p, "latin1");
-    }
-  };
-  walk(root);
-  return out;
-}
+import { dk, folderSnapshot, tempDir } from "../../../test-support/peers.js";
 
 /** The script's head comments, joined back into lines of prose. */
 const head = (script: string) =>
@@ -38,20 +25,20 @@ describe("ssh --dry-run and the cluster folder", () => {
   it("names the certificates a real run would re-issue for a new IP, and writes none", () => {
     const cwd = tempDir();
     expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
-    const before = snapshot(join(cwd, "cluster"));
+    const before = folderSnapshot(join(cwd, "cluster"));
     const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--node-ip", "192.0.2.10"], { cwd });
     expect(r.status, r.stderr).toBe(0);
     const notes = head(r.stdout);
     expect(notes).toMatch(/node IPs: 192.0.2.10;/);
     for (const name of ["apiserver", "etcd/server", "etcd/peer", "kubelet"]) expect(notes).toContain(`${name} (its SANs differ from the spec)`);
     expect(notes).not.toContain("apiserver-etcd-client");
-    expect(snapshot(join(cwd, "cluster"))).toEqual(before);
+    expect(folderSnapshot(join(cwd, "cluster"))).toEqual(before);
   });
 
   it("fails as the real run would when a certificate would lose a name, and with the flag shows the new kubelet identity", () => {
     const cwd = tempDir();
     expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
-    const before = snapshot(join(cwd, "cluster"));
+    const before = folderSnapshot(join(cwd, "cluster"));
     const refused = dk(["ssh", "root@192.0.2.10", "--dry-run", "--node-name", "node1"], { cwd });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/kubelet.crt: the new settings would drop kubernetes from its names/);
@@ -59,7 +46,7 @@ describe("ssh --dry-run and the cluster folder", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(head(r.stdout)).toMatch(/clients\/kubelet \(its identity differs from the spec\).*kubelet\.conf/);
     expect(r.stdout).toMatch(/--hostname-override=node1/);
-    expect(snapshot(join(cwd, "cluster"))).toEqual(before);
+    expect(folderSnapshot(join(cwd, "cluster"))).toEqual(before);
   });
 
   it("says the folder fits when it does", () => {

@@ -1,26 +1,12 @@
 // `certs` remembers the cluster it made (cluster.yaml in the folder), as kubeadm keeps its ClusterConfiguration.
-import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+import { dk, folderSnapshot, peer, run, tempDir } from "../../../test-support/peers.js";
 
 const sans = (dir: string, name: string) =>
   run(peer("openssl"), ["x509", "-in", join(dir, "cluster", "pki", `${name}.crt`), "-noout", "-ext", "subjectAltName"]).stdout;
-
-/** Every file of the folder with its bytes, to see that a refused run changed nothing. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[p] = readFileSync(p, "latin1");
-    }
-  };
-  walk(root);
-  return out;
-}
 
 describe("certs remembers its settings", () => {
   const dir = tempDir();
@@ -39,24 +25,24 @@ describe("certs remembers its settings", () => {
   });
 
   it("a re-run without flags keeps every certificate and the IPs", () => {
-    const before = snapshot(join(dir, "cluster", "pki"));
+    const before = folderSnapshot(join(dir, "cluster", "pki"));
     const r = dk(["certs"], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/: 0 made, 18 kept, 0 renewed/);
     expect(r.stderr).not.toMatch(/changing/);
-    expect(snapshot(join(dir, "cluster", "pki"))).toEqual(before);
+    expect(folderSnapshot(join(dir, "cluster", "pki"))).toEqual(before);
     expect(sans(dir, "apiserver")).toMatch(/IP Address:192.0.2.7/);
     expect(sans(dir, "apiserver")).toMatch(/IP Address:10.96.0.1/);
     expect(readFileSync(join(dir, "cluster", "kubelet.conf"), "utf8")).toMatch(/system:node:node1/);
   });
 
   it("says what a flag changes, and refuses to drop an IP from a serving certificate", () => {
-    const before = snapshot(join(dir, "cluster"));
+    const before = folderSnapshot(join(dir, "cluster"));
     const r = dk(["certs", "--node-ip", "192.0.2.8"], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^\[certs\] changing a saved setting: --node-ip: 192.0.2.7 -> 192.0.2.8\n/);
     expect(r.stderr).toMatch(/error: .*apiserver.crt: the new settings would drop 192.0.2.7 from its names\nhint: .*--allow-name-removal/);
-    expect(snapshot(join(dir, "cluster"))).toEqual(before);
+    expect(folderSnapshot(join(dir, "cluster"))).toEqual(before);
   });
 
   it("adds an IP by re-issuing with the existing keys, and says so", () => {

@@ -33,20 +33,25 @@ import { readStdin } from "../io.js";
 import { RunOutput } from "../render/output.js";
 import { addOutputOptions, addRangeOptions, connect } from "./node.js";
 
-interface ApplyFlags {
+/** What the whole-cluster forms of status, reset and logs take. */
+export interface ClusterCommandFlags {
   file: string;
   dir: string;
   identity?: string;
   knownHosts?: string;
   acceptNewHostKey?: boolean;
   sudoPasswordStdin?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** `apply`'s flags: those of every whole-cluster command, and what changes the cluster. */
+interface ApplyFlags extends ClusterCommandFlags {
   mirror?: string;
   from?: string;
   until?: string;
   dryRun?: boolean;
   concurrency: string;
-  json?: boolean;
-  verbose?: boolean;
   force?: boolean;
   allowNameRemoval?: boolean;
 }
@@ -146,18 +151,6 @@ function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string
       return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
     })
     .join("\n");
-}
-
-/** What the whole-cluster forms of status, reset and logs take. */
-export interface ClusterCommandFlags {
-  file: string;
-  dir: string;
-  identity?: string;
-  knownHosts?: string;
-  acceptNewHostKey?: boolean;
-  sudoPasswordStdin?: boolean;
-  json?: boolean;
-  verbose?: boolean;
 }
 
 /** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
