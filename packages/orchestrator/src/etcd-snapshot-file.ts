@@ -64,6 +64,19 @@ export async function verifySnapshotFile(path: string): Promise<{ size: number; 
 
 /** Bytes per round trip of a transfer: small enough to hold as base64 text, large enough that a big snapshot takes few trips. */
 const CHUNK = 4 << 20;
+/**
+ * Pieces in flight at once, each on a channel of its own (the SSH transport allows 8): a round trip costs about
+ * 0.2 s whatever its size, so one at a time spends most of a transfer waiting (48 MiB: 2.6 s in turns, 0.7 s four at once).
+ */
+const IN_FLIGHT = 4;
+
+/** Runs `work` for pieces 0..count-1, IN_FLIGHT at a time, and hands the results to `use` in order. */
+async function inPieces<T>(count: number, work: (i: number) => Promise<T>, use: (i: number, r: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < count; i += IN_FLIGHT) {
+    const batch = await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count - i) }, (_, k) => work(i + k)));
+    for (const [k, r] of batch.entries()) await use(i + k, r);
+  }
+}
 
 /**
  * Copies a file of the node to `out` on this machine over the node's connection (the transport carries text,
@@ -71,19 +84,23 @@ const CHUNK = 4 << 20;
  * appears whole or not at all: written to a temporary file of mode 0600 beside it, synced, then renamed.
  */
 export async function fetchFile(t: Transport, remote: string, out: string): Promise<{ size: number; sha256: string }> {
-  const [sum, size] = (await exec(t, sh`sha256sum ${remote} | cut -d' ' -f1; wc -c < ${remote}`)).stdout.trim().split(/\s+/);
-  const total = Number(size);
+  const total = Number((await exec(t, sh`wc -c < ${remote}`)).stdout.trim());
+  const digest = exec(t, sh`sha256sum ${remote} | cut -d' ' -f1`).then((r) => r.stdout.trim());
+  digest.catch(() => undefined); // awaited below; a failure then is the one reported
   await ensureFolder(dirname(out), 0o700);
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString("hex")}.tmp`);
   const f = await open(tmp, "wx", 0o600);
   const got = createHash("sha256");
   try {
-    for (let i = 0; i * CHUNK < total; i++) {
-      const piece = Buffer.from((await exec(t, sh`dd if=${remote} bs=${CHUNK} skip=${i} count=1 2>/dev/null | base64 -w0`)).stdout, "base64");
-      if (piece.length === 0) throw new DkError(`${t.host}: ${remote} became shorter while it was copied`, "TRANSFER");
-      got.update(piece);
-      await f.write(piece);
-    }
+    await inPieces(
+      Math.ceil(total / CHUNK),
+      async (i) => Buffer.from((await exec(t, sh`dd if=${remote} bs=${CHUNK} skip=${i} count=1 2>/dev/null | base64 -w0`)).stdout, "base64"),
+      async (_, piece) => {
+        if (piece.length === 0) throw new DkError(`${t.host}: ${remote} became shorter while it was copied`, "TRANSFER");
+        got.update(piece);
+        await f.write(piece);
+      },
+    );
     await f.sync();
   } catch (e) {
     await f.close();
@@ -91,6 +108,10 @@ export async function fetchFile(t: Transport, remote: string, out: string): Prom
     throw e;
   }
   await f.close();
+  const sum = await digest.catch(async (e: unknown) => {
+    await unlink(tmp);
+    throw e;
+  });
   if (got.digest("hex") !== sum) {
     await unlink(tmp);
     throw new DkError(`${t.host}: ${remote} arrived damaged (its SHA-256 differs from the node's)`, "TRANSFER", { hint: "run it again" });
@@ -98,24 +119,28 @@ export async function fetchFile(t: Transport, remote: string, out: string): Prom
   await rename(tmp, out);
   const d = await open(dirname(out), "r");
   await d.sync().finally(() => d.close());
-  return { size: total, sha256: sum! };
+  return { size: total, sha256: sum };
 }
 
 /**
- * Copies a file of this machine to the node (mode 0600, its folder 0700), piece by piece, then checks the
- * node's SHA-256 of it against `sha256`; a damaged copy is removed and refused.
+ * Copies a file of this machine to the node (mode 0600, its folder 0700), each piece written at its place,
+ * then checks the node's SHA-256 of it against `sha256`; a damaged copy is removed and refused.
  */
 export async function uploadFile(t: Transport, local: string, remote: string, sha256: string): Promise<void> {
   await exec(t, sh`mkdir -p ${dirname(remote)} && chmod 700 ${dirname(remote)} && rm -f ${remote} && (umask 077; : > ${remote})`);
   const f = await open(local, "r");
   try {
-    const chunk = Buffer.alloc(CHUNK);
-    for (let at = 0; ;) {
-      const { bytesRead } = await f.read(chunk, 0, CHUNK, at);
-      if (bytesRead === 0) break;
-      await exec(t, sh`cat >> ${remote}`, { stdin: Buffer.from(chunk.subarray(0, bytesRead)) });
-      at += bytesRead;
-    }
+    const { size } = await f.stat();
+    await inPieces(
+      Math.ceil(size / CHUNK),
+      async (i) => {
+        const piece = Buffer.alloc(Math.min(CHUNK, size - i * CHUNK));
+        await f.read(piece, 0, piece.length, i * CHUNK);
+        // POSIX dd: a short read from the pipe is written as it is, right after the one before, so the piece lands whole.
+        await exec(t, sh`dd of=${remote} bs=${CHUNK} seek=${i} conv=notrunc 2>/dev/null`, { stdin: piece });
+      },
+      async () => undefined,
+    );
   } finally {
     await f.close();
   }
