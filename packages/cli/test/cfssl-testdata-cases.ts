@@ -72,6 +72,17 @@ export const OWN_FILES: Record<string, string> = {
   "subject.json": `{"CN": "override.example", "names": [{"O": "Over", "OU": "ride"}, {"O": "Two"}], "SerialNumber": "42", "hosts": ["ignored.example"]}`,
   "subject-country.json": `{"names": [{"C": "DE"}]}`,
   "subject-lowercase.json": `{"cn": "lower", "NAMES": [{"st": "Bavaria"}]}`,
+  // openssl req -multivalue-rdn -subj "/C=US/street=1 Main St/postalCode=94107/O=Over+O=Two/emailAddress=a@b.example/CN=street.example"
+  "street-postal.csr": `-----BEGIN CERTIFICATE REQUEST-----
+MIIBPDCB5AIBADCBgTELMAkGA1UEBhMCVVMxEjAQBgNVBAkMCTEgTWFpbiBTdDEO
+MAwGA1UEEQwFOTQxMDcxGTAKBgNVBAoMA1R3bzALBgNVBAoMBE92ZXIxGjAYBgkq
+hkiG9w0BCQEWC2FAYi5leGFtcGxlMRcwFQYDVQQDDA5zdHJlZXQuZXhhbXBsZTBZ
+MBMGByqGSM49AgEGCCqGSM49AwEHA0IABHDIrUKCatSBo/ARfXFtSkn2AIWLrul8
+obIqUBrPb75S4a66rM9P5F+SChi/NEMEYN07SZHAPUq0uChh82TClDCgADAKBggq
+hkjOPQQDAgNHADBEAiAII9Wq1xGjCdtryVYB9dx9AahZRk3WSWIs/Uh1+P7+mAIg
+I2iCuvGwPP0+FU+3Mw+TjSrYyup4pN02jPTXxOM0WUA=
+-----END CERTIFICATE REQUEST-----
+`,
   // cfssl's bundler/testdata/client-auth chain (root, an intermediate with an empty subject, a server and a client
   // leaf with empty subjects): its JSON files are not in the search index, so these are read back from the
   // certificates the chain made (root.pem, int.pem, leaf-server.pem, leaf-client.pem, kept under fixtures/cfssl).
@@ -366,14 +377,25 @@ export const CASES: Case[] = [
     },
   ]),
   { name: "gencert multi-valued RDNs of different lengths (DER order)", kind: "gencert", input: "@multi-rdn.json", documented: { "cert.keyUsage": "ku" } },
-  ...["cmd/cfssl/testdata/cert.csr", "selfsign/testdata/extension.csr", "signer/local/testdata/extreq.csr"].flatMap((input): Case[] =>
-    ["subject.json", "subject-country.json", "subject-lowercase.json"].map((subject) => ({
-      name: `sign ${input} with SUBJECT ${subject}`,
-      kind: "sign",
-      input,
-      subject: `@${subject}`,
-    })),
-  ),
+  ...[
+    ["cmd/cfssl/testdata/cert.csr", "subject.json"],
+    ["selfsign/testdata/extension.csr", "subject-country.json"],
+    ["signer/local/testdata/extreq.csr", "subject-lowercase.json"],
+  ].map(([input, subject]): Case => ({ name: `sign ${input} with SUBJECT ${subject}`, kind: "sign", input: input!, subject: `@${subject}` })),
+  {
+    name: "sign a CSR with street, postal code, email and a multi-valued RDN",
+    kind: "sign",
+    input: "@street-postal.csr",
+    documented: { "cert.keyUsage": "ku" },
+  },
+  { name: "certinfo -csr a CSR with street, postal code, email and a multi-valued RDN", kind: "certinfo-csr", input: "@street-postal.csr" },
+  ...["subject.json", "subject-country.json"].map((subject): Case => ({
+    name: `sign street-postal.csr with SUBJECT ${subject} (street and postal code dropped)`,
+    kind: "sign",
+    input: "@street-postal.csr",
+    subject: `@${subject}`,
+    documented: { "cert.keyUsage": "ku" },
+  })),
   { name: "sign testcert.csr -hostname", kind: "sign", input: "cmd/cfssl/testdata/testcert.csr", hostname: "a.example,10.9.9.9,me@a.example" },
   { name: "sign cert.csr with an expired CA", kind: "sign", input: "cmd/cfssl/testdata/cert.csr", ca: expiredCa, documented: { outcome: "expired" } },
 ];
