@@ -74,7 +74,7 @@ describe("aliases that kubectl accepts", () => {
     ["200 aliases of a 20-key map (94% of decodes from aliases)", wide(200, 20)],
     [
       "extensions, written sorted by name with go-yaml's natural key order (k9 before k10)",
-      'preferences:\n  extensions:\n  - {name: z, extension: 1}\n  - {name: a, extension: 2}\nextensions:\n- {name: q, extension: {k10: 1, k9: 2, a_b: 3, a-b: 4, "~": 5, B: 6}}\n- {name: b}\ncontexts:\n- name: c\n  context:\n    extensions: [{name: "y", extension: x}, {name: "x", extension: y}]\n',
+      'preferences:\n  extensions:\n  - {name: z, extension: 1}\n  - {name: a, extension: 2}\nextensions:\n- {name: q, extension: {k10: 1, k9: 2, a_b: 3, a-b: 4, "~": 5, B: 6, .99_: 7, ._01: 8, .5: 9, 1e3: 10}}\n- {name: b}\ncontexts:\n- name: c\n  context:\n    extensions: [{name: "y", extension: x}, {name: "x", extension: y}]\n',
     ],
     ["a duplicate extension name (refused)", "extensions:\n- {name: z, extension: 1}\n- {name: z, extension: 2}\n"],
   ])("%s: the same verdict and the same view as kubectl", (name, text) => {

@@ -29,6 +29,8 @@ export function resolvePlain(s: string): string | number | boolean | null {
   if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
   if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
   if (!/^[-+.0-9]/.test(s)) return s;
+  // A leading dot is tried as a Go float as it is (no underscores dropped), as go-yaml v2 does.
+  if (s.startsWith(".")) return /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(s) ? Number(s) : s;
   // Unmarshalled into interface{}, go-yaml v2 keeps a timestamp as its text.
   if (TIMESTAMP.test(s)) return s;
   const plain = s.replace(/_/g, "");

@@ -1,4 +1,4 @@
-import { type Config, withCanonicalExtensions } from "./model.js";
+import { type Config, goStringCompare, withCanonicalExtensions } from "./model.js";
 
 /**
  * A kubeconfig as kubectl prints it with `-o json`: encoding/json over the clientcmd v1 structs, so
@@ -122,27 +122,29 @@ function empty(v: unknown): boolean {
   return false;
 }
 
-/** A map's keys sorted (encoding/json sorts map keys), all the way down. */
-function sortDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortDeep);
-  if (typeof v !== "object" || v === null) return v ?? null;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortDeep((v as Record<string, unknown>)[k]);
-  return out;
-}
-
-/** The value in Go's field order (plain objects keep insertion order), omitempty fields left out. */
+/**
+ * The value with its structs in Go's field order, omitempty fields left out. Structs become `Map`s,
+ * which keep their order (a plain object would put a key such as "1000" first); maps stay plain
+ * objects, whose keys encoding/json sorts.
+ */
 function shape(v: unknown, s: Shape): unknown {
-  if (v === undefined || v === null || s === "value") return sortDeep(v);
+  if (v === undefined || v === null || s === "value") return v ?? null;
   if ("list" in s) return (v as unknown[]).map((x) => shape(x, s.list));
   const obj = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  const out = new Map<string, unknown>();
   for (const [k, inner, omit] of s.fields) {
     const x = obj[k];
     if (omit && (empty(x) || (typeof x === "object" && x !== null && Object.keys(x).length === 0))) continue;
-    out[k] = shape(x, inner);
+    out.set(k, shape(x, inner));
   }
   return out;
+}
+
+/** A shaped value as plain JSON data (structs as objects), for JSONPath. */
+function plain(v: unknown): unknown {
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]));
+  if (Array.isArray(v)) return v.map(plain);
+  return v;
 }
 
 /** A string as Go's encoding/json writes it (HTML-safe). */
@@ -151,10 +153,10 @@ export function goJsonString(s: string): string {
 }
 
 /**
- * encoding/json's output: `indent` "" gives json.Marshal (compact), else json.MarshalIndent; `sortKeys`
- * for maps (every object of an unstructured value; only the maps inside a struct otherwise).
+ * encoding/json's output: `indent` "" gives json.Marshal (compact), else json.MarshalIndent. A `Map`
+ * is a struct, written in its order; a plain object is a map, written with its keys sorted by bytes.
  */
-export function goJson(v: unknown, indent = "", sortKeys = true, depth = 0): string {
+export function goJson(v: unknown, indent = "", depth = 0): string {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return goJsonString(v);
   if (typeof v === "number") return Number.isFinite(v) ? (Object.is(v, -0) ? "-0" : String(v)) : "null";
@@ -163,24 +165,32 @@ export function goJson(v: unknown, indent = "", sortKeys = true, depth = 0): str
   const end = indent ? `\n${indent.repeat(depth)}` : "";
   if (Array.isArray(v)) {
     if (v.length === 0) return "[]";
-    return `[${v.map((x) => nl + goJson(x, indent, sortKeys, depth + 1)).join(",")}${end}]`;
+    return `[${v.map((x) => nl + goJson(x, indent, depth + 1)).join(",")}${end}]`;
   }
-  const keys = Object.keys(v as object);
-  if (sortKeys) keys.sort();
-  if (keys.length === 0) return "{}";
+  const entries =
+    v instanceof Map
+      ? [...(v as Map<string, unknown>)]
+      : Object.keys(v as object)
+          .sort(goStringCompare)
+          .map((k) => [k, (v as Record<string, unknown>)[k]] as const);
+  if (entries.length === 0) return "{}";
   const sep = indent ? ": " : ":";
-  return `{${keys.map((k) => `${nl}${goJsonString(k)}${sep}${goJson((v as Record<string, unknown>)[k], indent, sortKeys, depth + 1)}`).join(",")}${end}}`;
+  return `{${entries.map(([k, x]) => `${nl}${goJsonString(k)}${sep}${goJson(x, indent, depth + 1)}`).join(",")}${end}}`;
 }
 
-/** The kubeconfig in kubectl's JSON field order, for `-o json` and for JSONPath. */
-export function kubectlObject(cfg: Config): unknown {
-  // The codec sets the kind and version whatever the file says.
+/** The kubeconfig in kubectl's JSON field order (structs as `Map`s); the codec sets the kind and version whatever the file says. */
+function shaped(cfg: Config): unknown {
   return shape({ ...withCanonicalExtensions(cfg), kind: "Config", apiVersion: "v1" }, CONFIG);
+}
+
+/** The kubeconfig as the JSON data kubectl's JSONPath runs on (what `-o json` prints, as plain objects). */
+export function kubectlObject(cfg: Config): unknown {
+  return plain(shaped(cfg));
 }
 
 /** `kubectl config view -o json`, byte for byte. */
 export function toKubectlJson(cfg: Config): string {
-  return `${goJson(kubectlObject(cfg), "    ", false)}\n`;
+  return `${goJson(shaped(cfg), "    ")}\n`;
 }
 
 /** Go's strconv.FormatFloat(f, 'g', -1, 64), which fmt's %v and go-yaml use: exponent form below 1e-4 and from 1e6 up (`1e+06`). */

@@ -60,7 +60,9 @@ function emit(value: unknown, indent: number): string {
 
 /**
  * go-yaml v2's order of map keys (sorter.go, keyList.Less), which kubectl's YAML goes through: letters
- * by code point and after anything else, runs of digits by their number (`k2` before `k10`).
+ * by code point and after anything else, runs of digits by their number (`k2` before `k10`). It is not
+ * a total order for some keys (`0755` < `0o17` < `10` < `0755`): there kubectl's own output changes
+ * from run to run (Go sorts the keys in the random order of a map), and ours is one of its outputs.
  */
 export function goYamlKeyCompare(a: string, b: string): number {
   // Fast path for the usual keys: at the first difference, two ASCII characters neither of which is a digit.
