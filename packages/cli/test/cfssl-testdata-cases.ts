@@ -83,6 +83,50 @@ hkjOPQQDAgNHADBEAiAII9Wq1xGjCdtryVYB9dx9AahZRk3WSWIs/Uh1+P7+mAIg
 I2iCuvGwPP0+FU+3Mw+TjSrYyup4pN02jPTXxOM0WUA=
 -----END CERTIFICATE REQUEST-----
 `,
+  // openssl crl2pkcs7 -nocrl -certfile bundler/testdata/partial-bundle.pem: a PKCS#7 with two certificates
+  "two-certs.p7": `-----BEGIN PKCS7-----
+MIIHUgYJKoZIhvcNAQcCoIIHQzCCBz8CAQExADALBgkqhkiG9w0BBwGgggcnMIIC
+vzCCAkSgAwIBAgIUEOTb+fwacUOxBc1ryZ3YHHR7hYIwCgYIKoZIzj0EAwMwgYwx
+CzAJBgNVBAYTAlVTMRMwEQYDVQQIEwpDYWxpZm9ybmlhMRYwFAYDVQQHEw1TYW4g
+RnJhbmNpc2NvMRMwEQYDVQQKEwpDbG91ZEZsYXJlMRwwGgYDVQQLExNTeXN0ZW1z
+IEVuZ2luZWVyaW5nMR0wGwYDVQQDExRjbG91ZGZsYXJlLWludGVyLmNvbTAeFw0x
+OTA1MDEwMDAwMDBaFw0yODA2MTUwODAwMDBaMIGLMQswCQYDVQQGEwJVUzETMBEG
+A1UECBMKQ2FsaWZvcm5pYTEWMBQGA1UEBxMNU2FuIEZyYW5jaXNjbzETMBEGA1UE
+ChMKQ2xvdWRGbGFyZTEcMBoGA1UECxMTU3lzdGVtcyBFbmdpbmVlcmluZzEcMBoG
+A1UEAxMTY2xvdWRmbGFyZS1sZWFmLmNvbTB2MBAGByqGSM49AgEGBSuBBAAiA2IA
+BNYivDDh3Iikkb+3/Oocity4JQXmxLP2njZThYNtR4y7Bxixp05KLoq8gtazyccD
+klueu4OWFnpmkjyqPQ+0MIf/BJKoA4Q4iNiCN/ZfF690LR/pZPrMRZuWSGVb2890
+L6NmMGQwDgYDVR0PAQH/BAQDAgKkMBIGA1UdEwEB/wQIMAYBAf8CAQEwHQYDVR0O
+BBYEFDmNWkY9a2tS8p4M9RGYi2MJRbo/MB8GA1UdIwQYMBaAFD3f3FiGmOjKKSDu
+pXSse/XS6RdXMAoGCCqGSM49BAMDA2kAMGYCMQCKWVbXphd4qec03igIHUU9lBIU
+dzWNwlN5Vy2TzwFW4cqdzOCv2FNOGGutweLezjcCMQCJOR7Q3WbWf7wear2igaoQ
+jQW55KjDYA5bJjbh+x3MCROR+tcnfdT94ALUN2CKxEkwggRgMIICSKADAgECAhQa
+RLplHekYbXCEF0z3z/6EBJE2kTANBgkqhkiG9w0BAQ0FADCBjDELMAkGA1UEBhMC
+VVMxEzARBgNVBAoTCkNsb3VkRmxhcmUxHDAaBgNVBAsTE1N5c3RlbXMgRW5naW5l
+ZXJpbmcxFjAUBgNVBAcTDVNhbiBGcmFuY2lzY28xEzARBgNVBAgTCkNhbGlmb3Ju
+aWExHTAbBgNVBAMTFGNsb3VkZmxhcmUtaW50ZXIuY29tMB4XDTE5MDUwMTAwMDAw
+MFoXDTI4MDYxNTA4MDAwMFowgYwxCzAJBgNVBAYTAlVTMRMwEQYDVQQIEwpDYWxp
+Zm9ybmlhMRYwFAYDVQQHEw1TYW4gRnJhbmNpc2NvMRMwEQYDVQQKEwpDbG91ZEZs
+YXJlMRwwGgYDVQQLExNTeXN0ZW1zIEVuZ2luZWVyaW5nMR0wGwYDVQQDExRjbG91
+ZGZsYXJlLWludGVyLmNvbTB2MBAGByqGSM49AgEGBSuBBAAiA2IABCFZIzSRsH9x
+dF1iR+8kElbcbqAYnYuSTbEOxYcREHGRJd2/v9YhetEwWNmIuisCbgOpyBO9zyFx
+snzYU4cOA/AomW2nJEP7n4M9g8r8clhQz8y6+013jP9MEqf4pqMVnqNmMGQwDgYD
+VR0PAQH/BAQDAgKkMBIGA1UdEwEB/wQIMAYBAf8CAQEwHQYDVR0OBBYEFD3f3FiG
+mOjKKSDupXSse/XS6RdXMB8GA1UdIwQYMBaAFIhguhikd7hBBBvV73dRwlsUuiA/
+MA0GCSqGSIb3DQEBDQUAA4ICAQCvcXOOxGhNSjlahw/GlRp5Lk88hjm4GYxlBT4l
+C4LMFMbAA42TPARlQwdb1I2sP2Dupxai7L7W3hLPp0mIpr7q++jrRsm8g0Qsudu7
+ln6331/tHc8B1whxxBXE8gXEoqrodiGAPH6M68JO4YBNcgv2+RgvytH/1iYwkGnp
+F7j6xar3uTNEm3vMhTj6kv/cifHwpS5eWHwr9prhKFjJEh4BiLGcaMNDxgxUsXKN
+V6DTCK/6oCSCiaLzWG2zsNSFrDMxELzUDqgjC9Y0F8HYJSKMRHOkGPGYxnBpQ6Pr
+IqEZuKC3uXG9xKTMllMniz4cTTmT05icnz48X6aje5KcbZ2D82oiKl2Hz/1+8e5t
+bdAvtzBtojtPSVViSik2QvxM/uA5mOR40JO+Ee6fj7tqmNsV7KWPySRNovr7pj7s
+ksaawPxqa7LjlC780qohnJgX+/EFKqLfDZGbwjBi9DtyLaM35Em89BXLaGKhfI5T
+OjIEQPsaFmNXn2Ls3rZyVDz6DeDGPEXn+VhTo6TdQSBroktyEFaCrTL8zhwa2J0k
+IZZ0tkCV1C2dFvuqPTK3rhvLL5IQJkceUqugYBG7Sq+ixsTquJm+GZSWesENLTYs
+bAbR2eLbWIREm7nojyW0domxlQi7iM4RQEQ1DAgBQuhk9g4RRT0YaCgalR2o22l9
+llaa/DEA
+-----END PKCS7-----
+`,
   // cfssl's bundler/testdata/client-auth chain (root, an intermediate with an empty subject, a server and a client
   // leaf with empty subjects): its JSON files are not in the search index, so these are read back from the
   // certificates the chain made (root.pem, int.pem, leaf-server.pem, leaf-client.pem, kept under fixtures/cfssl).
@@ -184,6 +228,7 @@ export const CASES: Case[] = [
     "bundler/testdata/client-auth/int.pem",
     "bundler/testdata/client-auth/leaf-server.pem",
     "helpers/testdata/cert_with_whitespace.pem",
+    "helpers/testdata/cert_pkcs7.pem",
     "signer/testdata/notselfsigned.pem",
     "initca/testdata/pathlen_0.pem",
     "initca/testdata/pathlen_unspecified.pem",
@@ -202,6 +247,8 @@ export const CASES: Case[] = [
         }
       : {}),
   })),
+
+  { name: "certinfo a PKCS#7 with two certificates", kind: "certinfo", input: "@two-certs.p7" },
 
   // gencert -initca
   { name: "initca cli/testdata/csr.json", kind: "initca", input: "cli/testdata/csr.json", documented: { outcome: "unsupported" } },

@@ -2,6 +2,7 @@ import { certificatePem } from "../certificate.js";
 import { InputError, type InputLocation } from "../errors.js";
 import { colonHex, describeCertificate } from "../inspect.js";
 import { type NameAttribute, nameAttributes, oidText, tlv } from "../name.js";
+import { pemBlockDer } from "../pem.js";
 import { x509 } from "../x509.js";
 
 /** The subject/issuer object of cfssl certinfo's JSON (certinfo.go Name), in its key order. */
@@ -34,13 +35,40 @@ export interface CfsslCertinfo {
 
 /**
  * The one certificate of a PEM file, as cfssl's helpers.ParseCertificatePEM reads it: text before the block is
- * skipped, anything after it (a second certificate, say) is refused, as cfssl refuses it.
+ * skipped, anything after it (a second certificate, say) is refused, as cfssl refuses it; a PKCS#7 block (what a
+ * CA's "p7b" download holds) gives its certificate when it holds exactly one.
  */
 export function onlyCertificatePem(text: string, where: InputLocation): string {
-  const end = "-----END CERTIFICATE-----";
+  const label = /-----BEGIN ([^-\r\n]*)-----/.exec(text)?.[1] ?? "CERTIFICATE";
+  const end = `-----END ${label}-----`;
   const at = text.indexOf(end);
   if (at >= 0 && text.slice(at + end.length).trim() !== "") throw new InputError("the PEM file should contain only one object (a certificate)", where);
-  return text;
+  if (label !== "PKCS7") return text;
+  const certs = pkcs7Certificates(pemBlockDer(text, ["PKCS7"], "PKCS#7 object", where), where);
+  if (certs.length !== 1) throw new InputError(`the PKCS7 object in the PEM file should contain only one certificate (it has ${certs.length})`, where);
+  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(certs[0]!).toString("base64").replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n")}-----END CERTIFICATE-----\n`;
+}
+
+/** The certificates of a PKCS#7 SignedData (RFC 2315: ContentInfo { signedData, [0] { ..., [0] certificates } }). */
+function pkcs7Certificates(der: Uint8Array, where: InputLocation): Uint8Array[] {
+  try {
+    const info = tlv(der, 0);
+    const type = tlv(der, info.start);
+    if (oidText(der.subarray(type.start, type.end)) !== "1.2.840.113549.1.7.2")
+      throw new InputError("only PKCS #7 Signed Data Content Info supported for certificate parsing", where);
+    const signedData = tlv(der, tlv(der, type.end).start);
+    for (let at = signedData.start; at < signedData.end; at = tlv(der, at).end) {
+      if (der[at] !== 0xa0) continue;
+      const set = tlv(der, at);
+      const out: Uint8Array[] = [];
+      for (let c = set.start; c < set.end; c = tlv(der, c).end) out.push(der.slice(c, tlv(der, c).end));
+      return out;
+    }
+    return [];
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    throw new InputError("malformed PKCS#7 object: its DER structure is damaged", where, { cause });
+  }
 }
 
 /**
