@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { describeCertificate, parseCertificate } from "@dk-bootstrap/pki";
@@ -128,6 +128,33 @@ describe("side by side with the real cfssl", () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).cert).toMatch(/BEGIN CERTIFICATE/);
+  });
+
+  it("genkey - reads the CSR JSON on stdin as cfssl's testdata scripts pipe it; cfssljson writes its CSR and key", () => {
+    const dir = join(root, "genkey");
+    mkdirSync(dir);
+    const out = dk(["genkey", "-"], { cwd: dir, input: '{ "CN": "Pathlen Unspecified" }' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(out.stdout))).toEqual(["csr", "key"]);
+    expect(run(peer("cfssljson"), ["-bare", "inter"], { cwd: dir, input: out.stdout }).status).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["inter-key.pem", "inter.csr"]);
+    const csr = run(peer("openssl"), ["req", "-in", "inter.csr", "-noout", "-verify", "-subject"], { cwd: dir });
+    expect(csr.status, csr.stderr).toBe(0);
+    expect(csr.stdout).toContain("CN = Pathlen Unspecified");
+  });
+
+  it("sign's SUBJECT file: a missing or malformed one is one line naming it", () => {
+    const dir = join(root, "genkey");
+    writeFileSync(join(dir, "bad-subject.json"), '{"CN": ');
+    for (const [file, says] of [
+      ["missing.json", /missing\.json.*no such file/],
+      ["bad-subject.json", /bad-subject\.json.*malformed JSON/],
+    ] as const) {
+      const r = dk(["sign", `-ca=${join(ours, "ca.pem")}`, `-ca-key=${join(ours, "ca-key.pem")}`, "inter.csr", file], { cwd: dir });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(says);
+    }
   });
 
   it("writes what cfssljson writes with its own `json -bare`", () => {
