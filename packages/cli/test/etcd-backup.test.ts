@@ -3,7 +3,7 @@
 // be refused (no --yes, a damaged file) is refused before any member stops.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
@@ -120,6 +120,13 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
       const folder = join(h.remoteRoot, "var", "lib", "dk-bootstrap", "etcd-snapshots");
       expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
     }
+    // An --out that is a folder: refused in one line, before any snapshot, and nothing left in it or beside it.
+    const folder = join(work, "a-folder");
+    mkdirSync(folder);
+    const intoFolder = await dk("etcd", "snapshot", "--out", folder);
+    expect(intoFolder.status).toBe(1);
+    expect(intoFolder.stderr).toMatch(/^error: .*\/a-folder: is a folder: give the snapshot a file name$/m);
+    expect([...readdirSync(folder), ...readdirSync(work).filter((f) => f.endsWith(".tmp"))]).toEqual([]);
     // The default name, under the cluster folder.
     const d = await dk("etcd", "snapshot");
     expect(d.status, d.stderr).toBe(0);

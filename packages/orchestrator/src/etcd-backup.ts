@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { DkError } from "@dk-bootstrap/pki";
+import { stat } from "node:fs/promises";
+import { DkError, InputError } from "@dk-bootstrap/pki";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply.js";
 import type { ClusterNode } from "./cluster-ops.js";
 import { EtcdControl } from "./etcd-membership.js";
@@ -60,6 +61,7 @@ async function answering(controllers: ClusterNode[]): Promise<{ node: ClusterNod
  * Secret of the cluster), its integrity hash checked here, and the node's copy removed.
  */
 export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: BackupProgress = {}): Promise<TakenSnapshot> {
+  if ((await stat(out).catch(() => undefined))?.isDirectory()) throw new InputError("is a folder: give the snapshot a file name", { file: out });
   const controllers = membersOf(nodes);
   const healthy = await answering(controllers);
   const chosen = healthy.find((a) => a.leader) ?? healthy[0];

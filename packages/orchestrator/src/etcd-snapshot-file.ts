@@ -116,7 +116,10 @@ export async function fetchFile(t: Transport, remote: string, out: string): Prom
     await unlink(tmp);
     throw new DkError(`${t.host}: ${remote} arrived damaged (its SHA-256 differs from the node's)`, "TRANSFER", { hint: "run it again" });
   }
-  await rename(tmp, out);
+  await rename(tmp, out).catch(async (e: unknown) => {
+    await unlink(tmp);
+    throw e;
+  });
   const d = await open(dirname(out), "r");
   await d.sync().finally(() => d.close());
   return { size: total, sha256: sum };
