@@ -127,6 +127,19 @@ bAbR2eLbWIREm7nojyW0domxlQi7iM4RQEQ1DAgBQuhk9g4RRT0YaCgalR2o22l9
 llaa/DEA
 -----END PKCS7-----
 `,
+  // openssl req -x509 -set_serial 0xED4C11D3085536D1597D3B0A550E93BE6159A1: a positive serial whose DER keeps a 00 byte
+  "serial-00ed.pem": `-----BEGIN CERTIFICATE-----
+MIIBgjCCASegAwIBAgIUAO1MEdMIVTbRWX07ClUOk75hWaEwCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLc2VyaWFsIDAwRUQwHhcNMjYxMjAxMTM0NjQ4WhcNMzYxMTI4
+MTM0NjQ4WjAWMRQwEgYDVQQDDAtzZXJpYWwgMDBFRDBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABHDIrUKCatSBo/ARfXFtSkn2AIWLrul8obIqUBrPb75S4a66rM9P
+5F+SChi/NEMEYN07SZHAPUq0uChh82TClDCjUzBRMB0GA1UdDgQWBBTb9B5elg5X
+ACevC6n8rk8SH2s30zAfBgNVHSMEGDAWgBTb9B5elg5XACevC6n8rk8SH2s30zAP
+BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQC48UJ5Cp7C2KZ1qPGv
++EZYdkLYOwukdNnOMNi/rWCisgIhALC2KXgAWxv0g9lwOFrqAYa18VJnBqG+wNjf
+Itj5KC2D
+-----END CERTIFICATE-----
+`,
   // cfssl's bundler/testdata/client-auth chain (root, an intermediate with an empty subject, a server and a client
   // leaf with empty subjects): its JSON files are not in the search index, so these are read back from the
   // certificates the chain made (root.pem, int.pem, leaf-server.pem, leaf-client.pem, kept under fixtures/cfssl).
@@ -234,6 +247,9 @@ export const CASES: Case[] = [
     "initca/testdata/pathlen_unspecified.pem",
     "cmd/cfssl/testdata/cert.pem",
     "api/testdata/leaf.pem",
+    "signer/remote/testdata/server.pem",
+    "signer/remote/testdata/client.pem",
+    "bundler/testdata/inter-L1.pem",
   ].map((input): Case => ({
     name: `certinfo ${input}`,
     kind: "certinfo",
@@ -249,6 +265,7 @@ export const CASES: Case[] = [
   })),
 
   { name: "certinfo a PKCS#7 with two certificates", kind: "certinfo", input: "@two-certs.p7" },
+  { name: "certinfo a positive serial with a leading 00 byte", kind: "certinfo", input: "@serial-00ed.pem" },
 
   // gencert -initca
   { name: "initca cli/testdata/csr.json", kind: "initca", input: "cli/testdata/csr.json", documented: { outcome: "unsupported" } },

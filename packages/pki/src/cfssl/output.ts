@@ -130,11 +130,19 @@ function certinfoName(name: x509.Name): CfsslCertinfoName {
   return out as CfsslCertinfoName;
 }
 
-/** The serial as Go's big.Int prints it: a DER INTEGER is signed, so a first byte >= 0x80 is a negative serial. */
+/**
+ * The serial as Go's big.Int prints it, read from the DER INTEGER itself: it is signed, so a first byte >= 0x80 is
+ * a negative serial, and a positive one with that high bit keeps a leading 00 byte (x509's serialNumber drops it,
+ * which made one of cfssl's serials in 256 print negative).
+ */
 function goSerial(cert: x509.X509Certificate): string {
-  const hex = cert.serialNumber || "0";
-  const value = BigInt(`0x${hex}`);
-  return (parseInt(hex.slice(0, 2), 16) >= 0x80 ? value - (1n << BigInt(hex.length * 4)) : value).toString(10);
+  const der = new Uint8Array(cert.rawData);
+  const tbs = tlv(der, tlv(der, 0).start);
+  let field = tlv(der, tbs.start);
+  if (der[tbs.start] === 0xa0) field = tlv(der, field.end); // the [0] version comes first
+  const bytes = der.subarray(field.start, field.end);
+  const value = BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`);
+  return (bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value).toString(10);
 }
 
 /** Go's names of signature algorithms (x509.SignatureAlgorithm.String, as cfssl's helpers.SignatureString prints them), by OID. */
