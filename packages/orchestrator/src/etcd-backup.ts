@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
 import { DkError, InputError } from "@dk-bootstrap/pki";
-import { pool, readApplyRecord, writeApplyRecord } from "./apply.js";
+import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
 import type { ClusterNode } from "./cluster-ops.js";
 import { EtcdControl } from "./etcd-membership.js";
 import { EtcdTools, type SnapshotStatus, fetchFile, uploadFile, verifySnapshotFile } from "./etcd-snapshot-file.js";
@@ -78,7 +78,11 @@ export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: 
     await exec(node.conn.transport, lines([sh`mkdir -p ${folder} && chmod 700 ${folder} && umask 077`, tools.etcdctl("30m", "snapshot", "save", remote)]));
     const status = await tools.status(remote);
     const { size, sha256 } = await fetchFile(node.conn.transport, remote, out);
-    await verifySnapshotFile(out);
+    // The node's digest matched; this catches a snapshot etcd itself wrote damaged, which is no backup to keep.
+    await verifySnapshotFile(out).catch(async (e: unknown) => {
+      await unlink(out);
+      throw e;
+    });
     return { from: node.spec.nodeName, leader: chosen.leader, status, size, sha256, path: out };
   } finally {
     await node.conn.transport.run(sh`rm -f ${remote} ${`${remote}.part`}`);
