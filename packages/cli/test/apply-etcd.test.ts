@@ -251,6 +251,12 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(seen.failures).toEqual([]);
     expect(seen.twoDown).toBe(0);
     expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
+    // A snapshot of the data first, verified by etcd itself here.
+    const snapshot = /etcd 3\.6\.5 -> 3\.6\.6: snapshot first, revision \d+, in (\S+)/.exec(r.stdout)?.[1];
+    expect(snapshot, r.stdout).toMatch(new RegExp(`^${dir}/backups/etcd-.*-before-3\\.6\\.6\\.db$`));
+    const status = await runAsync(peer("etcdctl"), ["snapshot", "status", snapshot!, "-w", "json"], { env: { ...process.env, ETCDCTL_API: "3" } });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).totalKey).toBeGreaterThan(0);
     const tarball = `etcd-v${next}-linux-amd64.tar.gz`;
     const published = createHash("sha256")
       .update(mirror.files.get(`/github.com/etcd-io/etcd/releases/download/v${next}/${tarball}`)!)

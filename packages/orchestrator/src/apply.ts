@@ -1,19 +1,21 @@
 import { createHash } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import {
   type ClusterPki,
   DkError,
+  ensureFolder,
   type KeyAlgorithm,
   type PrivateKeyFormat,
   generateClusterPki,
   parseDuration,
   withClusterFolder,
-  writeFileAtomic,
 } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
+import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
+import { stamp, takeSnapshot } from "./etcd-backup.js";
 import type { ClusterFile, ClusterHost } from "./cluster-file.js";
 import { EtcdControl, type ListedMember, planMembership } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";
@@ -80,17 +82,6 @@ export interface Facts {
 }
 
 /**
- * What `apply` remembers in the cluster folder between runs: the versions it resolved (a re-run never
- * upgrades by itself), etcd's cluster token, and where each member started from (its flags must never
- * change after it first starts: a new member must not restart the others).
- */
-export interface ApplyRecord {
-  versions?: Versions;
-  token: string;
-  started: Record<string, { state: "new" | "existing"; members: EtcdMember[] }>;
-}
-
-/**
  * `apply -f cluster.yaml`: makes or reconciles a cluster of several hosts over their connections. Facts
  * first (names, addresses), then the PKI for every node as one set, then etcd's membership (removals,
  * then additions, one at a time, each followed by a health check; a change that would cost quorum is
@@ -108,6 +99,7 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
     .filter((c) => c.host.role !== "worker")
     .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0]! }));
   const record = await readApplyRecord(options.dir);
+  const running = record.versions;
   record.versions = options.versions;
 
   const specOf = (c: HostConnection, etcdCluster?: EtcdCluster): NodeSpec =>
@@ -180,6 +172,17 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
       specs.set(c, memberSpec(c, name, { state: "new", members: present }));
     }
     for (const c of active.filter((x) => x.host.role === "worker")) specs.set(c, specOf(c));
+    // An etcd upgrade starts from a snapshot of the data it is about to rewrite (etcd's upgrade guide, kubeadm's too).
+    if (inRange(PHASES[0]!, options) && running && running.etcd !== options.versions.etcd) {
+      const out = join(options.dir, "backups", `etcd-${stamp()}-before-${options.versions.etcd}.db`);
+      await ensureFolder(join(options.dir, "backups"), 0o700);
+      const taken = await takeSnapshot(
+        controllers.map((c) => ({ conn: c, spec: specOf(c) })),
+        out,
+        { say },
+      );
+      say(`etcd ${running.etcd} -> ${options.versions.etcd}: snapshot first, revision ${taken.status.revision}, in ${out}`);
+    }
     // Members that exist go first, one at a time: a dead one comes back with its data and ID, and one whose files
     // changed (renewed certificates, a new release) restarts only after the one before it is healthy again.
     if (inRange(PHASES[0]!, options))
@@ -329,17 +332,6 @@ export class PhaseError extends DkError {
   }
 }
 
-/** `concurrency` workers over the items; results in the items' order. */
-export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await work(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  return out;
-}
-
 /** A host's name (the file's, else its hostname) and its own addresses (the file's, which it must hold, else detected). */
 export async function gatherFacts(c: HostConnection): Promise<Facts> {
   const nodeName = c.host.nodeName ?? (await c.transport.run(sh`hostname`)).stdout.trim().toLowerCase();
@@ -395,25 +387,4 @@ function rangeOf(spec: NodeSpec, from: string, until: string, o: { from?: string
   const lo = Math.max(i(from), o.from ? i(o.from) : 0);
   const hi = Math.min(i(until), o.until ? i(o.until) : STEPS.length - 1);
   return lo > hi ? [] : plan({ from: STEPS[lo]!.id, until: STEPS[hi]!.id }, spec);
-}
-
-const RECORD = "apply-record.json";
-
-/** The cluster folder's {@link ApplyRecord}; an empty one before the first apply. */
-export async function readApplyRecord(dir: string): Promise<ApplyRecord> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, RECORD), "utf8");
-  } catch {
-    return { token: "", started: {} };
-  }
-  try {
-    return JSON.parse(text) as ApplyRecord;
-  } catch {
-    throw new DkError(`${join(dir, RECORD)}: not readable JSON`, "INPUT", { hint: "restore it from a backup; it holds etcd's member history" });
-  }
-}
-
-export function writeApplyRecord(dir: string, record: ApplyRecord): Promise<void> {
-  return writeFileAtomic(join(dir, RECORD), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 }
