@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_CSR_REQUEST,
+  certinfoCsrJson,
+  goJson,
   PRINT_DEFAULTS_CONFIG,
   type CfsslCsrRequest,
   formatConfigJson,
@@ -12,6 +14,7 @@ import {
   parseUsages,
   selectProfile,
 } from "../src/index.js";
+import { goIp, goUrl } from "../src/cfssl/go-values.js";
 
 describe("cfssl's JSON, written and read back", () => {
   it.each([0, 250, 90_000, 5_400_000, 8760 * 3_600_000, 3_600_000 + 1])("formats %d ms as a Go duration that parses back", (ms) => {
@@ -63,5 +66,23 @@ describe("cfssl's JSON, written and read back", () => {
     expect(() => parseConfigJson('{"signing":{"default":{"expiry":"8760h"},"profiles":{"k":{"usages":["client auth"]}}}}', "c.json")).toThrow(
       /^c.json: signing.profiles.k.expiry: missing: every profile needs an expiry/,
     );
+  });
+});
+
+describe("certinfo -csr's Go JSON", () => {
+  it("writes Go's own forms: IPs as net.IP prints them, URIs as url.URL fields, HTML characters escaped", () => {
+    expect(goIp(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]))).toBe("10.0.0.1");
+    expect(goIp(Buffer.from("20010db8000000000001000000000001", "hex"))).toBe("2001:db8::1:0:0:1");
+    expect(goUrl("spiffe://td/a%20b?q#f")).toEqual({
+      ...{ Scheme: "spiffe", Opaque: "", User: null, Host: "td", Path: "/a b", RawPath: "", OmitHost: false },
+      ...{ ForceQuery: false, RawQuery: "q", Fragment: "f", RawFragment: "" },
+    });
+    expect(goJson({ a: "<&>", b: [], c: null, n: 10n ** 30n }, "")).toBe(
+      '{\n  "a": "\\u003c\\u0026\\u003e",\n  "b": [],\n  "c": null,\n  "n": 1000000000000000000000000000000\n}',
+    );
+  });
+
+  it("refuses a truncated request in one error naming its file, never a raw exception", () => {
+    expect(() => certinfoCsrJson(new Uint8Array([0x30, 0x82, 0x01]), { file: "x.csr" })).toThrow(/^x.csr: malformed certificate request/);
   });
 });

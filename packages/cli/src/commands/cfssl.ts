@@ -107,7 +107,7 @@ export const GO_RUNNERS: Record<string, (f: GoFlags) => Promise<void>> = {
       // cfssl prints Go's x509.CertificateRequest as it is, once read and its signature checked.
       const csr = await parseCsr(await readInput(f.values.csr, "the CSR"), { file: f.values.csr });
       checkGoReadsKey(csr.csr.publicKey.rawData, { file: f.values.csr });
-      process.stdout.write(certinfoCsrJson(new Uint8Array(csr.csr.rawData)));
+      process.stdout.write(certinfoCsrJson(new Uint8Array(csr.csr.rawData), { file: f.values.csr }));
     } else throw new InputError("one of -cert or -csr is needed", { field: "certinfo" });
   },
   "print-defaults": async (f) => {

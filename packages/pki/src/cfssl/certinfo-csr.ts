@@ -1,3 +1,4 @@
+import { InputError, type InputLocation } from "../errors.js";
 import { oidText, tlv } from "../name.js";
 import { goUrl, goIp } from "./go-values.js";
 
@@ -7,7 +8,16 @@ import { goUrl, goIp } from "./go-values.js";
  * integers as bare numbers, []byte as base64, nil slices as null, `<>&` escaped). `der` is a CSR already read and
  * checked (its signature verified), as cfssl's helpers.ParseCSRPEM does before printing.
  */
-export function certinfoCsrJson(der: Uint8Array): string {
+export function certinfoCsrJson(der: Uint8Array, where: InputLocation = {}): string {
+  try {
+    return csrJson(der);
+  } catch (cause) {
+    // parseCsr has read it already; what still fails here is a part only Go's reading looks into.
+    throw new InputError("malformed certificate request: a part of it does not parse as Go reads it", where, { cause });
+  }
+}
+
+function csrJson(der: Uint8Array): string {
   const top = node(der, 0);
   const [info, , sig] = children(der, top);
   const [version, subject, spki, attrs] = children(der, info!);
