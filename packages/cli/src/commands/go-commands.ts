@@ -24,7 +24,7 @@ export const GO_COMMANDS: readonly GoCommand[] = [
   },
   {
     name: "genkey",
-    summary: "cfssl genkey: a new key and its CSR from a CSR JSON (-initca: a self-signed CA too, as gencert -initca)",
+    summary: "cfssl genkey: a new key and its CSR (-initca: a CA too)",
     usage:
       "dk-bootstrap genkey [-initca] CSRJSON\n\nPrints cfssl's JSON {csr, key} ({cert, csr, key} with -initca); CSRJSON may be - for stdin. Pipe it into `dk-bootstrap json -bare NAME`.",
     flags: { initca: "bool", loglevel: "string" },
