@@ -1,6 +1,6 @@
 import { DkError } from "@dk-bootstrap/pki";
 import { RemoteCommandError } from "./errors.js";
-import { NodeLayout } from "./node.js";
+import { EtcdTools } from "./etcd-snapshot-file.js";
 import { type Shell, sh } from "./shell.js";
 import { type EtcdMember, httpsUrl } from "./spec.js";
 import { type Transport, exec } from "./transport/transport.js";
@@ -51,9 +51,7 @@ export class EtcdControl {
   ) {}
 
   private etcdctl(...args: string[]): Shell {
-    const node = new NodeLayout(this.remoteRoot);
-    const p = node.pki;
-    return sh`env ETCDCTL_API=3 ${`${node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --dial-timeout=2s --command-timeout=3s ${args}`;
+    return new EtcdTools(this.t, this.remoteRoot).etcdctl("3s", ...args);
   }
 
   /** The members, or undefined when this controller's member does not answer. */
