@@ -152,7 +152,7 @@ describe("parallel runs on one folder", () => {
       rmSync(dir, { recursive: true, force: true });
       const runs = await Promise.all([0, 1, 2, 3].map(() => dkAsync(["certs", ...ECDSA], { cwd })));
       const where = `round ${round}`;
-      const waited = /is in use by PID \d+ \(dk-bootstrap certs.*\): waiting up to \d+s$/m;
+      const waited = /^.* is in use by PID \d+ \(dk-bootstrap certs.*\): waiting up to \d+s$/m;
       for (const r of runs) {
         // A run found the folder free, or said whose it was while it waited, then succeeded (or stopped, having written nothing).
         if (r.status !== 0) expect(r.stderr, where).toMatch(waited);
