@@ -23,6 +23,7 @@ import { STEPS, plan } from "./plan.js";
 import type { Step } from "./steps/step.js";
 import { reset } from "./reset.js";
 import { runSteps } from "./runner.js";
+import { nodeStatus } from "./status.js";
 import type { Versions } from "./releases.js";
 import { sh } from "./shell.js";
 import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl, nodeSpec } from "./spec.js";
@@ -185,9 +186,16 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
     }
     // Members that exist go first, one at a time: a dead one comes back with its data and ID, and one whose files
     // changed (renewed certificates, a new release) restarts only after the one before it is healthy again.
+    // Asked of every member at once first: on a cluster with nothing to change, no member waits for another.
+    const settled = await pool(controllers, options.concurrency, async (c) => {
+      if (!specs.has(c)) return true;
+      const [etcd] = await nodeStatus(specs.get(c)!, c.transport, ["etcd"]);
+      return etcd !== undefined && etcd.done && etcd.current && etcd.healthy;
+    });
+    for (const c of controllers.filter((x, i) => settled[i] && specs.has(x))) outcomes.get(c)!.skipped.push("etcd");
     if (inRange(PHASES[0]!, options))
       await phase(
-        controllers.filter((c) => specs.has(c)),
+        controllers.filter((c, i) => specs.has(c) && !settled[i]),
         "etcd",
         { ...options, concurrency: 1 },
         async (c) => {

@@ -15,11 +15,11 @@ export interface StepStatus {
   healthy: boolean;
 }
 
-/** Each step's state on the node: done, with today's inputs, and healthy now. Changes nothing. */
-export async function nodeStatus(spec: NodeSpec, t: Transport): Promise<StepStatus[]> {
+/** Each step's state on the node (or only the steps `ids` names): done, with today's inputs, and healthy now. Changes nothing. */
+export async function nodeStatus(spec: NodeSpec, t: Transport, ids?: readonly string[]): Promise<StepStatus[]> {
   const c = await contextFor(spec, t);
   const out: StepStatus[] = [];
-  for (const step of plan({}, spec)) {
+  for (const step of plan({}, spec).filter((s) => !ids || ids.includes(s.id))) {
     const recorded = (await t.run(sh`cat ${`${c.node.state}/steps/${step.id}`} 2>/dev/null`)).stdout.trim();
     const healthy = recorded !== "" && (await t.run(stepScript(c, step.check(c)))).exitCode === 0;
     out.push({ id: step.id, done: recorded !== "", current: recorded === (await stepHash(c, step)), healthy });
