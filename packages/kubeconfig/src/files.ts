@@ -3,7 +3,7 @@ import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:pa
 import { homedir } from "node:os";
 import { InputError, exists, writeFileAtomic } from "@dk-bootstrap/pki";
 import { type LockOptions, lockKubeconfigs, lockKubeconfig } from "./lock.js";
-import { type Config, emptyConfig, entryIndex, goStringCompare, putEntry, removeEntry, sameValue } from "./model.js";
+import { type Config, emptyConfig, entryIndex, goStringCompare, sameValue } from "./model.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
 
 /** Which files kubectl reads: `--kubeconfig` alone, else `$KUBECONFIG` (deduplicated), else `~/.kube/config`. */
@@ -208,18 +208,33 @@ export class KubeconfigFiles {
     edit(after);
     const dirty = new Set<number>();
     for (const s of ["clusters", "users", "contexts"] as const) {
-      // Maps, not scans: a file of 200,000 clusters is compared in linear time.
+      const old = before[s] ?? [];
+      const mine = after[s] ?? [];
+      // The edit got the same entries in a new list: an untouched section is the same objects in the same order.
+      if (old.length === mine.length && old.every((e, k) => e === mine[k])) continue;
+      // Maps, not scans, and each file's list rebuilt once: 200,000 entries changed at once stay linear.
       const was = entryIndex(before, s);
       const now = entryIndex(after, s);
-      const origin = new Map<string, number>();
-      this.configs.forEach((c, i) => (c[s] ?? []).forEach((e) => origin.has(e.name) || origin.set(e.name, i)));
-      for (const name of new Set([...was.keys(), ...now.keys()])) {
+      let origin: Map<string, number> | undefined;
+      const changes = new Map<number, { put: Map<string, { name: string }>; gone: Set<string> }>();
+      for (const name of [...was.keys(), ...[...now.keys()].filter((n) => !was.has(n))]) {
         const a = was.get(name);
         const b = now.get(name);
         if (a === b || sameValue(a, b)) continue;
-        const i = a ? origin.get(name)! : this.defaultFile();
-        if (b) putEntry(this.configs[i]!, s, b as never);
-        else removeEntry(this.configs[i]!, s, name);
+        if (a && !origin) {
+          origin = new Map();
+          for (const [i, c] of this.configs.entries()) for (const e of c[s] ?? []) if (!origin.has(e.name)) origin.set(e.name, i);
+        }
+        const i = a ? origin!.get(name)! : this.defaultFile();
+        if (!changes.has(i)) changes.set(i, { put: new Map(), gone: new Set() });
+        if (b) changes.get(i)!.put.set(name, b);
+        else changes.get(i)!.gone.add(name);
+      }
+      for (const [i, { put, gone }] of changes) {
+        const list: { name: string }[] = (this.configs[i]![s] ?? []).filter((e) => !gone.has(e.name) && !put.has(e.name));
+        list.push(...put.values());
+        list.sort((x, y) => goStringCompare(x.name, y.name));
+        (this.configs[i] as unknown as Record<string, unknown>)[s] = list.length > 0 ? list : null;
         dirty.add(i);
       }
     }
