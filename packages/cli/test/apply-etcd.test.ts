@@ -227,6 +227,18 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
   }, 300_000);
 
+  it("reports a member whose host left the file, and leaves it alone", async () => {
+    const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const [before, pids] = [await members(h1), [pid(h1), pid(h2), pid(h3)]];
+    writeFile([h1, h2]);
+    const r = await apply();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`etcd: member ${h3.name} is in no host of the file: left alone`);
+    expect(r.stderr).toMatch(/2 controllers: an even number of etcd members tolerates no more failures than 1/);
+    expect(await members(h1)).toEqual(before);
+    expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
+  }, 300_000);
+
   it("refuses to remove two of three members at once, and changes nothing", async () => {
     const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     const [before, pids] = [await members(h1), [pid(h1), pid(h2), pid(h3)]];
