@@ -1,0 +1,265 @@
+// A rolling certificate renewal of a 3-member etcd on network-namespace hosts, as a client sees it: `certs renew all`
+// then `apply -f cluster.yaml --until etcd` while a client writes then reads a counter through all three endpoints
+// every 100 ms (certificates read from the cluster folder on each request, as the apply test's client does). Per
+// round: the apply's wall time, the client's requests, the failed ones (target 0), the longest time between two
+// successful put+get pairs (target under 1 s), and how long each member's etcd was gone (`pgrep -u <uid> -x etcd`
+// every 50 ms). Run: npm run bench:renewal (root; medians of RUNS rounds, default 3, fewer once BUDGET_S, default
+// 150, has passed after a round).
+import { execFile } from "node:child_process";
+import { loadavg } from "node:os";
+import { writeFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
+import { dkAsync, peer, runAsync, tempDir } from "../test-support/peers.js";
+import { type ClusterHost, type TestCluster, startTestCluster } from "../test-support/test-cluster.js";
+
+const ETCD = "3.6.5";
+const RUNS = Number(process.env.RUNS ?? 3);
+const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
+const SAMPLE_MS = 50;
+const work = tempDir("dk-bench-renewal-");
+const dir = join(work, "cluster");
+const file = join(work, "cluster.yaml");
+const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
+let cluster: TestCluster;
+let mirror: Mirror;
+let hosts: ClusterHost[];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** etcdctl from this machine as the health-check client of the first host's node folder, against every member. */
+const etcdctl = (...args: string[]) => {
+  const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
+  return runAsync(
+    peer("etcdctl"),
+    [
+      `--endpoints=${hosts.map((h) => `https://${h.ip}:2379`).join(",")}`,
+      `--cacert=${join(pki, "ca.crt")}`,
+      `--cert=${join(pki, "healthcheck-client.crt")}`,
+      `--key=${join(pki, "healthcheck-client.key")}`,
+      "--command-timeout=5s",
+      ...args,
+    ],
+    { env: { ...process.env, ETCDCTL_API: "3" } },
+  );
+};
+
+/**
+ * Every host's etcd PIDs ("" when none), from one `pgrep` for all the hosts' users (one process a sample keeps the
+ * 50 ms pace on a loaded machine), each PID's host from its /proc entry's owner; asked without blocking this process,
+ * whose clock the client loop reads.
+ */
+async function etcdPids(): Promise<string[]> {
+  const out = await new Promise<string>((resolve) =>
+    execFile("pgrep", ["-u", hosts.map((h) => h.uid).join(","), "-x", "etcd"], { encoding: "utf8" }, (_, stdout) => resolve(stdout ?? "")),
+  );
+  const owners = await Promise.all(
+    out
+      .split("\n")
+      .filter(Boolean)
+      .map(async (pid) => ({
+        pid,
+        uid: await stat(`/proc/${pid}`).then(
+          (s) => s.uid,
+          () => -1,
+        ),
+      })),
+  );
+  return hosts.map((h) =>
+    owners
+      .filter((o) => o.uid === h.uid)
+      .map((o) => o.pid)
+      .join(" "),
+  );
+}
+
+/** Every 100 ms a put then a get of a counter; the time each pair succeeded (ms, this process's clock). */
+function clientLoop() {
+  let stop = false;
+  const seen = { requests: 0, ok: [] as number[], failures: [] as string[] };
+  const done = (async () => {
+    while (!stop) {
+      const value = String(++seen.requests);
+      const put = await etcdctl("put", "/dk/bench-counter", value);
+      const get = await etcdctl("get", "/dk/bench-counter", "--print-value-only");
+      if (put.status === 0 && get.stdout.trim() === value) seen.ok.push(performance.now());
+      else seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
+      await sleep(100);
+    }
+  })();
+  return {
+    stop: async () => {
+      stop = true;
+      await done;
+      return seen;
+    },
+  };
+}
+
+/** One member's etcd as the sampler saw it: the intervals with no etcd process, and how many times its PID changed. */
+interface Member {
+  down: { from: number; to: number }[];
+  restarts: number;
+}
+
+/** Samples every host's etcd every SAMPLE_MS: when each was gone, and how many samples found two or more gone at once. */
+function sampler() {
+  let stop = false;
+  const members: Member[] = hosts.map(() => ({ down: [], restarts: 0 }));
+  const state = { samples: 0, twoDown: 0, ms: 0 };
+  const start = performance.now();
+  const done = (async () => {
+    const last = await etcdPids();
+    const since: (number | undefined)[] = hosts.map(() => undefined);
+    while (!stop) {
+      const t = performance.now();
+      const pids = await etcdPids();
+      state.samples++;
+      if (pids.filter((p) => p === "").length >= 2) state.twoDown++;
+      for (const [i, p] of pids.entries()) {
+        if (p === "" && since[i] === undefined) since[i] = t;
+        if (p !== "" && since[i] !== undefined) {
+          members[i]!.down.push({ from: since[i]!, to: t });
+          since[i] = undefined;
+        }
+        if (p !== "" && p !== last[i]) {
+          members[i]!.restarts++;
+          last[i] = p;
+        }
+      }
+      await sleep(Math.max(0, t + SAMPLE_MS - performance.now()));
+    }
+    for (const [i, s] of since.entries()) if (s !== undefined) members[i]!.down.push({ from: s, to: performance.now() });
+    state.ms = performance.now() - start;
+  })();
+  return {
+    stop: async () => {
+      stop = true;
+      await done;
+      return { members, ...state };
+    },
+  };
+}
+
+/** One renewal round, all times in ms. */
+interface Round {
+  renewMs: number;
+  applyMs: number;
+  requests: number;
+  failed: number;
+  failures: string[];
+  /** The longest time between two successful put+get pairs, and when it started, from the apply's start. */
+  gap: { ms: number; at: number };
+  /** Per member: total time with no etcd process, the longest such interval, PID changes. */
+  members: { downMs: number; longestMs: number; restarts: number }[];
+  samples: number;
+  /** How long the sampler ran. */
+  sampledMs: number;
+  twoDown: number;
+}
+
+async function round(): Promise<Round> {
+  const watch = sampler();
+  const loop = clientLoop();
+  await sleep(500); // a few successful requests before anything changes
+  const t0 = performance.now();
+  const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work, env });
+  const t1 = performance.now();
+  expect(renewed.status, `${renewed.stdout}\n${renewed.stderr}`).toBe(0);
+  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
+  const t2 = performance.now();
+  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  await sleep(500);
+  const seen = await loop.stop();
+  const sampled = await watch.stop();
+  let gap = { ms: 0, at: 0 };
+  for (let i = 1; i < seen.ok.length; i++) if (seen.ok[i]! - seen.ok[i - 1]! > gap.ms) gap = { ms: seen.ok[i]! - seen.ok[i - 1]!, at: seen.ok[i - 1]! - t1 };
+  return {
+    renewMs: t1 - t0,
+    applyMs: t2 - t1,
+    requests: seen.requests,
+    failed: seen.failures.length,
+    failures: seen.failures,
+    gap,
+    members: sampled.members.map((m) => ({
+      downMs: m.down.reduce((s, d) => s + d.to - d.from, 0),
+      longestMs: Math.max(0, ...m.down.map((d) => d.to - d.from)),
+      restarts: m.restarts,
+    })),
+    samples: sampled.samples,
+    sampledMs: sampled.ms,
+    twoDown: sampled.twoDown,
+  };
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster(work, 3);
+  hosts = cluster.hosts;
+  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
+  writeFileSync(
+    file,
+    [
+      "apiVersion: dk-bootstrap/v1alpha1",
+      "kind: Cluster",
+      "metadata: { name: bench-renewal }",
+      "spec:",
+      "  hosts:",
+      ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
+      `  knownHosts: ${cluster.knownHosts}`,
+      `  mirror: ${mirror.url}`,
+      `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
+      "  pki: { keyAlgorithm: ecdsa }",
+      "",
+    ].join("\n"),
+  );
+  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
+  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+}, 300_000);
+afterAll(async () => {
+  await mirror?.close();
+  await cluster?.stop();
+});
+
+it("measures a rolling certificate renewal of 3 etcd members as a client sees it", async () => {
+  const started = performance.now();
+  const load0 = loadavg()[0]!;
+  const rounds: Round[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (i > 0 && performance.now() - started > BUDGET_MS) break;
+    const r = await round();
+    // The work was done: every member runs a new etcd (renewed certificates are loaded only at a start).
+    expect(r.members.map((m) => m.restarts)).toEqual(hosts.map(() => 1));
+    rounds.push(r);
+  }
+  const load1 = loadavg()[0]!;
+
+  const ms = (x: number) => `${Math.round(x)} ms`;
+  const row = (name: string, r: Round) =>
+    `| ${name} | ${ms(r.renewMs)} | ${ms(r.applyMs)} | ${r.requests} | ${r.failed} | ${ms(r.gap.ms)} (at ${r.gap.at < 0 ? "-" : "+"}${(Math.abs(r.gap.at) / 1000).toFixed(1)} s) | ${r.members
+      .map((m) => `${ms(m.downMs)}`)
+      .join(" / ")} | ${r.twoDown} of ${r.samples} |`;
+  const med = (f: (r: Round) => number) => median(rounds.map(f));
+  const failed = med((r) => r.failed);
+  const gap = med((r) => r.gap.ms);
+  console.log(
+    [
+      `\ncerts renew all, then apply -f cluster.yaml --until etcd on 3 network-namespace hosts, a client loop running throughout; ${rounds.length} round(s); load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end:\n`,
+      "| round | certs renew all | apply wall time | client requests (put+get) | failed | longest gap between successes (when: from the apply's start) | each member's etcd gone | samples with 2+ gone |",
+      "|---|---|---|---|---|---|---|---|",
+      ...rounds.map((r, i) => row(String(i + 1), r)),
+      `| median | ${ms(med((r) => r.renewMs))} | ${ms(med((r) => r.applyMs))} | ${med((r) => r.requests)} | ${failed} | ${ms(gap)} | ${hosts
+        .map((_, i) => ms(med((r) => r.members[i]!.downMs)))
+        .join(" / ")} | ${med((r) => r.twoDown)} |`,
+      `\nfailed requests: median ${failed}, at most ${Math.max(...rounds.map((r) => r.failed))} (target 0): ${rounds.every((r) => r.failed === 0) ? "met" : "not met"}`,
+      `longest gap: median ${ms(gap)}, at most ${ms(Math.max(...rounds.map((r) => r.gap.ms)))} (target < 1000 ms): ${rounds.every((r) => r.gap.ms < 1000) ? "met" : "not met"}`,
+      `longest single outage of a member: ${ms(Math.max(...rounds.flatMap((r) => r.members.map((m) => m.longestMs))))}; sampling every ${SAMPLE_MS} ms (measured: ${Math.round(
+        med((r) => r.sampledMs / r.samples),
+      )} ms a sample, median)`,
+      ...rounds.flatMap((r, i) => r.failures.slice(0, 3).map((f) => `round ${i + 1}, failed request ${f.replace(/\s+/g, " ")}`)),
+    ].join("\n"),
+  );
+});
