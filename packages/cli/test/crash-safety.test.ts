@@ -6,18 +6,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, run, runAsync, tempDir } from "../../../test-support/peers.js";
 import { COMPLETE_SET, RENEWED_SET, inconsistencies, leftovers, snapshot } from "./cluster-check.js";
-
-/** A small seeded generator (mulberry32): a failing instant can be replayed with the same DK_TEST_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../../test-support/mutate.js";
 
 /**
  * A copy of the built CLI: these tests run for minutes, and a build beside them (another copy of the suite)
@@ -93,7 +82,7 @@ const KILLS_EACH = 34;
 describe("kill -9 during the write phase", () => {
   for (const [index, scenario] of SCENARIOS.entries()) {
     it(`${scenario.name}: the next command sees the complete old set or the complete new one, ${KILLS_EACH} kills`, { timeout: 900_000 }, async () => {
-      const rand = seeded(SEED + index);
+      const rand = prng(SEED + index);
       const cwd = tempDir();
       const dir = join(cwd, "cluster");
       const outcomes = { journal: 0, staging: 0, cleanup: 0, none: 0, completed: 0 };
