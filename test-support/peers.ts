@@ -16,10 +16,18 @@ export function peer(name: string): string {
   return path;
 }
 
-/** A fresh folder removed after the test file. */
+const made = new Set<string>();
+// Registered while the test file that imports this is collected, so it runs once that file's tests are done. (An
+// afterAll registered by tempDir itself inside a test or a hook never ran: every such folder stayed in /tmp.)
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  made.clear();
+});
+
+/** A fresh folder removed after the test file, wherever it is made (at collection, in a hook, in a test). */
 export function tempDir(prefix = "dk-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  made.add(dir);
   return dir;
 }
 
