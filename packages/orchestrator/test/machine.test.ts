@@ -1,7 +1,7 @@
 // What runs of the suite on one machine share (test-support/machine.ts): free loopback ports, and a lock taken in
 // turn, which a killed holder gives up with its process and whose leftovers the next holder removes.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +84,9 @@ describe("holdLock", () => {
       expect(existsSync(left)).toBe(false);
     } finally {
       await next.release();
+      // Should the sweep have missed them.
+      run("pkill", ["-9", "-f", `tail -f ${left}/log`]);
+      rmSync(left, { recursive: true, force: true });
     }
   });
 });
