@@ -92,8 +92,10 @@ describe("apply --until etcd on network-namespace hosts", () => {
     const done = (async () => {
       while (!stop) {
         const value = String(++seen.requests);
-        const put = await etcdctl(hosts[0]!, hosts, "put", "/dk/counter", value);
-        const get = await etcdctl(hosts[0]!, hosts, "get", "/dk/counter", "--print-value-only");
+        // A failed request is one that does not succeed, not a slow one: on a loaded machine (another suite beside
+        // this one) a request made while a member restarts and leadership moves took longer than the helper's 5 s.
+        const put = await etcdctl(hosts[0]!, hosts, "put", "/dk/counter", value, "--command-timeout=30s");
+        const get = await etcdctl(hosts[0]!, hosts, "get", "/dk/counter", "--print-value-only", "--command-timeout=30s");
         if (put.status !== 0 || get.stdout.trim() !== value) seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
         if (hosts.filter((h) => !alive(h)).length >= 2) seen.twoDown++;
         await new Promise((r) => setTimeout(r, 100));
