@@ -389,3 +389,30 @@ export async function startTestCluster(work: string, count: number): Promise<Tes
     },
   };
 }
+
+/**
+ * The cluster file `apply -f` reads for these hosts, every one a controller (those in `reset` marked for removal),
+ * fetching from `mirror`, with ECDSA keys: what the multi-host tests and benches write.
+ */
+export function clusterFileFor(
+  cluster: TestCluster,
+  hosts: readonly ClusterHost[],
+  o: { name: string; mirror: string; etcd: string; reset?: readonly ClusterHost[] },
+): string {
+  return [
+    "apiVersion: dk-bootstrap/v1alpha1",
+    "kind: Cluster",
+    `metadata: { name: ${o.name} }`,
+    "spec:",
+    "  hosts:",
+    ...hosts.map(
+      (h) =>
+        `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot}${o.reset?.includes(h) ? ", reset: true" : ""} }`,
+    ),
+    `  knownHosts: ${cluster.knownHosts}`,
+    `  mirror: ${o.mirror}`,
+    `  versions: { kubernetes: 1.34.2, etcd: ${o.etcd} }`,
+    "  pki: { keyAlgorithm: ecdsa }",
+    "",
+  ].join("\n");
+}

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
 
@@ -19,25 +19,7 @@ describe("apply --until etcd on network-namespace hosts", () => {
 
   /** The cluster file for these hosts; `reset` marks hosts to remove. */
   const writeFile = (hosts: ClusterHost[], reset: ClusterHost[] = [], etcd = ETCD) =>
-    writeFileSync(
-      join(work, "cluster.yaml"),
-      [
-        "apiVersion: dk-bootstrap/v1alpha1",
-        "kind: Cluster",
-        "metadata: { name: apply-test }",
-        "spec:",
-        "  hosts:",
-        ...hosts.map(
-          (h) =>
-            `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot}${reset.includes(h) ? ", reset: true" : ""} }`,
-        ),
-        `  knownHosts: ${cluster.knownHosts}`,
-        `  mirror: ${mirror.url}`,
-        `  versions: { kubernetes: 1.34.2, etcd: ${etcd} }`,
-        "  pki: { keyAlgorithm: ecdsa }",
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(join(work, "cluster.yaml"), clusterFileFor(cluster, hosts, { name: "apply-test", mirror: mirror.url, etcd, reset }));
   const apply = (...extra: string[]) => dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd", ...extra], { cwd: work });
 
   /** etcdctl from this machine, as the health-check client of `via`'s node folder, against some members. */

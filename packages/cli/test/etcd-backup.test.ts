@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
 // The mirror serves Debian's etcd 3.4 binaries under this version number (see test-support/mirror.ts): 3.4 has no
 // etcdutl, so these runs take the etcdctl path of snapshot status and restore.
@@ -76,22 +76,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     cluster = await startTestCluster(work, 3);
     hosts = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-    writeFileSync(
-      file,
-      [
-        "apiVersion: dk-bootstrap/v1alpha1",
-        "kind: Cluster",
-        "metadata: { name: backup-test }",
-        "spec:",
-        "  hosts:",
-        ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
-        `  knownHosts: ${cluster.knownHosts}`,
-        `  mirror: ${mirror.url}`,
-        `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
-        "  pki: { keyAlgorithm: ecdsa }",
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(file, clusterFileFor(cluster, hosts, { name: "backup-test", mirror: mirror.url, etcd: ETCD }));
     const r = await dk("apply", "--until", "etcd");
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 240_000);

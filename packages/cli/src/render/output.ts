@@ -3,10 +3,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RunEvent } from "@dk-bootstrap/orchestrator";
 
-/** Where every run's full log goes: `$XDG_CACHE_HOME/dk-bootstrap/runs` (else `~/.cache/...`), one JSON line per event. */
+/**
+ * Where every run's full log goes: `$XDG_CACHE_HOME/dk-bootstrap/runs` (else `~/.cache/...`), one JSON line per event.
+ * The PID keeps two runs to the same host in the same millisecond out of each other's file.
+ */
 export function runLogPath(host: string, now = new Date()): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(base, "dk-bootstrap", "runs", `${now.toISOString().replace(/[:.]/g, "-")}-${host.replace(/[^\w.@-]/g, "_")}.log`);
+  return join(base, "dk-bootstrap", "runs", `${now.toISOString().replace(/[:.]/g, "-")}-${process.pid}-${host.replace(/[^\w.@-]/g, "_")}.log`);
 }
 
 /** How a run is shown: plain lines (a host prefix, remote output only with `verbose`), or JSON lines with `json`. */
