@@ -4,7 +4,8 @@
 // (bundle/main.cjs, one classic script) is compiled with a V8 code cache. Node 20 has no compile cache of
 // its own (module.enableCompileCache() is 22.1+), so the cache is kept here: one file per command, made at
 // the end of the first successful run of that command with this build and this Node, in
-// $XDG_CACHE_HOME/dk-bootstrap/code-cache (else ~/.cache/...). NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+// $XDG_CACHE_HOME/dk-bootstrap/code-cache (else ~/.cache/...), shared by every checkout and install of the CLI on
+// the machine. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 // A CommonJS entry: Node starts it ~6 ms sooner than an ES module (no ESM loader to set up), which is most of
 // what `--version` costs over `node -e 0`.
 "use strict";
@@ -17,6 +18,12 @@ const { Script } = require("node:vm");
 const args = process.argv.slice(2);
 const bundle = join(__dirname, "bundle");
 const main = join(bundle, "main.cjs");
+
+/**
+ * Caches of another install not written for this long are dropped: nothing else would ever remove those of a
+ * checkout deleted since. One still in use is only made again, by its next run.
+ */
+const UNUSED_MS = 30 * 24 * 3600 * 1000;
 
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   process.stdout.write(`${JSON.parse(readFileSync(join(__dirname, "package.json"), "utf8")).version}\n`);
@@ -48,7 +55,9 @@ function runWithCodeCache() {
 /**
  * Where this command's code cache lives. V8 checks a cache against the source's length only (a rebuilt bundle
  * of the same length would run the old bytecode), so the name carries a hash of the bundle's content
- * (bundle/build-id, written by bundle.mjs), and Node's version and architecture.
+ * (bundle/build-id, written by bundle.mjs), and Node's version and architecture. It starts with a hash of this
+ * install's folder: two checkouts of different builds on one machine each keep their own caches, and a rebuild
+ * removes only the caches of the build it replaces in the same folder.
  */
 function cacheFile() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
@@ -58,8 +67,9 @@ function cacheFile() {
     // Only a command's name makes a file name: anything else (a typo, a path) shares one cache.
     const name = /^[a-z][a-z0-9-]{0,31}$/.test(command) ? command : "other";
     const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "dk-bootstrap", "code-cache");
-    const prefix = `${build}-${process.version}-${process.arch}-`;
-    return { dir, prefix, path: join(dir, `${prefix}${name}`) };
+    const install = `${fnv1a(__dirname)}-`;
+    const prefix = `${install}${build}-${process.version}-${process.arch}-`;
+    return { dir, install, prefix, path: join(dir, `${prefix}${name}`) };
   } catch {
     return undefined;
   }
@@ -81,7 +91,17 @@ function ownFolder(dir) {
   }
 }
 
-/** Writes the cache atomically (runs may race) and drops the caches of other builds; a failure only costs the next run its cache. */
+/** FNV-1a (32 bits) as 8 hex digits: enough to tell a machine's few installs apart, without loading node:crypto at start-up. */
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+/**
+ * Writes the cache atomically (runs may race), drops this install's caches of other builds (or another Node), and
+ * other installs' caches not written for {@link UNUSED_MS}; a failure only costs the next run its cache.
+ */
 function save(cache, data) {
   try {
     mkdirSync(cache.dir, { recursive: true, mode: 0o700 });
@@ -89,9 +109,22 @@ function save(cache, data) {
     const tmp = `${cache.path}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, cache.path);
-    for (const f of readdirSync(cache.dir)) if (!f.startsWith(cache.prefix)) rmQuietly(join(cache.dir, f));
+    const now = Date.now();
+    for (const f of readdirSync(cache.dir)) {
+      if (f.startsWith(cache.prefix)) continue;
+      const path = join(cache.dir, f);
+      if (f.startsWith(cache.install) || now - mtimeOf(path) > UNUSED_MS) rmQuietly(path);
+    }
   } catch {
     // A read-only or full cache folder: run without a cache.
+  }
+}
+
+function mtimeOf(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now(); // Another run removed it first.
   }
 }
 

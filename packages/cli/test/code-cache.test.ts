@@ -1,11 +1,21 @@
 // bin.js compiles the CLI with a V8 code cache kept in $XDG_CACHE_HOME/dk-bootstrap/code-cache, one file per command.
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dk, tempDir } from "../../../test-support/peers.js";
 
 const BUILD = readFileSync(join(CLI, "..", "bundle", "build-id"), "utf8").trim();
 const VERSION = (JSON.parse(readFileSync(join(CLI, "..", "package.json"), "utf8")) as { version: string }).version;
+
+/** bin.cjs's name for an install: FNV-1a (32 bits) of its folder, 8 hex digits. */
+function installId(folder: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < folder.length; i++) h = Math.imul(h ^ folder.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+/** The start of this checkout's cache names for this build, Node and architecture. */
+const PREFIX = `${installId(realpathSync(dirname(CLI)))}-${BUILD}-${process.version}-${process.arch}-`;
 
 /** A cache folder of its own, and the CLI run with it. */
 function setUp() {
@@ -14,7 +24,7 @@ function setUp() {
   const env = { ...process.env, XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: "" };
   const run = (args: string[], extra: NodeJS.ProcessEnv = {}) => dk(args, { cwd: home, env: { ...env, ...extra } });
   const files = () => (existsSync(dir) ? readdirSync(dir).sort() : []);
-  return { home, dir, run, files, cacheOf: (command: string) => join(dir, `${BUILD}-${process.version}-${process.arch}-${command}`) };
+  return { home, dir, run, files, cacheOf: (command: string) => join(dir, `${PREFIX}${command}`) };
 }
 
 describe("the code cache", () => {
@@ -22,7 +32,7 @@ describe("the code cache", () => {
     const t = setUp();
     const first = t.run(["certs", "--key-algo", "ecdsa", "--dir", "a"]);
     expect(first.status, first.stderr).toBe(0);
-    expect(t.files()).toEqual([`${BUILD}-${process.version}-${process.arch}-certs`]);
+    expect(t.files()).toEqual([`${PREFIX}certs`]);
     const path = t.cacheOf("certs");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(t.dir).mode & 0o777).toBe(0o700);
@@ -67,16 +77,49 @@ describe("the code cache", () => {
     expect(r.status, r.stderr).toBe(0);
     // Read, V8 would have refused it and the run would have written its own over it.
     expect(readFileSync(t.cacheOf("certs")).equals(planted)).toBe(true);
-    expect(t.files()).toEqual([`${BUILD}-${process.version}-${process.arch}-certs`]);
+    expect(t.files()).toEqual([`${PREFIX}certs`]);
   });
 
-  it("of another build is removed when this build writes its own", () => {
+  it("of this checkout's other builds is removed when this build writes its own; another checkout's is kept until unused for 30 days", () => {
     const t = setUp();
     expect(t.run(["certs", "--key-algo", "ecdsa", "--dir", "a"]).status).toBe(0);
-    const old = join(t.dir, `0000000000000000-${process.version}-${process.arch}-certs`);
-    writeFileSync(old, "old build");
+    const mine = PREFIX.split("-")[0]!;
+    const oldBuild = join(t.dir, `${mine}-0000000000000000-${process.version}-${process.arch}-certs`);
+    const otherNode = join(t.dir, `${mine}-${BUILD}-v0.0.1-${process.arch}-certs`);
+    const otherCheckout = join(t.dir, `0badf00d-1111111111111111-${process.version}-${process.arch}-certs`);
+    const deadCheckout = join(t.dir, `0badf00e-2222222222222222-${process.version}-${process.arch}-certs`);
+    for (const f of [oldBuild, otherNode, otherCheckout, deadCheckout]) writeFileSync(f, "another build");
+    const days = (n: number) => (Date.now() - n * 24 * 3600 * 1000) / 1000;
+    utimesSync(otherCheckout, days(29), days(29));
+    utimesSync(deadCheckout, days(31), days(31));
     expect(t.run(["explain"]).status).toBe(0);
-    expect(t.files()).toEqual([`${BUILD}-${process.version}-${process.arch}-certs`, `${BUILD}-${process.version}-${process.arch}-explain`]);
+    expect(t.files()).toEqual([otherCheckout.slice(t.dir.length + 1), `${PREFIX}certs`, `${PREFIX}explain`].sort());
+  });
+
+  it("of two checkouts of different builds on one machine: each keeps its own, and neither evicts the other's", () => {
+    const t = setUp();
+    // A second checkout: the same bundle under another folder and another build id (a build of other sources).
+    const other = join(t.home, "other-checkout");
+    for (const f of ["bin.cjs", "package.json", "bundle"]) cpSync(join(dirname(CLI), f), join(other, f), { recursive: true });
+    writeFileSync(join(other, "bundle", "build-id"), "0123456789abcdef\n");
+    const otherPrefix = `${installId(realpathSync(other))}-0123456789abcdef-${process.version}-${process.arch}-`;
+    const runOther = (args: string[]) =>
+      spawnSync(process.execPath, [join(other, "bin.cjs"), ...args], {
+        cwd: t.home,
+        env: { ...process.env, XDG_CACHE_HOME: t.home, NODE_DISABLE_COMPILE_CACHE: "" },
+        encoding: "utf8",
+      });
+    expect(t.run(["certs", "--key-algo", "ecdsa", "--dir", "a"]).status).toBe(0);
+    const o = runOther(["certs", "--key-algo", "ecdsa", "--dir", "b"]);
+    expect(o.status, o.stderr).toBe(0);
+    expect(t.files()).toEqual([`${PREFIX}certs`, `${otherPrefix}certs`].sort());
+    const [mine, theirs] = [statSync(t.cacheOf("certs")), statSync(join(t.dir, `${otherPrefix}certs`))];
+    // Each checkout in turn again: both caches are still there and accepted (never replaced).
+    expect(t.run(["certs", "--key-algo", "ecdsa", "--dir", "c"]).status).toBe(0);
+    expect(runOther(["certs", "--key-algo", "ecdsa", "--dir", "d"]).status).toBe(0);
+    expect(t.files()).toEqual([`${PREFIX}certs`, `${otherPrefix}certs`].sort());
+    expect(statSync(t.cacheOf("certs")).ino).toBe(mine.ino);
+    expect(statSync(join(t.dir, `${otherPrefix}certs`)).ino).toBe(theirs.ino);
   });
 });
 
