@@ -1,8 +1,8 @@
-import { readFile, rmdir } from "node:fs/promises";
-import { isAbsolute, relative, resolve } from "node:path";
-import { FileExistsError, PkiError } from "./errors.js";
+import { mkdir, readFile, rmdir, stat } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { FileExistsError, FileSystemError, PkiError } from "./errors.js";
 import { FolderGoneError, type FolderLock, type LockOptions, lockFolder } from "./folder-lock.js";
-import { ensureFolder } from "./folders.js";
+import { describeSystemError, ensureFolder } from "./folders.js";
 import { type StagedFile, commitFiles, hasStaging, recoverJournal, removeStrayFiles } from "./journal.js";
 import { type WriteOptions, exists } from "./store.js";
 
@@ -41,18 +41,24 @@ export class ClusterFolder {
     const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
     for (;;) {
       let madeDir = false;
-      if (!(await exists(abs))) {
+      const found = await stat(abs).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw describeSystemError(e, abs) ?? e;
+        return undefined;
+      });
+      if (found && !found.isDirectory()) throw new FileSystemError(abs, "is a file, not a folder");
+      if (!found) {
         if (options.mustExist) throw new PkiError(`${abs}: no such cluster folder`, { hint: "run `dk-bootstrap certs --dir DIR` first" });
         if (options.readOnly) return new ClusterFolder(abs, undefined, false);
-        // A folder that holds keys: 0700 from the start.
-        await ensureFolder(abs, 0o700);
-        madeDir = true;
+        madeDir = await makeLastLevel(abs);
       }
+      // Until a commit writes in it, a folder this run made is removed whenever the run stops (release() too).
+      const unmake = () => (madeDir ? rmdir(abs).catch(() => undefined) : Promise.resolve());
       let lock: FolderLock;
       try {
         lock = await lockFolder(abs, { ...options, notify });
       } catch (e) {
         if (e instanceof FolderGoneError) continue; // the run we waited for failed and removed the folder it made: start again
+        await unmake();
         const code = (e as NodeJS.ErrnoException).code;
         if (!options.readOnly || !(code === "EACCES" || code === "EROFS" || code === "EPERM")) throw e;
         if (await hasStaging(abs))
@@ -68,6 +74,7 @@ export class ClusterFolder {
         if (strays > 0) notify(`${abs}: removed ${strays} temporary or lock files left by interrupted runs`);
       } catch (e) {
         await lock.release();
+        await unmake();
         throw e;
       }
       return new ClusterFolder(abs, lock, madeDir);
@@ -128,6 +135,23 @@ export class ClusterFolder {
     const rel = relative(this.dir, resolve(this.dir, path));
     if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${path} is not inside the cluster folder ${this.dir}`);
     return rel;
+  }
+}
+
+/**
+ * Makes the cluster folder itself (0700: it holds keys) below parents made as needed, and says whether this run
+ * made it. Only the last level is made here, by a plain mkdir (a recursive one spins on /proc), so that a run that
+ * fails removes exactly the folder it made; one that another run made at the same instant is not ours.
+ */
+async function makeLastLevel(abs: string): Promise<boolean> {
+  await ensureFolder(dirname(abs), 0o700);
+  try {
+    await mkdir(abs, { mode: 0o700 });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const problem = describeSystemError(e, abs);
+    throw problem ? new FileSystemError(abs, `cannot make this folder: ${problem.message.slice(abs.length + 2)}`, { cause: e }) : e;
   }
 }
 

@@ -8,7 +8,6 @@ import {
   type RenewResult,
   checkExpiration,
   clusterSpec,
-  ensureFolder,
   formatExpirationTables,
   generateClusterPki,
   generateWorkshopPki,
@@ -176,14 +175,12 @@ export function registerCerts(program: Command): void {
           (opt) => !["--dir", "--force", "--workshop"].includes(opt.long!) && cmd.getOptionValueSource(opt.attributeName()) === "cli",
         );
         if (ignored) throw new InputError("the workshop's PKI takes only --dir and --force", { field: ignored.long! });
-        await ensureFolder(dir, 0o700);
         printActions(await generateWorkshopPki(dir, { force: o.force ?? false }), dir);
         return;
       }
       const { saved, text } = await readSavedSettings(dir);
       for (const c of applySavedSettings(cmd, saved)) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
-      await ensureFolder(dir, 0o700);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
