@@ -24,12 +24,27 @@ export interface Mirror {
   close(): Promise<void>;
 }
 
-/** Builds `etcd-v<version>-linux-<arch>.tar.gz` (folder `etcd-v…/` with etcd and etcdctl) from the installed Debian binaries. */
+/**
+ * Stands in for etcdutl in a tarball served as 3.5 or later, which the etcd step installs: Debian's etcd is 3.4 and
+ * ships none. dk-bootstrap picks etcdctl or etcdutl by what the installed etcd says it is (3.4.x here), so it never
+ * runs this; if it did, the run would fail, saying why.
+ */
+const ETCDUTL_PLACEHOLDER = `#!/bin/sh
+echo "etcdutl: placeholder of the test mirror (Debian's etcd 3.4 has no etcdutl): a 3.4 node must use etcdctl" >&2
+exit 1
+`;
+
+/**
+ * Builds `etcd-v<version>-linux-<arch>.tar.gz` (folder `etcd-v…/` with etcd and etcdctl, and, from 3.5 on, an
+ * etcdutl placeholder) from the installed Debian binaries.
+ */
 export function etcdRelease(work: string, version: string, arch: string): { tarball: Buffer; name: string } {
   const name = `etcd-v${version}-linux-${arch}`;
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
   for (const bin of ["etcd", "etcdctl"]) cpSync(peer(bin), join(dir, bin));
+  const [major, minor] = version.split(".").map(Number) as [number, number];
+  if (major > 3 || (major === 3 && minor >= 5)) writeFileSync(join(dir, "etcdutl"), ETCDUTL_PLACEHOLDER, { mode: 0o755 });
   execFileSync("tar", ["-czf", `${name}.tar.gz`, name], { cwd: work });
   return { tarball: readFileSync(join(work, `${name}.tar.gz`)), name: `${name}.tar.gz` };
 }

@@ -22,12 +22,20 @@ const K8S = (v: string, arch: string, name: string): Artifact => {
   return { file: `${name}-v${v}-${arch}`, url, sumsUrl: `${url}.sha256`, kind: "binary", installs: [name] };
 };
 
+/** Whether an etcd release ships etcdutl (3.5 and later; etcd-io/etcd#16194: "3.4 doesn't have etcdutl"). */
+export function hasEtcdutl(etcdVersion: string): boolean {
+  const [major, minor] = etcdVersion.replace(/^v/, "").split(".").map(Number) as [number, number];
+  return major > 3 || (major === 3 && minor >= 5);
+}
+
 /** The catalogue, as data: a component's artifacts for a version set and an architecture. */
 export const ARTIFACTS = {
   etcd: (v: Versions, arch: string): Artifact[] => {
     const file = `etcd-v${v.etcd}-linux-${arch}.tar.gz`;
     const base = `https://github.com/etcd-io/etcd/releases/download/v${v.etcd}`;
-    return [{ file, url: `${base}/${file}`, sumsUrl: `${base}/SHA256SUMS`, kind: "tar", installs: ["etcd", "etcdctl"], strip: 1 }];
+    // etcdutl (in the tarball since 3.5) does the offline work, snapshot status and restore: 3.6's etcdctl cannot restore.
+    const installs = hasEtcdutl(v.etcd) ? ["etcd", "etcdctl", "etcdutl"] : ["etcd", "etcdctl"];
+    return [{ file, url: `${base}/${file}`, sumsUrl: `${base}/SHA256SUMS`, kind: "tar", installs, strip: 1 }];
   },
   "kube-apiserver": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-apiserver"), K8S(v.kubernetes, arch, "kubectl")],
   "kube-controller-manager": (v: Versions, arch: string) => [K8S(v.kubernetes, arch, "kube-controller-manager")],

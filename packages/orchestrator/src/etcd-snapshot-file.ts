@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DkError, ensureFolder } from "@dk-bootstrap/pki";
+import { hasEtcdutl } from "./artifacts.js";
 import { NodeLayout } from "./node.js";
 import { type Shell, sh } from "./shell.js";
 import { type Transport, exec } from "./transport/transport.js";
@@ -154,14 +155,23 @@ export async function uploadFile(t: Transport, local: string, remote: string, sh
   }
 }
 
+/** The installed etcd's release and whether etcdutl sits beside it, as {@link EtcdTools.installed} finds them on the node. */
+export interface InstalledEtcd {
+  /** `3.4.23`: what the program says (`etcd --version`), whatever release the plan asked for. */
+  version: string;
+  etcdutl: boolean;
+}
+
 /**
  * The node's own etcd tools, as the health-check client of its member (the member runs without etcd's
- * auth, so any client certificate of the etcd CA may take a snapshot). etcd 3.5 and later ship `etcdutl` for
- * the offline work (snapshot status and restore; 3.6 can restore only with it); 3.4 has none and does it with
- * `etcdctl`. Each offline command asks the node which it has, so the same code serves both.
+ * auth, so any client certificate of the etcd CA may take a snapshot). etcd 3.5 and later do the offline
+ * work (snapshot status and restore) with `etcdutl`, which the etcd step installs with them (3.6's etcdctl
+ * cannot restore); 3.4 has none and does it with `etcdctl`. Which one is decided by the release the node's
+ * etcd says it is, not by the plan: a node keeps what it was installed with until its next apply.
  */
 export class EtcdTools {
   readonly node: NodeLayout;
+  private found: Promise<InstalledEtcd> | undefined;
   constructor(
     readonly t: Transport,
     remoteRoot: string,
@@ -183,12 +193,31 @@ export class EtcdTools {
     return sh`env ETCDCTL_API=3 ${`${this.node.bin}/etcdctl`} --endpoints=https://127.0.0.1:2379 --cacert=${`${p}/etcd/ca.crt`} --cert=${`${p}/etcd/healthcheck-client.crt`} --key=${`${p}/etcd/healthcheck-client.key`} --dial-timeout=2s --command-timeout=${timeout} ${args}`;
   }
 
-  /** `snapshot status` of a file on the node (etcdutl when the node has it, else etcdctl 3.4's). */
-  async status(path: string): Promise<SnapshotStatus> {
+  /** The node's etcd release and whether its etcdutl is there (asked once per instance). */
+  installed(): Promise<InstalledEtcd> {
+    this.found ??= this.ask();
+    return this.found;
+  }
+
+  private async ask(): Promise<InstalledEtcd> {
     const bin = this.node.bin;
-    const r = await this.t.run(
-      sh`if [ -x ${`${bin}/etcdutl`} ]; then ${`${bin}/etcdutl`} snapshot status ${path} -w json; else env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot status ${path} -w json; fi`,
-    );
+    const r = await this.t.run(sh`${`${bin}/etcd`} --version 2>&1 | head -1; if [ -x ${`${bin}/etcdutl`} ]; then echo etcdutl; fi`);
+    const version = /^etcd Version: v?(\d+\.\d+\.\d+\S*)/m.exec(r.stdout)?.[1];
+    if (!version)
+      throw new DkError(`${this.t.host}: no etcd at ${bin}/etcd says its version (${r.stdout.split("\n")[0]?.trim() || "no output"})`, "ETCD", {
+        hint: "apply the file first: the etcd step installs it",
+      });
+    const etcdutl = /^etcdutl$/m.test(r.stdout);
+    if (hasEtcdutl(version) && !etcdutl)
+      throw new DkError(`${this.t.host}: etcd ${version} reads and restores snapshots with etcdutl, and ${bin}/etcdutl is missing`, "ETCD", {
+        hint: "apply the file again: the etcd step installs etcdutl with etcd (an earlier dk-bootstrap did not)",
+      });
+    return { version, etcdutl };
+  }
+
+  /** `snapshot status` of a file on the node, with the tool of the node's release. */
+  async status(path: string): Promise<SnapshotStatus> {
+    const r = await this.t.run(statusCommand(this.node.bin, (await this.installed()).version, path));
     const line = r.stdout
       .split("\n")
       .reverse()
@@ -201,31 +230,47 @@ export class EtcdTools {
     return { hash: s.hash ?? 0, revision: s.revision ?? 0, totalKey: s.totalKey ?? 0, totalSize: s.totalSize ?? 0 };
   }
 
-  /**
-   * Restores a snapshot into `dataDir` (which must not exist) as one member of a new cluster. With etcdutl that
-   * supports it, the revision jumps by a billion and the old ones are marked compacted, so Kubernetes' watch
-   * caches start over instead of missing what changed (etcd's recovery guide); etcdctl 3.4 cannot, and says nothing.
-   */
-  async restore(path: string, dataDir: string, member: { name: string; peerUrl: string; initialCluster: string; token: string }): Promise<void> {
-    const bin = this.node.bin;
-    const flags = [
-      `--name=${member.name}`,
-      `--data-dir=${dataDir}`,
-      `--initial-cluster=${member.initialCluster}`,
-      `--initial-cluster-token=${member.token}`,
-      `--initial-advertise-peer-urls=${member.peerUrl}`,
-    ];
-    const etcdutl = `${bin}/etcdutl`;
-    await exec(
-      this.t,
-      sh`set -e
-if [ -x ${etcdutl} ]; then
-  bump=; if ${etcdutl} snapshot restore --help 2>&1 | grep -q -- --bump-revision; then bump="--bump-revision=1000000000 --mark-compacted"; fi
-  ${etcdutl} snapshot restore ${path} ${flags} $bump
-else
-  env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot restore ${path} ${flags}
-fi
-chmod 700 ${dataDir}`,
-    );
+  /** Restores a snapshot into `dataDir` (which must not exist) as one member of a new cluster: see {@link restoreCommand}. */
+  async restore(path: string, dataDir: string, member: RestoredMember): Promise<void> {
+    await exec(this.t, restoreCommand(this.node.bin, (await this.installed()).version, path, dataDir, member));
   }
+}
+
+/** One member of the cluster a restore makes. */
+export interface RestoredMember {
+  name: string;
+  peerUrl: string;
+  initialCluster: string;
+  token: string;
+}
+
+/** `snapshot status -w json` of `path` as etcd `version` (installed in `bin`) does it: etcdutl from 3.5 on, else etcdctl. */
+export function statusCommand(bin: string, version: string, path: string): Shell {
+  return hasEtcdutl(version)
+    ? sh`${`${bin}/etcdutl`} snapshot status ${path} -w json`
+    : sh`env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot status ${path} -w json`;
+}
+
+/**
+ * The restore of `path` into `dataDir` as one member of a new cluster, with etcd `version`'s tool. With an etcdutl
+ * that supports it, the revision jumps by a billion and the old ones are marked compacted, so Kubernetes' watch
+ * caches start over instead of missing what changed (etcd's recovery guide); etcdctl 3.4 cannot, and says nothing.
+ */
+export function restoreCommand(bin: string, version: string, path: string, dataDir: string, member: RestoredMember): Shell {
+  const flags = [
+    `--name=${member.name}`,
+    `--data-dir=${dataDir}`,
+    `--initial-cluster=${member.initialCluster}`,
+    `--initial-cluster-token=${member.token}`,
+    `--initial-advertise-peer-urls=${member.peerUrl}`,
+  ];
+  const etcdutl = `${bin}/etcdutl`;
+  const restore = hasEtcdutl(version)
+    ? sh`bump=; if ${etcdutl} snapshot restore --help 2>&1 | grep -q -- --bump-revision; then bump="--bump-revision=1000000000 --mark-compacted"; fi
+# shellcheck disable=SC2086 # $bump is two flags or none
+${etcdutl} snapshot restore ${path} ${flags} $bump`
+    : sh`env ETCDCTL_API=3 ${`${bin}/etcdctl`} snapshot restore ${path} ${flags}`;
+  return sh`set -e
+${restore}
+chmod 700 ${dataDir}`;
 }

@@ -1,0 +1,135 @@
+// etcdutl: installed with etcd from 3.5 on (its tarball ships it; 3.6's etcdctl cannot restore), and the tool of the
+// node's own release used for snapshot status and restore. The test mirror serves Debian's etcd 3.4, so the 3.6 path
+// is checked here as the plan and the commands it generates (installed for real from a checksummed tarball, shellcheck,
+// dash); the 3.4 path runs for real in packages/cli/test/etcd-backup.test.ts.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
+import { ARTIFACTS, LocalTransport, NodeLayout, type NodeSpec, type StepContext, hasEtcdutl, nodeSpec, plan, preamble, raw } from "../src/index.js";
+import { EtcdTools, restoreCommand, statusCommand } from "../src/index.js";
+import { install } from "../src/steps/step.js";
+import { wrap } from "../src/transport/wrap.js";
+
+const work = tempDir("dk-etcd-tools-");
+const VERSIONS = { kubernetes: "1.34.2", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" };
+const specFor = (etcd: string, over: Partial<Parameters<typeof nodeSpec>[0]> = {}): NodeSpec =>
+  nodeSpec({ dir: join(work, "cluster"), remoteRoot: join(work, `node-${etcd}`), arch: "amd64", versions: { ...VERSIONS, etcd }, ...over });
+const ctx = (s: NodeSpec): StepContext => ({ spec: s, node: new NodeLayout(s.remoteRoot), arch: "amd64", supervisor: "process" });
+const member = { name: "m1", peerUrl: "https://10.0.0.1:2380", initialCluster: "m1=https://10.0.0.1:2380", token: "t-1" };
+
+/** shellcheck (as POSIX sh) finds nothing in `text`, and dash and bash parse it. */
+function cleanShell(text: string, name: string): void {
+  const path = join(work, `${name}.sh`);
+  writeFileSync(path, `#!/bin/sh\n${text}\n`);
+  const sc = run(peer("shellcheck"), ["-s", "sh", path]);
+  expect(sc.status, sc.stdout).toBe(0);
+  for (const sh of ["dash", "bash"]) expect(run(peer(sh), ["-n", path]).status, sh).toBe(0);
+}
+
+describe("which etcd releases get etcdutl", () => {
+  it.each([
+    ["3.4.23", false],
+    ["3.5.0", true],
+    ["3.5.21", true],
+    ["3.6.9", true],
+    ["v3.6.5", true],
+    ["4.0.0", true],
+  ])("%s: %s", (version, expected) => {
+    expect(hasEtcdutl(version)).toBe(expected);
+    const installs = ARTIFACTS.etcd({ ...specFor("3.6.9").versions, etcd: version.replace(/^v/, "") }, "amd64")[0]!.installs;
+    expect(installs).toEqual(expected ? ["etcd", "etcdctl", "etcdutl"] : ["etcd", "etcdctl"]);
+  });
+});
+
+describe("the etcd step of a 3.6 plan", () => {
+  let mirror: Mirror;
+  beforeAll(async () => {
+    mirror = await startMirror("127.0.0.1", etcdMirrorFiles(join(work, "mirror"), "3.6.9", "amd64"));
+  });
+  afterAll(() => mirror?.close());
+
+  it("fetches the release tarball against its SHA256SUMS and installs etcdutl from it; reset removes it", () => {
+    const s = specFor("3.6.9", { mirror: "http://mirror.example" });
+    const c = ctx(s);
+    const step = plan({}, s).find((x) => x.id === "etcd")!;
+    const script = step.script(c).text;
+    const base = "http://mirror.example/github.com/etcd-io/etcd/releases/download/v3.6.9";
+    expect(script).toContain(`dk_fetch ${base}/etcd-v3.6.9-linux-amd64.tar.gz ${base}/SHA256SUMS etcd-v3.6.9-linux-amd64.tar.gz`);
+    expect(script).toContain(`install -m 0755 "$DK_CACHE"/etcd-v3.6.9-linux-amd64.tar.gz.d/etcdutl ${c.node.bin}/etcdutl`);
+    expect(step.creates(c)).toContain(`${c.node.bin}/etcdutl`);
+    cleanShell(`${preamble(c.node).text}\n${script}`, "etcd-step-3.6");
+    const old = specFor("3.4.23");
+    expect(
+      plan({}, old)
+        .find((x) => x.id === "etcd")!
+        .script(ctx(old)).text,
+    ).not.toContain("etcdutl");
+  });
+
+  it("installs etcdutl for real from a tarball whose checksum matches, and nothing from one whose checksum does not", async () => {
+    const installOnly = (s: NodeSpec) => {
+      const c = ctx(s);
+      return runAsync(peer("dash"), ["-c", wrap(raw(`${preamble(c.node).text}\n${install(c, ARTIFACTS.etcd(s.versions, "amd64")).text}`))]);
+    };
+    const good = specFor("3.6.9", { mirror: mirror.url });
+    const r = await installOnly(good);
+    expect(r.status, r.stderr).toBe(0);
+    const bin = new NodeLayout(good.remoteRoot).bin;
+    for (const p of ["etcd", "etcdctl", "etcdutl"]) expect(existsSync(join(bin, p)), p).toBe(true);
+
+    const bad = await startMirror("127.0.0.1", etcdMirrorFiles(join(work, "bad"), "3.6.9", "amd64", true));
+    try {
+      const tampered = specFor("3.6.9", { mirror: bad.url, remoteRoot: join(work, "node-tampered") });
+      const t = await installOnly(tampered);
+      expect(t.status).not.toBe(0);
+      expect(t.stderr).toMatch(/checksum/i);
+      expect(existsSync(join(new NodeLayout(tampered.remoteRoot).bin, "etcdutl"))).toBe(false);
+    } finally {
+      await bad.close();
+    }
+  });
+});
+
+describe("snapshot status and restore use the node's release's tool", () => {
+  const bin = "/opt/k8s/usr/local/bin";
+
+  it("3.6: etcdutl, with the revision bump when it has one; clean shell", () => {
+    const status = statusCommand(bin, "3.6.9", "/var/snap shot.db").text;
+    expect(status).toBe(`${bin}/etcdutl snapshot status '/var/snap shot.db' -w json`);
+    const restore = restoreCommand(bin, "3.6.9", "/s.db", "/data.restore", member).text;
+    expect(restore).toContain(`${bin}/etcdutl snapshot restore /s.db --name=m1 --data-dir=/data.restore`);
+    expect(restore).toContain("--bump-revision=1000000000 --mark-compacted");
+    expect(restore).not.toContain("etcdctl");
+    cleanShell(status, "status-3.6");
+    cleanShell(restore, "restore-3.6");
+  });
+
+  it("3.4: etcdctl (it has no etcdutl); clean shell", () => {
+    const status = statusCommand(bin, "3.4.23", "/s.db").text;
+    expect(status).toBe(`env ETCDCTL_API=3 ${bin}/etcdctl snapshot status /s.db -w json`);
+    const restore = restoreCommand(bin, "3.4.23", "/s.db", "/data.restore", member).text;
+    expect(restore).toContain(`env ETCDCTL_API=3 ${bin}/etcdctl snapshot restore /s.db --name=m1 --data-dir=/data.restore`);
+    expect(restore).not.toContain("etcdutl");
+    cleanShell(status, "status-3.4");
+    cleanShell(restore, "restore-3.4");
+  });
+
+  it("the release is the one the node's etcd says it is; a 3.6 node without etcdutl is told to apply again", async () => {
+    const t = new LocalTransport();
+    const root = join(work, "asked");
+    const layout = new NodeLayout(root);
+    mkdirSync(layout.bin, { recursive: true });
+    // Debian's etcd 3.4, as the test mirror installs it under any release number.
+    writeFileSync(join(layout.bin, "etcd"), `#!/bin/sh\nexec ${peer("etcd")} "$@"\n`);
+    chmodSync(join(layout.bin, "etcd"), 0o755);
+    expect(await new EtcdTools(t, root).installed()).toEqual({ version: "3.4.23", etcdutl: false });
+    // What etcd 3.6's --version prints (server/etcdmain/etcd.go): a stand-in, since no 3.6 binary is at hand.
+    writeFileSync(join(layout.bin, "etcd"), "#!/bin/sh\nprintf 'etcd Version: 3.6.9\\nGit SHA: 1234567\\nGo Version: go1.24.1\\nGo OS/Arch: linux/amd64\\n'\n");
+    await expect(new EtcdTools(t, root).installed()).rejects.toThrow(/etcd 3\.6\.9 reads and restores snapshots with etcdutl, and .*\/etcdutl is missing/);
+    writeFileSync(join(layout.bin, "etcdutl"), "#!/bin/sh\n");
+    chmodSync(join(layout.bin, "etcdutl"), 0o755);
+    expect(await new EtcdTools(t, root).installed()).toEqual({ version: "3.6.9", etcdutl: true });
+  });
+});
