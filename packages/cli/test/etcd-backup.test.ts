@@ -3,7 +3,7 @@
 // be refused (no --yes, a damaged file) is refused before any member stops.
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
@@ -208,4 +208,20 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     expect(hosts.filter((h) => h !== gone).map((h) => h.name)).toContain(from);
     expect(statSync(out).mode & 0o777).toBe(0o600);
   }, 120_000);
+  it("reset -f removes the data folders restores set aside or staged on every host, and nothing else of var/lib", async () => {
+    const lib = (h: ClusterHost) => join(h.remoteRoot, "var", "lib");
+    for (const h of hosts) {
+      expect(dataFolders(h)).toContainEqual(expect.stringMatching(/^etcd\.before-restore-\d{8}T\d{6}Z$/));
+      // What a restore killed between its trial and the swap leaves, and folders dk-bootstrap did not make.
+      for (const f of ["etcd.restore-20260101T000000Z", "etcd.before-restore-mine", "etcd.mine", "other"]) {
+        mkdirSync(join(lib(h), f));
+        writeFileSync(join(lib(h), f, "data"), "x");
+        // As the host's user made them (this process is root; the host's reset runs as its user).
+        for (const p of [join(lib(h), f), join(lib(h), f, "data")]) chownSync(p, h.uid, h.uid);
+      }
+    }
+    const r = await dk("reset");
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    for (const h of hosts) expect(readdirSync(lib(h)).sort(), h.name).toEqual(["etcd.before-restore-mine", "etcd.mine", "other"]);
+  }, 180_000);
 });

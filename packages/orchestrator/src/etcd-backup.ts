@@ -4,7 +4,7 @@ import { DkError, InputError } from "@dk-bootstrap/pki";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
 import type { ClusterNode } from "./cluster-ops.js";
 import { EtcdControl } from "./etcd-membership.js";
-import { EtcdTools, type SnapshotStatus, fetchFile, uploadFile, verifySnapshotFile } from "./etcd-snapshot-file.js";
+import { EtcdTools, type SnapshotStatus, fetchFile, restoreFolders, stamp, uploadFile, verifySnapshotFile } from "./etcd-snapshot-file.js";
 import type { EventSink } from "./events.js";
 import { preamble } from "./node.js";
 import { STEPS } from "./plan.js";
@@ -31,12 +31,7 @@ export interface TakenSnapshot {
   path: string;
 }
 
-/** `20260101T120000Z`: a time for file names, sortable, with no character a shell or a file system minds. */
-export const stamp = (now = new Date()): string =>
-  now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+export { stamp };
 
 /** The controllers of the cluster whose members a backup talks to; a host marked reset is not one of them. */
 const membersOf = (nodes: ClusterNode[]) => nodes.filter((n) => n.spec.role !== "worker" && !n.conn.host.reset);
@@ -131,8 +126,8 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
   const token = `${controllers[0]!.spec.clusterName}-${randomBytes(6).toString("hex")}`;
   const tools = new Map(controllers.map((n) => [n, new EtcdTools(n.conn.transport, n.spec.remoteRoot)]));
   const uploaded = (n: ClusterNode) => `${tools.get(n)!.node.state}/etcd-restore/snapshot-${when}.db`;
-  const staged = (n: ClusterNode) => `${tools.get(n)!.dataDir}.restore-${when}`;
-  const aside = (n: ClusterNode) => `${tools.get(n)!.dataDir}.before-restore-${when}`;
+  const staged = (n: ClusterNode) => restoreFolders(tools.get(n)!.dataDir, when).staged;
+  const aside = (n: ClusterNode) => restoreFolders(tools.get(n)!.dataDir, when).aside;
 
   // 1. Everything that can fail without touching a running member: upload, status, restore into a new folder.
   say(`checking the snapshot on ${controllers.map((n) => n.spec.nodeName).join(", ")} (nothing is stopped yet)`);
@@ -210,7 +205,7 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
     // Past this point members may be stopped: say how to finish, and where the old data is.
     const err = e instanceof Error ? e : new Error(String(e));
     throw new DkError(`restore stopped halfway: ${err.message.split("\n")[0]}`, "RESTORE", {
-      hint: `run the same restore again (it starts over from the snapshot); each member's previous data is kept in ${tools.get(controllers[0]!)!.dataDir}.before-restore-${when} and alike`,
+      hint: `run the same restore again (it starts over from the snapshot); each member's previous data is kept in ${aside(controllers[0]!)} and alike`,
       cause: e,
     });
   }

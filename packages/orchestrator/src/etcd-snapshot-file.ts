@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { DkError, ensureFolder } from "@dk-bootstrap/pki";
 import { hasEtcdutl } from "./artifacts.js";
 import { NodeLayout } from "./node.js";
-import { type Shell, sh } from "./shell.js";
+import { type Shell, raw, sh } from "./shell.js";
 import { type Transport, exec } from "./transport/transport.js";
 
 /** A snapshot file that cannot be used: missing its integrity hash, damaged, or unreadable as etcd's database. */
@@ -154,6 +154,28 @@ export async function uploadFile(t: Transport, local: string, remote: string, sh
     throw new DkError(`${t.host}: the snapshot arrived damaged at ${remote} (its SHA-256 differs)`, "TRANSFER", { hint: "run it again" });
   }
 }
+
+/**
+ * The folders a restore makes beside a member's data folder, named with the restore's {@link stamp}: the restored
+ * data before it is swapped in (`.restore-STAMP`), and the member's previous data, kept (`.before-restore-STAMP`).
+ */
+export function restoreFolders(dataDir: string, when: string): { staged: string; aside: string } {
+  return { staged: `${dataDir}.restore-${when}`, aside: `${dataDir}.before-restore-${when}` };
+}
+
+/** Every folder restores left beside `dataDir`, as shell words (globs matching only a {@link stamp}'s shape). */
+export function restoreLeftovers(dataDir: string): Shell {
+  const { staged, aside } = restoreFolders(dataDir, "");
+  return sh`${staged}${raw(STAMP_GLOB)} ${aside}${raw(STAMP_GLOB)}`;
+}
+
+/** `20260101T120000Z`: a time for file names, sortable, with no character a shell or a file system minds. */
+export const stamp = (now = new Date()): string =>
+  now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+const STAMP_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z";
 
 /** The installed etcd's release and whether etcdutl sits beside it, as {@link EtcdTools.installed} finds them on the node. */
 export interface InstalledEtcd {

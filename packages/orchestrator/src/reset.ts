@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { contextFor } from "./context.js";
 import { stepScript } from "./context.js";
+import { EtcdTools, restoreLeftovers } from "./etcd-snapshot-file.js";
 import type { EventSink } from "./events.js";
 import { STEPS } from "./plan.js";
 import { lines, sh } from "./shell.js";
@@ -11,7 +12,8 @@ import { type Transport, exec } from "./transport/transport.js";
 /**
  * The workshop's Cleanup, for exactly what dk-bootstrap made: stops every component it starts (in
  * reverse order), removes the files it puts, the programs it installs, the data, state, cache and log
- * folders, and, under a remote root other than `/`, the folders left empty. Works after a half-done run.
+ * folders, the data folders `etcd restore` set aside or staged beside etcd's (`var/lib/etcd.before-restore-STAMP`,
+ * `.restore-STAMP`), and, under a remote root other than `/`, the folders left empty. Works after a half-done run.
  */
 export async function reset(spec: NodeSpec, transport: Transport, options: { events?: EventSink } = {}): Promise<void> {
   const emit = options.events ?? (() => undefined);
@@ -28,7 +30,8 @@ export async function reset(spec: NodeSpec, transport: Transport, options: { eve
   ];
   const prune = spec.remoteRoot === "/" ? sh`true` : sh`find ${spec.remoteRoot} -mindepth 1 -depth -type d -empty -delete`;
   emit({ type: "step-start", step: "reset", title: "reset", why: "stop what dk-bootstrap started and remove what it made" });
-  await exec(transport, stepScript(c, lines([...stops, sh`rm -rf ${paths}`, prune])), {
+  const restores = restoreLeftovers(new EtcdTools(transport, spec.remoteRoot).dataDir);
+  await exec(transport, stepScript(c, lines([...stops, sh`rm -rf ${paths} ${restores}`, prune])), {
     onLine: (line, stream) => emit({ type: "output", step: "reset", stream, line }),
   });
   await rm(join(spec.dir, "state.json"), { force: true });
