@@ -3,7 +3,7 @@ import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { DkError, InputError, ensureFolder, generateClusterPki, openClusterFolder, withClusterFolder } from "@dk-bootstrap/pki";
+import { type ClusterFolder, DkError, InputError, generateClusterPki, openClusterFolder } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   type NodeSpec,
@@ -191,22 +191,30 @@ export async function connect(target: string, o: NodeOptions): Promise<SshTransp
 /**
  * The cluster folder for this run: the PKI, its kubeconfigs and the settings they were made with,
  * written as one set. The node's IPs are the ones it holds (asked for with --node-ip, or saved, which
- * must be among them; else detected), never an address that only reaches it, such as a NAT's.
+ * must be among them; else detected), never an address that only reaches it, such as a NAT's. The folder
+ * comes back still locked: the steps upload this PKI, so another command that writes it (`certs --force`)
+ * must wait for the end of the run, not replace it halfway through the upload.
  */
-async function prepareOn(t: Transport, o: NodeOptions, cmd: Command, settings: SavedSettings, reachedAt: string | undefined): Promise<NodeSpec> {
+async function prepareOn(
+  t: Transport,
+  o: NodeOptions,
+  cmd: Command,
+  settings: SavedSettings,
+  reachedAt: string | undefined,
+): Promise<{ spec: NodeSpec; folder: ClusterFolder }> {
+  let folder: ClusterFolder | undefined;
   try {
     cmd.setOptionValueWithSource("nodeIp", chooseNodeIPs(await nodeAddresses(t), o.nodeIp ?? [], reachedAt, t.host), "config");
     const spec = nodeSpecFromFlags(o);
-    await ensureFolder(spec.dir, 0o700);
-    const pki = await withClusterFolder(spec.dir, undefined, async (folder) => {
-      await stageSavedSettings(folder, settingsToSave(cmd, settings.saved), settings.text);
-      const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-      await writeComponentKubeconfigs(pki, spec, { folder });
-      return pki;
-    });
+    folder = await openClusterFolder(spec.dir);
+    await stageSavedSettings(folder, settingsToSave(cmd, settings.saved), settings.text);
+    const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
+    await writeComponentKubeconfigs(pki, spec, { folder });
+    await folder.commit();
     if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
-    return spec;
+    return { spec, folder };
   } catch (e) {
+    await folder?.release();
     await t.close();
     throw e;
   }
@@ -389,7 +397,8 @@ export function registerNode(program: Command): void {
         return;
       }
       const t = await connect(target, o);
-      await runOn(t, await prepareOn(t, o, cmd, settings, isIP(host) ? host : undefined), o, host);
+      const { spec, folder } = await prepareOn(t, o, cmd, settings, isIP(host) ? host : undefined);
+      await runOn(t, spec, o, host).finally(() => folder.release());
     });
 
   addRangeOptions(addArtifactOptions(program.command("bundle")))
@@ -420,7 +429,8 @@ export function registerNode(program: Command): void {
       checkFlags(o);
       await resolveVersionFlags(cmd, o, true, say);
       const t = new LocalTransport();
-      await runOn(t, await prepareOn(t, o, cmd, settings, undefined), o, "127.0.0.1");
+      const { spec, folder } = await prepareOn(t, o, cmd, settings, undefined);
+      await runOn(t, spec, o, "127.0.0.1").finally(() => folder.release());
     });
 
   sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset [target]"))))))

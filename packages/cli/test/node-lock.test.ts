@@ -1,0 +1,98 @@
+// A node run (`ssh`) holds the cluster folder's lock to its end: the steps upload the folder's PKI, and a
+// `certs --force` started meanwhile waits for the run instead of replacing the PKI halfway through the upload.
+// The run is held at a known point: the test mirror answers the etcd tarball only when the test lets it.
+import { spawn } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { etcdMirrorFiles } from "../../../test-support/mirror.js";
+import { CLI, tempDir } from "../../../test-support/peers.js";
+import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+
+const ETCD = "3.4.23";
+
+/** A CLI run in the background: its output so far, its PID, and its end. */
+function background(args: string[], cwd: string) {
+  const p = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const out = { stdout: "", stderr: "" };
+  p.stdout.on("data", (d) => (out.stdout += d));
+  p.stderr.on("data", (d) => (out.stderr += d));
+  const done = new Promise<number | null>((r) => p.on("close", r));
+  return { pid: p.pid!, out, done };
+}
+
+async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
+  for (const start = Date.now(); !ok();) {
+    if (Date.now() - start > ms) throw new Error(`waited ${ms / 1000}s for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("a node run and a certs --force on the same cluster folder", () => {
+  const work = tempDir("dk-node-lock-");
+  const dir = join(work, "cluster");
+  let host: TestHost;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let asked = false;
+  const files = etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64");
+  const server = createServer((req, res) => {
+    const body = files.get(req.url ?? "");
+    if (!body) return void res.writeHead(404).end();
+    const send = () => res.writeHead(200, { "content-length": body.length }).end(body);
+    if (!req.url!.endsWith(".tar.gz")) return send();
+    asked = true;
+    void gate.then(send);
+  });
+  let mirror = "";
+
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work);
+    mkdirSync(join(work, "node"));
+    chownSync(join(work, "node"), host.uid, host.uid);
+    await new Promise<void>((r) => server.listen(0, host.hostIp, r));
+    mirror = `http://${host.hostIp}:${(server.address() as { port: number }).port}`;
+    await waitForSsh(host);
+  });
+  afterAll(async () => {
+    release();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    host?.stop();
+  });
+
+  it("certs --force waits for the run's end: the node gets the PKI the run made, whole", async () => {
+    const remoteRoot = join(work, "node");
+    const run = background(
+      [
+        "ssh",
+        `${host.user}@${host.ip}`,
+        ...["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--accept-new-host-key", "--remote-root", remoteRoot],
+        ...["--dir", dir, "--mirror", mirror, "--k8s-version", "v1.34.2", "--etcd-version", ETCD, "--key-algo", "ecdsa", "--until", "etcd"],
+      ],
+      work,
+    );
+    // Past the PKI step and into the etcd step: the node asks for the tarball, and waits for it.
+    await until("the node to ask for the etcd tarball", () => asked || run.out.stderr.includes("error"));
+    expect(asked, run.out.stderr).toBe(true);
+    const made = readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8");
+    const owner = JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")) as { pid: number; command: string };
+    expect(owner.pid).toBe(run.pid);
+    expect(owner.command).toMatch(/^dk-bootstrap ssh /);
+
+    const force = background(["certs", "--force", "--dir", dir, "--key-algo", "ecdsa"], work);
+    await until("certs --force to say it waits", () => force.out.stderr.includes("is in use by"));
+    expect(force.out.stderr).toContain(`${dir} is in use by PID ${run.pid} (dk-bootstrap ssh `);
+    // Still waiting: nothing of the folder replaced while the run uploads from it.
+    expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
+    release();
+    expect(await run.done, run.out.stderr + run.out.stdout).toBe(0);
+    expect(readFileSync(join(remoteRoot, "etc", "kubernetes", "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
+    // Then it goes on (or gives up after its 30 s): either way, only after the run has ended.
+    const forced = await force.done;
+    if (forced === 0) expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).not.toBe(made);
+    else expect(force.out.stderr).toMatch(/^error: .* is in use by PID \d+ \(dk-bootstrap ssh /m);
+  }, 300_000);
+});
