@@ -24,7 +24,7 @@ import {
 } from "@dk-bootstrap/orchestrator";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
 import { CLI, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, startTestCluster } from "../test-support/test-cluster.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -51,22 +51,7 @@ const accepted = (h: ClusterHost) => (h.sshdLog.match(/Accepted publickey/g) ?? 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function writeClusterFile(hosts: ClusterHost[]): void {
-  writeFileSync(
-    file,
-    [
-      "apiVersion: dk-bootstrap/v1alpha1",
-      "kind: Cluster",
-      "metadata: { name: bench-apply }",
-      "spec:",
-      "  hosts:",
-      ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
-      `  knownHosts: ${cluster.knownHosts}`,
-      `  mirror: ${mirror.url}`,
-      `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
-      "  pki: { keyAlgorithm: ecdsa }",
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-apply", mirror: mirror.url, etcd: ETCD }));
 }
 
 /** The CLI's apply with JSON events, each output line timestamped as it arrives. */

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { dkAsync, peer, run, runAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, startTestCluster } from "../test-support/test-cluster.js";
+import { dkAsync, peer, run, tempDir } from "../test-support/peers.js";
+import { type ClusterHost, ETCDCTL_ENV, type TestCluster, clusterFileFor, etcdctl, etcdctlFlags, startTestCluster } from "../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
 /** Megabytes of values to write before each round (900 KB a key: under etcd's 1.5 MiB request limit). */
@@ -21,17 +21,7 @@ let cluster: TestCluster;
 let mirror: Mirror;
 let hosts: ClusterHost[];
 
-const etcdctlArgs = (h: ClusterHost) => {
-  const pki = join(dir, "nodes", h.name, "pki", "etcd");
-  return [
-    `--endpoints=https://${h.ip}:2379`,
-    `--cacert=${join(pki, "ca.crt")}`,
-    `--cert=${join(pki, "healthcheck-client.crt")}`,
-    `--key=${join(pki, "healthcheck-client.key")}`,
-    "--command-timeout=60s",
-  ];
-};
-const env = { ...process.env, ETCDCTL_API: "3", XDG_CACHE_HOME: join(work, "cache") };
+const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
 const timed = async (f: () => Promise<{ status: number | null; stdout: string; stderr: string }>) => {
   const t0 = performance.now();
   const r = await f();
@@ -44,22 +34,7 @@ beforeAll(async () => {
   cluster = await startTestCluster(work, 3);
   hosts = cluster.hosts;
   mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(
-    file,
-    [
-      "apiVersion: dk-bootstrap/v1alpha1",
-      "kind: Cluster",
-      "metadata: { name: bench-backup }",
-      "spec:",
-      "  hosts:",
-      ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
-      `  knownHosts: ${cluster.knownHosts}`,
-      `  mirror: ${mirror.url}`,
-      `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
-      "  pki: { keyAlgorithm: ecdsa }",
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-backup", mirror: mirror.url, etcd: ETCD }));
   await timed(() => dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env }));
 }, 300_000);
 afterAll(async () => {
@@ -72,13 +47,16 @@ it("snapshot and restore, against etcdctl's own snapshot save", async () => {
   let written = 0;
   for (const mb of SIZES_MB) {
     for (; written < mb * 1024; written += 900) {
-      const r = run(peer("etcdctl"), [...etcdctlArgs(hosts[0]!), "put", `/bench/${written}`], { input: randomBytes(675 * 1024).toString("base64"), env });
+      const r = run(peer("etcdctl"), [...etcdctlFlags({ dir, via: hosts[0]!, timeout: "60s" }), "put", `/bench/${written}`], {
+        input: randomBytes(675 * 1024).toString("base64"),
+        env: ETCDCTL_ENV,
+      });
       expect(r.status, r.stderr).toBe(0);
     }
     const out = join(work, `snap-${mb}.db`);
     const snap = await timed(() => dkAsync(["etcd", "snapshot", "-f", file, "--dir", dir, "--out", out], { cwd: work, env }));
     const leader = hosts.find((h) => snap.r.stdout.includes(`snapshot from ${h.name}`))!;
-    const floor = await timed(() => runAsync(peer("etcdctl"), [...etcdctlArgs(leader), "snapshot", "save", join(work, `floor-${mb}.db`)], { env }));
+    const floor = await timed(() => etcdctl({ dir, via: leader, timeout: "60s" }, "snapshot", "save", join(work, `floor-${mb}.db`)));
     const restore = await timed(() => dkAsync(["etcd", "restore", out, "-f", file, "--dir", dir, "--yes"], { cwd: work, env }));
     const size = statSync(out).size;
     rows.push([

@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { dkAsync, peer, runAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, startTestCluster } from "../test-support/test-cluster.js";
+import { dkAsync, tempDir } from "../test-support/peers.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl, startTestCluster } from "../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -32,21 +32,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** etcdctl from this machine as the health-check client of the first host's node folder, against every member. */
-const etcdctl = (...args: string[]) => {
-  const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
-  return runAsync(
-    peer("etcdctl"),
-    [
-      `--endpoints=${hosts.map((h) => `https://${h.ip}:2379`).join(",")}`,
-      `--cacert=${join(pki, "ca.crt")}`,
-      `--cert=${join(pki, "healthcheck-client.crt")}`,
-      `--key=${join(pki, "healthcheck-client.key")}`,
-      "--command-timeout=5s",
-      ...args,
-    ],
-    { env: { ...process.env, ETCDCTL_API: "3" } },
-  );
-};
+const client = (...args: string[]) => etcdctl({ dir, via: hosts[0]!, endpoints: hosts }, ...args);
 
 /**
  * Every host's etcd PIDs ("" when none), from one `pgrep` for all the hosts' users (one process a sample keeps the
@@ -84,8 +70,8 @@ function clientLoop() {
   const done = (async () => {
     while (!stop) {
       const value = String(++seen.requests);
-      const put = await etcdctl("put", "/dk/bench-counter", value);
-      const get = await etcdctl("get", "/dk/bench-counter", "--print-value-only");
+      const put = await client("put", "/dk/bench-counter", value);
+      const get = await client("get", "/dk/bench-counter", "--print-value-only");
       if (put.status === 0 && get.stdout.trim() === value) seen.ok.push(performance.now());
       else seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
       await sleep(100);
@@ -200,22 +186,7 @@ beforeAll(async () => {
   cluster = await startTestCluster(work, 3);
   hosts = cluster.hosts;
   mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(
-    file,
-    [
-      "apiVersion: dk-bootstrap/v1alpha1",
-      "kind: Cluster",
-      "metadata: { name: bench-renewal }",
-      "spec:",
-      "  hosts:",
-      ...hosts.map((h) => `    - { ssh: { address: ${h.ip}, user: ${h.user}, keyPath: ${h.keyFile} }, role: controller, remoteRoot: ${h.remoteRoot} }`),
-      `  knownHosts: ${cluster.knownHosts}`,
-      `  mirror: ${mirror.url}`,
-      `  versions: { kubernetes: 1.34.2, etcd: ${ETCD} }`,
-      "  pki: { keyAlgorithm: ecdsa }",
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-renewal", mirror: mirror.url, etcd: ETCD }));
   const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
 }, 300_000);

@@ -16,7 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { peer } from "./peers.js";
+import { peer, runAsync } from "./peers.js";
 
 export interface ClusterHost {
   /** Its namespace, user and host name: `dkc<owner PID, base 36>-<cluster>-<index>`. */
@@ -415,4 +415,36 @@ export function clusterFileFor(
     "  pki: { keyAlgorithm: ecdsa }",
     "",
   ].join("\n");
+}
+
+/** Whom {@link etcdctlFlags} speaks as and to. */
+export interface EtcdctlTarget {
+  /** The cluster folder `apply` wrote (`--dir`). */
+  dir: string;
+  /** The host whose node folder's health-check client certificate is used (nodes/NAME/pki/etcd). */
+  via: ClusterHost;
+  /** The members asked (default: `via`'s). */
+  endpoints?: readonly ClusterHost[];
+  /** etcdctl's --command-timeout (default 5s). */
+  timeout?: string;
+}
+
+/** The environment etcdctl 3.4 needs for the v3 API. */
+export const ETCDCTL_ENV: NodeJS.ProcessEnv = { ...process.env, ETCDCTL_API: "3" };
+
+/** etcdctl's flags from this machine as the health-check client of a node of the cluster folder: what the multi-host tests and benches use. */
+export function etcdctlFlags(o: EtcdctlTarget): string[] {
+  const pki = join(o.dir, "nodes", o.via.name, "pki", "etcd");
+  return [
+    `--endpoints=${(o.endpoints ?? [o.via]).map((h) => `https://${h.ip}:2379`).join(",")}`,
+    `--cacert=${join(pki, "ca.crt")}`,
+    `--cert=${join(pki, "healthcheck-client.crt")}`,
+    `--key=${join(pki, "healthcheck-client.key")}`,
+    `--command-timeout=${o.timeout ?? "5s"}`,
+  ];
+}
+
+/** etcdctl with {@link etcdctlFlags} and `args`, run without blocking this process (a test mirror or client may live in it). */
+export function etcdctl(o: EtcdctlTarget, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runAsync(peer("etcdctl"), [...etcdctlFlags(o), ...args], { env: ETCDCTL_ENV });
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl as etcdctlOf, startTestCluster } from "../../../test-support/test-cluster.js";
 
 // The mirror serves Debian's etcd 3.4 binaries under this version number (see test-support/mirror.ts): 3.4 has no
 // etcdutl, so these runs take the etcdctl path of snapshot status and restore.
@@ -24,22 +24,8 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
   const snap = join(work, "snap.db");
 
   const dk = (...args: string[]) => dkAsync([...args, "-f", file, "--dir", dir], { cwd: work });
-  /** etcdctl from this machine as the health-check client of `via`'s node folder, against one member. */
-  const etcdctl = (via: ClusterHost, ...args: string[]) => {
-    const pki = join(dir, "nodes", via.name, "pki", "etcd");
-    return runAsync(
-      peer("etcdctl"),
-      [
-        `--endpoints=https://${via.ip}:2379`,
-        `--cacert=${join(pki, "ca.crt")}`,
-        `--cert=${join(pki, "healthcheck-client.crt")}`,
-        `--key=${join(pki, "healthcheck-client.key")}`,
-        "--command-timeout=5s",
-        ...args,
-      ],
-      { env: { ...process.env, ETCDCTL_API: "3" } },
-    );
-  };
+  /** etcdctl from this machine as the health-check client of `via`'s node folder, against its member. */
+  const etcdctl = (via: ClusterHost, ...args: string[]) => etcdctlOf({ dir, via }, ...args);
   const put = async (key: string, value: string) => {
     const r = await etcdctl(hosts[0], "put", key, value);
     expect(r.status, r.stderr).toBe(0);
