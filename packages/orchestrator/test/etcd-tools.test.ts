@@ -2,7 +2,7 @@
 // node's own release used for snapshot status and restore. The test mirror serves Debian's etcd 3.4, so the 3.6 path
 // is checked here as the plan and the commands it generates (installed for real from a checksummed tarball, shellcheck,
 // dash); the 3.4 path runs for real in packages/cli/test/etcd-backup.test.ts.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
@@ -104,6 +104,35 @@ describe("snapshot status and restore use the node's release's tool", () => {
     expect(restore).not.toContain("etcdctl");
     cleanShell(status, "status-3.6");
     cleanShell(restore, "restore-3.6");
+  });
+
+  it("3.6: dash runs the restore with the bump as two flags when the etcdutl has them, none when it has not", () => {
+    // A stand-in for etcdutl that answers --help as it is told and prints the words it was given: what is checked
+    // is this script's word splitting, not etcd.
+    const root = join(work, "words");
+    mkdirSync(root, { recursive: true });
+    const args = (help: string) => {
+      writeFileSync(
+        join(root, "etcdutl"),
+        `#!/bin/sh\nif [ "$3" = --help ]; then echo '${help}'; exit 0; fi\nprintf '%s\\n' "$@" > ${root}/args\nmkdir -p ${root}/data\n`,
+      );
+      chmodSync(join(root, "etcdutl"), 0o755);
+      const r = run(peer("dash"), ["-c", restoreCommand(root, "3.6.9", "/s.db", join(root, "data"), member).text]);
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(join(root, "args"), "utf8").trim().split("\n");
+    };
+    const flags = ["--name=m1", `--data-dir=${join(root, "data")}`, "--initial-cluster=m1=https://10.0.0.1:2380", "--initial-cluster-token=t-1"];
+    const withBump = args("      --bump-revision uint   How much to increase the latest revision after restore");
+    expect(withBump).toEqual([
+      "snapshot",
+      "restore",
+      "/s.db",
+      ...flags,
+      "--initial-advertise-peer-urls=https://10.0.0.1:2380",
+      "--bump-revision=1000000000",
+      "--mark-compacted",
+    ]);
+    expect(args("  --name string")).toEqual(["snapshot", "restore", "/s.db", ...flags, "--initial-advertise-peer-urls=https://10.0.0.1:2380"]);
   });
 
   it("3.4: etcdctl (it has no etcdutl); clean shell", () => {
