@@ -46,7 +46,7 @@ export interface ClusterCommandFlags {
 }
 
 /** `apply`'s flags: those of every whole-cluster command, and what changes the cluster. */
-interface ApplyFlags extends ClusterCommandFlags {
+export interface ApplyFlags extends ClusterCommandFlags {
   mirror?: string;
   from?: string;
   until?: string;
@@ -57,7 +57,7 @@ interface ApplyFlags extends ClusterCommandFlags {
 }
 
 /** Reads and checks the cluster file; the command line's flags win over it. */
-async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
+export async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
   let text: string;
   try {
     text = await readFile(resolve(o.file), "utf8");
@@ -73,7 +73,7 @@ async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
  * The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now.
  * A change from what the cluster runs must follow the version-skew policy (checked before anything connects).
  */
-async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
+export async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
   const v = cluster.versions;
   const record = await readApplyRecord(dir);
   if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
@@ -88,7 +88,7 @@ async function versionsFor(cluster: ClusterFile, dir: string, force = false): Pr
 const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p));
 
 /** Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all. */
-async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
+export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
   const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
   const attempts = await Promise.allSettled(
     cluster.hosts.map(async (host) => {
