@@ -2,7 +2,17 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { DkError, InputError, checkExpiration, ensureFolder, table } from "@dk-bootstrap/pki";
+import {
+  DkError,
+  InputError,
+  checkExpiration,
+  describeRotation,
+  ensureFolder,
+  readRotation,
+  rotationInProgress,
+  table,
+  withClusterFolder,
+} from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
   EXAMPLE_CLUSTER_FILE,
@@ -17,6 +27,7 @@ import {
   clusterNodes,
   clusterStatus,
   installedVersions,
+  nodeRotation,
   componentLogs,
   resetCluster,
   hostSpec,
@@ -172,6 +183,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
   return withCluster(o, async (nodes) => {
     const { hosts, members, health } = await clusterStatus(nodes, 10);
     const yn = (b: boolean) => (b ? "yes" : "no");
+    const rotation = await withClusterFolder(resolve(o.dir), undefined, readRotation, { readOnly: true });
+    if (rotation && rotationInProgress(rotation)) process.stdout.write(`rotation: ${describeRotation(rotation)}\n`);
     for (const { node, steps } of hosts) {
       process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
       if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
@@ -182,6 +195,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
             steps.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
           ),
         );
+        const onNode = rotation && rotationInProgress(rotation) ? await nodeRotation(node.spec, node.conn.transport) : undefined;
+        if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
         const installed = Object.entries(await installedVersions(node));
         if (installed.length > 0) process.stdout.write(`installed: ${installed.map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
       }
