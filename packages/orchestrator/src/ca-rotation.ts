@@ -64,7 +64,7 @@ export async function rotateCa(conns: HostConnection[], options: RotateCaOptions
       return change.rotation;
     }
     const started = await startRotation(folder, options.name);
-    if (started === active) say(`resuming: ${describeRotation(started)}`);
+    if (started.archive === active?.archive) say(`resuming: ${describeRotation(started)}`);
     else {
       await refreshKubeconfigs(folder);
       say(`new ${options.name} CA made (old and new kept in ${join(folder.dir, started.archive)})`);
