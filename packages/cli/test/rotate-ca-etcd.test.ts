@@ -1,6 +1,7 @@
 // certs rotate-ca etcd on three network-namespace hosts with real sshd and etcd, while a client loop writes and reads
 // through every member: the three phases, a run killed in phase 2 and resumed, and what trusts what at the end.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type KeyObject, X509Certificate, createPublicKey } from "node:crypto";
 import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,15 +47,38 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     }
   };
 
+  /**
+   * The folder's client as a real client reloads it: the CA bundle, certificate and key read afresh, and a pair that does
+   * not match (read while a commit renames the two files: they are two files, swapped within the same instant) read
+   * again, as client-go's certificate reloading keeps what it had until the pair matches. Each torn read is counted.
+   */
+  const reload = async (seen: { tornReads: number }) => {
+    const c = folderClient();
+    for (let i = 0; ; i++) {
+      const [ca, cert, key] = [readFileSync(c.ca, "utf8"), readFileSync(c.cert, "utf8"), readFileSync(c.key, "utf8")];
+      const pub = (k: KeyObject) => k.export({ type: "spki", format: "der" }).toString("hex");
+      if (pub(new X509Certificate(cert).publicKey) === pub(createPublicKey(key))) {
+        const at = join(work, "client");
+        writeFileSync(`${at}.ca`, ca);
+        writeFileSync(`${at}.crt`, cert);
+        writeFileSync(`${at}.key`, key, { mode: 0o600 });
+        return { ca: `${at}.ca`, cert: `${at}.crt`, key: `${at}.key` };
+      }
+      seen.tornReads++;
+      if (i >= 50) throw new Error(`${c.cert} and ${c.key} do not match`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
   /** Every 100 ms a put then a get of a counter through all three members, with the folder's certificates and CA bundle of the moment. */
   const clientLoop = () => {
     let stop = false;
-    const seen = { requests: 0, failures: [] as string[] };
+    const seen = { requests: 0, tornReads: 0, failures: [] as string[] };
     const done = (async () => {
       while (!stop) {
         const value = String(++seen.requests);
-        const put = await etcdctl(folderClient(), hosts, "put", "/dk/counter", value, "--command-timeout=30s");
-        const get = await etcdctl(folderClient(), hosts, "get", "/dk/counter", "--print-value-only", "--command-timeout=30s");
+        const put = await etcdctl(await reload(seen), hosts, "put", "/dk/counter", value, "--command-timeout=30s");
+        const get = await etcdctl(await reload(seen), hosts, "get", "/dk/counter", "--print-value-only", "--command-timeout=30s");
         if (put.status !== 0 || get.stdout.trim() !== value) seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -145,6 +169,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     expect(second.stdout).not.toMatch(/re-issued:/);
     expect(seen.failures).toEqual([]);
     expect(seen.requests).toBeGreaterThan(10);
+    console.log(`client loop: ${seen.requests} rounds, ${seen.tornReads} torn reads of the certificate and key re-read`);
     expect(rotation()).toMatchObject({ phase: 3, rolledOut: true });
 
     // The old CA's key is kept 0600 in a 0700 folder; the new CA is the one every copy holds, alone.
