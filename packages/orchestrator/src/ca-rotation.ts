@@ -22,6 +22,8 @@ import { pool } from "./apply-record.js";
 import { clusterNodes } from "./cluster-ops.js";
 import { NodeLayout } from "./node.js";
 import { STEPS, plan } from "./plan.js";
+import { bootstrap } from "./runner.js";
+import type { EventSink } from "./events.js";
 import { sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { nodeStatus } from "./status.js";
@@ -48,6 +50,47 @@ export const nodeRotationFile = (spec: Pick<NodeSpec, "remoteRoot">): string => 
  * kill) resumes with the next one where it stopped. Returns the rotation as it ends.
  */
 export async function rotateCa(conns: HostConnection[], options: RotateCaOptions): Promise<CaRotation> {
+  return runPhases(options, {
+    reached: () => reachedStep(conns, options),
+    rollout: async (r, until) => {
+      await applyCluster(conns, { ...options, until });
+      await recordOnNodes(conns, options, r);
+    },
+  });
+}
+
+/** How {@link rotateCaOnNode} runs. */
+export interface RotateNodeOptions {
+  name: string;
+  abort?: boolean;
+  until?: string;
+  events?: EventSink;
+  say?: (line: string) => void;
+}
+
+/**
+ * `certs rotate-ca NAME ssh user@host`: the same phases for the one-node cluster, whose folder holds the CAs and
+ * the node's leaves together; each rollout re-runs the node's steps whose files changed (one etcd member and one
+ * apiserver: they are down while they restart, which a single node cannot avoid).
+ */
+export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: RotateNodeOptions): Promise<CaRotation> {
+  return runPhases(
+    { ...options, dir: spec.dir },
+    {
+      reached: async () => lastDone([(await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id)]),
+      rollout: async (r, until) => {
+        await bootstrap(spec, t, { until, ...(options.events ? { events: options.events } : {}) });
+        await putFile(t, nodeRotationFile(spec), nodeRecord(r), 0o644);
+      },
+    },
+  );
+}
+
+/** The phases, each written locally then rolled out, from wherever the folder says the rotation is. */
+async function runPhases(
+  options: { dir: string; name: string; abort?: boolean; until?: string; say?: (line: string) => void },
+  how: { reached: () => Promise<string>; rollout: (r: CaRotation, until: string) => Promise<void> },
+): Promise<CaRotation> {
   const say = options.say ?? (() => undefined);
   const ca = rotatableCa(options.name);
   let r = await inFolder(options.dir, async (folder) => {
@@ -71,12 +114,11 @@ export async function rotateCa(conns: HostConnection[], options: RotateCaOptions
     }
     return started;
   });
-  const until = options.until ?? (await reachedStep(conns, options));
+  const until = options.until ?? (await how.reached());
   while (rotationInProgress(r)) {
     if (!r.rolledOut) {
       say(`${describeRotation(r)}: apply --until ${until}`);
-      await applyCluster(conns, { ...options, until });
-      await recordOnNodes(conns, options, r);
+      await how.rollout(r, until);
       const rolled = r;
       r = await inFolder(options.dir, (folder) => markRolledOut(folder, rolled));
     } else {
@@ -181,14 +223,23 @@ async function refreshKubeconfigs(folder: ClusterFolder): Promise<void> {
 /** The last step (in the plan's order) that any host has done: a rotation restarts what runs, it installs nothing new. */
 async function reachedStep(conns: HostConnection[], options: RotateCaOptions): Promise<string> {
   const nodes = await clusterNodes(conns, options);
-  const done = await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id));
-  const last = Math.max(...done.flat().map((id) => STEPS.findIndex((s) => s.id === id)));
+  return lastDone(await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id)));
+}
+
+/** The last of the steps done on some node, in the plan's order. */
+function lastDone(done: string[][]): string {
+  const last = Math.max(-1, ...done.flat().map((id) => STEPS.findIndex((s) => s.id === id)));
   if (last < 0) throw new RotationError("no host has run any step yet: nothing to rotate", { hint: "apply -f cluster.yaml first" });
   return STEPS[last]!.id;
 }
 
 async function recordOnNodes(conns: HostConnection[], options: RotateCaOptions, r: CaRotation): Promise<void> {
   const nodes = (await clusterNodes(conns, options)).filter((n) => !n.conn.host.reset);
-  const body = `${JSON.stringify({ name: r.name, phase: r.phase, target: r.aborting ? r.old : r.new, at: new Date().toISOString() })}\n`;
+  const body = nodeRecord(r);
   await pool(nodes, options.concurrency, (n) => putFile(n.conn.transport, nodeRotationFile(n.spec), body, 0o644));
+}
+
+/** What a node keeps of the rotation once a phase reached it. */
+function nodeRecord(r: CaRotation): string {
+  return `${JSON.stringify({ name: r.name, phase: r.phase, target: r.aborting ? r.old : r.new, at: new Date().toISOString() })}\n`;
 }

@@ -150,7 +150,7 @@ describe("certs rotate-ca, the cluster folder's side", () => {
     expect(verifies(oldCa, join(cp1, "front-proxy-client.crt"))).toBe(false);
     const aborted = await inFolder(dir, (f) => abortRotation(f, r2));
     expect(aborted.rotation).toMatchObject({ phase: 2, aborting: true, rolledOut: false });
-    expect(aborted.reissued).toEqual(["nodes/cp1: front-proxy-client"]);
+    expect(aborted.reissued).toEqual(["nodes/cp1/pki/front-proxy-client.crt"]);
     expect(verifies(oldCa, join(cp1, "front-proxy-client.crt"))).toBe(true);
     expect(readFileSync(join(cp1, "front-proxy-ca.crt"), "utf8")).toBe(readFileSync(oldCa, "utf8") + readFileSync(join(dir, r1.archive, "new.crt"), "utf8"));
     expect(pubOf(join(cp1, "front-proxy-ca.key"), "pkey")).toBe(pubOf(oldCa, "x509"));

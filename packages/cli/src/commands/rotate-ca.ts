@@ -1,21 +1,46 @@
 import { resolve } from "node:path";
-import { InputError, RotationError, ensureFolder, readRotation, rotatableCa, rotationInProgress, withClusterFolder } from "@dk-bootstrap/pki";
+import { type CaName, InputError, RotationError, ensureFolder, readRotation, rotatableCa, rotationInProgress, withClusterFolder } from "@dk-bootstrap/pki";
 import { PhaseError, hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { RunOutput } from "../render/output.js";
 import { type ApplyFlags, connectAll, readCluster, versionsFor } from "./cluster.js";
 
-/** `certs rotate-ca`'s flags. */
-export interface RotateCaFlags extends ApplyFlags {
-  abort?: boolean;
+/** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
+export async function checkRotationState(dir: string, name: string, ca: CaName, abort: boolean, how: string): Promise<void> {
+  const current = await withClusterFolder(dir, undefined, readRotation, { mustExist: true });
+  const active = current && rotationInProgress(current) ? current : undefined;
+  if (active && active.ca !== ca)
+    throw new RotationError(`a rotation of the ${active.name} CA is in progress (phase ${active.phase}): one CA at a time`, {
+      hint: `finish it first: dk-bootstrap certs rotate-ca ${active.name} ${how} (or --abort it in phase 1 or 2)`,
+    });
+  if (abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
 }
 
-/** `certs rotate-ca etcd|cluster|front-proxy -f cluster.yaml [--abort] [--dry-run]`. */
-export async function rotateCaCommand(name: string, o: RotateCaFlags): Promise<void> {
+/** `certs rotate-ca`'s flags. */
+export interface RotateCaFlags extends Omit<ApplyFlags, "file"> {
+  file?: string;
+  abort?: boolean;
+  port?: string;
+  jump?: string;
+}
+
+/** `certs rotate-ca etcd|cluster|front-proxy -f cluster.yaml [--abort] [--dry-run]`, or `… ssh [user@]host` for the one-node cluster. */
+export async function rotateCaCommand(name: string, how: string | undefined, target: string | undefined, o: RotateCaFlags): Promise<void> {
   const ca = rotatableCa(name);
+  if (how !== undefined && (how !== "ssh" || target === undefined || o.file !== undefined))
+    throw new InputError("expected `ssh [user@]host` (the one-node cluster) or -f cluster.yaml, not both", {
+      field: "target",
+      value: [how, target].filter(Boolean).join(" "),
+    });
+  if (how === undefined && o.file === undefined) throw new InputError("a cluster is needed: -f cluster.yaml, or ssh [user@]host", { field: "target" });
+  if (target !== undefined) return (await import("./rotate-ca-node.js")).rotateCaOnNodeCommand(name, target, o);
+  return onCluster(name, ca, { ...o, file: o.file! });
+}
+
+async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: string }): Promise<void> {
   const concurrency = Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
-  const cluster = await readCluster(o);
+  const cluster = await readCluster({ ...o, file: o.file });
   const dir = resolve(o.dir);
   const versions = await versionsFor(cluster, dir);
   const say = (line: string) => process.stdout.write(`[rotate-ca] ${line}\n`);
@@ -34,14 +59,7 @@ export async function rotateCaCommand(name: string, o: RotateCaFlags): Promise<v
     return;
   }
   await ensureFolder(dir, 0o700);
-  // Said before any host is dialled: a rotation of another CA in progress, or nothing to abort.
-  const current = await withClusterFolder(dir, undefined, readRotation, { mustExist: true });
-  const active = current && rotationInProgress(current) ? current : undefined;
-  if (active && active.ca !== ca)
-    throw new RotationError(`a rotation of the ${active.name} CA is in progress (phase ${active.phase}): one CA at a time`, {
-      hint: `finish it first: dk-bootstrap certs rotate-ca ${active.name} -f ${o.file} (or --abort it in phase 1 or 2)`,
-    });
-  if (o.abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
+  await checkRotationState(dir, name, ca, o.abort ?? false, `-f ${o.file}`);
   for (const c of rotationCaveats(name)) say(`note: ${c}`);
   const conns = await connectAll(cluster, o);
   const outputs = new Map<string, RunOutput>();

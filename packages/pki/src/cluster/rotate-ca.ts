@@ -133,7 +133,7 @@ export async function markRolledOut(folder: ClusterFolder, r: CaRotation): Promi
   return next;
 }
 
-/** What {@link advanceRotation} staged: the leaves re-issued, as `place: name` (place is `` or `nodes/NAME`). */
+/** What {@link advanceRotation} staged: the certificates re-issued, by their path in the cluster folder. */
 export interface PhaseChange {
   rotation: CaRotation;
   reissued: string[];
@@ -173,7 +173,7 @@ async function stagePhase(folder: ClusterFolder, r: CaRotation, now: Date): Prom
   if (r.phase === 2) {
     await stageCaCopies(folder, r.ca, target.crt + leaving.crt, target.key);
     const signer: Signer = { cert: parseCertificate(target.crt), key: await KeyPair.fromPem(target.key) };
-    for (const place of await places(folder)) for (const name of await reissueLeaves(folder, place, r.ca, signer, now)) reissued.push(`${relative(folder.dir, place) || "."}: ${name}`);
+    for (const place of await places(folder)) for (const name of await reissueLeaves(folder, place, r.ca, signer, now)) reissued.push(relative(folder.dir, certPaths(place, name).crt));
   } else await stageCaCopies(folder, r.ca, target.crt, target.key);
   await stageState(folder, r);
   return { rotation: r, reissued };
