@@ -1,6 +1,6 @@
 // certs rotate-ca etcd on three network-namespace hosts with real sshd and etcd, while a client loop writes and reads
 // through every member: the three phases, a run killed in phase 2 and resumed, and what trusts what at the end.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { type KeyObject, X509Certificate, createPublicKey } from "node:crypto";
 import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -111,6 +111,26 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
   };
   const rotation = () => JSON.parse(readFileSync(join(dir, "pki", "rotation", "state.json"), "utf8")) as { phase: number; rolledOut: boolean; archive: string };
 
+  /** Runs `certs rotate-ca etcd` and kills it with SIGKILL once a member has restarted in phase 2's rollout. */
+  const killInPhase2 = async () => {
+    const run = spawn(process.execPath, [CLI, "certs", "rotate-ca", "etcd", "-f", file(), "--dir", dir], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    run.stdout.on("data", (d) => (out += d));
+    run.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<NodeJS.Signals | null>((r) => run.on("close", (_code, signal) => r(signal)));
+    let phase2Pids: string[] | undefined;
+    for (let i = 0; i < 3000 && run.exitCode === null && run.signalCode === null; i++) {
+      if (!phase2Pids && /phase 2\/3 .*rolling out: apply/.test(out)) phase2Pids = hosts.map(pidOrNone);
+      if (phase2Pids && hosts.some((h, j) => pidOrNone(h) !== "" && pidOrNone(h) !== phase2Pids![j])) {
+        run.kill("SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await exited, out).toBe("SIGKILL");
+    expect(rotation()).toMatchObject({ phase: 2, rolledOut: false });
+  };
+
   beforeAll(async () => {
     cluster = await startTestCluster(work, 3);
     hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
@@ -135,27 +155,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
 
     const loop = clientLoop();
     // Run 1: killed with SIGKILL once a member has restarted in phase 2.
-    const first: ChildProcess = spawn(process.execPath, [CLI, "certs", "rotate-ca", "etcd", "-f", file(), "--dir", dir], {
-      cwd: work,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    first.stdout!.on("data", (d) => (out += d));
-    first.stderr!.on("data", (d) => (out += d));
-    const exited = new Promise<NodeJS.Signals | null>((r) => first.on("close", (_code, signal) => r(signal)));
-    let phase2Pids: string[] | undefined;
-    let killed = false;
-    for (let i = 0; i < 3000 && first.exitCode === null && first.signalCode === null; i++) {
-      if (!phase2Pids && /phase 2\/3 .*rolling out: apply/.test(out)) phase2Pids = hosts.map(pidOrNone);
-      if (phase2Pids && hosts.some((h, j) => pidOrNone(h) !== "" && pidOrNone(h) !== phase2Pids![j])) {
-        first.kill("SIGKILL");
-        killed = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(await exited, out).toBe("SIGKILL");
-    expect(killed).toBe(true);
+    await killInPhase2();
     expect(rotation()).toMatchObject({ phase: 2, rolledOut: false });
     const status = await dkAsync(["status", "-f", file(), "--dir", dir], { cwd: work });
     expect(status.stdout, status.stderr).toMatch(/^rotation: etcd CA rotation to a new CA: phase 2\/3 .*rolling out$/m);
@@ -205,5 +205,43 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     }
     // The archive holds this one rotation.
     expect(readdirSync(join(dir, "pki", "rotation")).filter((n) => n.startsWith("etcd-ca-"))).toHaveLength(1);
+  }, 900_000);
+
+  it("--abort after a kill in phase 2 goes back to the CA of before, with no failed request: the abandoned CA's clients are refused", async () => {
+    const before = readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8");
+    const beforeClient = { ca: join(work, "before-ca.crt"), cert: join(work, "before-client.crt"), key: join(work, "before-client.key") };
+    copyFileSync(folderClient().ca, beforeClient.ca);
+    copyFileSync(folderClient().cert, beforeClient.cert);
+    copyFileSync(folderClient().key, beforeClient.key);
+    const loop = clientLoop();
+    await killInPhase2();
+    const abandoned = join(dir, rotation().archive, "new.crt");
+    // A client of the abandoned CA, as phase 2 made it: refused once the abort is done.
+    const phase2Client = { ca: join(work, "phase2-ca.crt"), cert: join(work, "phase2-client.crt"), key: join(work, "phase2-client.key") };
+    copyFileSync(folderClient().ca, phase2Client.ca);
+    copyFileSync(folderClient().cert, phase2Client.cert);
+    copyFileSync(folderClient().key, phase2Client.key);
+    expect(verifies(abandoned, phase2Client.cert)).toBe(true);
+    const r = await dkAsync(["certs", "rotate-ca", "etcd", "-f", file(), "--dir", dir, "--abort"], { cwd: work });
+    const seen = await loop.stop();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/aborting: back to the old etcd CA; re-issued by it: /);
+    expect(r.stdout).toMatch(/etcd CA rotation aborted/);
+    expect(seen.failures).toEqual([]);
+    expect(seen.requests).toBeGreaterThan(10);
+    expect(rotation()).toMatchObject({ phase: 3, rolledOut: true, aborting: true });
+    expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).toBe(before);
+    for (const h of hosts) {
+      expect(readFileSync(join(h.remoteRoot, "etc/kubernetes/pki/etcd/ca.crt"), "utf8"), h.name).toBe(before);
+      for (const leaf of ["etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client"])
+        expect(verifies(beforeClient.ca, join(dir, "nodes", h.name, "pki", `${leaf}.crt`)), `${h.name} ${leaf}`).toBe(true);
+      const cert = await served(h, 2379);
+      expect(verifies(beforeClient.ca, cert), h.name).toBe(true);
+      expect(verifies(abandoned, cert), h.name).toBe(false);
+      const refused = await etcdctl({ ...phase2Client, ca: beforeClient.ca }, [h], "get", "/dk/counter");
+      expect(refused.status, `${h.name}: ${refused.stdout}`).not.toBe(0);
+      // The CA of before never left: a client certificate it signed before the attempt is still served.
+      expect((await etcdctl(beforeClient, [h], "get", "/dk/counter", "--print-value-only")).stdout.trim()).toBe(String(seen.requests));
+    }
   }, 900_000);
 });

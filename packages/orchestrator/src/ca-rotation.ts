@@ -99,7 +99,7 @@ async function runPhases(
     if (options.abort) {
       if (!active || active.ca !== ca)
         throw new RotationError(`no rotation of the ${options.name} CA is in progress: nothing to abort`, {
-          ...(active ? { hint: `the ${active.name} CA's is: dk-bootstrap certs rotate-ca ${active.name} --abort` } : {}),
+          ...(active ? { hint: `the rotation in progress is the ${active.name} CA's` } : {}),
         });
       const change = await abortRotation(folder, active);
       await refreshKubeconfigs(folder);
