@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
@@ -73,9 +74,17 @@ describe("certs rotate-ca etcd ssh user@host", () => {
       copyFileSync(from, to);
     expect((await etcdctl(old, "put", "/dk/before", "yes")).status).toBe(0);
     const before = pid();
+    // Phase 1 written as if a run had been stopped before its rollout: status says so, and the run resumes it.
+    await withClusterFolder(dir, undefined, (f) => startRotation(f, "etcd"));
+    const status1 = await dkAsync(["status", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
+    expect(status1.stdout, status1.stderr).toMatch(
+      /^rotation: etcd CA rotation to a new CA: phase 1\/3 \(old and new CA trusted, the old one signs\), rolling out$/m,
+    );
+    expect(status1.stdout).toMatch(/\netcd\s+yes\s+no\s+yes\n/);
 
     const r = await dkAsync(["certs", "rotate-ca", "etcd", "ssh", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/resuming: etcd CA rotation to a new CA: phase 1\/3/);
     expect(r.stdout).toMatch(/phase 1\/3 .*: apply --until etcd/);
     expect(r.stdout).toMatch(/re-issued: pki\/etcd\/server\.crt, pki\/etcd\/peer\.crt, pki\/etcd\/healthcheck-client\.crt, pki\/apiserver-etcd-client\.crt$/m);
     expect(r.stdout).toMatch(/etcd CA rotation finished/);
@@ -96,5 +105,6 @@ describe("certs rotate-ca etcd ssh user@host", () => {
     // The node runs what the folder says: a plain re-run of ssh has nothing to do.
     const status = await dkAsync(["status", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
     expect(status.stdout, status.stderr).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
+    expect(status.stdout).not.toMatch(/^rotation:/m);
   }, 600_000);
 });
