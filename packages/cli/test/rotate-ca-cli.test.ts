@@ -46,6 +46,19 @@ describe("certs rotate-ca refuses, in one line, before connecting", () => {
     expect(oneErrorLine(r.stderr)).toBe(true);
   });
 
+  it("neither a cluster file nor ssh HOST, or both", () => {
+    const cwd = tempDir();
+    const none = dk(["certs", "rotate-ca", "etcd"], { cwd });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^error: target: a cluster is needed: -f cluster.yaml, or ssh \[user@\]host$/m);
+    const both = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "-f", "cluster.yaml"], { cwd });
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(
+      /^error: target: expected `ssh \[user@\]host` \(the one-node cluster\) or -f cluster.yaml, not both \(got "ssh root@192.0.2.1"\)$/m,
+    );
+    expect(oneErrorLine(both.stderr)).toBe(true);
+  });
+
   it("a missing cluster file", () => {
     const cwd = tempDir();
     const r = dk(["certs", "rotate-ca", "etcd", "-f", "nope.yaml"], { cwd });
@@ -86,5 +99,21 @@ describe("certs rotate-ca cluster --dry-run", () => {
     expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 2: .*files: kube-proxy.conf kubelet.conf .*pki\/kubelet\.crt.*; restarts: kubelet, kube-proxy$/m);
     expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 3: trust new, new CA signs; .*restarts: kubelet, kube-proxy$/m);
     expect(r.stdout).not.toMatch(/etcd(,|$)/m);
+  });
+});
+
+describe("certs rotate-ca etcd ssh user@host --dry-run", () => {
+  it("plans the one-node cluster from the folder's saved settings, and dials nothing", () => {
+    const cwd = tempDir();
+    const made = dk(["certs", "--dir", "cluster", "--key-algo", "ecdsa", "--node-name", "n1"], { cwd });
+    expect(made.status, made.stderr).toBe(0);
+    // 192.0.2.1 is TEST-NET-1: nothing answers there, so a connection attempt would fail the command.
+    const r = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "--dir", "cluster", "--dry-run"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 1: trust old \+ new, old CA signs; files: pki\/etcd\/ca\.crt; restarts: etcd, kube-apiserver$/m);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 2: .*pki\/etcd\/server\.key.*; restarts: etcd, kube-apiserver$/m);
+    const none = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "--dir", "elsewhere", "--dry-run"], { cwd });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^error: .*elsewhere: no saved settings: this is not the folder of a one-node cluster$/m);
   });
 });

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { InputError, rotatableCa } from "@dk-bootstrap/pki";
-import { nodeStatus, plan, rotateCaOnNode, rotationCaveats } from "@dk-bootstrap/orchestrator";
+import { nodeStatus, plan, plannedContext, rotateCaOnNode, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { RunOutput } from "../render/output.js";
 import { readSavedSettings } from "../saved-settings.js";
 import { type NodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget } from "./node.js";
@@ -33,8 +33,17 @@ export async function rotateCaOnNodeCommand(name: string, target: string, o: Rot
   };
   const { host } = parseTarget(target);
   const spec = nodeSpecFromFlags(flags, host);
-  await checkRotationState(dir, name, ca, o.abort ?? false, `ssh ${target}`);
   const say = (line: string) => process.stdout.write(`[rotate-ca] ${line}\n`);
+  if (o.dryRun) {
+    say(`${name} CA (${ca}): three phases, each written in ${dir} as one set, then rolled out on ${target}`);
+    for (const c of rotationCaveats(name)) say(`note: ${c}`);
+    for (const p of rotationImpact(plannedContext(spec), ca))
+      say(
+        `${spec.nodeName}: phase ${p.phase}: trust ${p.trust}, ${p.signer} CA signs; files: ${p.files.join(" ") || "none"}; restarts: ${p.restarts.join(", ") || "nothing"}`,
+      );
+    return;
+  }
+  await checkRotationState(dir, name, ca, o.abort ?? false, `ssh ${target}`);
   for (const c of rotationCaveats(name)) say(`note: ${c}`);
   const t = await connect(target, flags);
   const out = new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false });
