@@ -176,6 +176,19 @@ describe("certs rotate-ca, the cluster folder's side", () => {
     await expect(inFolder(dir2, (f) => abortRotation(f, s3))).rejects.toThrow(/phase 3 .*too late to abort/);
   });
 
+  it("refuses to write from a stale state: a second run moved the rotation on while this one rolled it out", async () => {
+    const dir = tempDir();
+    await makeCluster(dir);
+    const r1 = await inFolder(dir, (f) => startRotation(f, "etcd"));
+    // Another run finishes phase 1 and writes phase 2 meanwhile.
+    const r2 = await next(dir, r1);
+    await expect(inFolder(dir, (f) => markRolledOut(f, r1))).rejects.toThrow(
+      "the etcd CA rotation changed while this run rolled it out (another run?): now phase 2",
+    );
+    await expect(inFolder(dir, (f) => abortRotation(f, r1))).rejects.toBeInstanceOf(RotationError);
+    expect(await inFolder(dir, readRotation)).toEqual(r2);
+  });
+
   it("refuses a second CA while one rotates, and an unknown CA name, with one line each", async () => {
     const dir = tempDir();
     await makeCluster(dir);

@@ -128,6 +128,7 @@ export async function startRotation(folder: ClusterFolder, name: string, now = n
 
 /** Records that the current phase reached every node. */
 export async function markRolledOut(folder: ClusterFolder, r: CaRotation): Promise<CaRotation> {
+  await mustBeCurrent(folder, r);
   const next = { ...r, rolledOut: true };
   await stageState(folder, next);
   return next;
@@ -147,6 +148,7 @@ export interface PhaseChange {
  */
 export async function advanceRotation(folder: ClusterFolder, r: CaRotation, now = new Date()): Promise<PhaseChange> {
   if (!r.rolledOut || r.phase === 3) throw new Error(`phase ${r.phase} is ${r.rolledOut ? "the last" : "not rolled out yet"}`);
+  await mustBeCurrent(folder, r);
   return stagePhase(folder, { ...r, phase: (r.phase + 1) as 2 | 3, rolledOut: false }, now);
 }
 
@@ -157,6 +159,7 @@ export async function advanceRotation(folder: ClusterFolder, r: CaRotation, now 
  * has left some nodes' bundles already.
  */
 export async function abortRotation(folder: ClusterFolder, r: CaRotation, now = new Date()): Promise<PhaseChange> {
+  await mustBeCurrent(folder, r);
   if (r.aborting) return { rotation: r, reissued: [] };
   if (r.phase === 3)
     throw new RotationError(`the ${r.name} CA rotation is in phase 3 (the old CA leaves every bundle): too late to abort`, {
@@ -225,6 +228,18 @@ async function reissueLeaves(folder: ClusterFolder, place: string, ca: CaName, s
     done.push(def.name);
   }
   return done;
+}
+
+/**
+ * The folder's lock is held only while a phase is written, not while it rolls out: a second run may have moved the
+ * rotation on meanwhile. Writing from a stale state would take it back, so the run stops instead.
+ */
+async function mustBeCurrent(folder: ClusterFolder, r: CaRotation): Promise<void> {
+  const now = await readRotation(folder);
+  if (!now || now.archive !== r.archive || now.phase !== r.phase || now.rolledOut !== r.rolledOut || now.aborting !== r.aborting)
+    throw new RotationError(`the ${r.name} CA rotation changed while this run rolled it out (another run?): ${now ? `now phase ${now.phase}` : "it is gone"}`, {
+      hint: `run the same command again: it resumes from what the folder records`,
+    });
 }
 
 function stageState(folder: ClusterFolder, r: CaRotation): Promise<void> {
