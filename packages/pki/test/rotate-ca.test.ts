@@ -1,6 +1,6 @@
 // A CA rotation's local side: what each phase writes in the cluster folder and in each node's folder, --abort, and
 // the refusals. openssl checks the chains; the rollout itself is tested on real hosts (packages/cli/test/rotate-ca-etcd).
-import { readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -196,6 +196,11 @@ describe("certs rotate-ca, the cluster folder's side", () => {
     const other = inFolder(dir, (f) => startRotation(f, "cluster"));
     await expect(other).rejects.toBeInstanceOf(RotationError);
     await expect(other).rejects.toThrow("a rotation of the etcd CA is in progress (phase 1): one CA at a time");
+    const mismatched = tempDir();
+    await makeCluster(mismatched);
+    copyFileSync(join(mismatched, "pki", "ca.key"), join(mismatched, "pki", "front-proxy-ca.key"));
+    await expect(inFolder(mismatched, (f) => startRotation(f, "front-proxy"))).rejects.toThrow(/front-proxy-ca\.key: does not match .*front-proxy-ca\.crt$/);
+    expect(existsSync(join(mismatched, "pki", "rotation"))).toBe(false);
     const unknown = inFolder(dir, (f) => startRotation(f, "etcd-ca"));
     await expect(unknown).rejects.toBeInstanceOf(InputError);
     await expect(unknown).rejects.toThrow(/CA: unknown CA; rotatable: etcd, cluster, front-proxy/);

@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { type Signer, certificatePem, issueCertificate, kubeadmValidity, parseCertificate } from "../certificate.js";
 import type { ClusterFolder } from "../cluster-folder.js";
 import { DkError, InputError } from "../errors.js";
-import { verifyChain } from "../inspect.js";
+import { keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair, keySpecOf, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
 import { x509 } from "../x509.js";
@@ -96,6 +96,9 @@ export async function startRotation(folder: ClusterFolder, name: string, now = n
       file: oldPem === undefined ? p.crt : p.key,
     });
   const old = parseCertificate(oldPem, { file: p.crt });
+  // The key goes to the archive as the old CA's, and an abort signs with it again: it must be this CA's.
+  if (!(await keyMatchesCertificate(await KeyPair.fromPem(oldKeyPem, { file: p.key }), old)))
+    throw new InputError(`does not match ${p.crt}`, { file: p.key }, { hint: "restore the CA's own key before rotating it" });
   const oldOnly = certificatePem(old);
   const key = await KeyPair.generate(keySpecOf(new X509Certificate(oldOnly).publicKey, { file: p.crt }));
   const lifetime = old.notAfter.getTime() - old.notBefore.getTime();
