@@ -39,7 +39,7 @@ describe("flags accepted before, and wrong", () => {
     [["certs", "--server", "ftp://x"], /--server: must be an https:\/\/ URL.*\(got "ftp:\/\/x"\)/],
     [["certs", "--key-algo", "ed25519", "--key-size", "4096"], /--key-size: Ed25519 keys have one size/],
     [["certs", "--workshop", "--key-algo", "ecdsa"], /--key-algo: the workshop's PKI takes only --dir and --force/],
-    [["certs", "check"], /certs: unknown command; certs' commands: check-expiration, renew \(got "check"\)/],
+    [["certs", "check"], /certs: unknown command; certs' commands: check-expiration, renew, rotate-ca \(got "check"\)/],
     [["ssh", "root@node", "--dry-run", "--arch", "riscv64"], /--arch: must be amd64 or arm64/],
     [["bundle", "--out", "b", "--arches", "x86"], /--arches: must be amd64 or arm64 \(got "x86"\)/],
     // Port 1 on this machine: were it to connect first, the error would be a refused connection instead.

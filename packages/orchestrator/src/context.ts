@@ -29,7 +29,8 @@ export async function contextFor(spec: NodeSpec, transport: Transport): Promise<
 export async function fileContent(spec: NodeSpec, f: FilePut): Promise<string | Buffer> {
   if (f.content !== undefined) return f.content;
   try {
-    return await readFile(join(spec.dir, f.local!));
+    const bytes = await readFile(join(spec.dir, f.local!));
+    return f.signer ? firstCertificate(bytes.toString("utf8")) : bytes;
   } catch {
     throw new InputError(
       "missing from the cluster folder",
@@ -37,6 +38,13 @@ export async function fileContent(spec: NodeSpec, f: FilePut): Promise<string | 
       { hint: "run `dk-bootstrap certs --dir DIR` with the same --dir" },
     );
   }
+}
+
+/** The first PEM certificate of a bundle, as its own file. */
+function firstCertificate(pem: string): string {
+  const end = "-----END CERTIFICATE-----";
+  const at = pem.indexOf(end);
+  return at < 0 ? pem : `${pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"), at + end.length)}\n`;
 }
 
 /** The script a step runs: the shared shell functions, then its own. */

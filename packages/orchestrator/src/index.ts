@@ -12,6 +12,7 @@ export * from "./etcd-backup.js";
 export * from "./etcd-snapshot-file.js";
 export * from "./apply.js";
 export * from "./apply-record.js";
+export * from "./ca-rotation.js";
 export * from "./cluster-ops.js";
 export * from "./spec.js";
 export * from "./node.js";

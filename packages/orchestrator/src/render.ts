@@ -48,6 +48,9 @@ export function renderScript(
 
 function renderFile(f: FilePut): string {
   const mode = f.mode.toString(8);
+  // The signer of a CA bundle: its first certificate only.
+  if (f.local !== undefined && f.signer)
+    return sh`mkdir -p "$(dirname ${f.path})" && sed '/-----END CERTIFICATE-----/q' "$DK_CLUSTER_DIR"/${f.local} > ${f.path} && chmod ${mode} ${f.path}`.text;
   if (f.local !== undefined) return sh`install -D -m ${mode} "$DK_CLUSTER_DIR"/${f.local} ${f.path}`.text;
   return `${sh`mkdir -p "$(dirname ${f.path})" && cat > ${f.path} <<'DK_EOF'`.text}\n${f.content!.replace(/\n$/, "")}\nDK_EOF\n${sh`chmod ${mode} ${f.path}`.text}`;
 }

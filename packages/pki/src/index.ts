@@ -28,5 +28,6 @@ export * from "./cluster/layout.js";
 export * from "./cluster/generate.js";
 export * from "./cluster/expiry.js";
 export * from "./cluster/renew.js";
+export * from "./cluster/rotate-ca.js";
 export * from "./cluster/workshop.js";
 export { x509 } from "./x509.js";

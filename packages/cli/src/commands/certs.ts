@@ -246,4 +246,27 @@ export function registerCerts(program: Command): void {
       for (const file of files) process.stdout.write(`[renew] ${file}: now holds the renewed client certificate\n`);
       process.stdout.write("[renew] restart the components that use them to load the new certificates (apply -f does it host by host)\n");
     });
+
+  addDirOption(certs.command("rotate-ca <ca> [ssh] [target]"))
+    .description("rotate a CA in three phases with rolling restarts: trust old + new, re-issue every leaf, trust the new one alone")
+    .option("-f, --file <file>", "the cluster file the cluster was applied from (or `ssh [user@]host` for the one-node cluster)")
+    .option("--abort", "go back to the old CA (while phase 1 or 2 is in progress)")
+    .option("--dry-run", "connect to nothing: print what each phase changes and restarts on each host")
+    .option("--until <step>", "restart steps up to this one (default: the last step any host has done)")
+    .option("-i, --identity <file>", "private key for every host (over the file's keyPath)")
+    .option("--known-hosts <file>", "known_hosts file (over the file's knownHosts)")
+    .option("--accept-new-host-key", "trust unknown host keys and record them (a changed key is always refused)")
+    .option("--sudo-password-stdin", "read the sudo password from stdin (the same for every host)")
+    .option("-p, --port <port>", "SSH port of the one-node form (default: ~/.ssh/config's, else 22)")
+    .option("-J, --jump <hops>", "jump host(s) of the one-node form, [user@]host[:port], comma-separated")
+    .option("--concurrency <n>", "how many hosts are asked at once (changes stay one host at a time)", "10")
+    .option("--json", "one JSON event per line")
+    .option("-v, --verbose", "every line of every command")
+    .addHelpText(
+      "after",
+      "\nCAs: etcd, cluster, front-proxy.\n\nExamples:\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml\n  dk-bootstrap certs rotate-ca etcd ssh root@192.168.1.10 --dir ./cluster\n  dk-bootstrap certs rotate-ca cluster -f cluster.yaml --dry-run\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml --abort",
+    )
+    .action(async (ca: string, how: string | undefined, target: string | undefined, o: Parameters<typeof import("./rotate-ca.js").rotateCaCommand>[3]) =>
+      (await import("./rotate-ca.js")).rotateCaCommand(ca, how, target, o),
+    );
 }

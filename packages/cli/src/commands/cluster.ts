@@ -2,7 +2,17 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { DkError, InputError, checkExpiration, ensureFolder, table } from "@dk-bootstrap/pki";
+import {
+  DkError,
+  InputError,
+  checkExpiration,
+  describeRotation,
+  ensureFolder,
+  readRotation,
+  rotationInProgress,
+  table,
+  withClusterFolder,
+} from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
   EXAMPLE_CLUSTER_FILE,
@@ -17,6 +27,7 @@ import {
   clusterNodes,
   clusterStatus,
   installedVersions,
+  nodeRotation,
   componentLogs,
   resetCluster,
   hostSpec,
@@ -46,7 +57,7 @@ export interface ClusterCommandFlags {
 }
 
 /** `apply`'s flags: those of every whole-cluster command, and what changes the cluster. */
-interface ApplyFlags extends ClusterCommandFlags {
+export interface ApplyFlags extends ClusterCommandFlags {
   mirror?: string;
   from?: string;
   until?: string;
@@ -57,7 +68,7 @@ interface ApplyFlags extends ClusterCommandFlags {
 }
 
 /** Reads and checks the cluster file; the command line's flags win over it. */
-async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
+export async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
   let text: string;
   try {
     text = await readFile(resolve(o.file), "utf8");
@@ -73,7 +84,7 @@ async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
  * The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now.
  * A change from what the cluster runs must follow the version-skew policy (checked before anything connects).
  */
-async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
+export async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
   const v = cluster.versions;
   const record = await readApplyRecord(dir);
   if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
@@ -88,7 +99,7 @@ async function versionsFor(cluster: ClusterFile, dir: string, force = false): Pr
 const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p));
 
 /** Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all. */
-async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
+export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
   const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
   const attempts = await Promise.allSettled(
     cluster.hosts.map(async (host) => {
@@ -172,6 +183,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
   return withCluster(o, async (nodes) => {
     const { hosts, members, health } = await clusterStatus(nodes, 10);
     const yn = (b: boolean) => (b ? "yes" : "no");
+    const rotation = await withClusterFolder(resolve(o.dir), undefined, readRotation, { readOnly: true });
+    if (rotation && rotationInProgress(rotation)) process.stdout.write(`rotation: ${describeRotation(rotation)}\n`);
     for (const { node, steps } of hosts) {
       process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
       if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
@@ -182,6 +195,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
             steps.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
           ),
         );
+        const onNode = rotation && rotationInProgress(rotation) ? await nodeRotation(node.spec, node.conn.transport) : undefined;
+        if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
         const installed = Object.entries(await installedVersions(node));
         if (installed.length > 0) process.stdout.write(`installed: ${installed.map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
       }

@@ -1,6 +1,6 @@
 import { type Command } from "commander";
-import { STEPS, componentLogs, explainStep, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
-import { InputError, table } from "@dk-bootstrap/pki";
+import { STEPS, componentLogs, explainStep, nodeRotation, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
+import { InputError, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
 import {
   type NodeOptions,
@@ -41,7 +41,8 @@ export function registerInspect(program: Command): void {
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {
-        const rows = await nodeStatus(spec, await asRoot(t, spec.remoteRoot === "/", o));
+        const rt = await asRoot(t, spec.remoteRoot === "/", o);
+        const rows = await nodeStatus(spec, rt);
         const yn = (b: boolean) => (b ? "yes" : "no");
         process.stdout.write(
           table(
@@ -49,6 +50,11 @@ export function registerInspect(program: Command): void {
             rows.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
           ),
         );
+        const rotation = await withClusterFolder(spec.dir, undefined, readRotation, { readOnly: true });
+        if (rotation && rotationInProgress(rotation)) {
+          const onNode = await nodeRotation(spec, rt);
+          process.stdout.write(`rotation: ${describeRotation(rotation)}${onNode ? `; phase ${onNode.phase} reached this node on ${onNode.at}` : ""}\n`);
+        }
       } finally {
         await t.close();
       }

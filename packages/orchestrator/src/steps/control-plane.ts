@@ -189,7 +189,11 @@ export const kubeControllerManager: Step = {
     "every namespace gets its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap; a Deployment now gets its ReplicaSet and Pods, all Pending: nothing decides where they run (with `--step`, the web Deployment's).",
   ports: [10257],
   artifacts: (c) => ARTIFACTS["kube-controller-manager"](c.spec.versions, c.arch),
-  files: (c) => [...pkiFiles(c, ["ca.crt", "ca.key", "front-proxy-ca.crt", "sa.key"]), conf(c, "controller-manager.conf")],
+  files: (c) => [
+    ...pkiFiles(c, ["ca.crt", "ca.key", "front-proxy-ca.crt", "sa.key"]),
+    { path: `${c.node.pki}/ca-signer.crt`, mode: 0o644, local: "pki/ca.crt", signer: true },
+    conf(c, "controller-manager.conf"),
+  ],
   script(c) {
     const p = c.node.pki;
     const kc = `${c.node.etc}/controller-manager.conf`;
@@ -197,8 +201,8 @@ export const kubeControllerManager: Step = {
       install(c, kubeControllerManager.artifacts!(c)),
       sh`dk_start kube-controller-manager ${`${c.node.bin}/kube-controller-manager`} --bind-address=127.0.0.1 --leader-elect=true \\
   --kubeconfig=${kc} --authentication-kubeconfig=${kc} --authorization-kubeconfig=${kc} \\
-  --client-ca-file=${`${p}/ca.crt`} --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --root-ca-file=${`${p}/ca.crt`} \\
-  --service-account-private-key-file=${`${p}/sa.key`} --cluster-signing-cert-file=${`${p}/ca.crt`} --cluster-signing-key-file=${`${p}/ca.key`} \\
+  --client-ca-file=${`${p}/ca-signer.crt`} --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --root-ca-file=${`${p}/ca.crt`} \\
+  --service-account-private-key-file=${`${p}/sa.key`} --cluster-signing-cert-file=${`${p}/ca-signer.crt`} --cluster-signing-key-file=${`${p}/ca.key`} \\
   --use-service-account-credentials=true --controllers='*' \\
   --allocate-node-cidrs=true --cluster-cidr=${c.spec.podCidr} --service-cluster-ip-range=${c.spec.serviceCidr} --cluster-name=${c.spec.clusterName}`,
     ]);

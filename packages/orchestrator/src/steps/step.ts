@@ -39,6 +39,11 @@ export interface FilePut {
   mode: number;
   local?: string;
   content?: string;
+  /**
+   * Only the first certificate of `local`: a CA file is a bundle (old + new) during a rotation, its signer first,
+   * and kube-controller-manager's signing certificate must be a single one (kubernetes/kubeadm#1350).
+   */
+  signer?: boolean;
 }
 
 /** One step of the bootstrap, as data plus shell. */

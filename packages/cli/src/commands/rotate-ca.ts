@@ -1,0 +1,89 @@
+import { resolve } from "node:path";
+import { type CaName, InputError, RotationError, ensureFolder, readRotation, rotatableCa, rotationInProgress, withClusterFolder } from "@dk-bootstrap/pki";
+import { PhaseError, hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
+import { RunOutput } from "../render/output.js";
+import { type ApplyFlags, connectAll, readCluster, versionsFor } from "./cluster.js";
+
+/** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
+export async function checkRotationState(dir: string, name: string, ca: CaName, abort: boolean, how: string): Promise<void> {
+  const current = await withClusterFolder(dir, undefined, readRotation, { mustExist: true });
+  const active = current && rotationInProgress(current) ? current : undefined;
+  if (active && active.ca !== ca)
+    throw new RotationError(`a rotation of the ${active.name} CA is in progress (phase ${active.phase}): one CA at a time`, {
+      hint: `finish it first: dk-bootstrap certs rotate-ca ${active.name} ${how} (or --abort it in phase 1 or 2)`,
+    });
+  if (abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
+}
+
+/** `certs rotate-ca`'s flags. */
+export interface RotateCaFlags extends Omit<ApplyFlags, "file"> {
+  file?: string;
+  abort?: boolean;
+  port?: string;
+  jump?: string;
+}
+
+/** `certs rotate-ca etcd|cluster|front-proxy -f cluster.yaml [--abort] [--dry-run]`, or `… ssh [user@]host` for the one-node cluster. */
+export async function rotateCaCommand(name: string, how: string | undefined, target: string | undefined, o: RotateCaFlags): Promise<void> {
+  const ca = rotatableCa(name);
+  if (how !== undefined && (how !== "ssh" || target === undefined || o.file !== undefined))
+    throw new InputError("expected `ssh [user@]host` (the one-node cluster) or -f cluster.yaml, not both", {
+      field: "target",
+      value: [how, target].filter(Boolean).join(" "),
+    });
+  if (how === undefined && o.file === undefined) throw new InputError("a cluster is needed: -f cluster.yaml, or ssh [user@]host", { field: "target" });
+  if (target !== undefined) return (await import("./rotate-ca-node.js")).rotateCaOnNodeCommand(name, target, o);
+  return onCluster(name, ca, { ...o, file: o.file! });
+}
+
+async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: string }): Promise<void> {
+  const concurrency = Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
+  const cluster = await readCluster({ ...o, file: o.file });
+  const dir = resolve(o.dir);
+  const versions = await versionsFor(cluster, dir);
+  const say = (line: string) => process.stdout.write(`[rotate-ca] ${line}\n`);
+  if (o.dryRun) {
+    say(`${name} CA (${ca}): three phases, each written in ${dir} as one set, then rolled out host by host`);
+    for (const c of rotationCaveats(name)) say(`note: ${c}`);
+    const controllers = cluster.hosts.filter((h) => !h.reset && h.role !== "worker");
+    for (const h of cluster.hosts.filter((x) => !x.reset)) {
+      const nodeName = h.nodeName ?? h.ssh.address.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+      const spec = hostSpec(cluster, h, { nodeName, nodeIPs: h.nodeIPs }, { dir, versions, clusterSteps: h === controllers[0], controllerIp: "127.0.0.1" });
+      for (const p of rotationImpact(plannedContext(spec), ca))
+        say(
+          `${nodeName}: phase ${p.phase}: trust ${p.trust}, ${p.signer} CA signs; files: ${p.files.join(" ") || "none"}; restarts: ${p.restarts.join(", ") || "nothing"}`,
+        );
+    }
+    return;
+  }
+  await ensureFolder(dir, 0o700);
+  await checkRotationState(dir, name, ca, o.abort ?? false, `-f ${o.file}`);
+  for (const c of rotationCaveats(name)) say(`note: ${c}`);
+  const conns = await connectAll(cluster, o);
+  const outputs = new Map<string, RunOutput>();
+  const out = (host: string) => outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
+  try {
+    const r = await rotateCa(conns, {
+      name,
+      dir,
+      cluster,
+      versions,
+      concurrency,
+      ...(o.abort ? { abort: true } : {}),
+      ...(o.until ? { until: o.until } : {}),
+      events: (host, e) => out(host).sink(e),
+      say,
+    });
+    say(`done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256), everywhere; the old one's key is kept in ${resolve(dir, r.archive)}`);
+  } catch (e) {
+    if (e instanceof PhaseError)
+      for (const r of e.outcomes)
+        process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
+    throw e;
+  } finally {
+    for (const x of outputs.values()) await x.close();
+    await Promise.all(conns.map((c) => c.transport.close()));
+  }
+}

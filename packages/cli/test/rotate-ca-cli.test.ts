@@ -1,0 +1,119 @@
+// certs rotate-ca without hosts: its refusals (one line, exit 1, before any host is dialled) and its dry run.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
+import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
+import { dk, tempDir } from "../../../test-support/peers.js";
+
+// Addresses no one answers on: a refusal must come before any connection is tried.
+const FILE = `apiVersion: dk-bootstrap/v1alpha1
+kind: Cluster
+metadata: { name: demo }
+spec:
+  hosts:
+    - { ssh: { address: 10.9.0.1 }, role: controller, nodeName: cp1 }
+    - { ssh: { address: 10.9.0.11 }, role: worker, nodeName: w1 }
+  versions: { kubernetes: 1.35.2 }
+  pki: { keyAlgorithm: ecdsa }
+`;
+
+/** A cluster folder as apply leaves it for FILE (its PKI; nothing ran on any host). */
+async function folderFor(cwd: string): Promise<string> {
+  writeFileSync(join(cwd, "cluster.yaml"), FILE);
+  const dir = join(cwd, "cluster");
+  const { cluster } = parseClusterFile(FILE, "cluster.yaml");
+  const specs = cluster.hosts.map((h) =>
+    hostSpec(
+      cluster,
+      h,
+      { nodeName: h.nodeName!, nodeIPs: [h.ssh.address] },
+      { dir, versions: DEFAULT_VERSIONS, clusterSteps: h.role !== "worker", controllerIp: "10.9.0.1" },
+    ),
+  );
+  await writeClusterPki({ dir, cluster }, specs, "10.9.0.1");
+  return dir;
+}
+
+const oneErrorLine = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("error: ")).length === 1 && !stderr.includes("    at ");
+
+describe("certs rotate-ca refuses, in one line, before connecting", () => {
+  it("an unknown CA name", () => {
+    const cwd = tempDir();
+    const r = dk(["certs", "rotate-ca", "etcd-ca", "-f", "cluster.yaml"], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: CA: unknown CA; rotatable: etcd, cluster, front-proxy \(got "etcd-ca"\)$/m);
+    expect(oneErrorLine(r.stderr)).toBe(true);
+  });
+
+  it("neither a cluster file nor ssh HOST, or both", () => {
+    const cwd = tempDir();
+    const none = dk(["certs", "rotate-ca", "etcd"], { cwd });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^error: target: a cluster is needed: -f cluster.yaml, or ssh \[user@\]host$/m);
+    const both = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "-f", "cluster.yaml"], { cwd });
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(
+      /^error: target: expected `ssh \[user@\]host` \(the one-node cluster\) or -f cluster.yaml, not both \(got "ssh root@192.0.2.1"\)$/m,
+    );
+    expect(oneErrorLine(both.stderr)).toBe(true);
+  });
+
+  it("a missing cluster file", () => {
+    const cwd = tempDir();
+    const r = dk(["certs", "rotate-ca", "etcd", "-f", "nope.yaml"], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*nope\.yaml: cannot read the cluster file$/m);
+    expect(oneErrorLine(r.stderr)).toBe(true);
+  });
+
+  it("another CA's rotation in progress, and an abort with nothing to abort", async () => {
+    const cwd = tempDir();
+    const dir = await folderFor(cwd);
+    const abort = dk(["certs", "rotate-ca", "cluster", "-f", "cluster.yaml", "--abort"], { cwd });
+    expect(abort.status).toBe(1);
+    expect(abort.stderr).toMatch(/^error: no rotation of the cluster CA is in progress: nothing to abort$/m);
+    await withClusterFolder(dir, undefined, (f) => startRotation(f, "etcd"));
+    const r = dk(["certs", "rotate-ca", "cluster", "-f", "cluster.yaml"], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: a rotation of the etcd CA is in progress \(phase 1\): one CA at a time$/m);
+    expect(r.stderr).toMatch(/^hint: finish it first: dk-bootstrap certs rotate-ca etcd -f cluster.yaml/m);
+    expect(oneErrorLine(r.stderr)).toBe(true);
+  });
+});
+
+describe("certs rotate-ca cluster --dry-run", () => {
+  it("says per host and phase what the trust files hold, what signs, and what restarts; and what can't be rotated live", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "cluster.yaml"), FILE);
+    const r = dk(["certs", "rotate-ca", "cluster", "-f", "cluster.yaml", "--dry-run"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/note: the service-account key is not the CA: tokens stay valid throughout/);
+    expect(r.stdout).toMatch(/note: pods that read the CA once .* must be restarted between phase 1 and 3/);
+    expect(r.stdout).toMatch(
+      /^\[rotate-ca\] cp1: phase 1: trust old \+ new, old CA signs; files: .*pki\/ca\.crt.*; restarts: kube-apiserver, kube-controller-manager, kube-scheduler$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^\[rotate-ca\] cp1: phase 2: trust new \+ old, new CA signs; files: .*pki\/ca\.key.*; restarts: kube-apiserver, kube-controller-manager, kube-scheduler$/m,
+    );
+    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 2: .*files: kube-proxy.conf kubelet.conf .*pki\/kubelet\.crt.*; restarts: kubelet, kube-proxy$/m);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 3: trust new, new CA signs; .*restarts: kubelet, kube-proxy$/m);
+    expect(r.stdout).not.toMatch(/etcd(,|$)/m);
+  });
+});
+
+describe("certs rotate-ca etcd ssh user@host --dry-run", () => {
+  it("plans the one-node cluster from the folder's saved settings, and dials nothing", () => {
+    const cwd = tempDir();
+    const made = dk(["certs", "--dir", "cluster", "--key-algo", "ecdsa", "--node-name", "n1"], { cwd });
+    expect(made.status, made.stderr).toBe(0);
+    // 192.0.2.1 is TEST-NET-1: nothing answers there, so a connection attempt would fail the command.
+    const r = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "--dir", "cluster", "--dry-run"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 1: trust old \+ new, old CA signs; files: pki\/etcd\/ca\.crt; restarts: etcd, kube-apiserver$/m);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 2: .*pki\/etcd\/server\.key.*; restarts: etcd, kube-apiserver$/m);
+    const none = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "--dir", "elsewhere", "--dry-run"], { cwd });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^error: .*elsewhere: no saved settings: this is not the folder of a one-node cluster$/m);
+  });
+});

@@ -1,0 +1,110 @@
+// certs rotate-ca etcd ssh user@host: the one-node cluster of `dk-bootstrap ssh`, on a network-namespace host with a
+// real sshd and etcd; its spec comes from the folder's saved settings, so only what the rotation changed restarts.
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
+import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+
+describe("certs rotate-ca etcd ssh user@host", () => {
+  const work = tempDir();
+  const dir = join(work, "cluster");
+  let host: TestHost;
+  let mirror: Mirror;
+  const connection = () => ["-i", host.keyFile, "--known-hosts", join(work, "known_hosts")];
+  beforeAll(async () => {
+    chmodSync(work, 0o755);
+    host = startTestHost(work);
+    mkdirSync(join(work, "node"));
+    chownSync(join(work, "node"), host.uid, host.uid);
+    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
+    await waitForSsh(host);
+    const up = await dkAsync(
+      [
+        "ssh",
+        `${host.user}@${host.ip}`,
+        ...connection(),
+        "--accept-new-host-key",
+        "--remote-root",
+        join(work, "node"),
+        "--dir",
+        dir,
+        "--mirror",
+        mirror.url,
+        "--k8s-version",
+        "v1.36.0",
+        "--etcd-version",
+        "3.6.5",
+        "--key-algo",
+        "ecdsa",
+        "--until",
+        "etcd",
+      ],
+      { cwd: work },
+    );
+    if (up.status !== 0) throw new Error(`ssh failed: ${up.stdout}\n${up.stderr}`);
+  }, 300_000);
+  afterAll(async () => {
+    await mirror?.close();
+    host?.stop();
+  });
+
+  const etcdctl = (tls: { ca: string; cert: string; key: string }, ...args: string[]) =>
+    runAsync(
+      peer("etcdctl"),
+      [`--endpoints=https://${host.ip}:2379`, `--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, "--command-timeout=5s", ...args],
+      {
+        env: { ...process.env, ETCDCTL_API: "3" },
+      },
+    );
+  const pki = () => join(dir, "pki", "etcd");
+  const client = () => ({ ca: join(pki(), "ca.crt"), cert: join(pki(), "healthcheck-client.crt"), key: join(pki(), "healthcheck-client.key") });
+  const pid = () => execFileSync("pgrep", ["-u", String(host.uid), "-x", "etcd"], { encoding: "utf8" }).trim();
+
+  it("rotates the folder's etcd CA through three phases; the node then trusts and serves the new CA only, and nothing else is pending", async () => {
+    const old = { ca: join(work, "old-ca.crt"), cert: join(work, "old.crt"), key: join(work, "old.key") };
+    for (const [from, to] of [
+      [client().ca, old.ca],
+      [client().cert, old.cert],
+      [client().key, old.key],
+    ] as const)
+      copyFileSync(from, to);
+    expect((await etcdctl(old, "put", "/dk/before", "yes")).status).toBe(0);
+    const before = pid();
+    // Phase 1 written as if a run had been stopped before its rollout: status says so, and the run resumes it.
+    await withClusterFolder(dir, undefined, (f) => startRotation(f, "etcd"));
+    const status1 = await dkAsync(["status", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
+    expect(status1.stdout, status1.stderr).toMatch(
+      /^rotation: etcd CA rotation to a new CA: phase 1\/3 \(old and new CA trusted, the old one signs\), rolling out$/m,
+    );
+    expect(status1.stdout).toMatch(/\netcd\s+yes\s+no\s+yes\n/);
+
+    const r = await dkAsync(["certs", "rotate-ca", "etcd", "ssh", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/resuming: etcd CA rotation to a new CA: phase 1\/3/);
+    expect(r.stdout).toMatch(/phase 1\/3 .*: apply --until etcd/);
+    expect(r.stdout).toMatch(/re-issued: pki\/etcd\/server\.crt, pki\/etcd\/peer\.crt, pki\/etcd\/healthcheck-client\.crt, pki\/apiserver-etcd-client\.crt$/m);
+    expect(r.stdout).toMatch(/etcd CA rotation finished/);
+    expect(pid()).not.toBe(before);
+
+    const state = JSON.parse(readFileSync(join(dir, "pki", "rotation", "state.json"), "utf8")) as { archive: string };
+    const newCa = join(dir, state.archive, "new.crt");
+    expect(readFileSync(join(work, "node", "etc/kubernetes/pki/etcd/ca.crt"), "utf8")).toBe(readFileSync(newCa, "utf8"));
+    const served = await runAsync("sh", [
+      "-c",
+      `echo | openssl s_client -connect ${host.ip}:2379 -cert ${client().cert} -key ${client().key} 2>/dev/null | openssl x509`,
+    ]);
+    writeFileSync(join(work, "served.pem"), served.stdout);
+    expect(execFileSync("openssl", ["verify", "-CAfile", newCa, join(work, "served.pem")], { encoding: "utf8" })).toMatch(/: OK/);
+    expect((await etcdctl({ ...old, ca: newCa }, "get", "/dk/before")).status).not.toBe(0);
+    expect((await etcdctl(client(), "get", "/dk/before", "--print-value-only")).stdout.trim()).toBe("yes");
+
+    // The node runs what the folder says: a plain re-run of ssh has nothing to do.
+    const status = await dkAsync(["status", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
+    expect(status.stdout, status.stderr).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
+    expect(status.stdout).not.toMatch(/^rotation:/m);
+  }, 600_000);
+});

@@ -1,0 +1,245 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type CaName,
+  type CaRotation,
+  type ClusterFolder,
+  LEAF_DEFS,
+  RotationError,
+  abortRotation,
+  advanceRotation,
+  describeRotation,
+  markRolledOut,
+  readRotation,
+  rotatableCa,
+  rotationInProgress,
+  startRotation,
+  withClusterFolder,
+} from "@dk-bootstrap/pki";
+import { refreshComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type ApplyOptions, type HostConnection, applyCluster } from "./apply.js";
+import { pool } from "./apply-record.js";
+import { clusterNodes } from "./cluster-ops.js";
+import { NodeLayout } from "./node.js";
+import { STEPS, plan } from "./plan.js";
+import { bootstrap } from "./runner.js";
+import type { EventSink } from "./events.js";
+import { sh } from "./shell.js";
+import type { NodeSpec } from "./spec.js";
+import { nodeStatus } from "./status.js";
+import { type StepContext, assumedSupervisor } from "./steps/step.js";
+import { type Transport, putFile } from "./transport/transport.js";
+
+/** How {@link rotateCa} runs: apply's options (the rollouts are applies), the CA, and whether to go back. */
+export interface RotateCaOptions extends Omit<ApplyOptions, "from"> {
+  /** etcd, cluster or front-proxy. */
+  name: string;
+  /** Back to the old CA (phase 1 or 2 only). */
+  abort?: boolean;
+}
+
+/** The file beside a node's certificates that says which phase of which rotation reached it. */
+export const nodeRotationFile = (spec: Pick<NodeSpec, "remoteRoot">): string => `${new NodeLayout(spec.remoteRoot).pki}/ca-rotation.json`;
+
+/**
+ * `certs rotate-ca NAME -f cluster.yaml`: the three phases of a CA rotation, each written in the cluster folder
+ * as one set (the CA copies, the re-issued leaves, the kubeconfigs that embed them, the rotation's state), then
+ * rolled out by an apply of the same file up to the step the cluster has reached: exactly the components whose
+ * files changed restart, etcd members one at a time behind a health check, controllers one at a time, workers
+ * in batches. The phase reached is recorded in the folder and on each node, so a run that stops (a failure, a
+ * kill) resumes with the next one where it stopped. Returns the rotation as it ends.
+ */
+export async function rotateCa(conns: HostConnection[], options: RotateCaOptions): Promise<CaRotation> {
+  return runPhases(options, {
+    reached: () => reachedStep(conns, options),
+    rollout: async (r, until) => {
+      await applyCluster(conns, { ...options, until });
+      await recordOnNodes(conns, options, r);
+    },
+  });
+}
+
+/** How {@link rotateCaOnNode} runs. */
+export interface RotateNodeOptions {
+  name: string;
+  abort?: boolean;
+  until?: string;
+  events?: EventSink;
+  say?: (line: string) => void;
+}
+
+/**
+ * `certs rotate-ca NAME ssh user@host`: the same phases for the one-node cluster, whose folder holds the CAs and
+ * the node's leaves together; each rollout re-runs the node's steps whose files changed (one etcd member and one
+ * apiserver: they are down while they restart, which a single node cannot avoid).
+ */
+export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: RotateNodeOptions): Promise<CaRotation> {
+  return runPhases(
+    { ...options, dir: spec.dir },
+    {
+      reached: async () => lastDone([(await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id)]),
+      rollout: async (r, until) => {
+        await bootstrap(spec, t, { until, ...(options.events ? { events: options.events } : {}) });
+        await putFile(t, nodeRotationFile(spec), nodeRecord(r), 0o644);
+      },
+    },
+  );
+}
+
+/** The phases, each written locally then rolled out, from wherever the folder says the rotation is. */
+async function runPhases(
+  options: { dir: string; name: string; abort?: boolean; until?: string; say?: (line: string) => void },
+  how: { reached: () => Promise<string>; rollout: (r: CaRotation, until: string) => Promise<void> },
+): Promise<CaRotation> {
+  const say = options.say ?? (() => undefined);
+  const ca = rotatableCa(options.name);
+  let r = await inFolder(options.dir, async (folder) => {
+    const current = await readRotation(folder);
+    const active = current && rotationInProgress(current) ? current : undefined;
+    if (options.abort) {
+      if (!active || active.ca !== ca)
+        throw new RotationError(`no rotation of the ${options.name} CA is in progress: nothing to abort`, {
+          ...(active ? { hint: `the rotation in progress is the ${active.name} CA's` } : {}),
+        });
+      const change = await abortRotation(folder, active);
+      await refreshKubeconfigs(folder);
+      say(`aborting: back to the old ${options.name} CA${change.reissued.length > 0 ? `; re-issued by it: ${change.reissued.join(", ")}` : ""}`);
+      return change.rotation;
+    }
+    const started = await startRotation(folder, options.name);
+    if (started.archive === active?.archive) say(`resuming: ${describeRotation(started)}`);
+    else {
+      await refreshKubeconfigs(folder);
+      say(`new ${options.name} CA made (old and new kept in ${join(folder.dir, started.archive)})`);
+    }
+    return started;
+  });
+  const until = options.until ?? (await how.reached());
+  while (rotationInProgress(r)) {
+    if (!r.rolledOut) {
+      say(`${describeRotation(r)}: apply --until ${until}`);
+      await how.rollout(r, until);
+      const rolled = r;
+      r = await inFolder(options.dir, (folder) => markRolledOut(folder, rolled));
+    } else {
+      const from = r;
+      r = await inFolder(options.dir, async (folder) => {
+        const change = await advanceRotation(folder, from);
+        await refreshKubeconfigs(folder);
+        if (change.reissued.length > 0) say(`re-issued: ${change.reissued.join(", ")}`);
+        return change.rotation;
+      });
+    }
+  }
+  say(describeRotation(r));
+  return r;
+}
+
+/** What a node says of the rotation (the file beside its certificates), or undefined when it has none. */
+export async function nodeRotation(spec: NodeSpec, t: Transport): Promise<{ name: string; phase: number; target: string; at: string } | undefined> {
+  const r = await t.run(sh`cat ${nodeRotationFile(spec)} 2>/dev/null`);
+  if (r.exitCode !== 0 || r.stdout.trim() === "") return undefined;
+  try {
+    return JSON.parse(r.stdout) as { name: string; phase: number; target: string; at: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The files the rotation of `ca` changes in each phase, and the steps of a node that restart for them. */
+export interface PhaseImpact {
+  phase: 1 | 2 | 3;
+  /** Trust files: what each copy of the CA certificate holds in this phase. */
+  trust: string;
+  /** What signs in this phase (kube-controller-manager's single-certificate `ca-signer.crt` for the cluster CA). */
+  signer: "old" | "new";
+  /** Local files (relative to a node's folder) whose bytes change in this phase. */
+  files: string[];
+  /** Steps of this node whose files change, so they run (restart) again. */
+  restarts: string[];
+}
+
+/**
+ * The plan of a rotation of `ca` on one node, as data: which of its files change in each phase and which steps
+ * restart for them (a step runs again when its files' bytes change). Phase 1: the trust files become old + new.
+ * Phase 2: the bundle's order changes (the new CA signs, first), the CA key where a node holds it, every leaf of
+ * the CA, and the kubeconfigs that embed them. Phase 3: the trust files hold the new CA alone.
+ */
+export function rotationImpact(ctx: StepContext, ca: CaName): PhaseImpact[] {
+  const trustFile = `pki/${ca}.crt`;
+  const leaves = LEAF_DEFS.filter((d) => d.ca === ca).flatMap((d) => [`pki/${d.name}.crt`, `pki/${d.name}.key`]);
+  const steps = plan({}, ctx.spec);
+  const phase = (n: 1 | 2 | 3): PhaseImpact => {
+    const changes = (local: string, signer: boolean): boolean => {
+      // A kubeconfig embeds the cluster CA (every phase) and, in phase 2, a client certificate it signs.
+      if (local.endsWith(".conf")) return ca === "ca";
+      if (local === trustFile) return !signer || n === 2;
+      return n === 2 && (local === `pki/${ca}.key` || leaves.includes(local));
+    };
+    const restarts = steps.filter((s) => s.files(ctx).some((f) => f.local !== undefined && changes(f.local, f.signer === true))).map((s) => s.id);
+    const files = [
+      ...new Set(steps.flatMap((s) => s.files(ctx).flatMap((f) => (f.local !== undefined && changes(f.local, f.signer === true) ? [f.local] : [])))),
+    ];
+    return { phase: n, trust: n === 3 ? "new" : n === 1 ? "old + new" : "new + old", signer: n === 1 ? "old" : "new", files: files.sort(), restarts };
+  };
+  return [phase(1), phase(2), phase(3)];
+}
+
+/** A dry run's step context for a spec: nothing is asked of the node. */
+export const plannedContext = (spec: NodeSpec): StepContext => ({
+  spec,
+  node: new NodeLayout(spec.remoteRoot),
+  arch: spec.arch ?? "amd64",
+  supervisor: assumedSupervisor(spec),
+});
+
+/** What the cluster-wide rollout cannot do live, said rather than hidden (printed by the CLI before it starts). */
+export function rotationCaveats(name: string): string[] {
+  const out = [
+    "etcd and the apiserver read CA files only at start: each phase restarts every member and apiserver that uses them, one at a time (no downtime with 3 members and the apiserver's --etcd-servers listing all)",
+  ];
+  if (name === "cluster")
+    out.push(
+      "the service-account key is not the CA: tokens stay valid throughout (sa.key/sa.pub are not touched)",
+      "pods that read the CA once (in-cluster clients: CoreDNS, operators) must be restarted between phase 1 and 3 to trust the new CA; kube-root-ca.crt follows --root-ca-file at each controller-manager restart",
+      "one controller means the API is down while its apiserver restarts: the no-downtime promise needs several controllers behind the apiEndpoint",
+      "kubeconfigs made outside this folder (users') must get the new CA bundle and new client certificates before phase 3",
+    );
+  if (name === "front-proxy")
+    out.push("extension API servers read the requestheader CA from kube-system/extension-apiserver-authentication: restart them after phase 1 and phase 3");
+  return out;
+}
+
+async function inFolder<T>(dir: string, work: (f: ClusterFolder) => Promise<T>): Promise<T> {
+  return withClusterFolder(dir, undefined, work, { mustExist: true });
+}
+
+/** The kubeconfigs of the cluster folder and of each node's folder, with the CA bundle and client certificates staged. */
+async function refreshKubeconfigs(folder: ClusterFolder): Promise<void> {
+  const nodes = await readdir(join(folder.dir, "nodes")).catch(() => [] as string[]);
+  for (const d of [folder.dir, ...nodes.map((n) => join(folder.dir, "nodes", n))]) await refreshComponentKubeconfigs(d, { folder });
+}
+
+/** The last step (in the plan's order) that any host has done: a rotation restarts what runs, it installs nothing new. */
+async function reachedStep(conns: HostConnection[], options: RotateCaOptions): Promise<string> {
+  const nodes = await clusterNodes(conns, options);
+  return lastDone(await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id)));
+}
+
+/** The last of the steps done on some node, in the plan's order. */
+function lastDone(done: string[][]): string {
+  const last = Math.max(-1, ...done.flat().map((id) => STEPS.findIndex((s) => s.id === id)));
+  if (last < 0) throw new RotationError("no host has run any step yet: nothing to rotate", { hint: "apply -f cluster.yaml first" });
+  return STEPS[last]!.id;
+}
+
+async function recordOnNodes(conns: HostConnection[], options: RotateCaOptions, r: CaRotation): Promise<void> {
+  const nodes = (await clusterNodes(conns, options)).filter((n) => !n.conn.host.reset);
+  const body = nodeRecord(r);
+  await pool(nodes, options.concurrency, (n) => putFile(n.conn.transport, nodeRotationFile(n.spec), body, 0o644));
+}
+
+/** What a node keeps of the rotation once a phase reached it. */
+function nodeRecord(r: CaRotation): string {
+  return `${JSON.stringify({ name: r.name, phase: r.phase, target: r.aborting ? r.old : r.new, at: new Date().toISOString() })}\n`;
+}
