@@ -106,8 +106,8 @@ export function unsignedInteger(value: Uint8Array | number): Bytes {
 
 /** OBJECT IDENTIFIER from its dotted text: the first two arcs in one byte (40a + b), the rest in base 128. */
 export function oid(dotted: string): Bytes {
-  const arcs = dotted.split(".").map(Number);
-  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39))
+  const arcs = dotted.split(".").map((a) => (/^\d+$/.test(a) ? Number(a) : Number.NaN));
+  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a)) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39))
     throw new RangeError(`not an object identifier: ${dotted}`);
   const out: number[] = [];
   for (const arc of [40 * arcs[0]! + arcs[1]!, ...arcs.slice(2)]) {
