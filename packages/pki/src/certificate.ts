@@ -235,7 +235,11 @@ export function outlivesCaWarning(name: string, notAfter: Date, ca: x509.X509Cer
   return notAfter >= ca.notAfter ? [`${name} is capped at its CA's expiry, ${ca.notAfter.toISOString()} (the requested validity goes past the CA)`] : [];
 }
 
-/** PEM text of a certificate, with the trailing newline cfssl and OpenSSL write. */
+/** PEM text of a certificate: 64 base64 characters a line and the trailing newline, as cfssl and OpenSSL write it. */
 export function certificatePem(cert: x509.X509Certificate): string {
-  return `${cert.toString("pem").replace(/\r\n/g, "\n").trimEnd()}\n`;
+  const der = new Uint8Array(cert.rawData);
+  let binary = "";
+  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
+  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
 }

@@ -257,3 +257,15 @@ describe("OpenSSL's -x509_strict accepts every chain of every key type", () => {
       }
     });
 });
+
+describe("certificatePem", () => {
+  it("writes what the library's PEM encoder wrote, with Unix newlines, for certificates of several sizes", async () => {
+    for (const spec of [{ algo: "ed25519" }, { algo: "ecdsa", size: 521 }, { algo: "rsa", size: 2048 }] as KeySpec[]) {
+      const k = await KeyPair.generate(spec);
+      const cert = await issueCertificate({ subject: { CN: "pem" }, publicKey: k.publicKey, sans: { dns: ["a".repeat(60)] }, validity }, { selfKey: k });
+      const library = `${new x509.X509Certificate(cert.rawData).toString("pem").replace(/\r\n/g, "\n").trimEnd()}\n`;
+      expect(certificatePem(cert), spec.algo).toBe(library);
+      expect(toHex(new Uint8Array(parseCertificate(certificatePem(cert)).rawData))).toBe(toHex(new Uint8Array(cert.rawData)));
+    }
+  });
+});
