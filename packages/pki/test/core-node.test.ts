@@ -24,6 +24,8 @@ import { componentKubeconfigFiles } from "@dk-bootstrap/kubeconfig";
 import { comparableCertificate, withoutEmbeddedData } from "../../../test-support/compare-pki.js";
 import { derToPem, flipByte, pemToDer, prng } from "../../../test-support/mutate.js";
 import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+import { USER_OPTIONS, typecheck } from "../../../test-support/typecheck.js";
+import ts from "typescript";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 
@@ -112,6 +114,39 @@ describe("the portable entries import no node: module", () => {
       ]);
       expect([exportsField.browser.types, exportsField.node.types]).toEqual(["./dist/core.d.ts", "./dist/index.d.ts"]);
     }
+  });
+});
+
+describe("each entry has its types", () => {
+  const page = [
+    `import { checkClusterFiles, clusterPkiFiles, clusterSpec, makeClusterPki, type ClusterFile } from "@dk-bootstrap/pki";`,
+    `import { componentKubeconfigFiles, checkKubeconfig, toYaml } from "@dk-bootstrap/kubeconfig";`,
+    `const pki = await makeClusterPki(clusterSpec({ key: { algo: "ecdsa" } }));`,
+    `const files: ClusterFile[] = [...clusterPkiFiles(pki), ...componentKubeconfigFiles(pki)];`,
+    `console.log(files.length, (await checkClusterFiles(files)).length, toYaml, checkKubeconfig);`,
+    "export {};",
+  ].join("\n");
+  // A page's project: a bundler resolving the browser condition, the DOM's types and not Node's.
+  const browserProject: ts.CompilerOptions = {
+    ...USER_OPTIONS,
+    lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    customConditions: ["browser"],
+    types: [],
+  };
+
+  it("a page's project compiles against the core's types, and the Node-only names are not there", () => {
+    expect(typecheck({ "page.ts": page }, ROOT, browserProject)).toEqual([]);
+    const nodeOnly = `import { generateClusterPki } from "@dk-bootstrap/pki";\nimport { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";\nexport { generateClusterPki, writeComponentKubeconfigs };\n`;
+    expect(typecheck({ "page-node.ts": nodeOnly }, ROOT, browserProject).join("\n")).toMatch(
+      /has no exported member 'generateClusterPki'[\s\S]*has no exported member named 'writeComponentKubeconfigs'/,
+    );
+  });
+
+  it("a Node project sees both: the core's names and the disk's", () => {
+    const both = `${page}\nimport { generateClusterPki } from "@dk-bootstrap/pki";\nimport { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";\nconsole.log(generateClusterPki, writeComponentKubeconfigs);\n`;
+    expect(typecheck({ "node-app.ts": both })).toEqual([]);
   });
 });
 
