@@ -74,6 +74,27 @@ export function integer(el: Der | undefined): bigint {
   return bytesToBigInt(c);
 }
 
+/** A version number: any INTEGER, negative ones too, as long as it is one (not empty, no padding byte). */
+export function anyInteger(el: Der | undefined): bigint {
+  if (el?.tag !== 0x02 || el.content.length === 0) throw new DerError("expected an INTEGER");
+  const c = el.content;
+  if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80))) throw new DerError("non-minimal INTEGER");
+  const value = bytesToBigInt(c);
+  return c[0]! & 0x80 ? value - (1n << BigInt(8 * c.length)) : value;
+}
+
+/**
+ * The bytes of a BIT STRING's content (its first byte counts the unused bits at the end). Unused bits are cleared,
+ * as OpenSSL clears them: a point that only changes there reads as the same point.
+ */
+export function bitStringBytes(content: Uint8Array): Uint8Array {
+  const unused = content[0];
+  if (unused === undefined || unused > 7 || (unused > 0 && content.length === 1)) throw new DerError("a malformed BIT STRING");
+  const bytes = content.slice(1);
+  if (unused > 0) bytes[bytes.length - 1]! &= (0xff << unused) & 0xff;
+  return bytes;
+}
+
 /** An OBJECT IDENTIFIER's dotted text. */
 export function oid(el: Der | undefined): string {
   if (el?.tag !== 0x06 || el.content.length === 0) throw new DerError("expected an OBJECT IDENTIFIER");
@@ -124,8 +145,10 @@ export type ParsedKey =
 /** A PKCS#1 RSAPrivateKey (two primes: version 0). */
 export function parsePkcs1(der: Uint8Array): ParsedKey {
   const f = sequence(der);
-  // The version is 0 for two primes; OpenSSL reads the key whatever it says, and so does this.
-  if (f.length !== 9 || f[0]?.tag !== 0x02) throw new DerError("not a two-prime RSAPrivateKey");
+  // The version is 0 for two primes, 1 for more (then refused, as OpenSSL refuses it without the extra primes); OpenSSL
+  // reads any other, an empty one too (it reads this field as a C integer), and so does this.
+  const emptyVersion = f[0]?.tag === 0x02 && f[0].content.length === 0;
+  if (f.length !== 9 || (!emptyVersion && anyInteger(f[0]) === 1n)) throw new DerError("not a two-prime RSAPrivateKey");
   const [n, e, d, p, q, dp, dq, qi] = f.slice(1).map(integer) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
   return { kind: "rsa", n, e, d, p, q, dp, dq, qi };
 }
@@ -134,7 +157,8 @@ export function parsePkcs1(der: Uint8Array): ParsedKey {
 export function parseSec1(der: Uint8Array, curveOid?: string): ParsedKey {
   const f = sequence(der);
   // RFC 5915's version is 1; OpenSSL reads any (Go refuses other versions), and a key it reads is read here too.
-  if (f[0]?.tag !== 0x02 || f[1]?.tag !== 0x04) throw new DerError("not an ECPrivateKey");
+  anyInteger(f[0]);
+  if (f[1]?.tag !== 0x04) throw new DerError("not an ECPrivateKey");
   let curve = curveOid;
   let point: Uint8Array | undefined;
   for (const el of f.slice(2)) {
@@ -143,9 +167,7 @@ export function parseSec1(der: Uint8Array, curveOid?: string): ParsedKey {
       if (curve !== undefined && own !== curve) throw new DerError("the key's curve differs from its algorithm's");
       curve = own;
     } else if (el.tag === 0xa1) {
-      const bits = readOne(el.content, 0x03).content;
-      if (bits[0] !== 0) throw new DerError("a public key BIT STRING with unused bits");
-      point = bits.subarray(1);
+      point = bitStringBytes(readOne(el.content, 0x03).content);
     } else throw new DerError("unexpected field in an ECPrivateKey");
   }
   if (curve === undefined) throw new DerError("an ECPrivateKey without its curve");
@@ -157,7 +179,8 @@ export function parsePkcs8(der: Uint8Array): ParsedKey {
   const f = sequence(der);
   const alg = f[1]?.tag === 0x30 ? readDer(f[1].content) : [];
   // Any version, as OpenSSL reads it (RFC 5958 has 0 and 1).
-  if (f[0]?.tag !== 0x02 || alg.length === 0 || f[2]?.tag !== 0x04) throw new DerError("not a PKCS#8 PrivateKeyInfo");
+  anyInteger(f[0]);
+  if (alg.length === 0 || f[2]?.tag !== 0x04) throw new DerError("not a PKCS#8 PrivateKeyInfo");
   const algOid = oid(alg[0]);
   const rest = f.slice(3);
   if (rest.some((el) => el.tag !== 0xa0 && el.tag !== 0x81 && el.tag !== 0xa1)) throw new DerError("unexpected field in a PrivateKeyInfo");
@@ -172,8 +195,7 @@ export function parsePkcs8(der: Uint8Array): ParsedKey {
     const seed = readOne(f[2].content, 0x04).content;
     if (seed.length !== 32 || alg.length !== 1) throw new DerError("not an Ed25519 private key");
     const pub = rest.find((el) => el.tag === 0x81)?.content;
-    if (pub && pub[0] !== 0) throw new DerError("a public key BIT STRING with unused bits");
-    return { kind: "ed25519", seed, ...(pub ? { publicKey: pub.subarray(1) } : {}) };
+    return { kind: "ed25519", seed, ...(pub ? { publicKey: bitStringBytes(pub) } : {}) };
   }
   return { kind: "other", oid: algOid };
 }
