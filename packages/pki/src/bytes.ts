@@ -1,4 +1,19 @@
-// Byte helpers for the portable core: Buffer is Node's, and the core runs wherever WebCrypto does.
+// Byte helpers for the portable core: Buffer is Node's, and the core runs wherever WebCrypto does. Hex and byte order
+// are der.ts's (the certificate writer's), exported here with the rest.
+import { compareBytes, fromHex, toHex } from "./der.js";
+
+export { compareBytes, fromHex, toHex };
+
+/** The bytes of several arrays, one after the other. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_VALUE = new Int16Array(128).fill(-1);
@@ -6,20 +21,6 @@ for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 // Node's decoder takes the URL-safe alphabet too; PEM and kubeconfigs never need it, but what Buffer read, this reads.
 B64_VALUE["-".charCodeAt(0)] = 62;
 B64_VALUE["_".charCodeAt(0)] = 63;
-
-/** Lower-case hex of `bytes`. */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
-/** The bytes of an even-length hex string. */
-export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 /** Standard base64 with padding, as Buffer's `toString("base64")`. */
 export function toBase64(bytes: Uint8Array): string {
@@ -88,24 +89,6 @@ export function decodeText(bytes: Uint8Array, encoding: "utf8" | "latin1" | "utf
       return String.fromCodePoint(...Array.from({ length: bytes.length >> 2 }, (_, i) => view.getUint32(i * 4)));
     }
   }
-}
-
-/** The bytes of several arrays, one after the other. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Byte-wise order, shorter first on a common prefix (Buffer.compare's). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /**
