@@ -16,8 +16,11 @@ const BLOCK = 512;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A ustar archive of these files, with a directory entry before the first file of each directory, as `tar` lists them. */
-export function writeTar(files: readonly TarFile[], mtime: Date = new Date()): Uint8Array {
+/**
+ * A ustar archive of these files, with a directory entry (mode `dirMode`: a cluster folder's are 0700) before
+ * the first file of each directory, as `tar` lists them.
+ */
+export function writeTar(files: readonly TarFile[], mtime: Date = new Date(), dirMode = 0o700): Uint8Array {
   const parts: Uint8Array[] = [];
   const seen = new Set<string>();
   const secs = Math.floor(mtime.getTime() / 1000);
@@ -27,7 +30,7 @@ export function writeTar(files: readonly TarFile[], mtime: Date = new Date()): U
       const dir = `${dirs.slice(0, i).join("/")}/`;
       if (seen.has(dir)) continue;
       seen.add(dir);
-      parts.push(header(dir, 0o755, 0, secs, "5"));
+      parts.push(header(dir, dirMode, 0, secs, "5"));
     }
     parts.push(header(f.path, f.mode, f.content.length, secs, "0"), f.content);
     const pad = (BLOCK - (f.content.length % BLOCK)) % BLOCK;
@@ -92,7 +95,7 @@ export function readTar(data: Uint8Array): TarFile[] {
   const files: TarFile[] = [];
   let longName: string | undefined;
   let paxPath: string | undefined;
-  for (let at = 0; at + BLOCK <= data.length; ) {
+  for (let at = 0; at + BLOCK <= data.length;) {
     const h = data.subarray(at, at + BLOCK);
     if (h.every((b) => b === 0)) break;
     const stored = parseInt(text(h, 148, 8).trim() || "0", 8);

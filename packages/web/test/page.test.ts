@@ -1,0 +1,243 @@
+// The built page in Debian's Chromium, from file://: the form makes the PKI, the download is checked as the
+// CLI's output is (openssl, a real etcd, kubectl), and a folder made by `certs` is drawn with its expired certificate marked.
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+import { inconsistencies } from "../../cli/test/cluster-check.js";
+import { ARTIFACTS, launchChromium, pageUrl } from "./browser.js";
+import { startEtcd } from "./etcd.js";
+
+const CA_OF: Record<string, string> = {};
+const CERTS = [
+  ...["ca", "etcd/ca", "front-proxy-ca"].map((n) => [n, n]),
+  ...["apiserver", "apiserver-kubelet-client", "kubelet", "clients/admin", "clients/super-admin", "clients/controller-manager", "clients/scheduler"].map(
+    (n) => [n, "ca"],
+  ),
+  ...["clients/kube-proxy", "clients/kubelet"].map((n) => [n, "ca"]),
+  ["front-proxy-client", "front-proxy-ca"],
+  ...["etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client"].map((n) => [n, "etcd/ca"]),
+] as const;
+for (const [n, ca] of CERTS) CA_OF[n] = ca;
+
+const FLAGS = ["--node-name", "node-1", "--node-ip", "10.1.2.3", "--key-algo", "ecdsa", "--cluster-name", "web-test", "--server", "https://10.1.2.3:6443"];
+
+/** Every file under `dir` with its permission bits, relative to it. */
+function modes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(dir, p)] = (statSync(p).mode & 0o777).toString(8);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function fill(page: Page, flags: string[]): Promise<void> {
+  for (let i = 0; i < flags.length; i += 2) {
+    const id = `#${flags[i]!.slice(2)}`;
+    if ((await page.locator(id).evaluate((el) => el.tagName)) === "SELECT") await page.selectOption(id, flags[i + 1]!);
+    else await page.fill(id, flags[i + 1]!);
+  }
+}
+
+describe("the page in Chromium, from file://", () => {
+  let browser: BrowserContext;
+  let page: Page;
+  const requests: string[] = [];
+  const work = tempDir("dk-web-");
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(pageUrl());
+    await page.waitForSelector("body[data-ready=true]");
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("has the CLI's defaults in its labelled fields", async () => {
+    const help = dk(["certs", "--help"]).stdout;
+    for (const [flag, value] of [
+      ["--node-name", "kubernetes"],
+      ["--service-cidr", "10.0.0.0/24"],
+      ["--cluster-domain", "cluster.local"],
+      ["--cluster-name", "demystifions-kubernetes"],
+      ["--key-algo", "rsa"],
+      ["--validity", "8760h"],
+      ["--server", "https://127.0.0.1:6443"],
+    ]) {
+      expect(help).toMatch(new RegExp(`${flag} [^\\n]*\\(default: "${value.replaceAll(".", "\\.")}"\\)`));
+      const id = flag!.slice(2);
+      expect(await page.inputValue(`#${id}`)).toBe(value);
+      expect(await page.locator(`label[for="${id}"]`).count()).toBe(1);
+    }
+  });
+
+  it("says what is wrong with a field in the CLI's words", async () => {
+    for (const [flag, bad] of [
+      ["--validity", "1 year"],
+      ["--node-name", "Node_1"],
+      ["--server", "http://10.0.0.1:6443"],
+      ["--service-cidr", "10.0.0.0/33"],
+    ]) {
+      const cli = dk(["certs", "--dir", join(work, "refused"), flag!, bad!]);
+      expect(cli.status).toBe(1);
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]");
+      await fill(page, [flag!, bad!]);
+      await page.click("#make");
+      await expect.poll(() => page.textContent("#form-error")).toBe(cli.stderr.trim());
+      expect(await page.getAttribute(`#${flag!.slice(2)}`, "aria-invalid")).toBe("true");
+    }
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+  });
+
+  it("makes the PKI, and its cluster.tar.gz is what `certs` makes: openssl, etcd and kubectl accept it", async () => {
+    await fill(page, FLAGS);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      (async () => {
+        await page.click("#make");
+        await page.waitForSelector("#download:not([hidden])");
+        await page.click("#download");
+      })(),
+    ]);
+    expect(download.suggestedFilename()).toBe("cluster.tar.gz");
+    const archive = join(work, "cluster.tar.gz");
+    await download.saveAs(archive);
+    const out = join(work, "from-page");
+    run("mkdir", ["-p", out]);
+    const tar = run("tar", ["-xzpf", archive, "-C", out]);
+    expect(tar.stderr).toBe("");
+    const dir = join(out, "cluster");
+
+    // The same layout and modes as `certs` with the same settings, the same saved settings.
+    const cliDir = join(work, "from-cli");
+    expect(dk(["certs", "--dir", cliDir, ...FLAGS]).status).toBe(0);
+    expect(modes(dir)).toEqual(modes(cliDir));
+    expect(readFileSync(join(dir, "cluster.yaml"), "utf8")).toBe(readFileSync(join(cliDir, "cluster.yaml"), "utf8"));
+    for (const d of ["pki", "pki/etcd", "pki/clients"]) expect(statSync(join(dir, d)).mode & 0o777).toBe(statSync(join(cliDir, d)).mode & 0o777);
+
+    expect(inconsistencies(dir)).toEqual([]);
+    const openssl = peer("openssl");
+    for (const [name, ca] of CERTS) {
+      const r = run(openssl, ["verify", "-x509_strict", "-CAfile", join(dir, "pki", `${ca}.crt`), join(dir, "pki", `${name}.crt`)]);
+      expect(`${name}: ${r.stdout.trim()} ${r.stderr.trim()}`).toBe(`${name}: ${join(dir, "pki", `${name}.crt`)}: OK `);
+    }
+    const san = run(openssl, ["x509", "-in", join(dir, "pki/apiserver.crt"), "-noout", "-ext", "subjectAltName"]).stdout;
+    for (const name of ["DNS:node-1", "DNS:kubernetes.default.svc.cluster.local", "IP Address:10.0.0.1", "IP Address:10.1.2.3"]) expect(san).toContain(name);
+
+    const etcd = await startEtcd(dir);
+    try {
+      expect(etcd.ctl(["put", "/registry/page", "made-in-chromium"], "apiserver-etcd-client").status).toBe(0);
+      expect(etcd.ctl(["get", "/registry/page", "--print-value-only"], "apiserver-etcd-client").stdout.trim()).toBe("made-in-chromium");
+      expect(etcd.ctl(["get", "/registry/page"], "clients/super-admin").status).not.toBe(0);
+    } finally {
+      etcd.stop();
+    }
+
+    const kubectl = peer("kubectl");
+    for (const [file, user] of [
+      ["admin.conf", "kubernetes-admin"],
+      ["super-admin.conf", "kubernetes-super-admin"],
+      ["controller-manager.conf", "system:kube-controller-manager"],
+      ["scheduler.conf", "system:kube-scheduler"],
+      ["kubelet.conf", "system:node:node-1"],
+      ["kube-proxy.conf", "system:kube-proxy"],
+    ]) {
+      const conf = join(dir, file!);
+      const view = run(kubectl, ["--kubeconfig", conf, "config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.server} {.users[0].name}"]);
+      expect(view.stdout).toBe(`https://10.1.2.3:6443 ${user}`);
+      const contexts = run(kubectl, ["--kubeconfig", conf, "config", "get-contexts", "-o", "name"]);
+      expect(contexts.stdout.trim()).toBe(`${user}@web-test`);
+      // kubectl reads the file it would write: the page's YAML is kubectl's own.
+      expect(run(kubectl, ["--kubeconfig", conf, "config", "view", "--raw"]).stdout).toBe(readFileSync(conf, "utf8"));
+    }
+  });
+
+  it("draws what it made", async () => {
+    expect(await page.locator(".authority button.cert").count()).toBe(CERTS.length);
+    expect(await page.locator(".authority .standing-expired, .authority .standing-problem").count()).toBe(0);
+    await page.locator('.authority button.cert[data-cert="apiserver"]').click();
+    await expect.poll(() => page.textContent("#details")).toContain('"common_name": "kube-apiserver"');
+  });
+
+  it("sends nothing anywhere: the only request is the file itself, and its policy refuses a connection", async () => {
+    expect(new Set(requests.filter((u) => !u.startsWith("blob:")))).toEqual(new Set([pageUrl()]));
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+    expect(csp).toMatch(/^default-src 'none';/);
+    expect(csp).toContain("connect-src 'none'");
+    const refused = await page.evaluate(() =>
+      fetch("http://127.0.0.1:9/").then(
+        () => "fetched",
+        (e: Error) => e.name,
+      ),
+    );
+    expect(refused).toBe("TypeError");
+    expect(new Set(requests.filter((u) => !u.startsWith("blob:")))).toEqual(new Set([pageUrl()]));
+  });
+
+  it("draws the CLI's own ./cluster dropped as a folder and as a .tar.gz, the expired certificate marked", async () => {
+    const cwd = join(work, "cli");
+    run("mkdir", ["-p", cwd]);
+    expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
+    const renew = dk(["certs", "renew", "clients/scheduler", "--validity", "1s"], { cwd });
+    expect(renew.stderr).toBe("");
+    await new Promise((r) => setTimeout(r, 2_500)); // its one second runs out
+    const tgz = join(work, "cli.tar.gz");
+    expect(run("tar", ["-czf", tgz, "-C", cwd, "cluster"]).status).toBe(0);
+
+    const check = async () => {
+      await page.waitForSelector(".authority button.cert");
+      const drawn = await page.locator(".authority button.cert").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.cert).sort());
+      expect(drawn).toEqual(CERTS.map(([n]) => n).sort());
+      expect(await page.locator(".authority button.cert.standing-expired").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.cert))).toEqual([
+        "clients/scheduler",
+      ]);
+      expect(await page.locator('.authority button.cert[data-cert="clients/scheduler"] .badge').textContent()).toBe("expired");
+      expect(await page.locator(".authority button.cert.standing-problem").count()).toBe(0);
+    };
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await page.setInputFiles("#pick-folder", join(cwd, "cluster"));
+    await check();
+    await page.screenshot({ path: join(ARTIFACTS, "drawing.png"), fullPage: true });
+
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    // A drop as the browser delivers it: a DataTransfer holding the archive, dropped on the page.
+    const bytes = [...readFileSync(tgz)];
+    await page.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], "cluster.tar.gz", { type: "application/gzip" }));
+      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await check();
+  });
+
+  it("fits a phone's width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForSelector(".authority button.cert");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("reads a lone kubeconfig", async () => {
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    writeFileSync(join(work, "admin.conf"), readFileSync(join(work, "cli", "cluster", "admin.conf")));
+    await page.setInputFiles("#pick-files", join(work, "admin.conf"));
+    await page.waitForSelector(".kubeconfigs button.cert");
+    expect(await page.locator(".kubeconfigs").textContent()).toContain("user kubernetes-admin → https://127.0.0.1:6443");
+    expect(await page.locator(".kubeconfigs button.cert.standing-ok").count()).toBe(1);
+  });
+});
