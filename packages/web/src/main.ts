@@ -9,8 +9,8 @@ import { h } from "./dom.js";
 import { drawSurvey } from "./draw.js";
 import { type FileSet, filesOfDrop, filesOfInput } from "./drop.js";
 import { clusterArchive, makeClusterFiles } from "./make.js";
-import { FIELDS, type FormValues, type Settings, settingsOf } from "./settings.js";
-import { survey } from "./survey.js";
+import { FIELDS, type FormValues, type Settings, settingsOf, valuesOfClusterYaml } from "./settings.js";
+import { clusterPaths, survey } from "./survey.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const idOf = (flag: string) => flag.replace(/^-+/, "");
@@ -88,9 +88,22 @@ async function make(): Promise<void> {
   }
 }
 
-/** Surveys and draws a folder, against the plan in the form (the form's defaults when it does not parse). */
+/**
+ * Surveys and draws a folder against its plan: the settings it was made with (its cluster.yaml, which also fills
+ * the form), else the form's.
+ */
 async function show(files: FileSet, settings?: Settings): Promise<void> {
   let plan = settings;
+  const saved = clusterPaths(files).get("cluster.yaml");
+  if (!plan && saved) {
+    try {
+      const values = valuesOfClusterYaml(new TextDecoder().decode(saved));
+      plan = settingsOf(values);
+      for (const f of FIELDS) ($(idOf(f.flag)) as HTMLInputElement).value = values[f.flag] ?? f.default;
+    } catch (e) {
+      $("drop-status").textContent = `cluster.yaml: ${(e as Error).message}; checked against the form instead`;
+    }
+  }
   if (!plan) {
     try {
       plan = settingsOf(formValues());

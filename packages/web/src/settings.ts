@@ -5,7 +5,7 @@
 import { type ClusterSpec, DEFAULT_CLUSTER_SPEC, HOUR_MS } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../../cli/src/spec-flags.js";
-import { formatSavedSettings } from "../../cli/src/saved-settings.js";
+import { formatSavedSettings, parseSavedSettings } from "../../cli/src/saved-settings.js";
 
 /** One field of the form: its flag, label and default, as `dk-bootstrap certs --help` shows them. */
 export interface Field {
@@ -87,4 +87,18 @@ export function settingsOf(values: FormValues): Settings {
   if (flags.nodeIp!.length) saved.set("--node-ip", flags.nodeIp!);
   if (flags.keySize !== undefined) saved.set("--key-size", flags.keySize);
   return { spec, kubeconfig, clusterYaml: formatSavedSettings(saved) };
+}
+
+/**
+ * The form's values a cluster folder was made with, from its cluster.yaml (what `certs` remembers), read by the
+ * CLI's own rules; flags it does not hold keep the form's defaults.
+ */
+export function valuesOfClusterYaml(text: string): FormValues {
+  const saved = parseSavedSettings(text, "cluster.yaml");
+  const values: FormValues = {};
+  for (const f of FIELDS) {
+    const v = saved.get(f.flag);
+    if (v !== undefined) values[f.flag] = Array.isArray(v) ? v.join(",") : v;
+  }
+  return values;
 }
