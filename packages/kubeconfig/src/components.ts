@@ -1,7 +1,6 @@
-import { join, resolve } from "node:path";
-import { type ClusterFolder, type ClusterPki, PkiError, withClusterFolder } from "@dk-bootstrap/pki";
+import { type ClusterFile, type ClusterPki, KEY_MODE, PkiError, toBase64, utf8 } from "@dk-bootstrap/pki";
 import { type Config, emptyConfig, putEntry } from "./model.js";
-import { parseKubeconfig, toYaml } from "./yaml.js";
+import { toYaml } from "./yaml.js";
 
 /** Where the components reach the apiserver, and what the cluster is called in their kubeconfigs. */
 export interface KubeconfigSpec {
@@ -32,7 +31,7 @@ export const COMPONENT_KUBECONFIGS: readonly { file: string; cert: string; purpo
  */
 export function embeddedKubeconfig(spec: KubeconfigSpec, user: string, pem: { ca: string; cert: string; key: string }): Config {
   const cfg = emptyConfig();
-  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const b64 = (s: string) => toBase64(utf8(s));
   const context = (spec.contextName ?? "{user}@{cluster}").replaceAll("{user}", user).replaceAll("{cluster}", spec.clusterName);
   putEntry(cfg, "clusters", { name: spec.clusterName, cluster: { "certificate-authority-data": b64(pem.ca), server: spec.server } });
   putEntry(cfg, "users", { name: user, user: { "client-certificate-data": b64(pem.cert), "client-key-data": b64(pem.key) } });
@@ -57,55 +56,10 @@ export function componentKubeconfigs(pki: ClusterPki, spec: KubeconfigSpec = DEF
 }
 
 /**
- * Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were
- * already up to date. With `folder` (the one the PKI was staged in), they join that run's set of files and
- * are written with it, all or none; without it, the folder is opened and committed here.
+ * The component kubeconfigs as the files `dk-bootstrap certs` writes beside `pki/` (`admin.conf`..., 0600), in the
+ * YAML kubectl writes: byte for byte what the CLI writes for the same PKI and spec.
  */
-export function writeComponentKubeconfigs(
-  pki: ClusterPki,
-  spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC,
-  options: { folder?: ClusterFolder } = {},
-): Promise<{ file: string; action: "kept" | "made" }[]> {
-  return withClusterFolder(pki.dir, options.folder, async (folder) => {
-    const result: { file: string; action: "kept" | "made" }[] = [];
-    for (const [file, cfg] of componentKubeconfigs(pki, spec)) {
-      const path = join(pki.dir, file);
-      const yaml = toYaml(cfg); // certificates are embedded: no paths to make relative
-      if ((await folder.read(path)) === yaml) result.push({ file, action: "kept" });
-      else {
-        await folder.stage(path, yaml, { mode: 0o600 });
-        result.push({ file, action: "made" });
-      }
-    }
-    return result;
-  });
-}
-
-/**
- * After `renew`, puts the renewed client certificates and keys of `<dir>/pki` into the component
- * kubeconfigs that exist in `dir`, keeping their cluster, server and names. Returns the files rewritten.
- * With `folder` (the one `renewCertificates` staged in), it reads the renewed files staged there and its
- * kubeconfigs join the same set: the kubeconfigs never hold a certificate that `pki/` does not.
- */
-export function refreshComponentKubeconfigs(dir: string, options: { folder?: ClusterFolder } = {}): Promise<string[]> {
-  return withClusterFolder(dir, options.folder, async (folder) => {
-    const b64 = (s: string) => Buffer.from(s).toString("base64");
-    const base = resolve(dir);
-    const inPki = (rel: string) => folder.read(join(base, "pki", rel));
-    const ca = await inPki("ca.crt");
-    const written: string[] = [];
-    for (const k of COMPONENT_KUBECONFIGS) {
-      const path = join(base, k.file);
-      const [text, cert, key] = await Promise.all([folder.read(path), inPki(`${k.cert}.crt`), inPki(`${k.cert}.key`)]);
-      if (text === undefined || cert === undefined || key === undefined) continue;
-      const cfg = parseKubeconfig(text, path);
-      for (const { user } of cfg.users ?? []) Object.assign(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) });
-      if (ca !== undefined) for (const { cluster } of cfg.clusters ?? []) cluster["certificate-authority-data"] = b64(ca);
-      const yaml = toYaml(cfg);
-      if (yaml === text) continue;
-      await folder.stage(path, yaml, { mode: 0o600 });
-      written.push(k.file);
-    }
-    return written;
-  });
+export function componentKubeconfigFiles(pki: ClusterPki, spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC): ClusterFile[] {
+  // Certificates are embedded: there are no paths to make relative.
+  return [...componentKubeconfigs(pki, spec)].map(([path, cfg]) => ({ path, content: toYaml(cfg), mode: KEY_MODE }));
 }

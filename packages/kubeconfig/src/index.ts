@@ -1,16 +1,12 @@
 /**
  * @dk-bootstrap/kubeconfig: kubeconfigs built, read and merged exactly as `kubectl config` does,
- * and one per component from the cluster PKI.
+ * and one per component from the cluster PKI. This is the Node entry: the portable core (core.ts) and the files.
  */
-export * from "./model.js";
-export * from "./yaml.js";
+export * from "./core.js";
 export * from "./ops.js";
 export * from "./files.js";
-export * from "./components.js";
+export * from "./component-files.js";
 export * from "./check.js";
-export * from "./property.js";
 export * from "./merge.js";
 export * from "./user.js";
 export * from "./lock.js";
-export * from "./json.js";
-export * from "./jsonpath.js";

@@ -1,4 +1,4 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { InputError, utf8 } from "@dk-bootstrap/pki";
 import { goFloat, goJson } from "./json.js";
 import { GoInt, type ListNode, type Node, type Param, ParseError, Parser } from "./jsonpath-parse.js";
 
@@ -24,7 +24,7 @@ function children(v: unknown): unknown[] {
     return Object.keys(v)
       .sort()
       .map((k) => v[k]);
-  if (typeof v === "string") return [...Buffer.from(v)].map((b) => new GoInt(b));
+  if (typeof v === "string") return [...utf8(v)].map((b) => new GoInt(b));
   return [];
 }
 

@@ -1,4 +1,4 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { InputError, fromBase64, toBase64, utf8 } from "@dk-bootstrap/pki";
 import { type Config, findEntry, putEntry, removeEntry } from "./model.js";
 
 type Kind = "string" | "bool" | "bytes";
@@ -42,11 +42,11 @@ function parseBool(value: string, path: string): boolean {
 }
 
 function parseBytes(value: string, path: string, raw: boolean): string {
-  if (raw) return Buffer.from(value).toString("base64");
+  if (raw) return toBase64(utf8(value));
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
     throw new InputError("error decoding input value: not base64 (pass --set-raw-bytes to store the text as it is)", { field: path });
   }
-  return Buffer.from(value, "base64").toString("base64");
+  return toBase64(fromBase64(value));
 }
 
 function split(path: string): { section: "clusters" | "users" | "contexts"; name: string; field?: string } | undefined {

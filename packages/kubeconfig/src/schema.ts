@@ -1,4 +1,4 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { InputError, fromBase64, toBase64 } from "@dk-bootstrap/pki";
 import type { Config } from "./model.js";
 
 /**
@@ -125,7 +125,7 @@ function decode(v: unknown, t: Type, path: string, file: string): unknown {
     if (typeof v !== "string") throw wrong();
     const bad = badBase64(v);
     if (bad >= 0) throw new InputError(`illegal base64 data at input byte ${bad}`, { file, field: path });
-    return Buffer.from(v.replace(/[\r\n]/g, ""), "base64").toString("base64");
+    return toBase64(fromBase64(v.replace(/[\r\n]/g, "")));
   }
   if ("list" in t) {
     if (!Array.isArray(v)) throw wrong();

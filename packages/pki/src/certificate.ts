@@ -1,9 +1,24 @@
-import { randomBytes } from "node:crypto";
+import {
+  EXT,
+  authorityKeyIdentifier,
+  basicConstraints,
+  caFields,
+  certificateDer,
+  extKeyUsage,
+  extension,
+  generalNames,
+  keyUsage,
+  nameDer,
+  publicKeyBits,
+  signatureScheme,
+  tbsCertificate,
+} from "./certificate-der.js";
+import { type Bytes, fromHex, octetString, time, toHex } from "./der.js";
 import { InputError, type InputLocation } from "./errors.js";
 import { KeyPair, signatureParams } from "./keys.js";
-import { type SubjectName, fromX509Name, toX509Name } from "./name.js";
+import { type SubjectName, fromX509Name } from "./name.js";
 import { pemBlockDer, readEveryPart } from "./pem.js";
-import { noSans, type SubjectAltNames, sansOf, toGeneralNames } from "./san.js";
+import { noSans, type SubjectAltNames, sansOf } from "./san.js";
 import type { Usages } from "./usages.js";
 import { crypto, x509 } from "./x509.js";
 
@@ -34,9 +49,9 @@ export function cfsslValidity(now: Date, expiryMs: number, backdateMs = BACKDATE
  * and the first byte is never zero so no byte can be dropped (Go and OpenSSL refuse non-minimal serials).
  */
 export function randomSerial(): string {
-  const bytes = randomBytes(20);
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
   bytes[0] = bytes[0]! & 0x7f || 0x01;
-  return bytes.toString("hex");
+  return toHex(bytes);
 }
 
 /** A CA that can sign: its certificate and key. */
@@ -71,51 +86,57 @@ export interface CertificateTemplate {
  * signs it (a root CA, or a self-signed leaf).
  * Every certificate gets a SKI, every non-self-signed one an AKI (OpenSSL's -x509_strict checks both),
  * BasicConstraints is critical, and so is KeyUsage.
+ * The TBSCertificate is written as DER by hand and signed with WebCrypto: an ASN.1 schema library costs a
+ * short-lived process more than the signatures do (see der.ts).
  */
 export async function issueCertificate(tpl: CertificateTemplate, signer: Signer | { selfKey: KeyPair }): Promise<x509.X509Certificate> {
-  const signingKey = "selfKey" in signer ? signer.selfKey : signer.key;
-  const subject = tpl.subject instanceof x509.Name ? tpl.subject : toX509Name(tpl.subject);
-  const extensions: x509.Extension[] = [];
+  const selfSigned = "selfKey" in signer;
+  const signingKey = selfSigned ? signer.selfKey : signer.key;
+  const ca = selfSigned ? undefined : caFields(new Uint8Array(signer.cert.rawData));
+  const subject = tpl.subject instanceof x509.Name ? new Uint8Array(tpl.subject.toArrayBuffer()) : nameDer(tpl.subject);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", tpl.publicKey));
+  const extensions: Uint8Array[] = [];
   if (tpl.ca) {
-    extensions.push(new x509.BasicConstraintsExtension(true, tpl.ca.pathLen, true));
+    extensions.push(extension(EXT.basicConstraints, true, basicConstraints(true, tpl.ca.pathLen)));
     if (tpl.exactCaUsages) {
-      if (tpl.usages?.keyUsage) extensions.push(new x509.KeyUsagesExtension(tpl.usages.keyUsage, true));
-      if (tpl.usages?.extKeyUsage.length) extensions.push(new x509.ExtendedKeyUsageExtension(tpl.usages.extKeyUsage, false));
-    } else extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0), true));
+      if (tpl.usages?.keyUsage) extensions.push(extension(EXT.keyUsage, true, keyUsage(tpl.usages.keyUsage)));
+      if (tpl.usages?.extKeyUsage.length) extensions.push(extension(EXT.extKeyUsage, false, extKeyUsage(tpl.usages.extKeyUsage)));
+    } else extensions.push(extension(EXT.keyUsage, true, keyUsage(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0))));
   } else {
     const usages = tpl.usages ?? { keyUsage: 0, extKeyUsage: [] };
     // keyEncipherment means "this key decrypts session keys": only RSA keys can (RFC 8813, RFC 8410).
-    const keyUsage = tpl.publicKey.algorithm.name.startsWith("RSA") ? usages.keyUsage : usages.keyUsage & ~x509.KeyUsageFlags.keyEncipherment;
-    if (keyUsage !== 0) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
-    if (usages.extKeyUsage.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(usages.extKeyUsage, false));
-    extensions.push(new x509.BasicConstraintsExtension(false, undefined, true));
+    const flags = tpl.publicKey.algorithm.name.startsWith("RSA") ? usages.keyUsage : usages.keyUsage & ~x509.KeyUsageFlags.keyEncipherment;
+    if (flags !== 0) extensions.push(extension(EXT.keyUsage, true, keyUsage(flags)));
+    if (usages.extKeyUsage.length > 0) extensions.push(extension(EXT.extKeyUsage, false, extKeyUsage(usages.extKeyUsage)));
+    extensions.push(extension(EXT.basicConstraints, true, basicConstraints(false)));
   }
-  extensions.push(await x509.SubjectKeyIdentifierExtension.create(tpl.publicKey, false, crypto));
-  if (!("selfKey" in signer)) extensions.push(new x509.AuthorityKeyIdentifierExtension(await keyIdOf(signer.cert), false));
-  const sans = toGeneralNames(tpl.sans ?? noSans());
-  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
+  // RFC 5280 4.2.1.2's method 1: SHA-1 of the subjectPublicKey bits.
+  const sha1 = (bits: Bytes) => crypto.subtle.digest("SHA-1", bits).then((d) => new Uint8Array(d));
+  extensions.push(extension(EXT.subjectKeyIdentifier, false, octetString(await sha1(publicKeyBits(spki)))));
+  if (ca) extensions.push(extension(EXT.authorityKeyIdentifier, false, authorityKeyIdentifier(ca.subjectKeyId ?? (await sha1(ca.publicKeyBits)))));
+  const sans = generalNames(tpl.sans ?? noSans());
+  if (sans) extensions.push(extension(EXT.subjectAltName, false, sans));
 
-  return x509.X509CertificateGenerator.create(
-    {
-      serialNumber: tpl.serial ?? randomSerial(),
-      subject,
-      issuer: "selfKey" in signer ? subject : signer.cert.subjectName,
-      notBefore: tpl.validity.notBefore,
-      notAfter: "selfKey" in signer ? tpl.validity.notAfter : cappedAtCa(tpl.validity.notAfter, signer.cert),
-      publicKey: tpl.publicKey,
-      signingKey: signingKey.privateKey,
-      signingAlgorithm: signatureParams(signingKey.spec),
-      extensions,
-    },
-    crypto,
-  );
+  const params = signatureParams(signingKey.spec);
+  const scheme = signatureScheme(signingKey.spec, params);
+  const tbs = tbsCertificate({
+    serial: fromHex(tpl.serial ?? randomSerial()),
+    signature: scheme.algorithmIdentifier,
+    issuer: ca ? ca.subject : subject,
+    validity: [time(tpl.validity.notBefore), time(ca && tpl.validity.notAfter > ca.notAfter ? ca.notAfter : tpl.validity.notAfter)],
+    subject,
+    spki,
+    extensions,
+  });
+  const signature = new Uint8Array(await crypto.subtle.sign(params, signingKey.privateKey, tbs));
+  return new x509.X509Certificate(certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature)));
 }
 
 /** The subject key identifier of a certificate: its SKI extension, else SHA-1 of its public key as RFC 5280 suggests. */
 export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   if (ski) return ski.keyId;
-  return Buffer.from(await cert.publicKey.getKeyIdentifier(crypto)).toString("hex");
+  return toHex(new Uint8Array(await cert.publicKey.getKeyIdentifier(crypto)));
 }
 
 /**

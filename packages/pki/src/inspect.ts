@@ -1,3 +1,4 @@
+import { toHex } from "./bytes.js";
 import { keyIdOf } from "./certificate.js";
 import type { KeyPair } from "./keys.js";
 import { type SubjectName, fromX509Name, sameName } from "./name.js";
@@ -64,7 +65,7 @@ export async function describeCertificate(cert: x509.X509Certificate): Promise<C
 
 /** Upper-case hex pairs joined by `:`, as fingerprints and key IDs are shown. */
 export function colonHex(bytes: Uint8Array | string): string {
-  const hex = typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("hex");
+  const hex = typeof bytes === "string" ? bytes : toHex(bytes);
   return (hex.toUpperCase().match(/../g) ?? []).join(":");
 }
 

@@ -1,5 +1,7 @@
 import { type JsonWebKey, KeyObject, createECDH, createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
-import { InputError, type InputLocation } from "./errors.js";
+import type { InputLocation } from "./errors.js";
+import { damagedKeyError } from "./portable-keys.js";
+import { rsaNumbersProblem } from "./rsa-math.js";
 
 // OpenSSL parses a private key without checking that its numbers belong together, and signs with
 // whatever it was given: a CA key with one byte of a prime or of d flipped still loads, and OpenSSL's
@@ -13,19 +15,13 @@ const ECDH_CURVES: Record<string, string> = { "P-256": "prime256v1", "P-384": "s
 const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
 /**
- * Checks that a private key read from a file is whole: for RSA, n = p·q, e·d ≡ 1 mod lcm(p−1, q−1)
- * and the CRT values agree with d (what `openssl rsa -check` and Go's Validate check, short of proving
- * p and q prime, which no single damaged byte can fake since n = p·q would then fail); for ECDSA, the
+ * Checks that a private key read from a file is whole: for RSA, see {@link rsaNumbersProblem}; for ECDSA, the
  * public point is the private scalar's; for Ed25519, the public key is the seed's. Then every key must
  * verify a signature it made (FIPS 140's pairwise test). Throws an {@link InputError} naming `where`.
  */
 export function checkPrivateKey(key: KeyObject, where: InputLocation = {}): void {
   const problem = keyProblem(key);
-  if (problem) {
-    throw new InputError(`the private key is damaged: ${problem}`, where, {
-      hint: `restore it from a backup (\`openssl pkey -check -noout -in ${where.file ?? "FILE"}\` shows the damage too)`,
-    });
-  }
+  if (problem) throw damagedKeyError(problem, where);
 }
 
 function keyProblem(key: KeyObject): string | undefined {
@@ -42,16 +38,7 @@ function keyProblem(key: KeyObject): string | undefined {
 
 function rsaProblem(jwk: JsonWebKey): string | undefined {
   const [n, e, d, p, q, dp, dq, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi].map(int);
-  if (n === undefined || e === undefined || d === undefined) return "RSA key without n, e or d";
-  if (p === undefined || q === undefined || dp === undefined || dq === undefined || qi === undefined) return "RSA key without its primes and CRT values";
-  if (e < 3n || e % 2n === 0n) return "the RSA public exponent e is not an odd number above 1";
-  if (p < 2n || q < 2n || p * q !== n) return "the RSA modulus n is not p*q";
-  const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
-  if ((d * e) % lambda !== 1n) return "the RSA exponents d and e are not inverses (d*e mod lcm(p-1, q-1) is not 1)";
-  if (dp !== d % (p - 1n)) return "the RSA CRT exponent dP is not d mod (p-1)";
-  if (dq !== d % (q - 1n)) return "the RSA CRT exponent dQ is not d mod (q-1)";
-  if ((qi * q) % p !== 1n) return "the RSA CRT coefficient qInv is not the inverse of q mod p";
-  return undefined;
+  return rsaNumbersProblem({ n, e, d, p, q, dp, dq, qi });
 }
 
 function ecProblem(jwk: JsonWebKey): string | undefined {
@@ -88,9 +75,4 @@ function pairwiseProblem(key: KeyObject): string | undefined {
 
 function int(b64u: string | undefined): bigint | undefined {
   return b64u === undefined ? undefined : BigInt(`0x${Buffer.from(b64u, "base64url").toString("hex") || "0"}`);
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b) [a, b] = [b, a % b];
-  return a;
 }

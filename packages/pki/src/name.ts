@@ -1,3 +1,4 @@
+import { compareBytes, concatBytes, decodeText, equalBytes } from "./bytes.js";
 import { x509 } from "./x509.js";
 
 /**
@@ -43,8 +44,8 @@ function derSorted(name: x509.Name): x509.Name {
     const parts: Uint8Array[] = [];
     for (let a = set.start; a < set.end; a = tlv(der, a).end) parts.push(der.slice(a, tlv(der, a).end));
     if (parts.length > 1) {
-      parts.sort((x, y) => Buffer.compare(x, y));
-      der.set(Buffer.concat(parts), set.start);
+      parts.sort(compareBytes);
+      der.set(concatBytes(...parts), set.start);
       sorted = true;
     }
     at = set.end;
@@ -54,7 +55,7 @@ function derSorted(name: x509.Name): x509.Name {
 
 /** True when two names are the same bytes: how Go (and so Kubernetes) matches a certificate to its issuer. */
 export function sameName(a: x509.Name, b: x509.Name): boolean {
-  return Buffer.from(a.toArrayBuffer()).equals(Buffer.from(b.toArrayBuffer()));
+  return equalBytes(new Uint8Array(a.toArrayBuffer()), new Uint8Array(b.toArrayBuffer()));
 }
 
 /** Reads a parsed name back into the cfssl shape (unknown attribute types are left out). */
@@ -106,9 +107,9 @@ export function oidText(bytes: Uint8Array): string {
 }
 
 function stringText(tag: number, bytes: Uint8Array): string {
-  if (tag === 0x1e) return Buffer.from(bytes).swap16().toString("utf16le"); // BMPString
-  if (tag === 0x1c) return String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => Buffer.from(bytes).readUInt32BE(i * 4)));
-  return Buffer.from(bytes).toString(tag === 0x14 ? "latin1" : "utf8");
+  if (tag === 0x1e) return decodeText(bytes, "utf16be"); // BMPString
+  if (tag === 0x1c) return decodeText(bytes, "utf32be"); // UniversalString
+  return decodeText(bytes, tag === 0x14 ? "latin1" : "utf8");
 }
 
 /** The RDNs of a DER Name, in order, each a list of attributes (several for a multi-valued RDN). */

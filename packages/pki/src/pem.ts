@@ -1,3 +1,4 @@
+import { fromBase64 } from "./bytes.js";
 import { InputError, type InputLocation } from "./errors.js";
 
 // @peculiar/x509 takes any string it can read as PEM, base64 or hex, whatever the PEM label says, and
@@ -21,7 +22,7 @@ export function pemBlockDer(text: string, labels: readonly string[], what: strin
   if (body === "" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
     throw new InputError(`damaged PEM ${what}: its base64 body is not valid base64`, where);
   }
-  return new Uint8Array(Buffer.from(body, "base64"));
+  return fromBase64(body);
 }
 
 /**

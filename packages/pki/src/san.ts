@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "./ip.js";
 import { InputError, type InputLocation } from "./errors.js";
 import type { x509 } from "./x509.js";
 

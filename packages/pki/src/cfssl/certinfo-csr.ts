@@ -1,3 +1,4 @@
+import { bytesToBigInt, decodeText, toBase64 } from "../bytes.js";
 import { InputError, type InputLocation } from "../errors.js";
 import { oidText, tlv } from "../name.js";
 import { goUrl, goIp } from "./go-values.js";
@@ -26,14 +27,14 @@ function csrJson(der: Uint8Array): string {
   const rawAttributes = attrs && attrs.tag === 0xa0 ? children(der, attrs) : [];
   const extensions = requestedExtensions(der, rawAttributes);
   const sans = subjectAltNames(der, extensions);
-  const b64 = (n: Node) => Buffer.from(der.subarray(n.at, n.end)).toString("base64");
+  const b64 = (n: Node) => toBase64(der.subarray(n.at, n.end));
   const out: GoValue = {
     Raw: b64(top),
     RawTBSCertificateRequest: b64(info!),
     RawSubjectPublicKeyInfo: b64(spki!),
     RawSubject: b64(subject!),
     Version: Number(integer(der, version!)),
-    Signature: Buffer.from(content(der, sig!).subarray(1)).toString("base64"),
+    Signature: toBase64(content(der, sig!).subarray(1)),
     SignatureAlgorithm: signatureAlgorithm(der, children(der, top)[1]!),
     PublicKeyAlgorithm: PUBLIC_KEY_ALGORITHMS[keyOid] ?? 0,
     PublicKey: publicKey(keyOid, content(der, keyBits!).subarray(1)),
@@ -71,14 +72,14 @@ function children(der: Uint8Array, parent: Node): Node[] {
 }
 
 const content = (der: Uint8Array, n: Node) => der.subarray(n.start, n.end);
-const base64 = (der: Uint8Array, n: Node) => Buffer.from(content(der, n)).toString("base64");
+const base64 = (der: Uint8Array, n: Node) => toBase64(content(der, n));
 const oidArray = (der: Uint8Array, n: Node) => oidText(content(der, n)).split(".").map(Number);
 const nullIfEmpty = <T extends GoValue>(list: T[]): T[] | null => (list.length === 0 ? null : list);
 
 /** A DER INTEGER, two's complement. */
 function integer(der: Uint8Array, n: Node): bigint {
   const bytes = content(der, n);
-  const value = BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`);
+  const value = bytesToBigInt(bytes);
   return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value;
 }
 
@@ -123,10 +124,10 @@ function publicKey(oid: string, bits: Uint8Array): GoValue {
   }
   if (oid === "1.2.840.10045.2.1") {
     const size = (bits.length - 1) / 2;
-    const coord = (b: Uint8Array) => bigNumber(BigInt(`0x${Buffer.from(b).toString("hex")}`));
+    const coord = (b: Uint8Array) => bigNumber(bytesToBigInt(b));
     return { Curve: {}, X: coord(bits.subarray(1, 1 + size)), Y: coord(bits.subarray(1 + size)) };
   }
-  if (oid === "1.3.101.112") return Buffer.from(bits).toString("base64");
+  if (oid === "1.3.101.112") return toBase64(bits);
   return null;
 }
 
@@ -173,15 +174,15 @@ function goAny(der: Uint8Array, n: Node): GoValue {
     case 0x13: // PrintableString
     case 0x14: // T61String
     case 0x16: // IA5String
-      return Buffer.from(bytes).toString("utf8");
+      return decodeText(bytes, "utf8");
     case 0x1e: // BMPString
-      return Buffer.from(bytes).swap16().toString("utf16le");
+      return decodeText(bytes, "utf16be");
     case 0x02:
       return bigNumber(integer(der, n));
     case 0x03:
-      return { Bytes: Buffer.from(bytes.subarray(1)).toString("base64"), BitLength: (bytes.length - 1) * 8 - (bytes[0] ?? 0) };
+      return { Bytes: toBase64(bytes.subarray(1)), BitLength: (bytes.length - 1) * 8 - (bytes[0] ?? 0) };
     case 0x04:
-      return Buffer.from(bytes).toString("base64");
+      return toBase64(bytes);
     case 0x06:
       return oidArray(der, n);
     default:
@@ -239,7 +240,7 @@ function subjectAltNames(der: Uint8Array, extensions: RequestedExtension[]): { d
     const value = content(der, ext.value);
     for (const name of children(value, node(value, 0))) {
       const bytes = content(value, name);
-      const text = Buffer.from(bytes).toString("latin1");
+      const text = decodeText(bytes, "latin1");
       if (name.tag === 0x81) sans.email.push(text);
       else if (name.tag === 0x82) sans.dns.push(text);
       else if (name.tag === 0x86) sans.uri.push(goUrl(text));

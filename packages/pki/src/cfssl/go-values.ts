@@ -1,11 +1,12 @@
 // Go's text forms of values cfssl prints as Go holds them: net.IP's String and url.URL's fields after url.Parse.
+import { toHex, utf8 } from "../bytes.js";
 import type { GoValue } from "./certinfo-csr.js";
 
 /** net.IP.String(): dotted IPv4 (an IPv4-mapped IPv6 address too), else RFC 5952 IPv6 (longest run of 2+ zero groups as ::). */
 export function goIp(bytes: Uint8Array): string {
   const v4 = bytes.length === 4 ? bytes : bytes.length === 16 && bytes.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff)) ? bytes.subarray(12) : null;
   if (v4) return Array.from(v4).join(".");
-  if (bytes.length !== 16) return `?${Buffer.from(bytes).toString("hex")}`;
+  if (bytes.length !== 16) return `?${toHex(bytes)}`;
   const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
   let best = -1;
   let bestLen = 0;
@@ -59,7 +60,7 @@ function unescape(s: string): string {
 /** net/url's escape for a path or a fragment (shouldEscape): unreserved and these sub-delimiters stay as they are. */
 function escape(s: string, mode: "path" | "fragment"): string {
   const keep = mode === "path" ? /[A-Za-z0-9\-_.~$&+,/:;=@]/ : /[A-Za-z0-9\-_.~$&+,/:;=?@!()*]/;
-  return Array.from(Buffer.from(s, "utf8"))
+  return Array.from(utf8(s))
     .map((b) => (b < 0x80 && keep.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
     .join("");
 }

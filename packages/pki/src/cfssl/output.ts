@@ -1,3 +1,4 @@
+import { bytesToBigInt, toBase64 } from "../bytes.js";
 import { certificatePem } from "../certificate.js";
 import { InputError, type InputLocation } from "../errors.js";
 import { colonHex, describeCertificate } from "../inspect.js";
@@ -46,7 +47,7 @@ export function onlyCertificatePem(text: string, where: InputLocation): string {
   if (label !== "PKCS7") return text;
   const certs = pkcs7Certificates(pemBlockDer(text, ["PKCS7"], "PKCS#7 object", where), where);
   if (certs.length !== 1) throw new InputError(`the PKCS7 object in the PEM file should contain only one certificate (it has ${certs.length})`, where);
-  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(certs[0]!).toString("base64").replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n")}-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${toBase64(certs[0]!).replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n")}-----END CERTIFICATE-----\n`;
 }
 
 /** The certificates of a PKCS#7 SignedData (RFC 2315: ContentInfo { signedData, [0] { ..., [0] certificates } }). */
@@ -141,7 +142,7 @@ function goSerial(cert: x509.X509Certificate): string {
   let field = tlv(der, tbs.start);
   if (der[tbs.start] === 0xa0) field = tlv(der, field.end); // the [0] version comes first
   const bytes = der.subarray(field.start, field.end);
-  const value = BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`);
+  const value = bytesToBigInt(bytes);
   return (bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value).toString(10);
 }
 

@@ -1,41 +1,18 @@
-import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlivesCaWarning, parseCertificate } from "../certificate.js";
+import { certificatePem, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
-import { KeyPair, type KeySpec } from "../keys.js";
-import { classifyHosts, noSans, sanList } from "../san.js";
+import { KeyPair } from "../keys.js";
+import { classifyHosts, sanList } from "../san.js";
 import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
 import { type WriteOptions, readIfExists } from "../store.js";
-import { parseUsages } from "../usages.js";
 import type { x509 } from "../x509.js";
 import { CA_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
+import { issueClusterCa, issueClusterLeaf, serviceAccountKeySpec } from "./issue.js";
 import { certPaths, saPaths } from "./layout.js";
+import type { ClusterPki, PkiAction, PkiEntry } from "./make.js";
 import type { ClusterSpec } from "./spec.js";
 
-/** What a run did with one file pair: kept as it was, made anew, or re-issued with its existing key. */
-export interface PkiAction {
-  name: string;
-  action: "kept" | "made" | "renewed" | "external";
-  /** Why a certificate was renewed, or how an external CA is used. */
-  reason?: string;
-}
-
-/** A certificate of the cluster in memory, with its key when we have it. */
-export interface PkiEntry {
-  def: CertDef;
-  cert: x509.X509Certificate;
-  certPem: string;
-  key?: KeyPair;
-}
-
-/** The cluster PKI in memory, after {@link generateClusterPki}. */
-export interface ClusterPki {
-  spec: ClusterSpec;
-  dir: string;
-  entries: Map<string, PkiEntry>;
-  serviceAccountKey: KeyPair;
-  actions: PkiAction[];
-  warnings: string[];
-}
+export type { ClusterPki, PkiAction, PkiEntry } from "./make.js";
 
 /** Options of {@link generateClusterPki}. */
 export interface GenerateOptions {
@@ -131,9 +108,11 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
   const externalCa = (d: CertDef) => d.ca === undefined && have(d).cert !== undefined;
   const needsKey = (d: CertDef) => !(node && !d.ca) && (run.force || (!have(d).key && !externalCa(d)));
   const freshKeys = new Map(defs.filter(needsKey).map((d) => [d.name, KeyPair.generate(spec.key)] as const));
-  // The service-account token signer takes RSA or ECDSA only.
-  const saSpec: KeySpec = spec.key.algo === "ed25519" ? { algo: "ecdsa", size: 256 } : spec.key;
-  const saKey = node ? Promise.resolve(node.cluster.serviceAccountKey) : saPem ? KeyPair.fromPem(saPem, { file: saPath.key }) : KeyPair.generate(saSpec);
+  const saKey = node
+    ? Promise.resolve(node.cluster.serviceAccountKey)
+    : saPem
+      ? KeyPair.fromPem(saPem, { file: saPath.key })
+      : KeyPair.generate(serviceAccountKeySpec(spec));
   const tasks = new Map<string, Promise<Settled>>();
   for (const def of CA_DEFS)
     tasks.set(def.name, node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)));
@@ -227,11 +206,7 @@ async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyProm
     };
   }
   const key = freshKey ?? have.key!;
-  const cn = def.cn(run.spec);
-  const cert = await issueCertificate(
-    { subject: { CN: cn }, publicKey: key.publicKey, sans: { ...noSans(), dns: [cn] }, validity: kubeadmValidity(run.now, run.spec.caValidityMs), ca: {} },
-    { selfKey: key },
-  );
+  const cert = await issueClusterCa(run.spec, def, key, run.now);
   return {
     entry: { def, cert, certPem: certificatePem(cert), key },
     action: { name: def.name, action: "made" },
@@ -255,28 +230,13 @@ async function settleLeaf(
   if (!ca.key) throw new PkiError(`${certPaths(run.dir, def.name).crt}: ${stale}, and ${def.ca} is an external CA (no key) so it cannot be issued here`);
   if (have.cert && !run.force && !run.allowNameRemoval) await refuseDroppedNames(run, def, have.cert);
   const key = freshKey ?? have.key!;
-  const cert = await issueLeaf(run.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
+  const cert = await issueClusterLeaf(run.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
   return {
     entry: { def, cert, certPem: certificatePem(cert), key },
     action: freshKey ? { name: def.name, action: "made" } : { name: def.name, action: "renewed", reason: stale },
     writes: pairWrites(run, def, cert, freshKey),
     warnings: outlivesCaWarning(def.name, cert.notAfter, ca.cert),
   };
-}
-
-/** Issues a leaf of the cluster list with kubeadm's validity rule. */
-function issueLeaf(spec: ClusterSpec, def: CertDef, publicKey: CryptoKey, signer: Signer, now: Date): Promise<x509.X509Certificate> {
-  const o = def.o?.(spec);
-  return issueCertificate(
-    {
-      subject: { CN: def.cn(spec), ...(o ? { O: o } : {}) },
-      publicKey,
-      sans: def.hosts ? classifyHosts(def.hosts(spec)) : noSans(),
-      validity: kubeadmValidity(now, spec.certValidityMs),
-      usages: parseUsages(["digital signature", "key encipherment", ...def.usages]),
-    },
-    signer,
-  );
 }
 
 /** Why an existing leaf can't be kept, or undefined when it can. */

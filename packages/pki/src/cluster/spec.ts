@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "../ip.js";
 import { InputError } from "../errors.js";
 import { type KeySpec, type PrivateKeyFormat, validateKeySpec } from "../keys.js";
 import { isDnsName } from "../san.js";

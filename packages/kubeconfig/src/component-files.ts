@@ -1,0 +1,57 @@
+import { join, resolve } from "node:path";
+import { type ClusterFolder, type ClusterPki, toBase64, utf8, withClusterFolder } from "@dk-bootstrap/pki";
+import { COMPONENT_KUBECONFIGS, DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, componentKubeconfigFiles } from "./components.js";
+import { parseKubeconfig, toYaml } from "./yaml.js";
+
+/**
+ * Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were
+ * already up to date. With `folder` (the one the PKI was staged in), they join that run's set of files and
+ * are written with it, all or none; without it, the folder is opened and committed here.
+ */
+export function writeComponentKubeconfigs(
+  pki: ClusterPki,
+  spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC,
+  options: { folder?: ClusterFolder } = {},
+): Promise<{ file: string; action: "kept" | "made" }[]> {
+  return withClusterFolder(pki.dir, options.folder, async (folder) => {
+    const result: { file: string; action: "kept" | "made" }[] = [];
+    for (const { path: file, content, mode } of componentKubeconfigFiles(pki, spec)) {
+      const path = join(pki.dir, file);
+      if ((await folder.read(path)) === content) result.push({ file, action: "kept" });
+      else {
+        await folder.stage(path, content, { mode });
+        result.push({ file, action: "made" });
+      }
+    }
+    return result;
+  });
+}
+
+/**
+ * After `renew`, puts the renewed client certificates and keys of `<dir>/pki` into the component
+ * kubeconfigs that exist in `dir`, keeping their cluster, server and names. Returns the files rewritten.
+ * With `folder` (the one `renewCertificates` staged in), it reads the renewed files staged there and its
+ * kubeconfigs join the same set: the kubeconfigs never hold a certificate that `pki/` does not.
+ */
+export function refreshComponentKubeconfigs(dir: string, options: { folder?: ClusterFolder } = {}): Promise<string[]> {
+  return withClusterFolder(dir, options.folder, async (folder) => {
+    const b64 = (s: string) => toBase64(utf8(s));
+    const base = resolve(dir);
+    const inPki = (rel: string) => folder.read(join(base, "pki", rel));
+    const ca = await inPki("ca.crt");
+    const written: string[] = [];
+    for (const k of COMPONENT_KUBECONFIGS) {
+      const path = join(base, k.file);
+      const [text, cert, key] = await Promise.all([folder.read(path), inPki(`${k.cert}.crt`), inPki(`${k.cert}.key`)]);
+      if (text === undefined || cert === undefined || key === undefined) continue;
+      const cfg = parseKubeconfig(text, path);
+      for (const { user } of cfg.users ?? []) Object.assign(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) });
+      if (ca !== undefined) for (const { cluster } of cfg.clusters ?? []) cluster["certificate-authority-data"] = b64(ca);
+      const yaml = toYaml(cfg);
+      if (yaml === text) continue;
+      await folder.stage(path, yaml, { mode: 0o600 });
+      written.push(k.file);
+    }
+    return written;
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * @dk-bootstrap/kubeconfig, the portable core: kubeconfigs built, read and written as kubectl does, with no `node:`
+ * module (browsers, Deno, Bun, Node). Files, locks, merging and checks against a live apiserver are in the Node entry.
+ */
+export * from "./model.js";
+export * from "./yaml.js";
+export * from "./components.js";
+export * from "./property.js";
+export * from "./json.js";
+export * from "./jsonpath.js";
