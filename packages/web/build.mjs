@@ -36,9 +36,10 @@ const csp = [
 // The template's placeholders are replaced as they stand, the script and style exactly as hashed.
 const html = readFileSync("src/page.html", "utf8")
   .replace("{{CSP}}", csp)
-  .replace(/\n\s*\{\{STYLE\}\}\n\s*/, () => style)
-  .replace(/\n\s*\{\{SCRIPT\}\}\n\s*/, () => script)
+  .replace(/<style>\s*\/\* STYLE \*\/\s*<\/style>/, () => `<style>${style}</style>`)
+  .replace(/<script>\s*\/\* SCRIPT \*\/\s*<\/script>/, () => `<script>${script}</script>`)
   .replace("{{FOLDER}}", '<script type="application/json" id="dk-folder"></script>');
+if (/\/\* (STYLE|SCRIPT) \*\//.test(html)) throw new Error("src/page.html: a placeholder was not replaced");
 mkdirSync("dist", { recursive: true });
 writeFileSync("dist/.dk-bootstrap.html.tmp", html);
 renameSync("dist/.dk-bootstrap.html.tmp", "dist/dk-bootstrap.html");

@@ -1,6 +1,6 @@
 /** Makes the whole cluster folder in memory, as `dk-bootstrap certs` writes it, and packs it as cluster.tar.gz. */
 import { clusterPkiFiles, makeClusterPki } from "@dk-bootstrap/pki";
-import { componentKubeconfigs, toYaml } from "@dk-bootstrap/kubeconfig";
+import { componentKubeconfigFiles } from "@dk-bootstrap/kubeconfig";
 import type { Settings } from "./settings.js";
 import { type TarFile, gzip, writeTar } from "./tar.js";
 
@@ -12,8 +12,11 @@ const enc = new TextEncoder();
 /** Every file of the cluster folder, paths relative to it (`pki/ca.crt`, `admin.conf`, `cluster.yaml`), with `certs`' modes. */
 export async function makeClusterFiles(settings: Settings, now: Date = new Date()): Promise<TarFile[]> {
   const pki = await makeClusterPki(settings.spec, { now });
-  const files: TarFile[] = clusterPkiFiles(pki).map((f) => ({ path: f.path, content: toBytes(f.content), mode: f.mode }));
-  for (const [file, cfg] of componentKubeconfigs(pki, settings.kubeconfig)) files.push({ path: file, content: enc.encode(toYaml(cfg)), mode: 0o600 });
+  const files: TarFile[] = [...clusterPkiFiles(pki), ...componentKubeconfigFiles(pki, settings.kubeconfig)].map((f) => ({
+    path: f.path,
+    content: enc.encode(f.content),
+    mode: f.mode,
+  }));
   files.push({ path: "cluster.yaml", content: enc.encode(settings.clusterYaml), mode: 0o644 });
   return files;
 }
@@ -27,8 +30,4 @@ export async function clusterArchive(files: readonly TarFile[], now: Date = new 
       now,
     ),
   );
-}
-
-function toBytes(content: string | Uint8Array): Uint8Array {
-  return typeof content === "string" ? enc.encode(content) : content;
 }
