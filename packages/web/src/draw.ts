@@ -61,7 +61,7 @@ export function drawSurvey(s: Survey, now: Date, events: DrawEvents): HTMLElemen
       ),
     h("section", { class: "components", "aria-label": "Components and the files they read" }, h("h3", {}, "Who reads what"), componentCards(s, byName, events)),
     h("section", { class: "trusts", "aria-label": "Who trusts whom" }, h("h3", {}, "Who trusts whom (client → server)"), trustTable(byName, events)),
-    s.kubeconfigs.length > 0 && h("section", { class: "kubeconfigs", "aria-label": "Kubeconfigs" }, h("h3", {}, "Kubeconfigs"), kubeconfigList(s, now, events)),
+    s.kubeconfigs.length > 0 && h("section", { class: "kubeconfigs", "aria-label": "Kubeconfigs" }, h("h3", {}, "Kubeconfigs"), kubeconfigList(s, events)),
   );
 }
 
@@ -172,23 +172,23 @@ function trustTable(byName: Map<string, CertView>, events: DrawEvents): HTMLElem
   );
 }
 
-function kubeconfigList(s: Survey, now: Date, events: DrawEvents): HTMLElement {
+function kubeconfigList(s: Survey, events: DrawEvents): HTMLElement {
   return h(
     "ul",
     { class: "leaves" },
-    s.kubeconfigs.map((k) =>
-      h(
-        "li",
-        {},
-        h(
-          "p",
-          { class: "kubeconfig" },
-          h("code", {}, k.file),
-          ` user ${k.user} → ${k.server}`,
-          k.problems.length > 0 && h("span", { class: "card-problems" }, ` ${k.problems.join("; ")}`),
-        ),
-        k.cert && certCard(k.cert, "leaf", now, events),
-      ),
-    ),
+    s.kubeconfigs.map((k) => {
+      const v = k.cert;
+      const problems = [...k.problems, ...(v?.problems ?? [])];
+      const b = h(
+        "button",
+        { type: "button", class: `file kubeconfig standing-${v?.standing ?? "problem"}`, "data-kubeconfig": k.file },
+        h("code", {}, k.file),
+        h("span", {}, `user ${k.user} → ${k.server}`),
+        v && h("span", { class: `badge ${v.standing}` }, STANDING_LABEL[v.standing]),
+        problems.length > 0 && h("span", { class: "card-problems" }, problems.join("; ")),
+      );
+      if (v) for (const ev of ["mouseenter", "focus", "click"]) b.addEventListener(ev, () => events.show(v));
+      return h("li", {}, b);
+    }),
   );
 }

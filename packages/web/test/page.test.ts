@@ -223,6 +223,31 @@ describe("the page in Chromium, from file://", () => {
     await check();
   });
 
+  it("checks what it draws: a key that is not its certificate's, SANs that miss a name of the folder's plan", async () => {
+    const copy = join(work, "damaged");
+    expect(run("cp", ["-a", join(work, "cli", "cluster"), copy]).status).toBe(0);
+    writeFileSync(join(copy, "pki/clients/kube-proxy.key"), readFileSync(join(copy, "pki/clients/admin.key")));
+    const yaml = readFileSync(join(copy, "cluster.yaml"), "utf8");
+    expect(yaml).toContain("    - nodeName: kubernetes\n");
+    writeFileSync(join(copy, "cluster.yaml"), yaml.replace("    - nodeName: kubernetes\n", "    - nodeName: kubernetes\n      nodeIP: 10.9.9.9\n"));
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await page.setInputFiles("#pick-folder", copy);
+    await page.waitForSelector(".authority button.cert");
+    const problems = await page
+      .locator(".authority button.cert.standing-problem")
+      .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.cert, e.querySelector(".card-problems")?.textContent]));
+    expect(Object.fromEntries(problems)).toEqual({
+      apiserver: "SANs lack 10.9.9.9 (the plan dials it by them)",
+      "etcd/server": "SANs lack 10.9.9.9 (the plan dials it by them)",
+      "etcd/peer": "SANs lack 10.9.9.9 (the plan dials it by them)",
+      kubelet: "SANs lack 10.9.9.9 (the plan dials it by them)",
+      "clients/kube-proxy": "its key does not match the certificate",
+    });
+    // The plan is the folder's: the form shows the settings it was made with.
+    expect(await page.inputValue("#node-ip")).toBe("10.9.9.9");
+  });
+
   it("fits a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForSelector(".authority button.cert");
@@ -243,8 +268,10 @@ describe("the page in Chromium, from file://", () => {
     await page.waitForSelector("body[data-ready=true]");
     writeFileSync(join(work, "admin.conf"), readFileSync(join(work, "cli", "cluster", "admin.conf")));
     await page.setInputFiles("#pick-files", join(work, "admin.conf"));
-    await page.waitForSelector(".kubeconfigs button.cert");
+    await page.waitForSelector(".kubeconfigs button.kubeconfig");
     expect(await page.locator(".kubeconfigs").textContent()).toContain("user kubernetes-admin → https://127.0.0.1:6443");
-    expect(await page.locator(".kubeconfigs button.cert.standing-ok").count()).toBe(1);
+    expect(await page.locator(".kubeconfigs button.kubeconfig.standing-ok").count()).toBe(1);
+    await page.locator(".kubeconfigs button.kubeconfig").focus();
+    await expect.poll(() => page.textContent("#details")).toContain('"common_name": "kubernetes-admin"');
   });
 });
