@@ -10,9 +10,20 @@ const DAY_MS = 86_400_000;
 
 const STANDING_LABEL: Record<Standing, string> = { ok: "valid", soon: "expires soon", expired: "expired", problem: "problem" };
 
-/** What the drawing calls back: a certificate shown (hover, focus) or selected (click, Enter). */
+/** What the drawing calls back: a certificate shown for a while (hover, focus), selected (click, Enter), or left (the pointer went away). */
 export interface DrawEvents {
   show(view: CertView): void;
+  select(view: CertView): void;
+  leave(): void;
+}
+
+/** Wires a control to show `v` on hover and focus, and to select it on click. */
+function showing<T extends HTMLElement>(el: T, v: CertView, events: DrawEvents): T {
+  el.addEventListener("mouseenter", () => events.show(v));
+  el.addEventListener("focus", () => events.show(v));
+  el.addEventListener("mouseleave", () => events.leave());
+  el.addEventListener("click", () => events.select(v));
+  return el;
 }
 
 /** The drawing of `s` at `now`. */
@@ -86,8 +97,7 @@ function certCard(v: CertView, kind: "ca" | "leaf", now: Date, events: DrawEvent
     line("expires", `${i.notAfter.toISOString().slice(0, 10)} (${left <= 0 ? `${Math.ceil(-left / DAY_MS)} d ago` : `in ${Math.floor(left / DAY_MS)} d`})`),
     v.problems.length > 0 && h("span", { class: "card-problems" }, v.problems.join("; ")),
   );
-  for (const ev of ["mouseenter", "focus", "click"]) button.addEventListener(ev, () => events.show(v));
-  return button;
+  return showing(button, v, events);
 }
 
 function line(label: string, value: string): HTMLElement {
@@ -122,10 +132,7 @@ function componentCards(s: Survey, byName: Map<string, CertView>, events: DrawEv
               !present && h("span", { class: "badge problem" }, "missing"),
             ];
             if (!v) return h("li", {}, label);
-            const b = h("button", { type: "button", class: `file standing-${v.standing}`, "data-file": r.file }, ...label);
-            b.addEventListener("click", () => events.show(v));
-            b.addEventListener("focus", () => events.show(v));
-            return h("li", {}, b);
+            return h("li", {}, showing(h("button", { type: "button", class: `file standing-${v.standing}`, "data-file": r.file }, ...label), v, events));
           }),
         ),
       ),
@@ -137,9 +144,7 @@ function trustTable(byName: Map<string, CertView>, events: DrawEvents): HTMLElem
   const cell = (name: string) => {
     const v = byName.get(name);
     if (!v) return h("td", {}, name);
-    const b = h("button", { type: "button", class: `file standing-${v.standing}` }, name);
-    b.addEventListener("click", () => events.show(v));
-    return h("td", {}, b);
+    return h("td", {}, showing(h("button", { type: "button", class: `file standing-${v.standing}` }, name), v, events));
   };
   return h(
     "table",
@@ -187,8 +192,7 @@ function kubeconfigList(s: Survey, events: DrawEvents): HTMLElement {
         v && h("span", { class: `badge ${v.standing}` }, STANDING_LABEL[v.standing]),
         problems.length > 0 && h("span", { class: "card-problems" }, problems.join("; ")),
       );
-      if (v) for (const ev of ["mouseenter", "focus", "click"]) b.addEventListener(ev, () => events.show(v));
-      return h("li", {}, b);
+      return h("li", {}, v ? showing(b, v, events) : b);
     }),
   );
 }

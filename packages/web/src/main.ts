@@ -10,7 +10,7 @@ import { drawSurvey } from "./draw.js";
 import { type FileSet, filesOfDrop, filesOfInput } from "./drop.js";
 import { clusterArchive, makeClusterFiles } from "./make.js";
 import { FIELDS, type FormValues, type Settings, settingsOf, valuesOfClusterYaml } from "./settings.js";
-import { clusterPaths, survey } from "./survey.js";
+import { type CertView, clusterPaths, survey } from "./survey.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const idOf = (flag: string) => flag.replace(/^-+/, "");
@@ -114,7 +114,16 @@ async function show(files: FileSet, settings?: Settings): Promise<void> {
   const now = new Date();
   const s = await survey(files, plan.spec, now);
   const details = $("details");
-  const drawing = drawSurvey(s, now, { show: (v) => void showDetails(details, v) });
+  // A selected certificate stays in the panel; hovering another shows it until the pointer leaves.
+  let selected: CertView | undefined;
+  const drawing = drawSurvey(s, now, {
+    show: (v) => void showDetails(details, v),
+    select: (v) => {
+      selected = v;
+      void showDetails(details, v);
+    },
+    leave: () => selected && void showDetails(details, selected),
+  });
   $("drawing").replaceChildren(drawing);
   document.body.dataset.drawn = String(Date.now());
 }

@@ -54,7 +54,7 @@ describe("dk-bootstrap web", () => {
 
   it("serves the page on 127.0.0.1 and says the folder's keys stay on this machine", async () => {
     expect(server.out).toMatch(
-      /^Serving the page on http:\/\/127\.0\.0\.1:\d+\/ with 46 files of .*cluster \(private keys among them: only this machine can reach it\)$/m,
+      /^Serving the page on http:\/\/127\.0\.0\.1:\d+\/ with 43 files of .*cluster \(private keys among them: only this machine can reach it\)$/m,
     );
     const page = await get(server.url);
     expect(page.status).toBe(200);
