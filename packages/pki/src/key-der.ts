@@ -157,10 +157,23 @@ export function parsePkcs8(der: Uint8Array): ParsedKey {
   return { kind: "other", oid: algOid };
 }
 
-/** PKCS#8 of an EC key without its public point (WebCrypto then derives it from the scalar). */
-export function ecPkcs8(curveOid: string, d: Uint8Array): Uint8Array<ArrayBuffer> {
-  const sec1 = derSequence(unsignedInteger(1), octetString(d));
+/** PKCS#8 of an EC key, with its public point when given (without, WebCrypto derives it from the scalar on import). */
+export function ecPkcs8(curveOid: string, d: Uint8Array, point?: Uint8Array): Uint8Array<ArrayBuffer> {
+  const sec1 = derSequence(unsignedInteger(1), octetString(d), ...(point ? [context(1, true, bitString(point))] : []));
   return derSequence(unsignedInteger(0), derSequence(derOid(OID_EC), derOid(curveOid)), octetString(sec1));
+}
+
+/**
+ * One PKCS#8 encoding per key, whatever runtime exported it: an EC key's scalar at the curve order's full length
+ * (RFC 5915) and its public point included, as OpenSSL writes it. RSA and Ed25519 exports are already the same everywhere.
+ */
+export function canonicalPkcs8(pkcs8: Uint8Array, spki: Uint8Array): Uint8Array {
+  const f = sequence(pkcs8);
+  const alg = readDer(f[1]!.content);
+  if (oid(alg[0]) !== OID_EC) return pkcs8;
+  const curveOid = oid(alg[1]);
+  const key = parseSec1(f[2]!.content, curveOid) as { d: Uint8Array };
+  return ecPkcs8(curveOid, bigIntToBytes(bytesToBigInt(key.d), CURVE_OIDS[curveOid]!.bytes), spkiKeyBytes(spki));
 }
 
 /** PKCS#8 of an Ed25519 seed (RFC 8410). */

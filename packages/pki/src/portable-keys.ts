@@ -1,9 +1,10 @@
-import { bigIntToBytes, bytesToBigInt, fromBase64, toBase64Url, utf8 } from "./bytes.js";
+import { bigIntToBytes, bytesToBigInt, concatBytes, fromBase64, toBase64Url, utf8 } from "./bytes.js";
 import { InputError, type InputLocation } from "./errors.js";
 import type { KeyBackend, KeyMaterial } from "./key-backend.js";
 import {
   CURVE_OIDS,
   DerError,
+  canonicalPkcs8,
   type ParsedKey,
   ecPkcs8,
   ed25519Pkcs8,
@@ -24,11 +25,23 @@ import { RSA_E, bitLength, rsaNumbersFromPrimes, rsaNumbersProblem } from "./rsa
 const UNREADABLE = "not a readable PEM private key (PKCS#8, PKCS#1 or SEC1, unencrypted)";
 const KEY_LABELS = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ED25519 PRIVATE KEY"];
 
-/** The order of each curve's base point: a private scalar lies in [1, n-1]. */
-const CURVE_ORDERS: Record<string, bigint> = {
-  "P-256": 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
-  "P-384": 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-  "P-521": 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+/** The NIST curves y² = x³ − 3x + b over GF(p), with n the order of their base point (a private scalar lies in [1, n−1]). */
+const CURVE_PARAMS: Record<string, { p: bigint; b: bigint; n: bigint }> = {
+  "P-256": {
+    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  },
+  "P-384": {
+    p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+  "P-521": {
+    p: (1n << 521n) - 1n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  },
 };
 
 /** The error for a key whose parts don't belong together, with the way to see the damage (the same on every runtime). */
@@ -78,7 +91,7 @@ function derOf(key: KeyMaterial): { pkcs8: Uint8Array; spki: Uint8Array } {
 
 async function withDer(spec: ResolvedKeySpec, privateKey: CryptoKey, publicKey: CryptoKey): Promise<KeyMaterial> {
   const [pkcs8, spki] = await Promise.all([crypto.subtle.exportKey("pkcs8", privateKey), crypto.subtle.exportKey("spki", publicKey)]);
-  return { spec, privateKey, publicKey, der: { pkcs8: new Uint8Array(pkcs8), spki: new Uint8Array(spki) } };
+  return { spec, privateKey, publicKey, der: { pkcs8: canonicalPkcs8(new Uint8Array(pkcs8), new Uint8Array(spki)), spki: new Uint8Array(spki) } };
 }
 
 /** FIPS 186-4's conditions on a new RSA key (the ones rsa.ts checks on the primes it draws), from its own numbers. */
@@ -127,17 +140,18 @@ async function importChecked(key: ParsedKey, where: InputLocation): Promise<KeyM
       if (!curve) throw new InputError("unsupported ECDSA curve", { ...where, value: key.curve });
       const spec = validateKeySpec({ algo: "ecdsa", size: curve.name === "P-521" ? 521 : Number(curve.name.slice(2)) }, where);
       const d = bytesToBigInt(key.d);
-      if (d < 1n || d >= CURVE_ORDERS[curve.name]!) throw damagedKeyError("the ECDSA private scalar is out of range for its curve", where);
+      const params = CURVE_PARAMS[curve.name]!;
+      if (d < 1n || d >= params.n) throw damagedKeyError("the ECDSA private scalar is out of range for its curve", where);
       const alg = signingAlgorithm(spec);
       // The scalar alone makes the private key; the stored point, when there is one, must be the scalar's: a
       // signature made with the scalar then verifies with it, and with no other point.
       const privateKey = await importOrRefuse(spec, () => crypto.subtle.importKey("pkcs8", ecPkcs8(key.curve, key.d), alg, true, ["sign"]), where);
       let publicKey: CryptoKey;
       if (key.point) {
-        const point = new Uint8Array(key.point);
-        publicKey = await crypto.subtle.importKey("raw", point, alg, true, ["verify"]).catch(() => {
-          throw damagedKeyError("the ECDSA public point is not on its curve", where);
-        });
+        // Checked here: not every WebCrypto checks a point it imports (Deno's does not).
+        const point = uncompressedPoint(key.point, params, curve.bytes);
+        if (!point) throw damagedKeyError("the ECDSA public point is not on its curve", where);
+        publicKey = await crypto.subtle.importKey("raw", point, alg, true, ["verify"]);
       } else publicKey = await publicOf(privateKey, alg);
       return pairwiseChecked(spec, privateKey, publicKey, where, "the ECDSA public point is not the one its private scalar gives");
     }
@@ -190,6 +204,33 @@ async function pairwiseChecked(
   }
   if (!ok) throw damagedKeyError(problem, where);
   return withDer(spec, privateKey, publicKey);
+}
+
+/**
+ * The point as WebCrypto imports it (0x04, X, Y), from SEC1's uncompressed or compressed form, or undefined when it is
+ * not a point of the curve. A compressed point's Y is the square root of x³ − 3x + b of the right parity: all three
+ * primes are 3 mod 4, so the root is a power.
+ */
+function uncompressedPoint(point: Uint8Array, curve: { p: bigint; b: bigint }, size: number): Uint8Array<ArrayBuffer> | undefined {
+  const { p, b } = curve;
+  const x = bytesToBigInt(point.subarray(1, 1 + size));
+  if (x >= p) return undefined;
+  const rhs = (((modPow(x, 3n, p) - 3n * x + b) % p) + p) % p;
+  let y: bigint;
+  if (point[0] === 4 && point.length === 1 + 2 * size) y = bytesToBigInt(point.subarray(1 + size));
+  else if ((point[0] === 2 || point[0] === 3) && point.length === 1 + size) {
+    y = modPow(rhs, (p + 1n) / 4n, p);
+    if ((y & 1n) !== BigInt(point[0] & 1)) y = p - y;
+  } else return undefined;
+  if (y >= p || modPow(y, 2n, p) !== rhs) return undefined;
+  return concatBytes(new Uint8Array([4]), bigIntToBytes(x, size), bigIntToBytes(y, size));
+}
+
+function modPow(base: bigint, exp: bigint, m: bigint): bigint {
+  let result = 1n;
+  base %= m;
+  for (; exp > 0n; exp >>= 1n, base = (base * base) % m) if (exp & 1n) result = (result * base) % m;
+  return result;
 }
 
 function int(b64u: string | undefined): bigint {

@@ -1,0 +1,90 @@
+// The portable cores where Node's runner doesn't go: the same spec files (packages/*/test/portable/*.spec.ts) in
+// Debian's Chromium, under Bun and under Deno; and what the page makes compared with what Node makes.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { type ClusterFile, type ClusterSpec, clusterPkiFiles, clusterSpec, describeCertificate, makeClusterPki, parseCertificate } from "@dk-bootstrap/pki";
+import { type KubeconfigSpec, componentKubeconfigFiles } from "@dk-bootstrap/kubeconfig";
+import { bundleSpecs, pageWith, runInChromium, runUnder } from "../../../test-support/portable-runner.js";
+import type { ShimResult } from "../../../test-support/vitest-shim.js";
+
+/** Every test passed, and there were as many as the spec files hold (a spec that failed to load runs none). */
+function expectAllPassed(results: ShimResult[]): void {
+  expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+  expect(results.length).toBe(17);
+  expect(results.map((r) => r.name)).toContain(
+    "the cluster PKI in memory > ECDSA: every certificate of the list, each signed by its CA, and the files certs writes",
+  );
+  expect(results.map((r) => r.name)).toContain(
+    "kubeconfigs written as kubectl writes them, on every runtime > strings YAML would read as something else are quoted as go-yaml quotes them",
+  );
+}
+
+describe("the portable specs in Chromium, Bun and Deno", () => {
+  it("Chromium (Debian's, driven by playwright-core)", async () => {
+    expectAllPassed(await runInChromium(await bundleSpecs("iife")));
+  });
+
+  it("Bun (the npm package's binary)", async () => {
+    expectAllPassed(runUnder("bun", await bundleSpecs("esm")));
+  });
+
+  it("Deno (the npm package's binary)", async () => {
+    expectAllPassed(runUnder("deno", await bundleSpecs("esm")));
+  });
+});
+
+/** What may differ between two makes of one spec: keys, serials, times, and what follows from them. */
+function comparable(info: Awaited<ReturnType<typeof describeCertificate>>) {
+  const { serialHex, serialDecimal, notBefore, notAfter, subjectKeyId, authorityKeyId, sha256, ...rest } = info;
+  return { ...rest, validityMs: notAfter.getTime() - notBefore.getTime(), keyIds: [subjectKeyId !== undefined, authorityKeyId !== undefined] };
+}
+
+/** A kubeconfig with its embedded certificates and key replaced by their kind. */
+const withoutData = (yaml: string) => yaml.replace(/(-data: )\S+/g, "$1DATA");
+
+describe("the page's PKI and Node's, for one spec", () => {
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    ({ browser, page } = await pageWith(await bundleSpecs("iife", [])));
+  });
+  afterAll(() => browser?.close());
+
+  const cases: [string, Partial<ClusterSpec>][] = [
+    ["ECDSA P-256, IPv4 and IPv6 node IPs", { nodeName: "node-1", nodeIPs: ["192.168.1.10", "fd00::10"], key: { algo: "ecdsa" } }],
+    [
+      "RSA-2048, PKCS#8 keys, a custom domain and an IPv6 Service CIDR",
+      { key: { algo: "rsa" }, keyFormat: "pkcs8", clusterDomain: "lab.example", serviceCidr: "fd00:10::/108" },
+    ],
+  ];
+  for (const [name, partial] of cases) {
+    it(`${name}: the same files, certificates that differ only in keys, serials and times`, async () => {
+      const kc: KubeconfigSpec = { clusterName: "lab", server: "https://10.0.0.5:6443" };
+      const inPage: ClusterFile[] = await page.evaluate(
+        async ([partial, kc]) => {
+          const { pki, kubeconfig } = (globalThis as any).dkCore;
+          const made = await pki.makeClusterPki(pki.clusterSpec(partial));
+          return [...pki.clusterPkiFiles(made), ...kubeconfig.componentKubeconfigFiles(made, kc)];
+        },
+        [partial, kc] as const,
+      );
+      const made = await makeClusterPki(clusterSpec(partial));
+      const onNode = [...clusterPkiFiles(made), ...componentKubeconfigFiles(made, kc)];
+      expect(inPage.map((f) => [f.path, f.mode])).toEqual(onNode.map((f) => [f.path, f.mode]));
+      for (const [i, f] of onNode.entries()) {
+        const theirs = inPage[i]!.content;
+        if (f.path.endsWith(".crt")) {
+          const [a, b] = await Promise.all([describeCertificate(parseCertificate(theirs)), describeCertificate(parseCertificate(f.content))]);
+          expect(comparable(a), f.path).toEqual(comparable(b));
+          expect(a.serialHex, f.path).not.toBe(b.serialHex);
+        } else if (f.path.endsWith(".conf")) {
+          expect(withoutData(theirs), f.path).toBe(withoutData(f.content));
+        } else {
+          // Keys: the same kind of PEM block, and never the same key.
+          expect(theirs.split("\n")[0], f.path).toBe(f.content.split("\n")[0]);
+          expect(theirs, f.path).not.toBe(f.content);
+        }
+      }
+    });
+  }
+});
