@@ -248,6 +248,33 @@ describe("the page in Chromium, from file://", () => {
     expect(await page.inputValue("#node-ip")).toBe("10.9.9.9");
   });
 
+  it("is readable: every text at a contrast of 4.5:1 or more on what is behind it", async () => {
+    const low = await page.evaluate(() => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]: number[]) =>
+        [r!, g!, b!]
+          .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
+          .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+      const background = (el: Element | null): number[] => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || c[3] !== 0) return c;
+        }
+        return [255, 255, 255];
+      };
+      const out: string[] = [];
+      for (const el of document.querySelectorAll("body *")) {
+        const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== "");
+        if (!text || (el as HTMLElement).offsetParent === null) continue;
+        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) out.push(`${el.tagName}.${el.className} "${el.textContent!.slice(0, 30)}": ${ratio.toFixed(2)}`);
+      }
+      return out;
+    });
+    expect(low).toEqual([]);
+  });
+
   it("fits a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForSelector(".authority button.cert");
