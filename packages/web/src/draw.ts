@@ -88,7 +88,7 @@ function certCard(v: CertView, kind: "ca" | "leaf", now: Date, events: DrawEvent
   const sans = [...i.sans.dns, ...i.sans.ip, ...i.sans.email, ...i.sans.uri];
   const button = h(
     "button",
-    { type: "button", class: `cert ${kind} standing-${v.standing}`, "data-cert": v.name, "aria-describedby": "details" },
+    { type: "button", class: `cert ${kind} standing-${v.standing}`, "data-cert": v.name },
     h("span", { class: "name" }, v.name, h("span", { class: `badge ${v.standing}` }, STANDING_LABEL[v.standing])),
     line("CN", i.subject.CN ?? ""),
     (i.subject.O?.length ?? 0) > 0 && line("O", i.subject.O!.join(", ")),

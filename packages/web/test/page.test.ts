@@ -62,6 +62,11 @@ describe("the page in Chromium, from file://", () => {
     await browser?.close();
   });
 
+  it("offers no download before it has made something", async () => {
+    expect(await page.locator("#download").isVisible()).toBe(false);
+    expect(await page.locator("#form-error").isVisible()).toBe(false);
+  });
+
   it("has the CLI's defaults in its labelled fields", async () => {
     const help = dk(["certs", "--help"]).stdout.replace(/\s+/g, " ");
     for (const [flag, value] of [
