@@ -7,7 +7,7 @@ import { DkError, InputError } from "@dk-bootstrap/pki";
 import { showDetails } from "./details.js";
 import { h } from "./dom.js";
 import { drawSurvey } from "./draw.js";
-import { type FileSet, filesOfDrop, filesOfInput } from "./drop.js";
+import { type FileSet, dropItems, filesOfDrop, filesOfInput } from "./drop.js";
 import { clusterArchive, makeClusterFiles } from "./make.js";
 import { FIELDS, type FormValues, type Settings, settingsOf, valuesOfClusterYaml } from "./settings.js";
 import { type CertView, clusterPaths, survey } from "./survey.js";
@@ -152,11 +152,11 @@ function wireDrop(): void {
   document.body.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("over");
-    void load(filesOfDrop(e.dataTransfer?.items ?? null, e.dataTransfer?.files ?? null));
+    void load(filesOfDrop(dropItems(e.dataTransfer)));
   });
   for (const id of ["pick-files", "pick-folder"]) {
     const input = $<HTMLInputElement>(id);
-    input.addEventListener("change", () => input.files && void load(filesOfInput(input.files)));
+    input.addEventListener("change", () => input.files && void load(filesOfInput([...input.files])));
   }
 }
 

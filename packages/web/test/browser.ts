@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core (no browser download), for the page's tests and its benchmark.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, type Page, chromium } from "playwright-core";
 import { peer, tempDir } from "../../../test-support/peers.js";
 
 /** The built page (`npm run build`). */
@@ -35,4 +35,18 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
       "--disable-dev-shm-usage",
     ],
   });
+}
+
+/**
+ * Drops files or folders from disk onto an element as a user's drag from a file manager does (Chromium's
+ * Input.dispatchDragEvent): the page gets real DataTransfer items, folders included.
+ */
+export async function dropPaths(page: Page, selector: string, paths: string[]): Promise<void> {
+  const box = await page.locator(selector).boundingBox();
+  if (!box) throw new Error(`${selector} is not on the page`);
+  const cdp = await page.context().newCDPSession(page);
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  await cdp.detach();
 }

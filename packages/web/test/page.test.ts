@@ -6,7 +6,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
 import { inconsistencies } from "../../cli/test/cluster-check.js";
-import { ARTIFACTS, launchChromium, pageUrl } from "./browser.js";
+import { ARTIFACTS, dropPaths, launchChromium, pageUrl } from "./browser.js";
 import { startEtcd } from "./etcd.js";
 
 const CA_OF: Record<string, string> = {};
@@ -210,22 +210,21 @@ describe("the page in Chromium, from file://", () => {
       expect(await page.locator('.authority button.cert[data-cert="clients/scheduler"] .badge').textContent()).toBe("expired");
       expect(await page.locator(".authority button.cert.standing-problem").count()).toBe(0);
     };
+    // Chosen with "Choose a folder".
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
     await page.setInputFiles("#pick-folder", join(cwd, "cluster"));
     await check();
     await page.screenshot({ path: join(ARTIFACTS, "drawing.png"), fullPage: true });
 
-    await page.reload();
-    await page.waitForSelector("body[data-ready=true]");
-    // A drop as the browser delivers it: a DataTransfer holding the archive, dropped on the page.
-    const bytes = [...readFileSync(tgz)];
-    await page.evaluate((data) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([new Uint8Array(data)], "cluster.tar.gz", { type: "application/gzip" }));
-      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, bytes);
-    await check();
+    // Dropped as from a file manager, on the page opened from file://: the folder, then the archive.
+    for (const dropped of [join(cwd, "cluster"), tgz]) {
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]");
+      await dropPaths(page, "#drop", [dropped]);
+      await expect.poll(() => page.textContent("#drop-status")).toBe("Read 43 files, in this page only.");
+      await check();
+    }
   });
 
   it("checks what it draws: a key that is not its certificate's, SANs that miss a name of the folder's plan", async () => {
