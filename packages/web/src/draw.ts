@@ -4,6 +4,7 @@
  */
 import { type Child, h } from "./dom.js";
 import { COMPONENTS, TRUSTS } from "./components.js";
+import { trustDiagram } from "./trust-svg.js";
 import type { CertView, Standing, Survey } from "./survey.js";
 
 const DAY_MS = 86_400_000;
@@ -71,7 +72,13 @@ export function drawSurvey(s: Survey, now: Date, events: DrawEvents): HTMLElemen
         ),
       ),
     h("section", { class: "components", "aria-label": "Components and the files they read" }, h("h3", {}, "Who reads what"), componentCards(s, byName, events)),
-    h("section", { class: "trusts", "aria-label": "Who trusts whom" }, h("h3", {}, "Who trusts whom (client → server)"), trustTable(byName, events)),
+    h(
+      "section",
+      { class: "trusts", "aria-label": "Who trusts whom" },
+      h("h3", {}, "Who trusts whom (client → server)"),
+      trustDiagram(byName),
+      trustTable(byName, events),
+    ),
     s.kubeconfigs.length > 0 && h("section", { class: "kubeconfigs", "aria-label": "Kubeconfigs" }, h("h3", {}, "Kubeconfigs"), kubeconfigList(s, events)),
   );
 }

@@ -209,6 +209,11 @@ describe("the page in Chromium, from file://", () => {
       ]);
       expect(await page.locator('.authority button.cert[data-cert="clients/scheduler"] .badge').textContent()).toBe("expired");
       expect(await page.locator(".authority button.cert.standing-problem").count()).toBe(0);
+      // Who dials whom: the scheduler's connection to the apiserver is drawn broken, and only it.
+      expect(await page.locator(".trust-diagram path[data-presents]").count()).toBe(10);
+      expect(await page.locator(".trust-diagram path.broken").evaluateAll((els) => els.map((e) => e.getAttribute("data-presents")))).toEqual([
+        "clients/scheduler",
+      ]);
     };
     // Chosen with "Choose a folder".
     await page.reload();
