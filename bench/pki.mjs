@@ -26,20 +26,21 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
 // Each command runs under `bash -c '...; times'`: bash reports the CPU time (user + sys) its child and the child's
-// own children used, which a busy machine disturbs far less than the wall time. The wrapper's own start is measured
-// alone and taken off the wall times.
-const WRAP = 'c="$1"; shift; "$c" "$@" >/dev/null 2>&1 </dev/null; s=$?; times; exit $s';
+// own children used, which a busy machine disturbs far less than the wall time. The wall time is taken by bash
+// itself ($EPOCHREALTIME) right before and after the command: the wrapper's own start, which a loaded machine
+// stretches by tens of ms from run to run, is not in it.
+const WRAP = 'c="$1"; shift; t0=$EPOCHREALTIME; "$c" "$@" >/dev/null 2>&1 </dev/null; s=$?; t1=$EPOCHREALTIME; times; echo "$t0 $t1"; exit $s';
 const seconds = (t) => Number(/(\d+)m([\d.]+)s/.exec(t)[1]) * 60 + Number(/(\d+)m([\d.]+)s/.exec(t)[2]);
 
 /** One run of a command in a fresh folder: wall and CPU milliseconds. */
 function once([cmd, args, extraEnv = {}]) {
   const dir = mkdtempSync(join(work, "run-"));
-  const t = performance.now();
   const out = execFileSync("bash", ["-c", WRAP, "bash", cmd, ...args], { cwd: dir, encoding: "utf8", env: { ...env, ...extraEnv } });
-  const wall = performance.now() - t;
   rmSync(dir, { recursive: true, force: true });
-  const [user, sys] = out.trim().split("\n")[1].split(/\s+/).map(seconds);
-  return { wall, cpu: (user + sys) * 1000 };
+  const lines = out.trim().split("\n");
+  const [user, sys] = lines[1].split(/\s+/).map(seconds);
+  const [t0, t1] = lines[2].split(" ").map(Number);
+  return { wall: (t1 - t0) * 1000, cpu: (user + sys) * 1000 };
 }
 
 /** Medians of commands run in turns: {name: [cmd, args, env?]} -> {name: {wall, cpu}} in ms. */
@@ -48,9 +49,8 @@ function inTurns(commands, runs = RUNS) {
   for (const n of names) once(commands[n]); // warm-up: disk cache, code cache
   const times = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < runs; i++) for (const n of names) times[n].push(once(commands[n]));
-  return Object.fromEntries(names.map((n) => [n, { wall: median(times[n].map((x) => x.wall)) - wrapper, cpu: median(times[n].map((x) => x.cpu)) }]));
+  return Object.fromEntries(names.map((n) => [n, { wall: median(times[n].map((x) => x.wall)), cpu: median(times[n].map((x) => x.cpu)) }]));
 }
-const wrapper = median(Array.from({ length: 9 }, () => once(["true", []]).wall));
 
 /** Times making the PKI's keys in parallel, in-process: `generate` makes one key. */
 async function keygenOnly(generate) {

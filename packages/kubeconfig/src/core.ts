@@ -5,6 +5,7 @@
 export * from "./model.js";
 export * from "./yaml.js";
 export * from "./components.js";
+export * from "./check-offline.js";
 export * from "./property.js";
 export * from "./json.js";
 export * from "./jsonpath.js";

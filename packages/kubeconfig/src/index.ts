@@ -6,7 +6,8 @@ export * from "./core.js";
 export * from "./ops.js";
 export * from "./files.js";
 export * from "./component-files.js";
-export * from "./check.js";
+// The Node checkKubeconfig reads the files a kubeconfig names from the disk; it takes the place of the core's.
+export { checkKubeconfig, connectCheck } from "./check.js";
 export * from "./merge.js";
 export * from "./user.js";
 export * from "./lock.js";

@@ -119,18 +119,72 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
 
   const params = signatureParams(signingKey.spec);
   const scheme = signatureScheme(signingKey.spec, params);
+  const validity = { notBefore: tpl.validity.notBefore, notAfter: ca && tpl.validity.notAfter > ca.notAfter ? ca.notAfter : tpl.validity.notAfter };
   const tbs = tbsCertificate({
     serial: fromHex(tpl.serial ?? randomSerial()),
     signature: scheme.algorithmIdentifier,
     issuer: ca ? ca.subject : subject,
-    validity: [time(tpl.validity.notBefore), time(ca && tpl.validity.notAfter > ca.notAfter ? ca.notAfter : tpl.validity.notAfter)],
+    validity: [time(validity.notBefore), time(validity.notAfter)],
     subject,
     spki,
     extensions,
   });
   const signature = new Uint8Array(await crypto.subtle.sign(params, signingKey.privateKey, tbs));
-  return new x509.X509Certificate(certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature)));
+  return new IssuedCertificate(certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature)), validity);
 }
+
+/** What the base class's constructor is given instead of parsed ASN.1: nothing to parse yet. */
+const NOT_PARSED = Object.freeze({});
+
+/**
+ * A certificate just issued, parsed only when a part of it is read. Most runs write it as PEM and never read
+ * it back, and parsing costs a certificate about as much as issuing it. Its DER and its validity are known
+ * without parsing; the rest (`asn`, which every other getter of X509Certificate reads) is parsed on first use.
+ */
+class IssuedCertificate extends x509.X509Certificate {
+  readonly #der: Bytes;
+  readonly #validity: Validity;
+
+  constructor(der: Bytes, validity: Validity) {
+    // An ASN.1 object rather than bytes: the base class takes it as parsed (see `asn` below).
+    super(NOT_PARSED as never);
+    this.#der = der;
+    // As the DER holds them: whole seconds.
+    const second = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+    this.#validity = { notBefore: second(validity.notBefore), notAfter: second(validity.notAfter) };
+  }
+
+  override get rawData(): ArrayBuffer {
+    return this.#der.buffer;
+  }
+
+  override get notBefore(): Date {
+    return this.#validity.notBefore;
+  }
+
+  override get notAfter(): Date {
+    return this.#validity.notAfter;
+  }
+
+  /** The DER parsed by the library; nothing while the base class's constructor runs (it hands `asn` to onInit, which ignores it). */
+  parsed(): unknown {
+    if (!(#der in this)) return NOT_PARSED;
+    return (new x509.X509Certificate(this.#der) as unknown as { asn: unknown }).asn;
+  }
+}
+// The base class's constructor assigns `asn` (a protected property, so declared here and not in the class):
+// that first assignment is ignored, and reading it parses the DER once and keeps the result.
+Object.defineProperty(IssuedCertificate.prototype, "asn", {
+  configurable: true,
+  get(this: IssuedCertificate) {
+    const asn = this.parsed();
+    if (asn !== NOT_PARSED) Object.defineProperty(this, "asn", { value: asn, writable: true, configurable: true });
+    return asn;
+  },
+  set(this: IssuedCertificate, value: unknown) {
+    if (value !== NOT_PARSED) Object.defineProperty(this, "asn", { value, writable: true, configurable: true });
+  },
+});
 
 /** The subject key identifier of a certificate: its SKI extension, else SHA-1 of its public key as RFC 5280 suggests. */
 export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
@@ -181,7 +235,11 @@ export function outlivesCaWarning(name: string, notAfter: Date, ca: x509.X509Cer
   return notAfter >= ca.notAfter ? [`${name} is capped at its CA's expiry, ${ca.notAfter.toISOString()} (the requested validity goes past the CA)`] : [];
 }
 
-/** PEM text of a certificate, with the trailing newline cfssl and OpenSSL write. */
+/** PEM text of a certificate: 64 base64 characters a line and the trailing newline, as cfssl and OpenSSL write it. */
 export function certificatePem(cert: x509.X509Certificate): string {
-  return `${cert.toString("pem").replace(/\r\n/g, "\n").trimEnd()}\n`;
+  const der = new Uint8Array(cert.rawData);
+  let binary = "";
+  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
+  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
 }

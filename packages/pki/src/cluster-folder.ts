@@ -79,10 +79,25 @@ export class ClusterFolder {
    * a private key) that exists is refused here, before anything is written, unless forced.
    */
   async stage(path: string, content: string | Uint8Array, options: WriteOptions): Promise<void> {
+    await this.stageAll([{ path, content, options }]);
+  }
+
+  /**
+   * Adds several files, in their order, as {@link stage} does. The protected targets are looked up all at once (a
+   * stat each, on the thread pool, rather than one after the other); when several exist, the first is refused.
+   */
+  async stageAll(files: readonly { path: string; content: string | Uint8Array; options: WriteOptions }[]): Promise<void> {
     this.mustBeOpen();
-    const target = this.relativeTarget(path);
-    if (options.protect && !options.protect.force && (await exists(resolve(this.dir, target)))) throw new FileExistsError(path, options.protect.what);
-    this.files.set(target, { target, content, mode: options.mode, ...(options.dirMode === undefined ? {} : { dirMode: options.dirMode }) });
+    const targets = files.map((f) => this.relativeTarget(f.path));
+    const taken = await Promise.all(
+      files.map(({ options }, i) => (options.protect && !options.protect.force ? exists(resolve(this.dir, targets[i]!)) : false)),
+    );
+    const refused = taken.indexOf(true);
+    if (refused >= 0) throw new FileExistsError(files[refused]!.path, files[refused]!.options.protect!.what);
+    files.forEach(({ content, options }, i) => {
+      const target = targets[i]!;
+      this.files.set(target, { target, content, mode: options.mode, ...(options.dirMode === undefined ? {} : { dirMode: options.dirMode }) });
+    });
   }
 
   /** A file's text as this run sees it: staged when staged, else on disk; undefined when neither. */

@@ -28,4 +28,5 @@ export * from "./cluster/certlist.js";
 export * from "./cluster/files.js";
 export * from "./cluster/issue.js";
 export * from "./cluster/make.js";
+export * from "./cluster/check.js";
 export { x509 } from "./x509.js";

@@ -28,34 +28,26 @@ export type Bytes = Uint8Array<ArrayBuffer>;
 
 const text = new TextEncoder();
 
-/** The bytes of several parts, one after the other. */
-export function concat(parts: readonly Uint8Array[]): Bytes {
+/**
+ * One TLV: tag, length, then the parts as its content. The length is DER's: one byte below 128, else 0x8N and
+ * N big-endian bytes, the fewest that hold it. One allocation, as this runs cold (interpreted) in a short process.
+ */
+export function tlv(tag: number, ...parts: Uint8Array[]): Bytes {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
+  const head = n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6;
+  const out = new Uint8Array(head + n);
+  out[0] = tag;
+  if (head === 2) out[1] = n;
+  else {
+    out[1] = 0x80 | (head - 2);
+    for (let i = head - 1, v = n; i >= 2; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  }
+  let at = head;
   for (const p of parts) {
     out.set(p, at);
     at += p.length;
   }
-  return out;
-}
-
-/** A DER length: one byte below 128, else 0x8N and N big-endian bytes (the fewest that hold it). */
-function lengthBytes(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-/** One TLV: tag, length, then the parts as its content. */
-export function tlv(tag: number, ...parts: Uint8Array[]): Bytes {
-  const body = parts.length === 1 ? parts[0]! : concat(parts);
-  const head = [tag, ...lengthBytes(body.length)];
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
   return out;
 }
 
@@ -104,10 +96,14 @@ export function unsignedInteger(value: Uint8Array | number): Bytes {
   return bytes[0]! & 0x80 ? tlv(TAG.INTEGER, Uint8Array.of(0), bytes) : tlv(TAG.INTEGER, bytes);
 }
 
+const oids = new Map<string, Bytes>();
+
 /** OBJECT IDENTIFIER from its dotted text: the first two arcs in one byte (40a + b), the rest in base 128. */
 export function oid(dotted: string): Bytes {
-  const arcs = dotted.split(".").map(Number);
-  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39))
+  const known = oids.get(dotted);
+  if (known) return known.slice();
+  const arcs = dotted.split(".").map((a) => (/^\d+$/.test(a) ? Number(a) : Number.NaN));
+  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a)) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39))
     throw new RangeError(`not an object identifier: ${dotted}`);
   const out: number[] = [];
   for (const arc of [40 * arcs[0]! + arcs[1]!, ...arcs.slice(2)]) {
@@ -115,7 +111,9 @@ export function oid(dotted: string): Bytes {
     for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) groups.unshift((v & 0x7f) | 0x80);
     out.push(...groups);
   }
-  return tlv(TAG.OID, Uint8Array.from(out));
+  const der = tlv(TAG.OID, Uint8Array.from(out));
+  oids.set(dotted, der);
+  return der.slice();
 }
 
 /** OCTET STRING. */

@@ -4,7 +4,8 @@ import { bitString, context, octetString, oid as derOid, sequence as derSequence
 // The private key formats cfssl, kubeadm and OpenSSL write, read and written with DER alone, for runtimes
 // whose only crypto is WebCrypto (which imports and exports PKCS#8 and JWK, never PKCS#1 or SEC1):
 // PKCS#8 (RFC 5208/5958), PKCS#1 RSAPrivateKey (RFC 8017 A.1.2), SEC1 ECPrivateKey (RFC 5915). Writing uses
-// der.ts; the reader here is strict where the certificate reader need not be (definite, minimal lengths and integers).
+// der.ts. The reader accepts what OpenSSL's accepts (core-node.test.ts flips bytes and compares verdicts), so that a
+// key file is refused or read alike on every runtime.
 
 /** A DER element: its tag and its content. */
 export interface Der {
@@ -15,7 +16,7 @@ export interface Der {
 /** Thrown for DER that is not what it should be: the caller turns it into an error naming the file. */
 export class DerError extends Error {}
 
-/** The elements of DER `bytes` in order, which must fill it exactly: definite, minimal lengths only, as DER requires. */
+/** The elements of DER `bytes` in order, which must fill it exactly: definite lengths only. */
 export function readDer(bytes: Uint8Array): Der[] {
   const out: Der[] = [];
   for (let at = 0; at < bytes.length;) {
@@ -29,7 +30,8 @@ export function readDer(bytes: Uint8Array): Der[] {
       if (n === 0 || n > 4) throw new DerError("indefinite or oversized length");
       len = 0;
       for (let i = 0; i < n; i++) len = len * 256 + (bytes[start + i] ?? NaN);
-      if (Number.isNaN(len) || len < 0x80 || (n > 1 && bytes[start] === 0)) throw new DerError("non-minimal length");
+      // A long form where a short one would do is BER, not DER; OpenSSL reads it, and so does this.
+      if (Number.isNaN(len)) throw new DerError("truncated");
       start += n;
     }
     if (start + len > bytes.length) throw new DerError("truncated");
@@ -46,9 +48,21 @@ export function readOne(bytes: Uint8Array, tag: number): Der {
   return all[0]!;
 }
 
-/** The children of a SEQUENCE. */
+/** The children of the SEQUENCE at the start of `bytes`; what follows it is ignored, as OpenSSL's d2i ignores it. */
 export function sequence(bytes: Uint8Array): Der[] {
-  return readDer(readOne(bytes, 0x30).content);
+  const first = readDer(bytes.subarray(0, derLength(bytes)))[0];
+  if (first?.tag !== 0x30) throw new DerError("expected a SEQUENCE");
+  return readDer(first.content);
+}
+
+/** The length of the DER element at the start of `bytes`, header included (the whole when it can't be told). */
+function derLength(bytes: Uint8Array): number {
+  const len = bytes[1] ?? 0;
+  if (!(len & 0x80)) return 2 + len;
+  const n = len & 0x7f;
+  let body = 0;
+  for (let i = 0; i < n && n <= 4; i++) body = body * 256 + (bytes[2 + i] ?? 0);
+  return n > 4 ? bytes.length : 2 + n + body;
 }
 
 /** A non-negative INTEGER's value, minimal encoding required. */
@@ -110,7 +124,8 @@ export type ParsedKey =
 /** A PKCS#1 RSAPrivateKey (two primes: version 0). */
 export function parsePkcs1(der: Uint8Array): ParsedKey {
   const f = sequence(der);
-  if (f.length !== 9 || integer(f[0]) !== 0n) throw new DerError("not a two-prime RSAPrivateKey");
+  // The version is 0 for two primes; OpenSSL reads the key whatever it says, and so does this.
+  if (f.length !== 9 || f[0]?.tag !== 0x02) throw new DerError("not a two-prime RSAPrivateKey");
   const [n, e, d, p, q, dp, dq, qi] = f.slice(1).map(integer) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
   return { kind: "rsa", n, e, d, p, q, dp, dq, qi };
 }
@@ -118,7 +133,8 @@ export function parsePkcs1(der: Uint8Array): ParsedKey {
 /** A SEC1 ECPrivateKey; `curveOid` comes from PKCS#8's algorithm when the key is wrapped, else from the key's own parameters. */
 export function parseSec1(der: Uint8Array, curveOid?: string): ParsedKey {
   const f = sequence(der);
-  if (integer(f[0]) !== 1n || f[1]?.tag !== 0x04) throw new DerError("not an ECPrivateKey");
+  // RFC 5915's version is 1; OpenSSL reads any (Go refuses other versions), and a key it reads is read here too.
+  if (f[0]?.tag !== 0x02 || f[1]?.tag !== 0x04) throw new DerError("not an ECPrivateKey");
   let curve = curveOid;
   let point: Uint8Array | undefined;
   for (const el of f.slice(2)) {
@@ -139,13 +155,18 @@ export function parseSec1(der: Uint8Array, curveOid?: string): ParsedKey {
 /** A PKCS#8 PrivateKeyInfo or OneAsymmetricKey, unencrypted. */
 export function parsePkcs8(der: Uint8Array): ParsedKey {
   const f = sequence(der);
-  const version = integer(f[0]);
   const alg = f[1]?.tag === 0x30 ? readDer(f[1].content) : [];
-  if (version > 1n || alg.length === 0 || f[2]?.tag !== 0x04) throw new DerError("not a PKCS#8 PrivateKeyInfo");
+  // Any version, as OpenSSL reads it (RFC 5958 has 0 and 1).
+  if (f[0]?.tag !== 0x02 || alg.length === 0 || f[2]?.tag !== 0x04) throw new DerError("not a PKCS#8 PrivateKeyInfo");
   const algOid = oid(alg[0]);
   const rest = f.slice(3);
   if (rest.some((el) => el.tag !== 0xa0 && el.tag !== 0x81 && el.tag !== 0xa1)) throw new DerError("unexpected field in a PrivateKeyInfo");
-  if (algOid === OID_RSA) return parsePkcs1(f[2].content);
+  if (algOid === OID_RSA) {
+    // rsaEncryption's parameters are NULL (RFC 8017 A.1). OpenSSL (and Go) read past whatever is there, as long as
+    // ASN.1 can decode it: an empty value of a type that can't be empty (an INTEGER, an OID...) is refused.
+    if (alg.length > 2 || (alg[1] && alg[1].content.length === 0 && !emptyValueDecodes(alg[1].tag))) throw new DerError("rsaEncryption with broken parameters");
+    return parsePkcs1(f[2].content);
+  }
   if (algOid === OID_EC) return parseSec1(f[2].content, oid(alg[1]));
   if (algOid === OID_ED25519) {
     const seed = readOne(f[2].content, 0x04).content;
@@ -155,6 +176,13 @@ export function parsePkcs8(der: Uint8Array): ParsedKey {
     return { kind: "ed25519", seed, ...(pub ? { publicKey: pub.subarray(1) } : {}) };
   }
   return { kind: "other", oid: algOid };
+}
+
+/** An empty value with this tag decodes as ASN.1 ANY: not EOC, BOOLEAN, INTEGER, BIT STRING, OID, ENUMERATED, nor SEQUENCE/SET in primitive form. */
+function emptyValueDecodes(tag: number): boolean {
+  if (tag & 0xc0) return true;
+  const [number, constructed] = [tag & 0x1f, (tag & 0x20) !== 0];
+  return !(constructed ? [1, 2, 3, 5, 6, 10] : [0, 1, 2, 3, 6, 10, 16, 17]).includes(number);
 }
 
 /** PKCS#8 of an EC key, with its public point when given (without, WebCrypto derives it from the scalar on import). */

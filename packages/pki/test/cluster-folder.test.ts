@@ -122,6 +122,29 @@ describe("all-or-nothing writes", () => {
     expect(readdirSync(join(dir, "pki"))).toEqual(["ca.key"]);
   });
 
+  it("stages several files in their order, refusing the first protected one that exists and staging none of them", async () => {
+    const dir = fresh(root);
+    mkdirSync(join(dir, "pki"), { recursive: true });
+    writeFileSync(join(dir, "pki", "b.key"), "old b");
+    writeFileSync(join(dir, "pki", "c.key"), "old c");
+    const f = await openClusterFolder(dir);
+    const key = (name: string, force = false) => ({
+      path: join(dir, "pki", name),
+      content: `new ${name}`,
+      options: { mode: 0o600, protect: { what: "private key", force } },
+    });
+    const err = await f.stageAll([key("a.key"), key("b.key"), key("c.key")]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileExistsError);
+    expect((err as Error).message).toContain(join(dir, "pki", "b.key"));
+    expect(f.staged).toEqual([]);
+    await f.stageAll([key("z.key"), key("b.key", true), key("a.key")]);
+    expect(f.staged).toEqual([join("pki", "z.key"), join("pki", "b.key"), join("pki", "a.key")]);
+    await f.commit();
+    await f.release();
+    expect(readFileSync(join(dir, "pki", "b.key"), "utf8")).toBe("new b.key");
+    expect(readFileSync(join(dir, "pki", "c.key"), "utf8")).toBe("old c");
+  });
+
   it("a commit that fails before its commit point writes none of its files and leaves no staged key behind", async () => {
     const dir = fresh(root);
     mkdirSync(dir);

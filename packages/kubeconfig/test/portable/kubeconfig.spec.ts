@@ -1,7 +1,7 @@
 // The kubeconfig core's portable tests: one source run by vitest on Node (portable.test.ts) and, bundled, in
 // Chromium, Bun and Deno (browser.test.ts). The YAML below is what Node writes: every runtime must write it byte for byte.
 import { describe, expect, it } from "vitest";
-import { COMPONENT_KUBECONFIGS, componentKubeconfigFiles, embeddedKubeconfig, parseKubeconfig, toYaml } from "@dk-bootstrap/kubeconfig/core";
+import { COMPONENT_KUBECONFIGS, checkKubeconfig, componentKubeconfigFiles, embeddedKubeconfig, parseKubeconfig, toYaml } from "@dk-bootstrap/kubeconfig/core";
 import { clusterSpec, fromBase64, makeClusterPki } from "@dk-bootstrap/pki/core";
 
 const pem = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
@@ -41,5 +41,27 @@ describe("kubeconfigs written as kubectl writes them, on every runtime", () => {
       expect(text(cfg.users![0]!.user["client-key-data"]!)).toBe(entry.key!.privateKeyPem("traditional"));
       expect(cfg["current-context"]).toBe(`${entry.def.cn(pki.spec)}@lab`);
     }
+  });
+});
+
+describe("a kubeconfig checked offline, with no file to read", () => {
+  it("a component kubeconfig is usable; another CA's client, a missing user and a named file are not", async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => makeClusterPki(clusterSpec({ key: { algo: "ecdsa" } }))));
+    const admin = (pki: typeof a) => parseKubeconfig(componentKubeconfigFiles(pki!).find((f) => f.path === "admin.conf")!.content, "admin.conf");
+    expect(await checkKubeconfig(admin(a))).toEqual([]);
+    const mixed = admin(a);
+    mixed.users![0]!.user = admin(b).users![0]!.user;
+    expect((await checkKubeconfig(mixed)).map((p) => p.where)).toEqual(["contexts[kubernetes-admin@demystifions-kubernetes]"]);
+    const named = admin(a);
+    delete named.clusters![0]!.cluster["certificate-authority-data"];
+    named.clusters![0]!.cluster["certificate-authority"] = "/etc/kubernetes/pki/ca.crt";
+    named.contexts![0]!.context.user = "nobody";
+    expect(await checkKubeconfig(named)).toEqual([
+      {
+        where: "clusters[demystifions-kubernetes].certificate-authority",
+        problem: "cannot read /etc/kubernetes/pki/ca.crt: files named in a kubeconfig are not readable here",
+      },
+      { where: "contexts[kubernetes-admin@demystifions-kubernetes].user", problem: 'names the missing user "nobody"' },
+    ]);
   });
 });

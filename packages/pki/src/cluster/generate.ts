@@ -144,7 +144,7 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
   pki.actions.push({ name: "sa", action: saPem || node ? "kept" : "made" });
 
   // Every folder of the PKI holds keys: 0700, down from the cluster folder.
-  for (const w of writes) await folder.stage(w.path, w.content, { ...w.options, dirMode: 0o700 });
+  await folder.stageAll(writes.map((w) => ({ path: w.path, content: w.content, options: { ...w.options, dirMode: 0o700 } })));
   return pki;
 }
 

@@ -4,10 +4,12 @@
 import { describe, expect, it } from "vitest";
 import {
   CA_DEFS,
+  HOUR_MS,
   InputError,
   KeyPair,
   LEAF_DEFS,
   type KeySpec,
+  checkClusterFiles,
   clusterPkiFiles,
   clusterSpec,
   describeCertificate,
@@ -208,5 +210,42 @@ describe("the cluster PKI in memory", () => {
     expect(bad({ key: { algo: "rsa", size: 1024 } })).toMatch(/RSA key size/);
     expect(firstServiceIP("fd00:10::/108")).toBe("fd00:10::1");
     expect([isIP("10.0.0.1"), isIP("::ffff:10.0.0.1"), isIP("010.0.0.1"), isIP("fe80::1%eth0")]).toEqual([4, 6, 0, 6]);
+  });
+});
+
+describe("a cluster folder's files checked as a whole", () => {
+  it("a folder just made: every certificate of the list, each key matching, each chain and name as planned", async () => {
+    const spec = clusterSpec({ nodeName: "node-1", nodeIPs: ["10.1.1.1"], key: { algo: "ecdsa" } });
+    const files = clusterPkiFiles(await makeClusterPki(spec)).map((f) => ({ ...f, path: `cluster/${f.path}` }));
+    const checked = await checkClusterFiles(files, { spec });
+    expect(checked.map((c) => c.name)).toEqual([...CA_DEFS, ...LEAF_DEFS].map((d) => d.name));
+    expect(checked.flatMap((c) => c.problems.map((p) => `${c.name}: ${p}`))).toEqual([]);
+    expect(new Set(checked.map((c) => `${c.key} ${c.expiry}`))).toEqual(new Set(["matches ok"]));
+    expect(checked.find((c) => c.name === "apiserver")!.info!.sans.ip).toContain("10.1.1.1");
+  });
+
+  it("a swapped key, a missing key, an expired leaf, a name the plan wants and the certificate lacks", async () => {
+    const spec = clusterSpec({ nodeName: "node-1", key: { algo: "ecdsa" } });
+    const now = new Date();
+    const fresh = clusterPkiFiles(await makeClusterPki(spec, { now }));
+    // A PKI made 400 days ago: its leaves (365 days) have expired, its CAs (10 years) have not.
+    const old = clusterPkiFiles(await makeClusterPki(spec, { now: new Date(now.getTime() - 400 * 24 * HOUR_MS) }));
+    const text = (files: typeof fresh, path: string) => files.find((f) => f.path === path)!.content;
+    const files = fresh
+      .filter((f) => f.path !== "pki/clients/admin.key" && !f.path.startsWith("pki/etcd/"))
+      .map((f) => (f.path === "pki/apiserver.key" ? { ...f, content: text(fresh, "pki/kubelet.key") } : f))
+      .concat(old.filter((f) => f.path.startsWith("pki/etcd/")));
+    const checked = await checkClusterFiles(files, { spec: { ...spec, nodeIPs: ["10.9.9.9"] }, now });
+    const byName = new Map(checked.map((c) => [c.name, c]));
+    expect(byName.get("apiserver")!.key).toBe("mismatch");
+    expect(byName.get("apiserver")!.problems).toContain("its key pki/apiserver.key does not match it");
+    expect(byName.get("apiserver")!.problems.join("\n")).toMatch(/its names lack 10\.9\.9\.9, which the plan serves/);
+    expect(byName.get("clients/admin")!.key).toBe("missing");
+    expect(byName.get("clients/admin")!.problems).toContain("its key pki/clients/admin.key is missing");
+    expect([byName.get("etcd/server")!.expiry, byName.get("etcd/ca")!.expiry, byName.get("ca")!.expiry]).toEqual(["expired", "ok", "ok"]);
+    expect(byName.get("etcd/server")!.timeLeftMs).toBeLessThan(0);
+    expect(byName.get("etcd/server")!.problems.join("\n")).toMatch(/not valid at/);
+    expect(byName.get("kubelet")!.problems.join("\n")).toMatch(/its names lack 10\.9\.9\.9/);
+    expect(byName.get("front-proxy-client")!.problems).toEqual([]);
   });
 });
