@@ -9,17 +9,19 @@ import {
   CERT_DEFS,
   type CertDef,
   type CertificateInfo,
+  type CheckedCertificate,
   type ClusterSpec,
-  KeyPair,
+  checkClusterFiles,
   describeCertificate,
-  keyMatchesCertificate,
-  verifyChain,
+  fromBase64,
+  parseCertificate,
   x509,
 } from "@dk-bootstrap/pki";
-import { COMPONENT_KUBECONFIGS, parseKubeconfig } from "@dk-bootstrap/kubeconfig";
+import { COMPONENT_KUBECONFIGS, checkKubeconfig, parseKubeconfig } from "@dk-bootstrap/kubeconfig";
 
-/** A certificate soon to expire: kubeadm renews a year-long leaf in its last month, `certs renew` warns then too. */
-export const SOON_MS = 30 * 24 * 3_600_000;
+import { SOON_MS as SOON } from "@dk-bootstrap/pki";
+
+export { SOON_MS } from "@dk-bootstrap/pki";
 
 /** How a certificate stands. */
 export type Standing = "ok" | "soon" | "expired" | "problem";
@@ -82,29 +84,30 @@ function commonDir(paths: string[]): string {
   return p.slice(0, p.lastIndexOf("/") + 1);
 }
 
-/** Surveys a cluster folder's files against the plan `spec` (the SANs its serving certificates must cover), at `now`. */
+/**
+ * Surveys a cluster folder's files against the plan `spec` at `now`: the certificates and keys as pki's
+ * checkClusterFiles checks them, the kubeconfigs as kubeconfig's checkKubeconfig does.
+ */
 export async function survey(rawFiles: Map<string, Uint8Array>, spec: ClusterSpec, now: Date = new Date()): Promise<Survey> {
   const files = clusterPaths(rawFiles);
+  const texts = [...files].map(([path, data]) => ({ path, content: dec.decode(data) }));
+  const checked = await checkClusterFiles(
+    texts.filter((f) => f.path.startsWith("pki/") || !f.path.includes("/")),
+    { spec, now },
+  );
   const problems: string[] = [];
   const views = new Map<string, CertView>();
   const others: CertView[] = [];
-  for (const [path, data] of files) {
-    if (!path.endsWith(".crt")) continue;
-    const name = path.startsWith("pki/") ? path.slice(4, -4) : path;
-    const def = CERT_DEFS.find((d) => d.name === name);
-    try {
-      const view = await certView(name, def, path, dec.decode(data), now);
-      await checkKey(view, files.get(`${path.slice(0, -4)}.key`));
-      if (def) views.set(name, view);
-      else others.push(view);
-    } catch (e) {
-      problems.push(`${path}: ${(e as Error).message}`);
+  for (const c of checked) {
+    if (!c.info) {
+      problems.push(`${c.path}: ${c.problems.join("; ")}`);
+      continue;
     }
+    const view = certView(c, parseCertificate(texts.find((t) => t.path === c.path)!.content));
+    if (c.def) views.set(c.name, view);
+    else others.push(view);
   }
-  const caCerts = CA_DEFS.map((d) => views.get(d.name)?.cert).filter((c): c is x509.X509Certificate => c !== undefined);
-  for (const view of [...views.values(), ...others]) await checkChain(view, caCerts, now);
-  for (const view of views.values()) checkPlan(view, spec);
-  const kubeconfigs = await kubeconfigViews(files, caCerts, now, problems);
+  const kubeconfigs = await kubeconfigViews(texts, now, problems);
   if (views.size > 0) for (const d of CERT_DEFS) if (!views.has(d.name)) problems.push(`pki/${d.name}.crt: missing (the plan has it)`);
   const authorities = CA_DEFS.map((def) => ({
     ca: def.name as CaName,
@@ -115,55 +118,30 @@ export async function survey(rawFiles: Map<string, Uint8Array>, spec: ClusterSpe
   return { authorities, others, kubeconfigs, problems, files };
 }
 
-async function certView(name: string, def: CertDef | undefined, file: string, pem: string, now: Date): Promise<CertView> {
-  const cert = new x509.X509Certificate(pem);
-  const info = await describeCertificate(cert);
-  const left = cert.notAfter.getTime() - now.getTime();
-  const standing: Standing = left <= 0 ? "expired" : left < SOON_MS ? "soon" : "ok";
-  const problems = standing === "expired" ? [`expired on ${cert.notAfter.toISOString()}`] : [];
-  return { name, file, cert, info, standing, problems, hasKey: false, ...(def ? { def } : {}) };
+/** How a checked certificate is drawn: expired above all, then any problem, then soon to expire. */
+function certView(c: CheckedCertificate, cert: x509.X509Certificate): CertView {
+  // An expired certificate's chain is "not valid" too: its expiry says it.
+  const problems = c.expiry === "expired" ? [`expired on ${cert.notAfter.toISOString()}`, ...c.problems.filter((p) => !/not valid at/.test(p))] : c.problems;
+  const standing: Standing = c.expiry === "expired" ? "expired" : problems.length > 0 ? "problem" : c.expiry;
+  return {
+    name: c.name,
+    file: c.path,
+    cert,
+    info: c.info!,
+    standing,
+    problems,
+    hasKey: c.key === "matches" || c.key === "mismatch",
+    ...(c.def ? { def: c.def } : {}),
+  };
 }
 
-async function checkKey(view: CertView, keyPem: Uint8Array | undefined): Promise<void> {
-  if (!keyPem) return;
-  view.hasKey = true;
-  try {
-    const key = await KeyPair.fromPem(dec.decode(keyPem), { file: `${view.file.slice(0, -4)}.key` });
-    if (!(await keyMatchesCertificate(key, view.cert))) flag(view, "its key does not match the certificate");
-  } catch (e) {
-    flag(view, (e as Error).message);
-  }
-}
-
-async function checkChain(view: CertView, cas: x509.X509Certificate[], now: Date): Promise<void> {
-  for (const p of await verifyChain(view.cert, cas, [], now)) if (!/not valid at/.test(p)) flag(view, p);
-  const wanted = view.def?.ca;
-  if (wanted && cas.length && view.info.issuer.CN !== CA_DEFS.find((d) => d.name === wanted)?.cn({} as ClusterSpec))
-    flag(view, `signed by "${view.info.issuer.CN}", not by ${wanted}`);
-}
-
-/** A serving certificate must cover every name and IP the plan dials it by; a client's identity must be the plan's. */
-function checkPlan(view: CertView, spec: ClusterSpec): void {
-  const def = view.def!;
-  const have = new Set([...view.info.sans.dns, ...view.info.sans.ip]);
-  const missing = (def.hosts?.(spec) ?? []).filter((h) => !have.has(h));
-  if (missing.length) flag(view, `SANs lack ${missing.join(", ")} (the plan dials it by them)`);
-  if (view.info.subject.CN !== def.cn(spec)) flag(view, `CN is "${view.info.subject.CN}", the plan's is "${def.cn(spec)}"`);
-}
-
-function flag(view: CertView, problem: string): void {
-  view.problems.push(problem);
-  if (view.standing !== "expired") view.standing = "problem";
-}
-
-async function kubeconfigViews(files: Map<string, Uint8Array>, cas: x509.X509Certificate[], now: Date, problems: string[]): Promise<KubeconfigView[]> {
+async function kubeconfigViews(texts: { path: string; content: string }[], now: Date, problems: string[]): Promise<KubeconfigView[]> {
   const out: KubeconfigView[] = [];
   const known = new Set(COMPONENT_KUBECONFIGS.map((k) => k.file));
-  for (const [path, data] of files) {
-    const text = dec.decode(data);
-    if (!known.has(path) && !(/\.(conf|ya?ml|kubeconfig)$|^config$/.test(path) && /^kind:\s*Config\b/m.test(text))) continue;
+  for (const { path, content } of texts) {
+    if (!known.has(path) && !(/\.(conf|ya?ml|kubeconfig)$|^config$/.test(path) && /^kind:\s*Config\b/m.test(content))) continue;
     try {
-      out.push(await kubeconfigView(path, text, cas, now));
+      out.push(await kubeconfigView(path, content, now));
     } catch (e) {
       problems.push(`${path}: ${(e as Error).message}`);
     }
@@ -171,29 +149,24 @@ async function kubeconfigViews(files: Map<string, Uint8Array>, cas: x509.X509Cer
   return out;
 }
 
-async function kubeconfigView(file: string, text: string, cas: x509.X509Certificate[], now: Date): Promise<KubeconfigView> {
+async function kubeconfigView(file: string, text: string, now: Date): Promise<KubeconfigView> {
   const cfg = parseKubeconfig(text, file);
   const ctx = cfg.contexts?.find((c) => c.name === cfg["current-context"])?.context;
   const user = cfg.users?.find((u) => u.name === ctx?.user) ?? cfg.users?.[0];
   const cluster = cfg.clusters?.find((c) => c.name === ctx?.cluster) ?? cfg.clusters?.[0];
-  const view: KubeconfigView = { file, server: cluster?.cluster.server ?? "", user: user?.name ?? "", problems: [] };
-  const caData = cluster?.cluster["certificate-authority-data"];
-  const ownCas = caData ? [new x509.X509Certificate(fromBase64(caData))] : cas;
+  const problems = (await checkKubeconfig(cfg, now)).map((p) => `${p.where} ${p.problem}`);
+  const view: KubeconfigView = { file, server: cluster?.cluster.server ?? "", user: user?.name ?? "", problems };
   const certData = user?.user["client-certificate-data"];
-  if (!certData) {
-    view.problems.push("no embedded client certificate");
-    return view;
-  }
-  const entry = COMPONENT_KUBECONFIGS.find((k) => k.file === file);
-  const def = CERT_DEFS.find((d) => d.name === entry?.cert);
-  view.cert = await certView(def?.name ?? file, def, file, fromBase64(certData), now);
-  const keyData = user?.user["client-key-data"];
-  await checkKey(view.cert, keyData ? new TextEncoder().encode(fromBase64(keyData)) : undefined);
-  await checkChain(view.cert, ownCas, now);
-  if (caData && cas.length && !cas.some((c) => c.equal(ownCas[0]!))) view.problems.push("its certificate-authority-data is not the folder's ca.crt");
+  if (!certData) return view;
+  const cert = parseCertificate(dec.decode(fromBase64(certData)));
+  const left = cert.notAfter.getTime() - now.getTime();
+  const def = COMPONENT_KUBECONFIGS.find((k) => k.file === file);
+  const info: CertificateInfo = await describeCertificate(cert);
+  const expired = left <= 0;
+  // Drawn on the certificate's card, once: an expired one says so rather than "not valid at".
+  const certProblems = expired ? [`expired on ${cert.notAfter.toISOString()}`, ...problems.filter((p) => !/not valid|expired/.test(p))] : problems;
+  const standing: Standing = expired ? "expired" : problems.length > 0 ? "problem" : left < SOON ? "soon" : "ok";
+  view.cert = { name: def?.cert ?? file, file, cert, info, standing, problems: certProblems, hasKey: user?.user["client-key-data"] !== undefined };
+  view.problems = [];
   return view;
-}
-
-function fromBase64(b64: string): string {
-  return dec.decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }

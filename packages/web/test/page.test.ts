@@ -247,11 +247,11 @@ describe("the page in Chromium, from file://", () => {
       .locator(".authority button.cert.standing-problem")
       .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.cert, e.querySelector(".card-problems")?.textContent]));
     expect(Object.fromEntries(problems)).toEqual({
-      apiserver: "SANs lack 10.9.9.9 (the plan dials it by them)",
-      "etcd/server": "SANs lack 10.9.9.9 (the plan dials it by them)",
-      "etcd/peer": "SANs lack 10.9.9.9 (the plan dials it by them)",
-      kubelet: "SANs lack 10.9.9.9 (the plan dials it by them)",
-      "clients/kube-proxy": "its key does not match the certificate",
+      apiserver: "its names lack 10.9.9.9, which the plan serves",
+      "etcd/server": "its names lack 10.9.9.9, which the plan serves",
+      "etcd/peer": "its names lack 10.9.9.9, which the plan serves",
+      kubelet: "its names lack 10.9.9.9, which the plan serves",
+      "clients/kube-proxy": "its key pki/clients/kube-proxy.key does not match it",
     });
     // The plan is the folder's: the form shows the settings it was made with.
     expect(await page.inputValue("#node-ip")).toBe("10.9.9.9");
