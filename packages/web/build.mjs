@@ -28,7 +28,6 @@ const csp = [
   "default-src 'none'",
   `script-src ${hash(script)}`,
   `style-src ${hash(style)}`,
-  "img-src data: blob:",
   "connect-src 'none'",
   "form-action 'none'",
   "base-uri 'none'",

@@ -49,12 +49,16 @@ describe("the page in Chromium, from file://", () => {
   let browser: BrowserContext;
   let page: Page;
   const requests: string[] = [];
+  const consoleErrors: string[] = [];
   const work = tempDir("dk-web-");
 
   beforeAll(async () => {
     browser = await launchChromium();
     page = await browser.newPage();
     page.on("request", (r) => requests.push(r.url()));
+    // A style or script the policy blocked would show here, as would any error of the page.
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => consoleErrors.push(e.message));
     await page.goto(pageUrl());
     await page.waitForSelector("body[data-ready=true]");
   });
@@ -177,6 +181,7 @@ describe("the page in Chromium, from file://", () => {
 
   it("sends nothing anywhere: the only request is the file itself, and its policy refuses a connection", async () => {
     expect(new Set(requests.filter((u) => !u.startsWith("blob:")))).toEqual(new Set([pageUrl()]));
+    expect(consoleErrors).toEqual([]);
     const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
     expect(csp).toMatch(/^default-src 'none';/);
     expect(csp).toContain("connect-src 'none'");
