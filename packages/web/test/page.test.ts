@@ -289,6 +289,21 @@ describe("the page in Chromium, from file://", () => {
     expect(low).toEqual([]);
   });
 
+  it("works from the keyboard: Enter in a field makes the PKI, Enter on a certificate shows it", async () => {
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    await page.selectOption("#key-algo", "ecdsa");
+    await page.focus("#node-name");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(".authority button.cert");
+    await page.focus('.authority button.cert[data-cert="etcd/ca"]');
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.cert)).toBe("etcd/server");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.textContent("#details h3")).toBe("etcd/server valid");
+    expect(await page.textContent("#details")).toContain('"common_name": "kubernetes"');
+  });
+
   it("fits a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForSelector(".authority button.cert");
