@@ -92,7 +92,7 @@ export interface CertificateTemplate {
 export async function issueCertificate(tpl: CertificateTemplate, signer: Signer | { selfKey: KeyPair }): Promise<x509.X509Certificate> {
   const selfSigned = "selfKey" in signer;
   const signingKey = selfSigned ? signer.selfKey : signer.key;
-  const ca = selfSigned ? undefined : caFields(new Uint8Array(signer.cert.rawData));
+  const ca = selfSigned ? undefined : await signerFields(signer.cert);
   const subject = tpl.subject instanceof x509.Name ? new Uint8Array(tpl.subject.toArrayBuffer()) : nameDer(tpl.subject);
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", tpl.publicKey));
   const extensions: Uint8Array[] = [];
@@ -111,9 +111,8 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
     extensions.push(extension(EXT.basicConstraints, true, basicConstraints(false)));
   }
   // RFC 5280 4.2.1.2's method 1: SHA-1 of the subjectPublicKey bits.
-  const sha1 = (bits: Bytes) => crypto.subtle.digest("SHA-1", bits).then((d) => new Uint8Array(d));
   extensions.push(extension(EXT.subjectKeyIdentifier, false, octetString(await sha1(publicKeyBits(spki)))));
-  if (ca) extensions.push(extension(EXT.authorityKeyIdentifier, false, authorityKeyIdentifier(ca.subjectKeyId ?? (await sha1(ca.publicKeyBits)))));
+  if (ca) extensions.push(extension(EXT.authorityKeyIdentifier, false, authorityKeyIdentifier(ca.keyId)));
   const sans = generalNames(tpl.sans ?? noSans());
   if (sans) extensions.push(extension(EXT.subjectAltName, false, sans));
 
@@ -131,6 +130,22 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
   });
   const signature = new Uint8Array(await crypto.subtle.sign(params, signingKey.privateKey, tbs));
   return new IssuedCertificate(certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature)), validity);
+}
+
+/** RFC 5280 4.2.1.2's key identifier, method 1: SHA-1 of the subjectPublicKey bits. */
+const sha1 = (bits: Bytes) => crypto.subtle.digest("SHA-1", bits).then((d) => new Uint8Array(d));
+
+/** What a leaf takes from its CA's certificate: the subject's raw bytes (its issuer), notAfter (its cap) and key identifier (its AKI). */
+async function signerFields(cert: x509.X509Certificate): Promise<{ subject: Bytes; notAfter: Date; keyId: Bytes }> {
+  let fields: ReturnType<typeof caFields>;
+  try {
+    fields = caFields(new Uint8Array(cert.rawData));
+  } catch {
+    // DER the library reads leniently but DER's rules refuse (an indefinite or long-form length, a time
+    // without seconds): the library's own reading of the same fields, as certificates were issued before.
+    return { subject: new Uint8Array(cert.subjectName.toArrayBuffer()), notAfter: cert.notAfter, keyId: fromHex(await keyIdOf(cert)) };
+  }
+  return { subject: fields.subject, notAfter: fields.notAfter, keyId: fields.subjectKeyId ?? (await sha1(fields.publicKeyBits)) };
 }
 
 /** What the base class's constructor is given instead of parsed ASN.1: nothing to parse yet. */

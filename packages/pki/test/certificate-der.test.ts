@@ -269,3 +269,24 @@ describe("certificatePem", () => {
     }
   });
 });
+
+describe("a CA certificate in BER the library reads", () => {
+  it("still signs: its subject, notAfter and key identifier are read by the library (a 5-byte length once crashed gencert -ca)", async () => {
+    const k = await KeyPair.generate({ algo: "ecdsa" });
+    const ca = await issueCertificate({ subject: { CN: "ber ca", O: ["o"] }, publicKey: k.publicKey, validity, ca: {} }, { selfKey: k });
+    const der = new Uint8Array(ca.rawData);
+    expect([der[0], der[1]]).toEqual([0x30, 0x82]);
+    // The outer SEQUENCE's length in 5 bytes: BER allows it, DER does not.
+    const ber = Uint8Array.from([0x30, 0x85, 0, 0, 0, der[2]!, der[3]!, ...der.subarray(4)]);
+    const parsed = parseCertificate(ber);
+    const leafKey = await KeyPair.generate({ algo: "ecdsa" });
+    const leaf = await issueCertificate(
+      { subject: { CN: "leaf" }, publicKey: leafKey.publicKey, validity: { ...validity, notAfter: new Date("2099-01-01T00:00:00Z") } },
+      { cert: parsed, key: k },
+    );
+    expect(toHex(new Uint8Array(leaf.issuerName.toArrayBuffer()))).toBe(toHex(new Uint8Array(ca.subjectName.toArrayBuffer())));
+    expect(leaf.notAfter.toISOString()).toBe(ca.notAfter.toISOString());
+    expect(leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(ca.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+    expect(await leaf.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
+  });
+});
