@@ -13,6 +13,7 @@ const GROUPS = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
   cluster: async () => (await import("./commands/cluster.js")).registerCluster,
   etcd: async () => (await import("./commands/etcd.js")).registerEtcd,
+  web: async () => (await import("./commands/web.js")).registerWeb,
 };
 const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   bundle: "node",
@@ -27,6 +28,7 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   apply: "cluster",
   init: "cluster",
   etcd: "etcd",
+  web: "web",
 };
 
 async function buildProgram(command: string | undefined, versionOnly: boolean): Promise<Command> {

@@ -3,11 +3,9 @@ import { join, resolve } from "node:path";
 import {
   type ClusterSpec,
   InputError,
-  type KeyAlgorithm,
   type PkiAction,
   type RenewResult,
   checkExpiration,
-  clusterSpec,
   formatExpirationTables,
   generateClusterPki,
   generateWorkshopPki,
@@ -16,32 +14,14 @@ import {
   renewCertificates,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
-import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
+import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
 import { applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** What the node is called and where it is: the certificates and the node's plan both depend on it. */
-export interface IdentityOptions {
-  nodeName?: string;
-  nodeIp?: string[];
-  serviceCidr?: string;
-  clusterDomain?: string;
-  clusterName?: string;
-}
-
-/** How the PKI and the component kubeconfigs are made (certs, ssh, local). */
-export interface PkiOptions {
-  keyAlgo?: string;
-  keySize?: string;
-  keyFormat?: string;
-  validity?: string;
-  server?: string;
-  contextName?: string;
-  force?: boolean;
-  allowNameRemoval?: boolean;
-}
+export { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags };
 
 /** The flags of a command that makes the cluster folder. */
 export interface ClusterOptions extends IdentityOptions, PkiOptions {
@@ -83,47 +63,6 @@ export function addClusterOptions(cmd: Command): Command {
 
 interface CertsOptions extends ClusterOptions {
   workshop?: boolean;
-}
-
-/** Turns the flags into a ClusterSpec, naming the flag when a value is wrong; flags a command lacks keep their defaults. */
-export function specFromFlags(o: Partial<ClusterOptions>): ClusterSpec {
-  const algo = (o.keyAlgo ?? "rsa") as KeyAlgorithm;
-  if (!["rsa", "ecdsa", "ed25519"].includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
-  if (algo === "ed25519" && o.keySize !== undefined)
-    throw new InputError("Ed25519 keys have one size: drop --key-size", { field: "--key-size", value: o.keySize });
-  const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);
-  if (!Number.isInteger(size)) throw new InputError("must be a whole number", { field: "--key-size", value: o.keySize });
-  return clusterSpec({
-    ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),
-    nodeIPs: o.nodeIp ?? [],
-    ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
-    ...(o.clusterDomain !== undefined ? { clusterDomain: o.clusterDomain } : {}),
-    key: { algo, size },
-    ...(o.keyFormat !== undefined ? { keyFormat: o.keyFormat as ClusterSpec["keyFormat"] } : {}),
-    ...(o.validity !== undefined ? { certValidityMs: parseDuration(o.validity, { field: "--validity" }) } : {}),
-  });
-}
-
-/** The kubeconfigs' choices from the flags; a flag a command lacks keeps its default. */
-export function kubeconfigSpecFromFlags(o: PkiOptions & IdentityOptions): KubeconfigSpec {
-  if (o.server !== undefined) checkServerUrl(o.server);
-  return {
-    clusterName: o.clusterName ?? DEFAULT_KUBECONFIG_SPEC.clusterName,
-    server: o.server ?? DEFAULT_KUBECONFIG_SPEC.server,
-    ...(o.contextName !== undefined ? { contextName: o.contextName } : {}),
-  };
-}
-
-/** The apiserver serves HTTPS only: a URL without a scheme, or with another, would give kubeconfigs no client can use. */
-function checkServerUrl(server: string): void {
-  let url: URL | undefined;
-  try {
-    url = new URL(server);
-  } catch {
-    url = undefined;
-  }
-  if (url?.protocol !== "https:" || url.hostname === "")
-    throw new InputError("must be an https:// URL, e.g. https://192.168.1.10:6443", { field: "--server", value: server });
 }
 
 const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Re-issued", external: "Using the external" };

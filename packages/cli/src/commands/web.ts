@@ -1,0 +1,103 @@
+import { readFile, readdir, stat } from "node:fs/promises";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { join, relative, resolve } from "node:path";
+import { FileSystemError, InputError } from "@dk-bootstrap/pki";
+import type { Command } from "commander";
+
+/** The page, built by packages/web and shipped next to the bundle (bundle/web.html). */
+const PAGE = new URL("web.html", import.meta.url);
+
+/** A cluster folder is a few dozen small files; these bounds keep a mistaken DIR (a home folder) from being read whole. */
+const MAX_FILES = 500;
+const MAX_FILE_BYTES = 1 << 20;
+
+/** `dk-bootstrap web [DIR] [--port P]`: serves the page on localhost, opened on DIR's files when given. */
+export function registerWeb(program: Command): void {
+  program
+    .command("web [dir]")
+    .summary("the page that makes and draws the cluster PKI in your browser, served on localhost")
+    .description(
+      "Serves the page (one self-contained file, which also works opened from disk) on 127.0.0.1 only.\n" +
+        "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
+        "(the page checks that each key matches its certificate): only this machine can reach it.",
+    )
+    .option("--port <port>", "the port to listen on (a free one by default)", "0")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
+    .action(async (dir: string | undefined, o: { port: string }) => {
+      const port = Number(o.port);
+      if (!/^\d+$/.test(o.port) || port > 65535) throw new InputError("must be a port number, 0 to 65535", { field: "--port", value: o.port });
+      const files = dir === undefined ? undefined : await readFolder(dir);
+      const page = withFolder(await readPage(), files);
+      const address = await serve(page, port);
+      const what = dir === undefined ? "" : ` with ${files!.size} files of ${dir} (private keys among them: only this machine can reach it)`;
+      process.stdout.write(`Serving the page on ${address}${what}\nPress Ctrl-C to stop.\n`);
+    });
+}
+
+async function readPage(): Promise<string> {
+  try {
+    return await readFile(PAGE, "utf8");
+  } catch {
+    throw new FileSystemError(PAGE.pathname, "the page is missing from this install (build packages/web)");
+  }
+}
+
+/** DIR's regular files by path relative to DIR (symbolic links are not followed out of it). */
+async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
+  const root = resolve(dir);
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new InputError("not a folder", { field: "DIR", value: dir });
+  const files = new Map<string, Uint8Array>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    if ((await stat(path)).size > MAX_FILE_BYTES) continue;
+    if (files.size >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
+    files.set(relative(root, path).split("\\").join("/"), await readFile(path));
+  }
+  return files;
+}
+
+/** The page with the folder's files in its data block: read without a request (the page's policy allows none). */
+function withFolder(page: string, files: Map<string, Uint8Array> | undefined): string {
+  if (!files) return page;
+  const json = JSON.stringify(Object.fromEntries([...files].map(([p, data]) => [p, Buffer.from(data).toString("base64")])));
+  // "<" written as \u003c: a path cannot end the data block.
+  const block = `<script type="application/json" id="dk-folder">${json.replaceAll("<", "\\u003c")}</script>`;
+  return page.replace('<script type="application/json" id="dk-folder"></script>', () => block);
+}
+
+/** Serves `page` on 127.0.0.1 until SIGINT/SIGTERM; resolves to its address. */
+function serve(page: string, port: number): Promise<string> {
+  const body = Buffer.from(page);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const addr = server.address();
+    const own = typeof addr === "object" && addr ? [`127.0.0.1:${addr.port}`, `localhost:${addr.port}`] : [];
+    // A page elsewhere could reach this port through a DNS name it points at 127.0.0.1: only our own names are answered.
+    if (!own.includes(req.headers.host ?? "")) return end(res, 403, "forbidden");
+    if (req.method !== "GET" && req.method !== "HEAD") return end(res, 405, "method not allowed");
+    if (req.url !== "/" && req.url !== "/index.html") return end(res, 404, "not found");
+    res.writeHead(200, {
+      "content-type": "text/html; charset=utf-8",
+      "content-length": body.length,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "EADDRINUSE" ? new InputError("port in use", { field: "--port", value: String(port) }) : e),
+    );
+    server.listen(port, "127.0.0.1", () => {
+      const addr = server.address();
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(0));
+      resolvePromise(`http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : port}/`);
+    });
+  });
+}
+
+function end(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(`${text}\n`);
+}

@@ -1,0 +1,98 @@
+// `dk-bootstrap web [DIR] [--port P]`: the page served on localhost only, opened on a cluster folder.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { request } from "node:http";
+import { join } from "node:path";
+import type { BrowserContext } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, dk, tempDir } from "../../../test-support/peers.js";
+import { launchChromium } from "./browser.js";
+
+/** Starts `dk-bootstrap web ...` and resolves to the address it prints. */
+function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; out: string }> {
+  const proc = spawn(process.execPath, [CLI, "web", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const m = /Serving the page on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) resolve({ proc, url: m[1]!, out });
+    });
+    proc.stderr!.on("data", (d) => (out += d));
+    proc.once("exit", (code) => reject(new Error(`dk-bootstrap web exited ${code}: ${out}`)));
+  });
+}
+
+/** A GET with the Host header given (a browser sends the name it dialed). */
+function get(url: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: host ? { host } : {} }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("dk-bootstrap web", () => {
+  const work = tempDir("dk-web-cli-");
+  const cluster = join(work, "cluster");
+  let server: { proc: ChildProcess; url: string; out: string };
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    expect(dk(["certs", "--dir", cluster, "--key-algo", "ecdsa"]).status).toBe(0);
+    server = await serve([cluster]);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    server?.proc.kill("SIGTERM");
+    await browser?.close();
+  });
+
+  it("serves the page on 127.0.0.1 and says the folder's keys stay on this machine", async () => {
+    expect(server.out).toMatch(
+      /^Serving the page on http:\/\/127\.0\.0\.1:\d+\/ with 43 files of .*cluster \(private keys among them: only this machine can reach it\)$/m,
+    );
+    const page = await get(server.url);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('id="dk-folder">{"');
+    expect((await get(`${server.url}pki/ca.key`)).status).toBe(404);
+  });
+
+  it("answers no other name than its own (a DNS name pointed at 127.0.0.1 by another site gets nothing)", async () => {
+    const port = new URL(server.url).port;
+    expect((await get(server.url, `evil.example:${port}`)).status).toBe(403);
+    expect((await get(server.url, `localhost:${port}`)).status).toBe(200);
+  });
+
+  it("opens the page on the folder: every certificate drawn, checked against its key", async () => {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(server.url);
+    await page.waitForSelector(".authority button.cert");
+    expect(await page.locator(".authority button.cert").count()).toBe(17);
+    expect(await page.locator(".authority button.cert.standing-ok").count()).toBe(17);
+    expect(await page.textContent("#summary")).toMatch(/^17 certificates: 17 valid, 0 expiring within 30 days, 0 expired, 0 with problems; 6 kubeconfigs\.$/);
+    expect(requests).toEqual([server.url]);
+  });
+
+  it("refuses a bad port or a folder that is not one, in one line", () => {
+    const port = dk(["web", "--port", "http"]);
+    expect(port.status).toBe(1);
+    expect(port.stderr).toBe('error: --port: must be a port number, 0 to 65535 (got "http")\n');
+    const missing = dk(["web", join(work, "nowhere")]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`error: DIR: not a folder (got ${JSON.stringify(join(work, "nowhere"))})\n`);
+  });
+
+  it("ships the page in the CLI's package", () => {
+    const files = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: join(import.meta.dirname, "..", "..", "cli") }).toString()) as {
+      files: { path: string }[];
+    }[];
+    expect(files[0]!.files.map((f) => f.path)).toContain("bundle/web.html");
+  });
+});

@@ -1,0 +1,69 @@
+// A real etcd with client-cert-auth on ports of this run's own, serving with a cluster folder's etcd certificates.
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { freePorts } from "../../../test-support/machine.js";
+import { peer, run } from "../../../test-support/peers.js";
+
+/** A running etcd and an etcdctl that dials it with one of the folder's etcd client certificates. */
+export interface Etcd {
+  ctl(args: string[], cert?: string): ReturnType<typeof run>;
+  stop(): void;
+}
+
+/** Starts etcd on `dir`'s pki/etcd certificates; resolves once the health-check client sees it healthy. */
+export async function startEtcd(dir: string): Promise<Etcd> {
+  const pki = (name: string) => join(dir, "pki", name);
+  let client = "";
+  const ctl = (args: string[], cert?: string) =>
+    run(
+      peer("etcdctl"),
+      [
+        "--endpoints",
+        client,
+        "--cacert",
+        pki("etcd/ca.crt"),
+        "--dial-timeout",
+        "3s",
+        "--command-timeout",
+        "2s",
+        ...(cert ? ["--cert", pki(`${cert}.crt`), "--key", pki(`${cert}.key`)] : []),
+        ...args,
+      ],
+      { env: { ...process.env, ETCDCTL_API: "3" } },
+    );
+  let log = "";
+  // Free when chosen, but another process may bind one first: then etcd exits at once, and another pair is tried.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [clientPort, peerPort] = await freePorts(2);
+    client = `https://127.0.0.1:${clientPort}`;
+    const peerUrl = `https://127.0.0.1:${peerPort}`;
+    log = "";
+    const etcd: ChildProcess = spawn(peer("etcd"), [
+      ...["--name", "kubernetes", "--data-dir", join(dir, `etcd-data-${attempt}`)],
+      ...["--listen-client-urls", client, "--advertise-client-urls", client],
+      ...["--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", `kubernetes=${peerUrl}`],
+      ...["--client-cert-auth", "--trusted-ca-file", pki("etcd/ca.crt"), "--cert-file", pki("etcd/server.crt"), "--key-file", pki("etcd/server.key")],
+      ...[
+        "--peer-client-cert-auth",
+        "--peer-trusted-ca-file",
+        pki("etcd/ca.crt"),
+        "--peer-cert-file",
+        pki("etcd/peer.crt"),
+        "--peer-key-file",
+        pki("etcd/peer.key"),
+      ],
+    ]);
+    const exited = new Promise((r) => etcd.once("exit", r));
+    etcd.stderr!.on("data", (d) => (log += d));
+    etcd.stdout!.on("data", (d) => (log += d));
+    for (let i = 0; i < 240; i++) {
+      if (ctl(["endpoint", "health"], "etcd/healthcheck-client").status === 0) return { ctl, stop: () => etcd.kill("SIGTERM") };
+      if (etcd.exitCode !== null || etcd.signalCode !== null) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    etcd.kill("SIGKILL");
+    await exited;
+    if (!/address already in use/.test(log)) break;
+  }
+  throw new Error(`etcd did not become healthy:\n${log.slice(-2000)}`);
+}
