@@ -18,7 +18,6 @@ import {
   octetString,
   oid,
   printableString,
-  readTime,
   readTlv,
   sequence,
   setOf,
@@ -170,25 +169,23 @@ export const certificateDer = (tbs: Uint8Array, algorithmIdentifier: Uint8Array,
 export interface CaFields {
   /** The subject's raw bytes: a leaf's issuer must be these bytes (Go matches parents by raw bytes). */
   subject: Bytes;
-  notAfter: Date;
   /** The SubjectKeyIdentifier extension's key identifier, when there is one. */
   subjectKeyId?: Bytes;
   /** The subjectPublicKey bits, for a key identifier when the certificate has no SKI. */
   publicKeyBits: Bytes;
 }
 
-/** Reads a certificate's subject, notAfter, SKI and public key bits; throws RangeError on DER it cannot walk. */
+/** Reads a certificate's subject, SKI and public key bits; throws on DER it cannot walk. */
 export function caFields(der: Bytes): CaFields {
   const cert = readTlv(der, 0);
   const tbs = readTlv(der, cert.start, cert.end);
   const parts = children(der, tbs);
   // version [0] is there in every v3 certificate; serial, signature, issuer, validity, subject, spki follow.
   const at = parts[0]?.tag === 0xa0 ? 1 : 0;
-  const [validity, subject, spki] = [parts[at + 3], parts[at + 4], parts[at + 5]];
-  if (!validity || !subject || !spki) throw new RangeError("truncated TBSCertificate");
-  const notAfter = readTime(der, children(der, validity)[1]!);
-  const keyBits = children(der, spki)[1]!;
-  const out: CaFields = { subject: der.slice(subject.at, subject.end), notAfter, publicKeyBits: der.slice(keyBits.start + 1, keyBits.end) };
+  const [subject, spki] = [parts[at + 4], parts[at + 5]];
+  const keyBits = spki && children(der, spki)[1];
+  if (subject?.tag !== TAG.SEQUENCE || keyBits?.tag !== TAG.BIT_STRING) throw new RangeError("not a TBSCertificate");
+  const out: CaFields = { subject: der.slice(subject.at, subject.end), publicKeyBits: der.slice(keyBits.start + 1, keyBits.end) };
   const exts = parts.find((p) => p.tag === 0xa3);
   if (exts) {
     const skiOid = oid(EXT.subjectKeyIdentifier);

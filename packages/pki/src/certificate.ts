@@ -118,7 +118,7 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
 
   const params = signatureParams(signingKey.spec);
   const scheme = signatureScheme(signingKey.spec, params);
-  const validity = { notBefore: tpl.validity.notBefore, notAfter: ca && tpl.validity.notAfter > ca.notAfter ? ca.notAfter : tpl.validity.notAfter };
+  const validity = { notBefore: tpl.validity.notBefore, notAfter: selfSigned ? tpl.validity.notAfter : cappedAtCa(tpl.validity.notAfter, signer.cert) };
   const tbs = tbsCertificate({
     serial: fromHex(tpl.serial ?? randomSerial()),
     signature: scheme.algorithmIdentifier,
@@ -135,17 +135,17 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
 /** RFC 5280 4.2.1.2's key identifier, method 1: SHA-1 of the subjectPublicKey bits. */
 const sha1 = (bits: Bytes) => crypto.subtle.digest("SHA-1", bits).then((d) => new Uint8Array(d));
 
-/** What a leaf takes from its CA's certificate: the subject's raw bytes (its issuer), notAfter (its cap) and key identifier (its AKI). */
-async function signerFields(cert: x509.X509Certificate): Promise<{ subject: Bytes; notAfter: Date; keyId: Bytes }> {
+/** What a leaf takes from its CA's certificate: the subject's raw bytes (its issuer) and key identifier (its AKI). */
+async function signerFields(cert: x509.X509Certificate): Promise<{ subject: Bytes; keyId: Bytes }> {
   let fields: ReturnType<typeof caFields>;
   try {
     fields = caFields(new Uint8Array(cert.rawData));
   } catch {
-    // DER the library reads leniently but DER's rules refuse (an indefinite or long-form length, a time
-    // without seconds): the library's own reading of the same fields, as certificates were issued before.
-    return { subject: new Uint8Array(cert.subjectName.toArrayBuffer()), notAfter: cert.notAfter, keyId: fromHex(await keyIdOf(cert)) };
+    // DER the library reads leniently but DER's rules refuse (an indefinite or a 5-byte length): the
+    // library's own reading of the same fields, as certificates were issued before.
+    return { subject: new Uint8Array(cert.subjectName.toArrayBuffer()), keyId: fromHex(await keyIdOf(cert)) };
   }
-  return { subject: fields.subject, notAfter: fields.notAfter, keyId: fields.subjectKeyId ?? (await sha1(fields.publicKeyBits)) };
+  return { subject: fields.subject, keyId: fields.subjectKeyId ?? (await sha1(fields.publicKeyBits)) };
 }
 
 /** What the base class's constructor is given instead of parsed ASN.1: nothing to parse yet. */

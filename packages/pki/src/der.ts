@@ -193,16 +193,6 @@ export function children(der: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-/** The time a UTCTime or GeneralizedTime TLV holds (the forms {@link time} writes: whole seconds, `Z`). */
-export function readTime(der: Uint8Array, t: Tlv): Date {
-  const s = new TextDecoder().decode(der.subarray(t.start, t.end));
-  const m = (t.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/ : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/).exec(s);
-  if (!m) throw new RangeError(`unsupported certificate time: ${s}`);
-  const n = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const year = t.tag === TAG.UTC_TIME ? (n[0] < 50 ? 2000 + n[0] : 1900 + n[0]) : n[0];
-  return new Date(Date.UTC(year, n[1] - 1, n[2], n[3], n[4], n[5]));
-}
-
 /** Lower-case hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let s = "";

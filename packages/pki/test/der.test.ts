@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ipBytes, nameDer } from "../src/certificate-der.js";
-import { children, fromHex, namedBits, oid, readTime, readTlv, setOf, time, tlv, toHex, unsignedInteger } from "../src/der.js";
+import { children, fromHex, namedBits, oid, readTlv, setOf, time, tlv, toHex, unsignedInteger } from "../src/der.js";
 
 const hex = (bytes: Uint8Array) => toHex(bytes);
 
@@ -46,7 +46,7 @@ describe("der.ts", () => {
     for (const bad of ["1", "3.1", "1.40", "1.2.x", "1..2"]) expect(() => oid(bad), bad).toThrow(RangeError);
   });
 
-  it("writes UTCTime through 2049 and GeneralizedTime from 2050 (RFC 5280 4.1.2.5), whole seconds, and reads both back", () => {
+  it("writes UTCTime through 2049 and GeneralizedTime from 2050 (RFC 5280 4.1.2.5), whole seconds", () => {
     const cases = [
       ["1950-01-01T00:00:00.000Z", "17", "500101000000Z"],
       ["1999-12-31T23:59:59.999Z", "17", "991231235959Z"],
@@ -59,7 +59,6 @@ describe("der.ts", () => {
       const der = time(new Date(iso));
       expect(hex(der.subarray(0, 1)), iso).toBe(tag);
       expect(new TextDecoder().decode(der.subarray(2)), iso).toBe(text);
-      expect(readTime(der, readTlv(der, 0)).toISOString(), iso).toBe(iso.replace(/\.\d{3}Z$/, ".000Z"));
     }
     expect(() => time(new Date("1949-12-31T23:59:59Z"))).toThrow(RangeError);
     expect(() => time(new Date(Number.NaN))).toThrow(RangeError);
