@@ -57,7 +57,11 @@ export const COMPONENTS: readonly Component[] = [
     name: "kube-controller-manager",
     step: "kube-controller-manager",
     reads: [
-      { file: "pki/ca.crt", as: "--client-ca-file, --root-ca-file, --cluster-signing-cert-file" },
+      { file: "pki/ca.crt", as: "--root-ca-file" },
+      {
+        file: "pki/ca.crt",
+        as: "--client-ca-file, --cluster-signing-cert-file (as ca-signer.crt: the signing certificate alone, which a CA rotation keeps single)",
+      },
       { file: "pki/ca.key", as: "--cluster-signing-key-file" },
       { file: "pki/front-proxy-ca.crt", as: "--requestheader-client-ca-file" },
       { file: "pki/sa.key", as: "--service-account-private-key-file" },
