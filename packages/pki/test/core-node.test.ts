@@ -50,6 +50,20 @@ describe("ip.ts accepts what node:net's isIP accepts, and nothing else", () => {
     }
     expect(differ).toEqual([]);
   });
+
+  it("on 100000 seeded colon-separated forms: 1 to 10 groups, at most two gaps, IPv4 tails, zones", () => {
+    const groups = ["0", "1", "ab", "FFFF", "12345", "g", "", "1.2.3.4", "256.1.1.1", "01.2.3.4"];
+    const zones = ["", "", "%eth0", "%", "%a.b-c:d", "%a%b", "%é"];
+    const rand = prng(17);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const differ: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const parts = Array.from({ length: 1 + Math.floor(rand() * 10) }, () => (rand() < 0.8 ? pick(groups.slice(0, 4)) : pick(groups)));
+      const s = parts.join(":") + pick(zones);
+      if (isIP(s) !== nodeIsIP(s)) differ.push(s);
+    }
+    expect(differ).toEqual([]);
+  });
 });
 
 describe("bytes.ts decodes as Buffer does", () => {
