@@ -161,7 +161,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     expect(seen.failures).toEqual([]);
     expect(seen.requests).toBeGreaterThan(10);
     console.log(
-      `client loop: ${seen.requests} rounds, ${seen.tornReads} torn reads of the certificate and key re-read, ${seen.cut.length} requests cut by a member's stop made again`,
+      `client loop: ${seen.requests} rounds, ${seen.tornReads} torn reads of the certificate and key re-read, ${seen.cut.length} requests cut by a member's stop made again${seen.cut.map((c) => `\n  cut: ${c}`).join("")}`,
     );
     expect(rotation()).toMatchObject({ phase: 3, rolledOut: true });
 
@@ -223,7 +223,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     expect(seen.failures).toEqual([]);
     expect(seen.requests).toBeGreaterThan(10);
     console.log(
-      `client loop: ${seen.requests} rounds, ${seen.tornReads} torn reads of the certificate and key re-read, ${seen.cut.length} requests cut by a member's stop made again`,
+      `client loop: ${seen.requests} rounds, ${seen.tornReads} torn reads of the certificate and key re-read, ${seen.cut.length} requests cut by a member's stop made again${seen.cut.map((c) => `\n  cut: ${c}`).join("")}`,
     );
     expect(rotation()).toMatchObject({ phase: 3, rolledOut: true, aborting: true });
     expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).toBe(before);
