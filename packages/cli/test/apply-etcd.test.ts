@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { etcdClientLoop } from "../../../test-support/etcd-client-loop.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
@@ -58,7 +59,8 @@ describe("apply --until etcd on network-namespace hosts", () => {
 
   /**
    * A client as real ones are: every 100 ms a write then a read of a counter through all members, each request reading its
-   * certificate and CA from the cluster folder again. It also counts the samples with two members' etcd down at once.
+   * certificate and CA from the cluster folder again (test-support/etcd-client-loop.ts: a request that a member's log
+   * proves was cut by that member's stop is made again). It also counts the samples with two members' etcd down at once.
    */
   const clientLoop = (hosts: ClusterHost[]) => {
     const alive = (h: ClusterHost) => {
@@ -69,27 +71,17 @@ describe("apply --until etcd on network-namespace hosts", () => {
         return false;
       }
     };
-    let stop = false;
-    const seen = { requests: 0, twoDown: 0, failures: [] as string[] };
-    const done = (async () => {
-      while (!stop) {
-        const value = String(++seen.requests);
-        // A failed request is one that does not succeed, not a slow one: on a loaded machine (another suite beside
-        // this one) a request made while a member restarts and leadership moves took longer than the helper's 5 s.
-        const put = await etcdctl(hosts[0]!, hosts, "put", "/dk/counter", value, "--command-timeout=30s");
-        const get = await etcdctl(hosts[0]!, hosts, "get", "/dk/counter", "--print-value-only", "--command-timeout=30s");
-        if (put.status !== 0 || get.stdout.trim() !== value) seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
-        if (hosts.filter((h) => !alive(h)).length >= 2) seen.twoDown++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    return {
-      stop: async () => {
-        stop = true;
-        await done;
-        return seen;
+    const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
+    const files = { ca: join(pki, "ca.crt"), cert: join(pki, "healthcheck-client.crt"), key: join(pki, "healthcheck-client.key") };
+    let twoDown = 0;
+    const loop = etcdClientLoop(
+      hosts,
+      () => files,
+      () => {
+        if (hosts.filter((h) => !alive(h)).length >= 2) twoDown++;
       },
-    };
+    );
+    return { stop: async () => ({ ...(await loop.stop()), twoDown }) };
   };
 
   beforeAll(async () => {

@@ -196,7 +196,7 @@ export const plannedContext = (spec: NodeSpec): StepContext => ({
 /** What the cluster-wide rollout cannot do live, said rather than hidden (printed by the CLI before it starts). */
 export function rotationCaveats(name: string): string[] {
   const out = [
-    "etcd and the apiserver read CA files only at start: each phase restarts every member and apiserver that uses them, one at a time (no downtime with 3 members and the apiserver's --etcd-servers listing all)",
+    "etcd and the apiserver read CA files only at start: each phase restarts every member and apiserver that uses them, one at a time (no downtime with 3 members and the apiserver's --etcd-servers listing all; a request in flight on a member as it stops is dropped, not drained, as etcd stops with client TLS on: clients make it again)",
   ];
   if (name === "cluster")
     out.push(
