@@ -3,6 +3,7 @@
  * make with GNU tar, in memory, with no dependency. Only regular files and directories are written; a
  * reader meets more kinds (links, pax headers) and skips what is not a regular file.
  */
+import { DkError, concatBytes } from "@dk-bootstrap/pki";
 
 /** One file of an archive, its path relative to the archive's root (`cluster/pki/ca.crt`). */
 export interface TarFile {
@@ -37,7 +38,7 @@ export function writeTar(files: readonly TarFile[], mtime: Date = new Date(), di
     if (pad) parts.push(new Uint8Array(pad));
   }
   parts.push(new Uint8Array(BLOCK * 2));
-  return concat(parts);
+  return concatBytes(...parts);
 }
 
 function header(path: string, mode: number, size: number, mtime: number, type: "0" | "5"): Uint8Array {
@@ -77,18 +78,12 @@ function put(h: Uint8Array, at: number, len: number, text: string): void {
   h.set(enc.encode(text).subarray(0, len), at);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** A tar archive that cannot be read, with where it went wrong. */
-export class TarError extends Error {}
+export class TarError extends DkError {
+  constructor(message: string) {
+    super(message, "TAR");
+  }
+}
 
 /** The regular files of a ustar/GNU/pax archive, paths without a leading `./`. */
 export function readTar(data: Uint8Array): TarFile[] {

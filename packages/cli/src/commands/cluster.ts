@@ -17,6 +17,7 @@ import {
   type ClusterFile,
   EXAMPLE_CLUSTER_FILE,
   type HostConnection,
+  type RunEvent,
   PhaseError,
   type Transport,
   type Versions,
@@ -164,6 +165,38 @@ function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string
     .join("\n");
 }
 
+/** `--concurrency`: how many hosts a phase works on at once. */
+export function concurrencyOf(o: ApplyFlags): number {
+  const concurrency = Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
+  return concurrency;
+}
+
+/**
+ * Runs a rollout over connected hosts with one output per host (`events` feeds it). A failed phase says each host's
+ * outcome on one line before the error goes up; the outputs and the connections are closed whatever happens.
+ */
+export async function withHostOutputs<T>(
+  conns: HostConnection[],
+  o: Pick<ApplyFlags, "json" | "verbose">,
+  work: (events: (host: string, e: RunEvent) => void) => Promise<T>,
+): Promise<T> {
+  const outputs = new Map<string, RunOutput>();
+  const out = (host: string) => outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
+  try {
+    return await work((host, e) => out(host).sink(e));
+  } catch (e) {
+    if (e instanceof PhaseError)
+      for (const r of e.outcomes)
+        process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
+    throw e;
+  } finally {
+    for (const x of outputs.values()) await x.close();
+    await Promise.all(conns.map((c) => c.transport.close()));
+  }
+}
+
 /** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
 export async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
   const flags: ApplyFlags = { ...o, concurrency: "10" };
@@ -278,9 +311,7 @@ export function registerCluster(program: Command): void {
       "\nExamples:\n  dk-bootstrap init > cluster.yaml\n  dk-bootstrap apply -f cluster.yaml --until etcd\n  dk-bootstrap apply -f cluster.yaml --dry-run",
     )
     .action(async (o: ApplyFlags) => {
-      const concurrency = Number(o.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1)
-        throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
+      const concurrency = concurrencyOf(o);
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
@@ -291,10 +322,7 @@ export function registerCluster(program: Command): void {
       }
       await ensureFolder(dir, 0o700);
       const conns = await connectAll(cluster, o);
-      const outputs = new Map<string, RunOutput>();
-      const out = (host: string) =>
-        outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
-      try {
+      await withHostOutputs(conns, o, async (events) => {
         const outcomes = await applyCluster(conns, {
           dir,
           cluster,
@@ -303,21 +331,13 @@ export function registerCluster(program: Command): void {
           ...(o.from ? { from: o.from } : {}),
           ...(o.until ? { until: o.until } : {}),
           ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
-          events: (host, e) => out(host).sink(e),
+          events,
           say: (line) => process.stdout.write(`[cluster] ${line}\n`),
         });
         for (const r of outcomes)
           process.stdout.write(
             `[${r.nodeName}] ${r.role === "removed" ? "removed from the cluster" : `${r.role}: ${r.done.length} step(s) run, ${r.skipped.length} already done`}\n`,
           );
-      } catch (e) {
-        if (e instanceof PhaseError)
-          for (const r of e.outcomes)
-            process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
-        throw e;
-      } finally {
-        for (const o2 of outputs.values()) await o2.close();
-        await Promise.all(conns.map((c) => c.transport.close()));
-      }
+      });
     });
 }

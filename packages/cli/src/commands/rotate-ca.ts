@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
 import { type CaName, InputError, RotationError, ensureFolder, readRotation, rotatableCa, rotationInProgress, withClusterFolder } from "@dk-bootstrap/pki";
-import { PhaseError, hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
-import { RunOutput } from "../render/output.js";
-import { type ApplyFlags, connectAll, readCluster, versionsFor } from "./cluster.js";
+import { hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
+import { type ApplyFlags, concurrencyOf, connectAll, readCluster, versionsFor, withHostOutputs } from "./cluster.js";
 
 /** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
 export async function checkRotationState(dir: string, name: string, ca: CaName, abort: boolean, how: string): Promise<void> {
@@ -37,9 +36,7 @@ export async function rotateCaCommand(name: string, how: string | undefined, tar
 }
 
 async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: string }): Promise<void> {
-  const concurrency = Number(o.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
+  const concurrency = concurrencyOf(o);
   const cluster = await readCluster({ ...o, file: o.file });
   const dir = resolve(o.dir);
   const versions = await versionsFor(cluster, dir);
@@ -62,9 +59,7 @@ async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: st
   await checkRotationState(dir, name, ca, o.abort ?? false, `-f ${o.file}`);
   for (const c of rotationCaveats(name)) say(`note: ${c}`);
   const conns = await connectAll(cluster, o);
-  const outputs = new Map<string, RunOutput>();
-  const out = (host: string) => outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: o.json ?? false, verbose: o.verbose ?? false })).get(host)!;
-  try {
+  await withHostOutputs(conns, o, async (events) => {
     const r = await rotateCa(conns, {
       name,
       dir,
@@ -73,17 +68,9 @@ async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: st
       concurrency,
       ...(o.abort ? { abort: true } : {}),
       ...(o.until ? { until: o.until } : {}),
-      events: (host, e) => out(host).sink(e),
+      events,
       say,
     });
     say(`done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256), everywhere; the old one's key is kept in ${resolve(dir, r.archive)}`);
-  } catch (e) {
-    if (e instanceof PhaseError)
-      for (const r of e.outcomes)
-        process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
-    throw e;
-  } finally {
-    for (const x of outputs.values()) await x.close();
-    await Promise.all(conns.map((c) => c.transport.close()));
-  }
+  });
 }
