@@ -1,4 +1,5 @@
-import { readFile, readdir, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readFile, readdir, stat } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { join, relative, resolve } from "node:path";
 import { FileSystemError, InputError } from "@dk-bootstrap/pki";
@@ -42,20 +43,49 @@ async function readPage(): Promise<string> {
   }
 }
 
+/** What marks a folder as a cluster folder (`certs`'s, or kubeadm's /etc/kubernetes): any other folder's keys stay out of the page. */
+const MARKS = ["cluster.yaml", "pki/ca.crt"];
+
 /** DIR's regular files by path relative to DIR (symbolic links are not followed out of it). */
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new InputError("not a folder", { field: "DIR", value: dir });
+  const marked = await Promise.all(
+    MARKS.map((m) =>
+      stat(join(root, m)).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
+    ),
+  );
+  if (!marked.includes(true)) throw new InputError(`not a cluster folder: it has neither ${MARKS.join(" nor ")}`, { field: "DIR", value: dir });
   const files = new Map<string, Uint8Array>();
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    if ((await stat(path)).size > MAX_FILE_BYTES) continue;
+    const data = await readRegular(path);
+    if (!data) continue;
     if (files.size >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
-    files.set(relative(root, path).split("\\").join("/"), await readFile(path));
+    files.set(relative(root, path).split("\\").join("/"), data);
   }
   return files;
+}
+
+/**
+ * A regular file's bytes, or undefined when it is too big or no longer a regular file: the check is made on the opened file
+ * (no link followed, never blocking on a FIFO) because the entry may have been swapped since the folder was listed.
+ */
+async function readRegular(path: string): Promise<Uint8Array | undefined> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!file) return undefined;
+  try {
+    const info = await file.stat();
+    if (!info.isFile() || info.size > MAX_FILE_BYTES) return undefined;
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
 }
 
 /** The page with the folder's files in its data block: read without a request (the page's policy allows none). */
@@ -82,6 +112,11 @@ function serve(page: string, port: number): Promise<string> {
       "content-length": body.length,
       "cache-control": "no-store",
       "x-content-type-options": "nosniff",
+      // The page holds keys: no other page may frame it (a meta policy cannot say frame-ancestors), load it, or learn its address.
+      "x-frame-options": "DENY",
+      "content-security-policy": "frame-ancestors 'none'",
+      "cross-origin-resource-policy": "same-origin",
+      "referrer-policy": "no-referrer",
     });
     res.end(req.method === "HEAD" ? undefined : body);
   });
