@@ -10,6 +10,8 @@ import { CLI, dk, tempDir } from "../../../test-support/peers.js";
 interface Served {
   proc: ChildProcess;
   port: number;
+  /** The path the page is served at (a per-run secret when it holds a folder). */
+  path: string;
   out: string;
 }
 
@@ -24,10 +26,10 @@ function serve(args: string[]): Promise<Served> {
     }, 60_000);
     proc.stdout!.on("data", (d) => {
       out += d;
-      const m = /Serving the page on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      const m = /Serving the page on http:\/\/127\.0\.0\.1:(\d+)(\/\S*)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, port: Number(m[1]), out });
+        resolve({ proc, port: Number(m[1]), path: m[2]!, out });
       }
     });
     proc.stderr!.on("data", (d) => (out += d));
@@ -95,7 +97,7 @@ describe("dk-bootstrap web under attack", () => {
   });
 
   it("embeds the folder's own files only: no link followed out of it, no FIFO read, no huge file read", async () => {
-    const page = await raw(server.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`);
+    const page = await raw(server.port, `GET ${server.path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`);
     expect(page.status).toBe(200);
     const files = embedded(page.body);
     expect(files["pki/ca.key"]).toMatch(/^-----BEGIN (EC )?PRIVATE KEY-----/);
@@ -116,19 +118,48 @@ describe("dk-bootstrap web under attack", () => {
       `127.0.0.1:${p + 1}`,
       `127.0.0.1:${p}@evil.example`,
     ]) {
-      const a = await raw(p, `GET / HTTP/1.1\r\nHost: ${host}`);
+      const a = await raw(p, `GET ${server.path} HTTP/1.1\r\nHost: ${host}`);
       expect([host, a.status]).toEqual([host, 403]);
       expect(a.body).not.toContain("PRIVATE KEY");
     }
-    const none = await raw(p, "GET / HTTP/1.0");
+    const none = await raw(p, `GET ${server.path} HTTP/1.0`);
     expect(none.status).toBe(403);
     expect(none.body).not.toContain("dk-folder");
-    expect((await raw(p, `GET / HTTP/1.0\r\nHost: localhost:${p}`)).status).toBe(200);
+    expect((await raw(p, `GET ${server.path} HTTP/1.0\r\nHost: localhost:${p}`)).status).toBe(200);
+  });
+
+  it("serves the folder's page at a per-run secret path only: another local user who finds the port gets nothing", async () => {
+    expect(server.path).toMatch(/^\/[A-Za-z0-9_-]{22}\/$/);
+    const p = server.port;
+    for (const path of ["/", "/index.html", server.path.slice(0, -1), `${server.path}x`, server.path.toUpperCase(), `/${server.path.slice(2)}`]) {
+      const a = await raw(p, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${p}`);
+      expect([path, a.status]).toEqual([path, 404]);
+      expect(a.body).not.toContain("dk-folder");
+    }
+    const other = await serve([cluster]);
+    try {
+      expect(other.path).not.toBe(server.path);
+    } finally {
+      other.proc.kill("SIGKILL");
+    }
   });
 
   it("serves nothing but the page: no other path, no traversal, no listing", async () => {
     const p = server.port;
-    for (const path of ["/pki/ca.key", "/../pki/ca.key", "/%2e%2e/pki/ca.key", "/pki/", "//", "/?x", "/index.html/", "/./", "*", "http://evil.example/"]) {
+    for (const path of [
+      `${server.path}../pki/ca.key`,
+      `${server.path}pki/ca.key`,
+      "/pki/ca.key",
+      "/../pki/ca.key",
+      "/%2e%2e/pki/ca.key",
+      "/pki/",
+      "//",
+      "/?x",
+      "/index.html/",
+      "/./",
+      "*",
+      "http://evil.example/",
+    ]) {
       const a = await raw(p, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${p}`);
       expect([path, a.status]).toEqual([path, a.status === 400 ? 400 : 404]);
       expect(a.body).not.toContain("PRIVATE KEY");
@@ -138,21 +169,21 @@ describe("dk-bootstrap web under attack", () => {
 
   it("answers HEAD without a body and refuses POST, PUT, OPTIONS, DELETE; no response lets another origin read it", async () => {
     const p = server.port;
-    const head = await raw(p, `HEAD / HTTP/1.1\r\nHost: 127.0.0.1:${p}`);
+    const head = await raw(p, `HEAD ${server.path} HTTP/1.1\r\nHost: 127.0.0.1:${p}`);
     expect(head.status).toBe(200);
     expect(head.body).toBe("");
     for (const method of ["POST", "PUT", "OPTIONS", "DELETE", "TRACE"]) {
-      const a = await raw(p, `${method} / HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nOrigin: http://evil.example\r\nContent-Length: 0`);
+      const a = await raw(p, `${method} ${server.path} HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nOrigin: http://evil.example\r\nContent-Length: 0`);
       expect([method, a.status]).toEqual([method, 405]);
       expect(a.body).not.toContain("PRIVATE KEY");
     }
-    const cors = await raw(p, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nOrigin: http://evil.example`);
+    const cors = await raw(p, `GET ${server.path} HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nOrigin: http://evil.example`);
     expect(cors.status).toBe(200);
     expect(Object.keys(cors.headers).filter((h) => h.startsWith("access-control-"))).toEqual([]);
   });
 
   it("says the page must not be stored, framed by another page, or loaded into another origin's process", async () => {
-    const a = await raw(server.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`);
+    const a = await raw(server.port, `GET ${server.path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`);
     expect(a.headers["cache-control"]).toBe("no-store");
     expect(a.headers["x-content-type-options"]).toBe("nosniff");
     expect(a.headers["x-frame-options"]).toBe("DENY");
