@@ -1,10 +1,10 @@
 // certs rotate-ca as a hostile folder sees it: a tampered state file, a tampered archive, an abort too late, a umask of
 // 000, a dry run; all without a host (the refusals come before any host is dialled: 10.9.0.1 answers no one).
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CaRotation, advanceRotation, markRolledOut, readRotation, startRotation, withClusterFolder } from "@dk-bootstrap/pki";
+import { advanceRotation, markRolledOut, readRotation, startRotation, withClusterFolder } from "@dk-bootstrap/pki";
 import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
 import { CLI, dk, folderSnapshot, tempDir } from "../../../test-support/peers.js";
 
@@ -105,9 +105,19 @@ describe("certs rotate-ca with a tampered state file", () => {
     writeFileSync(join(dir, r.archive, "new.crt"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.crt")));
     writeFileSync(join(dir, r.archive, "new.key"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.key")));
     refusedInOneLine(rotate(cwd, "etcd"), /^error: .*new\.crt: not the CA the rotation recorded \(sha256 [0-9A-F:]+\)$/m);
-    // The library refuses it too, so no caller signs with it.
-    await inFolder(dir, (f) => markRolledOut(f, r)).catch(() => undefined);
-    await expect(inFolder(dir, async (f) => advanceRotation(f, (await readRotation(f)) as CaRotation))).rejects.toThrow(/not the CA the rotation recorded/);
+    // The library's read refuses it, and every phase change re-reads the state first: no caller signs with it.
+    await expect(inFolder(dir, (f) => advanceRotation(f, { ...r, rolledOut: true }))).rejects.toThrow(/not the CA the rotation recorded/);
+    await expect(inFolder(dir, (f) => readRotation(f))).rejects.toThrow(/not the CA the rotation recorded/);
+  });
+
+  it("refuses an archived CA key that is not its certificate's (phase 2 would copy it over every CA key)", async () => {
+    const cwd = tempDir("dk-rot-safe-");
+    const dir = await folderFor(cwd);
+    const other = tempDir("dk-rot-other-");
+    await folderFor(other);
+    const r = await inFolder(dir, (f) => startRotation(f, "etcd"));
+    writeFileSync(join(dir, r.archive, "new.key"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.key")));
+    refusedInOneLine(rotate(cwd, "etcd"), /^error: .*new\.key: does not match .*new\.crt$/m);
   });
 });
 
@@ -139,6 +149,9 @@ describe("certs rotate-ca's archive", () => {
     const cwd = tempDir("dk-rot-safe-");
     const dir = await folderFor(cwd);
     // The umask is per process: a child with umask 000 starts the rotation through the built library.
+    // A pki/rotation that someone left open is tightened too.
+    mkdirSync(join(dir, "pki", "rotation"), { mode: 0o777 });
+    chmodSync(join(dir, "pki", "rotation"), 0o777);
     const script = `import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
 const r = await withClusterFolder(process.argv[1], undefined, (f) => startRotation(f, "etcd"));
 process.stdout.write(r.archive);`;

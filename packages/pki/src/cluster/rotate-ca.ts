@@ -66,10 +66,13 @@ export async function readRotation(folder: ClusterFolder): Promise<CaRotation | 
   const r = checkedRotation(parsed, file);
   if (rotationInProgress(r))
     for (const which of ["old", "new"] as const) {
-      const crt = await mustRead(folder, join(folder.dir, r.archive, `${which}.crt`));
-      await mustRead(folder, join(folder.dir, r.archive, `${which}.key`));
-      if (fingerprintOrNone(crt) !== r[which])
-        throw new InputError(`not the CA the rotation recorded (sha256 ${r[which]})`, { file: join(folder.dir, r.archive, `${which}.crt`) }, RESTORE);
+      const [crtFile, keyFile] = [join(folder.dir, r.archive, `${which}.crt`), join(folder.dir, r.archive, `${which}.key`)];
+      const crt = await mustRead(folder, crtFile);
+      const key = await mustRead(folder, keyFile);
+      if (fingerprintOrNone(crt) !== r[which]) throw new InputError(`not the CA the rotation recorded (sha256 ${r[which]})`, { file: crtFile }, RESTORE);
+      // Phase 2 copies this key over every copy of the CA key: one that is not the certificate's would sign nothing valid.
+      if (!(await keyMatchesCertificate(await KeyPair.fromPem(key, { file: keyFile }), parseCertificate(crt, { file: crtFile }))))
+        throw new InputError(`does not match ${crtFile}`, { file: keyFile }, RESTORE);
     }
   return r;
 }
