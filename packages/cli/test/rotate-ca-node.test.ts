@@ -1,7 +1,7 @@
 // certs rotate-ca etcd ssh user@host: the one-node cluster of `dk-bootstrap ssh`, on a network-namespace host with a
 // real sshd and etcd; its spec comes from the folder's saved settings, so only what the rotation changed restarts.
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
@@ -82,7 +82,10 @@ describe("certs rotate-ca etcd ssh user@host", () => {
     );
     expect(status1.stdout).toMatch(/\netcd\s+yes\s+no\s+yes\n/);
 
-    const r = await dkAsync(["certs", "rotate-ca", "etcd", "ssh", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
+    // --verbose prints every remote line; the run log (XDG_CACHE_HOME) holds every event: neither may hold a key.
+    const cache = join(work, "cache");
+    const env = { ...process.env, XDG_CACHE_HOME: cache };
+    const r = await dkAsync(["certs", "rotate-ca", "etcd", "ssh", `${host.user}@${host.ip}`, ...connection(), "--dir", dir, "--verbose"], { cwd: work, env });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/resuming: etcd CA rotation to a new CA: phase 1\/3/);
     expect(r.stdout).toMatch(/phase 1\/3 .*: apply --until etcd/);
@@ -106,5 +109,17 @@ describe("certs rotate-ca etcd ssh user@host", () => {
     const status = await dkAsync(["status", `${host.user}@${host.ip}`, ...connection(), "--dir", dir], { cwd: work });
     expect(status.stdout, status.stderr).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
     expect(status.stdout).not.toMatch(/^rotation:/m);
+
+    // A second rotation with --json (stdout is then the events themselves): still no key in what it prints or logs.
+    const j = await dkAsync(["certs", "rotate-ca", "front-proxy", "ssh", `${host.user}@${host.ip}`, ...connection(), "--dir", dir, "--json"], {
+      cwd: work,
+      env,
+    });
+    expect(j.status, `${j.stdout}\n${j.stderr}`).toBe(0);
+    expect(j.stdout).toMatch(/^\{"time":.*"type":"step-(start|done)"/m);
+    const logs = readdirSync(join(cache, "dk-bootstrap", "runs")).map((f) => readFileSync(join(cache, "dk-bootstrap", "runs", f), "utf8"));
+    expect(logs.length).toBe(2);
+    expect(logs.every((l) => l.includes('"type":"step-'))).toBe(true);
+    for (const text of [r.stdout, r.stderr, j.stdout, j.stderr, ...logs]) expect(text).not.toMatch(/PRIVATE KEY|BEGIN [A-Z ]*KEY/);
   }, 600_000);
 });

@@ -14,7 +14,7 @@ function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; out: 
   return new Promise((resolve, reject) => {
     proc.stdout!.on("data", (d) => {
       out += d;
-      const m = /Serving the page on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      const m = /Serving the page on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out);
       if (m) resolve({ proc, url: m[1]!, out });
     });
     proc.stderr!.on("data", (d) => (out += d));
@@ -54,7 +54,7 @@ describe("dk-bootstrap web", () => {
 
   it("serves the page on 127.0.0.1 and says the folder's keys stay on this machine", async () => {
     expect(server.out).toMatch(
-      /^Serving the page on http:\/\/127\.0\.0\.1:\d+\/ with 43 files of .*cluster \(private keys among them: only this machine can reach it\)$/m,
+      /^Serving the page on http:\/\/127\.0\.0\.1:\d+\/[\w-]{22}\/ with 43 files of .*cluster \(private keys among them: only this machine can reach it\)$/m,
     );
     const page = await get(server.url);
     expect(page.status).toBe(200);

@@ -1,5 +1,15 @@
 import { resolve } from "node:path";
-import { type CaName, InputError, RotationError, ensureFolder, readRotation, rotatableCa, rotationInProgress, withClusterFolder } from "@dk-bootstrap/pki";
+import {
+  type CaName,
+  InputError,
+  RotationError,
+  ensureFolder,
+  mustBeAbortable,
+  readRotation,
+  rotatableCa,
+  rotationInProgress,
+  withClusterFolder,
+} from "@dk-bootstrap/pki";
 import { hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { type ApplyFlags, concurrencyOf, connectAll, readCluster, versionsFor, withHostOutputs } from "./cluster.js";
 
@@ -12,6 +22,7 @@ export async function checkRotationState(dir: string, name: string, ca: CaName, 
       hint: `finish it first: dk-bootstrap certs rotate-ca ${active.name} ${how} (or --abort it in phase 1 or 2)`,
     });
   if (abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
+  if (abort && active) mustBeAbortable(active);
 }
 
 /** `certs rotate-ca`'s flags. */

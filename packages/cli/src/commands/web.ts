@@ -1,4 +1,6 @@
-import { readFile, readdir, stat } from "node:fs/promises";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { constants } from "node:fs";
+import { open, readFile, readdir, stat } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { join, relative, resolve } from "node:path";
 import { FileSystemError, InputError } from "@dk-bootstrap/pki";
@@ -19,7 +21,8 @@ export function registerWeb(program: Command): void {
     .description(
       "Serves the page (one self-contained file, which also works opened from disk) on 127.0.0.1 only.\n" +
         "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
-        "(the page checks that each key matches its certificate): only this machine can reach it.",
+        "(the page checks that each key matches its certificate), at a secret address printed at start: only this machine can\n" +
+        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt).",
     )
     .option("--port <port>", "the port to listen on (a free one by default)", "0")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
@@ -28,7 +31,10 @@ export function registerWeb(program: Command): void {
       if (!/^\d+$/.test(o.port) || port > 65535) throw new InputError("must be a port number, 0 to 65535", { field: "--port", value: o.port });
       const files = dir === undefined ? undefined : await readFolder(dir);
       const page = withFolder(await readPage(), files);
-      const address = await serve(page, port);
+      // A page holding keys is served at a path only this run knows (printed below): another local user or program that
+      // finds the port gets a 404. The page alone, which holds nothing secret, keeps the plain address.
+      const path = files ? `/${randomBytes(16).toString("base64url")}/` : "/";
+      const address = await serve(page, port, path);
       const what = dir === undefined ? "" : ` with ${files!.size} files of ${dir} (private keys among them: only this machine can reach it)`;
       process.stdout.write(`Serving the page on ${address}${what}\nPress Ctrl-C to stop.\n`);
     });
@@ -42,20 +48,46 @@ async function readPage(): Promise<string> {
   }
 }
 
+/** What marks a folder as a cluster folder (`certs`'s, or kubeadm's /etc/kubernetes): any other folder's keys stay out of the page. */
+const MARKS = ["cluster.yaml", "pki/ca.crt"];
+
 /** DIR's regular files by path relative to DIR (symbolic links are not followed out of it). */
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new InputError("not a folder", { field: "DIR", value: dir });
+  const marks = await Promise.all(MARKS.map((m) => stat(join(root, m)).catch(() => undefined)));
+  if (!marks.some((m) => m?.isFile())) throw new InputError(`not a cluster folder: it has neither ${MARKS.join(" nor ")}`, { field: "DIR", value: dir });
   const files = new Map<string, Uint8Array>();
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    if ((await stat(path)).size > MAX_FILE_BYTES) continue;
+    const data = await readRegular(path);
+    if (!data) continue;
     if (files.size >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
-    files.set(relative(root, path).split("\\").join("/"), await readFile(path));
+    files.set(relative(root, path).split("\\").join("/"), data);
   }
   return files;
+}
+
+/**
+ * A regular file's bytes, or undefined when it is too big or no longer a regular file: the check is made on the opened file
+ * (no link followed, never blocking on a FIFO) because the entry may have been swapped since the folder was listed.
+ */
+async function readRegular(path: string): Promise<Uint8Array | undefined> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
+    // Gone, or a link now: skipped as the listing would have; any other failure (a key we may not read) is said.
+    if (e.code === "ENOENT" || e.code === "ELOOP") return undefined;
+    throw e;
+  });
+  if (!file) return undefined;
+  try {
+    const info = await file.stat();
+    if (!info.isFile() || info.size > MAX_FILE_BYTES) return undefined;
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
 }
 
 /** The page with the folder's files in its data block: read without a request (the page's policy allows none). */
@@ -67,8 +99,9 @@ function withFolder(page: string, files: Map<string, Uint8Array> | undefined): s
   return page.replace('<script type="application/json" id="dk-folder"></script>', () => block);
 }
 
-/** Serves `page` on 127.0.0.1 until SIGINT/SIGTERM; resolves to its address. */
-function serve(page: string, port: number): Promise<string> {
+/** Serves `page` at `path` on 127.0.0.1 until SIGINT/SIGTERM; resolves to its address. */
+function serve(page: string, port: number, path: string): Promise<string> {
+  const paths = path === "/" ? ["/", "/index.html"] : [path];
   const body = Buffer.from(page);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const addr = server.address();
@@ -76,12 +109,17 @@ function serve(page: string, port: number): Promise<string> {
     // A page elsewhere could reach this port through a DNS name it points at 127.0.0.1: only our own names are answered.
     if (!own.includes(req.headers.host ?? "")) return end(res, 403, "forbidden");
     if (req.method !== "GET" && req.method !== "HEAD") return end(res, 405, "method not allowed");
-    if (req.url !== "/" && req.url !== "/index.html") return end(res, 404, "not found");
+    if (!paths.some((p) => sameText(req.url ?? "", p))) return end(res, 404, "not found");
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",
       "content-length": body.length,
       "cache-control": "no-store",
       "x-content-type-options": "nosniff",
+      // The page holds keys: no other page may frame it (a meta policy cannot say frame-ancestors), load it, or learn its address.
+      "x-frame-options": "DENY",
+      "content-security-policy": "frame-ancestors 'none'",
+      "cross-origin-resource-policy": "same-origin",
+      "referrer-policy": "no-referrer",
     });
     res.end(req.method === "HEAD" ? undefined : body);
   });
@@ -92,7 +130,7 @@ function serve(page: string, port: number): Promise<string> {
     server.listen(port, "127.0.0.1", () => {
       const addr = server.address();
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(0));
-      resolvePromise(`http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : port}/`);
+      resolvePromise(`http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : port}${path}`);
     });
   });
 }
@@ -100,4 +138,10 @@ function serve(page: string, port: number): Promise<string> {
 function end(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
   res.end(`${text}\n`);
+}
+
+/** Compares in a time that does not depend on where the texts differ (the path is a secret). */
+function sameText(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -46,14 +46,65 @@ export interface CaRotation {
 
 const STATE = join("pki", "rotation", "state.json");
 
-/** The rotation the cluster folder records (finished or not), as this run sees it; undefined when none was ever started. */
+const RESTORE = { hint: "restore it from a backup: it says which CA signs" };
+
+/**
+ * The rotation the cluster folder records (finished or not), as this run sees it; undefined when none was ever started.
+ * The state steers which CA signs and which one every node trusts: a damaged or edited file stops the run (one line naming
+ * the field) rather than steer it, and a rotation in progress must find in its archive the very CAs it recorded.
+ */
 export async function readRotation(folder: ClusterFolder): Promise<CaRotation | undefined> {
-  const text = await folder.read(join(folder.dir, STATE));
+  const file = join(folder.dir, STATE);
+  const text = await folder.read(file);
   if (text === undefined) return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as CaRotation;
+    parsed = JSON.parse(text);
   } catch {
-    throw new InputError("not readable JSON", { file: join(folder.dir, STATE) }, { hint: "restore it from a backup: it says which CA signs" });
+    throw new InputError("not readable JSON", { file }, RESTORE);
+  }
+  const r = checkedRotation(parsed, file);
+  if (rotationInProgress(r))
+    for (const which of ["old", "new"] as const) {
+      const [crtFile, keyFile] = [join(folder.dir, r.archive, `${which}.crt`), join(folder.dir, r.archive, `${which}.key`)];
+      const crt = await mustRead(folder, crtFile);
+      const key = await mustRead(folder, keyFile);
+      if (fingerprintOrNone(crt) !== r[which]) throw new InputError(`not the CA the rotation recorded (sha256 ${r[which]})`, { file: crtFile }, RESTORE);
+      // Phase 2 copies this key over every copy of the CA key: one that is not the certificate's would sign nothing valid.
+      if (!(await keyMatchesCertificate(await KeyPair.fromPem(key, { file: keyFile }), parseCertificate(crt, { file: crtFile }))))
+        throw new InputError(`does not match ${crtFile}`, { file: keyFile }, RESTORE);
+    }
+  return r;
+}
+
+const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
+
+/** state.json's object, field by field (each read from the parsed value, never trusted by a cast). */
+function checkedRotation(parsed: unknown, file: string): CaRotation {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new InputError("must be a JSON object", { file }, RESTORE);
+  const o = parsed as Record<string, unknown>;
+  const bad = (field: string, want: string): never => {
+    throw new InputError(want, { file, field, value: String(JSON.stringify(o[field])) }, RESTORE);
+  };
+  const names = Object.keys(ROTATABLE_CAS);
+  const name = typeof o.name === "string" && Object.hasOwn(ROTATABLE_CAS, o.name) ? o.name : bad("name", `must be ${names.slice(0, -1).join(", ")} or ${names.at(-1)}`);
+  const ca = ROTATABLE_CAS[name]!;
+  if (o.ca !== ca) bad("ca", `must be "${ca}", the ${name} CA's`);
+  const phase = o.phase === 1 || o.phase === 2 || o.phase === 3 ? o.phase : bad("phase", "must be 1, 2 or 3");
+  const flag = (field: "rolledOut" | "aborting"): boolean => (typeof o[field] === "boolean" ? o[field] : bad(field, "must be true or false"));
+  // Made by startRotation as pki/rotation/<ca>-<time>: anything else could send the run's reads and writes elsewhere.
+  const archive = typeof o.archive === "string" && /^pki\/rotation\/[a-z][a-z-]*-\d{8}T\d{6}Z$/.test(o.archive) ? o.archive : bad("archive", "must be a folder pki/rotation/NAME");
+  const print = (field: "old" | "new"): string => (typeof o[field] === "string" && FINGERPRINT.test(o[field]) ? o[field] : bad(field, "must be a SHA-256 fingerprint"));
+  const startedAt = typeof o.startedAt === "string" ? o.startedAt : bad("startedAt", "must be a time");
+  return { name, ca, phase, rolledOut: flag("rolledOut"), aborting: flag("aborting"), archive, old: print("old"), new: print("new"), startedAt };
+}
+
+/** A certificate's fingerprint, or undefined when it is none. */
+function fingerprintOrNone(pem: string): string | undefined {
+  try {
+    return fingerprint(pem);
+  } catch {
+    return undefined;
   }
 }
 
@@ -164,11 +215,16 @@ export async function advanceRotation(folder: ClusterFolder, r: CaRotation, now 
 export async function abortRotation(folder: ClusterFolder, r: CaRotation, now = new Date()): Promise<PhaseChange> {
   await mustBeCurrent(folder, r);
   if (r.aborting) return { rotation: r, reissued: [] };
-  if (r.phase === 3)
+  mustBeAbortable(r);
+  return stagePhase(folder, { ...r, aborting: true, phase: r.phase === 1 ? 3 : 2, rolledOut: false }, now);
+}
+
+/** Refuses an abort of a rotation past its point of return (phase 3 towards the new CA). */
+export function mustBeAbortable(r: CaRotation): void {
+  if (r.phase === 3 && !r.aborting)
     throw new RotationError(`the ${r.name} CA rotation is in phase 3 (the old CA leaves every bundle): too late to abort`, {
       hint: `finish it: dk-bootstrap certs rotate-ca ${r.name}`,
     });
-  return stagePhase(folder, { ...r, aborting: true, phase: r.phase === 1 ? 3 : 2, rolledOut: false }, now);
 }
 
 async function stagePhase(folder: ClusterFolder, r: CaRotation, now: Date): Promise<PhaseChange> {
