@@ -8,26 +8,21 @@
 // 150, has passed after a round).
 import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
-import { writeFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { dkAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
+import { dkAsync } from "../test-support/peers.js";
+import type { ClusterHost } from "../test-support/test-cluster.js";
+import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
 const SAMPLE_MS = 50;
-const work = tempDir("dk-bench-renewal-");
-const dir = join(work, "cluster");
-const file = join(work, "cluster.yaml");
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
-let cluster: TestCluster;
-let mirror: Mirror;
+const bench = etcdBenchCluster("dk-bench-renewal-", "bench-renewal", ETCD);
+const { work, dir, file, env } = bench;
 let hosts: ClusterHost[];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -168,17 +163,10 @@ async function round(): Promise<Round> {
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster(work, 3);
-  hosts = cluster.hosts;
-  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-renewal", mirror: mirror.url, etcd: ETCD }));
-  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  await bench.start();
+  hosts = bench.hosts;
 }, 300_000);
-afterAll(async () => {
-  await mirror?.close();
-  await cluster?.stop();
-});
+afterAll(() => bench.stop());
 
 it("measures a rolling certificate renewal of 3 etcd members as a client sees it", async () => {
   const started = performance.now();

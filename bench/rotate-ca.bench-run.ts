@@ -12,18 +12,14 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { CLI, dkAsync, runAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
+import { CLI, runAsync } from "../test-support/peers.js";
+import type { ClusterHost } from "../test-support/test-cluster.js";
+import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 2);
-const work = tempDir("dk-bench-rotate-");
-const dir = join(work, "cluster");
-const file = join(work, "cluster.yaml");
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
-let cluster: TestCluster;
-let mirror: Mirror;
+const bench = etcdBenchCluster("dk-bench-rotate-", "bench-rotate", ETCD);
+const { work, dir, file, env } = bench;
 let hosts: ClusterHost[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,17 +88,10 @@ async function round(): Promise<Round> {
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster(work, 3);
-  hosts = cluster.hosts;
-  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-rotate", mirror: mirror.url, etcd: ETCD }));
-  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  await bench.start();
+  hosts = bench.hosts;
 }, 300_000);
-afterAll(async () => {
-  await mirror?.close();
-  await cluster?.stop();
-});
+afterAll(() => bench.stop());
 
 it("measures an etcd CA rotation of 3 members as a client sees it", async () => {
   const load0 = loadavg()[0]!;
