@@ -3,25 +3,21 @@
 // leader over TLS as the floor (the bytes come here without SSH, base64 or a second check). The throughput is the
 // snapshot file's size over the wall time. Run (root): npx vitest run --config bench/vitest.config.ts bench/etcd-backup.bench-run.ts
 import { randomBytes } from "node:crypto";
-import { statSync, writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { dkAsync, peer, run, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, ETCDCTL_ENV, type TestCluster, clusterFileFor, etcdctl, etcdctlFlags, startTestCluster } from "../test-support/test-cluster.js";
+import { dkAsync, peer, run } from "../test-support/peers.js";
+import { type ClusterHost, ETCDCTL_ENV, etcdctl, etcdctlFlags } from "../test-support/test-cluster.js";
+import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 /** Megabytes of values to write before each round (900 KB a key: under etcd's 1.5 MiB request limit). */
 const SIZES_MB = [1, 48];
-const work = tempDir("dk-bench-etcd-backup-");
-const dir = join(work, "cluster");
-const file = join(work, "cluster.yaml");
-let cluster: TestCluster;
-let mirror: Mirror;
+const bench = etcdBenchCluster("dk-bench-etcd-backup-", "bench-backup", ETCD);
+const { work, dir, file, env } = bench;
 let hosts: ClusterHost[];
 
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
 const timed = async (f: () => Promise<{ status: number | null; stdout: string; stderr: string }>) => {
   const t0 = performance.now();
   const r = await f();
@@ -31,16 +27,10 @@ const timed = async (f: () => Promise<{ status: number | null; stdout: string; s
 };
 
 beforeAll(async () => {
-  cluster = await startTestCluster(work, 3);
-  hosts = cluster.hosts;
-  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-backup", mirror: mirror.url, etcd: ETCD }));
-  await timed(() => dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env }));
+  await bench.start();
+  hosts = bench.hosts;
 }, 300_000);
-afterAll(async () => {
-  await mirror?.close();
-  await cluster?.stop();
-});
+afterAll(() => bench.stop());
 
 it("snapshot and restore, against etcdctl's own snapshot save", async () => {
   const rows: string[][] = [];

@@ -1,38 +1,38 @@
 // A rolling certificate renewal of a 3-member etcd on network-namespace hosts, as a client sees it: `certs renew all`
-// then `apply -f cluster.yaml --until etcd` while a client writes then reads a counter through all three endpoints
-// every 100 ms (certificates read from the cluster folder on each request, as the apply test's client does). Per
-// round: the apply's wall time, the client's requests, the failed ones (target 0), the longest time between two
+// then `apply -f cluster.yaml --until etcd` while the multi-host tests' client loop (test-support/etcd-client-loop.ts)
+// writes then reads a counter through all three endpoints every 100 ms (certificates read from the cluster folder on
+// each request). Per round: the apply's wall time, the client's requests, the failed ones (target 0), those cut by a
+// member's stop and made again (the loop's retry, proved by the member's log), the longest time between two
 // successful put+get pairs (target under 1 s), and how long each member's etcd was gone (`pgrep -u <uid> -x etcd`
 // every 50 ms). Run: npm run bench:renewal (root; medians of RUNS rounds, default 3, fewer once BUDGET_S, default
 // 150, has passed after a round).
 import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
-import { writeFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { dkAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl, startTestCluster } from "../test-support/test-cluster.js";
+import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
+import { dkAsync } from "../test-support/peers.js";
+import type { ClusterHost } from "../test-support/test-cluster.js";
+import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
 const SAMPLE_MS = 50;
-const work = tempDir("dk-bench-renewal-");
-const dir = join(work, "cluster");
-const file = join(work, "cluster.yaml");
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
-let cluster: TestCluster;
-let mirror: Mirror;
+const bench = etcdBenchCluster("dk-bench-renewal-", "bench-renewal", ETCD);
+const { work, dir, file, env } = bench;
 let hosts: ClusterHost[];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** etcdctl from this machine as the health-check client of the first host's node folder, against every member. */
-const client = (...args: string[]) => etcdctl({ dir, via: hosts[0]!, endpoints: hosts }, ...args);
+/** The health-check client of the first host's node folder, read from the folder on each request. */
+const client = (): EtcdClientFiles => {
+  const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
+  return { ca: join(pki, "ca.crt"), cert: join(pki, "healthcheck-client.crt"), key: join(pki, "healthcheck-client.key") };
+};
 
 /**
  * Every host's etcd PIDs ("" when none), from one `pgrep` for all the hosts' users (one process a sample keeps the
@@ -61,29 +61,6 @@ async function etcdPids(): Promise<string[]> {
       .map((o) => o.pid)
       .join(" "),
   );
-}
-
-/** Every 100 ms a put then a get of a counter; the time each pair succeeded (ms, this process's clock). */
-function clientLoop() {
-  let stop = false;
-  const seen = { requests: 0, ok: [] as number[], failures: [] as string[] };
-  const done = (async () => {
-    while (!stop) {
-      const value = String(++seen.requests);
-      const put = await client("put", "/dk/bench-counter", value);
-      const get = await client("get", "/dk/bench-counter", "--print-value-only");
-      if (put.status === 0 && get.stdout.trim() === value) seen.ok.push(performance.now());
-      else seen.failures.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
-      await sleep(100);
-    }
-  })();
-  return {
-    stop: async () => {
-      stop = true;
-      await done;
-      return seen;
-    },
-  };
 }
 
 /** One member's etcd as the sampler saw it: the intervals with no etcd process, and how many times its PID changed. */
@@ -138,6 +115,8 @@ interface Round {
   requests: number;
   failed: number;
   failures: string[];
+  /** Requests cut by a member's stop, proved by its log, and made again (test-support/etcd-client-loop.ts). */
+  cut: number;
   /** The longest time between two successful put+get pairs, and when it started, from the apply's start. */
   gap: { ms: number; at: number };
   /** Per member: total time with no etcd process, the longest such interval, PID changes. */
@@ -150,7 +129,7 @@ interface Round {
 
 async function round(): Promise<Round> {
   const watch = sampler();
-  const loop = clientLoop();
+  const loop = etcdClientLoop(hosts, client);
   await sleep(500); // a few successful requests before anything changes
   const t0 = performance.now();
   const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work, env });
@@ -170,6 +149,7 @@ async function round(): Promise<Round> {
     requests: seen.requests,
     failed: seen.failures.length,
     failures: seen.failures,
+    cut: seen.cut.length,
     gap,
     members: sampled.members.map((m) => ({
       downMs: m.down.reduce((s, d) => s + d.to - d.from, 0),
@@ -183,17 +163,10 @@ async function round(): Promise<Round> {
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster(work, 3);
-  hosts = cluster.hosts;
-  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-renewal", mirror: mirror.url, etcd: ETCD }));
-  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  await bench.start();
+  hosts = bench.hosts;
 }, 300_000);
-afterAll(async () => {
-  await mirror?.close();
-  await cluster?.stop();
-});
+afterAll(() => bench.stop());
 
 it("measures a rolling certificate renewal of 3 etcd members as a client sees it", async () => {
   const started = performance.now();
@@ -210,7 +183,7 @@ it("measures a rolling certificate renewal of 3 etcd members as a client sees it
 
   const ms = (x: number) => `${Math.round(x)} ms`;
   const row = (name: string, r: Round) =>
-    `| ${name} | ${ms(r.renewMs)} | ${ms(r.applyMs)} | ${r.requests} | ${r.failed} | ${ms(r.gap.ms)} (at ${r.gap.at < 0 ? "-" : "+"}${(Math.abs(r.gap.at) / 1000).toFixed(1)} s) | ${r.members
+    `| ${name} | ${ms(r.renewMs)} | ${ms(r.applyMs)} | ${r.requests} | ${r.failed} | ${r.cut} | ${ms(r.gap.ms)} (at ${r.gap.at < 0 ? "-" : "+"}${(Math.abs(r.gap.at) / 1000).toFixed(1)} s) | ${r.members
       .map((m) => `${ms(m.downMs)}`)
       .join(" / ")} | ${r.twoDown} of ${r.samples} |`;
   const med = (f: (r: Round) => number) => median(rounds.map(f));
@@ -219,10 +192,10 @@ it("measures a rolling certificate renewal of 3 etcd members as a client sees it
   console.log(
     [
       `\ncerts renew all, then apply -f cluster.yaml --until etcd on 3 network-namespace hosts, a client loop running throughout; ${rounds.length} round(s); load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end:\n`,
-      "| round | certs renew all | apply wall time | client requests (put+get) | failed | longest gap between successes (when: from the apply's start) | each member's etcd gone | samples with 2+ gone |",
-      "|---|---|---|---|---|---|---|---|",
+      "| round | certs renew all | apply wall time | client requests (put+get) | failed | cut by a member's stop, made again | longest gap between successes (when: from the apply's start) | each member's etcd gone | samples with 2+ gone |",
+      "|---|---|---|---|---|---|---|---|---|",
       ...rounds.map((r, i) => row(String(i + 1), r)),
-      `| median | ${ms(med((r) => r.renewMs))} | ${ms(med((r) => r.applyMs))} | ${med((r) => r.requests)} | ${failed} | ${ms(gap)} | ${hosts
+      `| median | ${ms(med((r) => r.renewMs))} | ${ms(med((r) => r.applyMs))} | ${med((r) => r.requests)} | ${failed} | ${med((r) => r.cut)} | ${ms(gap)} | ${hosts
         .map((_, i) => ms(med((r) => r.members[i]!.downMs)))
         .join(" / ")} | ${med((r) => r.twoDown)} |`,
       `\nfailed requests: median ${failed}, at most ${Math.max(...rounds.map((r) => r.failed))} (target 0): ${rounds.every((r) => r.failed === 0) ? "met" : "not met"}`,

@@ -1,8 +1,9 @@
 // An etcd CA rotation of a 3-member etcd on network-namespace hosts, as a client sees it: `certs rotate-ca etcd -f
-// cluster.yaml` (three phases, each a rolling restart) while a client writes then reads a counter through all three
-// endpoints every 100 ms, with the CA bundle, certificate and key the cluster folder holds at that moment. Per round:
-// the wall time of each phase (from the command's own lines), the client's requests, failed ones (target 0), the
-// longest time between two successful pairs, and each member's restarts (its etcd PID, sampled every 100 ms).
+// cluster.yaml` (three phases, each a rolling restart) while the multi-host tests' client loop (test-support/
+// etcd-client-loop.ts) writes then reads a counter through all three endpoints every 100 ms, with the CA bundle,
+// certificate and key the cluster folder holds at that moment. Per round: the wall time of each phase (from the
+// command's own lines), the client's requests, failed ones (target 0), those cut by a member's stop and made again,
+// the longest time between two successful pairs, and each member's restarts (its etcd PID, sampled after each round).
 // Run: npm run bench:rotate-ca (root; RUNS rounds, default 2).
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -10,23 +11,20 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
-import { CLI, dkAsync, peer, runAsync, tempDir } from "../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
+import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
+import { CLI, runAsync } from "../test-support/peers.js";
+import type { ClusterHost } from "../test-support/test-cluster.js";
+import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 2);
-const work = tempDir("dk-bench-rotate-");
-const dir = join(work, "cluster");
-const file = join(work, "cluster.yaml");
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
-let cluster: TestCluster;
-let mirror: Mirror;
+const bench = etcdBenchCluster("dk-bench-rotate-", "bench-rotate", ETCD);
+const { work, dir, file, env } = bench;
 let hosts: ClusterHost[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The health-check client of the first node's folder, copied as one snapshot (see the e2e test: two files swap in one commit). */
-function client(): string[] {
+function client(): EtcdClientFiles {
   const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
   const at = join(work, "client");
   for (const [from, to] of [
@@ -35,12 +33,8 @@ function client(): string[] {
     ["healthcheck-client.key", "key"],
   ] as const)
     writeFileSync(`${at}.${to}`, readFileSync(join(pki, from)), { mode: 0o600 });
-  return [`--cacert=${at}.ca`, `--cert=${at}.crt`, `--key=${at}.key`];
+  return { ca: `${at}.ca`, cert: `${at}.crt`, key: `${at}.key` };
 }
-const etcdctl = (...args: string[]) =>
-  runAsync(peer("etcdctl"), [`--endpoints=${hosts.map((h) => `https://${h.ip}:2379`).join(",")}`, ...client(), "--command-timeout=30s", ...args], {
-    env: { ...process.env, ETCDCTL_API: "3" },
-  });
 const pids = async () => Promise.all(hosts.map(async (h) => (await runAsync("pgrep", ["-u", String(h.uid), "-x", "etcd"])).stdout.trim()));
 
 interface Round {
@@ -48,27 +42,20 @@ interface Round {
   phasesMs: number[];
   requests: number;
   failed: string[];
+  /** Requests cut by a member's stop, proved by its log, and made again (test-support/etcd-client-loop.ts). */
+  cut: number;
   gapMs: number;
   restarts: number[];
 }
 
 async function round(): Promise<Round> {
-  let stop = false;
-  const seen = { requests: 0, ok: [] as number[], failed: [] as string[], restarts: hosts.map(() => 0) };
-  const loop = (async () => {
-    let last = await pids();
-    while (!stop) {
-      const value = String(++seen.requests);
-      const put = await etcdctl("put", "/dk/bench-counter", value);
-      const get = await etcdctl("get", "/dk/bench-counter", "--print-value-only");
-      if (put.status === 0 && get.stdout.trim() === value) seen.ok.push(performance.now());
-      else seen.failed.push(`${value}: ${put.stderr}${get.stderr}`.slice(0, 300));
-      const now = await pids();
-      for (const [i, p] of now.entries()) if (p !== "" && p !== last[i]) seen.restarts[i]!++;
-      last = now.map((p, i) => p || last[i]!);
-      await sleep(100);
-    }
-  })();
+  const restarts = hosts.map(() => 0);
+  let last = await pids();
+  const loop = etcdClientLoop(hosts, client, async () => {
+    const now = await pids();
+    for (const [i, p] of now.entries()) if (p !== "" && p !== last[i]) restarts[i]!++;
+    last = now.map((p, i) => p || last[i]!);
+  });
   await sleep(500);
   const t0 = performance.now();
   const marks: number[] = [];
@@ -85,8 +72,7 @@ async function round(): Promise<Round> {
   });
   const t1 = performance.now();
   await sleep(500);
-  stop = true;
-  await loop;
+  const seen = await loop.stop();
   expect(code).toBe(0);
   let gapMs = 0;
   for (let i = 1; i < seen.ok.length; i++) gapMs = Math.max(gapMs, seen.ok[i]! - seen.ok[i - 1]!);
@@ -94,24 +80,18 @@ async function round(): Promise<Round> {
     totalMs: t1 - t0,
     phasesMs: marks.slice(1).map((m, i) => m - marks[i]!),
     requests: seen.requests,
-    failed: seen.failed,
+    failed: seen.failures,
+    cut: seen.cut.length,
     gapMs,
-    restarts: seen.restarts,
+    restarts,
   };
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster(work, 3);
-  hosts = cluster.hosts;
-  mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-rotate", mirror: mirror.url, etcd: ETCD }));
-  const r = await dkAsync(["apply", "-f", file, "--dir", dir, "--until", "etcd"], { cwd: work, env });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  await bench.start();
+  hosts = bench.hosts;
 }, 300_000);
-afterAll(async () => {
-  await mirror?.close();
-  await cluster?.stop();
-});
+afterAll(() => bench.stop());
 
 it("measures an etcd CA rotation of 3 members as a client sees it", async () => {
   const load0 = loadavg()[0]!;
@@ -121,11 +101,11 @@ it("measures an etcd CA rotation of 3 members as a client sees it", async () => 
   console.log(
     [
       `\ncerts rotate-ca etcd -f cluster.yaml on 3 network-namespace hosts, a client loop running throughout; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end:\n`,
-      "| round | total | phase 1 / 2 / 3 (write + rolling restart) | client requests (put+get) | failed | longest gap between successes | etcd restarts per member |",
-      "|---|---|---|---|---|---|---|",
+      "| round | total | phase 1 / 2 / 3 (write + rolling restart) | client requests (put+get) | failed | cut by a member's stop, made again | longest gap between successes | etcd restarts per member |",
+      "|---|---|---|---|---|---|---|---|",
       ...rounds.map(
         (r, i) =>
-          `| ${i + 1} | ${ms(r.totalMs)} | ${r.phasesMs.map(ms).join(" / ")} | ${r.requests} | ${r.failed.length} | ${ms(r.gapMs)} | ${r.restarts.join(" / ")} |`,
+          `| ${i + 1} | ${ms(r.totalMs)} | ${r.phasesMs.map(ms).join(" / ")} | ${r.requests} | ${r.failed.length} | ${r.cut} | ${ms(r.gapMs)} | ${r.restarts.join(" / ")} |`,
       ),
       ...rounds.flatMap((r, i) => r.failed.slice(0, 3).map((f) => `round ${i + 1}, failed request ${f.replace(/\s+/g, " ")}`)),
     ].join("\n"),

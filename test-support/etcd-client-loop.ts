@@ -2,6 +2,7 @@
 // real ones are, which writes then reads a counter through all of them every 100 ms while the cluster is changed.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { peer, runAsync } from "./peers.js";
 import { type ClusterHost, ETCDCTL_ENV } from "./test-cluster.js";
 
@@ -20,6 +21,8 @@ export interface ClientLoopSeen {
   failures: string[];
   /** Requests cut by a member's shutdown while in flight, each proved by that member's log, and made again. */
   cut: string[];
+  /** When each round whose put and get both succeeded ended (performance.now(), ms): the benches' longest gap between successes. */
+  ok: number[];
 }
 
 /**
@@ -75,15 +78,15 @@ function readFrom(file: string, from: number): string {
  * whose members restart in turn must, and counted apart: etcd drops what a stopping member was serving (see
  * {@link cutByShutdown}), which no order of restarts can avoid, while the put is idempotent (the same value again)
  * and the get is checked against it. Only that case is retried, a few times at most; everything else is a failure.
- * `afterRound` runs after each round (a test's own sampling).
+ * `afterRound` runs after each round, and is awaited (a test's or a bench's own sampling).
  */
 export function etcdClientLoop(
   hosts: readonly ClusterHost[],
   files: () => EtcdClientFiles | Promise<EtcdClientFiles>,
-  afterRound: () => void = () => undefined,
+  afterRound: () => void | Promise<void> = () => undefined,
 ): { stop: () => Promise<ClientLoopSeen> } {
   let stop = false;
-  const seen: ClientLoopSeen = { requests: 0, failures: [], cut: [] };
+  const seen: ClientLoopSeen = { requests: 0, failures: [], cut: [], ok: [] };
   const etcdctl = async (...args: string[]) => {
     const tls = await files();
     return runAsync(
@@ -125,7 +128,8 @@ export function etcdClientLoop(
       const put = await request(["put", "/dk/counter", value], (r) => r.status === 0);
       const get = await request(["get", "/dk/counter", "--print-value-only"], (r) => r.status === 0 && r.stdout.trim() === value);
       if (put || get) seen.failures.push(`${value}: ${[put, get].filter(Boolean).join(" | ")}`);
-      afterRound();
+      else seen.ok.push(performance.now());
+      await afterRound();
       await new Promise((r) => setTimeout(r, 100));
     }
   })();

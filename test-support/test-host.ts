@@ -1,7 +1,7 @@
 // A test host of our own: a network namespace joined to this machine by a veth pair, running a real
 // OpenSSH sshd for a test user who logs in with a key. Needs root, iproute2 and openssh-server.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, type Socket, connect as tcpConnect, createServer } from "node:net";
 import { join } from "node:path";
 import { peer } from "./peers.js";
@@ -183,6 +183,18 @@ export function startTestHost(work: string): TestHost {
       quietly(() => sh("ip", ["netns", "del", ns]));
     },
   };
+}
+
+/**
+ * A test host with a node root of its user's own at `work`/node, what `dk-bootstrap ssh --remote-root` is given in the
+ * single-host tests: `work` opened (0755) so that the host's user reaches it, the folder made and handed to that user.
+ */
+export function startNodeTestHost(work: string): TestHost {
+  chmodSync(work, 0o755);
+  const host = startTestHost(work);
+  mkdirSync(join(work, "node"));
+  chownSync(join(work, "node"), host.uid, host.uid);
+  return host;
 }
 
 /** Waits until sshd accepts connections on the node. */

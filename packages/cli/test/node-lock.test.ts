@@ -2,13 +2,13 @@
 // `certs --force` started meanwhile waits for the run instead of replacing the PKI halfway through the upload.
 // The run is held at a known point: the test mirror answers the etcd tarball only when the test lets it.
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdMirrorFiles } from "../../../test-support/mirror.js";
 import { CLI, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 const ETCD = "3.4.23";
 
@@ -48,10 +48,7 @@ describe("a node run and a certs --force on the same cluster folder", () => {
   let mirror = "";
 
   beforeAll(async () => {
-    chmodSync(work, 0o755);
-    host = startTestHost(work);
-    mkdirSync(join(work, "node"));
-    chownSync(join(work, "node"), host.uid, host.uid);
+    host = startNodeTestHost(work);
     await new Promise<void>((r) => server.listen(0, host.hostIp, r));
     mirror = `http://${host.hostIp}:${(server.address() as { port: number }).port}`;
     await waitForSsh(host);

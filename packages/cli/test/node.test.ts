@@ -1,10 +1,10 @@
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { CLI, dk, dkAsync, peer, run, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, loopbackRelay, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { type TestHost, loopbackRelay, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 const ORDER = [
   "preflight",
@@ -171,10 +171,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   const node = () => [...connection(), "--dir", join(work, "cluster"), "--mirror", mirror.url, "--k8s-version", "v1.36.0", "--etcd-version", "3.6.5"];
   const args = () => [...node(), "--key-algo", "ecdsa", "--until", "etcd"];
   beforeAll(async () => {
-    chmodSync(work, 0o755);
-    host = startTestHost(work);
-    mkdirSync(join(work, "node"));
-    chownSync(join(work, "node"), host.uid, host.uid);
+    host = startNodeTestHost(work);
     mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
     await waitForSsh(host);
   });

@@ -1,13 +1,13 @@
 // certs rotate-ca etcd ssh user@host: the one-node cluster of `dk-bootstrap ssh`, on a network-namespace host with a
 // real sshd and etcd; its spec comes from the folder's saved settings, so only what the rotation changed restarts.
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type TestHost, startTestHost, waitForSsh } from "../../../test-support/test-host.js";
+import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 describe("certs rotate-ca etcd ssh user@host", () => {
   const work = tempDir();
@@ -16,10 +16,7 @@ describe("certs rotate-ca etcd ssh user@host", () => {
   let mirror: Mirror;
   const connection = () => ["-i", host.keyFile, "--known-hosts", join(work, "known_hosts")];
   beforeAll(async () => {
-    chmodSync(work, 0o755);
-    host = startTestHost(work);
-    mkdirSync(join(work, "node"));
-    chownSync(join(work, "node"), host.uid, host.uid);
+    host = startNodeTestHost(work);
     mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
     await waitForSsh(host);
     const up = await dkAsync(

@@ -4,10 +4,10 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEtcd } from "../../../test-support/etcd-local.js";
 import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
 import { inconsistencies } from "../../cli/test/cluster-check.js";
 import { ARTIFACTS, dropPaths, launchChromium, pageUrl } from "./browser.js";
-import { startEtcd } from "./etcd.js";
 
 const CA_OF: Record<string, string> = {};
 const CERTS = [

@@ -1,8 +1,9 @@
-// A real etcd with client-cert-auth on ports of this run's own, serving with a cluster folder's etcd certificates.
+// A real etcd with client-cert-auth on ports of this run's own, serving with a cluster folder's etcd certificates: what
+// the single-host etcd tests (pki's certificates, the web page's folder) start, so that they start it the same way.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { freePorts } from "../../../test-support/machine.js";
-import { peer, run } from "../../../test-support/peers.js";
+import { freePorts } from "./machine.js";
+import { peer, run } from "./peers.js";
 
 /** A running etcd and an etcdctl that dials it with one of the folder's etcd client certificates. */
 export interface Etcd {
