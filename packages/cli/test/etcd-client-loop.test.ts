@@ -8,6 +8,11 @@ const EMPTY_200 = [
   `{"level":"warn","ts":"2026-12-01T16:28:15.056Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-68b5d54e/10.215.43.2:2379","attempt":0,"error":"rpc error: code = Unknown desc = OK: HTTP status code 200; transport: missing content-type field"}`,
   "Error: rpc error: code = Unknown desc = OK: HTTP status code 200; transport: missing content-type field",
 ].join("\n");
+// etcdctl 3.4.23's stderr for a get whose stream the stopping member ended.
+const NO_TRAILERS = [
+  `{"level":"warn","ts":"2026-12-01T17:09:24.983Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-27175150-3045-4452-88c9-e9584b3d725e/10.215.241.2:2379","attempt":0,"error":"rpc error: code = Internal desc = server closed the stream without sending trailers"}`,
+  "Error: rpc error: code = Internal desc = server closed the stream without sending trailers",
+].join("\n");
 // What member 3's log gained meanwhile (3.4's capnslog), and 3.5+'s zap line for the same signal.
 const STOPPING_34 = [
   "2026-12-01 16:28:15.048217 N | pkg/osutil: received terminated signal, shutting down...",
@@ -21,6 +26,9 @@ describe("cutByShutdown", () => {
     expect(cutByShutdown(EMPTY_200, ["", RUNNING, STOPPING_34])).toBe(true);
     expect(cutByShutdown(EMPTY_200, [STOPPING_35])).toBe(true);
     expect(cutByShutdown("Error: rpc error: code = Unavailable desc = transport is closing", ["", STOPPING_34])).toBe(true);
+    // A get of apply-etcd.test.ts's renewal loop, cut as its member stopped (CI, two suites side by side).
+    expect(cutByShutdown(NO_TRAILERS, ["", STOPPING_34])).toBe(true);
+    expect(cutByShutdown(NO_TRAILERS, ["", RUNNING])).toBe(false);
   });
 
   it("is not the same error while no member was stopping: that is a failure", () => {
