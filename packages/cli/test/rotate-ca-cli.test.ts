@@ -3,8 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
-import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
 import { dk, tempDir } from "../../../test-support/peers.js";
+import { clusterFolder } from "./rotate-ca-folder.js";
 
 // Addresses no one answers on: a refusal must come before any connection is tried.
 const FILE = `apiVersion: dk-bootstrap/v1alpha1
@@ -18,22 +18,7 @@ spec:
   pki: { keyAlgorithm: ecdsa }
 `;
 
-/** A cluster folder as apply leaves it for FILE (its PKI; nothing ran on any host). */
-async function folderFor(cwd: string): Promise<string> {
-  writeFileSync(join(cwd, "cluster.yaml"), FILE);
-  const dir = join(cwd, "cluster");
-  const { cluster } = parseClusterFile(FILE, "cluster.yaml");
-  const specs = cluster.hosts.map((h) =>
-    hostSpec(
-      cluster,
-      h,
-      { nodeName: h.nodeName!, nodeIPs: [h.ssh.address] },
-      { dir, versions: DEFAULT_VERSIONS, clusterSteps: h.role !== "worker", controllerIp: "10.9.0.1" },
-    ),
-  );
-  await writeClusterPki({ dir, cluster }, specs, "10.9.0.1");
-  return dir;
-}
+const folderFor = (cwd: string) => clusterFolder(cwd, FILE);
 
 const oneErrorLine = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("error: ")).length === 1 && !stderr.includes("    at ");
 

@@ -5,8 +5,8 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { advanceRotation, markRolledOut, readRotation, startRotation, withClusterFolder } from "@dk-bootstrap/pki";
-import { DEFAULT_VERSIONS, hostSpec, parseClusterFile, writeClusterPki } from "@dk-bootstrap/orchestrator";
 import { CLI, dk, folderSnapshot, tempDir } from "../../../test-support/peers.js";
+import { clusterFolder } from "./rotate-ca-folder.js";
 
 const FILE = `apiVersion: dk-bootstrap/v1alpha1
 kind: Cluster
@@ -18,22 +18,7 @@ spec:
   pki: { keyAlgorithm: ecdsa }
 `;
 
-/** A cluster folder as apply leaves it for FILE (its PKI; nothing ran on any host), with cluster.yaml beside it. */
-async function folderFor(cwd: string): Promise<string> {
-  writeFileSync(join(cwd, "cluster.yaml"), FILE);
-  const dir = join(cwd, "cluster");
-  const { cluster } = parseClusterFile(FILE, "cluster.yaml");
-  const specs = cluster.hosts.map((h) =>
-    hostSpec(
-      cluster,
-      h,
-      { nodeName: h.nodeName!, nodeIPs: [h.ssh.address] },
-      { dir, versions: DEFAULT_VERSIONS, clusterSteps: true, controllerIp: "10.9.0.1" },
-    ),
-  );
-  await writeClusterPki({ dir, cluster }, specs, "10.9.0.1");
-  return dir;
-}
+const folderFor = (cwd: string) => clusterFolder(cwd, FILE);
 
 const inFolder = <T>(dir: string, work: Parameters<typeof withClusterFolder<T>>[2]) => withClusterFolder(dir, undefined, work);
 const statePath = (dir: string) => join(dir, "pki", "rotation", "state.json");
@@ -51,6 +36,19 @@ function refusedInOneLine(r: { status: number | null; stdout: string; stderr: st
   expect(r.stderr).not.toContain("    at ");
   expect(r.stdout).not.toMatch(/note:/);
   expect(r.stdout + r.stderr).not.toContain("PRIVATE KEY");
+}
+
+/** A folder (in a new CWD) with an etcd CA rotation started: phase 1, nothing rolled out. */
+async function startedEtcdRotation() {
+  const cwd = tempDir("dk-rot-safe-");
+  const dir = await folderFor(cwd);
+  return { cwd, dir, r: await inFolder(dir, (f) => startRotation(f, "etcd")) };
+}
+
+/** Another cluster's etcd CA: a consistent certificate and key that are not this rotation's. */
+async function otherEtcdCa(): Promise<{ crt: Buffer; key: Buffer }> {
+  const pki = join(await folderFor(tempDir("dk-rot-other-")), "pki", "etcd");
+  return { crt: readFileSync(join(pki, "ca.crt")), key: readFileSync(join(pki, "ca.key")) };
 }
 
 describe("certs rotate-ca with a tampered state file", () => {
@@ -76,9 +74,7 @@ describe("certs rotate-ca with a tampered state file", () => {
   ];
   for (const [what, tamper, line] of cases)
     it(`refuses ${what} in one line naming the file and field, before any host is dialled`, async () => {
-      const cwd = tempDir("dk-rot-safe-");
-      const dir = await folderFor(cwd);
-      await inFolder(dir, (f) => startRotation(f, "etcd"));
+      const { cwd, dir } = await startedEtcdRotation();
       const s = JSON.parse(readFileSync(statePath(dir), "utf8")) as Record<string, unknown>;
       const t = tamper(s);
       writeFileSync(statePath(dir), typeof t === "string" ? t : JSON.stringify(t));
@@ -88,22 +84,17 @@ describe("certs rotate-ca with a tampered state file", () => {
     });
 
   it("refuses a phase whose archived CA is missing, naming the file", async () => {
-    const cwd = tempDir("dk-rot-safe-");
-    const dir = await folderFor(cwd);
-    const r = await inFolder(dir, (f) => startRotation(f, "etcd"));
+    const { cwd, dir, r } = await startedEtcdRotation();
     rmSync(join(dir, r.archive, "new.key"));
     refusedInOneLine(rotate(cwd, "etcd"), /^error: .*new\.key: missing: the rotation's CAs are kept there$/m);
   });
 
   it("refuses an archived CA that is not the one the state names (a CA swapped in would sign every leaf)", async () => {
-    const cwd = tempDir("dk-rot-safe-");
-    const dir = await folderFor(cwd);
-    const other = tempDir("dk-rot-other-");
-    await folderFor(other);
-    const r = await inFolder(dir, (f) => startRotation(f, "etcd"));
+    const { cwd, dir, r } = await startedEtcdRotation();
     // Another cluster's etcd CA, with its own key: a consistent pair, only the fingerprint tells it apart.
-    writeFileSync(join(dir, r.archive, "new.crt"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.crt")));
-    writeFileSync(join(dir, r.archive, "new.key"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.key")));
+    const other = await otherEtcdCa();
+    writeFileSync(join(dir, r.archive, "new.crt"), other.crt);
+    writeFileSync(join(dir, r.archive, "new.key"), other.key);
     refusedInOneLine(rotate(cwd, "etcd"), /^error: .*new\.crt: not the CA the rotation recorded \(sha256 [0-9A-F:]+\)$/m);
     // The library's read refuses it, and every phase change re-reads the state first: no caller signs with it.
     await expect(inFolder(dir, (f) => advanceRotation(f, { ...r, rolledOut: true }))).rejects.toThrow(/not the CA the rotation recorded/);
@@ -111,22 +102,16 @@ describe("certs rotate-ca with a tampered state file", () => {
   });
 
   it("refuses an archived CA key that is not its certificate's (phase 2 would copy it over every CA key)", async () => {
-    const cwd = tempDir("dk-rot-safe-");
-    const dir = await folderFor(cwd);
-    const other = tempDir("dk-rot-other-");
-    await folderFor(other);
-    const r = await inFolder(dir, (f) => startRotation(f, "etcd"));
-    writeFileSync(join(dir, r.archive, "new.key"), readFileSync(join(other, "cluster", "pki", "etcd", "ca.key")));
+    const { cwd, dir, r } = await startedEtcdRotation();
+    writeFileSync(join(dir, r.archive, "new.key"), (await otherEtcdCa()).key);
     refusedInOneLine(rotate(cwd, "etcd"), /^error: .*new\.key: does not match .*new\.crt$/m);
   });
 });
 
 describe("certs rotate-ca --abort", () => {
   it("is refused in phase 3 before any host is dialled", async () => {
-    const cwd = tempDir("dk-rot-safe-");
-    const dir = await folderFor(cwd);
-    let r = await inFolder(dir, (f) => startRotation(f, "etcd"));
-    r = await inFolder(dir, (f) => markRolledOut(f, r));
+    const { cwd, dir, r: started } = await startedEtcdRotation();
+    let r = await inFolder(dir, (f) => markRolledOut(f, started));
     r = (await inFolder(dir, (f) => advanceRotation(f, r))).rotation;
     r = await inFolder(dir, (f) => markRolledOut(f, r));
     r = (await inFolder(dir, (f) => advanceRotation(f, r))).rotation;
@@ -137,9 +122,7 @@ describe("certs rotate-ca --abort", () => {
   });
 
   it("is refused for a CA other than the one rotating", async () => {
-    const cwd = tempDir("dk-rot-safe-");
-    const dir = await folderFor(cwd);
-    await inFolder(dir, (f) => startRotation(f, "etcd"));
+    const { cwd } = await startedEtcdRotation();
     refusedInOneLine(rotate(cwd, "front-proxy", "--abort"), /^error: a rotation of the etcd CA is in progress \(phase 1\): one CA at a time$/m);
   });
 });
