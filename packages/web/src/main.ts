@@ -3,7 +3,7 @@
  * cluster.tar.gz, and the drawing of any cluster folder made here, dropped here, or served by
  * `dk-bootstrap web DIR`. Nothing leaves the page: its Content-Security-Policy allows no connection.
  */
-import { DkError, InputError } from "@dk-bootstrap/pki";
+import { DkError, InputError, fromBase64 } from "@dk-bootstrap/pki";
 import { showDetails } from "./details.js";
 import { h } from "./dom.js";
 import { drawSurvey } from "./draw.js";
@@ -165,7 +165,7 @@ function embeddedFolder(): FileSet | undefined {
   const el = document.getElementById("dk-folder");
   if (!el?.textContent?.trim()) return undefined;
   const files = JSON.parse(el.textContent) as Record<string, string>;
-  return new Map(Object.entries(files).map(([p, b64]) => [p, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))]));
+  return new Map(Object.entries(files).map(([p, b64]) => [p, fromBase64(b64)]));
 }
 
 buildForm();
