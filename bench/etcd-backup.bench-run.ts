@@ -6,17 +6,16 @@ import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { dkAsync, peer, run } from "../test-support/peers.js";
-import { type ClusterHost, ETCDCTL_ENV, etcdctl, etcdctlFlags } from "../test-support/test-cluster.js";
+import { ETCDCTL_ENV, etcdctl, etcdctlFlags } from "../test-support/test-cluster.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 /** Megabytes of values to write before each round (900 KB a key: under etcd's 1.5 MiB request limit). */
 const SIZES_MB = [1, 48];
 const bench = etcdBenchCluster("dk-bench-etcd-backup-", "bench-backup", ETCD);
-const { work, dir, file, env } = bench;
-let hosts: ClusterHost[];
+const { work, dir, file, env, hosts } = bench;
 
 const timed = async (f: () => Promise<{ status: number | null; stdout: string; stderr: string }>) => {
   const t0 = performance.now();
@@ -25,12 +24,6 @@ const timed = async (f: () => Promise<{ status: number | null; stdout: string; s
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   return { ms, r };
 };
-
-beforeAll(async () => {
-  await bench.start();
-  hosts = bench.hosts;
-}, 300_000);
-afterAll(() => bench.stop());
 
 it("snapshot and restore, against etcdctl's own snapshot save", async () => {
   const rows: string[][] = [];

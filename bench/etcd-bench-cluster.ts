@@ -2,12 +2,15 @@
 // holding etcd's release, and `apply -f cluster.yaml --until etcd` into a cluster folder under the bench's own folder.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirror.js";
 import { dkAsync, tempDir } from "../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
 
-/** A bench's cluster: its paths are known at once, its hosts once {@link EtcdBenchCluster.start} has run. */
+/**
+ * A bench's cluster: its paths are known at once, its hosts once {@link EtcdBenchCluster.start} has run (the file's
+ * beforeAll; afterAll runs {@link EtcdBenchCluster.stop}).
+ */
 export interface EtcdBenchCluster {
   /** The bench's own folder (the hosts' files, the mirror, the CLI's cache). */
   work: string;
@@ -17,15 +20,18 @@ export interface EtcdBenchCluster {
   file: string;
   /** The CLI's environment: a download cache of the bench's own. */
   env: NodeJS.ProcessEnv;
-  /** The three hosts, etcd members once started. */
-  hosts: ClusterHost[];
+  /** The three hosts, etcd members once started (this array, filled by start: safe to destructure at once). */
+  readonly hosts: ClusterHost[];
   /** Brings up the hosts and the mirror, then etcd on all three with `apply --until etcd` (which must succeed). */
   start(): Promise<void>;
   /** Closes the mirror and removes the hosts. */
   stop(): Promise<void>;
 }
 
-/** A cluster named `name` running etcd `etcd`, in a new folder named from `prefix`. */
+/**
+ * A cluster named `name` running etcd `etcd`, in a new folder named from `prefix`; registers the file's beforeAll
+ * (start) and afterAll (stop) hooks.
+ */
 export function etcdBenchCluster(prefix: string, name: string, etcd: string): EtcdBenchCluster {
   const work = tempDir(prefix);
   let cluster: TestCluster | undefined;
@@ -38,7 +44,7 @@ export function etcdBenchCluster(prefix: string, name: string, etcd: string): Et
     hosts: [],
     async start() {
       cluster = await startTestCluster(work, 3);
-      bench.hosts = cluster.hosts;
+      bench.hosts.push(...cluster.hosts);
       mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), etcd, "amd64"));
       writeFileSync(bench.file, clusterFileFor(cluster, cluster.hosts, { name, mirror: mirror.url, etcd }));
       const r = await dkAsync(["apply", "-f", bench.file, "--dir", bench.dir, "--until", "etcd"], { cwd: work, env: bench.env });
@@ -49,5 +55,7 @@ export function etcdBenchCluster(prefix: string, name: string, etcd: string): Et
       await cluster?.stop();
     },
   };
+  beforeAll(() => bench.start(), 300_000);
+  afterAll(() => bench.stop());
   return bench;
 }

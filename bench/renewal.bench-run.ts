@@ -11,10 +11,9 @@ import { loadavg } from "node:os";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
 import { dkAsync } from "../test-support/peers.js";
-import type { ClusterHost } from "../test-support/test-cluster.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
@@ -22,8 +21,7 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
 const SAMPLE_MS = 50;
 const bench = etcdBenchCluster("dk-bench-renewal-", "bench-renewal", ETCD);
-const { work, dir, file, env } = bench;
-let hosts: ClusterHost[];
+const { work, dir, file, env, hosts } = bench;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -161,12 +159,6 @@ async function round(): Promise<Round> {
     twoDown: sampled.twoDown,
   };
 }
-
-beforeAll(async () => {
-  await bench.start();
-  hosts = bench.hosts;
-}, 300_000);
-afterAll(() => bench.stop());
 
 it("measures a rolling certificate renewal of 3 etcd members as a client sees it", async () => {
   const started = performance.now();

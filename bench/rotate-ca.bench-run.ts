@@ -10,17 +10,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
 import { CLI, runAsync } from "../test-support/peers.js";
-import type { ClusterHost } from "../test-support/test-cluster.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 2);
 const bench = etcdBenchCluster("dk-bench-rotate-", "bench-rotate", ETCD);
-const { work, dir, file, env } = bench;
-let hosts: ClusterHost[];
+const { work, dir, file, env, hosts } = bench;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The health-check client of the first node's folder, copied as one snapshot (see the e2e test: two files swap in one commit). */
@@ -86,12 +84,6 @@ async function round(): Promise<Round> {
     restarts,
   };
 }
-
-beforeAll(async () => {
-  await bench.start();
-  hosts = bench.hosts;
-}, 300_000);
-afterAll(() => bench.stop());
 
 it("measures an etcd CA rotation of 3 members as a client sees it", async () => {
   const load0 = loadavg()[0]!;
