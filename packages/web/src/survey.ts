@@ -15,13 +15,10 @@ import {
   describeCertificate,
   fromBase64,
   parseCertificate,
+  SOON_MS,
   x509,
 } from "@dk-bootstrap/pki";
 import { COMPONENT_KUBECONFIGS, checkKubeconfig, parseKubeconfig } from "@dk-bootstrap/kubeconfig";
-
-import { SOON_MS as SOON } from "@dk-bootstrap/pki";
-
-export { SOON_MS } from "@dk-bootstrap/pki";
 
 /** How a certificate stands. */
 export type Standing = "ok" | "soon" | "expired" | "problem";
@@ -165,7 +162,7 @@ async function kubeconfigView(file: string, text: string, now: Date): Promise<Ku
   const expired = left <= 0;
   // Drawn on the certificate's card, once: an expired one says so rather than "not valid at".
   const certProblems = expired ? [`expired on ${cert.notAfter.toISOString()}`, ...problems.filter((p) => !/not valid|expired/.test(p))] : problems;
-  const standing: Standing = expired ? "expired" : problems.length > 0 ? "problem" : left < SOON ? "soon" : "ok";
+  const standing: Standing = expired ? "expired" : problems.length > 0 ? "problem" : left < SOON_MS ? "soon" : "ok";
   view.cert = { name: def?.cert ?? file, file, cert, info, standing, problems: certProblems, hasKey: user?.user["client-key-data"] !== undefined };
   view.problems = [];
   return view;

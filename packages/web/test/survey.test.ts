@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { clusterArchive, makeClusterFiles } from "../src/make.js";
 import { settingsOf } from "../src/settings.js";
-import { SOON_MS, type CertView, survey } from "../src/survey.js";
+import { SOON_MS } from "@dk-bootstrap/pki";
+import { type CertView, survey } from "../src/survey.js";
 import { gunzip, readTar } from "../src/tar.js";
 
 const DAY = 86_400_000;
