@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
 import { InputError, rotatableCa } from "@dk-bootstrap/pki";
-import { nodeStatus, plan, plannedContext, rotateCaOnNode, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
+import { nodeStatus, plan, rotateCaOnNode, rotationCaveats } from "@dk-bootstrap/orchestrator";
 import { RunOutput } from "../render/output.js";
 import { readSavedSettings } from "../saved-settings.js";
 import { type NodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget } from "./node.js";
-import { type RotateCaFlags, checkRotationState } from "./rotate-ca.js";
+import { type RotateCaFlags, checkRotationState, sayImpact } from "./rotate-ca.js";
 
 /**
  * `certs rotate-ca NAME ssh [user@]host`: the one-node cluster of `dk-bootstrap ssh`, its spec rebuilt from the
@@ -37,10 +37,7 @@ export async function rotateCaOnNodeCommand(name: string, target: string, o: Rot
   if (o.dryRun) {
     say(`${name} CA (${ca}): three phases, each written in ${dir} as one set, then rolled out on ${target}`);
     for (const c of rotationCaveats(name)) say(`note: ${c}`);
-    for (const p of rotationImpact(plannedContext(spec), ca))
-      say(
-        `${spec.nodeName}: phase ${p.phase}: trust ${p.trust}, ${p.signer} CA signs; files: ${p.files.join(" ") || "none"}; restarts: ${p.restarts.join(", ") || "nothing"}`,
-      );
+    sayImpact(say, spec.nodeName, spec, ca);
     return;
   }
   await checkRotationState(dir, name, ca, o.abort ?? false, `ssh ${target}`);

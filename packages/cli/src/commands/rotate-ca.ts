@@ -10,7 +10,7 @@ import {
   rotationInProgress,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
-import { hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
+import { type NodeSpec, hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { type ApplyFlags, concurrencyOf, connectAll, readCluster, versionsFor, withHostOutputs } from "./cluster.js";
 
 /** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
@@ -23,6 +23,14 @@ export async function checkRotationState(dir: string, name: string, ca: CaName, 
     });
   if (abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
   if (abort && active) mustBeAbortable(active);
+}
+
+/** A dry run's lines for one node: each phase's trust, signer, changed files and restarts. */
+export function sayImpact(say: (line: string) => void, nodeName: string, spec: NodeSpec, ca: CaName): void {
+  for (const p of rotationImpact(plannedContext(spec), ca))
+    say(
+      `${nodeName}: phase ${p.phase}: trust ${p.trust}, ${p.signer} CA signs; files: ${p.files.join(" ") || "none"}; restarts: ${p.restarts.join(", ") || "nothing"}`,
+    );
 }
 
 /** `certs rotate-ca`'s flags. */
@@ -59,10 +67,7 @@ async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: st
     for (const h of cluster.hosts.filter((x) => !x.reset)) {
       const nodeName = h.nodeName ?? h.ssh.address.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
       const spec = hostSpec(cluster, h, { nodeName, nodeIPs: h.nodeIPs }, { dir, versions, clusterSteps: h === controllers[0], controllerIp: "127.0.0.1" });
-      for (const p of rotationImpact(plannedContext(spec), ca))
-        say(
-          `${nodeName}: phase ${p.phase}: trust ${p.trust}, ${p.signer} CA signs; files: ${p.files.join(" ") || "none"}; restarts: ${p.restarts.join(", ") || "nothing"}`,
-        );
+      sayImpact(say, nodeName, spec, ca);
     }
     return;
   }
