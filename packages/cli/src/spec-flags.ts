@@ -27,10 +27,13 @@ export interface PkiOptions {
   allowNameRemoval?: boolean;
 }
 
+/** The values --key-algo takes (the page's choices too). */
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["rsa", "ecdsa", "ed25519"];
+
 /** Turns the flags into a ClusterSpec, naming the flag when a value is wrong; flags a command lacks keep their defaults. */
 export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): ClusterSpec {
   const algo = (o.keyAlgo ?? "rsa") as KeyAlgorithm;
-  if (!["rsa", "ecdsa", "ed25519"].includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
+  if (!KEY_ALGORITHMS.includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
   if (algo === "ed25519" && o.keySize !== undefined)
     throw new InputError("Ed25519 keys have one size: drop --key-size", { field: "--key-size", value: o.keySize });
   const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);

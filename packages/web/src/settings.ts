@@ -4,7 +4,7 @@
  */
 import { type ClusterSpec, DEFAULT_CLUSTER_SPEC, HOUR_MS } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
-import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../../cli/src/spec-flags.js";
+import { type IdentityOptions, KEY_ALGORITHMS, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../../cli/src/spec-flags.js";
 import { formatSavedSettings, parseSavedSettings } from "../../cli/src/saved-settings.js";
 
 /** One field of the form: its flag, label and default, as `dk-bootstrap certs --help` shows them. */
@@ -23,7 +23,7 @@ export const FIELDS: readonly Field[] = [
   { flag: "--node-ip", label: "Node IPs", help: "comma-separated, added to the serving certificates", default: DEFAULT_CLUSTER_SPEC.nodeIPs.join(",") },
   { flag: "--service-cidr", label: "Service CIDR", help: "its first IP goes in the apiserver certificate", default: DEFAULT_CLUSTER_SPEC.serviceCidr },
   { flag: "--cluster-domain", label: "Cluster domain", help: "the cluster's DNS domain", default: DEFAULT_CLUSTER_SPEC.clusterDomain },
-  { flag: "--key-algo", label: "Key algorithm", help: "for every key", default: DEFAULT_CLUSTER_SPEC.key.algo, choices: ["rsa", "ecdsa", "ed25519"] },
+  { flag: "--key-algo", label: "Key algorithm", help: "for every key", default: DEFAULT_CLUSTER_SPEC.key.algo, choices: KEY_ALGORITHMS },
   { flag: "--key-size", label: "Key size", help: "RSA 2048-8192, ECDSA 256/384/521; empty for the algorithm's default", default: "" },
   { flag: "--cluster-name", label: "Cluster name", help: "in the kubeconfigs", default: DEFAULT_KUBECONFIG_SPEC.clusterName },
   { flag: "--server", label: "Server URL", help: "the apiserver URL in the kubeconfigs", default: DEFAULT_KUBECONFIG_SPEC.server },
