@@ -11,7 +11,7 @@ import type { ShimResult } from "../../../test-support/vitest-shim.js";
 /** Every test passed, and there were as many as the spec files hold (a spec that failed to load runs none). */
 function expectAllPassed(results: ShimResult[]): void {
   expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
-  expect(results.length).toBe(20);
+  expect(results.length).toBe(21);
   expect(results.map((r) => r.name)).toContain(
     "the cluster PKI in memory > ECDSA: every certificate of the list, each signed by its CA, and the files certs writes",
   );

@@ -64,7 +64,7 @@ export async function checkClusterFiles(files: Iterable<{ path: string; content:
   for (const name of [...known, ...others]) {
     const { crt, key } = byName.get(name)!;
     const def = CERT_DEFS.find((d) => d.name === name);
-    const out: CheckedCertificate = { name, ...(def ? { def } : {}), path: crt!.path, key: key ? "unreadable" : "missing", expiry: "ok", timeLeftMs: 0, problems: [] };
+    const out: CheckedCertificate = { name, ...(def ? { def } : {}), path: crt!.path, key: key === undefined ? "missing" : "unreadable", expiry: "ok", timeLeftMs: 0, problems: [] };
     results.push(out);
     try {
       parsed.set(name, parseCertificate(crt!.content, { file: crt!.path }));

@@ -248,4 +248,12 @@ describe("a cluster folder's files checked as a whole", () => {
     expect(byName.get("kubelet")!.problems.join("\n")).toMatch(/its names lack 10\.9\.9\.9/);
     expect(byName.get("front-proxy-client")!.problems).toEqual([]);
   });
+
+  it("an empty key file is there but unreadable, not missing", async () => {
+    const spec = clusterSpec({ nodeName: "node-1", key: { algo: "ecdsa" } });
+    const files = clusterPkiFiles(await makeClusterPki(spec)).map((f) => (f.path === "pki/apiserver.key" ? { ...f, content: "" } : f));
+    const apiserver = (await checkClusterFiles(files)).find((c) => c.name === "apiserver")!;
+    expect(apiserver.key).toBe("unreadable");
+    expect(apiserver.problems.join("\n")).toMatch(/not a readable PEM private key/);
+  });
 });
