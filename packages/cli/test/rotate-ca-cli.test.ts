@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
-import { dk, tempDir } from "../../../test-support/peers.js";
+import { dk, folderSnapshot, tempDir } from "../../../test-support/peers.js";
 import { clusterFolder } from "./rotate-ca-folder.js";
 
 // Addresses no one answers on: a refusal must come before any connection is tried.
@@ -64,6 +64,24 @@ describe("certs rotate-ca refuses, in one line, before connecting", () => {
     expect(r.stderr).toMatch(/^error: a rotation of the etcd CA is in progress \(phase 1\): one CA at a time$/m);
     expect(r.stderr).toMatch(/^hint: finish it first: dk-bootstrap certs rotate-ca etcd -f cluster.yaml/m);
     expect(oneErrorLine(r.stderr)).toBe(true);
+  });
+});
+
+describe("certs rotate-ca --until", () => {
+  it("refuses an unknown step in one line, before a new CA is made or a host dialled", async () => {
+    const cwd = tempDir();
+    await folderFor(cwd);
+    const before = folderSnapshot(cwd);
+    for (const target of [
+      ["-f", "cluster.yaml"],
+      ["ssh", "root@192.0.2.1", "--dir", "cluster"],
+    ]) {
+      const r = dk(["certs", "rotate-ca", "etcd", ...target, "--until", "etcdd"], { cwd });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^error: --until: unknown step; steps: .*etcd.* \(got "etcdd"\)$/m);
+      expect(oneErrorLine(r.stderr)).toBe(true);
+    }
+    expect(folderSnapshot(cwd)).toEqual(before);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   rotationInProgress,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
-import { type NodeSpec, hostSpec, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
+import { type NodeSpec, hostSpec, plan, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { type ApplyFlags, concurrencyOf, connectAll, readCluster, versionsFor, withHostOutputs } from "./cluster.js";
 
 /** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
@@ -50,6 +50,8 @@ export async function rotateCaCommand(name: string, how: string | undefined, tar
       value: [how, target].filter(Boolean).join(" "),
     });
   if (how === undefined && o.file === undefined) throw new InputError("a cluster is needed: -f cluster.yaml, or ssh [user@]host", { field: "target" });
+  // Before the new CA is made: a mistyped step would otherwise fail only at the first rollout.
+  if (o.until !== undefined) plan({ until: o.until });
   if (target !== undefined) return (await import("./rotate-ca-node.js")).rotateCaOnNodeCommand(name, target, o);
   return onCluster(name, ca, { ...o, file: o.file! });
 }
