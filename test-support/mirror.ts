@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import { join } from "node:path";
+import { hasEtcdutl } from "@dk-bootstrap/orchestrator";
 import { peer } from "./peers.js";
 
 /** One request the mirror answered: who asked (the client's address), for what, and how many body bytes it sent. */
@@ -43,8 +44,7 @@ export function etcdRelease(work: string, version: string, arch: string): { tarb
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
   for (const bin of ["etcd", "etcdctl"]) cpSync(peer(bin), join(dir, bin));
-  const [major, minor] = version.split(".").map(Number) as [number, number];
-  if (major > 3 || (major === 3 && minor >= 5)) writeFileSync(join(dir, "etcdutl"), ETCDUTL_PLACEHOLDER, { mode: 0o755 });
+  if (hasEtcdutl(version)) writeFileSync(join(dir, "etcdutl"), ETCDUTL_PLACEHOLDER, { mode: 0o755 });
   execFileSync("tar", ["-czf", `${name}.tar.gz`, name], { cwd: work });
   return { tarball: readFileSync(join(work, `${name}.tar.gz`)), name: `${name}.tar.gz` };
 }
