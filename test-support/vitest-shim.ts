@@ -13,6 +13,8 @@ interface Scope {
   names: string[];
   beforeAll: Body[];
   ran: boolean;
+  /** What a hook of this scope threw: every test of the scope fails with it, not only the first. */
+  failed?: unknown;
   parent?: Scope;
 }
 
@@ -54,10 +56,17 @@ export function beforeAll(body: Body): void {
 }
 
 async function enter(scope: Scope | undefined): Promise<void> {
-  if (!scope || scope.ran) return;
-  await enter(scope.parent);
-  scope.ran = true;
-  for (const hook of scope.beforeAll) await hook();
+  if (!scope) return;
+  if (!scope.ran) {
+    scope.ran = true;
+    try {
+      await enter(scope.parent);
+      for (const hook of scope.beforeAll) await hook();
+    } catch (e) {
+      scope.failed = e;
+    }
+  }
+  if (scope.ran && "failed" in scope) throw scope.failed;
 }
 
 /** Runs every registered test in order, one at a time, and says how each went (a failed hook fails its tests). */
