@@ -19,7 +19,7 @@ import {
 import { refreshComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type ApplyOptions, type HostConnection, applyCluster } from "./apply.js";
 import { pool } from "./apply-record.js";
-import { clusterNodes } from "./cluster-ops.js";
+import { type ClusterNode, clusterNodes } from "./cluster-ops.js";
 import { NodeLayout } from "./node.js";
 import { STEPS, plan } from "./plan.js";
 import { bootstrap } from "./runner.js";
@@ -50,11 +50,14 @@ export const nodeRotationFile = (spec: Pick<NodeSpec, "remoteRoot">): string => 
  * kill) resumes with the next one where it stopped. Returns the rotation as it ends.
  */
 export async function rotateCa(conns: HostConnection[], options: RotateCaOptions): Promise<CaRotation> {
+  // The hosts' facts are asked once, not again after every phase: a rotation changes no name or address.
+  let asked: Promise<ClusterNode[]> | undefined;
+  const nodes = () => (asked ??= clusterNodes(conns, options));
   return runPhases(options, {
-    reached: () => reachedStep(conns, options),
+    reached: async () => reachedStep(await nodes(), options),
     rollout: async (r, until) => {
       await applyCluster(conns, { ...options, until });
-      await recordOnNodes(conns, options, r);
+      await recordOnNodes(await nodes(), options, r);
     },
   });
 }
@@ -221,8 +224,7 @@ async function refreshKubeconfigs(folder: ClusterFolder): Promise<void> {
 }
 
 /** The last step (in the plan's order) that any host has done: a rotation restarts what runs, it installs nothing new. */
-async function reachedStep(conns: HostConnection[], options: RotateCaOptions): Promise<string> {
-  const nodes = await clusterNodes(conns, options);
+async function reachedStep(nodes: ClusterNode[], options: RotateCaOptions): Promise<string> {
   return lastDone(await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id)));
 }
 
@@ -233,10 +235,13 @@ function lastDone(done: string[][]): string {
   return STEPS[last]!.id;
 }
 
-async function recordOnNodes(conns: HostConnection[], options: RotateCaOptions, r: CaRotation): Promise<void> {
-  const nodes = (await clusterNodes(conns, options)).filter((n) => !n.conn.host.reset);
+async function recordOnNodes(nodes: ClusterNode[], options: RotateCaOptions, r: CaRotation): Promise<void> {
   const body = nodeRecord(r);
-  await pool(nodes, options.concurrency, (n) => putFile(n.conn.transport, nodeRotationFile(n.spec), body, 0o644));
+  await pool(
+    nodes.filter((n) => !n.conn.host.reset),
+    options.concurrency,
+    (n) => putFile(n.conn.transport, nodeRotationFile(n.spec), body, 0o644),
+  );
 }
 
 /** What a node keeps of the rotation once a phase reached it. */
