@@ -15,7 +15,8 @@ import {
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
-import { stamp, takeSnapshot } from "./etcd-backup.js";
+import { takeSnapshot } from "./etcd-backup.js";
+import { stamp } from "./etcd-snapshot-file.js";
 import type { ClusterFile, ClusterHost } from "./cluster-file.js";
 import { EtcdControl, type ListedMember, planMembership } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";

@@ -31,8 +31,6 @@ export interface TakenSnapshot {
   path: string;
 }
 
-export { stamp };
-
 /** The controllers of the cluster whose members a backup talks to; a host marked reset is not one of them. */
 const membersOf = (nodes: ClusterNode[]) => nodes.filter((n) => n.spec.role !== "worker" && !n.conn.host.reset);
 

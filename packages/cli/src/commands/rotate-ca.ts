@@ -58,7 +58,7 @@ export async function rotateCaCommand(name: string, how: string | undefined, tar
 
 async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: string }): Promise<void> {
   const concurrency = concurrencyOf(o);
-  const cluster = await readCluster({ ...o, file: o.file });
+  const cluster = await readCluster(o);
   const dir = resolve(o.dir);
   const versions = await versionsFor(cluster, dir);
   const say = (line: string) => process.stdout.write(`[rotate-ca] ${line}\n`);
