@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { closeSync, fchmodSync, fsync, openSync, renameSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, readFile, readdir, rm, stat, unlink } from "node:fs/promises";
+import { promisify } from "node:util";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { PkiError } from "./errors.js";
 
@@ -51,7 +53,7 @@ export async function commitFiles(dir: string, files: StagedFile[]): Promise<voi
   const entries: JournalEntry[] = files.map((f, i) => ({ staged: `${i}.new`, target: f.target, ...(f.dirMode === undefined ? {} : { dirMode: f.dirMode }) }));
   try {
     const journal = await stage(dir, files, entries);
-    await rename(journal, join(staging, JOURNAL)); // the commit point
+    renameSync(journal, join(staging, JOURNAL)); // the commit point
   } catch (e) {
     // Not committed: the old set stands, and nothing of this run may stay behind (staged keys included).
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
@@ -75,13 +77,15 @@ async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]):
   const journal = { content: JSON.stringify({ version: 1, entries }), mode: 0o600 };
   const writeOne = async (path: string, f: { content: string | Uint8Array; mode: number }) => {
     await testDelay();
-    const fh = await open(path, "wx", f.mode);
+    // Small files: the calls themselves take microseconds, far less than a trip to the thread pool and back (about half
+    // of a commit's time when each was awaited); only the fsync, which waits for the disk, goes there.
+    const fd = openSync(path, "wx", f.mode);
     try {
-      await fh.writeFile(f.content);
-      await fh.chmod(f.mode); // the umask may have narrowed the mode given to open()
-      await fh.sync();
+      writeFileSync(fd, f.content);
+      fchmodSync(fd, f.mode); // the umask may have narrowed the mode given to open()
+      await fsyncFd(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   };
   const writeStaged = (f: StagedFile, i: number) => writeOne(join(staging, entries[i]!.staged), f);
@@ -127,17 +131,15 @@ export async function recoverJournal(dir: string): Promise<string | undefined> {
 /** Renames every staged file still waiting into place (the ones already moved are gone from staging), then ends the journal. */
 async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void> {
   const staging = join(dir, STAGING_DIR);
-  const moveOne = async (e: JournalEntry) => {
+  // In any order: the journal, not the order, makes the set whole. Renames without a trip to the thread pool, as in stage().
+  for (const e of entries) {
     await testDelay();
     try {
-      await rename(join(staging, e.staged), join(dir, e.target));
+      renameSync(join(staging, e.staged), join(dir, e.target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err; // already moved before an interruption
     }
-  };
-  // In any order, all at once: the journal, not the order, makes the set whole (one at a time when a test slows them down).
-  if (slowedDown()) for (const e of entries) await moveOne(e);
-  else await Promise.all(entries.map(moveOne));
+  }
   // The renames must be durable before the journal that would redo them goes.
   await Promise.all([...new Set(entries.map((e) => dirname(join(dir, e.target))))].map(syncDir));
   await testDelay();
@@ -228,12 +230,14 @@ async function present(path: string): Promise<boolean> {
   );
 }
 
+const fsyncFd = promisify(fsync);
+
 /** fsync on a folder, so that the names made or removed in it survive a power loss. */
 async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, "r");
+  const fd = openSync(path, "r");
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
