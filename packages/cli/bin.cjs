@@ -44,7 +44,8 @@ function runWithCodeCache() {
     // No cache yet: this run makes it.
   }
   // The wrapper Node gives a CommonJS module; the bundle needs require (for built-ins and ssh2) and __filename.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(main, "utf8")}\n})`;
+  // latin1: the bundle is ASCII (bundle.mjs), which latin1 reads as the same text without UTF-8 decoding.
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(main, "latin1")}\n})`;
   const script = new Script(source, { filename: main, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(main), module, main, bundle);

@@ -123,6 +123,23 @@ describe("the code cache", () => {
   });
 });
 
+describe("the bundle", () => {
+  it("is ASCII, which bin.cjs reads as latin1, and what the sources write in other characters still means the same", () => {
+    const bytes = readFileSync(join(CLI, "..", "bundle", "main.cjs"));
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    // The duration pattern names µs in two spellings (micro sign, Greek mu): escaped in the bundle, still matched.
+    const home = tempDir("dk-ascii-");
+    for (const [validity, ok] of [
+      ["8760h0\u00b5s", true],
+      ["8760h0\u03bcs", true],
+      ["8760h0\u00c2\u00b5s", false],
+    ] as const) {
+      const r = dk(["certs", "--key-algo", "ecdsa", "--dir", join(home, validity), "--validity", validity], { cwd: home });
+      expect(r.status, `${validity}: ${r.stderr}`).toBe(ok ? 0 : 1);
+    }
+  });
+});
+
 describe("--version", () => {
   it("answered without loading the CLI, prints what commander prints", () => {
     const fast = dk(["--version"]);
