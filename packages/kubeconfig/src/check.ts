@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { checkServerIdentity, connect } from "node:tls";
 import { isIP } from "@dk-bootstrap/pki";
 import { type KubeconfigFileReader, type KubeconfigProblem, checkKubeconfig as checkWith, dataOrFile } from "./check-offline.js";
 import { type Config, findEntry } from "./model.js";
@@ -45,6 +44,8 @@ export async function connectCheck(cfg: Config, contextName = cfg["current-conte
   const key = dataOrFile(user["client-key-data"], user["client-key"], diskReader).text;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const servername = cluster["tls-server-name"] ?? host;
+  // Loaded here, not with the package: node:tls costs every command that imports it ~3 ms at start, and only this connects.
+  const { checkServerIdentity, connect } = await import("node:tls");
   return new Promise((resolve) => {
     const socket = connect({
       host,
