@@ -12,7 +12,10 @@ const RUNS = Number(process.argv[2] ?? 15);
 const CLI = new URL("../packages/cli/bin.cjs", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "dk-startup-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+// Node's default environment, as in pki.mjs: NODE_EXTRA_CA_CERTS makes every Node start parse a CA bundle before any
+// script runs; where it is set, one more row shows what it costs.
 const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache"), NODE_DISABLE_COMPILE_CACHE: "" };
+delete env.NODE_EXTRA_CA_CERTS;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const commands = {
@@ -21,6 +24,8 @@ const commands = {
   "dk-bootstrap certs --key-algo ecdsa (18 keys, 17 certs, 6 kubeconfigs)": [[CLI, "certs", "--key-algo", "ecdsa", "--dir", "c"]],
   "the same, without the code cache": [[CLI, "certs", "--key-algo", "ecdsa", "--dir", "c"], { NODE_DISABLE_COMPILE_CACHE: "1" }],
 };
+if (process.env.NODE_EXTRA_CA_CERTS)
+  commands["node -e 0, with this machine's NODE_EXTRA_CA_CERTS"] = [["-e", "0"], { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }];
 // As in pki.mjs: bash's `times` gives each run's CPU time (user + sys), which a busy machine disturbs less than the wall time.
 const wrap = 'c="$1"; shift; "$c" "$@" >/dev/null 2>&1 </dev/null; s=$?; times; exit $s';
 const seconds = (t) => ((m) => Number(m[1]) * 60 + Number(m[2]))(/(\d+)m([\d.]+)s/.exec(t));
