@@ -5,8 +5,33 @@
 // import() into a call that evaluates the group's modules when the command runs. See `npm run bench:startup`.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { build } from "esbuild";
+
+// @peculiar/x509 and its ASN.1 stack take ~10 ms to initialize (schemas registered through decorators), and a `certs`
+// that only issues never uses them: certificates are written as DER by hand (pki's certificate-der.ts), and parsed
+// only when read. In the bundle, pki's x509.ts is replaced by this module, which loads the library on first use;
+// esbuild turns each require() below into a call that evaluates the bundled module then. pki keeps its own modules
+// free of x509 values at load time (packages/cli/test/code-cache.test.ts checks that a `certs` never loads it).
+const LAZY_X509 = `
+let lib;
+function load() {
+  if (lib === undefined) {
+    require("reflect-metadata");
+    lib = require("@peculiar/x509");
+    lib.cryptoProvider.set(globalThis.crypto);
+  }
+  return lib;
+}
+export const crypto = globalThis.crypto;
+export const x509 = new Proxy({}, { get: (_, name) => load()[name], has: (_, name) => name in load() });
+`;
+const lazyX509 = {
+  name: "lazy-x509",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pki[\\/]dist[\\/]x509\.js$/ }, (args) => ({ contents: LAZY_X509, loader: "js", resolveDir: dirname(args.path) }));
+  },
+};
 
 const { outputFiles } = await build({
   entryPoints: ["dist/main.js"],
@@ -30,6 +55,7 @@ const { outputFiles } = await build({
   sourcemap: "linked",
   sourcesContent: true,
   logLevel: "warning",
+  plugins: [lazyX509],
 });
 const built = outputFiles.find((f) => f.path.endsWith("main.cjs"));
 // ASCII only, so that bin.cjs reads it as latin1 into a one-byte string: with a single other character, V8 holds the

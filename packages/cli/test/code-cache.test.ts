@@ -140,6 +140,27 @@ describe("the bundle", () => {
   });
 });
 
+describe("@peculiar/x509 in the bundle", () => {
+  /** Runs the CLI in a Node that says at exit whether the library was loaded (its reflect-metadata polyfill is then there). */
+  function runWatched(args: string[], cwd: string) {
+    const script = `process.argv = [process.argv[0], ${JSON.stringify(CLI)}, ...${JSON.stringify(args)}];
+      process.on("exit", () => process.stderr.write("x509 loaded: " + (typeof Reflect.getMetadata === "function") + "\\n"));
+      require(${JSON.stringify(CLI)});`;
+    return spawnSync(process.execPath, ["-e", script], { cwd, encoding: "utf8" });
+  }
+
+  it("is loaded only by a command that reads a certificate: a certs that only issues never loads it", () => {
+    const home = tempDir("dk-lazy-x509-");
+    const made = runWatched(["certs", "--key-algo", "ecdsa", "--dir", "c"], home);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toContain("x509 loaded: false");
+    const read = runWatched(["certs", "check-expiration", "--dir", "c"], home);
+    expect(read.status, read.stderr).toBe(0);
+    expect(read.stdout).toMatch(/apiserver\s+\w{3} \d\d, \d{4}/);
+    expect(read.stderr).toContain("x509 loaded: true");
+  });
+});
+
 describe("--version", () => {
   it("answered without loading the CLI, prints what commander prints", () => {
     const fast = dk(["--version"]);

@@ -19,7 +19,7 @@ import { KeyPair, signatureParams } from "./keys.js";
 import { type SubjectName, fromX509Name } from "./name.js";
 import { pemBlockDer, readEveryPart } from "./pem.js";
 import { noSans, type SubjectAltNames, sansOf } from "./san.js";
-import type { Usages } from "./usages.js";
+import { KEY_USAGES, type Usages } from "./usages.js";
 import { crypto, x509 } from "./x509.js";
 
 const MINUTE = 60_000;
@@ -54,9 +54,29 @@ export function randomSerial(): string {
   return toHex(bytes);
 }
 
+/**
+ * What issuing, PEM and the CA cap read of a certificate: its DER and its notAfter. An X509Certificate is one, and so is
+ * what {@link issueCertificateDer} returns, which nothing has parsed.
+ */
+export interface CertificateDer {
+  readonly rawData: ArrayBuffer;
+  readonly notAfter: Date;
+}
+
+/** A certificate as issued, not parsed: its DER and its validity (whole seconds, as the DER holds them). */
+export interface IssuedDer extends CertificateDer {
+  readonly notBefore: Date;
+}
+
 /** A CA that can sign: its certificate and key. */
 export interface Signer {
   cert: x509.X509Certificate;
+  key: KeyPair;
+}
+
+/** A CA as {@link issueCertificateDer} needs it: its certificate, parsed or as issued, and its key. A {@link Signer} is one. */
+export interface CaSigner {
+  cert: CertificateDer;
   key: KeyPair;
 }
 
@@ -90,10 +110,19 @@ export interface CertificateTemplate {
  * short-lived process more than the signatures do (see der.ts).
  */
 export async function issueCertificate(tpl: CertificateTemplate, signer: Signer | { selfKey: KeyPair }): Promise<x509.X509Certificate> {
+  return issuedCertificate(await issueCertificateDer(tpl, signer));
+}
+
+/**
+ * Issues a certificate as {@link issueCertificate} does, and returns its DER and validity without an X509Certificate:
+ * what a run that only writes certificates needs (the CLI's bundle then never loads @peculiar/x509).
+ */
+export async function issueCertificateDer(tpl: CertificateTemplate, signer: CaSigner | { selfKey: KeyPair }): Promise<IssuedDer> {
   const selfSigned = "selfKey" in signer;
   const signingKey = selfSigned ? signer.selfKey : signer.key;
   const ca = selfSigned ? undefined : await signerFields(signer.cert);
-  const subject = tpl.subject instanceof x509.Name ? new Uint8Array(tpl.subject.toArrayBuffer()) : nameDer(tpl.subject);
+  // Not `instanceof x509.Name`: that would load the library for a plain subject.
+  const subject = isX509Name(tpl.subject) ? new Uint8Array(tpl.subject.toArrayBuffer()) : nameDer(tpl.subject);
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", tpl.publicKey));
   const extensions: Uint8Array[] = [];
   if (tpl.ca) {
@@ -101,11 +130,11 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
     if (tpl.exactCaUsages) {
       if (tpl.usages?.keyUsage) extensions.push(extension(EXT.keyUsage, true, keyUsage(tpl.usages.keyUsage)));
       if (tpl.usages?.extKeyUsage.length) extensions.push(extension(EXT.extKeyUsage, false, extKeyUsage(tpl.usages.extKeyUsage)));
-    } else extensions.push(extension(EXT.keyUsage, true, keyUsage(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (tpl.usages?.keyUsage ?? 0))));
+    } else extensions.push(extension(EXT.keyUsage, true, keyUsage(KEY_USAGES["cert sign"] | KEY_USAGES["crl sign"] | (tpl.usages?.keyUsage ?? 0))));
   } else {
     const usages = tpl.usages ?? { keyUsage: 0, extKeyUsage: [] };
     // keyEncipherment means "this key decrypts session keys": only RSA keys can (RFC 8813, RFC 8410).
-    const flags = tpl.publicKey.algorithm.name.startsWith("RSA") ? usages.keyUsage : usages.keyUsage & ~x509.KeyUsageFlags.keyEncipherment;
+    const flags = tpl.publicKey.algorithm.name.startsWith("RSA") ? usages.keyUsage : usages.keyUsage & ~KEY_USAGES["key encipherment"];
     if (flags !== 0) extensions.push(extension(EXT.keyUsage, true, keyUsage(flags)));
     if (usages.extKeyUsage.length > 0) extensions.push(extension(EXT.extKeyUsage, false, extKeyUsage(usages.extKeyUsage)));
     extensions.push(extension(EXT.basicConstraints, true, basicConstraints(false)));
@@ -129,20 +158,28 @@ export async function issueCertificate(tpl: CertificateTemplate, signer: Signer 
     extensions,
   });
   const signature = new Uint8Array(await crypto.subtle.sign(params, signingKey.privateKey, tbs));
-  return new IssuedCertificate(certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature)), validity);
+  const der = certificateDer(tbs, scheme.algorithmIdentifier, scheme.encode(signature));
+  // As the DER holds them: whole seconds.
+  const second = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+  return { rawData: der.buffer as ArrayBuffer, notBefore: second(validity.notBefore), notAfter: second(validity.notAfter) };
+}
+
+function isX509Name(subject: SubjectName | x509.Name): subject is x509.Name {
+  return typeof (subject as Partial<x509.Name>).toArrayBuffer === "function";
 }
 
 /** RFC 5280 4.2.1.2's key identifier, method 1: SHA-1 of the subjectPublicKey bits. */
 const sha1 = (bits: Bytes) => crypto.subtle.digest("SHA-1", bits).then((d) => new Uint8Array(d));
 
 /** What a leaf takes from its CA's certificate: the subject's raw bytes (its issuer) and key identifier (its AKI). */
-async function signerFields(cert: x509.X509Certificate): Promise<{ subject: Bytes; keyId: Bytes }> {
+async function signerFields(ca: CertificateDer): Promise<{ subject: Bytes; keyId: Bytes }> {
   let fields: ReturnType<typeof caFields>;
   try {
-    fields = caFields(new Uint8Array(cert.rawData));
+    fields = caFields(new Uint8Array(ca.rawData));
   } catch {
     // DER the library reads leniently but DER's rules refuse (an indefinite or a 5-byte length): the
     // library's own reading of the same fields, as certificates were issued before.
+    const cert = new x509.X509Certificate(ca.rawData);
     return { subject: new Uint8Array(cert.subjectName.toArrayBuffer()), keyId: fromHex(await keyIdOf(cert)) };
   }
   return { subject: fields.subject, keyId: fields.subjectKeyId ?? (await sha1(fields.publicKeyBits)) };
@@ -151,55 +188,62 @@ async function signerFields(cert: x509.X509Certificate): Promise<{ subject: Byte
 /** What the base class's constructor is given instead of parsed ASN.1: nothing to parse yet. */
 const NOT_PARSED = Object.freeze({});
 
+let issuedClass: (new (issued: IssuedDer) => x509.X509Certificate) | undefined;
+
 /**
- * A certificate just issued, parsed only when a part of it is read. Most runs write it as PEM and never read
- * it back, and parsing costs a certificate about as much as issuing it. Its DER and its validity are known
- * without parsing; the rest (`asn`, which every other getter of X509Certificate reads) is parsed on first use.
+ * The X509Certificate of an issued DER, parsed only when a part of it is read. Most runs write a certificate as PEM and
+ * never read it back, and parsing costs a certificate about as much as issuing it. Its DER and its validity are known
+ * without parsing; the rest (`asn`, which every other getter of X509Certificate reads) is parsed on first use. The
+ * class is made on the first call, not when this module loads, which would load the library.
  */
-class IssuedCertificate extends x509.X509Certificate {
-  readonly #der: Bytes;
-  readonly #validity: Validity;
-
-  constructor(der: Bytes, validity: Validity) {
-    // An ASN.1 object rather than bytes: the base class takes it as parsed (see `asn` below).
-    super(NOT_PARSED as never);
-    this.#der = der;
-    // As the DER holds them: whole seconds.
-    const second = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
-    this.#validity = { notBefore: second(validity.notBefore), notAfter: second(validity.notAfter) };
-  }
-
-  override get rawData(): ArrayBuffer {
-    return this.#der.buffer;
-  }
-
-  override get notBefore(): Date {
-    return this.#validity.notBefore;
-  }
-
-  override get notAfter(): Date {
-    return this.#validity.notAfter;
-  }
-
-  /** The DER parsed by the library; nothing while the base class's constructor runs (it hands `asn` to onInit, which ignores it). */
-  parsed(): unknown {
-    if (!(#der in this)) return NOT_PARSED;
-    return (new x509.X509Certificate(this.#der) as unknown as { asn: unknown }).asn;
-  }
+export function issuedCertificate(issued: IssuedDer): x509.X509Certificate {
+  issuedClass ??= issuedCertificateClass();
+  return new issuedClass(issued);
 }
-// The base class's constructor assigns `asn` (a protected property, so declared here and not in the class):
-// that first assignment is ignored, and reading it parses the DER once and keeps the result.
-Object.defineProperty(IssuedCertificate.prototype, "asn", {
-  configurable: true,
-  get(this: IssuedCertificate) {
-    const asn = this.parsed();
-    if (asn !== NOT_PARSED) Object.defineProperty(this, "asn", { value: asn, writable: true, configurable: true });
-    return asn;
-  },
-  set(this: IssuedCertificate, value: unknown) {
-    if (value !== NOT_PARSED) Object.defineProperty(this, "asn", { value, writable: true, configurable: true });
-  },
-});
+
+function issuedCertificateClass(): new (issued: IssuedDer) => x509.X509Certificate {
+  class IssuedCertificate extends x509.X509Certificate {
+    readonly #issued: IssuedDer;
+
+    constructor(issued: IssuedDer) {
+      // An ASN.1 object rather than bytes: the base class takes it as parsed (see `asn` below).
+      super(NOT_PARSED as never);
+      this.#issued = issued;
+    }
+
+    override get rawData(): ArrayBuffer {
+      return this.#issued.rawData;
+    }
+
+    override get notBefore(): Date {
+      return this.#issued.notBefore;
+    }
+
+    override get notAfter(): Date {
+      return this.#issued.notAfter;
+    }
+
+    /** The DER parsed by the library; nothing while the base class's constructor runs (it hands `asn` to onInit, which ignores it). */
+    parsed(): unknown {
+      if (!(#issued in this)) return NOT_PARSED;
+      return (new x509.X509Certificate(this.#issued.rawData) as unknown as { asn: unknown }).asn;
+    }
+  }
+  // The base class's constructor assigns `asn` (a protected property, so declared here and not in the class):
+  // that first assignment is ignored, and reading it parses the DER once and keeps the result.
+  Object.defineProperty(IssuedCertificate.prototype, "asn", {
+    configurable: true,
+    get(this: IssuedCertificate) {
+      const asn = this.parsed();
+      if (asn !== NOT_PARSED) Object.defineProperty(this, "asn", { value: asn, writable: true, configurable: true });
+      return asn;
+    },
+    set(this: IssuedCertificate, value: unknown) {
+      if (value !== NOT_PARSED) Object.defineProperty(this, "asn", { value, writable: true, configurable: true });
+    },
+  });
+  return IssuedCertificate;
+}
 
 /** The subject key identifier of a certificate: its SKI extension, else SHA-1 of its public key as RFC 5280 suggests. */
 export async function keyIdOf(cert: x509.X509Certificate): Promise<string> {
@@ -237,7 +281,7 @@ export function parseCertificate(pemOrDer: string | Uint8Array, where: InputLoca
  * dates say, so a later date would only make expiry checks lie. cfssl 1.2 and kubeadm issue past the CA;
  * Kubernetes' own CSR signer (kube-controller-manager) caps, and so do we.
  */
-export function cappedAtCa(notAfter: Date, ca: x509.X509Certificate): Date {
+export function cappedAtCa(notAfter: Date, ca: CertificateDer): Date {
   return notAfter > ca.notAfter ? ca.notAfter : notAfter;
 }
 
@@ -246,12 +290,12 @@ export function cappedAtCa(notAfter: Date, ca: x509.X509Certificate): Date {
  * does, not when its requested validity would): the operator learns that the CA decides when it stops.
  * The name is older than the cap, when such a certificate was issued past its CA with a warning.
  */
-export function outlivesCaWarning(name: string, notAfter: Date, ca: x509.X509Certificate): string[] {
+export function outlivesCaWarning(name: string, notAfter: Date, ca: CertificateDer): string[] {
   return notAfter >= ca.notAfter ? [`${name} is capped at its CA's expiry, ${ca.notAfter.toISOString()} (the requested validity goes past the CA)`] : [];
 }
 
 /** PEM text of a certificate: 64 base64 characters a line and the trailing newline, as cfssl and OpenSSL write it. */
-export function certificatePem(cert: x509.X509Certificate): string {
+export function certificatePem(cert: CertificateDer): string {
   const der = new Uint8Array(cert.rawData);
   let binary = "";
   for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));

@@ -1,7 +1,20 @@
 import { InputError, type InputLocation } from "./errors.js";
-import { x509 } from "./x509.js";
 
-const F = x509.KeyUsageFlags;
+/**
+ * RFC 5280's key usage bits, numbered as @peculiar/x509's KeyUsageFlags numbers them (a test compares the two): spelled
+ * out so that loading this module does not load the library, which the CLI's bundle loads only when first used.
+ */
+const F = {
+  digitalSignature: 1,
+  nonRepudiation: 2,
+  keyEncipherment: 4,
+  dataEncipherment: 8,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+  encipherOnly: 128,
+  decipherOnly: 256,
+} as const;
 
 /** cfssl's key usage names and the bits they set. */
 export const KEY_USAGES = {

@@ -14,6 +14,8 @@ import {
   parseUsages,
   randomSerial,
   toX509Name,
+  type UsageName,
+  keyUsageNames,
   validateKeySpec,
   x509,
 } from "../src/index.js";
@@ -47,6 +49,18 @@ describe("usages", () => {
     const u = parseUsages(["signing", "key encipherment", "server auth", "client auth"]);
     expect(u.keyUsage).toBe(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment);
     expect(u.extKeyUsage).toEqual(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
+  });
+  it("numbers each key usage bit as @peculiar/x509 does (usages.ts spells them out so as not to load the library)", () => {
+    const names = {
+      signing: "digitalSignature",
+      "content commitment": "nonRepudiation",
+      "key encipherment": "keyEncipherment",
+      "key agreement": "keyAgreement",
+    };
+    const more = { "data encipherment": "dataEncipherment", "cert sign": "keyCertSign", "crl sign": "cRLSign", "encipher only": "encipherOnly" };
+    for (const [cfssl, flag] of Object.entries({ ...names, ...more, "decipher only": "decipherOnly" }))
+      expect(parseUsages([cfssl as UsageName]).keyUsage, cfssl).toBe(x509.KeyUsageFlags[flag as keyof typeof x509.KeyUsageFlags]);
+    expect(keyUsageNames(511)).toHaveLength(9);
   });
   it("makes an unknown usage an error where cfssl drops it", () => {
     expect(() => checkUsages(["signing", "server-auth"], { file: "ca-config.json", field: "signing.profiles.kubernetes.usages" })).toThrow(

@@ -1,4 +1,4 @@
-import { certificatePem, outlivesCaWarning, parseCertificate } from "../certificate.js";
+import { type CertificateDer, certificatePem, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair } from "../keys.js";
@@ -9,7 +9,7 @@ import type { x509 } from "../x509.js";
 import { CA_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
 import { issueClusterCa, issueClusterLeaf, serviceAccountKeySpec } from "./issue.js";
 import { certPaths, saPaths } from "./layout.js";
-import type { ClusterPki, PkiAction, PkiEntry } from "./make.js";
+import { type ClusterPki, type PkiAction, type PkiEntry, issuedEntry } from "./make.js";
 import type { ClusterSpec } from "./spec.js";
 
 export type { ClusterPki, PkiAction, PkiEntry } from "./make.js";
@@ -73,6 +73,8 @@ interface Run {
 /** One certificate settled: what it is now, what was done, and what to write once everything is settled. */
 interface Settled {
   entry: PkiEntry;
+  /** The entry's certificate as a CA signs with it: parsed when it was read from the folder, else as issued. */
+  der: CertificateDer;
   action: PkiAction;
   writes: PendingWrite[];
   warnings: string[];
@@ -181,7 +183,7 @@ async function copyClusterCa(folder: ClusterFolder, def: CertDef, nodeDir: strin
   const entry = cluster.entries.get(def.name);
   if (!entry) throw new PkiError(`the cluster PKI has no ${def.name}`);
   const writes = await copiedFiles(folder, certPaths(cluster.dir, def.name), certPaths(nodeDir, def.name), withKey ? ["crt", "key"] : ["crt"]);
-  return { entry, action: { name: def.name, action: "kept" }, writes, warnings: [] };
+  return { entry, der: entry.cert, action: { name: def.name, action: "kept" }, writes, warnings: [] };
 }
 
 /** Copies of some of a pair of files (as this run sees them, staged included), for those that differ. */
@@ -200,6 +202,7 @@ async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyProm
   if (have.cert && !run.force) {
     return {
       entry: { def, cert: have.cert, certPem: have.certPem!, ...(have.key ? { key: have.key } : {}) },
+      der: have.cert,
       action: have.key ? { name: def.name, action: "kept" } : { name: def.name, action: "external", reason: "no CA key: leaves must be provided" },
       writes: [],
       warnings: [],
@@ -208,7 +211,8 @@ async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyProm
   const key = freshKey ?? have.key!;
   const cert = await issueClusterCa(run.spec, def, key, run.now);
   return {
-    entry: { def, cert, certPem: certificatePem(cert), key },
+    entry: issuedEntry(def, cert, key),
+    der: cert,
     action: { name: def.name, action: "made" },
     writes: pairWrites(run, def, cert, freshKey),
     warnings: [],
@@ -223,19 +227,26 @@ async function settleLeaf(
   caTask: Promise<Settled>,
 ): Promise<Settled> {
   // Both at once, so that a failed key is never left without a handler.
-  const [{ entry: ca }, freshKey] = await Promise.all([caTask, freshKeyPromise]);
+  const [{ entry: ca, der: caDer }, freshKey] = await Promise.all([caTask, freshKeyPromise]);
   const stale = have.cert && have.key && !run.force ? await whyStale(run.spec, def, have.cert, have.key, ca.cert, run.now) : "missing";
   if (stale === undefined)
-    return { entry: { def, cert: have.cert!, certPem: have.certPem!, key: have.key! }, action: { name: def.name, action: "kept" }, writes: [], warnings: [] };
+    return {
+      entry: { def, cert: have.cert!, certPem: have.certPem!, key: have.key! },
+      der: have.cert!,
+      action: { name: def.name, action: "kept" },
+      writes: [],
+      warnings: [],
+    };
   if (!ca.key) throw new PkiError(`${certPaths(run.dir, def.name).crt}: ${stale}, and ${def.ca} is an external CA (no key) so it cannot be issued here`);
   if (have.cert && !run.force && !run.allowNameRemoval) await refuseDroppedNames(run, def, have.cert);
   const key = freshKey ?? have.key!;
-  const cert = await issueClusterLeaf(run.spec, def, key.publicKey, { cert: ca.cert, key: ca.key }, run.now);
+  const cert = await issueClusterLeaf(run.spec, def, key.publicKey, { cert: caDer, key: ca.key }, run.now);
   return {
-    entry: { def, cert, certPem: certificatePem(cert), key },
+    entry: issuedEntry(def, cert, key),
+    der: cert,
     action: freshKey ? { name: def.name, action: "made" } : { name: def.name, action: "renewed", reason: stale },
     writes: pairWrites(run, def, cert, freshKey),
-    warnings: outlivesCaWarning(def.name, cert.notAfter, ca.cert),
+    warnings: outlivesCaWarning(def.name, cert.notAfter, caDer),
   };
 }
 
@@ -269,7 +280,7 @@ async function refuseDroppedNames(run: Run, def: CertDef, cert: x509.X509Certifi
 }
 
 /** The files of a certificate, and of its key when it is new; an existing key or CA is only replaced with force. */
-function pairWrites(run: Run, def: CertDef, cert: x509.X509Certificate, newKey: KeyPair | undefined): PendingWrite[] {
+function pairWrites(run: Run, def: CertDef, cert: CertificateDer, newKey: KeyPair | undefined): PendingWrite[] {
   const p = certPaths(run.dir, def.name);
   const writes: PendingWrite[] = [];
   if (newKey)

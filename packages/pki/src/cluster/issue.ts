@@ -1,8 +1,7 @@
-import { type Signer, issueCertificate, kubeadmValidity } from "../certificate.js";
+import { type CaSigner, type IssuedDer, issueCertificateDer, kubeadmValidity } from "../certificate.js";
 import type { KeyPair, KeySpec } from "../keys.js";
 import { classifyHosts, noSans } from "../san.js";
 import { parseUsages } from "../usages.js";
-import type { x509 } from "../x509.js";
 import type { CertDef } from "./certlist.js";
 import type { ClusterSpec } from "./spec.js";
 
@@ -10,18 +9,18 @@ import type { ClusterSpec } from "./spec.js";
 // memory (make.ts) alike: the list is data (certlist.ts), and this is the one place that turns a row into a certificate.
 
 /** Issues a CA of the cluster list, self-signed, with kubeadm's validity rule: its CN is also its one DNS SAN. */
-export function issueClusterCa(spec: ClusterSpec, def: CertDef, key: KeyPair, now: Date): Promise<x509.X509Certificate> {
+export function issueClusterCa(spec: ClusterSpec, def: CertDef, key: KeyPair, now: Date): Promise<IssuedDer> {
   const cn = def.cn(spec);
-  return issueCertificate(
+  return issueCertificateDer(
     { subject: { CN: cn }, publicKey: key.publicKey, sans: { ...noSans(), dns: [cn] }, validity: kubeadmValidity(now, spec.caValidityMs), ca: {} },
     { selfKey: key },
   );
 }
 
 /** Issues a leaf of the cluster list with kubeadm's validity rule. */
-export function issueClusterLeaf(spec: ClusterSpec, def: CertDef, publicKey: CryptoKey, signer: Signer, now: Date): Promise<x509.X509Certificate> {
+export function issueClusterLeaf(spec: ClusterSpec, def: CertDef, publicKey: CryptoKey, signer: CaSigner, now: Date): Promise<IssuedDer> {
   const o = def.o?.(spec);
-  return issueCertificate(
+  return issueCertificateDer(
     {
       subject: { CN: def.cn(spec), ...(o ? { O: o } : {}) },
       publicKey,

@@ -1,4 +1,4 @@
-import { certificatePem, outlivesCaWarning } from "../certificate.js";
+import { type IssuedDer, certificatePem, issuedCertificate, outlivesCaWarning } from "../certificate.js";
 import { KeyPair } from "../keys.js";
 import type { x509 } from "../x509.js";
 import { CA_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
@@ -20,6 +20,25 @@ export interface PkiEntry {
   cert: x509.X509Certificate;
   certPem: string;
   key?: KeyPair;
+}
+
+/**
+ * The entry of a certificate just issued. Its X509Certificate is made when `cert` is first read: a run that only writes
+ * the certificates never makes one, and the CLI's bundle then never loads @peculiar/x509.
+ */
+export function issuedEntry(def: CertDef, issued: IssuedDer, key: KeyPair): PkiEntry {
+  let cert: x509.X509Certificate | undefined;
+  return {
+    def,
+    get cert() {
+      return (cert ??= issuedCertificate(issued));
+    },
+    set cert(value) {
+      cert = value;
+    },
+    certPem: certificatePem(issued),
+    key,
+  };
 }
 
 /** The cluster PKI in memory, from {@link makeClusterPki} or generateClusterPki (Node). */
@@ -76,7 +95,7 @@ export async function makeClusterPki(spec: ClusterSpec, options: MakeOptions = {
   const [serviceAccountKey, made] = await Promise.all([saKey, Promise.all([...cas.values(), ...leaves])]);
   const pki: ClusterPki = { spec, dir: "", entries: new Map(), serviceAccountKey, actions: [], warnings: [] };
   for (const m of made) {
-    pki.entries.set(m.def.name, { def: m.def, cert: m.cert, certPem: certificatePem(m.cert), key: m.key });
+    pki.entries.set(m.def.name, issuedEntry(m.def, m.cert, m.key));
     pki.actions.push({ name: m.def.name, action: "made" });
     pki.warnings.push(...m.warnings);
   }
