@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fsync, openSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, fsync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rm, stat, unlink } from "node:fs/promises";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
@@ -72,33 +72,39 @@ export async function commitFiles(dir: string, files: StagedFile[]): Promise<voi
  */
 async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]): Promise<string> {
   const staging = join(dir, STAGING_DIR);
-  await mkdir(staging, { mode: 0o700 });
+  mkdirSync(staging, { mode: 0o700 });
   const tmp = join(staging, `${JOURNAL}.${randomBytes(6).toString("hex")}.tmp`);
   const journal = { content: JSON.stringify({ version: 1, entries }), mode: 0o600 };
-  const writeOne = async (path: string, f: { content: string | Uint8Array; mode: number }) => {
-    await testDelay();
-    // Small files: the calls themselves take microseconds, far less than a trip to the thread pool and back (about half
-    // of a commit's time when each was awaited); only the fsync, which waits for the disk, goes there.
-    const fd = openSync(path, "wx", f.mode);
-    try {
-      writeFileSync(fd, f.content);
-      fchmodSync(fd, f.mode); // the umask may have narrowed the mode given to open()
-      await fsyncFd(fd);
-    } finally {
-      closeSync(fd);
-    }
-  };
-  const writeStaged = (f: StagedFile, i: number) => writeOne(join(staging, entries[i]!.staged), f);
+  const stagedPath = (i: number) => join(staging, entries[i]!.staged);
   if (slowedDown()) {
     // One step at a time, in the order the kill tests name: each staged file, the folders, the journal.
-    for (const [i, f] of files.entries()) await writeStaged(f, i);
+    const writeOne = async (path: string, f: { content: string | Uint8Array; mode: number }) => {
+      await testDelay();
+      const fd = create(path, f);
+      try {
+        await fsyncFd(fd);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    for (const [i, f] of files.entries()) await writeOne(stagedPath(i), f);
     await makeAllFolders(dir, entries);
     await writeOne(tmp, journal);
   } else {
-    // Together, so that the fsyncs overlap on the thread pool; every write settles before a failure is
-    // reported, so that the clean-up races none of them.
-    const all = [...files.map(writeStaged), writeOne(tmp, journal), makeAllFolders(dir, entries)];
-    for (const r of await Promise.allSettled(all)) if (r.status === "rejected") throw r.reason;
+    // Every file is created and written first, then all are fsynced at once on the thread pool: creating a file while
+    // others are being synced waits on the filesystem's journal (about twice as long here).
+    const fds: number[] = [];
+    try {
+      for (const [i, f] of files.entries()) fds.push(create(stagedPath(i), f));
+      fds.push(create(tmp, journal));
+    } catch (e) {
+      for (const fd of fds) closeSync(fd);
+      throw e;
+    }
+    // Every fsync settles before a failure is reported, so that the clean-up races none of them.
+    const settled = await Promise.allSettled([...fds.map((fd) => fsyncFd(fd)), makeAllFolders(dir, entries)]);
+    for (const fd of fds) closeSync(fd);
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
   }
   await syncDir(staging);
   return tmp;
@@ -231,6 +237,24 @@ async function present(path: string): Promise<boolean> {
 }
 
 const fsyncFd = promisify(fsync);
+
+/**
+ * Creates a file with its final mode from the start (a key is never readable by others) and writes it; returns the open
+ * descriptor, for the caller's fsync. Small files: these calls take microseconds, far less than a trip to the thread
+ * pool and back each (about half of a commit's time when each was awaited); only the fsync, which waits for the disk,
+ * goes there.
+ */
+function create(path: string, f: { content: string | Uint8Array; mode: number }): number {
+  const fd = openSync(path, "wx", f.mode);
+  try {
+    writeFileSync(fd, f.content);
+    fchmodSync(fd, f.mode); // the umask may have narrowed the mode given to open()
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
 
 /** fsync on a folder, so that the names made or removed in it survive a power loss. */
 async function syncDir(path: string): Promise<void> {
