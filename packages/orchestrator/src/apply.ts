@@ -81,12 +81,14 @@ export interface Facts {
  * then additions, one at a time, each followed by a health check; a change that would cost quorum is
  * refused before anything is touched), then the phases, each over its hosts in parallel. A host that
  * fails stops its own work; the others finish the phase, and the next phase does not start.
+ *
+ * The cluster folder (`options.dir`) is locked from the PKI step to the end of the run, whatever the end (the caller
+ * must not hold it): the phases upload what it holds, so a `certs --force` or `certs renew` started meanwhile waits
+ * rather than leave the hosts with a mix of old and new files, as it waits for `ssh`. A folder this run made is
+ * removed again when the run fails before the PKI is written.
  */
 export async function applyCluster(conns: HostConnection[], options: ApplyOptions): Promise<HostOutcome[]> {
   const facts = await pool(conns, options.concurrency, async (c) => gatherFacts(c));
-  // The folder stays locked from the PKI step to the end of the run, as `ssh` holds it: the phases upload what it holds,
-  // and a `certs --force` or `certs renew` started meanwhile must wait, not leave the hosts with a mix of old and new files.
-  // A folder this run made is removed again when the run fails before the PKI is written.
   const folder = await openClusterFolder(options.dir);
   try {
     return await applyLocked(conns, facts, options, folder);
