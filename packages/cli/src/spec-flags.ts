@@ -3,7 +3,7 @@
  * ClusterSpec and a KubeconfigSpec. Kept apart from the commands, with no node: import, so that the page
  * (packages/web) checks its form with these very rules and messages.
  */
-import { type ClusterSpec, InputError, type KeyAlgorithm, clusterSpec, parseDuration } from "@dk-bootstrap/pki";
+import { type ClusterSpec, DEFAULT_KEY_SIZES, InputError, KEY_ALGORITHMS, type KeyAlgorithm, clusterSpec, parseDuration } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 
 /** What the node is called and where it is: the certificates and the node's plan both depend on it. */
@@ -27,8 +27,8 @@ export interface PkiOptions {
   allowNameRemoval?: boolean;
 }
 
-/** The values --key-algo takes (the page's choices too). */
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["rsa", "ecdsa", "ed25519"];
+/** The values --key-algo takes: pki's list, which the page (packages/web) offers as its choices. */
+export { KEY_ALGORITHMS };
 
 /** Turns the flags into a ClusterSpec, naming the flag when a value is wrong; flags a command lacks keep their defaults. */
 export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): ClusterSpec {
@@ -36,7 +36,7 @@ export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): Cluster
   if (!KEY_ALGORITHMS.includes(algo)) throw new InputError("must be rsa, ecdsa or ed25519", { field: "--key-algo", value: o.keyAlgo });
   if (algo === "ed25519" && o.keySize !== undefined)
     throw new InputError("Ed25519 keys have one size: drop --key-size", { field: "--key-size", value: o.keySize });
-  const size = o.keySize === undefined ? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) : Number(o.keySize);
+  const size = o.keySize === undefined ? DEFAULT_KEY_SIZES[algo] : Number(o.keySize);
   if (!Number.isInteger(size)) throw new InputError("must be a whole number", { field: "--key-size", value: o.keySize });
   return clusterSpec({
     ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),

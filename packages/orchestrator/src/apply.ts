@@ -2,16 +2,7 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import {
-  type ClusterPki,
-  DkError,
-  ensureFolder,
-  type KeyAlgorithm,
-  type PrivateKeyFormat,
-  generateClusterPki,
-  parseDuration,
-  withClusterFolder,
-} from "@dk-bootstrap/pki";
+import { type ClusterFolder, type ClusterPki, DkError, ensureFolder, generateClusterPki, openClusterFolder, withClusterFolder } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
@@ -27,7 +18,8 @@ import { runSteps } from "./runner.js";
 import { nodeStatus } from "./status.js";
 import type { Versions } from "./releases.js";
 import { sh } from "./shell.js";
-import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl, nodeSpec } from "./spec.js";
+import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl } from "./spec.js";
+import { hostSpec } from "./host-spec.js";
 import type { Transport } from "./transport/transport.js";
 
 /** One host of the file with its open connection (root already, where the plan needs it). */
@@ -89,10 +81,25 @@ export interface Facts {
  * then additions, one at a time, each followed by a health check; a change that would cost quorum is
  * refused before anything is touched), then the phases, each over its hosts in parallel. A host that
  * fails stops its own work; the others finish the phase, and the next phase does not start.
+ *
+ * The cluster folder (`options.dir`) is locked from the PKI step to the end of the run, whatever the end (the caller
+ * must not hold it): the phases upload what it holds, so a `certs --force` or `certs renew` started meanwhile waits
+ * rather than leave the hosts with a mix of old and new files, as it waits for `ssh`. A folder this run made is
+ * removed again when the run fails before the PKI is written.
  */
 export async function applyCluster(conns: HostConnection[], options: ApplyOptions): Promise<HostOutcome[]> {
-  const say = options.say ?? (() => undefined);
   const facts = await pool(conns, options.concurrency, async (c) => gatherFacts(c));
+  const folder = await openClusterFolder(options.dir);
+  try {
+    return await applyLocked(conns, facts, options, folder);
+  } finally {
+    await folder.release();
+  }
+}
+
+/** {@link applyCluster} once the hosts' facts are known, with the cluster folder open (and locked) as `folder`. */
+async function applyLocked(conns: HostConnection[], facts: Facts[], options: ApplyOptions, folder: ClusterFolder): Promise<HostOutcome[]> {
+  const say = options.say ?? (() => undefined);
   const active = conns.filter((c) => !c.host.reset);
   const firstController = active.find((c) => c.host.role !== "worker");
   if (!firstController) throw new DkError("no controller left in the file", "INPUT");
@@ -116,7 +123,8 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
   // The PKI of every node (and the admin's kubeconfig for this machine), written as one set or not at all.
   const token = record.token || `${options.cluster.name}-${createHash("sha256").update(`${Date.now()}${Math.random()}`).digest("hex").slice(0, 12)}`;
   const provisional = (c: HostConnection) => specOf(c, c.host.role === "worker" ? undefined : { members: wanted, state: "new", token });
-  await writeClusterPki(options, active.map(provisional), controllerIp);
+  await writeClusterPki(options, active.map(provisional), controllerIp, folder);
+  await folder.commit();
 
   const outcomes = new Map<HostConnection, HostOutcome>(
     conns.map((c) => [c, { nodeName: facts[conns.indexOf(c)]!.nodeName, role: c.host.reset ? "removed" : c.host.role, done: [], skipped: [] }]),
@@ -248,9 +256,11 @@ export async function writeClusterPki(
   options: Pick<ApplyOptions, "dir" | "cluster" | "force" | "allowNameRemoval">,
   nodes: NodeSpec[],
   controllerIp: string,
+  /** The cluster folder, already open: the files join its set, committed by the caller. */
+  open?: ClusterFolder,
 ): Promise<void> {
   const first = nodes.find((n) => n.clusterSteps) ?? nodes[0]!;
-  await withClusterFolder(options.dir, undefined, async (folder) => {
+  await withClusterFolder(options.dir, open, async (folder) => {
     const cluster = await generateClusterPki({ ...first, apiServerSans: [] }, options.dir, {
       folder,
       force: options.force ?? false,
@@ -269,43 +279,6 @@ export async function writeClusterPki(
       });
       await writeComponentKubeconfigs(pki, spec, { folder });
     }
-  });
-}
-
-/** What a host's spec depends on besides its entry in the file. */
-export interface HostContext {
-  dir: string;
-  versions: Versions;
-  /** This host applies the cluster-wide objects (the file's first controller). */
-  clusterSteps: boolean;
-  /** Where workers reach the API without an apiEndpoint: the first controller's node IP. */
-  controllerIp: string;
-  etcdCluster?: EtcdCluster;
-}
-
-/** One host's node spec: the one-node machinery's input, for this host's role, name, addresses and folder. */
-export function hostSpec(cl: ClusterFile, host: ClusterHost, facts: { nodeName: string; nodeIPs: string[] }, ctx: HostContext): NodeSpec {
-  const controller = host.role !== "worker";
-  return nodeSpec({
-    nodeName: facts.nodeName,
-    nodeIPs: facts.nodeIPs,
-    ...pkiChoices(cl),
-    ...(cl.network.serviceCIDR ? { serviceCidr: cl.network.serviceCIDR } : {}),
-    ...(cl.network.clusterDomain ? { clusterDomain: cl.network.clusterDomain } : {}),
-    ...(cl.network.podCIDR ? { podCidr: cl.network.podCIDR } : {}),
-    ...(cl.network.cni ? { cni: cl.network.cni as NodeSpec["cni"] } : {}),
-    ...(cl.addons.ingress ? { ingress: cl.addons.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
-    ...(cl.mirror ? { mirror: cl.mirror } : {}),
-    ...(cl.apiEndpoint ? { apiServerSans: [new URL(cl.apiEndpoint).hostname.replace(/^\[|\]$/g, "")] } : {}),
-    remoteRoot: host.remoteRoot,
-    versions: ctx.versions,
-    dir: join(ctx.dir, "nodes", facts.nodeName),
-    clusterName: cl.name,
-    // A controller's components talk to its own apiserver; a worker's to the endpoint, else the first controller.
-    server: controller ? "https://127.0.0.1:6443" : (cl.apiEndpoint ?? httpsUrl(ctx.controllerIp, 6443)),
-    role: host.role,
-    clusterSteps: ctx.clusterSteps,
-    ...(controller && ctx.etcdCluster ? { etcdCluster: ctx.etcdCluster } : {}),
   });
 }
 
@@ -371,17 +344,6 @@ async function waitHealthy(c: HostConnection, members: number): Promise<void> {
 }
 
 const peerIp = (m: ListedMember) => new URL(m.peerUrls[0]!).hostname.replace(/^\[|\]$/g, "");
-
-function pkiChoices(cl: ClusterFile): Partial<NodeSpec> {
-  const p = cl.pki;
-  const algo = (p.keyAlgorithm ?? "rsa") as KeyAlgorithm;
-  return {
-    key: { algo, size: p.keySize ?? (algo === "rsa" ? 2048 : algo === "ecdsa" ? 256 : 0) },
-    ...(p.keyFormat ? { keyFormat: p.keyFormat as PrivateKeyFormat } : {}),
-    ...(p.certificateValidity ? { certValidityMs: parseDuration(p.certificateValidity, { field: "spec.pki.certificateValidity" }) } : {}),
-    ...(p.contextName ? { contextName: p.contextName } : {}),
-  };
-}
 
 function inRange(p: { from: string; until: string }, o: { from?: string; until?: string }): boolean {
   const i = (id: string) => STEPS.findIndex((s) => s.id === id);

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
-import { DkError, isDns1123Subdomain } from "@dk-bootstrap/pki";
+import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
 import { YAMLException, load } from "js-yaml";
 import type { Role } from "./spec.js";
 
@@ -85,7 +85,7 @@ const SPEC: Schema = {
   mirror: url("http:", "https:"),
   versions: { kubernetes: str, etcd: str, containerd: str, runc: str, cniPlugins: str, helm: str },
   network: { serviceCIDR: str, podCIDR: str, clusterDomain: str, cni: oneOf("bridge", "calico") },
-  pki: { keyAlgorithm: oneOf("rsa", "ecdsa", "ed25519"), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
+  pki: { keyAlgorithm: oneOf(...KEY_ALGORITHMS), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
   addons: { ingress: oneOf("traefik") },
 };
 

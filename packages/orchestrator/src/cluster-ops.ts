@@ -1,5 +1,6 @@
 import { DkError } from "@dk-bootstrap/pki";
-import { type ApplyOptions, type HostConnection, gatherFacts, hostSpec } from "./apply.js";
+import { type ApplyOptions, type HostConnection, gatherFacts } from "./apply.js";
+import { hostSpec } from "./host-spec.js";
 import { pool, readApplyRecord } from "./apply-record.js";
 import { EtcdControl, type ListedMember } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";

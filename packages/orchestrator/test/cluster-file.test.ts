@@ -1,6 +1,8 @@
 // The cluster file of `apply -f`: validated before anything connects, every problem with its field path.
 import { describe, expect, it } from "vitest";
 import { load } from "js-yaml";
+import { KEY_ALGORITHMS } from "@dk-bootstrap/pki";
+import { KEY_ALGORITHMS as CORE_KEY_ALGORITHMS } from "@dk-bootstrap/pki/core";
 import { ClusterFileError, EXAMPLE_CLUSTER_FILE, parseClusterFile } from "../src/cluster-file.js";
 
 const head = "apiVersion: dk-bootstrap/v1alpha1\nkind: Cluster\nmetadata:\n  name: demo\n";
@@ -112,6 +114,17 @@ describe("a bad cluster file: every problem, each with its field path", () => {
     ],
   ])("%s", (_, text, want) => {
     expect(problemsOf(text).sort()).toEqual([...want].sort());
+  });
+
+  it("takes pki's key algorithms, the list both of pki's entries export, and no other", () => {
+    expect(CORE_KEY_ALGORITHMS).toEqual(KEY_ALGORITHMS);
+    expect(KEY_ALGORITHMS).toEqual(["rsa", "ecdsa", "ed25519"]);
+    const controller = "    - { ssh: { address: a }, role: controller }";
+    for (const algo of KEY_ALGORITHMS)
+      expect(parseClusterFile(`${hosts(controller)}  pki: { keyAlgorithm: ${algo} }\n`, "c.yaml").cluster.pki.keyAlgorithm).toBe(algo);
+    expect(problemsOf(`${hosts(controller)}  pki: { keyAlgorithm: dsa }\n`)).toEqual([
+      'spec.pki.keyAlgorithm: expected one of rsa, ecdsa, ed25519 (got "dsa")',
+    ]);
   });
 
   it("says each problem on its own line, file first", () => {

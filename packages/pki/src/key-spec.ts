@@ -1,7 +1,13 @@
 import { InputError, type InputLocation } from "./errors.js";
 
-/** Key algorithms, by cfssl's names (`key.algo` in a CSR JSON). */
-export type KeyAlgorithm = "rsa" | "ecdsa" | "ed25519";
+/**
+ * The key algorithms, by cfssl's names (`key.algo` in a CSR JSON), in the order they are offered: the one list
+ * that `--key-algo`, the cluster file's `pki.keyAlgorithm` and the page's choices check against.
+ */
+export const KEY_ALGORITHMS = ["rsa", "ecdsa", "ed25519"] as const;
+
+/** A key algorithm, by cfssl's name: one of {@link KEY_ALGORITHMS}. */
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /**
  * What key to make: cfssl's `key` object. `size` is bits for RSA (default 2048), the curve size for ECDSA

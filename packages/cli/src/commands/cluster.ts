@@ -2,17 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import {
-  DkError,
-  InputError,
-  checkExpiration,
-  describeRotation,
-  ensureFolder,
-  readRotation,
-  rotationInProgress,
-  table,
-  withClusterFolder,
-} from "@dk-bootstrap/pki";
+import { DkError, InputError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
   EXAMPLE_CLUSTER_FILE,
@@ -320,7 +310,7 @@ export function registerCluster(program: Command): void {
         process.stdout.write(dryRun(cluster, versions, o));
         return;
       }
-      await ensureFolder(dir, 0o700);
+      // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.
       const conns = await connectAll(cluster, o);
       await withHostOutputs(conns, o, async (events) => {
         const outcomes = await applyCluster(conns, {

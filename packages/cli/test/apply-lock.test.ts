@@ -1,0 +1,153 @@
+// `apply -f` and the cluster folder: the folder's lock is held from the PKI step to the end of the run, as `ssh` holds it
+// (node-lock.test.ts), so that a `certs --force` started meanwhile waits instead of replacing the PKI halfway through the
+// upload; and a run that fails before it writes leaves no folder behind. The runs are held at a known point: the test
+// mirror answers a host's etcd tarball only when the test opens that host's gate.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { etcdMirrorFiles } from "../../../test-support/mirror.js";
+import { CLI, dkAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
+
+const ETCD = "3.6.5";
+
+/** A CLI run in the background: its output so far, its PID, and its end (exit code, or the signal that ended it). */
+function background(args: string[], cwd: string) {
+  const p = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const out = { stdout: "", stderr: "", ended: false };
+  p.stdout.on("data", (d) => (out.stdout += d));
+  p.stderr.on("data", (d) => (out.stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    p.on("close", (code, signal) => {
+      out.ended = true;
+      r({ code, signal });
+    }),
+  );
+  return { pid: p.pid!, out, done };
+}
+
+async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
+  for (const start = Date.now(); !ok();) {
+    if (Date.now() - start > ms) throw new Error(`waited ${ms / 1000}s for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("apply -f and its cluster folder", () => {
+  const work = tempDir("dk-apply-lock-");
+  let cluster: TestCluster;
+  const files = etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64");
+  /** Hosts (by address) that asked for the etcd tarball, and the gates that let the mirror answer them. */
+  const asked = new Set<string>();
+  const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
+  const gate = (ip: string) => {
+    if (!gates.has(ip)) {
+      let open: () => void = () => undefined;
+      const opened = new Promise<void>((r) => (open = r));
+      gates.set(ip, { open, opened });
+    }
+    return gates.get(ip)!;
+  };
+  const server = createServer((req, res) => {
+    const body = files.get(req.url ?? "");
+    if (!body) return void res.writeHead(404).end();
+    const send = () => res.writeHead(200, { "content-length": body.length }).end(body);
+    if (!req.url!.endsWith(".tar.gz")) return send();
+    const client = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+    asked.add(client);
+    void gate(client).opened.then(send);
+  });
+  let mirror = "";
+  const clusterFile = (name: string, hosts: ClusterHost[]) => {
+    const file = join(work, `${name}.yaml`);
+    writeFileSync(file, clusterFileFor(cluster, hosts, { name, mirror, etcd: ETCD }));
+    return file;
+  };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(work, 2);
+    await new Promise<void>((r) => server.listen(0, cluster.hostIp, r));
+    mirror = `http://${cluster.hostIp}:${(server.address() as { port: number }).port}`;
+  }, 120_000);
+  afterAll(async () => {
+    for (const g of gates.values()) g.open();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await cluster?.stop();
+  });
+
+  it("certs --force waits for the run's end: the host gets the PKI the run made, whole", async () => {
+    const h1 = cluster.hosts[0]!;
+    const dir = join(work, "one");
+    const run = background(["apply", "-f", clusterFile("lock-one", [h1]), "--dir", dir, "--until", "etcd"], work);
+    // Past the PKI step and into the etcd phase: the host asks for the tarball, and waits for it.
+    await until("the host to ask for the etcd tarball", () => asked.has(h1.ip) || run.out.ended);
+    expect(asked.has(h1.ip), run.out.stdout + run.out.stderr).toBe(true);
+    const made = readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8");
+    const owner = JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")) as { pid: number; command: string };
+    expect(owner.pid).toBe(run.pid);
+    expect(owner.command).toMatch(/^dk-bootstrap apply /);
+
+    const force = background(["certs", "--force", "--dir", dir, "--key-algo", "ecdsa"], work);
+    await until("certs --force to say it waits", () => force.out.stderr.includes("is in use by") || force.out.ended);
+    expect(force.out.stderr).toContain(`${dir} is in use by PID ${run.pid} (dk-bootstrap apply `);
+    // Still waiting: nothing of the folder replaced while the run uploads from it.
+    expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
+    gate(h1.ip).open();
+    expect(await run.done, run.out.stderr + run.out.stdout).toEqual({ code: 0, signal: null });
+    expect(readFileSync(join(h1.remoteRoot, "etc", "kubernetes", "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
+    // Then it goes on (or gives up after its 30 s): either way, only after the run has ended.
+    const forced = await force.done;
+    if (forced.code === 0) expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).not.toBe(made);
+    else expect(force.out.stderr).toMatch(/^error: .* is in use by PID \d+ \(dk-bootstrap apply /m);
+  }, 300_000);
+
+  it("a run stopped by Ctrl-C holds the folder no longer: the next command goes on at once", async () => {
+    const h2 = cluster.hosts[1]!;
+    const dir = join(work, "two");
+    const run = background(["apply", "-f", clusterFile("lock-two", [h2]), "--dir", dir, "--until", "etcd"], work);
+    await until("the host to ask for the etcd tarball", () => asked.has(h2.ip) || run.out.ended);
+    expect(asked.has(h2.ip), run.out.stdout + run.out.stderr).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")).pid).toBe(run.pid);
+    process.kill(run.pid, "SIGINT");
+    expect(await run.done).toEqual({ code: null, signal: "SIGINT" });
+    const next = await dkAsync(["certs", "--dir", dir, "--key-algo", "ecdsa"], { cwd: work });
+    expect(next.status, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain("is in use by");
+    expect(next.stderr).toContain(`took over the lock of PID ${run.pid} (dk-bootstrap apply `);
+  }, 300_000);
+
+  it("leaves no folder when it fails before writing: an unreachable host, a refused host key, a PKI it cannot make", async () => {
+    const h1 = cluster.hosts[0]!;
+    const dir = join(work, "never", "cluster");
+    const unreachable = join(work, "unreachable.yaml");
+    writeFileSync(
+      unreachable,
+      clusterFileFor(cluster, [h1], { name: "never", mirror, etcd: ETCD }).replace(
+        /^ {4}- \{ ssh: \{ address: [^,]+,/m,
+        "    - { ssh: { address: 127.0.0.1, port: 1,",
+      ),
+    );
+    const refused = await dkAsync(["apply", "-f", unreachable, "--dir", dir], { cwd: work });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^error: could not connect to every host, nothing was changed: 127\.0\.0\.1: /m);
+    expect(existsSync(join(work, "never"))).toBe(false);
+
+    const empty = join(work, "empty_known_hosts");
+    writeFileSync(empty, "");
+    const unknownKey = await dkAsync(["apply", "-f", clusterFile("never", [h1]), "--dir", dir, "--known-hosts", empty], { cwd: work });
+    expect(unknownKey.status).toBe(1);
+    expect(unknownKey.stderr).toMatch(new RegExp(`^error: could not connect to every host, nothing was changed: ${h1.ip}: .*unknown host key`, "m"));
+    expect(existsSync(join(work, "never"))).toBe(false);
+
+    // Connected, and the folder opened (so made): the PKI step fails, and the folder it made goes again.
+    const badKey = join(work, "bad-key.yaml");
+    writeFileSync(badKey, readFileSync(join(work, "never.yaml"), "utf8").replace("pki: { keyAlgorithm: ecdsa }", "pki: { keyAlgorithm: ecdsa, keySize: 300 }"));
+    const pki = await dkAsync(["apply", "-f", badKey, "--dir", dir, "--until", "etcd"], { cwd: work });
+    expect(pki.status).toBe(1);
+    expect(pki.stderr).toMatch(/^error: .*ECDSA key size must be 256, 384 or 521/m);
+    expect(existsSync(dir)).toBe(false);
+  }, 300_000);
+});
