@@ -22,7 +22,8 @@ export function registerWeb(program: Command): void {
       "Serves the page (one self-contained file, which also works opened from disk) on 127.0.0.1 only.\n" +
         "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
         "(the page checks that each key matches its certificate), at a secret address printed at start: only this machine can\n" +
-        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt).",
+        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt);\n" +
+        "links and FIFOs in it are not followed, and files over 1 MiB are left out: named at start and on the page.",
     )
     .option("--port <port>", "the port to listen on (a free one by default)", "0")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
