@@ -99,11 +99,13 @@ export function readTar(data: Uint8Array): TarFile[] {
     const type = String.fromCharCode(h[156] || 0x30);
     const prefix = text(h, 345, 155);
     const name = longName ?? pax.path ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-    const where = `entry ${JSON.stringify(name)} at byte ${at}`;
+    const start = at;
+    // Built only for an error: most archives never need it.
+    const where = () => `entry ${JSON.stringify(name)} at byte ${start}`;
     // A pax header's size stands for the ustar field (which cannot hold 8 GiB or more).
-    const size = pax.size ?? numberField(h, 124, 12, `size of ${where}`);
+    const size = pax.size ?? numberField(h, 124, 12, () => `size of ${where()}`);
     const body = data.subarray(at + BLOCK, at + BLOCK + size);
-    if (body.length < size) throw new TarError(`tar archive cut short (${where} needs ${size} bytes)`);
+    if (body.length < size) throw new TarError(`tar archive cut short (${where()} needs ${size} bytes)`);
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     if (type === "L") {
       longName = dec.decode(body).replace(/\0+$/, "");
@@ -116,7 +118,7 @@ export function readTar(data: Uint8Array): TarFile[] {
     longName = undefined;
     pax = {};
     if (type !== "0" && type !== "\0" && type !== "7") continue;
-    files.push({ path: name.replace(/^(\.\/)+/, ""), content: body.slice(), mode: numberField(h, 100, 8, `mode of ${where}`) & 0o7777 });
+    files.push({ path: name.replace(/^(\.\/)+/, ""), content: body.slice(), mode: numberField(h, 100, 8, () => `mode of ${where()}`) & 0o7777 });
   }
   return files;
 }
@@ -129,16 +131,16 @@ const MAX_SIZE = Number.MAX_SAFE_INTEGER;
  * complement over the whole field with that bit left out. GNU tar writes it for sizes of 8 GiB and more, uids past
  * 2097151, times before 1970 or after 2242. Anything but a count from 0 to MAX_SIZE is refused, saying `what`.
  */
-function numberField(h: Uint8Array, at: number, len: number, what: string): number {
+function numberField(h: Uint8Array, at: number, len: number, what: () => string): number {
   if (h[at]! & 0x80) {
     let value = BigInt(h[at]! & 0x7f);
     for (let i = at + 1; i < at + len; i++) value = (value << 8n) | BigInt(h[i]!);
     if (h[at]! & 0x40) value -= 1n << BigInt(len * 8 - 1);
-    if (value < 0n || value > BigInt(MAX_SIZE)) throw new TarError(`tar archive: the ${what} is out of range (${value})`);
+    if (value < 0n || value > BigInt(MAX_SIZE)) throw new TarError(`tar archive: the ${what()} is out of range (${value})`);
     return Number(value);
   }
   const digits = text(h, at, len).trim();
-  if (!/^[0-7]*$/.test(digits)) throw new TarError(`tar archive: the ${what} is not a number (${JSON.stringify(digits)})`);
+  if (!/^[0-7]*$/.test(digits)) throw new TarError(`tar archive: the ${what()} is not a number (${JSON.stringify(digits)})`);
   return digits ? parseInt(digits, 8) : 0;
 }
 
@@ -148,14 +150,14 @@ interface PaxRecords {
 }
 
 /** The records of a pax extended header (`where` it is) that matter here: the next entry's path and size. */
-function paxRecords(records: string, where: string): PaxRecords {
+function paxRecords(records: string, where: () => string): PaxRecords {
   const out: PaxRecords = {};
   const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(records)?.[1];
   if (path !== undefined) out.path = path;
   const size = /(?:^|\n)\d+ size=([^\n]*)\n/.exec(records)?.[1];
   if (size !== undefined) {
     if (!/^\d+$/.test(size) || Number(size) > MAX_SIZE)
-      throw new TarError(`tar archive: the size record of the pax ${where} is not a size (${JSON.stringify(size)})`);
+      throw new TarError(`tar archive: the size record of the pax ${where()} is not a size (${JSON.stringify(size)})`);
     out.size = Number(size);
   }
   return out;
