@@ -1,26 +1,51 @@
 // The portable cores where Node's runner doesn't go: the same spec files (packages/*/test/portable/*.spec.ts) in
 // Debian's Chromium, under Bun and under Deno; and what the page makes compared with what Node makes.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { type ClusterFile, type ClusterSpec, clusterPkiFiles, clusterSpec, makeClusterPki, parseCertificate } from "@dk-bootstrap/pki";
 import { type KubeconfigSpec, componentKubeconfigFiles } from "@dk-bootstrap/kubeconfig";
 import { comparableCertificate, withoutEmbeddedData } from "../../../test-support/compare-pki.js";
-import { bundleSpecs, pageWith, runInChromium, runUnder } from "../../../test-support/portable-runner.js";
+import { run, tempDir } from "../../../test-support/peers.js";
+import { PORTABLE_SPECS, bundleSpecs, pageWith, runInChromium, runUnder } from "../../../test-support/portable-runner.js";
 import type { ShimResult } from "../../../test-support/vitest-shim.js";
 
-/** Every test passed, and there were as many as the spec files hold (a spec that failed to load runs none). */
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+/**
+ * The tests the spec files hold, as vitest itself collects them on Node, by file: every packages/NAME/test/portable/*.spec.ts,
+ * not only those the runner bundles, so a spec added there and not to the runner is a failure here, not a silence.
+ */
+function collectedSpecTests(): { file: string; name: string }[] {
+  const dir = tempDir("dk-spec-list-");
+  writeFileSync(join(dir, "vitest.config.mjs"), `export default { test: { include: ["packages/*/test/portable/*.spec.ts"] } };\n`);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST")));
+  const vitest = join(ROOT, "node_modules", "vitest", "vitest.mjs");
+  const list = run(process.execPath, [vitest, "list", "--config", join(dir, "vitest.config.mjs"), "--root", ROOT, `--json=${join(dir, "list.json")}`], { env });
+  expect(list.status, `vitest list: ${list.stdout}${list.stderr}`).toBe(0);
+  const tests = JSON.parse(readFileSync(join(dir, "list.json"), "utf8")) as { file: string; name: string }[];
+  return tests.map((t) => ({ file: relative(ROOT, t.file), name: t.name }));
+}
+
+let expected: string[];
+
+/** Every test passed, and they are the tests the spec files hold, each run once (a spec that failed to load runs none). */
 function expectAllPassed(results: ShimResult[]): void {
   expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
-  expect(results.length).toBe(21);
-  expect(results.map((r) => r.name)).toContain(
-    "the cluster PKI in memory > ECDSA: every certificate of the list, each signed by its CA, and the files certs writes",
-  );
-  expect(results.map((r) => r.name)).toContain(
-    "kubeconfigs written as kubectl writes them, on every runtime > strings YAML would read as something else are quoted as go-yaml quotes them",
-  );
+  expect(results.map((r) => r.name).sort()).toEqual(expected);
 }
 
 describe("the portable specs in Chromium, Bun and Deno", () => {
+  beforeAll(() => {
+    const tests = collectedSpecTests();
+    // Each spec file the runner bundles holds tests, and it bundles every spec file there is.
+    expect([...new Set(tests.map((t) => t.file))].sort(), "the spec files with tests vs PORTABLE_SPECS (test-support/portable-runner.ts)").toEqual(
+      [...PORTABLE_SPECS].sort(),
+    );
+    expected = tests.map((t) => t.name).sort();
+  });
+
   it("Chromium (Debian's, driven by playwright-core)", async () => {
     expectAllPassed(await runInChromium(await bundleSpecs("iife")));
   });

@@ -128,11 +128,12 @@ async function show(files: FileSet, settings?: Settings): Promise<void> {
   document.body.dataset.drawn = String(Date.now());
 }
 
-async function load(what: Promise<FileSet>): Promise<void> {
+/** Reads and draws files; `note` says what the reader left out of them. */
+async function load(what: Promise<FileSet>, note?: string): Promise<void> {
   const status = $("drop-status");
   try {
     const files = await what;
-    status.textContent = `Read ${files.size} files, in this page only.`;
+    status.textContent = `Read ${files.size} files, in this page only${note ? `; ${note}` : ""}.`;
     await show(files);
   } catch (e) {
     status.textContent = `error: ${(e as Error).message}`;
@@ -160,12 +161,19 @@ function wireDrop(): void {
   }
 }
 
-/** `dk-bootstrap web DIR` embeds the folder's files in the page it serves, base64 by path: no request is needed to read them. */
-function embeddedFolder(): FileSet | undefined {
+/**
+ * `dk-bootstrap web DIR` embeds the folder's files in the page it serves, base64 by path: no request is needed to read them;
+ * and, when it left files out (too big for a cluster folder's), says which in a second block.
+ */
+function embeddedFolder(): { files: FileSet; leftOut?: string } | undefined {
   const el = document.getElementById("dk-folder");
   if (!el?.textContent?.trim()) return undefined;
   const files = JSON.parse(el.textContent) as Record<string, string>;
-  return new Map(Object.entries(files).map(([p, b64]) => [p, fromBase64(b64)]));
+  const leftOut = document.getElementById("dk-left-out")?.textContent;
+  return {
+    files: new Map(Object.entries(files).map(([p, b64]) => [p, fromBase64(b64)])),
+    ...(leftOut ? { leftOut: JSON.parse(leftOut) as string } : {}),
+  };
 }
 
 buildForm();
@@ -175,5 +183,5 @@ $("pki-form").addEventListener("submit", (e) => {
   void make();
 });
 const folder = embeddedFolder();
-if (folder) void load(Promise.resolve(folder));
+if (folder) void load(Promise.resolve(folder.files), folder.leftOut);
 document.body.dataset.ready = "true";

@@ -89,33 +89,78 @@ export class TarError extends DkError {
 export function readTar(data: Uint8Array): TarFile[] {
   const files: TarFile[] = [];
   let longName: string | undefined;
-  let paxPath: string | undefined;
+  let pax: PaxRecords = {};
   for (let at = 0; at + BLOCK <= data.length;) {
     const h = data.subarray(at, at + BLOCK);
     if (h.every((b) => b === 0)) break;
-    const stored = parseInt(text(h, 148, 8).trim() || "0", 8);
+    const sumText = text(h, 148, 8).trim();
     const sum = h.reduce((a, b, i) => a + (i >= 148 && i < 156 ? 0x20 : b), 0);
-    if (stored !== sum) throw new TarError(`not a tar archive (bad header checksum at byte ${at})`);
-    const size = parseInt(text(h, 124, 12).trim() || "0", 8);
+    if (!/^[0-7]+$/.test(sumText) || parseInt(sumText, 8) !== sum) throw new TarError(`not a tar archive (bad header checksum at byte ${at})`);
     const type = String.fromCharCode(h[156] || 0x30);
+    const prefix = text(h, 345, 155);
+    const name = longName ?? pax.path ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
+    const start = at;
+    // Built only for an error: most archives never need it.
+    const where = () => `entry ${JSON.stringify(name)} at byte ${start}`;
+    // A pax header's size stands for the ustar field (which cannot hold 8 GiB or more).
+    const size = pax.size ?? numberField(h, 124, 12, () => `size of ${where()}`);
     const body = data.subarray(at + BLOCK, at + BLOCK + size);
-    if (body.length < size) throw new TarError(`tar archive cut short (entry at byte ${at} needs ${size} bytes)`);
+    if (body.length < size) throw new TarError(`tar archive cut short (${where()} needs ${size} bytes)`);
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     if (type === "L") {
       longName = dec.decode(body).replace(/\0+$/, "");
       continue;
     }
     if (type === "x") {
-      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(dec.decode(body))?.[1];
+      pax = paxRecords(dec.decode(body), where);
       continue;
     }
-    const prefix = text(h, 345, 155);
-    const name = longName ?? paxPath ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-    longName = paxPath = undefined;
+    longName = undefined;
+    pax = {};
     if (type !== "0" && type !== "\0" && type !== "7") continue;
-    files.push({ path: name.replace(/^(\.\/)+/, ""), content: body.slice(), mode: parseInt(text(h, 100, 8).trim() || "0", 8) & 0o7777 });
+    files.push({ path: name.replace(/^(\.\/)+/, ""), content: body.slice(), mode: numberField(h, 100, 8, () => `mode of ${where()}`) & 0o7777 });
   }
   return files;
+}
+
+/** The largest size read: past it a double no longer counts bytes exactly (no archive a page holds comes near). */
+const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A numeric field: octal text, or GNU tar's base-256 form when the first byte's high bit is set: big-endian two's
+ * complement over the whole field with that bit left out. GNU tar writes it for sizes of 8 GiB and more, uids past
+ * 2097151, times before 1970 or after 2242. Anything but a count from 0 to MAX_SIZE is refused, saying `what`.
+ */
+function numberField(h: Uint8Array, at: number, len: number, what: () => string): number {
+  if (h[at]! & 0x80) {
+    let value = BigInt(h[at]! & 0x7f);
+    for (let i = at + 1; i < at + len; i++) value = (value << 8n) | BigInt(h[i]!);
+    if (h[at]! & 0x40) value -= 1n << BigInt(len * 8 - 1);
+    if (value < 0n || value > BigInt(MAX_SIZE)) throw new TarError(`tar archive: the ${what()} is out of range (${value})`);
+    return Number(value);
+  }
+  const digits = text(h, at, len).trim();
+  if (!/^[0-7]*$/.test(digits)) throw new TarError(`tar archive: the ${what()} is not a number (${JSON.stringify(digits)})`);
+  return digits ? parseInt(digits, 8) : 0;
+}
+
+interface PaxRecords {
+  path?: string;
+  size?: number;
+}
+
+/** The records of a pax extended header (`where` it is) that matter here: the next entry's path and size. */
+function paxRecords(records: string, where: () => string): PaxRecords {
+  const out: PaxRecords = {};
+  const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(records)?.[1];
+  if (path !== undefined) out.path = path;
+  const size = /(?:^|\n)\d+ size=([^\n]*)\n/.exec(records)?.[1];
+  if (size !== undefined) {
+    if (!/^\d+$/.test(size) || Number(size) > MAX_SIZE)
+      throw new TarError(`tar archive: the size record of the pax ${where()} is not a size (${JSON.stringify(size)})`);
+    out.size = Number(size);
+  }
+  return out;
 }
 
 function text(h: Uint8Array, at: number, len: number): string {

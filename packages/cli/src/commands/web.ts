@@ -22,15 +22,20 @@ export function registerWeb(program: Command): void {
       "Serves the page (one self-contained file, which also works opened from disk) on 127.0.0.1 only.\n" +
         "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
         "(the page checks that each key matches its certificate), at a secret address printed at start: only this machine can\n" +
-        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt).",
+        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt);\n" +
+        "links and FIFOs in it are not followed, and files over 1 MiB are left out: named at start and on the page.",
     )
     .option("--port <port>", "the port to listen on (a free one by default)", "0")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
     .action(async (dir: string | undefined, o: { port: string }) => {
       const port = Number(o.port);
       if (!/^\d+$/.test(o.port) || port > 65535) throw new InputError("must be a port number, 0 to 65535", { field: "--port", value: o.port });
-      const files = dir === undefined ? undefined : await readFolder(dir);
-      const page = withFolder(await readPage(), files);
+      const folder = dir === undefined ? undefined : await readFolder(dir);
+      const files = folder?.files;
+      const leftOut = folder && leftOutNote(folder.leftOut);
+      // Said before anything is served: the page, which says it too, may never be opened.
+      if (leftOut) process.stderr.write(`warning: ${leftOut}\n`);
+      const page = withFolder(await readPage(), files, leftOut);
       // A page holding keys is served at a path only this run knows (printed below): another local user or program that
       // finds the port gets a 404. The page alone, which holds nothing secret, keeps the plain address.
       const path = files ? `/${randomBytes(16).toString("base64url")}/` : "/";
@@ -51,30 +56,61 @@ async function readPage(): Promise<string> {
 /** What marks a folder as a cluster folder (`certs`'s, or kubeadm's /etc/kubernetes): any other folder's keys stay out of the page. */
 const MARKS = ["cluster.yaml", "pki/ca.crt"];
 
+/** A folder as read: its regular files by path relative to it, and those left out as too big, with their sizes. */
+interface Folder {
+  files: Map<string, Uint8Array>;
+  leftOut: { path: string; bytes: number }[];
+}
+
 /** DIR's regular files by path relative to DIR (symbolic links are not followed out of it). */
-async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
+async function readFolder(dir: string): Promise<Folder> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new InputError("not a folder", { field: "DIR", value: dir });
   const marks = await Promise.all(MARKS.map((m) => stat(join(root, m)).catch(() => undefined)));
   if (!marks.some((m) => m?.isFile())) throw new InputError(`not a cluster folder: it has neither ${MARKS.join(" nor ")}`, { field: "DIR", value: dir });
   const files = new Map<string, Uint8Array>();
+  const leftOut: Folder["leftOut"] = [];
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    const data = await readRegular(path);
-    if (!data) continue;
-    if (files.size >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
-    files.set(relative(root, path).split("\\").join("/"), data);
+    const read = await readRegular(path);
+    if (!read) continue;
+    // Files left out count too: a folder of many big files is no cluster folder either, and the list of them is said.
+    if (files.size + leftOut.length >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
+    const name = relative(root, path).split("\\").join("/");
+    if (read instanceof Uint8Array) files.set(name, read);
+    else leftOut.push({ path: name, bytes: read.tooBig });
   }
-  return files;
+  return { files, leftOut: leftOut.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+}
+
+/** What was left out, said once for both the terminal and the page; undefined when nothing was. */
+function leftOutNote(leftOut: Folder["leftOut"]): string | undefined {
+  if (leftOut.length === 0) return undefined;
+  const list = leftOut.map((f) => `${/^[\w./@+=-]+$/.test(f.path) ? f.path : JSON.stringify(f.path)} (${sizeText(f.bytes)})`).join(", ");
+  const count = leftOut.length === 1 ? "1 file" : `${leftOut.length} files`;
+  return `${count} over ${sizeText(MAX_FILE_BYTES)} left out of the page (a cluster folder's files are smaller): ${list}`;
+}
+
+/** Bytes in binary units: 1 MiB, 2.5 MiB, 1.0 GiB. */
+function sizeText(bytes: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let unit = -1;
+  let n = bytes;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  if (unit < 0) return `${bytes} bytes`;
+  return Number.isInteger(n) ? `${n} ${units[unit]}` : `${n.toFixed(1)} ${units[unit]}`;
 }
 
 /**
- * A regular file's bytes, or undefined when it is too big or no longer a regular file: the check is made on the opened file
- * (no link followed, never blocking on a FIFO) because the entry may have been swapped since the folder was listed.
+ * A regular file's bytes, its size when it is too big to read, or undefined when it is no longer a regular file: the check is
+ * made on the opened file (no link followed, never blocking on a FIFO) because the entry may have been swapped since the folder was listed.
  */
-async function readRegular(path: string): Promise<Uint8Array | undefined> {
+async function readRegular(path: string): Promise<Uint8Array | { tooBig: number } | undefined> {
   const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
     // Gone, or a link now: skipped as the listing would have; any other failure (a key we may not read) is said.
     if (e.code === "ENOENT" || e.code === "ELOOP") return undefined;
@@ -83,20 +119,25 @@ async function readRegular(path: string): Promise<Uint8Array | undefined> {
   if (!file) return undefined;
   try {
     const info = await file.stat();
-    if (!info.isFile() || info.size > MAX_FILE_BYTES) return undefined;
+    if (!info.isFile()) return undefined;
+    if (info.size > MAX_FILE_BYTES) return { tooBig: info.size };
     return await file.readFile();
   } finally {
     await file.close();
   }
 }
 
-/** The page with the folder's files in its data block: read without a request (the page's policy allows none). */
-function withFolder(page: string, files: Map<string, Uint8Array> | undefined): string {
+/**
+ * The page with the folder's files in its data block, and what was left out of them in another (a JSON string the page
+ * shows): read without a request (the page's policy allows none).
+ */
+function withFolder(page: string, files: Map<string, Uint8Array> | undefined, leftOut: string | undefined): string {
   if (!files) return page;
-  const json = JSON.stringify(Object.fromEntries([...files].map(([p, data]) => [p, Buffer.from(data).toString("base64")])));
-  // "<" written as \u003c: a path cannot end the data block.
-  const block = `<script type="application/json" id="dk-folder">${json.replaceAll("<", "\\u003c")}</script>`;
-  return page.replace('<script type="application/json" id="dk-folder"></script>', () => block);
+  // "<" written as \u003c: a path cannot end a data block.
+  const data = (id: string, value: unknown) => `<script type="application/json" id="${id}">${JSON.stringify(value).replaceAll("<", "\\u003c")}</script>`;
+  const json = Object.fromEntries([...files].map(([p, bytes]) => [p, Buffer.from(bytes).toString("base64")]));
+  const blocks = data("dk-folder", json) + (leftOut ? data("dk-left-out", leftOut) : "");
+  return page.replace('<script type="application/json" id="dk-folder"></script>', () => blocks);
 }
 
 /** Serves `page` at `path` on 127.0.0.1 until SIGINT/SIGTERM; resolves to its address. */
