@@ -1,10 +1,11 @@
+import { statSync } from "node:fs";
 import { mkdir, readFile, rmdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { FileExistsError, FileSystemError, PkiError } from "./errors.js";
 import { FolderGoneError, type FolderLock, type LockOptions, lockFolder } from "./folder-lock.js";
 import { describeSystemError, ensureFolder } from "./folders.js";
 import { type StagedFile, commitFiles, hasStaging, recoverJournal, removeStrayFiles } from "./journal.js";
-import { type WriteOptions, exists } from "./store.js";
+import type { WriteOptions } from "./store.js";
 
 /** Options of {@link openClusterFolder}. */
 export interface OpenOptions extends LockOptions {
@@ -90,16 +91,14 @@ export class ClusterFolder {
   }
 
   /**
-   * Adds several files, in their order, as {@link stage} does. The protected targets are looked up all at once (a
-   * stat each, on the thread pool, rather than one after the other); when several exist, the first is refused.
+   * Adds several files, in their order, as {@link stage} does. When several protected targets exist, the first is
+   * refused. They are looked up with statSync: a few microseconds each, where a trip to the thread pool and back
+   * costs ~50 (a `certs` looks up ~20).
    */
   async stageAll(files: readonly { path: string; content: string | Uint8Array; options: WriteOptions }[]): Promise<void> {
     this.mustBeOpen();
     const targets = files.map((f) => this.relativeTarget(f.path));
-    const taken = await Promise.all(
-      files.map(({ options }, i) => (options.protect && !options.protect.force ? exists(resolve(this.dir, targets[i]!)) : false)),
-    );
-    const refused = taken.indexOf(true);
+    const refused = files.findIndex(({ options }, i) => options.protect && !options.protect.force && existsNow(resolve(this.dir, targets[i]!)));
     if (refused >= 0) throw new FileExistsError(files[refused]!.path, files[refused]!.options.protect!.what);
     files.forEach(({ content, options }, i) => {
       const target = targets[i]!;
@@ -150,6 +149,15 @@ export class ClusterFolder {
     const rel = relative(this.dir, resolve(this.dir, path));
     if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${path} is not inside the cluster folder ${this.dir}`);
     return rel;
+  }
+}
+
+/** Whether a path exists, as store.ts's exists() says it (any error but a missing entry counts as no). */
+function existsNow(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
   }
 }
 
