@@ -11,9 +11,7 @@
 "use strict";
 const { mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
-const { homedir } = require("node:os");
 const { dirname, join } = require("node:path");
-const { Script } = require("node:vm");
 
 const args = process.argv.slice(2);
 const bundle = join(__dirname, "bundle");
@@ -46,6 +44,7 @@ function runWithCodeCache() {
   // The wrapper Node gives a CommonJS module; the bundle needs require (for built-ins and ssh2) and __filename.
   // latin1: the bundle is ASCII (bundle.mjs), which latin1 reads as the same text without UTF-8 decoding.
   const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(main, "latin1")}\n})`;
+  const { Script } = require("node:vm"); // here, not at the top: `--version` does without it
   const script = new Script(source, { filename: main, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(main), module, main, bundle);
@@ -67,7 +66,7 @@ function cacheFile() {
     const command = args.find((a) => !a.startsWith("-")) ?? "";
     // Only a command's name makes a file name: anything else (a typo, a path) shares one cache.
     const name = /^[a-z][a-z0-9-]{0,31}$/.test(command) ? command : "other";
-    const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "dk-bootstrap", "code-cache");
+    const dir = join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "dk-bootstrap", "code-cache");
     const install = `${fnv1a(__dirname)}-`;
     const prefix = `${install}${build}-${process.version}-${process.arch}-`;
     return { dir, install, prefix, path: join(dir, `${prefix}${name}`) };
