@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ClusterFolder, InputError } from "@dk-bootstrap/pki";
 import type { Command, Option } from "commander";
-import { YAMLException, dump, load } from "js-yaml";
+import { quoteString } from "@dk-bootstrap/kubeconfig";
+import { YAMLException, load } from "js-yaml";
 
 /** The file in the cluster folder that remembers the settings it was made with, as kubeadm keeps its ClusterConfiguration. */
 export const SETTINGS_FILE = "cluster.yaml";
@@ -102,7 +103,34 @@ export function formatSavedSettings(saved: Saved): string {
     if (v === undefined) continue;
     put(doc, s.path.split("."), s.kind === "number" ? Number(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
   }
-  return HEADER + dump(doc, { lineWidth: -1 });
+  return `${HEADER}${blockYaml(doc, "").join("\n")}\n`;
+}
+
+/**
+ * A mapping as block YAML, two spaces an indent, a sequence's items under their key as js-yaml writes them; strings
+ * quoted as go-yaml quotes them (quoteString), which js-yaml and kubectl both read back as strings. By hand: js-yaml's
+ * dump costs a short-lived run ~3 ms, most of it compiling the emitter, for a dozen lines.
+ */
+function blockYaml(map: Record<string, unknown>, pad: string): string[] {
+  const lines: string[] = [];
+  for (const [key, v] of Object.entries(map)) {
+    if (Array.isArray(v) && v.length > 0) {
+      lines.push(`${pad}${key}:`);
+      for (const item of v) {
+        if (!isObject(item)) lines.push(`${pad}  - ${scalar(item)}`);
+        else {
+          const [first, ...rest] = blockYaml(item, `${pad}    `);
+          lines.push(`${pad}  - ${first!.trimStart()}`, ...rest);
+        }
+      }
+    } else if (isObject(v) && Object.keys(v).length > 0) lines.push(`${pad}${key}:`, ...blockYaml(v, `${pad}  `));
+    else lines.push(`${pad}${key}: ${Array.isArray(v) ? "[]" : isObject(v) ? "{}" : scalar(v)}`);
+  }
+  return lines;
+}
+
+function scalar(v: unknown): string {
+  return typeof v === "string" ? quoteString(v) : String(v);
 }
 
 /** A change the flags make to a saved setting, said before anything is written. */

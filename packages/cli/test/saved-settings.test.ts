@@ -24,6 +24,22 @@ describe("certs remembers its settings", () => {
     expect(doc.spec.pki.keyAlgorithm).toBe("ecdsa");
   });
 
+  it("writes text YAML 1.1 would read as something else quoted, so that it reads back as the same text", () => {
+    const other = tempDir();
+    const odd = ["--cluster-name", "yes", "--context-name", "0x10", "--validity", "8760h"];
+    const r = dk(["certs", "--key-algo", "ecdsa", ...odd], { cwd: other });
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(join(other, "cluster", "cluster.yaml"), "utf8");
+    const doc = load(text) as Record<string, any>;
+    expect(doc.metadata.name).toBe("yes");
+    expect(doc.spec.pki.contextName).toBe("0x10");
+    expect(text).toMatch(/^ {2}name: "yes"$/m);
+    const again = dk(["certs"], { cwd: other });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/changing/);
+    expect(readFileSync(join(other, "cluster", "cluster.yaml"), "utf8")).toBe(text);
+  });
+
   it("a re-run without flags keeps every certificate and the IPs", () => {
     const before = folderSnapshot(join(dir, "cluster", "pki"));
     const r = dk(["certs"], { cwd: dir });
