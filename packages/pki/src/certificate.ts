@@ -15,6 +15,7 @@ import {
 } from "./certificate-der.js";
 import { type Bytes, fromHex, octetString, time, toHex } from "./der.js";
 import { InputError, type InputLocation } from "./errors.js";
+import { toPem } from "./key-der.js";
 import { KeyPair, signatureParams } from "./keys.js";
 import { type SubjectName, fromX509Name } from "./name.js";
 import { pemBlockDer, readEveryPart } from "./pem.js";
@@ -296,9 +297,5 @@ export function outlivesCaWarning(name: string, notAfter: Date, ca: CertificateD
 
 /** PEM text of a certificate: 64 base64 characters a line and the trailing newline, as cfssl and OpenSSL write it. */
 export function certificatePem(cert: CertificateDer): string {
-  const der = new Uint8Array(cert.rawData);
-  let binary = "";
-  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
-  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+  return toPem("CERTIFICATE", new Uint8Array(cert.rawData));
 }

@@ -1,10 +1,11 @@
+import { dirname } from "node:path";
 import { type CertificateDer, certificatePem, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair } from "../keys.js";
 import { classifyHosts, sanList } from "../san.js";
 import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
-import { type WriteOptions, readIfExists } from "../store.js";
+import { type WriteOptions, exists, readIfExists } from "../store.js";
 import type { x509 } from "../x509.js";
 import { CA_DEFS, type CertDef, LEAF_DEFS } from "./certlist.js";
 import { issueClusterCa, issueClusterLeaf, serviceAccountKeySpec } from "./issue.js";
@@ -99,10 +100,14 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
   const leafDefs = LEAF_DEFS.filter(options.leaves ?? (node ? leavesOf(node.role) : () => true));
   const defs = [...CA_DEFS, ...leafDefs];
   const run: Run = { spec, dir, force: options.force ?? false, allowNameRemoval: options.allowNameRemoval ?? false, now: options.now ?? new Date() };
-  const existing = new Map(await Promise.all(defs.map(async (def) => [def.name, await loadPair(dir, def.name, node !== undefined && !def.ca)] as const)));
-  const have = (def: CertDef) => existing.get(def.name)!;
   const saPath = saPaths(dir);
-  const saPem = run.force || node ? undefined : await readIfExists(saPath.key);
+  // A first run has no pki folder: nothing to read (~35 reads that would each fail on the thread pool).
+  const first = !(await exists(dirname(saPath.key)));
+  const existing = new Map(
+    await Promise.all(defs.map(async (def) => [def.name, first ? {} : await loadPair(dir, def.name, node !== undefined && !def.ca)] as const)),
+  );
+  const have = (def: CertDef) => existing.get(def.name)!;
+  const saPem = run.force || node || first ? undefined : await readIfExists(saPath.key);
   if (!run.force && !node) for (const def of CA_DEFS) await checkExistingCa(dir, have(def), def, run.now);
 
   // Every key is asked for at once, CAs' first: the thread pool takes them in order, so each certificate
@@ -117,7 +122,10 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
       : KeyPair.generate(serviceAccountKeySpec(spec));
   const tasks = new Map<string, Promise<Settled>>();
   for (const def of CA_DEFS)
-    tasks.set(def.name, node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)));
+    tasks.set(
+      def.name,
+      node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)),
+    );
   for (const def of leafDefs) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
   const [serviceAccountKey, settled] = await Promise.all([saKey, Promise.all(defs.map((def) => tasks.get(def.name)!))]);
 
