@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fsync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, fsync, mkdirSync, openSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rm, stat, unlink } from "node:fs/promises";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
@@ -149,9 +149,14 @@ async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void>
   // The renames must be durable before the journal that would redo them goes.
   await Promise.all([...new Set(entries.map((e) => dirname(join(dir, e.target))))].map(syncDir));
   await testDelay();
-  await unlink(join(staging, JOURNAL));
-  await rm(staging, { recursive: true, force: true });
-  await syncDir(dir);
+  unlinkSync(join(staging, JOURNAL));
+  try {
+    rmdirSync(staging); // empty by now
+  } catch {
+    await rm(staging, { recursive: true, force: true }); // what an interrupted run left there besides
+  }
+  // Not synced: after a power loss here, the next open finds the journal again and completes it, which changes
+  // nothing (every rename is done and durable). One fsync less on every commit.
 }
 
 /** Reads a journal, refusing any target outside the cluster folder. */
