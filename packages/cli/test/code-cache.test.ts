@@ -1,6 +1,19 @@
 // bin.js compiles the CLI with a V8 code cache kept in $XDG_CACHE_HOME/dk-bootstrap/code-cache, one file per command.
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  openSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, dk, tempDir } from "../../../test-support/peers.js";
@@ -170,5 +183,16 @@ describe("--version", () => {
     expect(fast.stdout).toBe(`${VERSION}\n`);
     expect(dk(["-V"]).stdout).toBe(fast.stdout);
     expect(viaCommander.stdout).toBe(fast.stdout);
+  });
+
+  it("that cannot be written (a full disk) says so in one line, without a stack", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(process.execPath, [CLI, "--version"], { stdio: ["ignore", full, "pipe"], encoding: "utf8" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe("error: standard output: ENOSPC: no space left on device, write\n");
+    } finally {
+      closeSync(full);
+    }
   });
 });
