@@ -2,38 +2,16 @@
 // (node-lock.test.ts), so that a `certs --force` started meanwhile waits instead of replacing the PKI halfway through the
 // upload; and a run that fails before it writes leaves no folder behind. The runs are held at a known point: the test
 // mirror answers a host's etcd tarball only when the test opens that host's gate.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdMirrorFiles } from "../../../test-support/mirror.js";
-import { CLI, dkAsync, tempDir } from "../../../test-support/peers.js";
+import { background, until } from "../../../test-support/background.js";
+import { dkAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
-
-/** A CLI run in the background: its output so far, its PID, and its end (exit code, or the signal that ended it). */
-function background(args: string[], cwd: string) {
-  const p = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  const out = { stdout: "", stderr: "", ended: false };
-  p.stdout.on("data", (d) => (out.stdout += d));
-  p.stderr.on("data", (d) => (out.stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    p.on("close", (code, signal) => {
-      out.ended = true;
-      r({ code, signal });
-    }),
-  );
-  return { pid: p.pid!, out, done };
-}
-
-async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
-  for (const start = Date.now(); !ok();) {
-    if (Date.now() - start > ms) throw new Error(`waited ${ms / 1000}s for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("apply -f and its cluster folder", () => {
   const work = tempDir("dk-apply-lock-");

@@ -1,33 +1,16 @@
 // A node run (`ssh`) holds the cluster folder's lock to its end: the steps upload the folder's PKI, and a
 // `certs --force` started meanwhile waits for the run instead of replacing the PKI halfway through the upload.
 // The run is held at a known point: the test mirror answers the etcd tarball only when the test lets it.
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdMirrorFiles } from "../../../test-support/mirror.js";
-import { CLI, tempDir } from "../../../test-support/peers.js";
+import { background, until } from "../../../test-support/background.js";
+import { tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 const ETCD = "3.4.23";
-
-/** A CLI run in the background: its output so far, its PID, and its end. */
-function background(args: string[], cwd: string) {
-  const p = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  const out = { stdout: "", stderr: "" };
-  p.stdout.on("data", (d) => (out.stdout += d));
-  p.stderr.on("data", (d) => (out.stderr += d));
-  const done = new Promise<number | null>((r) => p.on("close", r));
-  return { pid: p.pid!, out, done };
-}
-
-async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
-  for (const start = Date.now(); !ok();) {
-    if (Date.now() - start > ms) throw new Error(`waited ${ms / 1000}s for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("a node run and a certs --force on the same cluster folder", () => {
   const work = tempDir("dk-node-lock-");
@@ -85,10 +68,10 @@ describe("a node run and a certs --force on the same cluster folder", () => {
     // Still waiting: nothing of the folder replaced while the run uploads from it.
     expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
     release();
-    expect(await run.done, run.out.stderr + run.out.stdout).toBe(0);
+    expect((await run.done).code, run.out.stderr + run.out.stdout).toBe(0);
     expect(readFileSync(join(remoteRoot, "etc", "kubernetes", "pki", "etcd", "ca.crt"), "utf8")).toBe(made);
     // Then it goes on (or gives up after its 30 s): either way, only after the run has ended.
-    const forced = await force.done;
+    const forced = (await force.done).code;
     if (forced === 0) expect(readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8")).not.toBe(made);
     else expect(force.out.stderr).toMatch(/^error: .* is in use by PID \d+ \(dk-bootstrap ssh /m);
   }, 300_000);
