@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rmdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { FileExistsError, FileSystemError, PkiError } from "./errors.js";
@@ -92,13 +92,13 @@ export class ClusterFolder {
 
   /**
    * Adds several files, in their order, as {@link stage} does. When several protected targets exist, the first is
-   * refused. They are looked up with statSync: a few microseconds each, where a trip to the thread pool and back
+   * refused. They are looked up with existsSync (false on any error, as store.ts's exists()): a few microseconds each, where a trip to the thread pool and back
    * costs ~50 (a `certs` looks up ~20).
    */
   async stageAll(files: readonly { path: string; content: string | Uint8Array; options: WriteOptions }[]): Promise<void> {
     this.mustBeOpen();
     const targets = files.map((f) => this.relativeTarget(f.path));
-    const refused = files.findIndex(({ options }, i) => options.protect && !options.protect.force && existsNow(resolve(this.dir, targets[i]!)));
+    const refused = files.findIndex(({ options }, i) => options.protect && !options.protect.force && existsSync(resolve(this.dir, targets[i]!)));
     if (refused >= 0) throw new FileExistsError(files[refused]!.path, files[refused]!.options.protect!.what);
     files.forEach(({ content, options }, i) => {
       const target = targets[i]!;
@@ -149,15 +149,6 @@ export class ClusterFolder {
     const rel = relative(this.dir, resolve(this.dir, path));
     if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${path} is not inside the cluster folder ${this.dir}`);
     return rel;
-  }
-}
-
-/** Whether a path exists, as store.ts's exists() says it (any error but a missing entry counts as no). */
-function existsNow(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
   }
 }
 

@@ -82,7 +82,7 @@ async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]):
       await testDelay();
       const fd = create(path, f);
       try {
-        await fsyncFd(fd);
+        await syncFile(fd, path);
       } finally {
         closeSync(fd);
       }
@@ -93,16 +93,17 @@ async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]):
   } else {
     // Every file is created and written first, then all are fsynced at once on the thread pool: creating a file while
     // others are being synced waits on the filesystem's journal (about twice as long here).
+    const paths = [...files.map((_, i) => stagedPath(i)), tmp];
     const fds: number[] = [];
     try {
-      for (const [i, f] of files.entries()) fds.push(create(stagedPath(i), f));
+      for (const [i, f] of files.entries()) fds.push(create(paths[i]!, f));
       fds.push(create(tmp, journal));
     } catch (e) {
       for (const fd of fds) closeSync(fd);
       throw e;
     }
     // Every fsync settles before a failure is reported, so that the clean-up races none of them.
-    const settled = await Promise.allSettled([...fds.map((fd) => fsyncFd(fd)), makeAllFolders(dir, entries)]);
+    const settled = await Promise.allSettled([...fds.map((fd, i) => syncFile(fd, paths[i]!)), makeAllFolders(dir, entries)]);
     for (const fd of fds) closeSync(fd);
     for (const r of settled) if (r.status === "rejected") throw r.reason;
   }
@@ -257,16 +258,32 @@ function create(path: string, f: { content: string | Uint8Array; mode: number })
     return fd;
   } catch (e) {
     closeSync(fd);
-    throw e;
+    throw naming(e, path);
   }
+}
+
+/** fsync on a file's open descriptor; a failure names the file. */
+function syncFile(fd: number, path: string): Promise<void> {
+  return fsyncFd(fd).catch((e: unknown) => {
+    throw naming(e, path);
+  });
 }
 
 /** fsync on a folder, so that the names made or removed in it survive a power loss. */
 async function syncDir(path: string): Promise<void> {
   const fd = openSync(path, "r");
   try {
-    await fsyncFd(fd);
+    await syncFile(fd, path);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A call on a descriptor (write, fsync) fails without naming its file, which the CLI's one line would then leave out
+ * ("ENOSPC: no space left on device, write"): the path is set as an open's error has it.
+ */
+function naming(e: unknown, path: string): unknown {
+  if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string") (e as NodeJS.ErrnoException).path ??= path;
+  return e;
 }

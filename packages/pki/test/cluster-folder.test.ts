@@ -1,9 +1,18 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "../../../test-support/peers.js";
-import { FileExistsError, FolderInUseError, LOCK_FILE, clusterSpec, generateClusterPki, openClusterFolder, renewCertificates } from "../src/index.js";
+import { peer, tempDir } from "../../../test-support/peers.js";
+import {
+  FileExistsError,
+  FolderInUseError,
+  LOCK_FILE,
+  clusterSpec,
+  describeSystemError,
+  generateClusterPki,
+  openClusterFolder,
+  renewCertificates,
+} from "../src/index.js";
 
 const ecdsa = { algo: "ecdsa", size: 256 } as const;
 const quiet = () => {
@@ -157,6 +166,28 @@ describe("all-or-nothing writes", () => {
     await f.release();
     expect(readFileSync(join(dir, "a.crt"), "utf8")).toBe("old a");
     expect(readdirSync(dir).sort()).toEqual(["a.crt", "pki"]);
+  });
+
+  it("a commit that runs out of space while writing a staged file names it, and leaves the old set and no staged key", async () => {
+    // A tmpfs of its own (needs root, as new-folder.test.ts): its open succeeds, its write fails.
+    const at = fresh(root);
+    mkdirSync(at);
+    execFileSync(peer("mount"), ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", at]);
+    try {
+      const dir = join(at, "c");
+      mkdirSync(dir);
+      writeFileSync(join(dir, "a.crt"), "old a");
+      const f = await openClusterFolder(dir, quiet());
+      await f.stage(join(dir, "a.crt"), "new a", { mode: 0o644 });
+      await f.stage(join(dir, "pki", "a.key"), "k".repeat(256 * 1024), { mode: 0o600, dirMode: 0o700 });
+      const err = await f.commit().catch((e: unknown) => e);
+      expect(describeSystemError(err)?.message).toBe(`${join(dir, ".dk-staging", "1.new")}: no space left on the device (ENOSPC, write)`);
+      await f.release();
+      expect(readFileSync(join(dir, "a.crt"), "utf8")).toBe("old a");
+      expect(readdirSync(dir).sort()).toEqual(["a.crt"]);
+    } finally {
+      execFileSync(peer("umount"), [at]);
+    }
   });
 
   it("rolls a committed journal forward when the folder is next opened", async () => {
