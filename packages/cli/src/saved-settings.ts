@@ -117,20 +117,21 @@ function blockYaml(map: Record<string, unknown>, pad: string): string[] {
     if (Array.isArray(v) && v.length > 0) {
       lines.push(`${pad}${key}:`);
       for (const item of v) {
-        if (!isObject(item)) lines.push(`${pad}  - ${scalar(item)}`);
+        if (!isObject(item)) lines.push(`${pad}  - ${scalar(item, pad.length + 4)}`);
         else {
           const [first, ...rest] = blockYaml(item, `${pad}    `);
           lines.push(`${pad}  - ${first!.trimStart()}`, ...rest);
         }
       }
     } else if (isObject(v) && Object.keys(v).length > 0) lines.push(`${pad}${key}:`, ...blockYaml(v, `${pad}  `));
-    else lines.push(`${pad}${key}: ${Array.isArray(v) ? "[]" : isObject(v) ? "{}" : scalar(v)}`);
+    else lines.push(`${pad}${key}: ${Array.isArray(v) ? "[]" : isObject(v) ? "{}" : scalar(v, pad.length + 2)}`);
   }
   return lines;
 }
 
-function scalar(v: unknown): string {
-  return typeof v === "string" ? quoteString(v) : String(v);
+/** `indent`: where a multi-line string's lines go, two deeper than its key or its item's dash. */
+function scalar(v: unknown, indent: number): string {
+  return typeof v === "string" ? quoteString(v, indent) : String(v);
 }
 
 /** A change the flags make to a saved setting, said before anything is written. */

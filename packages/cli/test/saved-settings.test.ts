@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { dk, folderSnapshot, peer, run, tempDir } from "../../../test-support/peers.js";
+import { formatSavedSettings, parseSavedSettings } from "../src/saved-settings.js";
 
 const sans = (dir: string, name: string) =>
   run(peer("openssl"), ["x509", "-in", join(dir, "cluster", "pki", `${name}.crt`), "-noout", "-ext", "subjectAltName"]).stdout;
@@ -38,6 +39,61 @@ describe("certs remembers its settings", () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/changing/);
     expect(readFileSync(join(other, "cluster", "cluster.yaml"), "utf8")).toBe(text);
+  });
+
+  it("writes every string a setting can hold so that it reads back the same, alone and in lists", () => {
+    // YAML 1.1 and 1.2 scalars, indicators, spaces, unicode, and multi-line text (a literal block must be indented).
+    const odd = [
+      "yes",
+      "off",
+      "~",
+      "null",
+      "1e3",
+      "0x1F",
+      "0o17",
+      "0b1",
+      "+1",
+      "1_000",
+      ".5",
+      "-.inf",
+      ".NaN",
+      "1:20",
+      "2001-12-14",
+      "2001-12-14T21:59:43",
+      "<<",
+      "=",
+      "a: b",
+      "a #b",
+      "#x",
+      "'q'",
+      '"d"',
+      "- x",
+      "? x",
+      "[a]",
+      "{a}",
+      "a,b",
+      "---",
+      " lead",
+      "trail ",
+      "ünï 日本 😀",
+      "a\nb",
+      "a\n",
+      "  a\nb",
+      "a\n\n",
+      "a \nb",
+      "\na",
+      "\n",
+    ];
+    for (const v of odd) {
+      for (const [flag, value] of [
+        ["--cluster-name", v],
+        ["--node-ip", [v]],
+        ["--node-ip", [v, "x", v]],
+      ] as const) {
+        const text = formatSavedSettings(new Map([[flag, value as string | string[]]]));
+        expect(parseSavedSettings(text, "cluster.yaml").get(flag), text).toEqual(value);
+      }
+    }
   });
 
   it("a re-run without flags keeps every certificate and the IPs", () => {

@@ -168,22 +168,29 @@ function isGoYamlTimestamp(s: string): boolean {
  * multi-line text as a literal block.
  */
 export function quoteString(s: string, indent = 0): string {
-  // Quoted when the plain text would read back as something else (go-yaml v2's encoder asks its own resolve()).
-  if (s === "" || typeof resolvePlain(s) !== "string" || BASE60.test(s) || isGoYamlTimestamp(s)) return JSON.stringify(s);
-  if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return literal(s, indent);
+  // Quoted when the plain text would read back as something else (go-yaml v2's encoder asks its own resolve(), whose
+  // table has the merge key `<<`).
+  if (s === "" || s === "<<" || typeof resolvePlain(s) !== "string" || BASE60.test(s) || isGoYamlTimestamp(s)) return JSON.stringify(s);
+  // libyaml allows no block scalar for text with a space before a break or at its end: double quotes then.
+  if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]| \n| $/u.test(s)) return literal(s, indent);
   if (plainAllowed(s)) return s;
   if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
   return JSON.stringify(s);
 }
 
+/**
+ * A literal block whose lines are `indent` deep, its parent's two deeper. libyaml's hints: the indentation said when the
+ * text starts with a space or a break (a reader could not tell it), keep (+) for more than one final break, strip (-) for none.
+ */
 function literal(s: string, indent: number): string {
-  const chomp = s.endsWith("\n") ? "" : "-";
+  const hint = s[0] === " " || s[0] === "\n" ? "2" : "";
+  const chomp = !s.endsWith("\n") ? "-" : s === "\n" || s.endsWith("\n\n") ? "+" : "";
   const pad = " ".repeat(indent);
   const body = (s.endsWith("\n") ? s.slice(0, -1) : s)
     .split("\n")
     .map((l) => (l === "" ? "" : pad + l))
     .join("\n");
-  return `|${chomp}\n${body}`;
+  return `|${hint}${chomp}\n${body}`;
 }
 
 /** libyaml's yaml_emitter_analyze_scalar, reduced to the block-context plain check. */

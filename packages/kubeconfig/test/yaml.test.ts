@@ -8,6 +8,9 @@ describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => 
       expect(quoteString(s)).toBe(JSON.stringify(s));
     },
   );
+  it("double-quotes the merge key <<, which go-yaml v2 resolves to its own tag", () => {
+    expect(quoteString("<<")).toBe('"<<"');
+  });
   it.each(["#hash", "*star", "@odd", "p@ss: word", "&anchor", "!tag", "- dash", "a #b"])("single-quotes %j, which starts or holds an indicator", (s) => {
     expect(quoteString(s)).toBe(`'${s}'`);
   });
@@ -17,6 +20,24 @@ describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => 
       expect(quoteString(s)).toBe(s);
     },
   );
+});
+
+describe("multi-line text, as libyaml writes a literal block", () => {
+  it.each([
+    ["a\nb", "|-\n  a\n  b"],
+    ["a\n", "|\n  a"],
+    ["  a\nb", "|2-\n    a\n  b"],
+    ["\na", "|2-\n\n  a"],
+    ["a\n\n", "|+\n  a\n"],
+    ["\n", "|2+\n"],
+    ["a \nb", '"a \\nb"'],
+    ["a\nb ", '"a\\nb "'],
+  ])("writes %j as %j, which reads back the same", (s, written) => {
+    expect(quoteString(s, 2)).toBe(written);
+    const cfg = emptyConfig();
+    cfg["current-context"] = s;
+    expect(parseKubeconfig(toYaml(cfg), "config")["current-context"]).toBe(s);
+  });
 });
 
 describe("the kubeconfig document", () => {
