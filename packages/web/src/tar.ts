@@ -102,8 +102,8 @@ export function readTar(data: Uint8Array): TarFile[] {
     const start = at;
     // Built only for an error: most archives never need it.
     const where = () => `entry ${JSON.stringify(name)} at byte ${start}`;
-    // A pax header's size stands for the ustar field (which cannot hold 8 GiB or more).
-    const size = pax.size ?? numberField(h, 124, 12, () => `size of ${where()}`);
+    // A pax header's size stands for the next entry's ustar field (which cannot hold 8 GiB or more); not for a header's own.
+    const size = (type === "x" || type === "g" || type === "L" ? undefined : pax.size) ?? numberField(h, 124, 12, () => `size of ${where()}`);
     const body = data.subarray(at + BLOCK, at + BLOCK + size);
     if (body.length < size) throw new TarError(`tar archive cut short (${where()} needs ${size} bytes)`);
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
@@ -112,7 +112,7 @@ export function readTar(data: Uint8Array): TarFile[] {
       continue;
     }
     if (type === "x") {
-      pax = paxRecords(dec.decode(body), where);
+      pax = paxRecords(body, where);
       continue;
     }
     longName = undefined;
@@ -149,16 +149,32 @@ interface PaxRecords {
   size?: number;
 }
 
-/** The records of a pax extended header (`where` it is) that matter here: the next entry's path and size. */
-function paxRecords(records: string, where: () => string): PaxRecords {
+/**
+ * The records of a pax extended header (`where` it is) that matter here: the next entry's path and size. Each record is
+ * `LENGTH KEY=VALUE\n`, LENGTH counting its bytes: read by length, since a value may hold a newline (and text that looks
+ * like another record); a key given twice is its last value.
+ */
+function paxRecords(body: Uint8Array, where: () => string): PaxRecords {
   const out: PaxRecords = {};
-  const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(records)?.[1];
-  if (path !== undefined) out.path = path;
-  const size = /(?:^|\n)\d+ size=([^\n]*)\n/.exec(records)?.[1];
-  if (size !== undefined) {
-    if (!/^\d+$/.test(size) || Number(size) > MAX_SIZE)
-      throw new TarError(`tar archive: the size record of the pax ${where()} is not a size (${JSON.stringify(size)})`);
-    out.size = Number(size);
+  for (let at = 0; at < body.length && body[at] !== 0;) {
+    const space = body.indexOf(0x20, at);
+    const digits = space > at ? dec.decode(body.subarray(at, space)) : "";
+    const length = /^\d+$/.test(digits) ? Number(digits) : NaN;
+    const record =
+      Number.isInteger(length) && at + length <= body.length && body[at + length - 1] === 0x0a
+        ? dec.decode(body.subarray(space + 1, at + length - 1))
+        : undefined;
+    if (record === undefined || space + 1 >= at + length || !record.includes("="))
+      throw new TarError(`tar archive: the pax ${where()} has a malformed record at byte ${at} of its body`);
+    const key = record.slice(0, record.indexOf("="));
+    const value = record.slice(key.length + 1);
+    if (key === "path") out.path = value;
+    else if (key === "size") {
+      if (!/^\d+$/.test(value) || Number(value) > MAX_SIZE)
+        throw new TarError(`tar archive: the size record of the pax ${where()} is not a size (${JSON.stringify(value)})`);
+      out.size = Number(value);
+    }
+    at += length;
   }
   return out;
 }

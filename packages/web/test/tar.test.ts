@@ -160,6 +160,35 @@ describe("tar", () => {
     );
   });
 
+  it("reads pax records by their length, as GNU tar does: a value's newline starts no record, and the size is the entry's, not a long name's", () => {
+    const dir = tempDir();
+    const block = (text: string) => {
+      const b = new Uint8Array(Math.ceil(text.length / 512) * 512);
+      b.set(enc.encode(text));
+      return b;
+    };
+    const end = new Uint8Array(1024);
+    // A comment whose value holds what looks like a path record: GNU tar takes the path record itself.
+    const records = "27 comment=x\n11 path=evil\n\n14 path=a.txt\n";
+    expect(enc.encode(records).length).toBe(41);
+    const spoof = join(dir, "spoof.tar");
+    writeFileSync(spoof, Buffer.concat([rawHeader("PaxHeaders/a", 41, "x"), block(records), rawHeader("x", 6, "0"), block("hello\n"), end]));
+    expect(run(peer("tar"), ["-tf", spoof]).stdout).toBe("a.txt\n");
+    expect(texts(readTar(new Uint8Array(readFileSync(spoof))))).toEqual([["a.txt", 0o644, "hello\n"]]);
+    // A pax size, then a GNU long name: the long name's block is read with its own size, the file with the pax one.
+    const name = `${"n".repeat(120)}.txt`;
+    const mixed = join(dir, "mixed.tar");
+    const parts = [rawHeader("PaxHeaders/a", 10, "x"), block("10 size=6\n"), rawHeader("././@LongLink", name.length + 1, "L"), block(`${name}\0`)];
+    writeFileSync(mixed, Buffer.concat([...parts, rawHeader("short", 0, "0"), block("hello\n"), end]));
+    expect(run(peer("tar"), ["-tf", mixed]).stdout).toBe(`${name}\n`);
+    expect(texts(readTar(new Uint8Array(readFileSync(mixed))))).toEqual([[name, 0o644, "hello\n"]]);
+    // A record whose length runs past the header's body is refused, naming it.
+    const cut = Buffer.concat([rawHeader("PaxHeaders/a", 10, "x"), block("99 size=6\n"), rawHeader("a.txt", 6, "0"), block("hello\n"), end]);
+    expect(() => readTar(new Uint8Array(cut))).toThrow(
+      new TarError('tar archive: the pax entry "PaxHeaders/a" at byte 0 has a malformed record at byte 0 of its body'),
+    );
+  });
+
   it("refuses what is not a tar archive", () => {
     expect(() => readTar(new Uint8Array(512).fill(7))).toThrow(TarError);
   });
