@@ -8,6 +8,15 @@ describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => 
       expect(quoteString(s)).toBe(JSON.stringify(s));
     },
   );
+  it.each(["0x1F", "0o17", "0b101", "1e3", "+1", "1_000", "Yes", "NULL", "2024-01-02"])(
+    "double-quotes %j, all base64 characters (the plain check's fast path) but read as something else",
+    (s) => {
+      expect(quoteString(s)).toBe(JSON.stringify(s));
+    },
+  );
+  it.each(["=", "+/=", "QUJD", "LS0tLS1CRUdJTi==", "1x"])("leaves %j, all base64 characters, plain", (s) => {
+    expect(quoteString(s)).toBe(s);
+  });
   it("double-quotes the merge key <<, which go-yaml v2 resolves to its own tag", () => {
     expect(quoteString("<<")).toBe('"<<"');
   });
