@@ -185,6 +185,16 @@ describe("--version", () => {
     expect(viaCommander.stdout).toBe(fast.stdout);
   });
 
+  it("to a reader that is gone (EPIPE, as `dk-bootstrap --version | true` may meet) ends quietly", () => {
+    const fifo = join(tempDir("dk-epipe-"), "fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    // fd 4 writes into the FIFO, which no one reads any more once fd 3 (its only reader) is closed.
+    const script = 'exec 3<>"$1"; exec 4>"$1"; exec 3<&-; "$2" "$3" --version >&4 4>&-';
+    const r = spawnSync("sh", ["-c", script, "sh", fifo, process.execPath, CLI], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("that cannot be written (a full disk) says so in one line, without a stack", () => {
     const full = openSync("/dev/full", "w");
     try {
