@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import { type CertificateDer, certificatePem, outlivesCaWarning, parseCertificate } from "../certificate.js";
+import { type CertificateDer, outlivesCaWarning, parseCertificate } from "../certificate.js";
 import { PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair } from "../keys.js";
@@ -218,11 +218,12 @@ async function settleCa(run: Run, def: CertDef, have: ExistingPair, freshKeyProm
   }
   const key = freshKey ?? have.key!;
   const cert = await issueClusterCa(run.spec, def, key, run.now);
+  const entry = issuedEntry(def, cert, key);
   return {
-    entry: issuedEntry(def, cert, key),
+    entry,
     der: cert,
     action: { name: def.name, action: "made" },
-    writes: pairWrites(run, def, cert, freshKey),
+    writes: pairWrites(run, def, entry.certPem, freshKey),
     warnings: [],
   };
 }
@@ -249,11 +250,12 @@ async function settleLeaf(
   if (have.cert && !run.force && !run.allowNameRemoval) await refuseDroppedNames(run, def, have.cert);
   const key = freshKey ?? have.key!;
   const cert = await issueClusterLeaf(run.spec, def, key.publicKey, { cert: caDer, key: ca.key }, run.now);
+  const entry = issuedEntry(def, cert, key);
   return {
-    entry: issuedEntry(def, cert, key),
+    entry,
     der: cert,
     action: freshKey ? { name: def.name, action: "made" } : { name: def.name, action: "renewed", reason: stale },
-    writes: pairWrites(run, def, cert, freshKey),
+    writes: pairWrites(run, def, entry.certPem, freshKey),
     warnings: outlivesCaWarning(def.name, cert.notAfter, caDer),
   };
 }
@@ -287,8 +289,8 @@ async function refuseDroppedNames(run: Run, def: CertDef, cert: x509.X509Certifi
     });
 }
 
-/** The files of a certificate, and of its key when it is new; an existing key or CA is only replaced with force. */
-function pairWrites(run: Run, def: CertDef, cert: CertificateDer, newKey: KeyPair | undefined): PendingWrite[] {
+/** The files of a certificate (its PEM, as its entry has it) and of its key when it is new; an existing key or CA is only replaced with force. */
+function pairWrites(run: Run, def: CertDef, certPem: string, newKey: KeyPair | undefined): PendingWrite[] {
   const p = certPaths(run.dir, def.name);
   const writes: PendingWrite[] = [];
   if (newKey)
@@ -299,7 +301,7 @@ function pairWrites(run: Run, def: CertDef, cert: CertificateDer, newKey: KeyPai
     });
   writes.push({
     path: p.crt,
-    content: certificatePem(cert),
+    content: certPem,
     options: { mode: 0o644, ...(def.ca ? {} : { protect: { what: "CA certificate", force: run.force } }) },
   });
   return writes;
