@@ -190,6 +190,24 @@ describe("what older runs left behind", () => {
   });
 });
 
+describe("a commit that fails among its staged files", () => {
+  it("out of file descriptors (ulimit -n): one line, exit 1, the folder's own files kept and no staged key or lock left", () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "cluster");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "notes.txt"), "mine\n");
+    // A commit holds a descriptor for each staged file (~44) until all are fsynced: Node's own, then room for 20 more.
+    const fds = `exec "$0" -e 'console.log(require("fs").readdirSync("/proc/self/fd").length)'`;
+    const base = Number(run("sh", ["-c", fds, process.execPath], { cwd }).stdout);
+    const r = run("sh", ["-c", `ulimit -n ${base + 20} && exec "$0" "$@"`, process.execPath, cli, "certs", ...ECDSA], { cwd });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${dir}/\\.dk-staging/\\d+\\.new: .*\\(EMFILE, open\\)\n$`));
+    expect(readdirSync(dir)).toEqual(["notes.txt"]);
+    expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
+    expect(inconsistencies(dir)).toEqual([]);
+  });
+});
+
 /** Makes a file that looks two minutes old: what an interrupted run left, not one a live writer holds. */
 function staleFile(path: string): void {
   writeFileSync(path, "-----BEGIN EC PRIVATE KEY-----\n");
