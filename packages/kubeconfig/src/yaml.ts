@@ -168,14 +168,47 @@ function isGoYamlTimestamp(s: string): boolean {
  * multi-line text as a literal block.
  */
 export function quoteString(s: string, indent = 0): string {
-  // Quoted when the plain text would read back as something else (go-yaml v2's encoder asks its own resolve(), whose
-  // table has the merge key `<<`).
-  if (s === "" || s === "<<" || typeof resolvePlain(s) !== "string" || BASE60.test(s) || isGoYamlTimestamp(s)) return JSON.stringify(s);
+  // Quoted when the plain text would read back as something else (go-yaml v2's encoder asks its own resolve()).
+  if (s === "" || typeof resolvePlain(s) !== "string" || BASE60.test(s) || isGoYamlTimestamp(s)) return doubleQuoted(s);
   // libyaml allows no block scalar for text with a space before a break or at its end: double quotes then.
-  if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]| \n| $/u.test(s)) return literal(s, indent);
+  if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]| \n| $/u.test(s)) return literal(s, indent);
   if (plainAllowed(s)) return s;
-  if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
-  return JSON.stringify(s);
+  if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
+  return doubleQuoted(s);
+}
+
+/** libyaml's short escapes (yaml_emitter_write_double_quoted). */
+const ESCAPES: Record<string, string> = {
+  "\0": "0",
+  "\x07": "a",
+  "\b": "b",
+  "\t": "t",
+  "\n": "n",
+  "\v": "v",
+  "\f": "f",
+  "\r": "r",
+  "\x1b": "e",
+  '"': '"',
+  "\\": "\\",
+  "\x85": "N",
+  "\u2028": "L",
+  "\u2029": "P",
+};
+
+/**
+ * A double-quoted scalar as libyaml writes one: escaped are what it does not print (controls, DEL, C1, the BOM, and every
+ * character past the BMP, which kubectl writes as \U0001F600), the breaks, the quote and the backslash. JSON's form differs
+ * on those, and a raw DEL or C1 control is refused when read (by kubectl too).
+ */
+function doubleQuoted(s: string): string {
+  // go-yaml's is_bom looks at the text's first bytes wherever it is asked: text that starts with a BOM is escaped whole.
+  const escape = s.startsWith("\ufeff") ? /./gsu : /[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\u2028\u2029]/gu;
+  const escaped = s.replace(escape, (c) => {
+    const code = c.codePointAt(0)!;
+    const [letter, width] = code <= 0xff ? ["x", 2] : code <= 0xffff ? ["u", 4] : ["U", 8];
+    return `\\${ESCAPES[c] ?? `${letter}${code.toString(16).toUpperCase().padStart(width, "0")}`}`;
+  });
+  return `"${escaped}"`;
 }
 
 /**
@@ -199,8 +232,9 @@ function plainAllowed(s: string): boolean {
   // one native scan instead of a loop over each character, which costs a short-lived run milliseconds.
   if (/^[A-Za-z0-9+/=]+$/.test(s)) return true;
   if (s.startsWith("---") || s.startsWith("...")) return false;
-  if (/^\s|\s$/.test(s)) return false;
-  if (/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]/u.test(s)) return false;
+  // libyaml's leading and trailing spaces and breaks (not JavaScript's \s, which has U+00A0 and U+FEFF).
+  if (/^[ \r\n\u2028\u2029]|[ \r\n\u2028\u2029]$/.test(s)) return false;
+  if (/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u.test(s)) return false;
   const first = s[0]!;
   const next = s[1];
   if ("#,[]{}&*!|>'\"%@`".includes(first)) return false;

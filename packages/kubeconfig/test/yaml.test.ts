@@ -17,9 +17,6 @@ describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => 
   it.each(["=", "+/=", "QUJD", "LS0tLS1CRUdJTi==", "1x"])("leaves %j, all base64 characters, plain", (s) => {
     expect(quoteString(s)).toBe(s);
   });
-  it("double-quotes the merge key <<, which go-yaml v2 resolves to its own tag", () => {
-    expect(quoteString("<<")).toBe('"<<"');
-  });
   it.each(["#hash", "*star", "@odd", "p@ss: word", "&anchor", "!tag", "- dash", "a #b"])("single-quotes %j, which starts or holds an indicator", (s) => {
     expect(quoteString(s)).toBe(`'${s}'`);
   });
@@ -29,6 +26,32 @@ describe("kubectl's quoting (go-yaml v2), as observed from kubectl 1.32", () => 
       expect(quoteString(s)).toBe(s);
     },
   );
+});
+
+describe("double quotes, as libyaml writes them", () => {
+  it.each([
+    ["a\x7fb", '"a\\x7Fb"'],
+    ["\x9b[0m", '"\\x9B[0m"'],
+    ["\x1b[0m", '"\\e[0m"'],
+    ["\0 \x07 \v", '"\\0 \\a \\v"'],
+    ["a\x85b", '"a\\Nb"'],
+    ["a\u2028b\u2029\x7f", '"a\\Lb\\P\\x7F"'],
+    ["x\ufeff", '"x\\uFEFF"'],
+    ["\ufeffx y", '"\\uFEFF\\x78\\x20\\x79"'],
+    ["ok 😀", '"ok \\U0001F600"'],
+    ['"q" \\ \t', '"\\"q\\" \\\\ \\t"'],
+  ])("writes %j as %s, which reads back the same", (s, written) => {
+    expect(quoteString(s)).toBe(written);
+    const cfg = emptyConfig();
+    cfg["current-context"] = s;
+    expect(parseKubeconfig(toYaml(cfg), "config")["current-context"]).toBe(s);
+  });
+});
+
+describe("libyaml's spaces at the ends (not JavaScript's \\s)", () => {
+  it.each(["x\u00a0", "\u00a0x", "é\u00a0x", "\u3000x"])("leaves %j plain, as kubectl does", (s) => {
+    expect(quoteString(s)).toBe(s);
+  });
 });
 
 describe("multi-line text, as libyaml writes a literal block", () => {
