@@ -27,9 +27,6 @@ export interface PkiOptions {
   allowNameRemoval?: boolean;
 }
 
-/** The values --key-algo takes: pki's list, which the page (packages/web) offers as its choices. */
-export { KEY_ALGORITHMS };
-
 /** Turns the flags into a ClusterSpec, naming the flag when a value is wrong; flags a command lacks keep their defaults. */
 export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): ClusterSpec {
   const algo = (o.keyAlgo ?? "rsa") as KeyAlgorithm;

@@ -1,5 +1,5 @@
 // certs rotate-ca without hosts: its refusals (one line, exit 1, before any host is dialled) and its dry run.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
@@ -67,6 +67,42 @@ describe("certs rotate-ca refuses, in one line, before connecting", () => {
   });
 });
 
+describe("certs rotate-ca needs the cluster folder that holds the CA", () => {
+  // A host that refuses at once: were it dialled, the error would be its refusal, not the folder's.
+  const refusing = FILE.replace("{ address: 10.9.0.1 }", "{ address: 127.0.0.1, port: 1 }").replace(/^ {4}- .*role: worker.*\n/m, "");
+
+  it("a missing folder: one line naming it, whichever form, and nothing made", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "cluster.yaml"), refusing);
+    const dir = join(cwd, "gone", "cluster");
+    const onCluster = dk(["certs", "rotate-ca", "etcd", "-f", "cluster.yaml", "--dir", "gone/cluster"], { cwd });
+    expect(onCluster.status, onCluster.stderr).toBe(1);
+    expect(onCluster.stderr).toMatch(new RegExp(`^error: ${dir}: no such cluster folder: a rotation needs the CA it holds$`, "m"));
+    expect(onCluster.stderr).toMatch(/^hint: pass the --dir that `dk-bootstrap apply -f cluster.yaml` used$/m);
+    expect(oneErrorLine(onCluster.stderr)).toBe(true);
+    for (const dryRun of [[], ["--dry-run"]]) {
+      const onNode = dk(["certs", "rotate-ca", "etcd", "ssh", "root@127.0.0.1", "--port", "1", "--dir", "gone/cluster", ...dryRun], { cwd });
+      expect(onNode.status, onNode.stderr).toBe(1);
+      expect(onNode.stderr).toMatch(new RegExp(`^error: ${dir}: no such cluster folder: a rotation needs the CA it holds$`, "m"));
+      expect(onNode.stderr).toMatch(/^hint: pass the --dir that `dk-bootstrap ssh` used$/m);
+      expect(oneErrorLine(onNode.stderr)).toBe(true);
+    }
+    expect(readdirSync(cwd)).toEqual(["cluster.yaml"]);
+  });
+
+  it("a folder without the CA: one line naming the CA's file, before any host is dialled", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "cluster.yaml"), refusing);
+    mkdirSync(join(cwd, "cluster"));
+    const r = dk(["certs", "rotate-ca", "etcd", "-f", "cluster.yaml"], { cwd });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: ${join(cwd, "cluster", "pki", "etcd", "ca.crt")}: no CA certificate: a rotation needs the CA and its key$`, "m"),
+    );
+    expect(oneErrorLine(r.stderr)).toBe(true);
+  });
+});
+
 describe("certs rotate-ca --until", () => {
   it("refuses an unknown step in one line, before a new CA is made or a host dialled", async () => {
     const cwd = tempDir();
@@ -115,6 +151,8 @@ describe("certs rotate-ca etcd ssh user@host --dry-run", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 1: trust old \+ new, old CA signs; files: pki\/etcd\/ca\.crt; restarts: etcd, kube-apiserver$/m);
     expect(r.stdout).toMatch(/^\[rotate-ca\] n1: phase 2: .*pki\/etcd\/server\.key.*; restarts: etcd, kube-apiserver$/m);
+    // A folder that is there but not a one-node cluster's (a missing one is refused earlier, above).
+    mkdirSync(join(cwd, "elsewhere"));
     const none = dk(["certs", "rotate-ca", "etcd", "ssh", "root@192.0.2.1", "--dir", "elsewhere", "--dry-run"], { cwd });
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/^error: .*elsewhere: no saved settings: this is not the folder of a one-node cluster$/m);

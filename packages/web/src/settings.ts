@@ -2,9 +2,9 @@
  * The form's fields as the CLI's flags: the same defaults (DEFAULT_CLUSTER_SPEC, DEFAULT_KUBECONFIG_SPEC),
  * the same rules and messages (the CLI's spec-flags.ts), and the cluster.yaml `certs` writes.
  */
-import { type ClusterSpec, DEFAULT_CLUSTER_SPEC, HOUR_MS } from "@dk-bootstrap/pki";
+import { type ClusterSpec, DEFAULT_CLUSTER_SPEC, HOUR_MS, KEY_ALGORITHMS } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
-import { type IdentityOptions, KEY_ALGORITHMS, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../../cli/src/spec-flags.js";
+import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../../cli/src/spec-flags.js";
 import { formatSavedSettings, parseSavedSettings } from "../../cli/src/saved-settings.js";
 
 /** One field of the form: its flag, label and default, as `dk-bootstrap certs --help` shows them. */

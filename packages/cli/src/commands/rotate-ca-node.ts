@@ -4,7 +4,7 @@ import { nodeStatus, plan, rotateCaOnNode, rotationCaveats } from "@dk-bootstrap
 import { RunOutput } from "../render/output.js";
 import { readSavedSettings } from "../saved-settings.js";
 import { type NodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget } from "./node.js";
-import { type RotateCaFlags, checkRotationState, sayImpact } from "./rotate-ca.js";
+import { type RotateCaFlags, checkRotationState, mustBeClusterFolder, sayImpact } from "./rotate-ca.js";
 
 /**
  * `certs rotate-ca NAME ssh [user@]host`: the one-node cluster of `dk-bootstrap ssh`, its spec rebuilt from the
@@ -13,6 +13,7 @@ import { type RotateCaFlags, checkRotationState, sayImpact } from "./rotate-ca.j
 export async function rotateCaOnNodeCommand(name: string, target: string, o: RotateCaFlags): Promise<void> {
   const ca = rotatableCa(name);
   const dir = resolve(o.dir);
+  await mustBeClusterFolder(dir, "pass the --dir that `dk-bootstrap ssh` used");
   const { saved, text } = await readSavedSettings(dir);
   if (text === undefined)
     throw new InputError(

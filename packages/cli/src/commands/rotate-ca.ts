@@ -1,9 +1,10 @@
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
   type CaName,
   InputError,
   RotationError,
-  ensureFolder,
+  certPaths,
   mustBeAbortable,
   readRotation,
   rotatableCa,
@@ -13,9 +14,36 @@ import {
 import { type NodeSpec, hostSpec, plan, plannedContext, rotateCa, rotationCaveats, rotationImpact } from "@dk-bootstrap/orchestrator";
 import { type ApplyFlags, concurrencyOf, connectAll, readCluster, versionsFor, withHostOutputs } from "./cluster.js";
 
-/** Said before any host is dialled: a rotation of another CA in progress, or nothing to abort. */
+/**
+ * A rotation needs the folder that holds the CA: a missing one (a mistyped --dir) is said before anything else,
+ * and not made, as opening it for writing would.
+ */
+export async function mustBeClusterFolder(dir: string, hint: string): Promise<void> {
+  // Other errors (a file, no permission) are described by the folder's opening, which comes next.
+  const missing = await stat(dir).then(
+    () => false,
+    (e: NodeJS.ErrnoException) => e.code === "ENOENT" || e.code === "ENOTDIR",
+  );
+  if (missing) throw new InputError("no such cluster folder: a rotation needs the CA it holds", { file: dir }, { hint });
+}
+
+/** Said before any host is dialled: a rotation of another CA in progress, nothing to abort, or no CA to rotate. */
 export async function checkRotationState(dir: string, name: string, ca: CaName, abort: boolean, how: string): Promise<void> {
-  const current = await withClusterFolder(dir, undefined, readRotation, { mustExist: true });
+  const { current, missing } = await withClusterFolder(
+    dir,
+    undefined,
+    async (f) => {
+      const p = certPaths(f.dir, ca);
+      const missing =
+        (await f.read(p.crt)) === undefined
+          ? { what: "no CA certificate", file: p.crt }
+          : (await f.read(p.key)) === undefined
+            ? { what: "no CA key", file: p.key }
+            : undefined;
+      return { current: await readRotation(f), missing };
+    },
+    { mustExist: true },
+  );
   const active = current && rotationInProgress(current) ? current : undefined;
   if (active && active.ca !== ca)
     throw new RotationError(`a rotation of the ${active.name} CA is in progress (phase ${active.phase}): one CA at a time`, {
@@ -23,6 +51,8 @@ export async function checkRotationState(dir: string, name: string, ca: CaName, 
     });
   if (abort && !active) throw new RotationError(`no rotation of the ${name} CA is in progress: nothing to abort`);
   if (abort && active) mustBeAbortable(active);
+  // A rotation in progress has both CAs in its archive; a new one starts from the CA and its key in the folder.
+  if (!active && missing) throw new InputError(`${missing.what}: a rotation needs the CA and its key`, { file: missing.file });
 }
 
 /** A dry run's lines for one node: each phase's trust, signer, changed files and restarts. */
@@ -73,7 +103,7 @@ async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: st
     }
     return;
   }
-  await ensureFolder(dir, 0o700);
+  await mustBeClusterFolder(dir, `pass the --dir that \`dk-bootstrap apply -f ${o.file}\` used`);
   await checkRotationState(dir, name, ca, o.abort ?? false, `-f ${o.file}`);
   for (const c of rotationCaveats(name)) say(`note: ${c}`);
   const conns = await connectAll(cluster, o);
