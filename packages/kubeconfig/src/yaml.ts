@@ -162,6 +162,9 @@ function isGoYamlTimestamp(s: string): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= days && h <= 23 && min <= 59 && sec <= 59;
 }
 
+/** What libyaml does not print as it is: controls, DEL, C1, surrogates, the BOM, U+FFFE/U+FFFF, and past the BMP. */
+const UNPRINTABLE = /[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u;
+
 /**
  * go-yaml v2's choice of style: double quotes when the plain text would not read back as a string,
  * plain when libyaml's emitter allows it in block context, else single quotes, else double quotes;
@@ -173,7 +176,7 @@ export function quoteString(s: string, indent = 0): string {
   // libyaml allows no block scalar for text with a space before a break or at its end: double quotes then.
   if (s.includes("\n") && !/[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]| \n| $/u.test(s)) return literal(s, indent);
   if (plainAllowed(s)) return s;
-  if (!/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u.test(s)) return `'${s.replace(/'/g, "''")}'`;
+  if (!UNPRINTABLE.test(s)) return `'${s.replace(/'/g, "''")}'`;
   return doubleQuoted(s);
 }
 
@@ -234,7 +237,7 @@ function plainAllowed(s: string): boolean {
   if (s.startsWith("---") || s.startsWith("...")) return false;
   // libyaml's leading and trailing spaces and breaks (not JavaScript's \s, which has U+00A0 and U+FEFF).
   if (/^[ \r\n\u2028\u2029]|[ \r\n\u2028\u2029]$/.test(s)) return false;
-  if (/[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u.test(s)) return false;
+  if (UNPRINTABLE.test(s)) return false;
   const first = s[0]!;
   const next = s[1];
   if ("#,[]{}&*!|>'\"%@`".includes(first)) return false;
