@@ -3,7 +3,16 @@
  * ClusterSpec and a KubeconfigSpec. Kept apart from the commands, with no node: import, so that the page
  * (packages/web) checks its form with these very rules and messages.
  */
-import { type ClusterSpec, DEFAULT_KEY_SIZES, InputError, KEY_ALGORITHMS, type KeyAlgorithm, clusterSpec, parseDuration } from "@dk-bootstrap/pki";
+import {
+  type ClusterSpec,
+  DEFAULT_KEY_SIZES,
+  InputError,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
+  clusterSpec,
+  isDns1123Subdomain,
+  parseDuration,
+} from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 
 /** What the node is called and where it is: the certificates and the node's plan both depend on it. */
@@ -49,6 +58,12 @@ export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): Cluster
 /** The kubeconfigs' choices from the flags; a flag a command lacks keeps its default. */
 export function kubeconfigSpecFromFlags(o: PkiOptions & IdentityOptions): KubeconfigSpec {
   if (o.server !== undefined) checkServerUrl(o.server);
+  // The name goes into cluster.yaml's metadata.name, which `apply -f` reads as a DNS-1123 subdomain.
+  if (o.clusterName !== undefined && !isDns1123Subdomain(o.clusterName))
+    throw new InputError("a cluster name must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'), as cluster.yaml's metadata.name", {
+      field: "--cluster-name",
+      value: o.clusterName,
+    });
   return {
     clusterName: o.clusterName ?? DEFAULT_KUBECONFIG_SPEC.clusterName,
     server: o.server ?? DEFAULT_KUBECONFIG_SPEC.server,

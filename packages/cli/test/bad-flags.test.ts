@@ -35,6 +35,8 @@ describe("flags accepted before, and wrong", () => {
   it.each<[string[], RegExp]>([
     [["certs", "--node-name", "Bad_Name"], /node-name: a node name must be a DNS-1123 subdomain.*\(got "Bad_Name"\)/],
     [["certs", "--node-name", "node-"], /node-name: a node name must be a DNS-1123 subdomain/],
+    // certs writes it into cluster.yaml's metadata.name, which apply -f reads as a DNS-1123 subdomain.
+    [["certs", "--cluster-name", "Demo Cluster"], /--cluster-name: a cluster name must be a DNS-1123 subdomain.*\(got "Demo Cluster"\)/],
     [["certs", "--server", "127.0.0.1:6443"], /--server: must be an https:\/\/ URL.*\(got "127.0.0.1:6443"\)/],
     [["certs", "--server", "ftp://x"], /--server: must be an https:\/\/ URL.*\(got "ftp:\/\/x"\)/],
     [["certs", "--key-algo", "ed25519", "--key-size", "4096"], /--key-size: Ed25519 keys have one size/],

@@ -10,7 +10,7 @@ import { EVENT_ID, type Event, SCALAR_STYLE, getScalarValue, parseEvents } from 
 export class YamlDecodeError extends Error {}
 
 /** libyaml accepts printable characters only (yaml_parser_update_buffer): tab, newlines, and no C0/C1 controls, DEL or U+FFFE/FFFF. */
-const CONTROL = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\ud800-\udfff]/u;
+const CONTROL = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}\ud800-\udfff]/u;
 /** A tag as libyaml scans it: a handle (`!`, `!!`, `!name!`) and URI characters, or a verbatim `!<...>`. */
 const TAG = /^(?:!<[^>]+>|(?:!|!!|![0-9A-Za-z_-]+!)[0-9A-Za-z_\-;/?:@&=+$,.!~*'()[\]%]*)$/;
 

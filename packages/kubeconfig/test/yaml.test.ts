@@ -88,6 +88,12 @@ describe("the kubeconfig document", () => {
     expect(toYaml(parseKubeconfig(text, "x"))).toBe(text);
   });
 
+  it("reads characters beyond the Basic Multilingual Plane, as kubectl does, and still refuses control characters", () => {
+    const text = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://a\n  name: team-\u{1F600}\nkind: Config\n";
+    expect(parseKubeconfig(text, "x").clusters?.[0]?.name).toBe("team-\u{1F600}");
+    expect(() => parseKubeconfig(text.replace("team-", "team-\u0085\u0007"), "x")).toThrow(/control characters are not allowed/);
+  });
+
   it("keeps extensions it does not know", () => {
     const text =
       'apiVersion: v1\nclusters:\n- cluster:\n    extensions:\n    - extension:\n        nested:\n          deep: 1\n      name: ext\n    server: https://a\n  name: a\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n';
