@@ -44,13 +44,14 @@ interface Killed {
 type Phase = "staging" | "renames";
 
 /**
- * Runs the CLI in `cwd` (on its default folder, ./cluster) with the write phase slowed down, waits for the
- * phase to begin (the staging folder, or the journal, appears), and kills the run with SIGKILL `after` ms into it.
+ * Runs the CLI in `cwd` (on its default folder, ./cluster) with the write phase slowed down (`delayMs` before each
+ * step; 0: as it runs for users), waits for the phase to begin (the staging folder, or the journal, appears), and
+ * kills the run with SIGKILL `after` ms into it.
  */
-async function killDuringWrites(cwd: string, args: string[], phase: Phase, after: number): Promise<Killed> {
+async function killDuringWrites(cwd: string, args: string[], phase: Phase, after: number, delayMs = DELAY_MS): Promise<Killed> {
   const dir = join(cwd, "cluster");
   const marker = join(dir, ".dk-staging", ...(phase === "renames" ? ["journal.json"] : []));
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, DK_TEST_WRITE_DELAY_MS: String(DELAY_MS) }, stdio: "ignore" });
+  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, DK_TEST_WRITE_DELAY_MS: String(delayMs) }, stdio: "ignore" });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
   let done = false;
   void exited.then(() => (done = true));
@@ -131,6 +132,32 @@ describe("kill -9 during the write phase", () => {
       );
     });
   }
+});
+
+describe("kill -9 during the write phase as it runs for users", () => {
+  // Not slowed down, a commit creates every staged file first, then fsyncs them all at once: kills land among those
+  // fsyncs (before the commit point) or among the folders' fsyncs after the renames (the journal still there).
+  it("certs --force: the next command sees the complete old set or the complete new one", { timeout: 300_000 }, async () => {
+    const rand = prng(SEED + 100);
+    const cwd = tempDir();
+    const dir = join(cwd, "cluster");
+    expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
+    const outcomes = { journal: 0, staging: 0, cleanup: 0, none: 0, completed: 0 };
+    for (let round = 0; round < 10; round++) {
+      const before = snapshot(dir);
+      const k = await killDuringWrites(cwd, ["certs", "--force", ...ECDSA], "staging", rand() * 20, 0);
+      outcomes[k.killed ? k.left : "completed"]++;
+      const where = `round ${round}, seed ${SEED}, left ${k.left}`;
+      const r = dk(["certs", "check-expiration"], { cwd });
+      expect(r.status, `${where}: ${r.stderr}`).toBe(0);
+      if (k.left === "journal") expect(r.stderr, where).toContain("completed the interrupted commit");
+      if (k.left === "staging") expect(r.stderr, where).toContain("discarded the files of an interrupted run");
+      expect(leftovers(dir), where).toEqual([]);
+      expect([[], COMPLETE_SET], where).toContainEqual(changed(before, snapshot(dir)));
+      expect(inconsistencies(dir), where).toEqual([]);
+    }
+    console.log(`[crash-safety] certs --force, not slowed down: ${JSON.stringify(outcomes)}`);
+  });
 });
 
 describe("parallel runs on one folder", () => {
