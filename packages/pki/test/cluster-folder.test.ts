@@ -118,6 +118,24 @@ describe("all-or-nothing writes", () => {
     expect(readdirSync(dir).sort()).toEqual(["a.conf", "pki"]);
   });
 
+  it("gives every file and folder its own mode whatever the umask (000, 077)", () => {
+    // The umask is per process: a child with its own commits through the built library.
+    const script = `const { openClusterFolder } = await import(process.argv[2]);
+const dir = process.argv[1];
+const f = await openClusterFolder(dir);
+await f.stage(dir + "/pki/etcd/a.key", "secret", { mode: 0o600, dirMode: 0o700 });
+await f.stage(dir + "/a.conf", "conf", { mode: 0o644 });
+await f.commit();
+await f.release();`;
+    const library = join(import.meta.dirname, "..", "dist", "index.js");
+    for (const umask of ["000", "077"]) {
+      const dir = fresh(root);
+      execFileSync("sh", ["-c", `umask ${umask} && exec "$0" --input-type=module -e "$1" "$2" "$3"`, process.execPath, script, dir, library]);
+      const mode = (p: string) => (statSync(join(dir, p)).mode & 0o777).toString(8);
+      expect([mode("pki/etcd/a.key"), mode("pki/etcd"), mode("pki"), mode("a.conf")], `umask ${umask}`).toEqual(["600", "700", "700", "644"]);
+    }
+  });
+
   it("refuses to stage over a protected file, before anything is written", async () => {
     const dir = fresh(root);
     mkdirSync(join(dir, "pki"), { recursive: true });
