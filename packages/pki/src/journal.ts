@@ -107,7 +107,8 @@ async function stage(dir: string, files: StagedFile[], entries: JournalEntry[]):
     for (const fd of fds) closeSync(fd);
     for (const r of settled) if (r.status === "rejected") throw r.reason;
   }
-  await syncDir(staging);
+  // The staging folder's own name in the cluster folder too: POSIX keeps a new folder's entry only once its parent is synced.
+  await Promise.all([syncDir(staging), syncDir(dir)]);
   return tmp;
 }
 
@@ -148,7 +149,8 @@ async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void>
     }
   }
   // The renames must be durable before the journal that would redo them goes.
-  await Promise.all([...new Set(entries.map((e) => dirname(join(dir, e.target))))].map(syncDir));
+  // Each target's folder, and every folder up to the cluster folder: a folder this commit made is kept only once its parent is synced.
+  await Promise.all([...new Set(entries.flatMap((e) => foldersUpTo(dir, dirname(join(dir, e.target)))))].map(syncDir));
   await testDelay();
   unlinkSync(join(staging, JOURNAL));
   try {
@@ -158,6 +160,13 @@ async function applyJournal(dir: string, entries: JournalEntry[]): Promise<void>
   }
   // Not synced: after a power loss here, the next open finds the journal again and completes it, which changes
   // nothing (every rename is done and durable). One fsync less on every commit.
+}
+
+/** `folder` and each folder above it, up to and with `dir`. */
+function foldersUpTo(dir: string, folder: string): string[] {
+  const out = [folder];
+  for (let d = folder; d !== dir && d.length > dir.length;) out.push((d = dirname(d)));
+  return out;
 }
 
 /** Reads a journal, refusing any target outside the cluster folder. */
