@@ -228,7 +228,7 @@ describe("a commit that fails among its staged files", () => {
     const base = Number(run("sh", ["-c", fds, process.execPath], { cwd }).stdout);
     const r = run("sh", ["-c", `ulimit -n ${base + 20} && exec "$0" "$@"`, process.execPath, cli, "certs", ...ECDSA], { cwd });
     expect(r.status, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^error: ${dir}/\\.dk-staging/\\d+\\.new: .*\\(EMFILE, open\\)\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^error: ${dir}/\\.dk-staging/\\d+\\.new: too many open files in this process \\(ulimit -n\\) \\(EMFILE, open\\)\n$`));
     expect(readdirSync(dir)).toEqual(["notes.txt"]);
     expect(dk(["certs", ...ECDSA], { cwd }).status).toBe(0);
     expect(inconsistencies(dir)).toEqual([]);

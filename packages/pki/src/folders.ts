@@ -15,6 +15,8 @@ const MEANING: Record<string, string> = {
   EDQUOT: "disk quota exceeded",
   ELOOP: "too many symbolic links",
   ENAMETOOLONG: "name too long",
+  EMFILE: "too many open files in this process (ulimit -n)",
+  ENFILE: "too many open files on this system",
 };
 
 /** A Node system error (ENOENT, EACCES, ...) as one line naming the path, or undefined when it is not one. */
