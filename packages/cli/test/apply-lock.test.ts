@@ -2,9 +2,10 @@
 // (node-lock.test.ts), so that a `certs --force` started meanwhile waits instead of replacing the PKI halfway through the
 // upload; and a run that fails before it writes leaves no folder behind. The runs are held at a known point: the test
 // mirror answers a host's etcd tarball only when the test opens that host's gate.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { lockFolder } from "@dk-bootstrap/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdMirrorFiles } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
@@ -12,11 +13,13 @@ import { dkAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
 const ETCD = "3.6.5";
+/** A patch below ETCD: what a second run, started while the first one held the folder, asks for. */
+const OLDER_ETCD = "3.6.4";
 
 describe("apply -f and its cluster folder", () => {
   const work = tempDir("dk-apply-lock-");
   let cluster: TestCluster;
-  const files = etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64");
+  const files = new Map([...etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"), ...etcdMirrorFiles(join(work, "mirror"), OLDER_ETCD, "amd64")]);
   /** Hosts (by address) that asked for the etcd tarball, and the gates that let the mirror answer them. */
   const asked = new Set<string>();
   const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
@@ -28,7 +31,10 @@ describe("apply -f and its cluster folder", () => {
     }
     return gates.get(ip)!;
   };
+  /** Every path the mirror was asked for. */
+  const urls: string[] = [];
   const server = createServer((req, res) => {
+    urls.push(req.url ?? "");
     const body = files.get(req.url ?? "");
     if (!body) return void res.writeHead(404).end();
     const send = () => res.writeHead(200, { "content-length": body.length }).end(body);
@@ -38,14 +44,14 @@ describe("apply -f and its cluster folder", () => {
     void gate(client).opened.then(send);
   });
   let mirror = "";
-  const clusterFile = (name: string, hosts: ClusterHost[]) => {
-    const file = join(work, `${name}.yaml`);
-    writeFileSync(file, clusterFileFor(cluster, hosts, { name, mirror, etcd: ETCD }));
+  const clusterFile = (name: string, hosts: ClusterHost[], etcd = ETCD) => {
+    const file = join(work, etcd === ETCD ? `${name}.yaml` : `${name}-${etcd}.yaml`);
+    writeFileSync(file, clusterFileFor(cluster, hosts, { name, mirror, etcd }));
     return file;
   };
 
   beforeAll(async () => {
-    cluster = await startTestCluster(work, 2);
+    cluster = await startTestCluster(work, 3);
     await new Promise<void>((r) => server.listen(0, cluster.hostIp, r));
     mirror = `http://${cluster.hostIp}:${(server.address() as { port: number }).port}`;
   }, 120_000);
@@ -95,6 +101,28 @@ describe("apply -f and its cluster folder", () => {
     expect(next.status, next.stderr).toBe(0);
     expect(next.stderr).not.toContain("is in use by");
     expect(next.stderr).toContain(`took over the lock of PID ${run.pid} (dk-bootstrap apply `);
+  }, 300_000);
+
+  it("a run that waited for the folder checks the versions again: it does not undo the versions applied meanwhile", async () => {
+    const h3 = cluster.hosts[2]!;
+    const dir = join(work, "race");
+    gate(h3.ip).open();
+    const first = await dkAsync(["apply", "-f", clusterFile("race", [h3]), "--dir", dir, "--until", "etcd"], { cwd: work });
+    expect(first.status, first.stderr).toBe(0);
+    // The interleaving of two runs, made by hand: the second run passes its early check while the folder is held and
+    // holds no record yet; the record of the run that held the folder is there when the second run gets the folder.
+    const record = join(dir, "apply-record.json");
+    const held = await lockFolder(dir, { command: "the test, as another run" });
+    renameSync(record, `${record}.aside`);
+    const second = background(["apply", "-f", clusterFile("race", [h3], OLDER_ETCD), "--dir", dir, "--until", "etcd"], work);
+    await until("the second run to wait for the folder", () => second.out.stderr.includes("is in use by") || second.out.ended);
+    expect(second.out.ended, second.out.stderr).toBe(false);
+    renameSync(`${record}.aside`, record);
+    await held.release();
+    expect(await second.done, second.out.stderr + second.out.stdout).toEqual({ code: 1, signal: null });
+    expect(second.out.stderr).toMatch(new RegExp(`^error: etcd ${ETCD} -> ${OLDER_ETCD} is a downgrade: refused \\(--force allows a patch downgrade\\)$`, "m"));
+    expect((JSON.parse(readFileSync(record, "utf8")) as { versions: { etcd: string } }).versions.etcd).toBe(ETCD);
+    expect(urls.filter((u) => u.includes(`v${OLDER_ETCD}/`))).toEqual([]);
   }, 300_000);
 
   it("leaves no folder when it fails before writing: an unreachable host, a refused host key, a PKI it cannot make", async () => {

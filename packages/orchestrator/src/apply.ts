@@ -16,7 +16,7 @@ import type { Step } from "./steps/step.js";
 import { reset } from "./reset.js";
 import { runSteps } from "./runner.js";
 import { nodeStatus } from "./status.js";
-import type { Versions } from "./releases.js";
+import { type Versions, checkUpgrade } from "./releases.js";
 import { sh } from "./shell.js";
 import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl } from "./spec.js";
 import { hostSpec } from "./host-spec.js";
@@ -47,6 +47,8 @@ export interface ApplyOptions {
   say?: (line: string) => void;
   force?: boolean;
   allowNameRemoval?: boolean;
+  /** Let `versions` go down within a patch release from what the cluster runs (the CLI's `apply --force`). */
+  allowPatchDowngrade?: boolean;
 }
 
 /** What happened on one host. */
@@ -109,6 +111,8 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
     .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0]! }));
   const record = await readApplyRecord(options.dir);
   const running = record.versions;
+  // Again here, under the folder's lock: a run that waited for another one must not undo the versions it just applied.
+  if (running) checkUpgrade(running, options.versions, options.allowPatchDowngrade ?? false);
   record.versions = options.versions;
 
   const specOf = (c: HostConnection, etcdCluster?: EtcdCluster): NodeSpec =>

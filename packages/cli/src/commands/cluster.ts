@@ -321,6 +321,7 @@ export function registerCluster(program: Command): void {
           ...(o.from ? { from: o.from } : {}),
           ...(o.until ? { until: o.until } : {}),
           ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
+          ...(o.force ? { allowPatchDowngrade: true } : {}),
           events,
           say: (line) => process.stdout.write(`[cluster] ${line}\n`),
         });
