@@ -31,10 +31,12 @@ export interface ClientLoopSeen {
  * so an RPC it was serving is dropped: served through etcd's HTTP/2 handler, the stopped gRPC server writes nothing
  * and the client reads an empty `200 OK` (grpc-go: "OK: HTTP status code 200; transport: missing content-type
  * field"), or, when the stream had begun, that its server "closed the stream without sending trailers"; or the
- * connection goes ("transport is closing", EOF, a reset). None of these is a TLS or trust failure.
+ * connection goes ("transport is closing", EOF, a reset). A member that forwarded a put to a leader that stops answers
+ * it, once its proposal's time is up, "request timed out, possibly due to connection lost" (etcdserver's
+ * ErrTimeoutDueToConnectionLost). None of these is a TLS or trust failure.
  */
 const CUT_BY_SHUTDOWN =
-  /HTTP status code 200; transport: missing content-type field|server closed the stream without sending trailers|transport is closing|error reading from server: EOF|connection reset by peer/;
+  /HTTP status code 200; transport: missing content-type field|server closed the stream without sending trailers|transport is closing|error reading from server: EOF|connection reset by peer|etcdserver: request timed out, possibly due to connection lost/;
 
 /** The line etcd logs when it receives its stop signal: 3.4's capnslog, and 3.5+'s zap. */
 const STOP_SIGNAL = /received terminated signal, shutting down|"msg":"received signal; shutting down"/;

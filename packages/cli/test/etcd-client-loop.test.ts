@@ -13,6 +13,11 @@ const NO_TRAILERS = [
   `{"level":"warn","ts":"2026-12-01T17:09:24.983Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-27175150-3045-4452-88c9-e9584b3d725e/10.215.241.2:2379","attempt":0,"error":"rpc error: code = Internal desc = server closed the stream without sending trailers"}`,
   "Error: rpc error: code = Internal desc = server closed the stream without sending trailers",
 ].join("\n");
+// etcdctl 3.4.23's stderr for a put whose proposal timed out while the leader stopped (apply-etcd.test.ts, an upgrade).
+const LEADER_LOST = [
+  `{"level":"warn","ts":"2026-12-01T20:09:08.684Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-184b0abd-3424-4465-bd84-5cb3da78581a/10.215.228.2:2379","attempt":0,"error":"rpc error: code = Unavailable desc = etcdserver: request timed out, possibly due to connection lost"}`,
+  "Error: etcdserver: request timed out, possibly due to connection lost",
+].join("\n");
 // What member 3's log gained meanwhile (3.4's capnslog), and 3.5+'s zap line for the same signal.
 const STOPPING_34 = [
   "2026-12-01 16:28:15.048217 N | pkg/osutil: received terminated signal, shutting down...",
@@ -29,6 +34,8 @@ describe("cutByShutdown", () => {
     // A get of apply-etcd.test.ts's renewal loop, cut as its member stopped (CI, two suites side by side).
     expect(cutByShutdown(NO_TRAILERS, ["", STOPPING_34])).toBe(true);
     expect(cutByShutdown(NO_TRAILERS, ["", RUNNING])).toBe(false);
+    expect(cutByShutdown(LEADER_LOST, ["", STOPPING_34, ""])).toBe(true);
+    expect(cutByShutdown(LEADER_LOST, [RUNNING, ""])).toBe(false);
   });
 
   it("is not the same error while no member was stopping: that is a failure", () => {
