@@ -50,6 +50,14 @@ describe("apply -f and its cluster folder", () => {
     return file;
   };
 
+  /** An apply of one host started in the background and held past the PKI step: its host waits for the etcd tarball. */
+  const heldAtEtcd = async (name: string, host: ClusterHost, dir: string) => {
+    const run = background(["apply", "-f", clusterFile(name, [host]), "--dir", dir, "--until", "etcd"], work);
+    await until("the host to ask for the etcd tarball", () => asked.has(host.ip) || run.out.ended);
+    expect(asked.has(host.ip), run.out.stdout + run.out.stderr).toBe(true);
+    return run;
+  };
+
   beforeAll(async () => {
     cluster = await startTestCluster(work, 3);
     await new Promise<void>((r) => server.listen(0, cluster.hostIp, r));
@@ -65,10 +73,7 @@ describe("apply -f and its cluster folder", () => {
   it("certs --force waits for the run's end: the host gets the PKI the run made, whole", async () => {
     const h1 = cluster.hosts[0]!;
     const dir = join(work, "one");
-    const run = background(["apply", "-f", clusterFile("lock-one", [h1]), "--dir", dir, "--until", "etcd"], work);
-    // Past the PKI step and into the etcd phase: the host asks for the tarball, and waits for it.
-    await until("the host to ask for the etcd tarball", () => asked.has(h1.ip) || run.out.ended);
-    expect(asked.has(h1.ip), run.out.stdout + run.out.stderr).toBe(true);
+    const run = await heldAtEtcd("lock-one", h1, dir);
     const made = readFileSync(join(dir, "pki", "etcd", "ca.crt"), "utf8");
     const owner = JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")) as { pid: number; command: string };
     expect(owner.pid).toBe(run.pid);
@@ -91,9 +96,7 @@ describe("apply -f and its cluster folder", () => {
   it("a run stopped by Ctrl-C holds the folder no longer: the next command goes on at once", async () => {
     const h2 = cluster.hosts[1]!;
     const dir = join(work, "two");
-    const run = background(["apply", "-f", clusterFile("lock-two", [h2]), "--dir", dir, "--until", "etcd"], work);
-    await until("the host to ask for the etcd tarball", () => asked.has(h2.ip) || run.out.ended);
-    expect(asked.has(h2.ip), run.out.stdout + run.out.stderr).toBe(true);
+    const run = await heldAtEtcd("lock-two", h2, dir);
     expect(JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")).pid).toBe(run.pid);
     process.kill(run.pid, "SIGINT");
     expect(await run.done).toEqual({ code: null, signal: "SIGINT" });
