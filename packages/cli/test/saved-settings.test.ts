@@ -96,6 +96,14 @@ describe("certs remembers its settings", () => {
     }
   });
 
+  it("refuses a bad flag in one line before saying a change, and changes nothing", () => {
+    const before = folderSnapshot(join(dir, "cluster"));
+    const r = dk(["certs", "--cluster-name", "A B"], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: --cluster-name: a cluster name must be a DNS-1123 subdomain.*\(got "A B"\)\n$/);
+    expect(folderSnapshot(join(dir, "cluster"))).toEqual(before);
+  });
+
   it("a re-run without flags keeps every certificate and the IPs", () => {
     const before = folderSnapshot(join(dir, "cluster", "pki"));
     const r = dk(["certs"], { cwd: dir });

@@ -118,8 +118,10 @@ export function registerCerts(program: Command): void {
         return;
       }
       const { saved, text } = await readSavedSettings(dir);
-      for (const c of applySavedSettings(cmd, saved)) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
+      const changes = applySavedSettings(cmd, saved);
+      // Checked before a change is said: a flag refused is one line, not a change announced and then not made.
       const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
+      for (const c of changes) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
