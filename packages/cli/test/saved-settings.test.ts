@@ -102,6 +102,10 @@ describe("certs remembers its settings", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^error: --cluster-name: a cluster name must be a DNS-1123 subdomain.*\(got "A B"\)\n$/);
     expect(folderSnapshot(join(dir, "cluster"))).toEqual(before);
+    // ssh reads the same settings, and refuses the same way (before it asks the network or a host for anything).
+    const ssh = dk(["ssh", "root@192.0.2.1", "--node-name", "Bad_Name", "--dry-run"], { cwd: dir });
+    expect(ssh.status).toBe(1);
+    expect(ssh.stderr).toMatch(/^error: node-name: a node name must be a DNS-1123 subdomain.*\(got "Bad_Name"\)\n$/);
   });
 
   it("a re-run without flags keeps every certificate and the IPs", () => {

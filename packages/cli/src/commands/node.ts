@@ -277,10 +277,15 @@ function checkFlags(o: NodeOptions, host?: string): void {
   nodeSpecFromFlags({ ...o, k8sVersion: undefined, etcdVersion: undefined, containerdVersion: undefined, runcVersion: undefined, cniVersion: undefined }, host);
 }
 
-/** The folder's saved settings under the flags not given, each change a flag makes said first. */
-export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void): Promise<SavedSettings> {
+/**
+ * The folder's saved settings under the flags not given, each change a flag makes said first. `check` runs on the
+ * result before anything is said: a flag it refuses is one line, not a change announced and then not made.
+ */
+export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void, check: () => void = () => undefined): Promise<SavedSettings> {
   const settings = await readSavedSettings(resolve(dir));
-  for (const c of applySavedSettings(cmd, settings.saved)) say(`changing a saved setting: ${describeChange(c)}`);
+  const changes = applySavedSettings(cmd, settings.saved);
+  check();
+  for (const c of changes) say(`changing a saved setting: ${describeChange(c)}`);
   return settings;
 }
 
@@ -387,8 +392,7 @@ export function registerNode(program: Command): void {
     .action(async (target: string, o: NodeOptions, cmd: Command) => {
       const { host } = parseTarget(target);
       const say = (line: string) => process.stderr.write(`[${host}] ${line}\n`);
-      const settings = await withSavedSettings(cmd, o.dir, say);
-      checkFlags(o, host);
+      const settings = await withSavedSettings(cmd, o.dir, say, () => checkFlags(o, host));
       await resolveVersionFlags(cmd, o, true, say);
       if (o.dryRun) {
         const spec = nodeSpecFromFlags(o, host);
@@ -425,8 +429,7 @@ export function registerNode(program: Command): void {
     .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
     .action(async (o: NodeOptions, cmd: Command) => {
       const say = (line: string) => process.stderr.write(`[local] ${line}\n`);
-      const settings = await withSavedSettings(cmd, o.dir, say);
-      checkFlags(o);
+      const settings = await withSavedSettings(cmd, o.dir, say, () => checkFlags(o));
       await resolveVersionFlags(cmd, o, true, say);
       const t = new LocalTransport();
       const { spec, folder } = await prepareOn(t, o, cmd, settings, undefined);
