@@ -7,18 +7,26 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, peer, run, tempDir } from "../../../test-support/peers.js";
 
-/** The completed fsyncs and the renames and unlinks of a traced run, in order, each with its path. */
+/**
+ * The completed fsyncs and the renames and unlinks of a traced run, in order, each with its path. With -f, a call that
+ * another thread's call interrupts is printed in two lines (`<unfinished ...>`, then `<... NAME resumed>`): joined here.
+ */
 function durabilityEvents(trace: string): { op: "fsync" | "rename" | "unlink"; path: string; to?: string }[] {
   const pending = new Map<string, string>();
   const events: { op: "fsync" | "rename" | "unlink"; path: string; to?: string }[] = [];
   for (const line of trace.split("\n")) {
-    const [pid, rest = ""] = line.split(/ (.*)/s);
+    // strace pads the PID to five columns: a PID of four digits is followed by two spaces.
+    const [, pid = "", part = ""] = /^(\d+)\s+(.*)$/s.exec(line) ?? [];
+    if (part.endsWith(" <unfinished ...>")) {
+      pending.set(pid, part.slice(0, -" <unfinished ...>".length));
+      continue;
+    }
+    const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(part);
+    const call = resumed ? `${pending.get(pid) ?? ""}${resumed[1]}` : part;
     let m: RegExpExecArray | null;
-    if ((m = /^fsync\(\d+<([^>]*)>\) = 0$/.exec(rest))) events.push({ op: "fsync", path: m[1]! });
-    else if ((m = /^fsync\(\d+<([^>]*)> <unfinished \.\.\.>$/.exec(rest))) pending.set(pid!, m[1]!);
-    else if (/^<\.\.\. fsync resumed>\) += 0$/.test(rest) && pending.has(pid!)) events.push({ op: "fsync", path: pending.get(pid!)! });
-    else if ((m = /^rename\("([^"]*)", "([^"]*)"\) = 0$/.exec(rest))) events.push({ op: "rename", path: m[1]!, to: m[2]! });
-    else if ((m = /^unlink\("([^"]*)"\) = 0$/.exec(rest))) events.push({ op: "unlink", path: m[1]! });
+    if ((m = /^fsync\(\d+<([^>]*)>\) += 0$/.exec(call))) events.push({ op: "fsync", path: m[1]! });
+    else if ((m = /^rename\("([^"]*)", "([^"]*)"\) += 0$/.exec(call))) events.push({ op: "rename", path: m[1]!, to: m[2]! });
+    else if ((m = /^unlink\("([^"]*)"\) += 0$/.exec(call))) events.push({ op: "unlink", path: m[1]! });
   }
   return events;
 }
