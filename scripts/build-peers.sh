@@ -85,11 +85,11 @@ build_etcd() {
   local V="v$version" m
   local w="$work/mod"; wrapper "$w" 1.24
   cd "$w"
-  for m in server etcdctl etcdutl; do go mod edit -require="go.etcd.io/etcd/$m/v3@$V"; done
-  # etcd's own modules replace each other with ../; here each is the published one of the same release.
-  for m in api client/pkg client/v3 pkg server etcdctl etcdutl; do
-    fetch_mod "go.etcd.io/etcd/$m/v3@$V" Version >/dev/null
-    go mod edit -replace="go.etcd.io/etcd/$m/v3=go.etcd.io/etcd/$m/v3@$V"
+  # etcd's own modules replace each other with ../ (ignored in a dependency); here each is the published one of
+  # the same release, pinned so that no other requirement lifts one of them.
+  for m in api/v3 client/pkg/v3 client/v3 pkg/v3 server/v3 etcdctl/v3 etcdutl/v3; do
+    fetch_mod "go.etcd.io/etcd/$m@$V" Version >/dev/null
+    go mod edit -require="go.etcd.io/etcd/$m@$V" -replace="go.etcd.io/etcd/$m=go.etcd.io/etcd/$m@$V"
   done
   printf 'package tools\nimport (\n\t_ "go.etcd.io/etcd/server/v3"\n\t_ "go.etcd.io/etcd/etcdctl/v3"\n\t_ "go.etcd.io/etcd/etcdutl/v3"\n)\n' > tools.go
   go mod tidy >>"$log" 2>&1 || die "etcd $V: go mod tidy failed: $(tail -3 "$log")"

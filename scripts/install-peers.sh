@@ -7,8 +7,12 @@ declare -A pkg=(
   [etcd]=etcd-server [etcdctl]=etcd-client [kubectl]=kubernetes-client
   [sshd]=openssh-server [ssh-keygen]=openssh-client [sudo]=sudo [ip]=iproute2 [tmux]=tmux
   [shellcheck]=shellcheck [dash]=dash [strace]=strace [systemd-analyze]=systemd [setpriv]=util-linux [chromium]=chromium
+  [nsenter]=util-linux [iptables]=iptables [nslookup]=bind9-dnsutils [curl]=curl [jq]=jq
+  # runc is built with seccomp (cgo): its headers and pkg-config.
+  [pkg-config]=pkg-config
 )
 missing=()
+[ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
 done

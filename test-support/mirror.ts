@@ -2,11 +2,12 @@
 // tarball made from Debian's etcd binaries in the upstream layout, with its SHA256SUMS.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import { join } from "node:path";
 import { hasEtcdutl } from "@dk-bootstrap/orchestrator";
 import { peer } from "./peers.js";
+import type { MirrorBody } from "./built-peers.js";
 
 /** One request the mirror answered: who asked (the client's address), for what, and how many body bytes it sent. */
 export interface MirrorRequest {
@@ -18,7 +19,7 @@ export interface MirrorRequest {
 /** Files served, by path (`/github.com/etcd-io/...`), and what was asked for. */
 export interface Mirror {
   url: string;
-  files: Map<string, Buffer>;
+  files: Map<string, MirrorBody>;
   requests: string[];
   /** The same requests with their client and size: several hosts behind one mirror are told apart by address. */
   log: MirrorRequest[];
@@ -50,20 +51,22 @@ export function etcdRelease(work: string, version: string, arch: string): { tarb
 }
 
 /** Serves `files` on `host:0`. */
-export async function startMirror(host: string, files: Map<string, Buffer>): Promise<Mirror> {
+export async function startMirror(host: string, files: Map<string, MirrorBody>): Promise<Mirror> {
   const requests: string[] = [];
   const log: MirrorRequest[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? "");
     const body = files.get(req.url ?? "");
-    log.push({ path: req.url ?? "", client: req.socket.remoteAddress ?? "", bytes: body?.length ?? 0 });
+    const size = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : statSync(body.file).size;
+    log.push({ path: req.url ?? "", client: req.socket.remoteAddress ?? "", bytes: size });
     if (!body) {
       res.statusCode = 404;
       res.end("not found\n");
       return;
     }
-    res.setHeader("content-length", body.length);
-    res.end(body);
+    res.setHeader("content-length", size);
+    if (Buffer.isBuffer(body)) res.end(body);
+    else createReadStream(body.file).pipe(res);
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   const port = (server.address() as { port: number }).port;

@@ -205,12 +205,23 @@ exit 1`;
 // Host init: sets the host's name, starts sshd and reaps whatever is orphaned on the host (it is its PID 1).
 const INIT = `hostname "$0"; "$@" & wait`;
 
+/** What kind of hosts {@link startTestCluster} makes. */
+export interface TestClusterOptions {
+  /**
+   * Hosts that run a kubelet and containerd: root logs in too (with the cluster's key; the components need root),
+   * the remote root is root's, and sshd joins only the host's network namespace (`nsenter --net`), not the mount
+   * namespace `ip netns exec` makes, whose fresh /sys has an empty /sys/fs/cgroup. The host keeps a mount namespace
+   * of its own (unshare): what its containerd and kubelet mount ends with the host.
+   */
+  nodes?: boolean;
+}
+
 /**
  * Starts `count` hosts on a switch of their own, each sshd accepting connections. `work` (made traversable by
  * everyone) holds the cluster's key, known_hosts and the hosts' folders. Everything is named for this process,
  * so that another run on the same machine never meets it; what killed runs left is removed first.
  */
-export async function startTestCluster(work: string, count: number): Promise<TestCluster> {
+export async function startTestCluster(work: string, count: number, options: TestClusterOptions = {}): Promise<TestCluster> {
   if (process.getuid?.() !== 0) throw new Error("the test cluster needs root (network namespaces, test users)");
   const sshd = peer("sshd");
   for (const tool of ["ip", "flock", "unshare", "setpriv", "pgrep", "ssh-keygen"]) peer(tool);
@@ -246,7 +257,7 @@ export async function startTestCluster(work: string, count: number): Promise<Tes
     const hostDir = join(dir, String(index));
     const remoteRoot = join(hostDir, "root");
     mkdirSync(remoteRoot, { recursive: true, mode: 0o755 });
-    chownSync(remoteRoot, uid, uid);
+    if (!options.nodes) chownSync(remoteRoot, uid, uid);
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", host, "-f", join(hostDir, "host_key")]);
     writeFileSync(join(hostDir, "authorized_keys"), readFileSync(`${keyFile}.pub`));
     mkdirSync("/run/sshd", { recursive: true });
@@ -264,11 +275,13 @@ export async function startTestCluster(work: string, count: number): Promise<Tes
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
         "PubkeyAuthentication yes",
-        `AllowUsers ${host}`,
+        `AllowUsers ${host}${options.nodes ? " root" : ""}`,
+        ...(options.nodes ? ["PermitRootLogin prohibit-password"] : []),
         "Subsystem sftp internal-sftp",
         "",
       ].join("\n"),
     );
+    const enter = options.nodes ? ["nsenter", `--net=/run/netns/${host}`] : ["ip", "netns", "exec", host];
     // setpriv: if this process dies, unshare does, and --kill-child then ends the host's init and with it the host.
     const proc = spawn(
       "setpriv",
@@ -276,10 +289,7 @@ export async function startTestCluster(work: string, count: number): Promise<Tes
         "--pdeathsig",
         "KILL",
         "--",
-        "ip",
-        "netns",
-        "exec",
-        host,
+        ...enter,
         "unshare",
         "--pid",
         "--uts",

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { DkError, InputError } from "@dk-bootstrap/pki";
 import { ARCHES } from "./artifacts.js";
 import { NodeLayout, preamble } from "./node.js";
+import { CGROUP_PROBE } from "./steps/cgroups.js";
 import { type Shell, lines, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import type { FilePut, Step, StepContext } from "./steps/step.js";
@@ -22,7 +23,10 @@ export async function contextFor(spec: NodeSpec, transport: Transport): Promise<
   const node = new NodeLayout(spec.remoteRoot);
   // The same test dk_start makes, so the configs' cgroup driver matches how the components run.
   const systemd = (await transport.run(lines([preamble(node), sh`dk_systemd`]))).exitCode === 0;
-  return { spec, node, arch, supervisor: systemd ? "systemd" : "process" };
+  const probed = (await exec(transport, CGROUP_PROBE)).stdout.trim();
+  // A node with no cgroup hierarchy at all can still run etcd and the control plane; its kubelet step says why it cannot run.
+  const cgroup = probed === "v1" || probed === "v2" ? probed : undefined;
+  return { spec, node, arch, supervisor: systemd ? "systemd" : "process", ...(cgroup ? { cgroup } : {}) };
 }
 
 /** A file's bytes: generated, or read from the local cluster folder. */

@@ -32,3 +32,5 @@ export * from "./status.js";
 export * from "./transport/ssh-config.js";
 export * from "./bundle.js";
 export * from "./addresses.js";
+export { corednsVersion } from "./steps/coredns.js";
+export * from "./steps/cgroups.js";

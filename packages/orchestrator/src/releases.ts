@@ -29,14 +29,18 @@ export interface Release {
 }
 
 /**
- * The tested combinations, newest first. etcd as kubeadm pairs it (SupportedEtcdVersion) or the
- * workshop runs it; containerd 2.x from 1.35 on (1.35 is the last minor that supports 1.x), with the
- * runc its release pins. Sources: ../shared/reference/lifecycle-and-ha.md §4.
+ * The tested combinations, newest first: the minors upstream supports. etcd as kubeadm pairs it
+ * (SupportedEtcdVersion: 3.7 from 1.37, 3.6 before), at its newest patch; containerd 2.x (1.35 was the last
+ * minor to support 1.x) with the runc its release pins (script/setup/runc-version); the CNI plugins' newest
+ * release. Each row is run for real by the tests: its components are built from their Go modules
+ * (scripts/build-peers.sh) and the one-node workshop runs on them (packages/cli/test/workshop.test.ts; the
+ * newest row in every CI run, the others with DK_TEST_ALL_RELEASES=1). Sources: ../shared/reference/lifecycle-and-ha.md §4,
+ * kubeadm's cmd/kubeadm/app/constants of each release.
  */
 export const RELEASES: readonly Release[] = [
-  { minor: "1.36", knownPatch: "1.36.0", etcd: "3.6.9", containerd: "2.2.2", runc: "1.4.1", cni: "1.6.2", endOfLife: "2027-06-28" },
-  { minor: "1.35", knownPatch: "1.35.0", etcd: "3.6.6", containerd: "2.2.2", runc: "1.4.1", cni: "1.6.2", endOfLife: "2027-02-28" },
-  { minor: "1.34", knownPatch: "1.34.2", etcd: "3.6.5", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2", endOfLife: "2026-10-27" },
+  { minor: "1.37", knownPatch: "1.37.2", etcd: "3.7.4", containerd: "2.3.7", runc: "1.5.2", cni: "1.9.1", endOfLife: "2027-10-28" },
+  { minor: "1.36", knownPatch: "1.36.4", etcd: "3.6.17", containerd: "2.3.7", runc: "1.5.2", cni: "1.9.1", endOfLife: "2027-06-28" },
+  { minor: "1.35", knownPatch: "1.35.5", etcd: "3.6.17", containerd: "2.2.6", runc: "1.3.6", cni: "1.9.1", endOfLife: "2027-02-28" },
 ];
 
 /** The plan's versions when nothing is asked and nothing can be resolved: the newest tested combination. */

@@ -6,10 +6,20 @@ import { type Step, type StepContext, kubectl } from "./step.js";
 /**
  * The CoreDNS release kubeadm installs with each Kubernetes minor (its `CoreDNSVersion` constant): 1.32 and
  * 1.33 as coredns/deployment records them (PRs 303, 306, from kubeadm's build/dependencies.yaml), 1.34 as
- * `kubeadm config images list` prints it; 1.35's is v1.13.1 as far as we found (not from kubeadm's own source).
+ * `kubeadm config images list` prints it, 1.35 to 1.37 read from kubeadm's own source
+ * (cmd/kubeadm/app/constants/constants.go of v1.35.5, v1.36.4, v1.37.2).
  * A minor past the table gets the newest release listed here, one before it the oldest.
  */
-const COREDNS_BY_MINOR: Readonly<Record<number, string>> = { 30: "1.11.1", 31: "1.11.3", 32: "1.11.3", 33: "1.12.0", 34: "1.12.1", 35: "1.13.1" };
+const COREDNS_BY_MINOR: Readonly<Record<number, string>> = {
+  30: "1.11.1",
+  31: "1.11.3",
+  32: "1.11.3",
+  33: "1.12.0",
+  34: "1.12.1",
+  35: "1.13.1",
+  36: "1.14.2",
+  37: "1.14.6",
+};
 
 /** The CoreDNS version paired with a Kubernetes version (`1.34.2` → `1.12.1`), as kubeadm pairs them. */
 export function corednsVersion(kubernetes: string): string {

@@ -1,6 +1,11 @@
 import { type Shell, lines, raw, sh } from "../shell.js";
 import type { NodeSpec } from "../spec.js";
 import type { Step } from "./step.js";
+import { CGROUP_PROBE } from "./cgroups.js";
+
+/** What a node on cgroup v1 is told: it runs, and what it gives up. */
+export const CGROUP_V1_WARNING =
+  "preflight: warning: this node has cgroup v1, deprecated by Kubernetes, containerd and runc: the kubelet is configured with failCgroupV1: false (1.35 and later refuse v1 without it); memory QoS, swap and PSI need cgroup v2, and a future Kubernetes release will remove v1";
 
 /** Programs every step script uses (downloads, checksums, the supervisor, unit files). */
 const BASE_TOOLS: Record<string, string> = {
@@ -83,8 +88,13 @@ fi`,
         .map((s) => s.id)
         .join(", ")} must run as root: connect as root, or let dk-bootstrap use sudo`}`,
     );
+    // v1 still runs, deprecated: the kubelet's config then says failCgroupV1: false (Kubernetes 1.35+ refuses v1 without it).
     checks.push(
-      sh`[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] || dk_problem "cgroup v2 is not mounted on /sys/fs/cgroup: the kubelet needs it"`,
+      sh`case "$(${CGROUP_PROBE})" in
+  v2) echo "preflight: cgroup v2" >&2 ;;
+  v1) echo ${CGROUP_V1_WARNING} >&2 ;;
+  *) dk_problem "no cgroup hierarchy is mounted on /sys/fs/cgroup: the kubelet and containerd need one" ;;
+esac`,
     );
     // Only whether the settings can be made: the containerd step makes them (and writes them for the next boot).
     checks.push(

@@ -13,7 +13,15 @@ export interface StepContext {
    * `process` (detached processes). The kubelet's and containerd's cgroup driver follow it.
    */
   supervisor: Supervisor;
+  /** The node's cgroup hierarchy, asked of the node by a real run; absent in a dry run (v2 is assumed, see steps/cgroups.ts). */
+  cgroup?: CgroupVersion;
 }
+
+/**
+ * The node's cgroup hierarchy: `v2` (the unified one, every distribution's default today), or `v1`
+ * (the legacy one, or a hybrid with cgroup2 mounted beside it at `/sys/fs/cgroup/unified`).
+ */
+export type CgroupVersion = "v1" | "v2";
 
 /** Who keeps the components running: systemd units, or dk-bootstrap's detached processes. */
 export type Supervisor = "systemd" | "process";

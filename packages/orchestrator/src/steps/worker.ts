@@ -3,6 +3,7 @@ import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { waitFor } from "../node.js";
 import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
+import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
@@ -31,6 +32,27 @@ net.ipv4.ip_forward = 1
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
 `;
+
+/** Where host-local IPAM records the addresses it gave. */
+const cniIpamDir = (c: StepContext) => c.node.path("var/lib/cni/networks");
+
+/**
+ * The kubelet's cgroup settings: on v1, Kubernetes 1.35+ starts only with `failCgroupV1: false` (v1 is deprecated:
+ * no memory QoS, no swap, no PSI there); a node under a remote root of its own puts its Pods under a cgroup of its own.
+ */
+function kubeletCgroupSettings(c: StepContext): string {
+  const root = cgroupRoot(c);
+  return `${cgroupVersion(c) === "v1" ? "failCgroupV1: false\n" : ""}${root ? `cgroupRoot: ${root}\n` : ""}`;
+}
+
+/**
+ * kube-proxy's conntrack settings. A node under a remote root of its own shares its machine's kernel: it leaves the
+ * machine-wide conntrack table size and timeouts as they are (0 = don't change), which a network namespace could
+ * not change anyway (those sysctls are read-only there).
+ */
+function kubeProxyConntrack(c: StepContext): string {
+  return c.node.root === "/" ? "" : "conntrack:\n  maxPerCore: 0\n  tcpEstablishedTimeout: 0s\n  tcpCloseWaitTimeout: 0s\n";
+}
 
 /** The minor of a Kubernetes version (`1.34.2` → 34). */
 const minor = (v: string) => Number(v.split(".")[1]);
@@ -62,12 +84,23 @@ state = '${c.node.path("run/containerd")}'
 [grpc]
   address = '${socket(c)}'
 
+[plugins.'io.containerd.cri.v1.runtime']
+  # Each Pod's network namespace is a file under containerd's own state, not /var/run/netns (shared by the machine).
+  netns_mounts_under_state_dir = true
+
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  # runc as installed here (it need not be on containerd's PATH), its state under this node's root.
+  BinaryName = '${c.node.bin}/runc'
+  Root = '${c.node.path("run/containerd/runc")}'
   SystemdCgroup = ${cgroupDriver(c) === "systemd"}
 
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ['${cniBin(c)}']
   conf_dir = '${cniConf(c)}'
+
+[plugins.'io.containerd.nri.v1.nri']
+  # NRI's socket is machine-wide by default (/var/run/nri): this node's own.
+  socket_path = '${c.node.path("run/nri/nri.sock")}'
 `,
     },
   ],
@@ -116,7 +149,7 @@ authentication:
 authorization:
   mode: Webhook
 cgroupDriver: ${cgroupDriver(c)}
-containerRuntimeEndpoint: unix://${socket(c)}
+${kubeletCgroupSettings(c)}containerRuntimeEndpoint: unix://${socket(c)}
 clusterDomain: ${c.spec.clusterDomain}
 ${c.spec.dns === "coredns" ? `clusterDNS:\n- ${dnsServiceIP(c.spec.serviceCidr)}\n` : ""}resolvConf: ${resolvConf(c)}
 failSwapOn: false
@@ -128,12 +161,15 @@ healthzPort: 10248
 registerNode: true
 tlsCertFile: ${c.node.pki}/kubelet.crt
 tlsPrivateKeyFile: ${c.node.pki}/kubelet.key
+podLogsDir: ${c.node.path("var/log/pods")}
 `,
     },
   ],
   script: (c) =>
     lines([
       supervisorGuard(c),
+      cgroupGuard(c),
+      cgroupRootSetup(c),
       // Under systemd-resolved /etc/resolv.conf names only its stub (127.0.0.53), which is no address inside a Pod,
       // and CoreDNS forwarding to it would loop: point the kubelet at the real upstream servers, as kubeadm does.
       sh`if grep -qs '^nameserver 127\\.0\\.0\\.53' /etc/resolv.conf && [ -f /run/systemd/resolve/resolv.conf ]; then ln -sfn /run/systemd/resolve/resolv.conf ${resolvConf(c)}; else ln -sfn /etc/resolv.conf ${resolvConf(c)}; fi`,
@@ -178,7 +214,8 @@ export const cni: Step = {
                     isGateway: true,
                     ipMasq: true,
                     hairpinMode: true,
-                    ipam: { type: "host-local", ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: "0.0.0.0/0" }] },
+                    // The addresses it gave, under this node's root (the default, /var/lib/cni/networks, is the machine's).
+                    ipam: { type: "host-local", ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: cniIpamDir(c) },
                   },
                   { type: "portmap", capabilities: { portMappings: true } },
                 ],
@@ -236,7 +273,7 @@ clientConnection:
 mode: iptables
 clusterCIDR: ${c.spec.podCidr}
 hostnameOverride: ${c.spec.nodeName}
-`,
+${kubeProxyConntrack(c)}`,
     },
   ],
   script: (c) =>

@@ -1,0 +1,152 @@
+// The seed's whole workshop on a real node: Kubernetes, etcd, containerd, runc and the CNI plugins built from their
+// Go modules (scripts/build-peers.sh), served by a test mirror in their upstream layout with their checksum files,
+// installed by `dk-bootstrap ssh` on a network-namespace host with a real sshd, one step at a time in the seed's
+// order. After each step the test looks at the live cluster for what the seed shows at that point.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
+import { type Mirror, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
+
+const release = RELEASES[0]!;
+const versions = { kubernetes: release.knownPatch, etcd: release.etcd, containerd: release.containerd, runc: release.runc, cni: release.cni };
+
+/** How long one `ssh` run may take: each starts components and waits for their checks. */
+const RUN_MS = 600_000;
+
+describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd ${versions.etcd}, containerd ${versions.containerd})`, () => {
+  const work = tempDir("dk-workshop-");
+  let cluster: TestCluster;
+  let host: ClusterHost;
+  let mirror: Mirror;
+  let kubectlBin: string;
+  const dir = join(work, "cluster");
+
+  const ssh = (...extra: string[]) =>
+    dkAsync(
+      [
+        "ssh",
+        `root@${host.ip}`,
+        "-i",
+        host.keyFile,
+        "--known-hosts",
+        cluster.knownHosts,
+        "--remote-root",
+        host.remoteRoot,
+        "--dir",
+        dir,
+        "--mirror",
+        mirror.url,
+        "--k8s-version",
+        versions.kubernetes,
+        "--etcd-version",
+        versions.etcd,
+        "--containerd-version",
+        versions.containerd,
+        "--runc-version",
+        versions.runc,
+        "--cni-version",
+        versions.cni,
+        ...extra,
+      ],
+      { cwd: work },
+    );
+  /** The built kubectl of the same release, as the cluster's admin (the kubeconfig `ssh` writes for this node). */
+  const kubectl = (...args: string[]) => runAsync(kubectlBin, [`--kubeconfig=${join(dir, `admin-${host.ip}.conf`)}`, ...args]);
+  /** Runs a command on the node (its network namespace). */
+  const onNode = (...cmd: string[]) => runAsync("ip", ["netns", "exec", host.netns, ...cmd]);
+  const until = async (what: string, probe: () => Promise<boolean>, seconds = 180) => {
+    for (let i = 0; i < seconds * 2; i++) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`not seen within ${seconds} s: ${what}`);
+  };
+
+  beforeAll(async () => {
+    kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
+    const files = releaseMirrorFiles(versions);
+    cluster = await startTestCluster(work, 1, { nodes: true });
+    host = cluster.hosts[0]!;
+    mirror = await startMirror(cluster.hostIp, files);
+  }, 3_600_000);
+  afterAll(async () => {
+    await mirror?.close();
+    await cluster?.stop();
+  });
+
+  it(
+    "etcd, then the apiserver: a Deployment is stored, and no Pod is made",
+    async () => {
+      const r = await ssh("--accept-new-host-key", "--until", "kube-apiserver");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const version = await kubectl("version", "-o", "json");
+      expect(version.status, version.stderr).toBe(0);
+      expect(JSON.parse(version.stdout).serverVersion.gitVersion).toBe(`v${versions.kubernetes}`);
+      const created = await kubectl("create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2");
+      expect(created.stdout).toMatch(/deployment.apps\/web created/);
+      // Nothing acts on it: no ReplicaSet, no Pod (the workshop's "nothing happens").
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await kubectl("get", "replicasets,pods", "-o", "name")).stdout.trim()).toBe("");
+    },
+    RUN_MS,
+  );
+
+  it(
+    "the controller-manager: the ReplicaSet and its Pods, all Pending",
+    async () => {
+      const r = await ssh("--from", "rbac", "--until", "kube-controller-manager");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      await until("two web Pods", async () => (await kubectl("get", "pods", "-l", "app=web", "-o", "name")).stdout.trim().split("\n").length === 2);
+      const phases = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.phase}")).stdout.split(" ");
+      expect(phases).toEqual(["Pending", "Pending"]);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "the scheduler: FailedScheduling, no node to run them",
+    async () => {
+      const r = await ssh("--from", "kube-scheduler", "--until", "kube-scheduler");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      await until("a FailedScheduling event", async () =>
+        /no nodes available|0\/0 nodes/.test(
+          (await kubectl("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "jsonpath={.items[*].message}")).stdout,
+        ),
+      );
+    },
+    RUN_MS,
+  );
+
+  it(
+    "containerd and the kubelet: the node registers, NotReady (no CNI yet)",
+    async () => {
+      const r = await ssh("--from", "containerd", "--until", "kubelet");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const nodes = await kubectl("get", "nodes", "-o", "json");
+      const node = JSON.parse(nodes.stdout).items[0];
+      expect(node.status.nodeInfo.kubeletVersion).toBe(`v${versions.kubernetes}`);
+      expect(node.status.nodeInfo.containerRuntimeVersion).toBe(`containerd://${versions.containerd}`);
+      const ready = node.status.conditions.find((c: { type: string }) => c.type === "Ready");
+      expect(ready.status).toBe("False");
+      expect(ready.message).toMatch(/network plugin|cni|NetworkReady=false/i);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "the CNI: the node turns Ready",
+    async () => {
+      const r = await ssh("--from", "cni", "--until", "cni");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const ready = await kubectl("get", "nodes", "-o", 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}');
+      expect(ready.stdout).toBe("True");
+      const podCidr = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}")).stdout;
+      expect(podCidr).toMatch(/^10\.244\.\d+\.0\/24$/);
+      expect((await onNode("ip", "-o", "addr", "show", "dev", "cni0")).stdout).toMatch(/inet 10\.244\./);
+    },
+    RUN_MS,
+  );
+});
