@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { load } from "js-yaml";
+import { load, loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { CLI, dk, dkAsync, peer, run, tempDir } from "../../../test-support/peers.js";
@@ -132,7 +132,7 @@ describe("dk-bootstrap ssh --dry-run", () => {
     expect(mirrored).not.toMatch(/# step: kube-apiserver/);
   });
 
-  it("offers the workshop's Calico (through Helm, its pool the pod CIDR) and Traefik with its Ingress", () => {
+  it("offers the workshop's Calico (through Helm, its pool the pod CIDR) and Traefik (plain manifests) with its Ingress", () => {
     const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--cni", "calico", "--ingress", "traefik", "--pod-cidr", "10.32.0.0/16"], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect([...r.stdout.matchAll(/^# step: (\S+)$/gm)].map((m) => m[1])).toEqual([...ORDER, "traefik"]);
@@ -147,7 +147,10 @@ describe("dk-bootstrap ssh --dry-run", () => {
     expect(section(r.stdout, "kube-controller-manager")).toMatch(/--cluster-cidr=10.32.0.0\/16/);
     const ingress = load(heredoc(r.stdout, "/etc/kubernetes/manifests/dk-ingress.yaml")) as { spec: { rules: { host: string }[] } };
     expect(ingress.spec.rules[0]!.host).toBe("dk.domain.tld");
-    expect(section(r.stdout, "traefik")).toMatch(/--set ports.web.nodePort=30080/);
+    // Traefik from plain manifests (no chart to fetch): the node port the workshop's URL uses, its image from the release.
+    const traefik = loadAll(heredoc(r.stdout, "/etc/kubernetes/manifests/traefik.yaml")) as { kind: string; spec?: { ports?: { nodePort?: number }[] } }[];
+    expect(traefik.find((d) => d.kind === "Service")!.spec!.ports!.map((p) => p.nodePort)).toEqual([30080, 30443]);
+    expect(section(r.stdout, "traefik")).not.toMatch(/helm/);
     const file = join(dir, "calico.sh");
     writeFileSync(file, r.stdout);
     expect(run("bash", ["-n", file]).status).toBe(0);

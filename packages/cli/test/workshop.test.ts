@@ -65,6 +65,21 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
     throw new Error(`not seen within ${seconds} s: ${what}`);
   };
 
+  /** kube-proxy's chains for a ClusterIP, as `iptables -t nat -S` on the node lists them. */
+  const serviceChains = async (clusterIP: string) => {
+    const rules = (await onNode("iptables", "-t", "nat", "-S")).stdout;
+    const svc = new RegExp(`^-A KUBE-SERVICES -d ${clusterIP.replaceAll(".", "\\.")}/32 .* -j (KUBE-SVC-\\w+)$`, "m").exec(rules)?.[1];
+    if (!svc) return { endpoints: [], probabilities: [] };
+    const jumps = rules.split("\n").filter((l) => l.startsWith(`-A ${svc} `) && / -j KUBE-SEP-/.test(l));
+    return {
+      endpoints: jumps.map((l) => / -j (KUBE-SEP-\w+)/.exec(l)![1]!),
+      probabilities: jumps
+        .map((l) => / --probability ([\d.]+)/.exec(l)?.[1])
+        .filter((p) => p !== undefined)
+        .map((p) => Number(Number(p).toFixed(5))),
+    };
+  };
+
   beforeAll(async () => {
     kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
     const files = releaseMirrorFiles(versions);
@@ -146,6 +161,34 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
       const podCidr = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}")).stdout;
       expect(podCidr).toMatch(/^10\.244\.\d+\.0\/24$/);
       expect((await onNode("ip", "-o", "addr", "show", "dev", "cni0")).stdout).toMatch(/inet 10\.244\./);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "kube-proxy: the Service's KUBE-SVC chain sends its ClusterIP to one KUBE-SEP per Pod; the node reaches the app through it",
+    async () => {
+      const r = await ssh("--from", "kube-proxy", "--until", "kube-proxy");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      await until("the web Pods Running", async () => {
+        const phases = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.phase}")).stdout.split(" ");
+        return phases.length === 2 && phases.every((p) => p === "Running");
+      });
+      const podIPs = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.podIP}")).stdout.split(" ");
+      for (const ip of podIPs) expect(ip).toMatch(/^10\.244\./);
+      const exposed = await kubectl("expose", "deployment", "web", "--port=3000", "--target-port=80");
+      expect(exposed.status, exposed.stderr).toBe(0);
+      const clusterIP = (await kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).stdout;
+      expect(clusterIP).toMatch(/^10\.0\.0\.\d+$/);
+      const chains = () => serviceChains(clusterIP);
+      await until("a KUBE-SEP for each web Pod", async () => (await chains()).endpoints.length === 2);
+      const answered = await onNode("curl", "-fsS", "--max-time", "5", `http://${clusterIP}:3000/`);
+      expect(answered.status, answered.stderr).toBe(0);
+      expect(answered.stdout).toMatch(/Hello World/);
+      // Scaled to 4, as the workshop does: four endpoints, picked with probabilities 1/4, 1/3, 1/2 and the rest.
+      expect((await kubectl("scale", "deployment", "web", "--replicas=4")).status).toBe(0);
+      await until("a KUBE-SEP for each of four Pods", async () => (await chains()).endpoints.length === 4);
+      expect((await chains()).probabilities).toEqual([0.25, 0.33333, 0.5]);
     },
     RUN_MS,
   );

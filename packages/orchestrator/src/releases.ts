@@ -9,9 +9,10 @@ export interface Versions {
   cni: string;
   /** Helm, for the Calico and Traefik options. */
   helm: string;
-  /** The tigera-operator chart (Calico) and the Traefik chart. */
+  /** The tigera-operator chart (Calico). */
   calicoChart: string;
-  traefikChart: string;
+  /** Traefik, the workshop's ingress controller (its image: `docker.io/library/traefik:vX`). */
+  traefik: string;
 }
 
 /** One Kubernetes minor and the runtime releases dk-bootstrap pairs with it. */
@@ -52,7 +53,7 @@ export const DEFAULT_VERSIONS: Versions = {
   cni: RELEASES[0]!.cni,
   helm: "3.19.0",
   calicoChart: "3.31.4",
-  traefikChart: "37.1.2",
+  traefik: "3.6.5",
 };
 
 /** What `--k8s-version` takes: `stable` (the default), a minor `1.N`, or a release `1.N.P` / `v1.N.P`. */

@@ -90,6 +90,11 @@ export interface Step {
   creates(ctx: StepContext): string[];
   /** Components it starts, stopped by reset. */
   components: string[];
+  /**
+   * What reset runs once the step's components are stopped, before its files go: undoes what the component made
+   * outside them (containers, mounts, network interfaces, iptables rules, cgroups), for this node's only.
+   */
+  teardown?(ctx: StepContext): Shell;
   /** What it downloads (verified on the node, or uploaded from a bundle with `--upload`). */
   artifacts?(ctx: StepContext): Artifact[];
   /** The guided run's live observation: commands whose output shows what the step changed on the cluster. */

@@ -3,7 +3,7 @@ import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { waitFor } from "../node.js";
 import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
-import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupVersion } from "./cgroups.js";
+import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
 const cniBin = (c: StepContext) => c.node.path("opt/cni/bin");
@@ -32,6 +32,48 @@ net.ipv4.ip_forward = 1
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
 `;
+
+/** The pod network's name (in the bridge plugin's iptables comments: what reset looks for) and its bridge. */
+const CNI_NETWORK = "dk-bootstrap";
+const CNI_BRIDGE = "cni0";
+
+/** Unmounts, deepest first, whatever is mounted below `dir` (lazily: a mount still in use goes once released). */
+const unmountUnder = (dir: string): Shell =>
+  sh`awk -v d=${`${dir}/`} 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done`;
+
+/**
+ * The Pods' processes and containerd's leftovers, once the kubelet and containerd are stopped: every process in the
+ * kubelet's cgroups and every shim of this containerd (by its socket) killed, the mounts below containerd's root
+ * and state undone, and the cgroups of a node under a remote root of its own removed.
+ */
+function containersTeardown(c: StepContext): Shell {
+  const pods = `${cgroupRoot(c) ?? ""}/kubepods`;
+  return lines([
+    sh`for f in $(find /sys/fs/cgroup -path ${`*${pods}/*`} -name cgroup.procs 2>/dev/null); do for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null || true; done; done`,
+    sh`pkill -9 -f -- ${`-address ${socket(c)}`} || true`,
+    unmountUnder(c.node.path("run/containerd")),
+    unmountUnder(c.node.path("var/lib/containerd")),
+    sh`for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do [ -d "$h"${pods} ] && find "$h"${pods} -depth -type d -exec rmdir {} + 2>/dev/null; done; true`,
+    cgroupRootTeardown(c),
+  ]);
+}
+
+/**
+ * The bridge network's leftovers: the bridge itself, and the masquerade rules and chains the bridge plugin wrote for
+ * each Pod of this network (named by its iptables comment), which a Pod killed without the CNI's DEL leaves behind.
+ */
+function bridgeTeardown(c: StepContext): Shell {
+  return lines([
+    sh`ip link del ${CNI_BRIDGE} 2>/dev/null || true`,
+    sh`if command -v iptables >/dev/null 2>&1; then
+  iptables -t nat -S POSTROUTING | grep -F ${`name: \"${CNI_NETWORK}\"`} | sed -n 's/.* -j \(CNI-[0-9a-f]*\).*/\1/p' | sort -u | while read -r chain; do
+    iptables -t nat -S POSTROUTING | grep -F -- "-j $chain" | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule" || true; done
+    iptables -t nat -F "$chain" 2>/dev/null; iptables -t nat -X "$chain" 2>/dev/null || true
+  done
+fi`,
+    sh`rm -rf ${cniIpamDir(c)}`,
+  ]);
+}
 
 /** Where host-local IPAM records the addresses it gave. */
 const cniIpamDir = (c: StepContext) => c.node.path("var/lib/cni/networks");
@@ -88,6 +130,11 @@ state = '${c.node.path("run/containerd")}'
   # Each Pod's network namespace is a file under containerd's own state, not /var/run/netns (shared by the machine).
   netns_mounts_under_state_dir = true
 
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = 'io.containerd.runc.v2'
+  # The shim as installed here: containerd looks for it on its PATH, which need not hold this node's bin folder.
+  runtime_path = '${c.node.bin}/containerd-shim-runc-v2'
+
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   # runc as installed here (it need not be on containerd's PATH), its state under this node's root.
   BinaryName = '${c.node.bin}/runc'
@@ -117,8 +164,14 @@ state = '${c.node.path("run/containerd")}'
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   checkTimeout: 30,
-  creates: (c) => [...installed(containerd.artifacts!(c), c.node.bin), c.node.path("var/lib/containerd"), c.node.path("run/containerd")],
+  creates: (c) => [
+    ...installed(containerd.artifacts!(c), c.node.bin),
+    c.node.path("var/lib/containerd"),
+    c.node.path("run/containerd"),
+    c.node.path("run/nri"),
+  ],
   components: ["containerd"],
+  teardown: (c) => containersTeardown(c),
 };
 
 /** kubelet: registers the node and runs its Pods. */
@@ -180,8 +233,10 @@ podLogsDir: ${c.node.path("var/log/pods")}
   check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
   show: (c) => lines([sh`sleep 5`, kubectl(c, "get", "nodes"), sh`${kubectl(c, "describe", "node", c.spec.nodeName)} | grep -E 'Ready|NetworkReady' || true`]),
   checkTimeout: 60,
-  creates: (c) => [...installed(kubelet.artifacts!(c), c.node.bin), c.node.path("var/lib/kubelet")],
+  creates: (c) => [...installed(kubelet.artifacts!(c), c.node.bin), c.node.path("var/lib/kubelet"), c.node.path("var/log/pods")],
   components: ["kubelet"],
+  // The volumes it mounted for Pods (secrets, projected tokens) under its root dir.
+  teardown: (c) => unmountUnder(c.node.path("var/lib/kubelet")),
 };
 
 /** A bridge + host-local CNI: pod networking with no image to pull. */
@@ -206,11 +261,11 @@ export const cni: Step = {
             content: `${JSON.stringify(
               {
                 cniVersion: "1.0.0",
-                name: "bridge",
+                name: CNI_NETWORK,
                 plugins: [
                   {
                     type: "bridge",
-                    bridge: "cni0",
+                    bridge: CNI_BRIDGE,
                     isGateway: true,
                     ipMasq: true,
                     hairpinMode: true,
@@ -240,8 +295,10 @@ export const cni: Step = {
     ...installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
     ...(c.spec.cni === "bridge" ? [`${cniConf(c)}/10-bridge.conflist`] : []),
     ...(c.spec.cni === "calico" ? installed(helmArtifacts(c), c.node.bin) : []),
+    ...(c.spec.cni === "bridge" ? [c.node.path("var/lib/cni")] : []),
   ],
   components: [],
+  teardown: (c) => (c.spec.cni === "bridge" ? bridgeTeardown(c) : sh`:`),
 };
 
 /** kube-proxy: makes Service IPs work. */
@@ -293,6 +350,8 @@ ${kubeProxyConntrack(c)}`,
   checkTimeout: 60,
   creates: (c) => [...installed(kubeProxy.artifacts!(c), c.node.bin), c.node.path("var/lib/kube-proxy")],
   components: ["kube-proxy"],
+  // Its own way out: every KUBE-* chain and rule it wrote (iptables, and the nftables and IPVS ones it may have tried).
+  teardown: (c) => sh`if [ -x ${`${c.node.bin}/kube-proxy`} ]; then ${`${c.node.bin}/kube-proxy`} --cleanup >/dev/null 2>&1 || true; fi`,
 };
 
 const WEB = `apiVersion: apps/v1
