@@ -31,4 +31,5 @@ export * from "./transport/sudo.js";
 export * from "./status.js";
 export * from "./transport/ssh-config.js";
 export * from "./bundle.js";
+export * from "./checksums.js";
 export * from "./addresses.js";
