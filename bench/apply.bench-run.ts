@@ -51,7 +51,7 @@ const accepted = (h: ClusterHost) => (h.sshdLog.match(/Accepted publickey/g) ?? 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function writeClusterFile(hosts: ClusterHost[]): void {
-  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-apply", mirror: mirror.url, etcd: ETCD }));
+  writeFileSync(file, clusterFileFor(cluster, hosts, { name: "bench-apply", mirror: mirror.url, checksums: mirror.checksums(), etcd: ETCD }));
 }
 
 /** The CLI's apply with JSON events, each output line timestamped as it arrives. */

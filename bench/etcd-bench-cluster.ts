@@ -46,7 +46,7 @@ export function etcdBenchCluster(prefix: string, name: string, etcd: string): Et
       cluster = await startTestCluster(work, 3);
       bench.hosts.push(...cluster.hosts);
       mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), etcd, "amd64"));
-      writeFileSync(bench.file, clusterFileFor(cluster, cluster.hosts, { name, mirror: mirror.url, etcd }));
+      writeFileSync(bench.file, clusterFileFor(cluster, cluster.hosts, { name, mirror: mirror.url, checksums: mirror.checksums(), etcd }));
       const r = await dkAsync(["apply", "-f", bench.file, "--dir", bench.dir, "--until", "etcd"], { cwd: work, env: bench.env });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     },

@@ -50,6 +50,8 @@ beforeAll(async () => {
     nodeIPs: [host.ip],
     key: { algo: "ecdsa", size: 256 },
     mirror: mirror.url,
+    allowHttpMirror: true,
+    checksums: mirror.checksums(),
     arch: "amd64",
     versions: { kubernetes: "1.34.2", etcd: "3.6.5", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
   });

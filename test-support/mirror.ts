@@ -2,8 +2,9 @@
 // tarball made from Debian's etcd binaries in the upstream layout, with its SHA256SUMS.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasEtcdutl } from "@dk-bootstrap/orchestrator";
 import { peer } from "./peers.js";
@@ -23,7 +24,28 @@ export interface Mirror {
   requests: string[];
   /** The same requests with their client and size: several hosts behind one mirror are told apart by address. */
   log: MirrorRequest[];
+  /**
+   * Writes the trusted checksum table (`--checksums`, `spec.checksums`) for the files served now and returns its
+   * path: the test built these files, so it plays the upstream that publishes their SHA-256. A test of a tampering
+   * mirror gives the table of the genuine files instead (a mirror's own checksum files are never trusted).
+   */
+  checksums(): string;
   close(): Promise<void>;
+}
+
+/** Whether a mirror path is a checksum file rather than a release file. */
+const isSums = (path: string) => /(SHA256SUMS|\.sha256|\.sha256sum)$/.test(path);
+
+/**
+ * The trusted checksum table for release files served at `/HOST/PATH`: `SHA256  https://HOST/PATH` lines, written
+ * to `path` (the product reads it as `--checksums`). Returns `path`.
+ */
+export function trustedChecksums(path: string, files: Map<string, MirrorBody>): string {
+  const lines = [...files]
+    .filter(([p]) => !isSums(p))
+    .map(([p, body]) => `${createHash("sha256").update(Buffer.isBuffer(body) ? body : readFileSync(body.file)).digest("hex")}  https:/${p}`);
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
 }
 
 /**
@@ -70,15 +92,26 @@ export async function startMirror(host: string, files: Map<string, MirrorBody>):
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://${host}:${port}`, files, requests, log, close: () => new Promise((r) => server.close(() => r())) };
+  const scratch = mkdtempSync(join(tmpdir(), "dk-mirror-"));
+  return {
+    url: `http://${host}:${port}`,
+    files,
+    requests,
+    log,
+    checksums: () => trustedChecksums(join(scratch, "trusted.sha256"), files),
+    close: () => new Promise((r) => server.close(() => r())).then(() => rmSync(scratch, { recursive: true, force: true })),
+  };
 }
 
-/** The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths. */
+/**
+ * The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths. `tamper`: a
+ * mirror that changed the tarball and published a SHA256SUMS that matches it, as a mirror controls both.
+ */
 export function etcdMirrorFiles(work: string, version: string, arch: string, tamper = false): Map<string, Buffer> {
   const { tarball, name } = etcdRelease(work, version, arch);
-  const sum = createHash("sha256").update(tarball).digest("hex");
-  const base = `/github.com/etcd-io/etcd/releases/download/v${version}`;
   const served = tamper ? Buffer.concat([tarball, Buffer.from("tampered")]) : tarball;
+  const sum = createHash("sha256").update(served).digest("hex");
+  const base = `/github.com/etcd-io/etcd/releases/download/v${version}`;
   writeFileSync(join(work, "SHA256SUMS"), `${sum}  ${name}\n`);
   return new Map([
     [`${base}/${name}`, served],

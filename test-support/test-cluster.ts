@@ -402,12 +402,12 @@ export async function startTestCluster(work: string, count: number, options: Tes
 
 /**
  * The cluster file `apply -f` reads for these hosts, every one a controller (those in `reset` marked for removal),
- * fetching from `mirror`, with ECDSA keys: what the multi-host tests and benches write.
+ * fetching from `mirror` (checked against the `checksums` table), with ECDSA keys: what the multi-host tests and benches write.
  */
 export function clusterFileFor(
   cluster: TestCluster,
   hosts: readonly ClusterHost[],
-  o: { name: string; mirror: string; etcd: string; reset?: readonly ClusterHost[] },
+  o: { name: string; mirror: string; checksums: string; etcd: string; reset?: readonly ClusterHost[] },
 ): string {
   return [
     "apiVersion: dk-bootstrap/v1alpha1",
@@ -421,6 +421,9 @@ export function clusterFileFor(
     ),
     `  knownHosts: ${cluster.knownHosts}`,
     `  mirror: ${o.mirror}`,
+    // The test mirror is plain http on a private link; the checksums come from the test, which built the files.
+    "  allowHttpMirror: true",
+    `  checksums: ${o.checksums}`,
     `  versions: { kubernetes: 1.34.2, etcd: ${o.etcd} }`,
     "  pki: { keyAlgorithm: ecdsa }",
     "",

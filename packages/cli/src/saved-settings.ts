@@ -12,7 +12,7 @@ export const SETTINGS_FILE = "cluster.yaml";
 interface Setting {
   flag: string;
   path: string;
-  kind: "string" | "list" | "number";
+  kind: "string" | "list" | "number" | "boolean";
 }
 
 /** Every setting the folder remembers, in the file's order. */
@@ -24,6 +24,9 @@ const SETTINGS: readonly Setting[] = [
   { flag: "--remote-root", path: "spec.hosts.0.remoteRoot", kind: "string" },
   { flag: "--server", path: "spec.apiEndpoint", kind: "string" },
   { flag: "--mirror", path: "spec.mirror", kind: "string" },
+  { flag: "--checksums", path: "spec.checksums", kind: "string" },
+  // Saved with the mirror it was given for: a re-run without flags keeps the choice (true, or not saved).
+  { flag: "--allow-http-mirror", path: "spec.allowHttpMirror", kind: "boolean" },
   { flag: "--service-cidr", path: "spec.network.serviceCIDR", kind: "string" },
   { flag: "--pod-cidr", path: "spec.network.podCIDR", kind: "string" },
   { flag: "--cluster-domain", path: "spec.network.clusterDomain", kind: "string" },
@@ -101,7 +104,7 @@ export function formatSavedSettings(saved: Saved): string {
   for (const s of SETTINGS) {
     const v = saved.get(s.flag);
     if (v === undefined) continue;
-    put(doc, s.path.split("."), s.kind === "number" ? Number(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
+    put(doc, s.path.split("."), s.kind === "number" ? Number(v) : s.kind === "boolean" ? v === "true" : Array.isArray(v) && v.length === 1 ? v[0] : v);
   }
   return `${HEADER}${blockYaml(doc, "").join("\n")}\n`;
 }
@@ -154,10 +157,11 @@ export function applySavedSettings(cmd: Command, saved: Saved): SettingChange[] 
     if (!o) continue;
     const key = o.attributeName();
     if (given(flag)) {
-      const now = cmd.getOptionValue(key) as string | string[];
+      const given = cmd.getOptionValue(key) as string | string[] | boolean;
+      const now = given === true ? "true" : (given as string | string[]);
       if (JSON.stringify(now) !== JSON.stringify(value)) changes.push({ flag, from: value, to: now });
     } else if (!(flag === "--key-size" && given("--key-algo") && saved.get("--key-algo") !== cmd.getOptionValue("keyAlgo"))) {
-      cmd.setOptionValueWithSource(key, value, "config");
+      cmd.setOptionValueWithSource(key, SETTINGS.find((s) => s.flag === flag)?.kind === "boolean" ? value === "true" : value, "config");
     }
   }
   return changes;
@@ -169,9 +173,9 @@ export function settingsToSave(cmd: Command, saved: Saved): Saved {
   for (const s of SETTINGS) {
     const o = (cmd.options as readonly Option[]).find((opt) => opt.long === s.flag);
     if (!o) continue;
-    const v = cmd.getOptionValue(o.attributeName()) as string | string[] | undefined;
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) out.delete(s.flag);
-    else out.set(s.flag, v);
+    const v = cmd.getOptionValue(o.attributeName()) as string | string[] | boolean | undefined;
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) out.delete(s.flag);
+    else out.set(s.flag, v === true ? "true" : v);
   }
   return out;
 }

@@ -20,7 +20,10 @@ describe("apply --until etcd on network-namespace hosts", () => {
 
   /** The cluster file for these hosts; `reset` marks hosts to remove. */
   const writeFile = (hosts: ClusterHost[], reset: ClusterHost[] = [], etcd = ETCD) =>
-    writeFileSync(join(work, "cluster.yaml"), clusterFileFor(cluster, hosts, { name: "apply-test", mirror: mirror.url, etcd, reset }));
+    writeFileSync(
+      join(work, "cluster.yaml"),
+      clusterFileFor(cluster, hosts, { name: "apply-test", mirror: mirror.url, checksums: mirror.checksums(), etcd, reset }),
+    );
   const apply = (...extra: string[]) => dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd", ...extra], { cwd: work });
 
   /** etcdctl from this machine, as the health-check client of `via`'s node folder, against some members. */

@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { lockFolder } from "@dk-bootstrap/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdMirrorFiles } from "../../../test-support/mirror.js";
+import { etcdMirrorFiles, trustedChecksums } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
 import { dkAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
@@ -20,6 +20,8 @@ describe("apply -f and its cluster folder", () => {
   const work = tempDir("dk-apply-lock-");
   let cluster: TestCluster;
   const files = new Map([...etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"), ...etcdMirrorFiles(join(work, "mirror"), OLDER_ETCD, "amd64")]);
+  /** The test built these files: it plays the upstream whose checksums the product trusts. */
+  const checksums = trustedChecksums(join(work, "trusted.sha256"), files);
   /** Hosts (by address) that asked for the etcd tarball, and the gates that let the mirror answer them. */
   const asked = new Set<string>();
   const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
@@ -46,7 +48,7 @@ describe("apply -f and its cluster folder", () => {
   let mirror = "";
   const clusterFile = (name: string, hosts: ClusterHost[], etcd = ETCD) => {
     const file = join(work, etcd === ETCD ? `${name}.yaml` : `${name}-${etcd}.yaml`);
-    writeFileSync(file, clusterFileFor(cluster, hosts, { name, mirror, etcd }));
+    writeFileSync(file, clusterFileFor(cluster, hosts, { name, mirror, checksums, etcd }));
     return file;
   };
 
@@ -134,7 +136,7 @@ describe("apply -f and its cluster folder", () => {
     const unreachable = join(work, "unreachable.yaml");
     writeFileSync(
       unreachable,
-      clusterFileFor(cluster, [h1], { name: "never", mirror, etcd: ETCD }).replace(
+      clusterFileFor(cluster, [h1], { name: "never", mirror, checksums, etcd: ETCD }).replace(
         /^ {4}- \{ ssh: \{ address: [^,]+,/m,
         "    - { ssh: { address: 127.0.0.1, port: 1,",
       ),

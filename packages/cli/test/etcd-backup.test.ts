@@ -62,7 +62,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     cluster = await startTestCluster(work, 3);
     hosts = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-    writeFileSync(file, clusterFileFor(cluster, hosts, { name: "backup-test", mirror: mirror.url, etcd: ETCD }));
+    writeFileSync(file, clusterFileFor(cluster, hosts, { name: "backup-test", mirror: mirror.url, checksums: mirror.checksums(), etcd: ETCD }));
     const r = await dk("apply", "--until", "etcd");
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 240_000);

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdMirrorFiles } from "../../../test-support/mirror.js";
+import { etcdMirrorFiles, trustedChecksums } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
 import { tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
@@ -20,6 +20,7 @@ describe("a node run and a certs --force on the same cluster folder", () => {
   const gate = new Promise<void>((r) => (release = r));
   let asked = false;
   const files = etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64");
+  const checksums = trustedChecksums(join(work, "trusted.sha256"), files);
   const server = createServer((req, res) => {
     const body = files.get(req.url ?? "");
     if (!body) return void res.writeHead(404).end();
@@ -50,7 +51,23 @@ describe("a node run and a certs --force on the same cluster folder", () => {
         "ssh",
         `${host.user}@${host.ip}`,
         ...["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--accept-new-host-key", "--remote-root", remoteRoot],
-        ...["--dir", dir, "--mirror", mirror, "--k8s-version", "v1.34.2", "--etcd-version", ETCD, "--key-algo", "ecdsa", "--until", "etcd"],
+        ...[
+          "--dir",
+          dir,
+          "--mirror",
+          mirror,
+          "--allow-http-mirror",
+          "--checksums",
+          checksums,
+          "--k8s-version",
+          "v1.34.2",
+          "--etcd-version",
+          ETCD,
+          "--key-algo",
+          "ecdsa",
+          "--until",
+          "etcd",
+        ],
       ],
       work,
     );

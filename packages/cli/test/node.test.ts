@@ -121,15 +121,30 @@ describe("dk-bootstrap ssh --dry-run", () => {
     expect(web).toEqual(["Deployment", "Service"]);
   });
 
-  it("verifies every download against its published checksum, from the mirror when one is given", () => {
+  it("verifies every download against its published checksum; a mirror's against the operator's table, never its own", () => {
     const fetches = [...script.matchAll(/^dk_fetch (\S+) (\S+) (\S+)$/gm)];
     expect(fetches.length).toBeGreaterThanOrEqual(9);
     for (const [, url, sums] of fetches) expect(sums!.startsWith(url!.replace(/\/[^/]+$/, "")), url).toBe(true);
-    const mirrored = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "http://mirror.test/dk", "--until", "etcd"], { cwd: dir }).stdout;
-    expect(mirrored).toMatch(
-      /dk_fetch http:\/\/mirror.test\/dk\/github.com\/etcd-io\/etcd\/releases\/download\/v[\d.]+\/etcd-v[\d.]+-linux-amd64.tar.gz http:\/\/mirror.test\/dk\/github.com\/etcd-io\/etcd\/releases\/download\/v[\d.]+\/SHA256SUMS/,
+    const versions = ["--k8s-version", "v1.34.2", "--etcd-version", "3.6.5", "--until", "etcd"];
+    const upstream = "https://github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz";
+    const table = join(dir, "trusted.sha256");
+    writeFileSync(table, `${"ab".repeat(32)}  ${upstream}\n`);
+    const mirrored = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "https://mirror.test/dk", "--checksums", table, ...versions], { cwd: dir });
+    expect(mirrored.status, mirrored.stderr).toBe(0);
+    expect(mirrored.stdout).toContain(
+      `dk_fetch https://mirror.test/dk/github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz sha256:${"ab".repeat(32)} etcd-v3.6.5-linux-amd64.tar.gz`,
     );
-    expect(mirrored).not.toMatch(/# step: kube-apiserver/);
+    expect(mirrored.stdout).not.toMatch(/mirror\.test\S*SHA256SUMS/);
+    expect(mirrored.stdout).not.toMatch(/# step: kube-apiserver/);
+    // Plain http only when asked for, with what it gives up said.
+    const http = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "http://mirror.test/dk", "--checksums", table, ...versions], { cwd: dir });
+    expect(http.status).toBe(1);
+    expect(http.stderr).toMatch(/^error: --mirror: is plain http: anyone on the path sees .*\nhint: .*--allow-http-mirror/);
+    const allowed = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "http://mirror.test/dk", "--allow-http-mirror", "--checksums", table, ...versions], {
+      cwd: dir,
+    });
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain(`sha256:${"ab".repeat(32)} etcd-v3.6.5-linux-amd64.tar.gz`);
   });
 
   it("offers the workshop's Calico (through Helm, its pool the pod CIDR) and Traefik (plain manifests) with its Ingress", () => {
@@ -171,7 +186,9 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   // Each command takes only the flags it honours: the connection's (logs), the node's (status, reset), a run's (ssh).
   const connection = () => ["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--remote-root", join(work, "node")];
   // An exact release: nothing asked of dl.k8s.io (the mirror has only etcd).
-  const node = () => [...connection(), "--dir", join(work, "cluster"), "--mirror", mirror.url, "--k8s-version", "v1.36.0", "--etcd-version", "3.6.5"];
+  const node = () => [...connection(), "--dir", join(work, "cluster"), ...mirrorFlags(), "--k8s-version", "v1.36.0", "--etcd-version", "3.6.5"];
+  // The test mirror is plain http; the checksums come from the files the test built (it plays the upstream).
+  const mirrorFlags = () => ["--mirror", mirror.url, "--allow-http-mirror", "--checksums", mirror.checksums()];
   const args = () => [...node(), "--key-algo", "ecdsa", "--until", "etcd"];
   beforeAll(async () => {
     host = startNodeTestHost(work);

@@ -126,7 +126,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     cluster = await startTestCluster(work, 3);
     hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
     mirror = await startMirror(cluster.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
-    writeFileSync(file(), clusterFileFor(cluster, hosts, { name: "rotate-test", mirror: mirror.url, etcd: ETCD }));
+    writeFileSync(file(), clusterFileFor(cluster, hosts, { name: "rotate-test", mirror: mirror.url, checksums: mirror.checksums(), etcd: ETCD }));
     const r = await dkAsync(["apply", "-f", file(), "--dir", dir, "--until", "etcd"], { cwd: work });
     if (r.status !== 0) throw new Error(`apply failed: ${r.stdout}\n${r.stderr}`);
   }, 300_000);

@@ -3,21 +3,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DkError, readIfExists, writeFileAtomic } from "@dk-bootstrap/pki";
 import { type Artifact, mirrored } from "./artifacts.js";
+import { publishedSha256, trustedSha256 } from "./checksums.js";
 import { ChecksumError } from "./errors.js";
 import { plan } from "./plan.js";
 import type { NodeSpec } from "./spec.js";
 import { NodeLayout } from "./node.js";
 import { assumedSupervisor } from "./steps/step.js";
 
-/** The SHA-256 a checksum file publishes for `file`: its only token, or the first field of the line naming `file`. */
-export function publishedSha256(sums: string, file: string): string | undefined {
-  const lines = sums
-    .trim()
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/));
-  if (lines.length === 1 && lines[0]!.length === 1) return lines[0]![0];
-  return lines.find((f) => f[1] === file || f[1] === `*${file}`)?.[0];
-}
+export { publishedSha256 } from "./checksums.js";
 
 /** Where an upstream URL lives in a bundle folder: `DIR/HOST/PATH`, the layout `--mirror` reads. */
 export function bundlePath(dir: string, url: string): string {
@@ -59,7 +52,10 @@ export async function bundle(
   for (const arch of arches) {
     for (const a of artifactsFor(spec, arch, range)) {
       const [filePath, sumsPath] = [bundlePath(dir, a.url), bundlePath(dir, a.sumsUrl)];
-      const sums = (await readIfExists(sumsPath)) ?? (await download(mirrored(a.sumsUrl, spec.mirror))).toString();
+      // From a mirror, the digest is pinned from a source it does not control; the bundle keeps it as the checksum file.
+      const pinned = spec.mirror ? (await trustedSha256(spec, [a]))[a.url]! : undefined;
+      const kept = await readIfExists(sumsPath);
+      const sums = pinned !== undefined ? withLine(kept, pinned, a.file) : (kept ?? (await download(a.sumsUrl)).toString());
       const want = publishedSha256(sums, a.file);
       if (!want) throw new ChecksumError(`${a.sumsUrl} has no checksum for ${a.file}`);
       const have = await readFile(filePath).catch(() => undefined);
@@ -88,6 +84,15 @@ export async function bundledArtifact(dir: string, a: Artifact): Promise<{ body:
   const got = sha256(body);
   if (want !== got) throw new ChecksumError(`checksum mismatch for ${a.file} in ${dir}: published ${want ?? "nothing"}, file ${got}`);
   return { body, sha256: got };
+}
+
+/** A checksum file with `file`'s line set to `digest` (several artifacts, e.g. both arches, share one file). */
+function withLine(sums: string | undefined, digest: string, file: string): string {
+  const others = (sums ?? "").split("\n").filter((l) => {
+    const f = l.trim().split(/\s+/);
+    return f.length === 2 && f[1]!.replace(/^\*/, "") !== file;
+  });
+  return [...others, `${digest}  ${file}`, ""].join("\n");
 }
 
 function sha256(b: Buffer): string {

@@ -25,6 +25,10 @@ export interface ClusterFile {
   apiEndpoint?: string;
   knownHosts?: string;
   mirror?: string;
+  /** Trusted SHA-256 per upstream URL for the mirror's files (as --checksums). */
+  checksums?: string;
+  /** Accept a plain http:// mirror (as --allow-http-mirror). */
+  allowHttpMirror?: boolean;
   versions: { kubernetes?: string; etcd?: string; containerd?: string; runc?: string; cniPlugins?: string; helm?: string };
   network: { serviceCIDR?: string; podCIDR?: string; clusterDomain?: string; cni?: string };
   pki: { keyAlgorithm?: string; keySize?: number; keyFormat?: string; certificateValidity?: string; contextName?: string };
@@ -83,6 +87,8 @@ const SPEC: Schema = {
   apiEndpoint: url("https:"),
   knownHosts: str,
   mirror: url("http:", "https:"),
+  checksums: str,
+  allowHttpMirror: bool,
   versions: { kubernetes: str, etcd: str, containerd: str, runc: str, cniPlugins: str, helm: str },
   network: { serviceCIDR: str, podCIDR: str, clusterDomain: str, cni: oneOf("bridge", "calico") },
   pki: { keyAlgorithm: oneOf(...KEY_ALGORITHMS), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
@@ -179,6 +185,8 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
     ...(typeof spec.apiEndpoint === "string" ? { apiEndpoint: spec.apiEndpoint } : {}),
     ...(typeof spec.knownHosts === "string" ? { knownHosts: spec.knownHosts } : {}),
     ...(typeof spec.mirror === "string" ? { mirror: spec.mirror } : {}),
+    ...(typeof spec.checksums === "string" ? { checksums: spec.checksums } : {}),
+    ...(spec.allowHttpMirror === true ? { allowHttpMirror: true } : {}),
     versions: (s.versions ?? {}) as ClusterFile["versions"],
     network: (s.network ?? {}) as ClusterFile["network"],
     pki: (s.pki ?? {}) as ClusterFile["pki"],
@@ -208,7 +216,8 @@ spec:
     #   reset: true               # removes the host from the cluster on the next apply
   # apiEndpoint: https://k8s.example.com:6443   # a load balancer or DNS name in front of the apiservers
   # knownHosts: ~/.ssh/known_hosts
-  # mirror: https://mirror.example.com          # as --mirror
+  # mirror: https://mirror.example.com          # as --mirror (its own checksum files are not trusted)
+  # checksums: ./trusted.sha256                 # as --checksums: "SHA256  UPSTREAM-URL" lines
   versions:
     kubernetes: stable            # stable, 1.N or 1.N.P; etcd, containerd and runc are paired with it
   network:

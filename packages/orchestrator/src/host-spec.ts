@@ -28,6 +28,8 @@ export function hostSpec(cl: ClusterFile, host: ClusterHost, facts: { nodeName: 
     ...(cl.network.cni ? { cni: cl.network.cni as NodeSpec["cni"] } : {}),
     ...(cl.addons.ingress ? { ingress: cl.addons.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
     ...(cl.mirror ? { mirror: cl.mirror } : {}),
+    ...(cl.checksums ? { checksums: cl.checksums } : {}),
+    ...(cl.allowHttpMirror ? { allowHttpMirror: true } : {}),
     ...(cl.apiEndpoint ? { apiServerSans: [new URL(cl.apiEndpoint).hostname.replace(/^\[|\]$/g, "")] } : {}),
     remoteRoot: host.remoteRoot,
     versions: ctx.versions,

@@ -31,6 +31,7 @@ export * from "./transport/sudo.js";
 export * from "./status.js";
 export * from "./transport/ssh-config.js";
 export * from "./bundle.js";
+export * from "./checksums.js";
 export * from "./addresses.js";
 export { corednsVersion } from "./steps/coredns.js";
 export * from "./steps/cgroups.js";

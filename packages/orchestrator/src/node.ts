@@ -40,8 +40,9 @@ export const CHECKSUM_EXIT = 86;
  * Shell functions every step script starts with. They are the same in a dry run's printed script and
  * in a real run, so what a person reads is what runs. (Written with `String.raw`: the shell's
  * backslashes stay as they are, and the shell text avoids `${`.)
- * - `dk_fetch URL SUMS_URL FILE`: download into the cache unless it is there and verified; the
- *   expected SHA-256 is the line of SUMS_URL for FILE (or its only token); a mismatch exits 86.
+ * - `dk_fetch URL SUMS FILE`: download into the cache unless it is there and verified; the expected
+ *   SHA-256 is `HEX` when SUMS is `sha256:HEX` (pinned: a mirror's downloads), else the line of the URL SUMS
+ *   for FILE (or its only token); a mismatch, or an empty pin, exits 86.
  * - `dk_start NAME CMD...`: (re)start a component under systemd when it runs and the root is `/`,
  *   else as a detached process with a pid file and a log file, so it also works without an init system.
  *   `DK_AFTER='etcd ...' dk_start ...` orders its unit after those components' units, and wants them;
@@ -56,17 +57,23 @@ export function preamble(node: NodeLayout): Shell {
     [
       `DK_ROOT=${sh`${node.root}`.text}; DK_CACHE=${sh`${node.cache}`.text}; DK_RUN=${sh`${node.run}`.text}; DK_LOGS=${sh`${node.logs}`.text}; DK_UNITS=/etc/systemd/system`,
       String.raw`dk_fetch() {
-  url=$1; sums=$2; file=$3; dest="$DK_CACHE/$file"
+  url=$1; sums=$2; file=$3; dest="$DK_CACHE/$file"; want=
+  case $sums in
+    sha256:) echo "no trusted checksum for $file: with a mirror, its SHA-256 must come from --checksums or the upstream" >&2; exit ${CHECKSUM_EXIT} ;;
+    sha256:*) want=${"$"}{sums#sha256:} ;;
+  esac
   mkdir -p "$DK_CACHE"
-  if [ -f "$dest" ] && [ -f "$dest.sha256" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$(cat "$dest.sha256")" ]; then return 0; fi
+  if [ -f "$dest" ] && [ -f "$dest.sha256" ] && have=$(sha256sum "$dest" | cut -d' ' -f1) && [ "$have" = "$(cat "$dest.sha256")" ] && { [ -z "$want" ] || [ "$have" = "$want" ]; }; then return 0; fi
   curl -fsSL --retry 3 -o "$dest.part" "$url"
-  curl -fsSL --retry 3 -o "$dest.sums" "$sums"
-  want=$(awk -v f="$file" 'NF == 1 { print $1; exit } $2 == f || $2 == "*" f { print $1; exit }' "$dest.sums")
+  if [ -z "$want" ]; then
+    curl -fsSL --retry 3 -o "$dest.sums" "$sums"
+    want=$(awk -v f="$file" 'NF == 1 { print $1; exit } $2 == f || $2 == "*" f { print $1; exit }' "$dest.sums")
+  fi
   got=$(sha256sum "$dest.part" | cut -d' ' -f1)
   if [ -z "$want" ] || [ "$want" != "$got" ]; then
     rm -f "$dest.part"
     [ -n "$want" ] || want=nothing
-    echo "checksum mismatch for $file: published $want, downloaded $got" >&2
+    echo "checksum mismatch for $file: expected $want, downloaded $got" >&2
     exit ${CHECKSUM_EXIT}
   fi
   echo "$want" > "$dest.sha256"; mv -f "$dest.part" "$dest"

@@ -5,6 +5,7 @@ import { CHECKSUM_EXIT, waitFor } from "./node.js";
 import { ChecksumError, LockedError, RemoteCommandError } from "./errors.js";
 import type { EventSink } from "./events.js";
 import { bundledArtifact } from "./bundle.js";
+import { withPinnedSha256 } from "./checksums.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
 import { PREFLIGHT, plan } from "./plan.js";
 import { sh } from "./shell.js";
@@ -65,7 +66,15 @@ export async function runSteps(
   guide: Pick<BootstrapOptions, "beforeStep" | "show"> = {},
 ): Promise<BootstrapResult> {
   const emit = events ?? (() => undefined);
-  const ctx = await contextFor(spec, transport);
+  const found = await contextFor(spec, transport);
+  // With a mirror, every download's SHA-256 is pinned from a source the mirror does not control before anything runs.
+  const ctx = {
+    ...found,
+    spec: await withPinnedSha256(
+      spec,
+      steps.flatMap((s) => s.artifacts?.(found) ?? []),
+    ),
+  };
   const release = await lock(ctx, transport);
   try {
     const hashes = new Map(await Promise.all(steps.map(async (s) => [s.id, await stepHash(ctx, s)] as const)));

@@ -35,8 +35,17 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   versions: Versions;
   /** Pod CIDR, the same for the controller-manager, kube-proxy and the CNI; must not overlap the Service CIDR. */
   podCidr: string;
-  /** `--mirror`: a static copy of the upstream download hosts. */
+  /** `--mirror`: a static copy of the upstream download hosts. Its own checksum files are never trusted (see checksums.ts). */
   mirror?: string;
+  /** `--checksums FILE`: the operator's table of trusted SHA-256 per upstream URL (`SHA256  URL` lines). */
+  checksums?: string;
+  /**
+   * `--allow-http-mirror`: a plain `http://` mirror. The files are still checked against trusted checksums, but
+   * anyone on the path sees which versions the nodes install and can withhold or stall them.
+   */
+  allowHttpMirror?: boolean;
+  /** The trusted SHA-256 of each download by upstream URL, pinned before a run with a mirror (`trustedSha256`). */
+  pinnedSha256?: Readonly<Record<string, string>>;
   /** `--upload DIR`: a bundle folder (`dk-bootstrap bundle`); its verified files are uploaded, the node downloads nothing. */
   upload?: string;
   /** Pod networking: a bridge with host-local addresses (no image to pull), or Calico through its operator's Helm chart, as the workshop does. */
@@ -83,6 +92,14 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
   if (spec.ingress !== undefined && spec.ingress !== "traefik") throw new InputError("must be traefik", { field: "--ingress", value: spec.ingress });
   if (spec.mirror !== undefined && !/^https?:\/\/\S+$/.test(spec.mirror))
     throw new InputError("must be an http(s) URL", { field: "--mirror", value: spec.mirror });
+  if (spec.mirror?.startsWith("http://") && spec.allowHttpMirror !== true)
+    throw new InputError(
+      "is plain http: anyone on the path sees which versions the nodes install and can withhold or stall them",
+      { field: "--mirror", value: spec.mirror },
+      {
+        hint: "serve it over https, or accept that with --allow-http-mirror (spec.allowHttpMirror: true); checksums still come from --checksums or the upstream",
+      },
+    );
   return spec;
 }
 

@@ -1,7 +1,9 @@
+import { ChecksumSourceError, withPinnedSha256 } from "./checksums.js";
 import { contextFor, stepHash, stepScript } from "./context.js";
 import { plan } from "./plan.js";
 import { lines, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
+import type { Step, StepContext } from "./steps/step.js";
 import { type Transport, exec } from "./transport/transport.js";
 
 /** One step as the node sees it. */
@@ -22,9 +24,19 @@ export async function nodeStatus(spec: NodeSpec, t: Transport, ids?: readonly st
   for (const step of plan({}, spec).filter((s) => !ids || ids.includes(s.id))) {
     const recorded = (await t.run(sh`cat ${`${c.node.state}/steps/${step.id}`} 2>/dev/null`)).stdout.trim();
     const healthy = recorded !== "" && (await t.run(stepScript(c, step.check(c)))).exitCode === 0;
-    out.push({ id: step.id, done: recorded !== "", current: recorded === (await stepHash(c, step)), healthy });
+    out.push({ id: step.id, done: recorded !== "", current: recorded === (await stepHash(await pinnedFor(c, step), step)), healthy });
   }
   return out;
+}
+
+/** The context a run of `step` hashes: with a mirror, its downloads' pinned checksums are inputs (none known: not current). */
+async function pinnedFor(c: StepContext, step: Step): Promise<StepContext> {
+  try {
+    return { ...c, spec: await withPinnedSha256(c.spec, step.artifacts?.(c) ?? []) };
+  } catch (e) {
+    if (e instanceof ChecksumSourceError) return c;
+    throw e;
+  }
 }
 
 /** A component's log: journald's under systemd, else the log file the process supervisor writes; `follow` streams it. */

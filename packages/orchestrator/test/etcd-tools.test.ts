@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
 import { ARTIFACTS, LocalTransport, NodeLayout, type NodeSpec, type StepContext, hasEtcdutl, nodeSpec, plan, preamble, raw } from "../src/index.js";
-import { EtcdTools, restoreCommand, statusCommand } from "../src/index.js";
+import { EtcdTools, restoreCommand, statusCommand, withPinnedSha256 } from "../src/index.js";
 import { install } from "../src/steps/step.js";
 import { wrap } from "../src/transport/wrap.js";
 
@@ -51,11 +51,11 @@ describe("the etcd step of a 3.6 plan", () => {
   afterAll(() => mirror?.close());
 
   it("fetches the release tarball against its SHA256SUMS and installs etcdutl from it; reset removes it", () => {
-    const s = specFor("3.6.9", { mirror: "http://mirror.example" });
+    const s = specFor("3.6.9");
     const c = ctx(s);
     const step = plan({}, s).find((x) => x.id === "etcd")!;
     const script = step.script(c).text;
-    const base = "http://mirror.example/github.com/etcd-io/etcd/releases/download/v3.6.9";
+    const base = "https://github.com/etcd-io/etcd/releases/download/v3.6.9";
     expect(script).toContain(`dk_fetch ${base}/etcd-v3.6.9-linux-amd64.tar.gz ${base}/SHA256SUMS etcd-v3.6.9-linux-amd64.tar.gz`);
     expect(script).toContain(`install -m 0755 "$DK_CACHE"/etcd-v3.6.9-linux-amd64.tar.gz.d/etcdutl ${c.node.bin}/etcdutl`);
     expect(step.creates(c)).toContain(`${c.node.bin}/etcdutl`);
@@ -73,7 +73,9 @@ describe("the etcd step of a 3.6 plan", () => {
       const c = ctx(s);
       return runAsync(peer("dash"), ["-c", wrap(raw(`${preamble(c.node).text}\n${install(c, ARTIFACTS.etcd(s.versions, "amd64")).text}`))]);
     };
-    const good = specFor("3.6.9", { mirror: mirror.url });
+    const artifacts = ARTIFACTS.etcd(specFor("3.6.9").versions, "amd64");
+    const trusted = { allowHttpMirror: true, checksums: mirror.checksums() };
+    const good = await withPinnedSha256(specFor("3.6.9", { mirror: mirror.url, ...trusted }), artifacts);
     const r = await installOnly(good);
     expect(r.status, r.stderr).toBe(0);
     const bin = new NodeLayout(good.remoteRoot).bin;
@@ -81,10 +83,11 @@ describe("the etcd step of a 3.6 plan", () => {
 
     const bad = await startMirror("127.0.0.1", etcdMirrorFiles(join(work, "bad"), "3.6.9", "amd64", true));
     try {
-      const tampered = specFor("3.6.9", { mirror: bad.url, remoteRoot: join(work, "node-tampered") });
+      // The tampering mirror's SHA256SUMS matches its tarball: only the trusted table (the genuine build's) catches it.
+      const tampered = await withPinnedSha256(specFor("3.6.9", { mirror: bad.url, remoteRoot: join(work, "node-tampered"), ...trusted }), artifacts);
       const t = await installOnly(tampered);
-      expect(t.status).not.toBe(0);
-      expect(t.stderr).toMatch(/checksum/i);
+      expect(t.status).toBe(86);
+      expect(t.stderr).toMatch(/checksum mismatch for etcd-v3\.6\.9-linux-amd64\.tar\.gz/);
       expect(existsSync(join(new NodeLayout(tampered.remoteRoot).bin, "etcdutl"))).toBe(false);
     } finally {
       await bad.close();

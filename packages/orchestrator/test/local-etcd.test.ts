@@ -25,6 +25,8 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
       remoteRoot: root,
       key: { algo: "ecdsa", size: 256 },
       mirror: mirror.url,
+      allowHttpMirror: true,
+      checksums: mirror.checksums(),
       arch: "amd64",
       versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
     });
@@ -103,9 +105,11 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
   });
 
   it("refuses a tarball whose checksum does not match, and starts nothing", async () => {
+    // The tampering mirror publishes a SHA256SUMS that matches its tarball: the checksums trusted are the test's own.
     const bad = await startMirror("127.0.0.1", etcdMirrorFiles(join(work, "bad"), VERSION, "amd64", true));
     try {
       await expect(bootstrap({ ...spec(), mirror: bad.url }, t, { until: "etcd" })).rejects.toThrow(ChecksumError);
+      await expect(bundle({ ...spec(), mirror: bad.url }, join(work, "bundle-bad"), ["amd64"], { until: "etcd" })).rejects.toThrow(ChecksumError);
       expect(existsSync(join(root, "usr/local/bin/etcd"))).toBe(false);
       expect(health().status).not.toBe(0);
     } finally {

@@ -64,6 +64,8 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
       nodeIPs: [host.ip],
       key: { algo: "ecdsa", size: 256 },
       mirror: mirror.url,
+      allowHttpMirror: true,
+      checksums: mirror.checksums(),
       versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
     });
     await writeComponentKubeconfigs(await generateClusterPki(spec, spec.dir), spec);

@@ -24,6 +24,8 @@ import {
   hostSpec,
   httpsUrl,
   mirrored,
+  artifactsFor,
+  withPinnedSha256,
   parseClusterFile,
   plan,
   readApplyRecord,
@@ -50,6 +52,8 @@ export interface ClusterCommandFlags {
 /** `apply`'s flags: those of every whole-cluster command, and what changes the cluster. */
 export interface ApplyFlags extends ClusterCommandFlags {
   mirror?: string;
+  checksums?: string;
+  allowHttpMirror?: boolean;
   from?: string;
   until?: string;
   dryRun?: boolean;
@@ -68,7 +72,13 @@ export async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
   }
   const { cluster, warnings } = parseClusterFile(text, o.file);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  return { ...cluster, ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}) };
+  return {
+    ...cluster,
+    ...(o.mirror ? { mirror: o.mirror } : {}),
+    ...(o.checksums ? { checksums: o.checksums } : {}),
+    ...(o.allowHttpMirror ? { allowHttpMirror: true } : {}),
+    ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}),
+  };
 }
 
 /**
@@ -127,7 +137,7 @@ export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<H
 }
 
 /** `--dry-run`: one script per host, as a real run would send it, each under `# host: NAME`. */
-function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string {
+async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): Promise<string> {
   const active = cluster.hosts.filter((h) => !h.reset);
   // Nothing is asked of the hosts: a name or address the file leaves out is shown as the run would guess it.
   const factsOf = (h: (typeof active)[number]) => ({
@@ -138,21 +148,22 @@ function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string
   const members = controllers.map((h) => ({ name: factsOf(h).nodeName, ip: factsOf(h).nodeIPs[0] ?? h.ssh.address }));
   const controllerIp = members[0]!.ip;
   const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-  return active
-    .map((h) => {
-      const spec = hostSpec(cluster, h, factsOf(h), {
-        dir: resolve(o.dir),
-        versions,
-        clusterSteps: h === controllers[0],
-        controllerIp,
-        etcdCluster: { members, state: "new", token: `${cluster.name}-TOKEN` },
-      });
-      const notes = [
-        `role: ${h.role}; reaches the API at ${spec.role === "worker" ? spec.server : httpsUrl("127.0.0.1", 6443)}; node IPs: ${spec.nodeIPs.join(", ") || "detected on the node"}`,
-      ];
-      return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
-    })
-    .join("\n");
+  const scripts = active.map(async (h) => {
+    const planned = hostSpec(cluster, h, factsOf(h), {
+      dir: resolve(o.dir),
+      versions,
+      clusterSteps: h === controllers[0],
+      controllerIp,
+      etcdCluster: { members, state: "new", token: `${cluster.name}-TOKEN` },
+    });
+    // The printed script pins the same trusted checksums a real run would.
+    const spec = await withPinnedSha256(planned, artifactsFor(planned, planned.arch ?? "amd64", range));
+    const notes = [
+      `role: ${h.role}; reaches the API at ${spec.role === "worker" ? spec.server : httpsUrl("127.0.0.1", 6443)}; node IPs: ${spec.nodeIPs.join(", ") || "detected on the node"}`,
+    ];
+    return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
+  });
+  return (await Promise.all(scripts)).join("\n");
 }
 
 /** `--concurrency`: how many hosts a phase works on at once. */
@@ -291,7 +302,9 @@ export function registerCluster(program: Command): void {
     .option("--known-hosts <file>", "known_hosts file (over the file's knownHosts)")
     .option("--accept-new-host-key", "trust unknown host keys and record them (a changed key is always refused)")
     .option("--sudo-password-stdin", "read the sudo password from stdin (the same for every host)")
-    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (over the file's mirror)")
+    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (over the file's mirror); its checksum files are not trusted")
+    .option("--checksums <file>", "with a mirror: trusted SHA-256 per upstream URL, `SHA256  URL` lines (over the file's checksums)")
+    .option("--allow-http-mirror", "accept an http:// mirror: the files are still checked, but anyone on the path sees and can withhold them")
     .option("--concurrency <n>", "how many hosts work at once", "10")
     .option("--dry-run", "connect to nothing: print each host's script, under `# host: NAME`")
     .option("--force", "allow a downgrade within a patch release (never CAs or keys: those are kept)")
@@ -307,7 +320,7 @@ export function registerCluster(program: Command): void {
       const dir = resolve(o.dir);
       const versions = await versionsFor(cluster, dir, o.force ?? false);
       if (o.dryRun) {
-        process.stdout.write(dryRun(cluster, versions, o));
+        process.stdout.write(await dryRun(cluster, versions, o));
         return;
       }
       // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.

@@ -9,7 +9,9 @@ import {
   type NodeSpec,
   LocalTransport,
   SshTransport,
+  artifactsFor,
   bundle,
+  withPinnedSha256,
   type Step,
   sshConfigFor,
   type Transport,
@@ -50,6 +52,8 @@ export interface NodeOptions extends ClusterOptions {
   ingress?: string;
   helmVersion?: string;
   mirror?: string;
+  checksums?: string;
+  allowHttpMirror?: boolean;
   upload?: string;
   remoteRoot?: string;
   from?: string;
@@ -82,7 +86,9 @@ export function addArtifactOptions(cmd: Command): Command {
     .option("--cni <cni>", "bridge (host-local, no image to pull) or calico (tigera-operator through Helm, as the workshop)", "bridge")
     .option("--ingress <controller>", "add the workshop's ingress controller: traefik (through Helm)")
     .option("--helm-version <v>", "Helm release (for --cni calico and --ingress traefik)")
-    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (checksum files too)");
+    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead; its checksum files are not trusted (see --checksums)")
+    .option("--checksums <file>", "with --mirror: trusted SHA-256 per upstream URL, `SHA256  URL` lines (default: the upstream's own checksum files)")
+    .option("--allow-http-mirror", "accept an http:// mirror: the files are still checked, but anyone on the path sees and can withhold them");
 }
 
 /** Everything the node's plan depends on: its identity, what it downloads, and where things go on it. */
@@ -135,6 +141,8 @@ export function nodeSpecFromFlags(o: Partial<NodeOptions>, host?: string): NodeS
     ...(o.cni !== undefined ? { cni: o.cni as NodeSpec["cni"] } : {}),
     ...(o.ingress ? { ingress: o.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
     ...(o.mirror ? { mirror: o.mirror } : {}),
+    ...(o.checksums ? { checksums: resolve(o.checksums) } : {}),
+    ...(o.allowHttpMirror ? { allowHttpMirror: true } : {}),
     ...(o.upload ? { upload: resolve(o.upload) } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     versions: { kubernetes: o.k8sVersion, etcd: o.etcdVersion, containerd: o.containerdVersion, runc: o.runcVersion, cni: o.cniVersion, helm: o.helmVersion },
@@ -395,8 +403,10 @@ export function registerNode(program: Command): void {
       const settings = await withSavedSettings(cmd, o.dir, say, () => checkFlags(o, host));
       await resolveVersionFlags(cmd, o, true, say);
       if (o.dryRun) {
-        const spec = nodeSpecFromFlags(o, host);
         const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+        const flagged = nodeSpecFromFlags(o, host);
+        // The printed script pins the same trusted checksums a real run would.
+        const spec = await withPinnedSha256(flagged, artifactsFor(flagged, flagged.arch ?? "amd64", range));
         process.stdout.write(renderScript(spec, range, undefined, await dryRunNotes(spec, o)));
         return;
       }

@@ -112,7 +112,7 @@ export const kubectl = (ctx: StepContext, ...args: string[]): Shell => kubectlWi
 export function install(ctx: StepContext, artifacts: Artifact[], dir = ctx.node.bin): Shell {
   const parts = [sh`mkdir -p ${dir}`];
   for (const a of artifacts) {
-    parts.push(sh`dk_fetch ${mirrored(a.url, ctx.spec.mirror)} ${mirrored(a.sumsUrl, ctx.spec.mirror)} ${a.file}`);
+    parts.push(sh`dk_fetch ${mirrored(a.url, ctx.spec.mirror)} ${checksumOf(ctx.spec, a)} ${a.file}`);
     const src = sh`"$DK_CACHE"/${a.file}`;
     if (a.kind === "binary") parts.push(sh`install -m 0755 ${src} ${`${dir}/${a.installs[0]}`}`);
     else {
@@ -123,6 +123,17 @@ export function install(ctx: StepContext, artifacts: Artifact[], dir = ctx.node.
     }
   }
   return lines(parts);
+}
+
+/**
+ * dk_fetch's second argument: without a mirror, the upstream's checksum file (served by the upstream, as the file
+ * is); with one, `sha256:HEX` pinned from a source the mirror does not control, or `sha256:` (refused on the node)
+ * when nothing was pinned, so a run that skipped pinning can never fall back to the mirror's own checksum files.
+ * `--upload` puts the verified files into the node's cache first (dk_fetch keeps them): its fallback is the upstream's.
+ */
+function checksumOf(spec: NodeSpec, a: Artifact): string {
+  if (!spec.mirror || (spec.upload && !spec.pinnedSha256?.[a.url])) return a.sumsUrl;
+  return `sha256:${spec.pinnedSha256?.[a.url] ?? ""}`;
 }
 
 /** The installed paths of artifacts' programs. */
