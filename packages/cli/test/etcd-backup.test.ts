@@ -206,7 +206,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
         for (const p of [join(lib(h), f), join(lib(h), f, "data")]) chownSync(p, h.uid, h.uid);
       }
     }
-    const r = await dk("reset");
+    const r = await dk("reset", "--yes");
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const h of hosts) expect(readdirSync(lib(h)).sort(), h.name).toEqual(["etcd.before-restore-mine", "etcd.mine", "other"]);
   }, 180_000);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -220,10 +220,29 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     expect(logs.stdout).toMatch(/serving client (requests|traffic)/);
     const caBefore = readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8");
     expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
-    const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node()], { cwd: work });
+    // No terminal and no --yes: refused before anything is reached, etcd still running.
+    const unasked = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node()], { cwd: work });
+    expect(unasked.status).toBe(1);
+    expect(unasked.stderr).toMatch(
+      /^error: reset removes what dk-bootstrap made on \S+, and there is no terminal to ask: nothing was done\nhint: add --yes \(-y\)/m,
+    );
+    expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+    const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node(), "-y"], { cwd: work });
     expect(gone.status, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(/reset done/);
     expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).toBe("");
   });
+
+  it("reset with a remote root of // is a reset of /: it wants root, and removes nothing as the login user", async () => {
+    // An empty folder of the user's own, which a prune of every empty folder under `//` would take.
+    const home = `/home/${host.user}`;
+    mkdirSync(join(home, "empty-of-mine"));
+    chownSync(join(home, "empty-of-mine"), host.uid, host.uid);
+    const r = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node(), "--remote-root", "//", "--yes"], { cwd: work });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*these steps need root, and sudo asks this user for a password/m);
+    expect(existsSync(join(home, "empty-of-mine"))).toBe(true);
+  }, 120_000);
 
   it("says a non-root login needs sudo for a remote root of /, and names the flag, before changing anything", async () => {
     const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--remote-root", "/"], { cwd: work });

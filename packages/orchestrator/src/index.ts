@@ -23,6 +23,7 @@ export * from "./plan.js";
 export * from "./runner.js";
 export * from "./render.js";
 export * from "./reset.js";
+export * from "./node-record.js";
 export * from "./transport/transport.js";
 export * from "./transport/local.js";
 export * from "./transport/ssh.js";

@@ -1,4 +1,5 @@
 import { NodeLayout, preamble, waitFor } from "./node.js";
+import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
 import { PREFLIGHT, plan, stepById } from "./plan.js";
 import { quote, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
@@ -34,10 +35,14 @@ export function renderScript(
     `export PATH="${NODE_PATH}:$PATH"`,
     `DK_CLUSTER_DIR=\${DK_CLUSTER_DIR:-${quote(spec.dir)}}`,
     preamble(c.node).text,
+    // As a real run does first: the node's record of what it makes, and the mark that dk-bootstrap set it up.
+    recordMade(c.node, dkFolders(c.node)).text,
+    markNode(c.node, { node: spec.nodeName, cluster: spec.clusterName, remoteRoot: spec.remoteRoot }).text,
   ];
   for (const step of [preflight(pending, notBefore, spec), ...steps]) {
     out.push("", `# step: ${step.id}`, `# ${step.title}`);
     if (step.why) out.push(...wrapComment(step.why));
+    out.push(recordMade(c.node, stepTargets(c, step)).text);
     for (const f of step.files(c)) out.push(renderFile(f));
     out.push(step.script(c).text);
     if (step.id !== PREFLIGHT) out.push(waitFor(step.checkTimeout, step.check(c)).text);

@@ -7,7 +7,8 @@ import type { EventSink } from "./events.js";
 import { bundledArtifact } from "./bundle.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
 import { PREFLIGHT, plan } from "./plan.js";
-import { sh } from "./shell.js";
+import { lines, sh } from "./shell.js";
+import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
 import type { Step, StepContext } from "./steps/step.js";
@@ -89,6 +90,9 @@ export async function runSteps(
 
 async function lock(ctx: StepContext, transport: Transport): Promise<() => Promise<void>> {
   const path = `${ctx.node.state}/lock`;
+  // Before anything else is made: the node's record of the folders every run makes, and the mark that it is ours.
+  const { nodeName: node, clusterName: cluster, remoteRoot } = ctx.spec;
+  await exec(transport, lines([recordMade(ctx.node, dkFolders(ctx.node)), markNode(ctx.node, { node, cluster, remoteRoot })]));
   if (!transport.hold) return async () => undefined;
   // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock.
   const held = await transport.hold(sh`mkdir -p ${ctx.node.state} && exec flock -n -E 75 ${path} -c 'echo dk-lock-held; exec cat >/dev/null'`);
@@ -109,6 +113,8 @@ async function isDone(ctx: StepContext, t: Transport, step: Step, hash: string):
 async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink, hash: string | undefined): Promise<void> {
   const started = Date.now();
   emit({ type: "step-start", step: step.id, title: step.title, why: step.why });
+  // Recorded before they are made: a killed step leaves no path of ours out of the node's record.
+  await exec(t, recordMade(ctx.node, stepTargets(ctx, step)));
   for (const f of step.files(ctx))
     emit({ type: "file", step: step.id, path: f.path, action: await putFile(t, f.path, await fileContent(ctx.spec, f), f.mode) });
   if (ctx.spec.upload) {

@@ -439,21 +439,27 @@ export function registerNode(program: Command): void {
   sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset [target]"))))))
     .description("stop and remove exactly what dk-bootstrap made on [user@]host, or on every host of a cluster file (also after a half-done run)")
     .option("-f, --file <file>", "every host of this cluster file, workers first")
+    .option("-y, --yes", "reset without asking (a run with no terminal and no --yes is refused)")
     .addHelpText(
       "after",
-      "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s\n  dk-bootstrap reset -f cluster.yaml",
+      "\nA node dk-bootstrap did not set up (no mark in var/lib/dk-bootstrap) is refused and left untouched; on its own nodes it\nremoves the paths its record says it made, and the folders it made when they are empty.\n\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s\n  dk-bootstrap reset -f cluster.yaml --yes",
     )
-    .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
-      if (o.file) return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+    .action(async (target: string | undefined, o: NodeOptions & { file?: string; yes?: boolean }, cmd: Command) => {
+      const { confirmClusterReset, resetConfirmation } = await import("./reset-confirm.js");
+      if (o.file) {
+        await confirmClusterReset(o.yes, o.file);
+        return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+      }
       if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
+      const confirm = resetConfirmation(o.yes, target);
       const t = await connect(target, o);
       try {
         const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
-        await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink });
-        out.say(`[${t.host}] reset done`);
+        const r = await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink, ...(confirm ? { confirm } : {}) });
+        out.say(`[${t.host}] ${r.nothing ? "nothing of dk-bootstrap's on this node: nothing to reset" : "reset done"}`);
         await out.close();
       } finally {
         await t.close();
