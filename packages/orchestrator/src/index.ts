@@ -10,6 +10,7 @@ export * from "./cluster-file.js";
 export * from "./etcd-membership.js";
 export * from "./etcd-backup.js";
 export * from "./etcd-snapshot-file.js";
+export * from "./etcd-snapshot-sidecar.js";
 export * from "./apply.js";
 export * from "./host-spec.js";
 export * from "./apply-record.js";

@@ -63,11 +63,12 @@ export async function runSteps(
   transport: Transport,
   steps: readonly Step[],
   events?: EventSink,
-  guide: Pick<BootstrapOptions, "beforeStep" | "show"> = {},
+  guide: Pick<BootstrapOptions, "beforeStep" | "show"> & { lockHeld?: boolean } = {},
 ): Promise<BootstrapResult> {
   const emit = events ?? (() => undefined);
   const ctx = await contextFor(spec, transport);
-  const release = await lock(ctx, transport);
+  // A caller that holds the node's lock for longer (etcd restore) runs its steps under it.
+  const release = guide.lockHeld ? async () => undefined : await lock(ctx, transport);
   try {
     const hashes = new Map(await Promise.all(steps.map(async (s) => [s.id, await stepHash(ctx, s)] as const)));
     const skipped: string[] = [];
@@ -86,6 +87,11 @@ export async function runSteps(
   } finally {
     await release();
   }
+}
+
+/** Takes the node's lock (as every run does) for a caller that runs several things under it: pass `lockHeld` to {@link runSteps}. */
+export async function lockNode(spec: NodeSpec, transport: Transport): Promise<() => Promise<void>> {
+  return lock(await contextFor(spec, transport), transport);
 }
 
 async function lock(ctx: StepContext, transport: Transport): Promise<() => Promise<void>> {
