@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,6 +158,42 @@ describe("dk-bootstrap ssh --dry-run", () => {
 
   it("never prints a private key", () => {
     expect(script).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it("run as printed, refuses before any change when a cluster-folder file it installs is not the one it was rendered with", () => {
+    const work = tempDir();
+    const cluster = join(work, "cluster");
+    const fake = join(work, "root");
+    mkdirSync(fake);
+    const certs = dk(["certs", "--dir", cluster, "--node-ip", "192.0.2.10", "--key-algo", "ecdsa"], { cwd: work });
+    expect(certs.status, certs.stderr).toBe(0);
+    const render = (...extra: string[]) => {
+      const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--dir", cluster, "--remote-root", fake, "--until", "etcd", ...extra], { cwd: work });
+      expect(r.status, r.stderr).toBe(0);
+      const file = join(work, `plan-${extra.length}.sh`);
+      writeFileSync(file, r.stdout);
+      return { text: r.stdout, run: () => run("sh", [file], { env: { ...process.env, DK_CLUSTER_DIR: cluster } }) };
+    };
+    const plan = render();
+    expect(plan.text).toMatch(/fits this plan as it is/);
+    expect(plan.text).toMatch(/^dk_same pki\/etcd\/server\.crt [0-9a-f]{64}$/m);
+    // A certificate changed after the plan was rendered (the peer's in the server's place): that file alone is named.
+    writeFileSync(join(cluster, "pki", "etcd", "server.crt"), readFileSync(join(cluster, "pki", "etcd", "peer.crt")));
+    const changed = plan.run();
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toBe(
+      `${cluster}/pki/etcd/server.crt is not the file this plan was rendered with: run \`dk-bootstrap certs --dir ${cluster} --node-name kubernetes --node-ip 192.0.2.10\` first, then render the plan again\n`,
+    );
+    expect(readdirSync(fake)).toEqual([]);
+    // A new node name: the dry run only stages the certificates it re-issues, so the folder's are not the plan's.
+    const renamed = render("--node-name", "node-b", "--allow-name-removal");
+    expect(renamed.text).toMatch(/# certs: a real run first writes in [^]*etcd\/peer[\s#]+\(its[\s#]+identity[\s#]+differs/);
+    const r = renamed.run();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /is not the file this plan was rendered with: run `dk-bootstrap certs --dir \S+ --node-name node-b --node-ip 192\.0\.2\.10` first/,
+    );
+    expect(readdirSync(fake)).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
@@ -23,6 +24,7 @@ import {
   resolveVersions,
   plan,
   nodeSpec,
+  installedLocalFiles,
   renderScript,
   reset,
 } from "@dk-bootstrap/orchestrator";
@@ -225,10 +227,15 @@ async function prepareOn(
  * staged and never committed, so the script names every certificate it would make or re-issue (and
  * fails as the real run would, e.g. on a name a certificate would lose).
  */
-async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
+async function dryRunNotes(
+  spec: NodeSpec,
+  o: NodeOptions,
+  range: { from?: string; until?: string },
+): Promise<{ notes: string[]; digests: Map<string, string> }> {
   const ips = `node IPs: ${spec.nodeIPs.join(", ") || "none"}; a real run first reads the node's own addresses, uses them when none are given, and refuses one the node does not hold.`;
+  const digests = new Map<string, string>();
   if (!existsSync(join(spec.dir, "pki", "ca.crt")))
-    return [ips, `certs: a real run first makes the cluster PKI and the component kubeconfigs in ${spec.dir} for node ${spec.nodeName}.`];
+    return { notes: [ips, `certs: a real run first makes the cluster PKI and the component kubeconfigs in ${spec.dir} for node ${spec.nodeName}.`], digests };
   const folder = await openClusterFolder(spec.dir, { readOnly: true });
   try {
     const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
@@ -237,10 +244,18 @@ async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
       ...pki.actions.filter((a) => a.action === "made" || a.action === "renewed").map((a) => `${a.name} (${a.action === "made" ? "new" : a.reason})`),
       ...kubeconfigs.filter((k) => k.action !== "kept").map((k) => k.file),
     ];
-    return [
-      ips,
-      changed.length === 0 ? `certs: ${spec.dir} fits this plan as it is.` : `certs: a real run first writes in ${spec.dir}: ${changed.join(", ")}.`,
-    ];
+    // Each installed file as the real run would find it after its PKI step (staged here): the script checks them.
+    for (const local of installedLocalFiles(spec, range)) {
+      const text = await folder.read(local);
+      if (text !== undefined) digests.set(local, createHash("sha256").update(text).digest("hex"));
+    }
+    return {
+      notes: [
+        ips,
+        changed.length === 0 ? `certs: ${spec.dir} fits this plan as it is.` : `certs: a real run first writes in ${spec.dir}: ${changed.join(", ")}.`,
+      ],
+      digests,
+    };
   } finally {
     await folder.release();
   }
@@ -397,7 +412,8 @@ export function registerNode(program: Command): void {
       if (o.dryRun) {
         const spec = nodeSpecFromFlags(o, host);
         const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-        process.stdout.write(renderScript(spec, range, undefined, await dryRunNotes(spec, o)));
+        const { notes, digests } = await dryRunNotes(spec, o, range);
+        process.stdout.write(renderScript(spec, range, undefined, notes, digests));
         return;
       }
       const t = await connect(target, o);
