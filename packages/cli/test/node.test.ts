@@ -251,6 +251,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     expect(status.stdout).toMatch(/^STEP\s+DONE\s+CURRENT\s+HEALTHY\n/);
     expect(status.stdout).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
     expect(status.stdout).toMatch(/\nkube-apiserver\s+no\s+-\s+-\n/);
+    expect(status.stdout).toMatch(/\nnode: set up by dk-bootstrap as node kubernetes of \S+ on \d{4}-\d\d-\d\dT[\d:]+Z; [1-9]\d* path\(s\) recorded as made\n/);
     const logs = await dkAsync(["logs", `${host.user}@${host.ip}`, "etcd", ...connection(), "--tail", "500"], { cwd: work });
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/serving client (requests|traffic)/);
