@@ -334,6 +334,41 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     }
   });
 
+  it("reset in a real terminal (tmux) asks as kubeadm reset does: n keeps everything, y removes what it made", async () => {
+    // etcd runs: the --step run above brought it up.
+    expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+    const socket = join(work, "tmux-reset.sock");
+    const tmux = (a: string[]) => run(peer("tmux"), ["-S", socket, ...a]);
+    const session = "dkreset";
+    const screen = () => tmux(["capture-pane", "-p", "-t", session, "-S", "-200"]).stdout;
+    const waitFor = async (text: RegExp) => {
+      for (let i = 0; i < 1200 && !text.test(screen()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(screen()).toMatch(text);
+    };
+    const command = [process.execPath, CLI, "reset", `${host.user}@${host.ip}`, ...node()].map((a) => `'${a}'`).join(" ");
+    try {
+      for (const answer of ["n", "y"]) {
+        tmux(["kill-session", "-t", session]);
+        expect(tmux(["new-session", "-d", "-s", session, "-x", "220", "-y", "60", `sleep 0.5; ${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+        await waitFor(/Are you sure you want to proceed\? \[y\/N\]:/);
+        expect(screen()).toMatch(/set up by dk-bootstrap as node kubernetes of /);
+        tmux(["send-keys", "-t", session, answer, "Enter"]);
+        await waitFor(/EXITED \d+/);
+        if (answer === "n") {
+          expect(screen()).toMatch(/error: .*reset not confirmed: nothing was removed\n/);
+          expect(screen()).toMatch(/EXITED 1/);
+          expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+        }
+      }
+      expect(screen()).toMatch(/reset done\n/);
+      expect(screen()).toMatch(/EXITED 0/);
+      expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).toBe("");
+      expect(readdirSync(join(work, "node"))).toEqual([]);
+    } finally {
+      tmux(["kill-server"]);
+    }
+  });
+
   it("follows ~/.ssh/config: the alias's HostName, User and IdentityFile", async () => {
     const home = join(work, "home");
     mkdirSync(join(home, ".ssh"), { recursive: true });
