@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { InputError } from "@dk-bootstrap/pki";
 import type { NodeLayout } from "./node.js";
-import { type Shell, lines, sh } from "./shell.js";
+import { type Shell, lines, raw, sh } from "./shell.js";
 import type { Step, StepContext } from "./steps/step.js";
 
 /**
@@ -76,12 +76,12 @@ export function stepTargets(c: StepContext, step: Step): string[] {
 export function recordMade(node: NodeLayout, targets: readonly string[]): Shell {
   const paths = targets.filter((p) => isUnder(node.root, p));
   const folders = [...new Set(paths.flatMap((p) => foldersBetween(node.root, p)))];
-  const scan = (kind: string, list: string[]) =>
-    list.length === 0 ? sh`:` : sh`for p in ${list}; do [ -e "$p" ] || [ -L "$p" ] || printf ${`${kind}\t%s\n`} "$p"; done`;
+  // One test per path (not a loop: a loop over one word is what shellcheck warns of, in the dry run's script).
+  const scan = (kind: "dir" | "rm", list: string[]) => list.map((p) => sh`{ [ -e ${p} ] || [ -L ${p} ] || printf ${raw(`'${kind}\\t%s\\n'`)} ${p}; };`);
   const record = `${node.state}/${RECORD_FILE}`;
   return lines([
     // Asked before anything is made, the state folder (the record's own) included.
-    sh`dk_made=$(${scan("dir", folders)}; ${scan("rm", paths)})`,
+    sh`dk_made=$(${[...scan("dir", folders), ...scan("rm", paths), sh`:`]})`,
     sh`mkdir -p ${node.state} && { [ -z "$dk_made" ] || printf '%s\n' "$dk_made" >> ${record}; }`,
   ]);
 }

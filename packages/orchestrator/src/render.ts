@@ -48,7 +48,8 @@ export function renderScript(
   for (const step of [preflight(pending, notBefore, spec), ...steps]) {
     out.push("", `# step: ${step.id}`, `# ${step.title}`);
     if (step.why) out.push(...wrapComment(step.why));
-    out.push(recordMade(c.node, stepTargets(c, step)).text);
+    const targets = stepTargets(c, step);
+    if (targets.length > 0) out.push(recordMade(c.node, targets).text);
     for (const f of step.files(c)) out.push(renderFile(f));
     out.push(step.script(c).text);
     if (step.id !== PREFLIGHT) out.push(waitFor(step.checkTimeout, step.check(c)).text);

@@ -120,7 +120,8 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
   const started = Date.now();
   emit({ type: "step-start", step: step.id, title: step.title, why: step.why });
   // Recorded before they are made: a killed step leaves no path of ours out of the node's record.
-  await exec(t, recordMade(ctx.node, stepTargets(ctx, step)));
+  const targets = stepTargets(ctx, step);
+  if (targets.length > 0) await exec(t, recordMade(ctx.node, targets));
   for (const f of step.files(ctx))
     emit({ type: "file", step: step.id, path: f.path, action: await putFile(t, f.path, await fileContent(ctx.spec, f), f.mode) });
   if (ctx.spec.upload) {
