@@ -1,12 +1,13 @@
 // etcd snapshot and etcd restore on a real 3-member etcd over SSH (network-namespace hosts, each with its own sshd,
 // user and remote root): keys written before the snapshot come back, keys written after it are gone, and what would
 // be refused (no --yes, a damaged file) is refused before any member stops.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { background, until } from "../../../test-support/background.js";
 import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl as etcdctlOf, startTestCluster } from "../../../test-support/test-cluster.js";
 
@@ -101,7 +102,26 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     // The default name, under the cluster folder.
     const d = await dk("etcd", "snapshot");
     expect(d.status, d.stderr).toBe(0);
-    expect(readdirSync(join(dir, "backups"))).toEqual([expect.stringMatching(/^etcd-\d{8}T\d{6}Z\.db$/)]);
+    const backups = readdirSync(join(dir, "backups")).sort();
+    expect(backups).toEqual([expect.stringMatching(/^etcd-\d{8}T\d{6}Z\.db$/), `${backups[0]}.json`]);
+    // The sidecar says whose snapshot it is.
+    const side = JSON.parse(readFileSync(`${snap}.json`, "utf8")) as { cluster: string; sha256: string; revision: number; members: { name: string }[] };
+    expect(side).toMatchObject({ cluster: "backup-test", revision: s.revision, sha256: createHash("sha256").update(readFileSync(snap)).digest("hex") });
+    expect(side.members.map((m) => m.name).sort()).toEqual(hosts.map((h) => h.name).sort());
+  }, 120_000);
+
+  it("keeps the previous good snapshot when the new one fails its check, and leaves nothing beside it", async () => {
+    const [before, side] = [readFileSync(snap), readFileSync(`${snap}.json`)];
+    // Test-only: the copy fetched beside FILE is damaged before its check, as a snapshot etcd wrote damaged would be.
+    const r = await dkAsync(["etcd", "snapshot", "--out", snap, "-f", file, "--dir", dir], {
+      cwd: work,
+      env: { ...process.env, DK_TEST_SNAPSHOT_DAMAGE: "1" },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*: damaged: its content does not match the SHA-256 etcd wrote at its end$/m);
+    expect(readFileSync(snap).equals(before)).toBe(true);
+    expect(readFileSync(`${snap}.json`).equals(side)).toBe(true);
+    expect(readdirSync(work).filter((f) => f.startsWith(".snap.db"))).toEqual([]);
   }, 120_000);
 
   it("refuses a restore without --yes, saying what it would do, and changes nothing", async () => {
@@ -130,7 +150,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     const junk = randomBytes(4096);
     writeFileSync(garbage, Buffer.concat([junk, createHash("sha256").update(junk).digest()]));
     const [before, running] = [await memberList(), pids()];
-    const unreadable = await dk("etcd", "restore", garbage, "--yes");
+    const unreadable = await dk("etcd", "restore", garbage, "--yes", "--force");
     expect(unreadable.status).toBe(1);
     expect(unreadable.stderr).toMatch(/^error: .*etcd cannot read the snapshot .*: nothing was stopped or changed$/m);
     const bad = await dk("etcd", "restore", damaged, "--yes");
@@ -147,11 +167,42 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     expect(await get(hosts[2], "/dk/after")).toBe("written after the snapshot");
   }, 120_000);
 
+  it("refuses a snapshot that is not known to be this cluster's without --force, before any member stops", async () => {
+    const [before, running] = [await memberList(), pids()];
+    // A copy without its sidecar: nothing says whose it is.
+    const bare = join(work, "bare.db");
+    copyFileSync(snap, bare);
+    const none = await dk("etcd", "restore", bare, "--yes");
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(
+      /^error: .*bare\.db: not known to be this cluster's snapshot: no bare\.db\.json beside it says whose snapshot it is: nothing was stopped or changed\nhint: .*--force/m,
+    );
+    // Another cluster's, as its sidecar says: another name, another etcd CA.
+    const other = join(work, "other.db");
+    copyFileSync(snap, other);
+    const side = JSON.parse(readFileSync(`${snap}.json`, "utf8")) as Record<string, unknown>;
+    writeFileSync(`${other}.json`, JSON.stringify({ ...side, snapshot: "other.db", cluster: "prod", etcdCA: "ab".repeat(32) }));
+    const foreign = await dk("etcd", "restore", other, "--yes");
+    expect(foreign.status).toBe(1);
+    expect(foreign.stderr).toMatch(
+      /^error: .*other\.db: not known to be this cluster's snapshot: it is cluster "prod"'s, not "backup-test"'s; its etcd CA \(SHA-256 abababababababab…\) is not this cluster folder's: nothing/m,
+    );
+    expect([await memberList(), pids()]).toEqual([before, running]);
+    expect(await get(hosts[2], "/dk/after")).toBe("written after the snapshot");
+  }, 120_000);
+
   it("restores every member from the snapshot, one of them dead: its keys back, later keys gone, 3 healthy members under a new token that apply keeps", async () => {
     const [before, token] = [await memberList(), record().token];
     // The case a restore is for: a member lost (its process killed; its host and SSH are up).
     execFileSync("pkill", ["-9", "-u", String(hosts[1].uid), "-x", "etcd"]);
-    const r = await dk("etcd", "restore", snap, "--yes");
+    const run = background(["etcd", "restore", snap, "--yes", "-f", file, "--dir", dir], work);
+    // Once members are being stopped: the cluster folder and every node are held by the restore (an apply or a run waits).
+    await until("the restore to stop a member", () => /stopping etcd/.test(run.out.stdout) || run.out.ended);
+    const owner = JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")) as { pid: number; command: string };
+    expect(owner).toMatchObject({ pid: run.pid, command: expect.stringMatching(/etcd restore/) });
+    for (const h of hosts) expect(spawnSync("flock", ["-n", join(h.remoteRoot, "var", "lib", "dk-bootstrap", "lock"), "true"]).status, h.name).not.toBe(0);
+    const end = await run.done;
+    const r = { status: end.code, ...run.out };
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const h of hosts) {
       expect(await get(h, "/dk/kept")).toBe("before");
@@ -206,7 +257,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
         for (const p of [join(lib(h), f), join(lib(h), f, "data")]) chownSync(p, h.uid, h.uid);
       }
     }
-    const r = await dk("reset");
+    const r = await dk("reset", "--yes");
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const h of hosts) expect(readdirSync(lib(h)).sort(), h.name).toEqual(["etcd.before-restore-mine", "etcd.mine", "other"]);
   }, 180_000);

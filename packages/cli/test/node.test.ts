@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { load, loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -177,6 +177,42 @@ describe("dk-bootstrap ssh --dry-run", () => {
   it("never prints a private key", () => {
     expect(script).not.toMatch(/PRIVATE KEY/);
   });
+
+  it("run as printed, refuses before any change when a cluster-folder file it installs is not the one it was rendered with", () => {
+    const work = tempDir();
+    const cluster = join(work, "cluster");
+    const fake = join(work, "root");
+    mkdirSync(fake);
+    const certs = dk(["certs", "--dir", cluster, "--node-ip", "192.0.2.10", "--key-algo", "ecdsa"], { cwd: work });
+    expect(certs.status, certs.stderr).toBe(0);
+    const render = (...extra: string[]) => {
+      const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--dir", cluster, "--remote-root", fake, "--until", "etcd", ...extra], { cwd: work });
+      expect(r.status, r.stderr).toBe(0);
+      const file = join(work, `plan-${extra.length}.sh`);
+      writeFileSync(file, r.stdout);
+      return { text: r.stdout, run: () => run("sh", [file], { env: { ...process.env, DK_CLUSTER_DIR: cluster } }) };
+    };
+    const plan = render();
+    expect(plan.text).toMatch(/fits this plan as it is/);
+    expect(plan.text).toMatch(/^dk_same pki\/etcd\/server\.crt [0-9a-f]{64}$/m);
+    // A certificate changed after the plan was rendered (the peer's in the server's place): that file alone is named.
+    writeFileSync(join(cluster, "pki", "etcd", "server.crt"), readFileSync(join(cluster, "pki", "etcd", "peer.crt")));
+    const changed = plan.run();
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toBe(
+      `${cluster}/pki/etcd/server.crt is not the file this plan was rendered with: run \`dk-bootstrap certs --dir ${cluster} --node-name kubernetes --node-ip 192.0.2.10\` first, then render the plan again\n`,
+    );
+    expect(readdirSync(fake)).toEqual([]);
+    // A new node name: the dry run only stages the certificates it re-issues, so the folder's are not the plan's.
+    const renamed = render("--node-name", "node-b", "--allow-name-removal");
+    expect(renamed.text).toMatch(/# certs: a real run first writes in [^]*etcd\/peer[\s#]+\(its[\s#]+identity[\s#]+differs/);
+    const r = renamed.run();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /is not the file this plan was rendered with: run `dk-bootstrap certs --dir \S+ --node-name node-b --node-ip 192\.0\.2\.10` first/,
+    );
+    expect(readdirSync(fake)).toEqual([]);
+  });
 });
 
 describe("dk-bootstrap ssh against a real sshd", () => {
@@ -235,15 +271,35 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     expect(status.stdout).toMatch(/^STEP\s+DONE\s+CURRENT\s+HEALTHY\n/);
     expect(status.stdout).toMatch(/\netcd\s+yes\s+yes\s+yes\n/);
     expect(status.stdout).toMatch(/\nkube-apiserver\s+no\s+-\s+-\n/);
+    expect(status.stdout).toMatch(/\nnode: set up by dk-bootstrap as node kubernetes of \S+ on \d{4}-\d\d-\d\dT[\d:]+Z; [1-9]\d* path\(s\) recorded as made\n/);
     const logs = await dkAsync(["logs", `${host.user}@${host.ip}`, "etcd", ...connection(), "--tail", "500"], { cwd: work });
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/serving client (requests|traffic)/);
     const caBefore = readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8");
     expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
-    const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node()], { cwd: work });
+    // No terminal and no --yes: refused before anything is reached, etcd still running.
+    const unasked = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node()], { cwd: work });
+    expect(unasked.status).toBe(1);
+    expect(unasked.stderr).toMatch(
+      /^error: reset removes what dk-bootstrap made on \S+, and there is no terminal to ask: nothing was done\nhint: add --yes \(-y\)/m,
+    );
+    expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+    const gone = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node(), "-y"], { cwd: work });
     expect(gone.status, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(/reset done/);
     expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).toBe("");
   });
+
+  it("reset with a remote root of // is a reset of /: it wants root, and removes nothing as the login user", async () => {
+    // An empty folder of the user's own, which a prune of every empty folder under `//` would take.
+    const home = `/home/${host.user}`;
+    mkdirSync(join(home, "empty-of-mine"));
+    chownSync(join(home, "empty-of-mine"), host.uid, host.uid);
+    const r = await dkAsync(["reset", `${host.user}@${host.ip}`, ...node(), "--remote-root", "//", "--yes"], { cwd: work });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*these steps need root, and sudo asks this user for a password/m);
+    expect(existsSync(join(home, "empty-of-mine"))).toBe(true);
+  }, 120_000);
 
   it("says a non-root login needs sudo for a remote root of /, and names the flag, before changing anything", async () => {
     const r = await dkAsync(["ssh", `${host.user}@${host.ip}`, ...args(), "--remote-root", "/"], { cwd: work });
@@ -293,6 +349,41 @@ describe("dk-bootstrap ssh against a real sshd", () => {
       const last = screen();
       expect(last).toMatch(/ok {2}etcd/);
       expect(last).toMatch(/\| .*ENDPOINT/);
+    } finally {
+      tmux(["kill-server"]);
+    }
+  });
+
+  it("reset in a real terminal (tmux) asks as kubeadm reset does: n keeps everything, y removes what it made", async () => {
+    // etcd runs: the --step run above brought it up.
+    expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+    const socket = join(work, "tmux-reset.sock");
+    const tmux = (a: string[]) => run(peer("tmux"), ["-S", socket, ...a]);
+    const session = "dkreset";
+    const screen = () => tmux(["capture-pane", "-p", "-t", session, "-S", "-200"]).stdout;
+    const waitFor = async (text: RegExp) => {
+      for (let i = 0; i < 1200 && !text.test(screen()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(screen()).toMatch(text);
+    };
+    const command = [process.execPath, CLI, "reset", `${host.user}@${host.ip}`, ...node()].map((a) => `'${a}'`).join(" ");
+    try {
+      for (const answer of ["n", "y"]) {
+        tmux(["kill-session", "-t", session]);
+        expect(tmux(["new-session", "-d", "-s", session, "-x", "220", "-y", "60", `sleep 0.5; ${command}; echo EXITED $?; sleep 60`]).status).toBe(0);
+        await waitFor(/Are you sure you want to proceed\? \[y\/N\]:/);
+        expect(screen()).toMatch(/set up by dk-bootstrap as node kubernetes of /);
+        tmux(["send-keys", "-t", session, answer, "Enter"]);
+        await waitFor(/EXITED \d+/);
+        if (answer === "n") {
+          expect(screen()).toMatch(/error: .*reset not confirmed: nothing was removed\n/);
+          expect(screen()).toMatch(/EXITED 1/);
+          expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).not.toBe("");
+        }
+      }
+      expect(screen()).toMatch(/reset done\n/);
+      expect(screen()).toMatch(/EXITED 0/);
+      expect(run("pgrep", ["-u", host.user, "-f", join(work, "node")]).stdout).toBe("");
+      expect(readdirSync(join(work, "node"))).toEqual([]);
     } finally {
       tmux(["kill-server"]);
     }

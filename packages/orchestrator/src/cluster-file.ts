@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { isAbsolute } from "node:path";
 import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
 import { YAMLException, load } from "js-yaml";
+import { normalRemoteRoot } from "./node-record.js";
 import type { Role } from "./spec.js";
 
 /** One host of the cluster file. */
@@ -178,7 +179,7 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
         role: h.role as Role,
         ...(h.nodeName !== undefined ? { nodeName: h.nodeName as string } : {}),
         nodeIPs: h.nodeIP === undefined ? [] : ([] as string[]).concat(h.nodeIP as string | string[]),
-        remoteRoot: (h.remoteRoot as string | undefined) ?? "/",
+        remoteRoot: normalRemoteRoot((h.remoteRoot as string | undefined) ?? "/"),
         reset: h.reset === true,
       };
     }),

@@ -1,14 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { stat, unlink } from "node:fs/promises";
-import { DkError, InputError } from "@dk-bootstrap/pki";
+import { open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { DkError, InputError, openClusterFolder } from "@dk-bootstrap/pki";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
 import type { ClusterNode } from "./cluster-ops.js";
 import { EtcdControl } from "./etcd-membership.js";
+import { etcdCaFingerprints, foreignReasons, readSidecar, writeSidecar } from "./etcd-snapshot-sidecar.js";
 import { EtcdTools, type SnapshotStatus, fetchFile, restoreFolders, stamp, uploadFile, verifySnapshotFile } from "./etcd-snapshot-file.js";
 import type { EventSink } from "./events.js";
 import { preamble } from "./node.js";
 import { STEPS } from "./plan.js";
-import { runSteps } from "./runner.js";
+import { lockNode, runSteps } from "./runner.js";
 import { lines, sh } from "./shell.js";
 import { type EtcdMember, type NodeSpec, httpsUrl } from "./spec.js";
 import { exec } from "./transport/transport.js";
@@ -50,8 +52,10 @@ async function answering(controllers: ClusterNode[]): Promise<{ node: ClusterNod
 /**
  * `etcd snapshot`: a snapshot from one healthy member (the leader when it answers, as etcd's upgrade guide
  * takes it; `snapshot save` takes exactly one endpoint), saved on that node under its remote root, checked
- * there with `snapshot status`, copied here over the same connection into `out` (0600: it holds every
- * Secret of the cluster), its integrity hash checked here, and the node's copy removed.
+ * there with `snapshot status`, copied here over the same connection beside `out` (0600: it holds every
+ * Secret of the cluster), its integrity hash checked here, and only then renamed onto `out`: a snapshot that
+ * fails a check never replaces the previous good one. Its sidecar (`out.json`: cluster, etcd CA, members,
+ * revision) says whose snapshot it is, for `etcd restore`. The node's copy is removed.
  */
 export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: BackupProgress = {}): Promise<TakenSnapshot> {
   if ((await stat(out).catch(() => undefined))?.isDirectory()) throw new InputError("is a folder: give the snapshot a file name", { file: out });
@@ -66,19 +70,47 @@ export async function takeSnapshot(nodes: ClusterNode[], out: string, progress: 
   const tools = new EtcdTools(node.conn.transport, node.spec.remoteRoot);
   const folder = `${tools.node.state}/etcd-snapshots`;
   const remote = `${folder}/snapshot-${stamp()}-${randomBytes(3).toString("hex")}.db`;
+  // Beside `out`, on its file system, so the rename that replaces a previous snapshot is atomic.
+  const staged = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString("hex")}.new`);
   progress.say?.(`snapshot from ${node.spec.nodeName}${chosen.leader ? " (the leader)" : ""}`);
   try {
     await exec(node.conn.transport, lines([sh`mkdir -p ${folder} && chmod 700 ${folder} && umask 077`, tools.etcdctl("30m", "snapshot", "save", remote)]));
     const status = await tools.status(remote);
-    const { size, sha256 } = await fetchFile(node.conn.transport, remote, out);
+    const members = (await new EtcdControl(node.conn.transport, node.spec.remoteRoot).members()) ?? [];
+    const { size, sha256 } = await fetchFile(node.conn.transport, remote, staged);
+    if (process.env.DK_TEST_SNAPSHOT_DAMAGE) await damageForTest(staged);
     // The node's digest matched; this catches a snapshot etcd itself wrote damaged, which is no backup to keep.
-    await verifySnapshotFile(out).catch(async (e: unknown) => {
-      await unlink(out);
-      throw e;
+    await verifySnapshotFile(staged);
+    await rename(staged, out);
+    const [etcdCA = ""] = await etcdCaFingerprints(node.spec.dir);
+    await writeSidecar(out, {
+      snapshot: basename(out),
+      sha256,
+      cluster: node.spec.clusterName,
+      etcdCA,
+      members: members.map((m) => ({ id: m.id, name: m.name })),
+      revision: status.revision,
+      from: node.spec.nodeName,
+      takenAt: new Date().toISOString(),
     });
     return { from: node.spec.nodeName, leader: chosen.leader, status, size, sha256, path: out };
   } finally {
+    await unlink(staged).catch(() => undefined);
     await node.conn.transport.run(sh`rm -f ${remote} ${`${remote}.part`}`);
+  }
+}
+
+/** Test-only (`DK_TEST_SNAPSHOT_DAMAGE`): one byte of the fetched copy flipped, so that the check after the copy fails as it would for a damaged snapshot. */
+async function damageForTest(path: string): Promise<void> {
+  const f = await open(path, "r+");
+  try {
+    const at = Math.floor((await f.stat()).size / 2);
+    const b = Buffer.alloc(1);
+    await f.read(b, 0, 1, at);
+    b[0]! ^= 0xff;
+    await f.write(b, 0, 1, at);
+  } finally {
+    await f.close();
   }
 }
 
@@ -106,7 +138,27 @@ const DEPENDENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler
  * place; the members start again with the new cluster token, recorded in the cluster folder so the next
  * `apply` keeps them as they are; once all are healthy, the stopped components start again.
  */
-export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: string, progress: BackupProgress = {}): Promise<RestoreOutcome> {
+export async function restoreSnapshot(
+  nodes: ClusterNode[],
+  file: string,
+  dir: string,
+  progress: BackupProgress = {},
+  options: { force?: boolean } = {},
+): Promise<RestoreOutcome> {
+  // From start to end: the cluster folder (no apply, certs or other restore meanwhile) and every node (no run there).
+  const folder = await openClusterFolder(dir);
+  const held: (() => Promise<void>)[] = [];
+  try {
+    for (const n of nodes) held.push(await lockNode(n.spec, n.conn.transport));
+    return await restoreLocked(nodes, file, dir, progress, options.force ?? false);
+  } finally {
+    for (const release of held) await release().catch(() => undefined);
+    await folder.release();
+  }
+}
+
+/** {@link restoreSnapshot} with the cluster folder and every node locked. */
+async function restoreLocked(nodes: ClusterNode[], file: string, dir: string, progress: BackupProgress, force: boolean): Promise<RestoreOutcome> {
   const say = progress.say ?? (() => undefined);
   const marked = nodes.filter((n) => n.spec.role !== "worker" && n.conn.host.reset);
   if (marked.length > 0)
@@ -118,6 +170,14 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
   const controllers = membersOf(nodes);
   if (controllers.length === 0) throw new DkError("no controller in the file: no etcd member to restore", "INPUT");
   const local = await verifySnapshotFile(file);
+  // Whose snapshot it is, before anything is uploaded: another cluster's data over this one's is no restore.
+  const sidecar = await readSidecar(file);
+  const foreign = foreignReasons(sidecar, { sha256: local.sha256, file, cluster: controllers[0]!.spec.clusterName, etcdCAs: await etcdCaFingerprints(dir) });
+  if (foreign.length > 0 && !force)
+    throw new DkError(`${file}: not known to be this cluster's snapshot: ${foreign.join("; ")}: nothing was stopped or changed`, "FOREIGN", {
+      hint: "restore the snapshot `etcd snapshot` took of this cluster, or add --force if this file is the one you mean",
+    });
+  if (foreign.length > 0) say(`restoring anyway (--force): ${foreign.join("; ")}`);
   const when = stamp();
   const members: EtcdMember[] = controllers.map((n) => ({ name: n.spec.nodeName, ip: n.spec.nodeIPs[0]! }));
   const initialCluster = members.map((m) => `${m.name}=${httpsUrl(m.ip, 2380)}`).join(",");
@@ -147,6 +207,14 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
       `${first.n.spec.nodeName}: ${first.e.message.split("\n")[0]}${failed.length > 1 ? ` (and ${failed.length - 1} more host(s))` : ""}: nothing was stopped or changed`,
       first.e instanceof DkError ? first.e.code : "RESTORE",
       first.e instanceof DkError && first.e.hint ? { hint: first.e.hint } : {},
+    );
+  }
+  if (sidecar && foreign.length === 0 && sidecar.revision !== status!.revision && !force) {
+    await Promise.all(controllers.map((n) => n.conn.transport.run(sh`rm -rf ${staged(n)} ${uploaded(n)}`)));
+    throw new DkError(
+      `${file}: etcd reads revision ${status!.revision}, and its sidecar recorded ${sidecar.revision}: nothing was stopped or changed`,
+      "FOREIGN",
+      { hint: "the file was replaced after its sidecar was written: restore a snapshot with its own sidecar, or add --force" },
     );
   }
   say(`snapshot: revision ${status!.revision}, ${status!.totalKey} keys`);
@@ -186,7 +254,9 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
     say(`starting ${members.length} member(s) as a new cluster (token ${token})`);
     const restoredSpec = (n: ClusterNode): NodeSpec => ({ ...n.spec, etcdCluster: { members, state: "new", token } });
     const etcdStep = STEPS.filter((s) => s.id === "etcd");
-    await pool(controllers, controllers.length, (n) => runSteps(restoredSpec(n), n.conn.transport, etcdStep, (e) => progress.events?.(n.spec.nodeName, e)));
+    await pool(controllers, controllers.length, (n) =>
+      runSteps(restoredSpec(n), n.conn.transport, etcdStep, (e) => progress.events?.(n.spec.nodeName, e), { lockHeld: true }),
+    );
     await waitAllHealthy(controllers[0]!, members.length);
     say(`etcd: ${members.length} member(s) healthy`);
 
@@ -197,7 +267,7 @@ export async function restoreSnapshot(nodes: ClusterNode[], file: string, dir: s
         if (steps.length === 0) return;
         say(`${n.spec.nodeName}: starting ${steps.map((s) => s.id).join(", ")}`);
         const spec = controllers.includes(n) ? restoredSpec(n) : n.spec;
-        await runSteps(spec, n.conn.transport, steps, (e) => progress.events?.(n.spec.nodeName, e));
+        await runSteps(spec, n.conn.transport, steps, (e) => progress.events?.(n.spec.nodeName, e), { lockHeld: true });
       });
   } catch (e) {
     // Past this point members may be stopped: say how to finish, and where the old data is.

@@ -1,9 +1,10 @@
 import { NodeLayout, preamble, waitFor } from "./node.js";
+import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
 import { PREFLIGHT, plan, stepById } from "./plan.js";
-import { quote, sh } from "./shell.js";
+import { quote, raw, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
-import { type FilePut, type StepContext, assumedSupervisor } from "./steps/step.js";
+import { type FilePut, type Step, type StepContext, assumedSupervisor } from "./steps/step.js";
 import { NODE_PATH } from "./transport/wrap.js";
 
 /**
@@ -18,6 +19,11 @@ export function renderScript(
   notBefore = new Date(Date.now() - 5 * 60_000),
   /** Comment lines for the script's head: what a real run does on this machine before it connects (the PKI). */
   notes: readonly string[] = [],
+  /**
+   * The SHA-256 of each cluster-folder file the script installs (relative path → hex), as a real run would find them
+   * (after its PKI step): the script checks them before it changes anything (see {@link localFileChecks}).
+   */
+  digests: ReadonlyMap<string, string> = new Map(),
 ): string {
   const steps = plan(range, spec);
   // `--until preflight`: only the checks, for every step a whole run would make.
@@ -34,16 +40,51 @@ export function renderScript(
     `export PATH="${NODE_PATH}:$PATH"`,
     `DK_CLUSTER_DIR=\${DK_CLUSTER_DIR:-${quote(spec.dir)}}`,
     preamble(c.node).text,
+    ...localFileChecks(spec, [preflight(pending, notBefore, spec), ...steps], c, digests),
+    // As a real run does first: the node's record of what it makes, and the mark that dk-bootstrap set it up.
+    recordMade(c.node, dkFolders(c.node)).text,
+    markNode(c.node, { node: spec.nodeName, cluster: spec.clusterName, remoteRoot: spec.remoteRoot }).text,
   ];
   for (const step of [preflight(pending, notBefore, spec), ...steps]) {
     out.push("", `# step: ${step.id}`, `# ${step.title}`);
     if (step.why) out.push(...wrapComment(step.why));
+    const targets = stepTargets(c, step);
+    if (targets.length > 0) out.push(recordMade(c.node, targets).text);
     for (const f of step.files(c)) out.push(renderFile(f));
     out.push(step.script(c).text);
     if (step.id !== PREFLIGHT) out.push(waitFor(step.checkTimeout, step.check(c)).text);
     if (step.observe) out.push(...wrapComment(`now: ${step.observe}`));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The cluster-folder files (paths relative to it) that the plan's steps in `range` install: what {@link renderScript}'s digests are of. */
+export function installedLocalFiles(spec: NodeSpec, range: { from?: string; until?: string } = {}): string[] {
+  const c: StepContext = { spec, node: new NodeLayout(spec.remoteRoot), arch: spec.arch ?? "amd64", supervisor: assumedSupervisor(spec) };
+  return [...new Set(plan(range, spec).flatMap((s) => s.files(c).flatMap((f) => (f.local === undefined ? [] : [f.local]))))];
+}
+
+/**
+ * Lines that refuse to go on, before anything is changed, when a file of `$DK_CLUSTER_DIR` that the script installs
+ * is not the one it was rendered with (a certificate re-issued for a new node name or address is only staged by a
+ * dry run): as printed, the script would install files that do not fit the names and addresses it configures.
+ */
+function localFileChecks(spec: NodeSpec, steps: readonly Step[], c: StepContext, digests: ReadonlyMap<string, string>): string[] {
+  const locals = [...new Set(steps.flatMap((s) => s.files(c).flatMap((f) => (f.local === undefined ? [] : [f.local]))))];
+  const known = locals.filter((l) => digests.has(l));
+  if (known.length === 0) return [];
+  const certs = sh`dk-bootstrap certs --dir ${spec.dir} --node-name ${spec.nodeName}${spec.nodeIPs.length > 0 ? sh` ${spec.nodeIPs.map((ip) => sh`--node-ip ${ip}`)}` : sh``}`;
+  return [
+    "# The cluster folder's files, as this plan was rendered with them: anything else is refused before any change.",
+    raw(String.raw`dk_same() {
+  if [ "$(sha256sum "$DK_CLUSTER_DIR/$1" 2>/dev/null | cut -d' ' -f1)" != "$2" ]; then
+    echo "$DK_CLUSTER_DIR/$1 is not the file this plan was rendered with: run \`$DK_CERTS\` first, then render the plan again" >&2
+    exit 1
+  fi
+}`).text,
+    sh`DK_CERTS=${certs.text}`.text,
+    ...known.map((l) => sh`dk_same ${l} ${digests.get(l)!}`.text),
+  ];
 }
 
 function renderFile(f: FilePut): string {

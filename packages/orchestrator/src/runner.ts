@@ -8,7 +8,8 @@ import { bundledArtifact } from "./bundle.js";
 import { withPinnedSha256 } from "./checksums.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
 import { PREFLIGHT, plan } from "./plan.js";
-import { sh } from "./shell.js";
+import { lines, sh } from "./shell.js";
+import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
 import type { Step, StepContext } from "./steps/step.js";
@@ -63,7 +64,7 @@ export async function runSteps(
   transport: Transport,
   steps: readonly Step[],
   events?: EventSink,
-  guide: Pick<BootstrapOptions, "beforeStep" | "show"> = {},
+  guide: Pick<BootstrapOptions, "beforeStep" | "show"> & { lockHeld?: boolean } = {},
 ): Promise<BootstrapResult> {
   const emit = events ?? (() => undefined);
   const found = await contextFor(spec, transport);
@@ -75,7 +76,8 @@ export async function runSteps(
       steps.flatMap((s) => s.artifacts?.(found) ?? []),
     ),
   };
-  const release = await lock(ctx, transport);
+  // A caller that holds the node's lock for longer (etcd restore) runs its steps under it.
+  const release = guide.lockHeld ? async () => undefined : await lock(ctx, transport);
   try {
     const hashes = new Map(await Promise.all(steps.map(async (s) => [s.id, await stepHash(ctx, s)] as const)));
     const skipped: string[] = [];
@@ -96,8 +98,16 @@ export async function runSteps(
   }
 }
 
+/** Takes the node's lock (as every run does) for a caller that runs several things under it: pass `lockHeld` to {@link runSteps}. */
+export async function lockNode(spec: NodeSpec, transport: Transport): Promise<() => Promise<void>> {
+  return lock(await contextFor(spec, transport), transport);
+}
+
 async function lock(ctx: StepContext, transport: Transport): Promise<() => Promise<void>> {
   const path = `${ctx.node.state}/lock`;
+  // Before anything else is made: the node's record of the folders every run makes, and the mark that it is ours.
+  const { nodeName: node, clusterName: cluster, remoteRoot } = ctx.spec;
+  await exec(transport, lines([recordMade(ctx.node, dkFolders(ctx.node)), markNode(ctx.node, { node, cluster, remoteRoot })]));
   if (!transport.hold) return async () => undefined;
   // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock.
   const held = await transport.hold(sh`mkdir -p ${ctx.node.state} && exec flock -n -E 75 ${path} -c 'echo dk-lock-held; exec cat >/dev/null'`);
@@ -118,6 +128,9 @@ async function isDone(ctx: StepContext, t: Transport, step: Step, hash: string):
 async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSink, hash: string | undefined): Promise<void> {
   const started = Date.now();
   emit({ type: "step-start", step: step.id, title: step.title, why: step.why });
+  // Recorded before they are made: a killed step leaves no path of ours out of the node's record.
+  const targets = stepTargets(ctx, step);
+  if (targets.length > 0) await exec(t, recordMade(ctx.node, targets));
   for (const f of step.files(ctx))
     emit({ type: "file", step: step.id, path: f.path, action: await putFile(t, f.path, await fileContent(ctx.spec, f), f.mode) });
   if (ctx.spec.upload) {

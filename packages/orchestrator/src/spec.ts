@@ -1,6 +1,6 @@
 import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
-import { isAbsolute } from "node:path";
+import { normalRemoteRoot } from "./node-record.js";
 import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
 /** What a host runs: etcd and the control plane, the kubelet and its neighbours, or both (the one-node cluster). */
@@ -77,7 +77,8 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     ...stripUndefined(partial),
     versions: { ...DEFAULT_VERSIONS, ...stripUndefined(partial.versions ?? {}) },
   } as NodeSpec;
-  if (!isAbsolute(spec.remoteRoot)) throw new InputError("must be an absolute path on the node", { field: "--remote-root", value: spec.remoteRoot });
+  // One spelling (`//` and `/./` are `/`), before anything compares it with `/`.
+  spec.remoteRoot = normalRemoteRoot(spec.remoteRoot);
   for (const [k, v] of Object.entries(spec.versions)) {
     if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(v))
       throw new InputError("not a release version such as 1.34.2", { field: `--${k === "kubernetes" ? "k8s" : k}-version`, value: v });

@@ -1,5 +1,7 @@
 import { ChecksumSourceError, withPinnedSha256 } from "./checksums.js";
 import { contextFor, stepHash, stepScript } from "./context.js";
+import type { NodeLayout } from "./node.js";
+import { MARK_FILE, type MadeEntry, type NodeMark, RECORD_FILE, parseMark, parseRecord } from "./node-record.js";
 import { plan } from "./plan.js";
 import { lines, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
@@ -60,4 +62,19 @@ export async function componentLogs(
     ),
     { onLine: (line) => options.onLine(line) },
   );
+}
+
+/**
+ * The mark dk-bootstrap leaves on a node it set up (see node-record.ts), with its record of what it made: undefined
+ * when the node has no mark (never set up by dk-bootstrap, set up by one too old to mark it, or reset since).
+ */
+export async function nodeMark(node: NodeLayout, t: Transport): Promise<{ mark: NodeMark; made: MadeEntry[] } | undefined> {
+  const split = "--dk-record--";
+  const r = await exec(
+    t,
+    sh`cat ${`${node.state}/${MARK_FILE}`} 2>/dev/null || true; echo ${split}; cat ${`${node.state}/${RECORD_FILE}`} 2>/dev/null || true`,
+  );
+  const [mark, made] = r.stdout.split(`${split}\n`) as [string, string | undefined];
+  const parsed = parseMark(mark);
+  return parsed && { mark: parsed, made: parseRecord(made ?? "") };
 }

@@ -9,6 +9,7 @@ import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type TestHost, loopbackRelay, startTestHost, waitForSsh, watchCommandLines } from "../../../test-support/test-host.js";
 import {
   HostKeyError,
+  NotOursError,
   type NodeSpec,
   SshTransport,
   SudoTransport,
@@ -18,6 +19,7 @@ import {
   exec,
   fingerprint,
   nodeSpec,
+  normalRemoteRoot,
   putFile,
   quote,
   reset,
@@ -56,7 +58,12 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     host = startTestHost(work);
     const root = join(work, "node");
     mkdirSync(root);
-    chownSync(root, host.uid, host.uid);
+    // The user's own, under the remote root before any run: an empty folder, and a file in a folder the plan also uses.
+    mkdirSync(join(root, "mine"));
+    mkdirSync(join(root, "var", "lib"), { recursive: true });
+    writeFileSync(join(root, "var", "lib", "notes.txt"), "mine\n");
+    for (const p of [root, join(root, "mine"), join(root, "var"), join(root, "var", "lib"), join(root, "var", "lib", "notes.txt")])
+      chownSync(p, host.uid, host.uid);
     mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), VERSION, "amd64"));
     spec = nodeSpec({
       dir: join(work, "cluster"),
@@ -156,14 +163,72 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     );
   });
 
-  it("reset leaves no process running and no file under the remote root", async () => {
+  it("marks the node and records what it made, not what was there before", () => {
+    const state = join(spec.remoteRoot, "var", "lib", "dk-bootstrap");
+    expect(JSON.parse(readFileSync(join(state, "node.json"), "utf8"))).toMatchObject({
+      madeBy: "dk-bootstrap",
+      node: spec.nodeName,
+      remoteRoot: spec.remoteRoot,
+    });
+    const made = readFileSync(join(state, "made"), "utf8");
+    expect(made).toContain(`rm\t${state}\n`);
+    expect(made).toContain(`rm\t${join(spec.remoteRoot, "var", "lib", "etcd")}\n`);
+    expect(made).toContain(`dir\t${join(spec.remoteRoot, "etc")}\n`);
+    expect(made).not.toMatch(new RegExp(`\t${join(spec.remoteRoot, "var")}(/lib)?\n`));
+  });
+
+  it("reset refuses a node it did not set up (kubeadm's layout) and leaves every file of it", async () => {
+    const other = join(work, "kubeadm-node");
+    const files = ["etc/kubernetes/pki/ca.key", "etc/kubernetes/admin.conf", "var/lib/etcd/member/snap/db", "usr/local/bin/kubectl"];
+    for (const f of files) {
+      mkdirSync(join(other, f, ".."), { recursive: true });
+      writeFileSync(join(other, f), f);
+    }
+    mkdirSync(join(other, "etc", "empty"));
+    run("chown", ["-R", `${host.uid}:${host.uid}`, other]);
     const t = await connect();
-    await reset(spec, t);
+    const refused = reset({ ...spec, remoteRoot: other }, t);
+    await expect(refused).rejects.toThrow(NotOursError);
+    await expect(refused).rejects.toThrow(
+      /not set up by dk-bootstrap .*etc\/kubernetes\/pki\/ca\.key \(a cluster CA key\).*var\/lib\/etcd \(etcd data\).*: nothing was removed$/,
+    );
     await t.close();
+    for (const f of files) expect(readFileSync(join(other, f), "utf8")).toBe(f);
+    expect(existsSync(join(other, "etc", "empty"))).toBe(true);
+  });
+
+  it("spells a remote root of //, /./ or with trailing slashes as one path, / for //", () => {
+    for (const [given, want] of [
+      ["//", "/"],
+      ["/./", "/"],
+      ["///", "/"],
+      ["/srv//k8s/./node/", "/srv/k8s/node"],
+    ])
+      expect(nodeSpec({ dir: spec.dir, remoteRoot: given }).remoteRoot, given).toBe(want);
+    expect(normalRemoteRoot("/a/b/../c//")).toBe("/a/c");
+  });
+
+  it("reset stops what it started and removes what it made: the user's own file and empty folder stay", async () => {
+    // A file the user put, since the run, in a folder dk-bootstrap made: the folder stays with it.
+    const kube = join(spec.remoteRoot, "etc", "kubernetes");
+    writeFileSync(join(kube, "my-notes"), "mine\n");
+    chownSync(join(kube, "my-notes"), host.uid, host.uid);
+    const t = await connect();
+    const done = await reset(spec, t);
+    await t.close();
+    expect(done.nothing).toBe(false);
     const procs = run("pgrep", ["-u", host.user, "-f", spec.remoteRoot]);
     expect(procs.stdout.trim()).toBe("");
-    expect(readdirSync(spec.remoteRoot)).toEqual([]);
+    expect(readdirSync(spec.remoteRoot).sort()).toEqual(["etc", "mine", "var"]);
+    expect(readdirSync(join(spec.remoteRoot, "mine"))).toEqual([]);
+    expect(readdirSync(join(spec.remoteRoot, "var", "lib"))).toEqual(["notes.txt"]);
+    expect(readdirSync(join(spec.remoteRoot, "etc"))).toEqual(["kubernetes"]);
+    expect(readdirSync(kube)).toEqual(["my-notes"]);
     expect(existsSync(join(spec.dir, "state.json"))).toBe(false);
+    // Again: the mark is gone with the rest, and nothing else of a cluster is there: nothing to do.
+    const again = await connect();
+    expect((await reset(spec, again)).nothing).toBe(true);
+    await again.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { link, readFile, readdir, stat, unlink, writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -77,7 +77,10 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
         mutex?.close();
         return folderGone(dir)(e);
       });
-      if (claimed) return heldLock(dir, me, mutex);
+      if (claimed) {
+        if (mutex) await removeStaleCopies(dir);
+        return heldLock(dir, me, mutex);
+      }
       mutex?.close();
     }
     const owner = await readOwner(dir);
@@ -131,6 +134,19 @@ async function kernelMutex(dir: string): Promise<Server | "busy" | undefined> {
       resolve(server);
     });
   });
+}
+
+/** The temporary copy {@link publish} links into place: `.dk-bootstrap.lock.<12 hex>.tmp`. */
+const LOCK_COPY = /^\.dk-bootstrap\.lock\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary copies of the lock file that runs killed inside {@link publish} left (a `certs --force` killed
+ * while it takes the lock leaves an empty one). Called with the kernel mutex held: every copy is made under it, so no
+ * live run is writing one now.
+ */
+async function removeStaleCopies(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => LOCK_COPY.test(n)).map((n) => unlink(join(dir, n)).catch(() => undefined)));
 }
 
 /**

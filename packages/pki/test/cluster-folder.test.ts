@@ -63,6 +63,19 @@ describe("the cluster-folder lock", () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
   });
 
+  it("removes the temporary copy of the lock file that a run killed while taking the lock left, and nothing else", async () => {
+    const dir = fresh(root);
+    mkdirSync(dir);
+    // What a `certs --force` killed inside the lock's publish leaves: an empty copy, never linked into place.
+    const stale = `${LOCK_FILE}.0123456789ab.tmp`;
+    writeFileSync(join(dir, stale), "");
+    writeFileSync(join(dir, "notes.tmp"), "mine");
+    const f = await openClusterFolder(dir, { waitMs: 0, ...quiet() });
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, "notes.tmp"]);
+    await f.release();
+    expect(readdirSync(dir)).toEqual(["notes.tmp"]);
+  });
+
   it("is held by another process until it is killed with SIGKILL, then taken over", async () => {
     const dir = fresh(root);
     mkdirSync(dir);

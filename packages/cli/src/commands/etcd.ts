@@ -11,6 +11,7 @@ interface SnapshotFlags extends ClusterCommandFlags {
 
 interface RestoreFlags extends ClusterCommandFlags {
   yes?: boolean;
+  force?: boolean;
 }
 
 /** The connection options every whole-cluster command takes. */
@@ -34,7 +35,10 @@ export function registerEtcd(program: Command): void {
   clusterOptions(etcd.command("snapshot"))
     .description("take a snapshot from a healthy member (the leader when it answers), verified, into a file of mode 0600")
     .option("--out <file>", "where to write it (default: DIR/backups/etcd-TIME.db)")
-    .addHelpText("after", "\nThe file holds every Secret of the cluster: keep it as you keep the CA keys.")
+    .addHelpText(
+      "after",
+      "\nThe snapshot is written beside FILE and checked before it replaces it: a failed check leaves the previous FILE as it was.\nFILE.json, beside it, says whose snapshot it is (cluster, etcd CA, members, revision): `etcd restore` checks it.\nThe file holds every Secret of the cluster: keep it as you keep the CA keys.",
+    )
     .action(async (o: SnapshotFlags) => {
       const out = resolve(o.out ?? join(o.dir, "backups", `etcd-${stamp()}.db`));
       await withCluster(o, async (nodes) => {
@@ -47,9 +51,10 @@ export function registerEtcd(program: Command): void {
   clusterOptions(etcd.command("restore <snapshot>"))
     .description("stop every etcd member, replace its data with the snapshot's (the old data kept aside) and start them again as a new cluster")
     .option("--yes", "do it: every write made after the snapshot is lost")
+    .option("--force", "restore a snapshot whose SNAPSHOT.json does not say it is this cluster's (another cluster's, or none)")
     .addHelpText(
       "after",
-      "\nThe file is checked first (its integrity hash here, `snapshot status` and a trial restore on every controller); nothing is\nstopped unless all pass. The apiservers, controller-managers, schedulers and kubelets are stopped before etcd and started after it.",
+      "\nThe file is checked first (its integrity hash here, its SNAPSHOT.json against this cluster's name and etcd CA, `snapshot status`\nand a trial restore on every controller); nothing is stopped unless all pass. The cluster folder and every node stay locked\nfrom start to end. The apiservers, controller-managers, schedulers and kubelets are stopped before etcd and started after it.",
     )
     .action(async (file: string, o: RestoreFlags) => {
       const path = resolve(file);
@@ -65,7 +70,7 @@ export function registerEtcd(program: Command): void {
       const out = (host: string) => outputs.get(host) ?? outputs.set(host, new RunOutput({ host, json: false, verbose: o.verbose ?? false })).get(host)!;
       try {
         await withCluster(o, async (nodes) => {
-          const r = await restoreSnapshot(nodes, path, resolve(o.dir), { say, events: (host, e) => out(host).sink(e) });
+          const r = await restoreSnapshot(nodes, path, resolve(o.dir), { say, events: (host, e) => out(host).sink(e) }, { force: o.force ?? false });
           say(`restored revision ${r.status.revision} (${r.status.totalKey} keys) on ${r.members.map((m) => m.name).join(", ")}: all healthy`);
           for (const [name, kept] of Object.entries(r.keptAside)) say(`${name}: the previous data is kept in ${kept}`);
         });

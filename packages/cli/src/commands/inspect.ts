@@ -1,5 +1,5 @@
 import { type Command } from "commander";
-import { STEPS, componentLogs, explainStep, nodeRotation, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
+import { NodeLayout, STEPS, componentLogs, explainStep, nodeMark, nodeRotation, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
 import {
@@ -49,6 +49,13 @@ export function registerInspect(program: Command): void {
             ["STEP", "DONE", "CURRENT", "HEALTHY"],
             rows.map((r) => [r.id, yn(r.done), r.done ? yn(r.current) : "-", r.done ? yn(r.healthy) : "-"]),
           ),
+        );
+        // Whose node it is: what `reset` goes by (it refuses a node without dk-bootstrap's mark).
+        const marked = await nodeMark(new NodeLayout(spec.remoteRoot), rt);
+        process.stdout.write(
+          marked
+            ? `node: set up by dk-bootstrap as node ${marked.mark.node} of ${marked.mark.cluster} on ${marked.mark.at}; ${marked.made.length} path(s) recorded as made\n`
+            : "node: no dk-bootstrap mark (reset refuses it)\n",
         );
         const rotation = await withClusterFolder(spec.dir, undefined, readRotation, { readOnly: true });
         if (rotation && rotationInProgress(rotation)) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
@@ -25,6 +26,7 @@ import {
   resolveVersions,
   plan,
   nodeSpec,
+  installedLocalFiles,
   renderScript,
   reset,
 } from "@dk-bootstrap/orchestrator";
@@ -233,10 +235,15 @@ async function prepareOn(
  * staged and never committed, so the script names every certificate it would make or re-issue (and
  * fails as the real run would, e.g. on a name a certificate would lose).
  */
-async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
+async function dryRunNotes(
+  spec: NodeSpec,
+  o: NodeOptions,
+  range: { from?: string; until?: string },
+): Promise<{ notes: string[]; digests: Map<string, string> }> {
   const ips = `node IPs: ${spec.nodeIPs.join(", ") || "none"}; a real run first reads the node's own addresses, uses them when none are given, and refuses one the node does not hold.`;
+  const digests = new Map<string, string>();
   if (!existsSync(join(spec.dir, "pki", "ca.crt")))
-    return [ips, `certs: a real run first makes the cluster PKI and the component kubeconfigs in ${spec.dir} for node ${spec.nodeName}.`];
+    return { notes: [ips, `certs: a real run first makes the cluster PKI and the component kubeconfigs in ${spec.dir} for node ${spec.nodeName}.`], digests };
   const folder = await openClusterFolder(spec.dir, { readOnly: true });
   try {
     const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
@@ -245,10 +252,18 @@ async function dryRunNotes(spec: NodeSpec, o: NodeOptions): Promise<string[]> {
       ...pki.actions.filter((a) => a.action === "made" || a.action === "renewed").map((a) => `${a.name} (${a.action === "made" ? "new" : a.reason})`),
       ...kubeconfigs.filter((k) => k.action !== "kept").map((k) => k.file),
     ];
-    return [
-      ips,
-      changed.length === 0 ? `certs: ${spec.dir} fits this plan as it is.` : `certs: a real run first writes in ${spec.dir}: ${changed.join(", ")}.`,
-    ];
+    // Each installed file as the real run would find it after its PKI step (staged here): the script checks them.
+    for (const local of installedLocalFiles(spec, range)) {
+      const text = await folder.read(local);
+      if (text !== undefined) digests.set(local, createHash("sha256").update(text).digest("hex"));
+    }
+    return {
+      notes: [
+        ips,
+        changed.length === 0 ? `certs: ${spec.dir} fits this plan as it is.` : `certs: a real run first writes in ${spec.dir}: ${changed.join(", ")}.`,
+      ],
+      digests,
+    };
   } finally {
     await folder.release();
   }
@@ -407,7 +422,8 @@ export function registerNode(program: Command): void {
         const flagged = nodeSpecFromFlags(o, host);
         // The printed script pins the same trusted checksums a real run would.
         const spec = await withPinnedSha256(flagged, artifactsFor(flagged, flagged.arch ?? "amd64", range));
-        process.stdout.write(renderScript(spec, range, undefined, await dryRunNotes(spec, o)));
+        const { notes, digests } = await dryRunNotes(spec, o, range);
+        process.stdout.write(renderScript(spec, range, undefined, notes, digests));
         return;
       }
       const t = await connect(target, o);
@@ -449,21 +465,27 @@ export function registerNode(program: Command): void {
   sshOptions(addOutputOptions(addPlanOptions(addIdentityOptions(addDirOption(program.command("reset [target]"))))))
     .description("stop and remove exactly what dk-bootstrap made on [user@]host, or on every host of a cluster file (also after a half-done run)")
     .option("-f, --file <file>", "every host of this cluster file, workers first")
+    .option("-y, --yes", "reset without asking (a run with no terminal and no --yes is refused)")
     .addHelpText(
       "after",
-      "\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s\n  dk-bootstrap reset -f cluster.yaml",
+      "\nA node dk-bootstrap did not set up (no mark in var/lib/dk-bootstrap) is refused and left untouched; on its own nodes it\nremoves the paths its record says it made, and the folders it made when they are empty.\n\nExamples:\n  dk-bootstrap reset root@192.168.1.10\n  dk-bootstrap reset me@node --remote-root /home/me/k8s\n  dk-bootstrap reset -f cluster.yaml --yes",
     )
-    .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
-      if (o.file) return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+    .action(async (target: string | undefined, o: NodeOptions & { file?: string; yes?: boolean }, cmd: Command) => {
+      const { confirmClusterReset, resetConfirmation } = await import("./reset-confirm.js");
+      if (o.file) {
+        await confirmClusterReset(o.yes, o.file);
+        return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+      }
       if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
+      const confirm = resetConfirmation(o.yes, target);
       const t = await connect(target, o);
       try {
         const out = new RunOutput({ host: t.host, json: o.json ?? false, verbose: o.verbose ?? false });
-        await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink });
-        out.say(`[${t.host}] reset done`);
+        const r = await reset(spec, await asRoot(t, spec.remoteRoot === "/", o), { events: out.sink, ...(confirm ? { confirm } : {}) });
+        out.say(`[${t.host}] ${r.nothing ? "nothing of dk-bootstrap's on this node: nothing to reset" : "reset done"}`);
         await out.close();
       } finally {
         await t.close();
