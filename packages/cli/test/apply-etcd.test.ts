@@ -256,4 +256,39 @@ describe("apply --until etcd on network-namespace hosts", () => {
       expect(installed, h.name).toBe(published);
     }
   }, 300_000);
+  it("stops a rolling renewal at the first member that fails: the members after it keep running, writes go on", async () => {
+    const hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
+    const [h1, h2, h3] = hosts;
+    // Member 1's peer traffic is dropped inside its namespace (a blackhole route to each peer; ssh from this machine
+    // still reaches it): restarted with renewed certificates, it cannot rejoin, and its health gate fails.
+    const cutPeers = (verb: "add" | "del") => {
+      for (const h of [h2, h3]) execFileSync("ip", ["-n", h1.netns, "route", verb, "blackhole", `${h.ip}/32`]);
+    };
+    const pids = hosts.map(pid);
+    cutPeers("add");
+    let r: Awaited<ReturnType<typeof apply>>;
+    try {
+      const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work });
+      expect(renewed.status, renewed.stderr).toBe(0);
+      r = await apply();
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(`error: etcd: failed on ${h1.name}: `);
+      expect(r.stderr).toContain(`stopped there: ${h2.name}, ${h3.name} not touched`);
+      expect(r.stderr).toMatch(/hint: fix .*, then run `apply` again/);
+      expect(r.stderr).toContain(`[${h2.name}] not touched (the etcd roll stopped before it)`);
+      // Members 2 and 3 were never restarted, and hold quorum: writes through them succeed.
+      expect([pid(h2), pid(h3)]).toEqual([pids[1], pids[2]]);
+      const put = await etcdctl(h2, [h2, h3], "put", "/dk/after-stop", "kept");
+      expect(put.status, put.stderr).toBe(0);
+      expect((await etcdctl(h3, [h3], "get", "/dk/after-stop", "--print-value-only")).stdout.trim()).toBe("kept");
+    } finally {
+      cutPeers("del");
+    }
+    // Once member 1 can reach its peers again, the next apply goes on from where the roll stopped.
+    const resumed = await apply();
+    expect(resumed.status, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
+    expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
+    const health = await etcdctl(h1, [h1], "endpoint", "health", "--cluster");
+    expect(`${health.stdout}${health.stderr}`.match(/is healthy/g), health.stderr).toHaveLength(3);
+  }, 400_000);
 });

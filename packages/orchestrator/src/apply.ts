@@ -15,6 +15,7 @@ import { STEPS, plan } from "./plan.js";
 import type { Step } from "./steps/step.js";
 import { reset } from "./reset.js";
 import { runSteps } from "./runner.js";
+import { type PhaseName, type RolloutPolicy, rollOut, rolloutPolicy } from "./rollout.js";
 import { nodeStatus } from "./status.js";
 import { type Versions, checkUpgrade } from "./releases.js";
 import { sh } from "./shell.js";
@@ -58,13 +59,15 @@ export interface HostOutcome {
   done: string[];
   skipped: string[];
   error?: Error;
+  /** The phase a rolling change stopped before this host got to it (a host before it failed): nothing of it was done here. */
+  notTouched?: string;
 }
 
 /**
  * The phases, in the order the cluster needs them: etcd members (together: they wait for each other),
  * control planes once etcd has quorum, workers once the API answers, the cluster-wide objects once.
  */
-const PHASES: readonly { name: string; from: string; until: string }[] = [
+const PHASES: readonly { name: PhaseName; from: string; until: string }[] = [
   { name: "etcd", from: "etcd", until: "etcd" },
   { name: "control plane", from: "kube-apiserver", until: "kube-scheduler" },
   { name: "workers", from: "containerd", until: "kube-proxy" },
@@ -102,6 +105,7 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
 /** {@link applyCluster} once the hosts' facts are known, with the cluster folder open (and locked) as `folder`. */
 async function applyLocked(conns: HostConnection[], facts: Facts[], options: ApplyOptions, folder: ClusterFolder): Promise<HostOutcome[]> {
   const say = options.say ?? (() => undefined);
+  const limits = { concurrency: options.concurrency, maxUnavailableWorkers: options.maxUnavailableWorkers ?? 1 };
   const active = conns.filter((c) => !c.host.reset);
   const firstController = active.find((c) => c.host.role !== "worker");
   if (!firstController) throw new DkError("no controller left in the file", "INPUT");
@@ -210,7 +214,7 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
       await phase(
         controllers.filter((c, i) => specs.has(c) && !settled[i]),
         "etcd",
-        { ...options, concurrency: 1 },
+        rolloutPolicy("etcd", true, limits),
         async (c) => {
           const before = outcomes.get(c)!.done.length;
           await runRange(c, specs.get(c)!, "etcd", "etcd");
@@ -245,9 +249,9 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
     if (p.name === "etcd" && listed) continue; // done above, member by member
     if (hosts.length === 0) continue;
     // A running cluster changes one controller at a time, and workers in batches: the API and the workloads stay up.
-    const concurrency = !listed ? options.concurrency : p.name === "workers" ? (options.maxUnavailableWorkers ?? 1) : 1;
-    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}${listed && hosts.length > 1 ? ` (rolling, ${concurrency} at a time)` : ""}`);
-    await phase(hosts, p.name, { ...options, concurrency }, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
+    const policy = rolloutPolicy(p.name, Boolean(listed), limits);
+    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}${hosts.length > 1 ? ` (${policy.name})` : ""}`);
+    await phase(hosts, p.name, policy, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
   }
   return [...outcomes.values()];
 }
@@ -286,35 +290,54 @@ export async function writeClusterPki(
   });
 }
 
-/** Runs `work` over the hosts, `concurrency` at a time; a failing host is recorded, the others finish, and the run stops after the phase. */
+/**
+ * Runs `work` over a phase's hosts as its rollout policy says (see rollout.ts: the only place that decides whether a
+ * failure stops the roll). Each host's outcome says what happened to it; when a host failed, the next phases do not
+ * start and the error says what was done, what was not, and how to resume.
+ */
 async function phase(
   hosts: HostConnection[],
-  name: string,
-  options: ApplyOptions,
+  name: PhaseName,
+  policy: RolloutPolicy,
   work: (c: HostConnection) => Promise<void>,
   outcomes: Map<HostConnection, HostOutcome>,
 ): Promise<void> {
-  const failed: string[] = [];
-  await pool(hosts, options.concurrency, async (c) => {
-    try {
-      await work(c);
-    } catch (e) {
-      outcomes.get(c)!.error = e instanceof Error ? e : new Error(String(e));
-      failed.push(outcomes.get(c)!.nodeName);
-    }
-  });
-  if (failed.length > 0) throw new PhaseError(name, failed, [...outcomes.values()]);
+  const result = await rollOut(hosts, policy, work);
+  for (const f of result.failed) outcomes.get(f.host)!.error = f.error;
+  for (const c of result.notTouched) outcomes.get(c)!.notTouched = name;
+  if (result.failed.length > 0) {
+    const names = (cs: HostConnection[]) => cs.map((c) => outcomes.get(c)!.nodeName);
+    throw new PhaseError(name, names(result.failed.map((f) => f.host)), [...outcomes.values()], names(result.done), names(result.notTouched));
+  }
 }
 
-/** A phase in which some hosts failed: the next phases did not start; each outcome says what was done. */
+/**
+ * A phase in which some hosts failed: the next phases did not start; each outcome says what was done. A rolling
+ * change names the hosts it finished before the failure and those it never touched, and resumes on the next `apply`.
+ */
 export class PhaseError extends DkError {
   constructor(
     readonly phase: string,
     readonly failed: string[],
     readonly outcomes: HostOutcome[],
+    readonly done: string[] = [],
+    readonly notTouched: string[] = [],
   ) {
     const first = outcomes.find((o) => o.error)?.error?.message.split("\n")[0] ?? "";
-    super(`${phase}: failed on ${failed.join(", ")}: ${first}`, "PHASE", { hint: "fix what it says and apply again: what is done is kept" });
+    const rest = [done.length > 0 ? `done on ${done.join(", ")}` : "", notTouched.length > 0 ? `stopped there: ${notTouched.join(", ")} not touched` : ""];
+    super(
+      `${phase}: failed on ${failed.join(", ")}: ${first}${rest
+        .filter(Boolean)
+        .map((r) => `; ${r}`)
+        .join("")}`,
+      "PHASE",
+      {
+        hint:
+          notTouched.length > 0
+            ? `fix ${failed.join(", ")}, then run \`apply\` again: what is done is kept, and the roll goes on from there`
+            : "fix what it says and apply again: what is done is kept",
+      },
+    );
   }
 }
 

@@ -11,6 +11,7 @@ export * from "./etcd-membership.js";
 export * from "./etcd-backup.js";
 export * from "./etcd-snapshot-file.js";
 export * from "./apply.js";
+export * from "./rollout.js";
 export * from "./host-spec.js";
 export * from "./apply-record.js";
 export * from "./ca-rotation.js";

@@ -54,6 +54,7 @@ export interface ApplyFlags extends ClusterCommandFlags {
   until?: string;
   dryRun?: boolean;
   concurrency: string;
+  maxUnavailableWorkers?: string;
   force?: boolean;
   allowNameRemoval?: boolean;
 }
@@ -163,6 +164,14 @@ export function concurrencyOf(o: ApplyFlags): number {
   return concurrency;
 }
 
+/** `--max-unavailable-workers`: how many workers of a running cluster change at once (1 when not given). */
+export function maxUnavailableWorkersOf(o: ApplyFlags): number {
+  const n = Number(o.maxUnavailableWorkers ?? "1");
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError("must be a whole number of workers, 1 or more", { field: "--max-unavailable-workers", value: o.maxUnavailableWorkers });
+  return n;
+}
+
 /**
  * Runs a rollout over connected hosts with one output per host (`events` feeds it). A failed phase says each host's
  * outcome on one line before the error goes up; the outputs and the connections are closed whatever happens.
@@ -179,7 +188,9 @@ export async function withHostOutputs<T>(
   } catch (e) {
     if (e instanceof PhaseError)
       for (const r of e.outcomes)
-        process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
+        process.stderr.write(
+          `[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : r.notTouched ? `not touched (the ${r.notTouched} roll stopped before it)` : `${r.done.length} step(s) run`}\n`,
+        );
     throw e;
   } finally {
     for (const x of outputs.values()) await x.close();
@@ -293,6 +304,7 @@ export function registerCluster(program: Command): void {
     .option("--sudo-password-stdin", "read the sudo password from stdin (the same for every host)")
     .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead (over the file's mirror)")
     .option("--concurrency <n>", "how many hosts work at once", "10")
+    .option("--max-unavailable-workers <n>", "how many workers of a running cluster change at once (the roll stops after a failed batch)", "1")
     .option("--dry-run", "connect to nothing: print each host's script, under `# host: NAME`")
     .option("--force", "allow a downgrade within a patch release (never CAs or keys: those are kept)")
     .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has")
@@ -302,6 +314,7 @@ export function registerCluster(program: Command): void {
     )
     .action(async (o: ApplyFlags) => {
       const concurrency = concurrencyOf(o);
+      const maxUnavailableWorkers = maxUnavailableWorkersOf(o);
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
@@ -318,6 +331,7 @@ export function registerCluster(program: Command): void {
           cluster,
           versions,
           concurrency,
+          maxUnavailableWorkers,
           ...(o.from ? { from: o.from } : {}),
           ...(o.until ? { until: o.until } : {}),
           ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
