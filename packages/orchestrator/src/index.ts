@@ -11,6 +11,8 @@ export * from "./etcd-membership.js";
 export * from "./etcd-backup.js";
 export * from "./etcd-snapshot-file.js";
 export * from "./apply.js";
+export * from "./cluster-pki.js";
+export * from "./apply-membership.js";
 export * from "./rollout.js";
 export * from "./host-spec.js";
 export * from "./apply-record.js";
