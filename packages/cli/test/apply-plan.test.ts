@@ -171,3 +171,39 @@ describe("apply: upgrades the version-skew policy allows, and only those", () =>
     expect(r.stdout).toMatch(/^# host: cp1$/m);
   });
 });
+
+describe("apply: the cluster folder's record", () => {
+  const withRecord = (record: string, file = FILE) => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, "cluster"), { recursive: true });
+    writeFileSync(join(cwd, "cluster", "apply-record.json"), record);
+    writeFileSync(join(cwd, "cluster.yaml"), file);
+    return { cwd, r: dk(["apply", "-f", "cluster.yaml", "--dry-run"], { cwd }) };
+  };
+
+  it("a `null` record is refused in one line that says what is wrong, not as a bug", () => {
+    const { cwd, r } = withRecord("null");
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
+      `error: ${join(cwd, "cluster", "apply-record.json")}: expected an object, got null`,
+    ]);
+    expect(r.stderr).not.toMatch(/bug/);
+  });
+
+  it("--dry-run prints the membership plan (add, remove, reset) as comments, before the scripts", () => {
+    const members = ["cp1", "cp2", "cp3"].map((name, i) => ({ name, ip: `10.9.0.${i + 1}` }));
+    const started = Object.fromEntries(members.map((m) => [m.name, { state: "new", members }]));
+    const file = FILE.replace("nodeName: cp3 }", "nodeName: cp3, reset: true }").replace(
+      "    - { ssh: { address: 10.9.0.11 }",
+      "    - { ssh: { address: 10.9.0.4 }, role: controller, nodeName: cp4 }\n    - { ssh: { address: 10.9.0.11 }",
+    );
+    const { r } = withRecord(JSON.stringify({ token: "t", started }), file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split("# host: ")[0]!.split("\n")).toEqual([
+      "# etcd membership (from the file and apply-record.json; a real run asks the members first):",
+      "#   add member cp4: member add --learner through a started member, start it, promote it once it has caught up",
+      "#   remove member cp3: member remove through a started member, then reset the host",
+      "",
+    ]);
+  });
+});

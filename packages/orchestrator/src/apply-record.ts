@@ -25,11 +25,40 @@ export async function readApplyRecord(dir: string): Promise<ApplyRecord> {
   } catch {
     return { token: "", started: {} };
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as ApplyRecord;
+    parsed = JSON.parse(text);
   } catch {
-    throw new DkError(`${join(dir, RECORD)}: not readable JSON`, "INPUT", { hint: "restore it from a backup; it holds etcd's member history" });
+    throw new DkError(`${join(dir, RECORD)}: not readable JSON`, "INPUT", { hint: RESTORE_HINT });
   }
+  const problem = recordProblem(parsed);
+  if (problem) throw new DkError(`${join(dir, RECORD)}: ${problem}`, "INPUT", { hint: RESTORE_HINT });
+  return parsed as ApplyRecord;
+}
+
+const RESTORE_HINT = "restore it from a backup; it holds etcd's member history (apply never guesses it)";
+
+/** What is wrong with a parsed record's shape, in a few words; undefined when it is an {@link ApplyRecord}. */
+function recordProblem(r: unknown): string | undefined {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObject(r)) return `expected an object, got ${r === null ? "null" : Array.isArray(r) ? "an array" : typeof r}`;
+  if (typeof r.token !== "string") return "token: expected a string";
+  if (r.versions !== undefined && !isObject(r.versions)) return "versions: expected an object";
+  if (!isObject(r.started)) return "started: expected an object";
+  for (const [name, s] of Object.entries(r.started)) {
+    if (!isObject(s) || (s.state !== "new" && s.state !== "existing")) return `started.${name}.state: expected "new" or "existing"`;
+    if (!Array.isArray(s.members) || !s.members.every((m) => isObject(m) && typeof m.name === "string" && typeof m.ip === "string"))
+      return `started.${name}.members: expected a list of { name, ip }`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the folder knows a started cluster: a member was given its flags (and so may have started). Such a cluster is
+ * never made again as new, whatever its members answer (or fail to).
+ */
+export function clusterStarted(record: ApplyRecord): boolean {
+  return Object.keys(record.started).length > 0;
 }
 
 export function writeApplyRecord(dir: string, record: ApplyRecord): Promise<void> {

@@ -2,23 +2,25 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { type ClusterFolder, type ClusterPki, DkError, ensureFolder, generateClusterPki, openClusterFolder, withClusterFolder } from "@dk-bootstrap/pki";
-import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type ClusterFolder, DkError, ensureFolder, openClusterFolder } from "@dk-bootstrap/pki";
+import { writeClusterPki } from "./cluster-pki.js";
 import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
-import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
+import { clusterStarted, pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
+import { checkNoDemotion, checkNodeNames, firstAnswer, helperFor, planWithoutAnswer, unreachableNames, waitHealthy } from "./apply-membership.js";
 import { takeSnapshot } from "./etcd-backup.js";
 import { stamp } from "./etcd-snapshot-file.js";
 import type { ClusterFile, ClusterHost } from "./cluster-file.js";
-import { EtcdControl, type ListedMember, planMembership } from "./etcd-membership.js";
+import { EtcdControl, peerIp, planMembership } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";
 import { STEPS, plan } from "./plan.js";
 import type { Step } from "./steps/step.js";
 import { reset } from "./reset.js";
 import { runSteps } from "./runner.js";
+import { type PhaseName, type RolloutPolicy, rollOut, rolloutPolicy } from "./rollout.js";
 import { nodeStatus } from "./status.js";
 import { type Versions, checkUpgrade } from "./releases.js";
 import { sh } from "./shell.js";
-import { type EtcdCluster, type EtcdMember, type NodeSpec, httpsUrl } from "./spec.js";
+import type { EtcdCluster, EtcdMember, NodeSpec } from "./spec.js";
 import { hostSpec } from "./host-spec.js";
 import type { Transport } from "./transport/transport.js";
 
@@ -49,6 +51,11 @@ export interface ApplyOptions {
   allowNameRemoval?: boolean;
   /** Let `versions` go down within a patch release from what the cluster runs (the CLI's `apply --force`). */
   allowPatchDowngrade?: boolean;
+  /**
+   * Hosts marked `reset: true` that SSH cannot reach (`--forget-unreachable`): their members are removed through a
+   * healthy member; nothing can be cleaned on them, their files stay there.
+   */
+  unreachable?: ClusterHost[];
 }
 
 /** What happened on one host. */
@@ -58,13 +65,15 @@ export interface HostOutcome {
   done: string[];
   skipped: string[];
   error?: Error;
+  /** The phase a rolling change stopped before this host got to it (a host before it failed): nothing of it was done here. */
+  notTouched?: string;
 }
 
 /**
  * The phases, in the order the cluster needs them: etcd members (together: they wait for each other),
  * control planes once etcd has quorum, workers once the API answers, the cluster-wide objects once.
  */
-const PHASES: readonly { name: string; from: string; until: string }[] = [
+const PHASES: readonly { name: PhaseName; from: string; until: string }[] = [
   { name: "etcd", from: "etcd", until: "etcd" },
   { name: "control plane", from: "kube-apiserver", until: "kube-scheduler" },
   { name: "workers", from: "containerd", until: "kube-proxy" },
@@ -102,6 +111,7 @@ export async function applyCluster(conns: HostConnection[], options: ApplyOption
 /** {@link applyCluster} once the hosts' facts are known, with the cluster folder open (and locked) as `folder`. */
 async function applyLocked(conns: HostConnection[], facts: Facts[], options: ApplyOptions, folder: ClusterFolder): Promise<HostOutcome[]> {
   const say = options.say ?? (() => undefined);
+  const limits = { concurrency: options.concurrency, maxUnavailableWorkers: options.maxUnavailableWorkers ?? 1 };
   const active = conns.filter((c) => !c.host.reset);
   const firstController = active.find((c) => c.host.role !== "worker");
   if (!firstController) throw new DkError("no controller left in the file", "INPUT");
@@ -114,6 +124,21 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
   // Again here, under the folder's lock: a run that waited for another one must not undo the versions it just applied.
   if (running) checkUpgrade(running, options.versions, options.allowPatchDowngrade ?? false);
   record.versions = options.versions;
+  const names = facts.map((f) => f.nodeName);
+  const nameOf = (c: HostConnection) => names[conns.indexOf(c)]!;
+  checkNodeNames(conns, names);
+  checkNoDemotion(conns, names, record);
+
+  // etcd: who is a member already (asked before any file or host changes), and what changes. Members are added,
+  // removed or reset only in a run whose range has the etcd phase (`--until preflight` is a check, nothing more).
+  const controllers = active.filter((c) => c.host.role !== "worker");
+  const leaving = conns.filter((c) => c.host.reset);
+  const changing = inRange(PHASES[0]!, options);
+  const started = clusterStarted(record);
+  const dead = unreachableNames(options.unreachable ?? [], record);
+  const listed = await firstAnswer([...controllers, ...leaving.filter((c) => c.host.role !== "worker")]);
+  // A cluster the record knows is never made again as new: with no member answering, only its members come back.
+  const blind = !listed && started ? planWithoutAnswer(record, controllers.map(nameOf), [...leaving.map(nameOf), ...dead], changing) : undefined;
 
   const specOf = (c: HostConnection, etcdCluster?: EtcdCluster): NodeSpec =>
     hostSpec(options.cluster, c.host, facts[conns.indexOf(c)]!, {
@@ -131,63 +156,96 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
   await folder.commit();
 
   const outcomes = new Map<HostConnection, HostOutcome>(
-    conns.map((c) => [c, { nodeName: facts[conns.indexOf(c)]!.nodeName, role: c.host.reset ? "removed" : c.host.role, done: [], skipped: [] }]),
+    conns.map((c) => [c, { nodeName: nameOf(c), role: c.host.reset ? "removed" : c.host.role, done: [], skipped: [] }]),
   );
   const runRange = (c: HostConnection, spec: NodeSpec, from: string, until: string) =>
-    runSteps(spec, c.transport, rangeOf(spec, from, until, options), (e) => options.events?.(outcomes.get(c)!.nodeName, e)).then((r) => {
+    runSteps(spec, c.transport, rangeOf(spec, from, until, options), (e) => options.events?.(nameOf(c), e)).then((r) => {
       const o = outcomes.get(c)!;
       o.done.push(...r.done);
       o.skipped.push(...r.skipped.filter((s) => s !== "preflight"));
     });
-
-  // etcd: who is a member already, and what changes.
-  const controllers = active.filter((c) => c.host.role !== "worker");
-  const leaving = conns.filter((c) => c.host.reset);
-  const listed = await firstAnswer(
-    [...controllers, ...leaving].filter((c) => c.host.role !== "worker"),
-    (c) => new EtcdControl(c.transport, c.host.remoteRoot).members(),
-  );
   const specs = new Map<HostConnection, NodeSpec>();
+  for (const c of active.filter((x) => x.host.role === "worker")) specs.set(c, specOf(c));
   const removed = new Set<HostConnection>();
-  const memberSpec = (c: HostConnection, name: string, fallback: { state: "new" | "existing"; members: EtcdMember[] }) => {
-    const started = record.started[name] ?? fallback;
-    record.started[name] = started;
-    return specOf(c, { ...started, token });
+  const memberSpec = (c: HostConnection, flags: { state: "new" | "existing"; members: EtcdMember[] }) => {
+    const recorded = record.started[nameOf(c)] ?? flags;
+    record.started[nameOf(c)] = recorded;
+    return specOf(c, { ...recorded, token });
   };
+  const saveRecord = () => writeApplyRecord(options.dir, { ...record, token });
+  const resetHost = async (gone: HostConnection) => {
+    await reset(specOf(gone), gone.transport, { events: (e) => options.events?.(nameOf(gone), e) });
+    // Its entry goes with it: a host added back later starts as a new member of the running cluster.
+    delete record.started[nameOf(gone)];
+    removed.add(gone);
+    await rm(join(options.dir, "nodes", nameOf(gone)), { recursive: true, force: true });
+    await saveRecord();
+  };
+  if (!changing)
+    for (const c of [...leaving, ...controllers.filter((x) => listed && !listed.members.some((m) => m.name === nameOf(x)))])
+      say(`etcd: not in this run's range: ${nameOf(c)} is not ${c.host.reset ? "removed or reset" : "added"} (apply with the etcd phase in range to do it)`);
   if (!listed) {
-    say(`etcd: a new cluster of ${wanted.length} member(s): ${wanted.map((m) => m.name).join(", ")}`);
-    for (const c of active) specs.set(c, c.host.role === "worker" ? specOf(c) : memberSpec(c, outcomes.get(c)!.nodeName, { state: "new", members: wanted }));
+    if (blind) say(`etcd: no member answers: the recorded members (${blind.bringBack.join(", ")}) start again with their data and IDs`);
+    else say(`etcd: a new cluster of ${wanted.length} member(s): ${wanted.map((m) => m.name).join(", ")}`);
+    for (const c of controllers) if (!blind || record.started[nameOf(c)]) specs.set(c, memberSpec(c, { state: "new", members: wanted }));
   } else {
     const { via, members } = listed;
     const health = await new EtcdControl(via.transport, via.host.remoteRoot).health();
     const change = planMembership(
-      wanted,
-      leaving.map((c) => outcomes.get(c)!.nodeName),
+      changing ? wanted : wanted.filter((w) => members.some((m) => m.name === w.name)),
+      changing ? [...leaving.map(nameOf), ...dead] : [],
       members,
       health,
     );
-    for (const m of change.unknown) say(`etcd: member ${m.name || m.id} is in no host of the file: left alone`);
+    for (const n of changing ? dead.filter((x) => !change.remove.some((m) => m.name === x)) : [])
+      say(`etcd: ${n} cannot be reached and is no member: nothing to remove (its files stay on it)`);
+    const voters = members.filter((m) => !m.learner).length;
+    for (const m of change.unknown)
+      say(`etcd: member ${m.name || m.id} is in no host of the file: left alone; it counts against quorum (${Math.floor(voters / 2) + 1} of ${voters})`);
+    const ctl = (c: HostConnection) => new EtcdControl(c.transport, c.host.remoteRoot);
     for (const m of change.remove) {
-      const gone = leaving.find((c) => outcomes.get(c)!.nodeName === m.name)!;
-      const helper = controllers.find((c) => c !== gone)!;
-      say(`etcd: removing member ${m.name}`);
-      await new EtcdControl(helper.transport, helper.host.remoteRoot).remove(m.id);
+      const gone = leaving.find((c) => nameOf(c) === m.name);
+      const helper = helperFor(controllers, nameOf, members, health, [m.name]);
+      say(`etcd: removing member ${m.name} (through ${nameOf(helper)})`);
+      await ctl(helper).remove(m.id);
       await waitHealthy(helper, members.length - 1);
-      await reset(specOf(gone), gone.transport, { events: (e) => options.events?.(m.name, e) });
-      delete record.started[m.name];
-      removed.add(gone);
-      await rm(join(options.dir, "nodes", m.name), { recursive: true, force: true });
-      say(`etcd: ${m.name} removed, and reset`);
+      if (gone) {
+        await resetHost(gone);
+        say(`etcd: ${m.name} removed, and reset`);
+      } else {
+        // A dead host: nothing can be cleaned there. Its entry goes, so that a host of that name comes back as new.
+        delete record.started[m.name];
+        await rm(join(options.dir, "nodes", m.name), { recursive: true, force: true });
+        await saveRecord();
+        say(`etcd: ${m.name} removed; it cannot be reached, so its files stay on it (reset it when it is back, before any reuse)`);
+      }
     }
-    const present = members.filter((m) => !change.remove.includes(m)).map((m) => ({ name: m.name, ip: peerIp(m) }));
-    for (const c of controllers) {
-      const name = outcomes.get(c)!.nodeName;
-      if (change.add.some((a) => a.name === name)) continue;
-      specs.set(c, memberSpec(c, name, { state: "new", members: present }));
+    const present = members.filter((m) => m.started && !change.remove.includes(m)).map((m) => ({ name: m.name, ip: peerIp(m) }));
+    for (const c of controllers) if (present.some((m) => m.name === nameOf(c))) specs.set(c, memberSpec(c, { state: "new", members: present }));
+    /** Starts a member just added (or found added but never started), and promotes it once it has caught up. */
+    const join_ = async (c: HostConnection, helper: HostConnection, id: string, learner: boolean) => {
+      let failed = false;
+      await Promise.all([
+        runRange(c, specs.get(c)!, "etcd", "etcd").catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+        learner ? ctl(helper).promote(id, 90, () => failed) : undefined,
+      ]);
+      present.push({ name: nameOf(c), ip: facts[conns.indexOf(c)]!.nodeIPs[0]! });
+      await waitHealthy(helper, present.length);
+    };
+    for (const p of change.pending) {
+      const c = controllers.find((x) => nameOf(x) === p.member.name)!;
+      const helper = helperFor(controllers, nameOf, members, health);
+      say(`etcd: member ${p.member.name} was added (${p.listed.id}) but never started: starting it${p.listed.learner ? ", then promoting it" : ""}`);
+      record.started[p.member.name] = { state: "existing", members: [...present, p.member] };
+      specs.set(c, memberSpec(c, record.started[p.member.name]!));
+      await saveRecord();
+      await join_(c, helper, p.listed.id, p.listed.learner);
     }
-    for (const c of active.filter((x) => x.host.role === "worker")) specs.set(c, specOf(c));
     // An etcd upgrade starts from a snapshot of the data it is about to rewrite (etcd's upgrade guide, kubeadm's too).
-    if (inRange(PHASES[0]!, options) && running && running.etcd !== options.versions.etcd) {
+    if (changing && running && running.etcd !== options.versions.etcd) {
       const out = join(options.dir, "backups", `etcd-${stamp()}-before-${options.versions.etcd}.db`);
       await ensureFolder(join(options.dir, "backups"), 0o700);
       const taken = await takeSnapshot(
@@ -200,17 +258,17 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
     // Members that exist go first, one at a time: a dead one comes back with its data and ID, and one whose files
     // changed (renewed certificates, a new release) restarts only after the one before it is healthy again.
     // Asked of every member at once first: on a cluster with nothing to change, no member waits for another.
-    const settled = await pool(controllers, options.concurrency, async (c) => {
-      if (!specs.has(c)) return true;
+    const rolled = controllers.filter((c) => specs.has(c) && !change.pending.some((p) => p.member.name === nameOf(c)));
+    const settled = await pool(rolled, options.concurrency, async (c) => {
       const [etcd] = await nodeStatus(specs.get(c)!, c.transport, ["etcd"]);
       return etcd !== undefined && etcd.done && etcd.current && etcd.healthy;
     });
-    for (const c of controllers.filter((x, i) => settled[i] && specs.has(x))) outcomes.get(c)!.skipped.push("etcd");
-    if (inRange(PHASES[0]!, options))
+    for (const c of rolled.filter((x, i) => settled[i])) outcomes.get(c)!.skipped.push("etcd");
+    if (changing)
       await phase(
-        controllers.filter((c, i) => specs.has(c) && !settled[i]),
+        rolled.filter((c, i) => !settled[i]),
         "etcd",
-        { ...options, concurrency: 1 },
+        rolloutPolicy("etcd", true, limits),
         async (c) => {
           const before = outcomes.get(c)!.done.length;
           await runRange(c, specs.get(c)!, "etcd", "etcd");
@@ -218,103 +276,87 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
         },
         outcomes,
       );
-    for (const add of inRange(PHASES[0]!, options) ? change.add : []) {
-      const c = controllers.find((x) => outcomes.get(x)!.nodeName === add.name)!;
-      const helper = controllers.find((x) => x !== c && specs.has(x))!;
-      const members = [...present, add];
-      say(`etcd: adding member ${add.name} (${members.length} members)`);
-      await new EtcdControl(helper.transport, helper.host.remoteRoot).add(add);
-      specs.set(c, memberSpec(c, add.name, { state: "existing", members }));
-      await writeApplyRecord(options.dir, { ...record, token });
-      await runRange(c, specs.get(c)!, "etcd", "etcd");
-      await waitHealthy(helper, members.length);
-      present.push(add);
+    for (const add of changing ? change.add : []) {
+      const c = controllers.find((x) => nameOf(x) === add.name)!;
+      const helper = helperFor(controllers, nameOf, members, health);
+      say(`etcd: adding member ${add.name} as a learner, promoted once it has caught up (${present.length + 1} members)`);
+      // Its flags are recorded before etcd knows it: a run killed after `member add` is found by the next one.
+      record.started[add.name] = { state: "existing", members: [...present, add] };
+      specs.set(c, memberSpec(c, record.started[add.name]!));
+      await saveRecord();
+      await join_(c, helper, await ctl(helper).add(add), true);
     }
   }
-  await writeApplyRecord(options.dir, { ...record, token });
+  await saveRecord();
   // A host marked reset that held no etcd member (a worker, or a member never started): stopped and cleaned.
-  for (const gone of leaving.filter((c) => !removed.has(c))) {
-    await reset(specOf(gone), gone.transport, { events: (e) => options.events?.(outcomes.get(gone)!.nodeName, e) });
-    await rm(join(options.dir, "nodes", outcomes.get(gone)!.nodeName), { recursive: true, force: true });
-    say(`${outcomes.get(gone)!.nodeName}: reset`);
+  for (const gone of changing ? leaving.filter((c) => !removed.has(c)) : []) {
+    await resetHost(gone);
+    say(`${nameOf(gone)}: reset`);
   }
 
   for (const p of PHASES) {
     if (!inRange(p, options)) continue;
-    const hosts = active.filter((c) => rangeOf(specs.get(c)!, p.from, p.until, options).length > 0);
+    // A controller not added to etcd (out of this run's range) has no spec: it waits for a run that adds it.
+    const hosts = active.filter((c) => specs.has(c) && rangeOf(specs.get(c)!, p.from, p.until, options).length > 0);
     if (p.name === "etcd" && listed) continue; // done above, member by member
     if (hosts.length === 0) continue;
     // A running cluster changes one controller at a time, and workers in batches: the API and the workloads stay up.
-    const concurrency = !listed ? options.concurrency : p.name === "workers" ? (options.maxUnavailableWorkers ?? 1) : 1;
-    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}${listed && hosts.length > 1 ? ` (rolling, ${concurrency} at a time)` : ""}`);
-    await phase(hosts, p.name, { ...options, concurrency }, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
+    // Members brought back after none answered start together, as a new cluster's do: they need each other for quorum.
+    const policy = rolloutPolicy(p.name, p.name === "etcd" ? false : Boolean(listed) || started, limits);
+    say(`${p.name}: ${hosts.map((c) => outcomes.get(c)!.nodeName).join(", ")}${hosts.length > 1 ? ` (${policy.name})` : ""}`);
+    await phase(hosts, p.name, policy, (c) => runRange(c, specs.get(c)!, p.from, p.until), outcomes);
   }
   return [...outcomes.values()];
 }
 
 /**
- * The PKI of every node (`nodes/NAME`), the cluster's CAs once (`pki/`), and the admin's kubeconfigs
- * for this machine, pointed at the apiEndpoint or the first controller: written as one set, or not at all.
+ * Runs `work` over a phase's hosts as its rollout policy says (see rollout.ts: the only place that decides whether a
+ * failure stops the roll). Each host's outcome says what happened to it; when a host failed, the next phases do not
+ * start and the error says what was done, what was not, and how to resume.
  */
-export async function writeClusterPki(
-  options: Pick<ApplyOptions, "dir" | "cluster" | "force" | "allowNameRemoval">,
-  nodes: NodeSpec[],
-  controllerIp: string,
-  /** The cluster folder, already open: the files join its set, committed by the caller. */
-  open?: ClusterFolder,
-): Promise<void> {
-  const first = nodes.find((n) => n.clusterSteps) ?? nodes[0]!;
-  await withClusterFolder(options.dir, open, async (folder) => {
-    const cluster = await generateClusterPki({ ...first, apiServerSans: [] }, options.dir, {
-      folder,
-      force: options.force ?? false,
-      leaves: (d) => d.name === "clients/admin" || d.name === "clients/super-admin",
-    });
-    await writeComponentKubeconfigs(
-      cluster,
-      { clusterName: options.cluster.name, server: options.cluster.apiEndpoint ?? httpsUrl(controllerIp, 6443) },
-      { folder },
-    );
-    for (const spec of nodes) {
-      const pki: ClusterPki = await generateClusterPki(spec, spec.dir, {
-        folder,
-        node: { dir: spec.dir, role: spec.role, cluster },
-        allowNameRemoval: options.allowNameRemoval ?? false,
-      });
-      await writeComponentKubeconfigs(pki, spec, { folder });
-    }
-  });
-}
-
-/** Runs `work` over the hosts, `concurrency` at a time; a failing host is recorded, the others finish, and the run stops after the phase. */
 async function phase(
   hosts: HostConnection[],
-  name: string,
-  options: ApplyOptions,
+  name: PhaseName,
+  policy: RolloutPolicy,
   work: (c: HostConnection) => Promise<void>,
   outcomes: Map<HostConnection, HostOutcome>,
 ): Promise<void> {
-  const failed: string[] = [];
-  await pool(hosts, options.concurrency, async (c) => {
-    try {
-      await work(c);
-    } catch (e) {
-      outcomes.get(c)!.error = e instanceof Error ? e : new Error(String(e));
-      failed.push(outcomes.get(c)!.nodeName);
-    }
-  });
-  if (failed.length > 0) throw new PhaseError(name, failed, [...outcomes.values()]);
+  const result = await rollOut(hosts, policy, work);
+  for (const f of result.failed) outcomes.get(f.host)!.error = f.error;
+  for (const c of result.notTouched) outcomes.get(c)!.notTouched = name;
+  if (result.failed.length > 0) {
+    const names = (cs: HostConnection[]) => cs.map((c) => outcomes.get(c)!.nodeName);
+    throw new PhaseError(name, names(result.failed.map((f) => f.host)), [...outcomes.values()], names(result.done), names(result.notTouched));
+  }
 }
 
-/** A phase in which some hosts failed: the next phases did not start; each outcome says what was done. */
+/**
+ * A phase in which some hosts failed: the next phases did not start; each outcome says what was done. A rolling
+ * change names the hosts it finished before the failure and those it never touched, and resumes on the next `apply`.
+ */
 export class PhaseError extends DkError {
   constructor(
     readonly phase: string,
     readonly failed: string[],
     readonly outcomes: HostOutcome[],
+    readonly done: string[] = [],
+    readonly notTouched: string[] = [],
   ) {
     const first = outcomes.find((o) => o.error)?.error?.message.split("\n")[0] ?? "";
-    super(`${phase}: failed on ${failed.join(", ")}: ${first}`, "PHASE", { hint: "fix what it says and apply again: what is done is kept" });
+    const rest = [done.length > 0 ? `done on ${done.join(", ")}` : "", notTouched.length > 0 ? `stopped there: ${notTouched.join(", ")} not touched` : ""];
+    super(
+      `${phase}: failed on ${failed.join(", ")}: ${first}${rest
+        .filter(Boolean)
+        .map((r) => `; ${r}`)
+        .join("")}`,
+      "PHASE",
+      {
+        hint:
+          notTouched.length > 0
+            ? `fix ${failed.join(", ")}, then run \`apply\` again: what is done is kept, and the roll goes on from there`
+            : "fix what it says and apply again: what is done is kept",
+      },
+    );
   }
 }
 
@@ -324,30 +366,6 @@ export async function gatherFacts(c: HostConnection): Promise<Facts> {
   const nodeIPs = chooseNodeIPs(await nodeAddresses(c.transport), c.host.nodeIPs, isIP(c.host.ssh.address) ? c.host.ssh.address : undefined, c.transport.host);
   return { nodeName, nodeIPs };
 }
-
-/** The first controller whose etcd member answers, with the member list it gives. */
-async function firstAnswer(
-  hosts: HostConnection[],
-  ask: (c: HostConnection) => Promise<ListedMember[] | undefined>,
-): Promise<{ via: HostConnection; members: ListedMember[] } | undefined> {
-  for (const c of hosts) {
-    const members = await ask(c);
-    if (members) return { via: c, members };
-  }
-  return undefined;
-}
-
-async function waitHealthy(c: HostConnection, members: number): Promise<void> {
-  const control = new EtcdControl(c.transport, c.host.remoteRoot);
-  for (let i = 0; i < 60; i++) {
-    const health = await control.health();
-    if (health.size >= members && [...health.values()].every(Boolean)) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new DkError(`etcd did not report ${members} healthy members within a minute`, "QUORUM");
-}
-
-const peerIp = (m: ListedMember) => new URL(m.peerUrls[0]!).hostname.replace(/^\[|\]$/g, "");
 
 function inRange(p: { from: string; until: string }, o: { from?: string; until?: string }): boolean {
   const i = (id: string) => STEPS.findIndex((s) => s.id === id);

@@ -7,8 +7,8 @@ import { type Transport, exec } from "./transport/transport.js";
 
 /** A membership change that would cost etcd its quorum (or that etcd can't make now): refused before anything is touched. */
 export class QuorumError extends DkError {
-  constructor(message: string) {
-    super(message, "QUORUM", { hint: "change one member at a time, each after the cluster is healthy (etcd's runtime reconfiguration guide)" });
+  constructor(message: string, hint = "change one member at a time, each after the cluster is healthy (etcd's runtime reconfiguration guide)") {
+    super(message, "QUORUM", { hint });
   }
 }
 
@@ -67,17 +67,37 @@ export class EtcdControl {
   }
 
   /**
-   * `member add NAME --peer-urls=URL`. etcd refuses a change until every member has been connected for a few
-   * seconds ("unhealthy cluster", its strict reconfiguration check): a member just restarted makes it wait.
+   * `member add NAME --peer-urls=URL --learner`: the new member joins as a learner, which does not count towards
+   * quorum until {@link promote} (so a 1 -> 2 change never leaves the cluster waiting on a member that has not
+   * started). etcd refuses a change until every member has been connected for a few seconds ("unhealthy cluster",
+   * its strict reconfiguration check): a member just restarted makes it wait. Returns the new member's ID.
    */
-  async add(member: EtcdMember): Promise<void> {
-    const add = this.etcdctl("member", "add", member.name, `--peer-urls=${httpsUrl(member.ip, 2380)}`);
+  async add(member: EtcdMember): Promise<string> {
+    const add = this.etcdctl("member", "add", member.name, `--peer-urls=${httpsUrl(member.ip, 2380)}`, "--learner");
     let r = await this.t.run(add);
     for (let i = 0; i < 30 && r.exitCode !== 0 && /unhealthy cluster/.test(r.stderr); i++) {
       await new Promise((res) => setTimeout(res, 1000));
       r = await this.t.run(add);
     }
     if (r.exitCode !== 0) throw new RemoteCommandError(add.text, r.exitCode, r.signal, r.stdout, r.stderr, this.t.host);
+    const id = /Member ([0-9a-f]+) added/.exec(r.stdout)?.[1];
+    if (!id) throw new DkError(`${this.t.host}: etcdctl member add said no member ID: ${r.stdout.trim().split("\n")[0]}`, "REMOTE");
+    return id;
+  }
+
+  /**
+   * `member promote ID`, once the learner has caught up with the leader: etcd refuses before ("in sync with leader"),
+   * so it is asked again every second, up to `seconds`, or until `stop()` says the learner's start failed.
+   */
+  async promote(id: string, seconds = 90, stop: () => boolean = () => false): Promise<void> {
+    const promote = this.etcdctl("member", "promote", id);
+    for (let i = 0; ; i++) {
+      const r = await this.t.run(promote);
+      if (r.exitCode === 0) return;
+      if (i >= seconds || stop() || !/in sync with leader|not ready|unhealthy cluster|timed out|deadline/i.test(r.stderr))
+        throw new RemoteCommandError(promote.text, r.exitCode, r.signal, r.stdout, r.stderr, this.t.host);
+      await new Promise((res) => setTimeout(res, 1000));
+    }
   }
 
   /** `member remove ID`. */
@@ -88,18 +108,24 @@ export class EtcdControl {
 
 /** What the cluster file wants of etcd against what its members say. */
 export interface MembershipPlan {
-  /** Controllers of the file not yet members, added one at a time. */
+  /** Controllers of the file not yet members, added one at a time (as learners, then promoted). */
   add: EtcdMember[];
+  /**
+   * Controllers of the file added to etcd but never started (a failed start, a run killed after `member add`): found
+   * by their peer URL (an unstarted member has no name yet), started by this run and promoted if they are learners.
+   */
+  pending: { member: EtcdMember; listed: ListedMember }[];
   /** Members whose host is marked `reset: true`, removed one at a time (first, before any add). */
   remove: ListedMember[];
-  /** Members that no host of the file names: reported, left alone. */
+  /** Members that no host of the file names: reported, left alone (they still count against quorum). */
   unknown: ListedMember[];
 }
 
 /**
  * Compares the controllers the file wants with the member list, and refuses a change that would cost
  * quorum before anything is touched: more removals than the cluster tolerates failures, a removal while
- * another member is unhealthy, or any change while quorum is already gone.
+ * another member is unhealthy, or any change while quorum is already gone. Learners do not vote: they count
+ * neither in the quorum nor as healthy voters.
  */
 export function planMembership(
   wanted: readonly EtcdMember[],
@@ -107,27 +133,36 @@ export function planMembership(
   listed: readonly ListedMember[],
   health: ReadonlyMap<string, boolean>,
 ): MembershipPlan {
-  const names = new Set(listed.map((m) => m.name));
-  const remove = listed.filter((m) => resetNames.includes(m.name));
-  const add = wanted.filter((w) => !names.has(w.name));
-  const unknown = listed.filter((m) => !resetNames.includes(m.name) && !wanted.some((w) => w.name === m.name));
-  const n = listed.length;
+  const names = new Set(listed.filter((m) => m.name !== "").map((m) => m.name));
+  const pending = wanted.flatMap((w) => {
+    const found = listed.find((m) => !m.started && m.peerUrls.includes(httpsUrl(w.ip, 2380)));
+    return !names.has(w.name) && found ? [{ member: w, listed: found }] : [];
+  });
+  const remove = listed.filter((m) => m.name !== "" && resetNames.includes(m.name));
+  const add = wanted.filter((w) => !names.has(w.name) && !pending.some((p) => p.member === w));
+  const unknown = listed.filter((m) => !resetNames.includes(m.name) && !wanted.some((w) => w.name === m.name) && !pending.some((p) => p.listed === m));
+  const voters = listed.filter((m) => !m.learner);
+  const n = voters.length;
   const healthyOf = (m: ListedMember) => m.clientUrls.some((u) => health.get(u) === true);
-  const healthy = listed.filter(healthyOf).length;
+  const healthy = voters.filter(healthyOf).length;
   const quorum = Math.floor(n / 2) + 1;
-  if ((add.length > 0 || remove.length > 0) && healthy < quorum)
+  if ((add.length > 0 || remove.length > 0 || pending.length > 0) && healthy < quorum)
     throw new QuorumError(`etcd has ${healthy} healthy member(s) of ${n}, under its quorum of ${quorum}: no membership change can be made now`);
   if (remove.length > 0) {
     const tolerated = Math.floor((n - 1) / 2);
-    if (remove.length > tolerated)
+    const voting = remove.filter((m) => !m.learner);
+    if (voting.length > tolerated)
       throw new QuorumError(
-        `removing ${remove.map((m) => m.name).join(" and ")} at once would take etcd from ${n} members to ${n - remove.length}, more than the ${tolerated} it can lose: remove one, apply, then the next`,
+        `removing ${remove.map((m) => m.name).join(" and ")} at once would take etcd from ${n} members to ${n - voting.length}, more than the ${tolerated} it can lose: remove one, apply, then the next`,
       );
-    const sick = listed.filter((m) => !remove.includes(m) && !healthyOf(m));
+    const sick = voters.filter((m) => !remove.includes(m) && !healthyOf(m) && !pending.some((p) => p.listed === m));
     if (sick.length > 0)
       throw new QuorumError(
         `cannot remove ${remove.map((m) => m.name).join(", ")} while ${sick.map((m) => m.name || m.id).join(", ")} is unhealthy: the cluster would be left without quorum`,
       );
   }
-  return { add, remove, unknown };
+  return { add, pending, remove, unknown };
 }
+
+/** A member's peer IP, from its first peer URL. */
+export const peerIp = (m: ListedMember): string => new URL(m.peerUrls[0]!).hostname.replace(/^\[|\]$/g, "");

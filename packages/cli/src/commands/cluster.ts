@@ -5,10 +5,12 @@ import { resolve } from "node:path";
 import { DkError, InputError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
+  type ClusterHost,
   EXAMPLE_CLUSTER_FILE,
   type HostConnection,
   type RunEvent,
   PhaseError,
+  SshError,
   type Transport,
   type Versions,
   type ClusterNode,
@@ -29,6 +31,8 @@ import {
   parseClusterFile,
   plan,
   readApplyRecord,
+  type ApplyRecord,
+  membershipComments,
   renderScript,
   resolveVersions,
 } from "@dk-bootstrap/orchestrator";
@@ -58,8 +62,10 @@ export interface ApplyFlags extends ClusterCommandFlags {
   until?: string;
   dryRun?: boolean;
   concurrency: string;
+  maxUnavailableWorkers?: string;
   force?: boolean;
   allowNameRemoval?: boolean;
+  forgetUnreachable?: boolean;
 }
 
 /** Reads and checks the cluster file; the command line's flags win over it. */
@@ -99,8 +105,12 @@ export async function versionsFor(cluster: ClusterFile, dir: string, force = fal
 
 const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p));
 
-/** Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all. */
-export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
+/**
+ * Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all.
+ * With `unreachable` (apply's `--forget-unreachable`), a host marked `reset: true` that cannot be reached (no answer,
+ * no route: not a refused key) goes there instead of failing the run: a dead controller, removed through a healthy member.
+ */
+export async function connectAll(cluster: ClusterFile, o: ApplyFlags, unreachable?: ClusterHost[]): Promise<HostConnection[]> {
   const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
   const attempts = await Promise.allSettled(
     cluster.hosts.map(async (host) => {
@@ -126,18 +136,32 @@ export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<H
       }
     }),
   );
+  const dead = (a: PromiseSettledResult<unknown>, i: number) =>
+    unreachable !== undefined &&
+    cluster.hosts[i]!.reset &&
+    a.status === "rejected" &&
+    a.reason instanceof SshError &&
+    ["client-socket", "client-timeout"].includes(a.reason.level);
   const failed = attempts.flatMap((a, i) =>
-    a.status === "rejected" ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
+    a.status === "rejected" && !dead(a, i) ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
   );
+  const deadReset = cluster.hosts.filter((h, i) => h.reset && attempts[i]!.status === "rejected").map((h) => h.ssh.address);
   if (failed.length > 0) {
     await Promise.all(attempts.map((a) => (a.status === "fulfilled" ? a.value.transport.close() : undefined)));
-    throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH");
+    throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH", {
+      ...(deadReset.length > 0
+        ? {
+            hint: `a host marked reset: true that is gone for good (${deadReset.join(", ")}): \`apply --forget-unreachable\` removes its member through a healthy one`,
+          }
+        : {}),
+    });
   }
-  return attempts.map((a) => (a as PromiseFulfilledResult<HostConnection>).value);
+  attempts.forEach((a, i) => dead(a, i) && unreachable!.push(cluster.hosts[i]!));
+  return attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
 }
 
-/** `--dry-run`: one script per host, as a real run would send it, each under `# host: NAME`. */
-async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): Promise<string> {
+/** `--dry-run`: the membership plan as comments, then one script per host, as a real run would send it, each under `# host: NAME`. */
+async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags, record: ApplyRecord): Promise<string> {
   const active = cluster.hosts.filter((h) => !h.reset);
   // Nothing is asked of the hosts: a name or address the file leaves out is shown as the run would guess it.
   const factsOf = (h: (typeof active)[number]) => ({
@@ -148,6 +172,16 @@ async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): 
   const members = controllers.map((h) => ({ name: factsOf(h).nodeName, ip: factsOf(h).nodeIPs[0] ?? h.ssh.address }));
   const controllerIp = members[0]!.ip;
   const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+  const etcdInRange = plan(range).some((s) => s.id === "etcd");
+  // A host without nodeName is known to the record by its address (every member's flags list each member's IP).
+  const recorded = Object.values(record.started).flatMap((s) => s.members);
+  const nameOf = (h: (typeof active)[number]) =>
+    h.nodeName ?? recorded.find((m) => m.ip === h.ssh.address || h.nodeIPs.includes(m.ip))?.name ?? factsOf(h).nodeName;
+  const membership = membershipComments(
+    cluster.hosts.map((h) => ({ name: nameOf(h), role: h.role, reset: h.reset })),
+    record,
+    etcdInRange,
+  );
   const scripts = active.map(async (h) => {
     const planned = hostSpec(cluster, h, factsOf(h), {
       dir: resolve(o.dir),
@@ -163,7 +197,7 @@ async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): 
     ];
     return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
   });
-  return (await Promise.all(scripts)).join("\n");
+  return `${membership}${(await Promise.all(scripts)).join("\n")}`;
 }
 
 /** `--concurrency`: how many hosts a phase works on at once. */
@@ -172,6 +206,14 @@ export function concurrencyOf(o: ApplyFlags): number {
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new InputError("must be a whole number of hosts, 1 or more", { field: "--concurrency", value: o.concurrency });
   return concurrency;
+}
+
+/** `--max-unavailable-workers`: how many workers of a running cluster change at once (1 when not given). */
+export function maxUnavailableWorkersOf(o: ApplyFlags): number {
+  const n = Number(o.maxUnavailableWorkers ?? "1");
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError("must be a whole number of workers, 1 or more", { field: "--max-unavailable-workers", value: o.maxUnavailableWorkers });
+  return n;
 }
 
 /**
@@ -190,7 +232,9 @@ export async function withHostOutputs<T>(
   } catch (e) {
     if (e instanceof PhaseError)
       for (const r of e.outcomes)
-        process.stderr.write(`[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : `${r.done.length} step(s) run`}\n`);
+        process.stderr.write(
+          `[${r.nodeName}] ${r.error ? `failed: ${r.error.message.split("\n")[0]}` : r.notTouched ? `not touched (the ${r.notTouched} roll stopped before it)` : `${r.done.length} step(s) run`}\n`,
+        );
     throw e;
   } finally {
     for (const x of outputs.values()) await x.close();
@@ -306,31 +350,40 @@ export function registerCluster(program: Command): void {
     .option("--checksums <file>", "with a mirror: trusted SHA-256 per upstream URL, `SHA256  URL` lines (over the file's checksums)")
     .option("--allow-http-mirror", "accept an http:// mirror: the files are still checked, but anyone on the path sees and can withhold them")
     .option("--concurrency <n>", "how many hosts work at once", "10")
+    .option("--max-unavailable-workers <n>", "how many workers of a running cluster change at once (the roll stops after a failed batch)", "1")
     .option("--dry-run", "connect to nothing: print each host's script, under `# host: NAME`")
     .option("--force", "allow a downgrade within a patch release (never CAs or keys: those are kept)")
     .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has")
+    .option(
+      "--forget-unreachable",
+      "remove the etcd member of a host marked reset: true that cannot be reached, through a healthy member (its files stay on it)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  dk-bootstrap init > cluster.yaml\n  dk-bootstrap apply -f cluster.yaml --until etcd\n  dk-bootstrap apply -f cluster.yaml --dry-run",
     )
     .action(async (o: ApplyFlags) => {
       const concurrency = concurrencyOf(o);
+      const maxUnavailableWorkers = maxUnavailableWorkersOf(o);
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
       const versions = await versionsFor(cluster, dir, o.force ?? false);
       if (o.dryRun) {
-        process.stdout.write(await dryRun(cluster, versions, o));
+        process.stdout.write(await dryRun(cluster, versions, o, await readApplyRecord(dir)));
         return;
       }
       // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.
-      const conns = await connectAll(cluster, o);
+      const unreachable: ClusterHost[] = [];
+      const conns = await connectAll(cluster, o, o.forgetUnreachable ? unreachable : undefined);
       await withHostOutputs(conns, o, async (events) => {
         const outcomes = await applyCluster(conns, {
+          ...(unreachable.length > 0 ? { unreachable } : {}),
           dir,
           cluster,
           versions,
           concurrency,
+          maxUnavailableWorkers,
           ...(o.from ? { from: o.from } : {}),
           ...(o.until ? { until: o.until } : {}),
           ...(o.allowNameRemoval ? { allowNameRemoval: true } : {}),
