@@ -14,10 +14,10 @@ import {
   renewCertificates,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
-import { refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
-import { applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
+import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -81,6 +81,17 @@ export function printActions(actions: PkiAction[], dir: string, spec?: ClusterSp
   process.stdout.write(`[certs] ${dir}: ${count("made")} made, ${count("kept")} kept, ${count("renewed")} renewed\n`);
 }
 
+/** The kubeconfig settings the folder was made with, from its saved settings (undefined when it saved none). */
+function savedKubeconfigSpec(saved: Saved): KubeconfigSpec | undefined {
+  if (![...saved.keys()].some((k) => ["--cluster-name", "--server", "--context-name"].includes(k))) return undefined;
+  const get = (flag: string) => saved.get(flag) as string | undefined;
+  try {
+    return kubeconfigSpecFromFlags({ clusterName: get("--cluster-name"), server: get("--server"), contextName: get("--context-name") });
+  } catch {
+    return undefined;
+  }
+}
+
 /** `dk-bootstrap certs` and its subcommands. */
 export function registerCerts(program: Command): void {
   const certs = addClusterOptions(program.command("certs"))
@@ -121,16 +132,20 @@ export function registerCerts(program: Command): void {
       const changes = applySavedSettings(cmd, saved);
       // Checked before a change is said: a flag refused is one line, not a change announced and then not made.
       const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
+      // What the kubeconfigs were made with: a file nobody edited follows a changed --server, an edited one keeps its own.
+      const previous = savedKubeconfigSpec(saved) ?? kubeconfigs;
       for (const c of changes) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
         const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder }) };
+        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous }) };
       });
       printActions(pki.actions, dir, spec);
       for (const k of files) {
-        process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
+        process.stdout.write(
+          `[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file${k.note ? ` (${k.note})` : ""}\n`,
+        );
       }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
     });

@@ -209,9 +209,11 @@ async function prepareOn(
     folder = await openClusterFolder(spec.dir);
     await stageSavedSettings(folder, settingsToSave(cmd, settings.saved), settings.text);
     const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-    await writeComponentKubeconfigs(pki, spec, { folder });
+    const kubeconfigs = await writeComponentKubeconfigs(pki, spec, { folder });
     await folder.commit();
     if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
+    // An edited kubeconfig kept (or backed up) is said, never done silently.
+    for (const k of kubeconfigs) if (k.note) process.stdout.write(`[kubeconfig] "${k.file}": ${k.note}\n`);
     return { spec, folder };
   } catch (e) {
     await folder?.release();
