@@ -167,10 +167,15 @@ export function registerCerts(program: Command): void {
 
   addDirOption(certs.command("renew <name>"))
     .description("re-issue a certificate (or all) with a new key, keeping its identity and SANs; CAs are never renewed")
-    .option("--validity <duration>", "validity of the renewed certificates", "8760h")
+    .option("--validity <duration>", "validity of the renewed certificates (default: the folder's saved --validity, else 8760h)")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
-    .action(async (name: string, o: { dir: string; validity: string }) => {
-      const validityMs = parseDuration(o.validity, { field: "--validity" });
+    .action(async (name: string, o: { dir: string; validity?: string }) => {
+      // The folder's saved validity is what its certificates were made with: a renewal keeps it unless told otherwise.
+      const saved = (await readSavedSettings(resolve(o.dir))).saved.get("--validity") as string | undefined;
+      const validity = o.validity ?? saved ?? "8760h";
+      if (o.validity !== undefined && saved !== undefined && o.validity !== saved)
+        process.stderr.write(`[renew] --validity ${o.validity} overrides the folder's saved ${saved} for this renewal\n`);
+      const validityMs = parseDuration(validity, { field: "--validity" });
       // The renewed certificates and the kubeconfigs that embed them: one set, written all or none. In the folder of a
       // cluster of several (apply), every node's folder too, signed by the cluster's CAs.
       const { results, files } = await withClusterFolder(
