@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { DkError, InputError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
@@ -91,8 +92,21 @@ const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.sli
 
 /** Every host's connection, opened and checked (host key, sudo) before any host is changed; one failure closes them all. */
 export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<HostConnection[]> {
+  const attempts = await connectEach(cluster, o);
+  const failed = attempts.flatMap((a, i) =>
+    a.status === "rejected" ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
+  );
+  if (failed.length > 0) {
+    await Promise.all(attempts.map((a) => (a.status === "fulfilled" ? a.value.transport.close() : undefined)));
+    throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH");
+  }
+  return attempts.map((a) => (a as PromiseFulfilledResult<HostConnection>).value);
+}
+
+/** Each host's connection attempt, in the file's order: what looks (status, logs) goes on with the hosts that answer. */
+async function connectEach(cluster: ClusterFile, o: ApplyFlags): Promise<PromiseSettledResult<HostConnection>[]> {
   const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
-  const attempts = await Promise.allSettled(
+  return Promise.allSettled(
     cluster.hosts.map(async (host) => {
       const target = `${host.ssh.user ? `${host.ssh.user}@` : ""}${host.ssh.address.includes(":") ? `[${host.ssh.address}]` : host.ssh.address}`;
       const identity = o.identity ?? (host.ssh.keyPath ? expandHome(host.ssh.keyPath) : undefined);
@@ -116,14 +130,6 @@ export async function connectAll(cluster: ClusterFile, o: ApplyFlags): Promise<H
       }
     }),
   );
-  const failed = attempts.flatMap((a, i) =>
-    a.status === "rejected" ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
-  );
-  if (failed.length > 0) {
-    await Promise.all(attempts.map((a) => (a.status === "fulfilled" ? a.value.transport.close() : undefined)));
-    throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH");
-  }
-  return attempts.map((a) => (a as PromiseFulfilledResult<HostConnection>).value);
 }
 
 /** `--dry-run`: one script per host, as a real run would send it, each under `# host: NAME`. */
@@ -187,30 +193,87 @@ export async function withHostOutputs<T>(
   }
 }
 
-/** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
-export async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
+/** A host of the file that did not answer, and why (the first line of the connection's error). */
+export interface UnreachableHost {
+  node: ClusterNode;
+  reason: string;
+}
+
+/**
+ * The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection
+ * closes. Every host must answer, unless `partial` (what only looks: status, logs): then `use` gets the hosts that
+ * answered and, apart, those that did not (their transports are never used).
+ */
+export async function withCluster<T>(
+  o: ClusterCommandFlags,
+  use: (nodes: ClusterNode[], unreachable: UnreachableHost[]) => Promise<T>,
+  options: { partial?: boolean } = {},
+): Promise<T> {
   const flags: ApplyFlags = { ...o, concurrency: "10" };
   const cluster = await readCluster(flags);
   const dir = resolve(o.dir);
   const versions = await versionsFor(cluster, dir);
-  const conns = await connectAll(cluster, flags);
-  try {
-    return await use(await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }));
-  } finally {
-    await Promise.all(conns.map((c) => c.transport.close()));
+  if (!options.partial) {
+    const conns = await connectAll(cluster, flags);
+    try {
+      return await use(await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }), []);
+    } finally {
+      await Promise.all(conns.map((c) => c.transport.close()));
+    }
   }
+  const attempts = await connectEach(cluster, flags);
+  const conns = attempts.map((a, i) =>
+    a.status === "fulfilled" ? a.value : { host: cluster.hosts[i]!, transport: notConnected(cluster.hosts[i]!.ssh.address) },
+  );
+  const down = new Set(conns.filter((_, i) => attempts[i]!.status === "rejected"));
+  try {
+    const nodes = await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }, down);
+    const reason = (i: number) => ((attempts[i] as PromiseRejectedResult).reason as Error).message.split("\n")[0]!;
+    return await use(
+      nodes.filter((n) => !down.has(n.conn)),
+      nodes.flatMap((n, i) => (down.has(n.conn) ? [{ node: n, reason: reason(i) }] : [])),
+    );
+  } finally {
+    await Promise.all(conns.filter((c) => !down.has(c)).map((c) => c.transport.close()));
+  }
+}
+
+/** The transport of a host that did not answer: never used, and says so if it ever is. */
+function notConnected(host: string): Transport {
+  const fail = () => Promise.reject(new DkError(`${host} did not answer`, "SSH"));
+  return { host, run: fail, close: () => Promise.resolve() };
 }
 
 /** `status -f cluster.yaml`: every host's steps, etcd's members and their health, and each node's certificates' expiry. */
 export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
-  return withCluster(o, async (nodes) => {
+  return withCluster(
+    o,
+    async (nodes, unreachable) => {
+      // Status is what one runs with a node down: the hosts that answered are shown, then the run fails naming the others.
+      await printClusterStatus(o, nodes, unreachable);
+      if (unreachable.length > 0)
+        throw new DkError(
+          `${unreachable.length} of ${nodes.length + unreachable.length} hosts did not answer: ${unreachable.map((u) => u.node.spec.nodeName).join(", ")}`,
+          "SSH",
+        );
+    },
+    { partial: true },
+  );
+}
+
+/** The status of the hosts that answered, and etcd's members as one of them reports them. */
+async function printClusterStatus(o: ClusterCommandFlags, nodes: ClusterNode[], unreachable: UnreachableHost[]): Promise<void> {
+  // (A block: the body kept its place and indentation when it moved out of clusterStatusCommand.)
+  {
     const { hosts, members, health } = await clusterStatus(nodes, 10);
     const yn = (b: boolean) => (b ? "yes" : "no");
     const rotation = await withClusterFolder(resolve(o.dir), undefined, readRotation, { readOnly: true });
     if (rotation && rotationInProgress(rotation)) process.stdout.write(`rotation: ${describeRotation(rotation)}\n`);
     for (const { node, steps } of hosts) {
       process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
-      if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
+      // It answered: "unreachable" would send the user after the network, when the host was only never applied.
+      if (!existsSync(join(node.spec.dir, "pki")) || (!(steps instanceof Error) && steps.every((r) => !r.done))) process.stdout.write("not applied yet\n");
+      else if (steps instanceof Error) process.stdout.write(`could not read its steps: ${steps.message.split("\n")[0]}\n`);
       else {
         process.stdout.write(
           table(
@@ -232,6 +295,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
         );
       }
     }
+    for (const u of unreachable)
+      process.stdout.write(`\n== ${u.node.spec.nodeName} (${u.node.spec.role}, ${u.node.conn.host.ssh.address})\nunreachable: ${u.reason}\n`);
     process.stdout.write("\n== etcd\n");
     if (!members) process.stdout.write("no member answers\n");
     else
@@ -247,7 +312,7 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
           ]),
         ),
       );
-  });
+  }
 }
 
 /** `reset -f cluster.yaml`: every host, workers first. */
@@ -267,11 +332,20 @@ export function clusterResetCommand(o: ClusterCommandFlags): Promise<void> {
 
 /** `logs --file cluster.yaml HOST COMPONENT`: HOST is a node name or an address of the file. */
 export function clusterLogsCommand(o: ClusterCommandFlags, host: string, component: string, options: { follow: boolean; lines: number }): Promise<void> {
-  return withCluster(o, async (nodes) => {
-    const node = nodes.find((n) => n.spec.nodeName === host || n.conn.host.ssh.address === host);
-    if (!node) throw new InputError(`no such host in ${o.file}; hosts: ${nodes.map((n) => n.spec.nodeName).join(", ")}`, { field: "HOST", value: host });
-    await componentLogs(node.spec, node.conn.transport, component, { ...options, onLine: (line) => process.stdout.write(`${line}\n`) });
-  });
+  // Only the host named must answer: a log is what one reads when another node is down.
+  return withCluster(
+    o,
+    async (nodes, unreachable) => {
+      const named = (n: ClusterNode) => n.spec.nodeName === host || n.conn.host.ssh.address === host;
+      const down = unreachable.find((u) => named(u.node));
+      if (down) throw new DkError(`${host} did not answer: ${down.reason}`, "SSH");
+      const node = nodes.find(named);
+      const all = [...nodes, ...unreachable.map((u) => u.node)];
+      if (!node) throw new InputError(`no such host in ${o.file}; hosts: ${all.map((n) => n.spec.nodeName).join(", ")}`, { field: "HOST", value: host });
+      await componentLogs(node.spec, node.conn.transport, component, { ...options, onLine: (line) => process.stdout.write(`${line}\n`) });
+    },
+    { partial: true },
+  );
 }
 
 /** `dk-bootstrap apply` and `dk-bootstrap init`. */
