@@ -41,6 +41,8 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
     // An option belongs to the command it follows: `certs renew --dir X` is renew's, not certs'.
     .enablePositionalOptions()
     .hook("preAction", async (_program, action) => (await import("./inherited-options.js")).handOverParentOptions(action))
+    // Then the cluster folder: `~` expanded, beside the -f file by default, a PKI folder refused.
+    .hook("preAction", async (_program, action) => (await import("./cluster-dir.js")).checkClusterDir(action))
     .exitOverride();
   const group = command === undefined ? undefined : GROUP_OF[command];
   // `--version` needs no command; the full help (and an unknown command's suggestions) need them all.
