@@ -34,7 +34,7 @@ import {
 import type { Command } from "commander";
 import { readStdin } from "../io.js";
 import { RunOutput } from "../render/output.js";
-import { addOutputOptions, addRangeOptions, connect } from "./node.js";
+import { addOutputOptions, addRangeOptions, connect, offlineVersionsNote } from "./node.js";
 
 /** What the whole-cluster forms of status, reset and logs take. */
 export interface ClusterCommandFlags {
@@ -76,13 +76,13 @@ export async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
  * The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now.
  * A change from what the cluster runs must follow the version-skew policy (checked before anything connects).
  */
-export async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
+export async function versionsFor(cluster: ClusterFile, dir: string, force = false, online = true): Promise<Versions> {
   const v = cluster.versions;
   const record = await readApplyRecord(dir);
   if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
   const wanted = await resolveVersions(
     { kubernetes: v.kubernetes, etcd: v.etcd, containerd: v.containerd, runc: v.runc, cni: v.cniPlugins, helm: v.helm },
-    { online: true, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
+    { online, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
   );
   if (record.versions) checkUpgrade(record.versions, wanted, force);
   return wanted;
@@ -133,7 +133,7 @@ async function connectEach(cluster: ClusterFile, o: ApplyFlags): Promise<Promise
 }
 
 /** `--dry-run`: one script per host, as a real run would send it, each under `# host: NAME`. */
-function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string {
+function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags, versionsNote?: string): string {
   const active = cluster.hosts.filter((h) => !h.reset);
   // Nothing is asked of the hosts: a name or address the file leaves out is shown as the run would guess it.
   const factsOf = (h: (typeof active)[number]) => ({
@@ -154,6 +154,7 @@ function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags): string
         etcdCluster: { members, state: "new", token: `${cluster.name}-TOKEN` },
       });
       const notes = [
+        ...(versionsNote ? [versionsNote] : []),
         `role: ${h.role}; reaches the API at ${spec.role === "worker" ? spec.server : httpsUrl("127.0.0.1", 6443)}; node IPs: ${spec.nodeIPs.join(", ") || "detected on the node"}`,
       ];
       return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
@@ -379,9 +380,12 @@ export function registerCluster(program: Command): void {
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
-      const versions = await versionsFor(cluster, dir, o.force ?? false);
+      // A dry run connects to nothing, dl.k8s.io included: the table's patch, said in each host's head.
+      const versions = await versionsFor(cluster, dir, o.force ?? false, !o.dryRun);
       if (o.dryRun) {
-        process.stdout.write(dryRun(cluster, versions, o));
+        // Versions the last apply recorded were not resolved now: no note about the table then.
+        const recorded = (await readApplyRecord(dir)).versions && Object.values(cluster.versions).every((v) => v === undefined);
+        process.stdout.write(dryRun(cluster, versions, o, recorded ? undefined : offlineVersionsNote(cluster.versions.kubernetes, versions.kubernetes)));
         return;
       }
       // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.
