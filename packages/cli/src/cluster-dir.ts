@@ -28,7 +28,8 @@ export function checkClusterDir(action: Command): void {
     action.setOptionValueWithSource("dir", dir, "cli");
   }
   const file = action.getOptionValue("file") as unknown;
-  if (!given && typeof file === "string" && file !== "") {
+  // A file inside a cluster folder is that folder's own settings file: its reader names it (kind ClusterSettings).
+  if (!given && typeof file === "string" && file !== "" && !isClusterFolder(dirname(resolve(file)))) {
     const beside = join(dirname(resolve(file)), "cluster");
     const here = resolve(dir);
     if (beside !== here && !isClusterFolder(beside) && isClusterFolder(here))

@@ -19,7 +19,8 @@ import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
+const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((x) => x.trim())];
 
 export { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags };
 
@@ -37,7 +38,7 @@ export function addDirOption(cmd: Command): Command {
 export function addIdentityOptions(cmd: Command): Command {
   return cmd
     .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
-    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
+    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable, or comma-separated)", collectList)
     .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
     .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
     .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes");
