@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ClusterSpec,
+  DkError,
   InputError,
   type PkiAction,
   type RenewResult,
@@ -17,6 +18,7 @@ import {
 import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
+import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 /** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
@@ -154,16 +156,30 @@ export function registerCerts(program: Command): void {
   addDirOption(certs.command("check-expiration"))
     .description("when each certificate of the cluster folder expires (kubeadm's table, or JSON)")
     .option("-o, --output <format>", "text or json", "text")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json")
-    .action(async (o: { dir: string; output: string }) => {
+    .option("--fail-within <duration>", "exit 1 when a certificate has expired or expires within this time (e.g. 720h), for scripts")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json\n  dk-bootstrap certs check-expiration --fail-within 720h || echo 'renew soon'",
+    )
+    .action(async (o: { dir: string; output: string; failWithin?: string }) => {
+      if (!["text", "json"].includes(o.output)) throw new InputError("must be text or json", { field: "--output", value: o.output });
+      const within = o.failWithin === undefined ? undefined : parseDuration(o.failWithin, { field: "--fail-within" });
       // Read-only, but it first finishes (or undoes) what an interrupted run left.
       const folder = await openClusterFolder(resolve(o.dir), { readOnly: true });
       const report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
       if (report.authorities.every((r) => r.missing))
         throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+      // kubeadm's table lists the kubeconfigs too: what a client presents is the certificate embedded there.
+      const ca = report.authorities.find((r) => r.name === "ca");
+      report.certificates.push(...(await kubeconfigExpiryRows(resolve(o.dir), ca?.externallyManaged ?? false)));
       if (o.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else if (o.output === "text") process.stdout.write(formatExpirationTables(report));
-      else throw new InputError("must be text or json", { field: "--output", value: o.output });
+      else process.stdout.write(formatExpirationTables(report));
+      if (within === undefined) return;
+      const soon = [...report.certificates, ...report.authorities].filter((r) => !r.missing && r.residualMs! < within);
+      if (soon.length > 0)
+        throw new DkError(`${soon.length} certificate(s) expired or expire within ${o.failWithin}: ${soon.map((r) => r.name).join(", ")}`, "EXPIRING", {
+          hint: "dk-bootstrap certs renew NAME (or all); a CA: dk-bootstrap certs rotate-ca",
+        });
     });
 
   addDirOption(certs.command("renew <name>"))
