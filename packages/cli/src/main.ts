@@ -50,6 +50,18 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
   // `--version` needs no command; the full help (and an unknown command's suggestions) need them all.
   const wanted = group ? [group] : versionOnly ? [] : (Object.keys(GROUPS) as (keyof typeof GROUPS)[]);
   for (const g of wanted) (await GROUPS[g]())(program);
+  program
+    .command("version")
+    .description("print dk-bootstrap's version (as --version)")
+    .action(() => {
+      process.stdout.write(`${version}\n`);
+    });
+  program
+    .command("completion <shell>")
+    .description("print a shell completion script: bash, zsh or fish (source <(dk-bootstrap completion bash))")
+    .action(async (shell: string) => {
+      process.stdout.write((await import("./completion.js")).completionScript(program, shell));
+    });
   for (const c of GO_COMMANDS) {
     // Listed for help only: they are parsed with Go's flag rules, outside commander (see main()).
     program.command(c.name).summary(c.summary).description(`${c.summary}\n\nUsage:\n  ${c.usage}`).allowUnknownOption().allowExcessArguments();

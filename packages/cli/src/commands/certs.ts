@@ -112,6 +112,11 @@ export function registerCerts(program: Command): void {
     // `certs check` must name its subcommands rather than say "too many arguments".
     .allowExcessArguments()
     .action(async (o: CertsOptions, cmd: Command) => {
+      // `certs help renew`, as `kubeadm certs renew --help` or git's `help` reads.
+      if (cmd.args[0] === "help") {
+        const sub = cmd.args[1] === undefined ? cmd : cmd.commands.find((c) => c.name() === cmd.args[1]);
+        if (sub) return void sub.outputHelp();
+      }
       if (cmd.args.length > 0) {
         const names = cmd.commands.map((c) => c.name());
         const near = names.find((n) => n.startsWith(cmd.args[0]!) || cmd.args[0]!.startsWith(n));
