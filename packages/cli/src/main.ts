@@ -38,19 +38,49 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
     .option("--debug", "print stacks with errors")
     .option("--no-color", "no colors, spinners or other escape codes (as NO_COLOR=1)")
     .showHelpAfterError("hint: run with --help for usage")
+    // commander's own errors in the CLI's one form: its "(Did you mean --force?)" line becomes a hint.
+    .configureOutput({ outputError: (text, write) => write(usageErrorText(text)) })
     // An option belongs to the command it follows: `certs renew --dir X` is renew's, not certs'.
     .enablePositionalOptions()
     .hook("preAction", async (_program, action) => (await import("./inherited-options.js")).handOverParentOptions(action))
+    // Then the cluster folder: `~` expanded, beside the -f file by default, a PKI folder refused.
+    .hook("preAction", async (_program, action) => (await import("./cluster-dir.js")).checkClusterDir(action))
     .exitOverride();
   const group = command === undefined ? undefined : GROUP_OF[command];
   // `--version` needs no command; the full help (and an unknown command's suggestions) need them all.
   const wanted = group ? [group] : versionOnly ? [] : (Object.keys(GROUPS) as (keyof typeof GROUPS)[]);
   for (const g of wanted) (await GROUPS[g]())(program);
+  program
+    .command("version")
+    .description("print dk-bootstrap's version (as --version)")
+    .action(() => {
+      process.stdout.write(`${version}\n`);
+    });
+  program
+    .command("completion <shell>")
+    .description("print a shell completion script: bash, zsh or fish (source <(dk-bootstrap completion bash))")
+    .action(async (shell: string) => {
+      process.stdout.write((await import("./completion.js")).completionScript(program, shell));
+    });
   for (const c of GO_COMMANDS) {
     // Listed for help only: they are parsed with Go's flag rules, outside commander (see main()).
     program.command(c.name).summary(c.summary).description(`${c.summary}\n\nUsage:\n  ${c.usage}`).allowUnknownOption().allowExcessArguments();
   }
   return program;
+}
+
+/** Options other tools take for the same thing, and what dk-bootstrap calls it. */
+const HABITS: Record<string, string> = { "--config": "-f (--file)", "--kubeconfig-dir": "--dir", "--cert-dir": "--dir" };
+
+/** A commander error as `error:` and `hint:` lines: its suggestion line rewritten, a known habit's option named. */
+export function usageErrorText(text: string): string {
+  const out = text.replace(
+    /\n\(Did you mean (one of )?(.+)\?\)/,
+    (_, several: string | undefined, names: string) => `\nhint: did you mean ${several ? "one of " : ""}${names}?`,
+  );
+  const unknown = /^error: unknown option '([^'=]+)/.exec(out);
+  const habit = unknown ? HABITS[unknown[1]!] : undefined;
+  return habit && !out.includes("hint: did you mean") ? out.replace(/\n?$/, `\nhint: did you mean ${habit}?\n`) : out;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -81,9 +81,18 @@ export function parseSavedSettings(text: string, file: string): Saved {
   }
   const saved: Saved = new Map();
   const known = new Set(SETTINGS.map((s) => s.path));
-  if (!isObject(doc)) throw new InputError("expected a Cluster document", { file });
-  if (doc.apiVersion !== "dk-bootstrap/v1alpha1" || doc.kind !== "Cluster")
-    throw new InputError("expected apiVersion dk-bootstrap/v1alpha1, kind Cluster", { file, field: "apiVersion", value: doc.apiVersion });
+  if (!isObject(doc)) throw new InputError("expected a ClusterSettings document", { file });
+  // The apply file shares the name and once shared the kind: one put here is named for what it is.
+  const spec = doc.spec as { hosts?: unknown } | undefined;
+  if (doc.kind === "Cluster" && isObject(spec) && Array.isArray(spec.hosts) && spec.hosts.some((h) => isObject(h) && ("ssh" in h || "role" in h)))
+    throw new InputError(
+      "is a cluster file for `apply -f` (its hosts have ssh and role), not the settings `certs` keeps in a cluster folder",
+      { file },
+      { hint: "keep it beside the cluster folder and run `dk-bootstrap apply -f` on it; certs, ssh and local write this file themselves" },
+    );
+  // `Cluster` is what folders made before ClusterSettings hold: still read, written anew as ClusterSettings.
+  if (doc.apiVersion !== "dk-bootstrap/v1alpha1" || (doc.kind !== "ClusterSettings" && doc.kind !== "Cluster"))
+    throw new InputError("expected apiVersion dk-bootstrap/v1alpha1, kind ClusterSettings", { file, field: "apiVersion", value: doc.apiVersion });
   for (const [path, value] of leaves(doc)) {
     if (path === "apiVersion" || path === "kind") continue;
     if (!known.has(path)) throw new InputError("unknown field", { file, field: path });
@@ -100,7 +109,7 @@ export function parseSavedSettings(text: string, file: string): Saved {
 
 /** The file's text for these settings. */
 export function formatSavedSettings(saved: Saved): string {
-  const doc: Record<string, unknown> = { apiVersion: "dk-bootstrap/v1alpha1", kind: "Cluster" };
+  const doc: Record<string, unknown> = { apiVersion: "dk-bootstrap/v1alpha1", kind: "ClusterSettings" };
   for (const s of SETTINGS) {
     const v = saved.get(s.flag);
     if (v === undefined) continue;

@@ -12,6 +12,7 @@ import {
   clusterSpec,
   isDns1123Subdomain,
   parseDuration,
+  validateKeySpec,
 } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 
@@ -44,6 +45,13 @@ export function specFromFlags(o: Partial<IdentityOptions & PkiOptions>): Cluster
     throw new InputError("Ed25519 keys have one size: drop --key-size", { field: "--key-size", value: o.keySize });
   const size = o.keySize === undefined ? DEFAULT_KEY_SIZES[algo] : Number(o.keySize);
   if (!Number.isInteger(size)) throw new InputError("must be a whole number", { field: "--key-size", value: o.keySize });
+  // Checked here to name the flag: the library names the field of a CSR JSON (key.size).
+  try {
+    validateKeySpec({ algo, size });
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.message.replace(/^size: /, "").replace(/ \(got .*\)$/, ""), { field: "--key-size", value: size });
+    throw e;
+  }
   return clusterSpec({
     ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),
     nodeIPs: o.nodeIp ?? [],

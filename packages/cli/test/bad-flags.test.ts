@@ -68,8 +68,8 @@ describe("certs renew NAME", () => {
   const cwd = tempDir();
   it.each([
     ["admin", /hint: did you mean clients\/admin\?/],
-    ["etcd-ca", /hint: run `dk-bootstrap certs check-expiration` to see the names/],
-    ["front-proxy-ca", /hint: CAs are never renewed/],
+    ["etcd-ca", /hint: CAs are not renewed but rotated, .*: dk-bootstrap certs rotate-ca etcd -f FILE/],
+    ["front-proxy-ca", /hint: CAs are not renewed but rotated, .*: dk-bootstrap certs rotate-ca front-proxy -f FILE/],
   ])("%s: one line naming the renewable certificates, and a hint that fits", (name, hint) => {
     expect(dk(["certs", "--key-algo", "ecdsa"], { cwd }).status).toBe(0);
     const r = dk(["certs", "renew", name], { cwd });

@@ -128,7 +128,7 @@ describe("dk-bootstrap certs", () => {
 
   it.each([
     [["--key-algo", "dsa"], /--key-algo: must be rsa, ecdsa or ed25519 \(got "dsa"\)/],
-    [["--key-size", "1024"], /key.size: RSA key size/],
+    [["--key-size", "1024"], /--key-size: RSA key size/],
     [["--node-ip", "300.1.1.1"], /node-ip: not an IP address \(got "300.1.1.1"\)/],
     [["--service-cidr", "10.0.0.0"], /service-cidr: not a CIDR/],
     [["--validity", "1y"], /--validity: invalid duration/],

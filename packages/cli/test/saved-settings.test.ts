@@ -18,7 +18,7 @@ describe("certs remembers its settings", () => {
     expect(r.status, r.stderr).toBe(0);
     const doc = load(readFileSync(join(dir, "cluster", "cluster.yaml"), "utf8")) as Record<string, any>;
     expect(doc.apiVersion).toBe("dk-bootstrap/v1alpha1");
-    expect(doc.kind).toBe("Cluster");
+    expect(doc.kind).toBe("ClusterSettings");
     expect(doc.metadata.name).toBe("demo");
     expect(doc.spec.hosts[0]).toEqual({ nodeName: "node1", nodeIP: "192.0.2.7" });
     expect(doc.spec.network.serviceCIDR).toBe("10.96.0.0/12");
@@ -105,7 +105,7 @@ describe("certs remembers its settings", () => {
     // ssh reads the same settings, and refuses the same way (before it asks the network or a host for anything).
     const ssh = dk(["ssh", "root@192.0.2.1", "--node-name", "Bad_Name", "--dry-run"], { cwd: dir });
     expect(ssh.status).toBe(1);
-    expect(ssh.stderr).toMatch(/^error: node-name: a node name must be a DNS-1123 subdomain.*\(got "Bad_Name"\)\n$/);
+    expect(ssh.stderr).toMatch(/^error: --node-name: a node name must be a DNS-1123 subdomain.*\(got "Bad_Name"\)\n$/);
   });
 
   it("a re-run without flags keeps every certificate and the IPs", () => {
@@ -158,7 +158,7 @@ describe("a bad cluster.yaml", () => {
   it.each([
     ["an unknown field", "spec:\n  hosts:\n    - nodeName: a\n      nodeIPs: 192.0.2.1\n", /cluster.yaml: spec.hosts.0.nodeIPs: unknown field/],
     ["a wrong type", "spec:\n  network:\n    serviceCIDR: [10.0.0.0/24]\n", /cluster.yaml: spec.network.serviceCIDR: expected a string/],
-    ["another kind", "apiVersion: v1\nkind: Config\n", /cluster.yaml: apiVersion: expected apiVersion dk-bootstrap\/v1alpha1, kind Cluster/],
+    ["another kind", "apiVersion: v1\nkind: Config\n", /cluster.yaml: apiVersion: expected apiVersion dk-bootstrap\/v1alpha1, kind ClusterSettings/],
     ["broken YAML", "spec: [\n", /cluster.yaml: not readable YAML/],
   ])("%s: one line with the file and field, nothing written", (_, body, pattern) => {
     const dir = tempDir();

@@ -1,27 +1,44 @@
 import { join, resolve } from "node:path";
-import { type ClusterFolder, type ClusterPki, toBase64, utf8, withClusterFolder } from "@dk-bootstrap/pki";
-import { COMPONENT_KUBECONFIGS, DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, componentKubeconfigFiles } from "./components.js";
+import { type ClusterFolder, type ClusterPki, KEY_MODE, toBase64, utf8, withClusterFolder } from "@dk-bootstrap/pki";
+import { COMPONENT_KUBECONFIGS, DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, componentKubeconfigFiles, componentKubeconfigs } from "./components.js";
+import { keepEdits } from "./kept-edits.js";
 import { parseKubeconfig, toYaml } from "./yaml.js";
+
+/** One component kubeconfig after a run: written or kept, and what to tell the user about it (an edit kept, a backup). */
+export interface KubeconfigWrite {
+  file: string;
+  action: "kept" | "made";
+  note?: string;
+}
 
 /**
  * Writes the component kubeconfigs next to `pki/` (0600); returns which files were written and which were
  * already up to date. With `folder` (the one the PKI was staged in), they join that run's set of files and
- * are written with it, all or none; without it, the folder is opened and committed here.
+ * are written with it, all or none; without it, the folder is opened and committed here. A file the user
+ * edited keeps the edit (see keepEdits); `previous` is the spec the folder was made with, when it differs.
  */
 export function writeComponentKubeconfigs(
   pki: ClusterPki,
   spec: KubeconfigSpec = DEFAULT_KUBECONFIG_SPEC,
-  options: { folder?: ClusterFolder } = {},
-): Promise<{ file: string; action: "kept" | "made" }[]> {
+  options: { folder?: ClusterFolder; previous?: KubeconfigSpec } = {},
+): Promise<KubeconfigWrite[]> {
   return withClusterFolder(pki.dir, options.folder, async (folder) => {
-    const result: { file: string; action: "kept" | "made" }[] = [];
+    const result: KubeconfigWrite[] = [];
+    const fresh = componentKubeconfigs(pki, spec);
     for (const { path: file, content, mode } of componentKubeconfigFiles(pki, spec)) {
       const path = join(pki.dir, file);
-      if ((await folder.read(path)) === content) result.push({ file, action: "kept" });
-      else {
-        await folder.stage(path, content, { mode });
-        result.push({ file, action: "made" });
+      const existing = await folder.read(path);
+      if (existing === content) {
+        result.push({ file, action: "kept" });
+        continue;
       }
+      const plan =
+        existing === undefined
+          ? { content }
+          : keepEdits(path, existing, fresh.get(file)!, spec, options.previous ?? spec, (s) => componentKubeconfigs(pki, s).get(file)!);
+      if (plan.backup) await folder.stage(plan.backup.path, plan.backup.content, { mode: KEY_MODE });
+      if (plan.content !== undefined) await folder.stage(path, plan.content, { mode });
+      result.push({ file, action: plan.content === undefined ? "kept" : "made", ...(plan.note ? { note: plan.note } : {}) });
     }
     return result;
   });

@@ -17,7 +17,7 @@ export interface MergeReport {
  * Merges `incoming` into `target`, never changing what the target has: an identical entry is left
  * alone, a different one of the same name makes the incoming entry take a unique name (`name-2`, …),
  * and the incoming contexts follow their renamed clusters and users. The current context moves to the
- * incoming one only with `setCurrent`.
+ * incoming one with `setCurrent`, or when the target has none.
  */
 export function mergeConfigs(target: Config, incoming: Config, options: { setCurrent?: boolean } = {}): MergeReport {
   // Shallow: the sections are rebuilt below and the target's entries are kept as they are, never changed.
@@ -57,7 +57,8 @@ export function mergeConfigs(target: Config, incoming: Config, options: { setCur
     const list = [...have[s].values()].sort((x, y) => goStringCompare(x.name, y.name));
     (out as unknown as Record<string, unknown>)[s] = list.length > 0 ? list : null;
   }
-  if (options.setCurrent && incoming["current-context"])
+  // A target with no current context gets the incoming one (kind, k3d, minikube and k0sctl leave you ready to go).
+  if ((options.setCurrent || !target["current-context"]) && incoming["current-context"])
     out["current-context"] = names.contexts.get(incoming["current-context"]) ?? incoming["current-context"];
   return report;
 }

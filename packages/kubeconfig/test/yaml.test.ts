@@ -114,10 +114,13 @@ describe("merging into a user's kubeconfig", () => {
     const first = mergeConfigs(mine, theirs);
     expect(first.renamed).toEqual([{ section: "clusters", from: "prod", to: "prod-2" }]);
     expect(first.config.contexts?.[0]?.context.cluster).toBe("prod-2");
-    expect(first.config["current-context"]).toBe("");
-    const second = mergeConfigs(first.config, theirs, { setCurrent: true });
+    // Mine had no current context: the merged one becomes it (issue 21), as kind and k3d leave you ready.
+    expect(first.config["current-context"]).toBe("admin@prod");
+    const second = mergeConfigs({ ...first.config, "current-context": "mine" }, theirs);
     expect(second.added).toEqual([]);
-    expect(second.config["current-context"]).toBe("admin@prod");
-    expect(toYaml(second.config)).toBe(toYaml({ ...first.config, "current-context": "admin@prod" }));
+    expect(second.config["current-context"]).toBe("mine");
+    const third = mergeConfigs(second.config, theirs, { setCurrent: true });
+    expect(third.config["current-context"]).toBe("admin@prod");
+    expect(toYaml(third.config)).toBe(toYaml(first.config));
   });
 });

@@ -41,8 +41,9 @@ export class ClusterFileError extends DkError {
   constructor(
     readonly file: string,
     readonly problems: string[],
+    hint = "fix these fields; `dk-bootstrap init` prints a commented example",
   ) {
-    super(problems.map((p) => `${file}: ${p}`).join("\n"), "INPUT", { hint: "fix these fields; `dk-bootstrap init` prints a commented example" });
+    super(problems.map((p) => `${file}: ${p}`).join("\n"), "INPUT", { hint });
   }
 }
 
@@ -66,6 +67,8 @@ const url =
   };
 const ips: Check = (v) => {
   const list = typeof v === "string" ? [v] : v;
+  if (Array.isArray(list) && list.some((ip) => typeof ip === "string" && ip.includes("%") && isIP(ip)))
+    return "a zone cannot go in a certificate: give the address without its %zone";
   return Array.isArray(list) && list.length > 0 && list.every((ip) => typeof ip === "string" && isIP(ip))
     ? undefined
     : "expected an IP address or a list of them";
@@ -73,6 +76,13 @@ const ips: Check = (v) => {
 const nodeName: Check = (v) => (typeof v === "string" && isDns1123Subdomain(v) ? undefined : "expected a DNS-1123 subdomain (lower case, digits, '-', '.')");
 const absolute: Check = (v) => (typeof v === "string" && isAbsolute(v) ? undefined : "expected an absolute path");
 const whole: Check = (v) => (Number.isInteger(v) ? undefined : "expected a whole number");
+/** A version: a string, or a number YAML read from `1.35` unquoted, taken as its text when that text is unambiguous. */
+const version: Check = (v) => (typeof v === "number" && Number.isFinite(v) && /^\d+\.\d+$/.test(String(v)) ? undefined : str(v));
+/** Kubernetes' `1.N` as a number: `1.30` unquoted reads as 1.3, so a one-digit minor is refused with the string to write. */
+const k8sVersion: Check = (v) =>
+  typeof v === "number" && /^1\.\d$/.test(String(v))
+    ? `write it as a string: "${String(v)}0" (YAML reads 1.${String(v).slice(2)}0 unquoted as the number ${String(v)})`
+    : version(v);
 
 /** Each mapping's known fields and their checks; a nested mapping is a schema of its own. */
 type Schema = { [field: string]: Check | Schema };
@@ -90,7 +100,7 @@ const SPEC: Schema = {
   mirror: url("http:", "https:"),
   checksums: str,
   allowHttpMirror: bool,
-  versions: { kubernetes: str, etcd: str, containerd: str, runc: str, cniPlugins: str, helm: str },
+  versions: { kubernetes: k8sVersion, etcd: version, containerd: version, runc: version, cniPlugins: version, helm: version },
   network: { serviceCIDR: str, podCIDR: str, clusterDomain: str, cni: oneOf("bridge", "calico") },
   pki: { keyAlgorithm: oneOf(...KEY_ALGORITHMS), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
   addons: { ingress: oneOf("traefik") },
@@ -125,12 +135,25 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
   try {
     doc = load(text);
   } catch (e) {
-    throw new ClusterFileError(file, [`not readable YAML: ${e instanceof YAMLException ? e.reason : String(e)}`]);
+    // The place, as the kubeconfig reader gives it: a syntax error is not a field to fix.
+    const at = e instanceof YAMLException && e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : "";
+    throw new ClusterFileError(
+      file,
+      [`not readable YAML${at}: ${e instanceof YAMLException ? e.reason : String(e)}`],
+      "check the indentation and quoting there",
+    );
   }
   const problems: string[] = [];
   if (!isMap(doc)) throw new ClusterFileError(file, ["expected a mapping with apiVersion, kind, metadata and spec"]);
   for (const k of Object.keys(doc)) if (!["apiVersion", "kind", "metadata", "spec"].includes(k)) problems.push(`${k}: unknown field`);
   if (doc.apiVersion !== "dk-bootstrap/v1alpha1") problems.push(`apiVersion: expected dk-bootstrap/v1alpha1 (got ${JSON.stringify(doc.apiVersion)})`);
+  // The settings `certs` saves in a cluster folder are a file of their own kind: given here, it is named for what it is.
+  if (doc.kind === "ClusterSettings")
+    throw new ClusterFileError(
+      file,
+      ["kind: ClusterSettings is the settings file `certs` keeps in a cluster folder, not a cluster file for `apply -f`"],
+      "`dk-bootstrap init > cluster.yaml` writes a commented cluster file",
+    );
   if (doc.kind !== "Cluster") problems.push(`kind: expected Cluster (got ${JSON.stringify(doc.kind)})`);
   checkMap(doc.metadata ?? {}, { name: nodeName }, "metadata", problems);
   const spec = isMap(doc.spec) ? doc.spec : {};
@@ -188,7 +211,8 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
     ...(typeof spec.mirror === "string" ? { mirror: spec.mirror } : {}),
     ...(typeof spec.checksums === "string" ? { checksums: spec.checksums } : {}),
     ...(spec.allowHttpMirror === true ? { allowHttpMirror: true } : {}),
-    versions: (s.versions ?? {}) as ClusterFile["versions"],
+    // A version YAML read as a number (`1.35` unquoted) is its text.
+    versions: Object.fromEntries(Object.entries(s.versions ?? {}).map(([k, v]) => [k, String(v)])) as ClusterFile["versions"],
     network: (s.network ?? {}) as ClusterFile["network"],
     pki: (s.pki ?? {}) as ClusterFile["pki"],
     addons: (s.addons ?? {}) as ClusterFile["addons"],
@@ -220,7 +244,7 @@ spec:
   # mirror: https://mirror.example.com          # as --mirror (its own checksum files are not trusted)
   # checksums: ./trusted.sha256                 # as --checksums: "SHA256  UPSTREAM-URL" lines
   versions:
-    kubernetes: stable            # stable, 1.N or 1.N.P; etcd, containerd and runc are paired with it
+    kubernetes: stable            # stable, "1.N" or 1.N.P; etcd, containerd and runc are paired with it
   network:
     serviceCIDR: 10.0.0.0/24
     podCIDR: 10.244.0.0/16

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { DkError } from "@dk-bootstrap/pki";
 import { type ApplyOptions, type HostConnection, gatherFacts } from "./apply.js";
 import { hostSpec } from "./host-spec.js";
@@ -23,16 +24,19 @@ export interface ClusterNode {
 export async function clusterNodes(
   conns: HostConnection[],
   options: Pick<ApplyOptions, "dir" | "cluster" | "versions" | "concurrency">,
+  unreachable: ReadonlySet<HostConnection> = new Set(),
 ): Promise<ClusterNode[]> {
-  const facts = await pool(conns, options.concurrency, gatherFacts);
+  // A host that did not answer (status with a node down) is named and addressed as the file says, so that the
+  // others' specs (the first controller, the etcd members) stay what they are when every host answers.
+  const facts = await pool(conns, options.concurrency, (c) => (unreachable.has(c) ? Promise.resolve(fileFacts(c)) : gatherFacts(c)));
   const record = await readApplyRecord(options.dir);
   const active = conns.filter((c) => !c.host.reset);
   const first = active.find((c) => c.host.role !== "worker");
   if (!first) throw new DkError("no controller in the file", "INPUT");
-  const controllerIp = facts[conns.indexOf(first)]!.nodeIPs[0]!;
+  const controllerIp = facts[conns.indexOf(first)]!.nodeIPs[0] ?? first.host.ssh.address;
   const members = active
     .filter((c) => c.host.role !== "worker")
-    .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0]! }));
+    .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0] ?? c.host.ssh.address }));
   return conns.map((conn, i) => {
     const f = facts[i]!;
     const started = record.started[f.nodeName] ?? { state: "new" as const, members };
@@ -47,6 +51,15 @@ export async function clusterNodes(
       }),
     };
   });
+}
+
+/** A host's name and addresses as the file gives them (a name it leaves out: the address, as a dry run shows it). */
+function fileFacts(c: HostConnection): { nodeName: string; nodeIPs: string[] } {
+  const h = c.host;
+  return {
+    nodeName: h.nodeName ?? h.ssh.address.toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
+    nodeIPs: h.nodeIPs.length > 0 ? h.nodeIPs : isIP(h.ssh.address) ? [h.ssh.address] : [],
+  };
 }
 
 /** The releases of the programs on a node, read from the node (`--version`), not assumed: `etcd`, `kubelet`, ... */

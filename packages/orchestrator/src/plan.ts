@@ -1,4 +1,4 @@
-import { InputError } from "@dk-bootstrap/pki";
+import { InputError, nearestName } from "@dk-bootstrap/pki";
 import { etcd, kubeApiserver, kubeControllerManager, kubeScheduler, rbac } from "./steps/control-plane.js";
 import type { Step } from "./steps/step.js";
 import { cni, containerd, kubeProxy, kubelet, web } from "./steps/worker.js";
@@ -35,7 +35,7 @@ export function plan(range: { from?: string; until?: string } = {}, spec?: NodeS
     if (id === undefined) return fallback;
     if (id === PREFLIGHT) return -1;
     const i = STEPS.findIndex((s) => s.id === id);
-    if (i < 0) throw new InputError(`unknown step; steps: ${[PREFLIGHT, ...STEPS.map((s) => s.id)].join(", ")}`, { field: flag, value: id });
+    if (i < 0) throw unknownStep(id, flag);
     return i;
   };
   const from = Math.max(index(range.from, "--from", 0), 0);
@@ -47,6 +47,13 @@ export function plan(range: { from?: string; until?: string } = {}, spec?: NodeS
 /** A step by its id (optional steps included), or the one-line error that lists the steps. */
 export function stepById(id: string, field = "STEP"): Step {
   const step = STEPS.find((s) => s.id === id);
-  if (!step) throw new InputError(`unknown step; steps: ${[PREFLIGHT, ...STEPS.map((s) => s.id)].join(", ")}`, { field, value: id });
+  if (!step) throw unknownStep(id, field);
   return step;
+}
+
+/** The one line for a step name that is none, with the nearest one when it looks like a typo (`etdc`). */
+function unknownStep(id: string, field: string): InputError {
+  const ids = [PREFLIGHT, ...STEPS.map((s) => s.id)];
+  const near = nearestName(id, ids);
+  return new InputError(`unknown step; steps: ${ids.join(", ")}`, { field, value: id }, near ? { hint: `did you mean ${near}?` } : {});
 }

@@ -135,7 +135,7 @@ async function resolvePatch(request: KubernetesRequest & { kind: "stable" | "min
     return version;
   } catch (e) {
     options.warn(
-      `could not ask for the newest ${request.kind === "minor" ? request.minor : "stable"} release (${e instanceof Error ? e.message : String(e)}); using ${known}`,
+      `could not ask for the newest ${request.kind === "minor" ? request.minor : "stable"} release (${e instanceof Error ? e.message : String(e)}); using ${known} (pin the version to skip the question: --k8s-version ${known}, or versions.kubernetes in the cluster file)`,
     );
     return known;
   }

@@ -128,7 +128,7 @@ export function dnsServiceIP(serviceCidr: string): string {
   const v6 = first.includes(":");
   const size = 1n << BigInt((v6 ? 128 : 32) - Number(bits));
   // Index 10 and the range's last address (its broadcast, for IPv4) must both fit.
-  if (size <= 11n) throw new InputError("too small to hold the cluster DNS Service IP (its tenth address)", { field: "service-cidr", value: serviceCidr });
+  if (size <= 11n) throw new InputError("too small to hold the cluster DNS Service IP (its tenth address)", { field: "--service-cidr", value: serviceCidr });
   const ip = toBig(first) + 9n;
   return v6 ? fromBig6(ip) : [24n, 16n, 8n, 0n].map((s) => ((ip >> s) & 255n).toString()).join(".");
 }

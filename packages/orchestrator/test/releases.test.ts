@@ -101,12 +101,14 @@ describe("the CLI resolves, plans and records", () => {
   });
   afterAll(() => mirror.close());
 
-  it("ssh --dry-run plans the stable patch from the mirror", async () => {
+  it("ssh --dry-run asks the mirror nothing: it plans the table's patch (a real run asks, below)", async () => {
     const cwd = tempDir();
+    const before = mirror.requests.length;
     const r = await dkAsync(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", mirror.url], { cwd });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`Kubernetes ${newest.minor}.5, etcd ${newest.etcd}`));
-    expect(r.stdout).toContain(`/v${newest.minor}.5/bin/linux/amd64/kube-apiserver`);
+    expect(mirror.requests.length).toBe(before);
+    expect(r.stdout).toMatch(new RegExp(`Kubernetes ${newest.knownPatch.replaceAll(".", "\\.")}, etcd ${newest.etcd}`));
+    expect(r.stdout).toContain(`/v${newest.knownPatch}/bin/linux/amd64/kube-apiserver`);
   });
 
   it("local records the resolved versions in cluster.yaml, and a re-run keeps them when stable moves on", async () => {

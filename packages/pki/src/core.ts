@@ -17,6 +17,7 @@ export * from "./certificate.js";
 export * from "./csr.js";
 export * from "./inspect.js";
 export * from "./table.js";
+export { nearestName } from "./near.js";
 export { parseJsonFile } from "./json.js";
 export * from "./cfssl/csr-json.js";
 export * from "./cfssl/config-json.js";

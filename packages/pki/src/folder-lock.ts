@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { link, readFile, readdir, stat, unlink, writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DkError } from "./errors.js";
 
 /** The lock file of a cluster folder: who holds it, for messages and for telling a dead owner from a live one. */
@@ -155,7 +155,17 @@ async function removeStaleCopies(dir: string): Promise<void> {
  */
 async function publish(path: string, content: string): Promise<boolean> {
   const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(tmp, content, { flag: "wx", mode: 0o600 });
+  try {
+    await writeFile(tmp, content, { flag: "wx", mode: 0o600 });
+  } catch (e) {
+    // The lock is the first thing a run writes: a folder it cannot write in is said as such, not as an internal file.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+      throw new DkError(`${dirname(path)}: the cluster folder is read-only here (${code}): nothing was changed`, "INPUT", {
+        hint: "run as a user who can write in it, or copy it to a folder of yours and pass --dir",
+      });
+    throw e;
+  }
   try {
     await link(tmp, path);
     return true;

@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   type ClusterSpec,
+  DkError,
   InputError,
   type PkiAction,
   type RenewResult,
@@ -14,12 +15,14 @@ import {
   renewCertificates,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
-import { refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
+import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
-import { applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
+import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
+import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
+const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((x) => x.trim())];
 
 export { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags };
 
@@ -37,7 +40,7 @@ export function addDirOption(cmd: Command): Command {
 export function addIdentityOptions(cmd: Command): Command {
   return cmd
     .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
-    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable)", collect)
+    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable, or comma-separated)", collectList)
     .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
     .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
     .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes");
@@ -81,6 +84,17 @@ export function printActions(actions: PkiAction[], dir: string, spec?: ClusterSp
   process.stdout.write(`[certs] ${dir}: ${count("made")} made, ${count("kept")} kept, ${count("renewed")} renewed\n`);
 }
 
+/** The kubeconfig settings the folder was made with, from its saved settings (undefined when it saved none). */
+function savedKubeconfigSpec(saved: Saved): KubeconfigSpec | undefined {
+  if (![...saved.keys()].some((k) => ["--cluster-name", "--server", "--context-name"].includes(k))) return undefined;
+  const get = (flag: string) => saved.get(flag) as string | undefined;
+  try {
+    return kubeconfigSpecFromFlags({ clusterName: get("--cluster-name"), server: get("--server"), contextName: get("--context-name") });
+  } catch {
+    return undefined;
+  }
+}
+
 /** `dk-bootstrap certs` and its subcommands. */
 export function registerCerts(program: Command): void {
   const certs = addClusterOptions(program.command("certs"))
@@ -98,6 +112,11 @@ export function registerCerts(program: Command): void {
     // `certs check` must name its subcommands rather than say "too many arguments".
     .allowExcessArguments()
     .action(async (o: CertsOptions, cmd: Command) => {
+      // `certs help renew`, as `kubeadm certs renew --help` or git's `help` reads.
+      if (cmd.args[0] === "help") {
+        const sub = cmd.args[1] === undefined ? cmd : cmd.commands.find((c) => c.name() === cmd.args[1]);
+        if (sub) return void sub.outputHelp();
+      }
       if (cmd.args.length > 0) {
         const names = cmd.commands.map((c) => c.name());
         const near = names.find((n) => n.startsWith(cmd.args[0]!) || cmd.args[0]!.startsWith(n));
@@ -121,16 +140,20 @@ export function registerCerts(program: Command): void {
       const changes = applySavedSettings(cmd, saved);
       // Checked before a change is said: a flag refused is one line, not a change announced and then not made.
       const [spec, kubeconfigs] = [specFromFlags(o), kubeconfigSpecFromFlags(o)];
+      // What the kubeconfigs were made with: a file nobody edited follows a changed --server, an edited one keeps its own.
+      const previous = savedKubeconfigSpec(saved) ?? kubeconfigs;
       for (const c of changes) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
         const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder }) };
+        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous }) };
       });
       printActions(pki.actions, dir, spec);
       for (const k of files) {
-        process.stdout.write(`[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file\n`);
+        process.stdout.write(
+          `[kubeconfig] ${k.action === "kept" ? "Using the existing" : "Wrote"} "${k.file}" kubeconfig file${k.note ? ` (${k.note})` : ""}\n`,
+        );
       }
       for (const w of pki.warnings) process.stderr.write(`[certs] warning: ${w}\n`);
     });
@@ -138,24 +161,43 @@ export function registerCerts(program: Command): void {
   addDirOption(certs.command("check-expiration"))
     .description("when each certificate of the cluster folder expires (kubeadm's table, or JSON)")
     .option("-o, --output <format>", "text or json", "text")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json")
-    .action(async (o: { dir: string; output: string }) => {
+    .option("--fail-within <duration>", "exit 1 when a certificate has expired or expires within this time (e.g. 720h), for scripts")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap certs check-expiration\n  dk-bootstrap certs check-expiration --dir ./cluster -o json\n  dk-bootstrap certs check-expiration --fail-within 720h || echo 'renew soon'",
+    )
+    .action(async (o: { dir: string; output: string; failWithin?: string }) => {
+      if (!["text", "json"].includes(o.output)) throw new InputError("must be text or json", { field: "--output", value: o.output });
+      const within = o.failWithin === undefined ? undefined : parseDuration(o.failWithin, { field: "--fail-within" });
       // Read-only, but it first finishes (or undoes) what an interrupted run left.
       const folder = await openClusterFolder(resolve(o.dir), { readOnly: true });
       const report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
       if (report.authorities.every((r) => r.missing))
         throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
+      // kubeadm's table lists the kubeconfigs too: what a client presents is the certificate embedded there.
+      const ca = report.authorities.find((r) => r.name === "ca");
+      report.certificates.push(...(await kubeconfigExpiryRows(resolve(o.dir), ca?.externallyManaged ?? false)));
       if (o.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else if (o.output === "text") process.stdout.write(formatExpirationTables(report));
-      else throw new InputError("must be text or json", { field: "--output", value: o.output });
+      else process.stdout.write(formatExpirationTables(report));
+      if (within === undefined) return;
+      const soon = [...report.certificates, ...report.authorities].filter((r) => !r.missing && r.residualMs! < within);
+      if (soon.length > 0)
+        throw new DkError(`${soon.length} certificate(s) expired or expire within ${o.failWithin}: ${soon.map((r) => r.name).join(", ")}`, "EXPIRING", {
+          hint: "dk-bootstrap certs renew NAME (or all); a CA: dk-bootstrap certs rotate-ca",
+        });
     });
 
   addDirOption(certs.command("renew <name>"))
     .description("re-issue a certificate (or all) with a new key, keeping its identity and SANs; CAs are never renewed")
-    .option("--validity <duration>", "validity of the renewed certificates", "8760h")
+    .option("--validity <duration>", "validity of the renewed certificates (default: the folder's saved --validity, else 8760h)")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap certs renew apiserver\n  dk-bootstrap certs renew all --validity 4380h")
-    .action(async (name: string, o: { dir: string; validity: string }) => {
-      const validityMs = parseDuration(o.validity, { field: "--validity" });
+    .action(async (name: string, o: { dir: string; validity?: string }) => {
+      // The folder's saved validity is what its certificates were made with: a renewal keeps it unless told otherwise.
+      const saved = (await readSavedSettings(resolve(o.dir))).saved.get("--validity") as string | undefined;
+      const validity = o.validity ?? saved ?? "8760h";
+      if (o.validity !== undefined && saved !== undefined && o.validity !== saved)
+        process.stderr.write(`[renew] --validity ${o.validity} overrides the folder's saved ${saved} for this renewal\n`);
+      const validityMs = parseDuration(validity, { field: "--validity" });
       // The renewed certificates and the kubeconfigs that embed them: one set, written all or none. In the folder of a
       // cluster of several (apply), every node's folder too, signed by the cluster's CAs.
       const { results, files } = await withClusterFolder(

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isIP } from "node:net";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { DkError, InputError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import {
   type ClusterFile,
@@ -39,7 +40,7 @@ import {
 import type { Command } from "commander";
 import { readStdin } from "../io.js";
 import { RunOutput } from "../render/output.js";
-import { addOutputOptions, addRangeOptions, connect } from "./node.js";
+import { addOutputOptions, addRangeOptions, connect, offlineVersionsNote } from "./node.js";
 
 /** What the whole-cluster forms of status, reset and logs take. */
 export interface ClusterCommandFlags {
@@ -91,13 +92,13 @@ export async function readCluster(o: ApplyFlags): Promise<ClusterFile> {
  * The versions: the file's, else those the last apply resolved (never upgraded by itself), else resolved now.
  * A change from what the cluster runs must follow the version-skew policy (checked before anything connects).
  */
-export async function versionsFor(cluster: ClusterFile, dir: string, force = false): Promise<Versions> {
+export async function versionsFor(cluster: ClusterFile, dir: string, force = false, online = true): Promise<Versions> {
   const v = cluster.versions;
   const record = await readApplyRecord(dir);
   if (record.versions && Object.values(v).every((x) => x === undefined)) return record.versions;
   const wanted = await resolveVersions(
     { kubernetes: v.kubernetes, etcd: v.etcd, containerd: v.containerd, runc: v.runc, cni: v.cniPlugins, helm: v.helm },
-    { online: true, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
+    { online, mapUrl: (u) => mirrored(u, cluster.mirror), warn: (w) => process.stderr.write(`warning: ${w}\n`) },
   );
   if (record.versions) checkUpgrade(record.versions, wanted, force);
   return wanted;
@@ -111,31 +112,7 @@ const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.sli
  * no route: not a refused key) goes there instead of failing the run: a dead controller, removed through a healthy member.
  */
 export async function connectAll(cluster: ClusterFile, o: ApplyFlags, unreachable?: ClusterHost[]): Promise<HostConnection[]> {
-  const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
-  const attempts = await Promise.allSettled(
-    cluster.hosts.map(async (host) => {
-      const target = `${host.ssh.user ? `${host.ssh.user}@` : ""}${host.ssh.address.includes(":") ? `[${host.ssh.address}]` : host.ssh.address}`;
-      const identity = o.identity ?? (host.ssh.keyPath ? expandHome(host.ssh.keyPath) : undefined);
-      const t = await connect(target, {
-        dir: o.dir,
-        ...(host.ssh.port ? { port: String(host.ssh.port) } : {}),
-        ...(identity ? { identity } : {}),
-        ...(cluster.knownHosts ? { knownHosts: expandHome(cluster.knownHosts) } : {}),
-        ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
-      });
-      try {
-        // Root is asked for only where this host's steps in the run's range need it.
-        const steps = plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }).filter((s) =>
-          s.runsOn === undefined || s.runsOn === "cluster" ? host.role !== "worker" : host.role === "controller+worker" || host.role === s.runsOn,
-        );
-        const transport: Transport = await asRootIfNeeded(t, host.remoteRoot === "/" || steps.some((s) => s.needsRoot), password);
-        return { host, transport };
-      } catch (e) {
-        await t.close();
-        throw e;
-      }
-    }),
-  );
+  const attempts = await connectEach(cluster, o);
   const dead = (a: PromiseSettledResult<unknown>, i: number) =>
     unreachable !== undefined &&
     cluster.hosts[i]!.reset &&
@@ -160,8 +137,37 @@ export async function connectAll(cluster: ClusterFile, o: ApplyFlags, unreachabl
   return attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
 }
 
+/** Each host's connection attempt, in the file's order: what looks (status, logs) goes on with the hosts that answer. */
+async function connectEach(cluster: ClusterFile, o: ApplyFlags): Promise<PromiseSettledResult<HostConnection>[]> {
+  const password = o.sudoPasswordStdin ? (await readStdin()).replace(/\r?\n$/, "") : undefined;
+  return Promise.allSettled(
+    cluster.hosts.map(async (host) => {
+      const target = `${host.ssh.user ? `${host.ssh.user}@` : ""}${host.ssh.address.includes(":") ? `[${host.ssh.address}]` : host.ssh.address}`;
+      const identity = o.identity ?? (host.ssh.keyPath ? expandHome(host.ssh.keyPath) : undefined);
+      const t = await connect(target, {
+        dir: o.dir,
+        ...(host.ssh.port ? { port: String(host.ssh.port) } : {}),
+        ...(identity ? { identity } : {}),
+        ...(cluster.knownHosts ? { knownHosts: expandHome(cluster.knownHosts) } : {}),
+        ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+      });
+      try {
+        // Root is asked for only where this host's steps in the run's range need it.
+        const steps = plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) }).filter((s) =>
+          s.runsOn === undefined || s.runsOn === "cluster" ? host.role !== "worker" : host.role === "controller+worker" || host.role === s.runsOn,
+        );
+        const transport: Transport = await asRootIfNeeded(t, host.remoteRoot === "/" || steps.some((s) => s.needsRoot), password);
+        return { host, transport };
+      } catch (e) {
+        await t.close();
+        throw e;
+      }
+    }),
+  );
+}
+
 /** `--dry-run`: the membership plan as comments, then one script per host, as a real run would send it, each under `# host: NAME`. */
-async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags, record: ApplyRecord): Promise<string> {
+async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags, record: ApplyRecord, versionsNote?: string): Promise<string> {
   const active = cluster.hosts.filter((h) => !h.reset);
   // Nothing is asked of the hosts: a name or address the file leaves out is shown as the run would guess it.
   const factsOf = (h: (typeof active)[number]) => ({
@@ -193,6 +199,7 @@ async function dryRun(cluster: ClusterFile, versions: Versions, o: ApplyFlags, r
     // The printed script pins the same trusted checksums a real run would.
     const spec = await withPinnedSha256(planned, artifactsFor(planned, planned.arch ?? "amd64", range));
     const notes = [
+      ...(versionsNote ? [versionsNote] : []),
       `role: ${h.role}; reaches the API at ${spec.role === "worker" ? spec.server : httpsUrl("127.0.0.1", 6443)}; node IPs: ${spec.nodeIPs.join(", ") || "detected on the node"}`,
     ];
     return `# host: ${spec.nodeName}\n${renderScript(spec, range, undefined, notes)}`;
@@ -242,30 +249,87 @@ export async function withHostOutputs<T>(
   }
 }
 
-/** The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection closes. */
-export async function withCluster<T>(o: ClusterCommandFlags, use: (nodes: ClusterNode[]) => Promise<T>): Promise<T> {
+/** A host of the file that did not answer, and why (the first line of the connection's error). */
+export interface UnreachableHost {
+  node: ClusterNode;
+  reason: string;
+}
+
+/**
+ * The file's hosts, connected, with the specs their last apply used; `use` runs with them, then every connection
+ * closes. Every host must answer, unless `partial` (what only looks: status, logs): then `use` gets the hosts that
+ * answered and, apart, those that did not (their transports are never used).
+ */
+export async function withCluster<T>(
+  o: ClusterCommandFlags,
+  use: (nodes: ClusterNode[], unreachable: UnreachableHost[]) => Promise<T>,
+  options: { partial?: boolean } = {},
+): Promise<T> {
   const flags: ApplyFlags = { ...o, concurrency: "10" };
   const cluster = await readCluster(flags);
   const dir = resolve(o.dir);
   const versions = await versionsFor(cluster, dir);
-  const conns = await connectAll(cluster, flags);
-  try {
-    return await use(await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }));
-  } finally {
-    await Promise.all(conns.map((c) => c.transport.close()));
+  if (!options.partial) {
+    const conns = await connectAll(cluster, flags);
+    try {
+      return await use(await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }), []);
+    } finally {
+      await Promise.all(conns.map((c) => c.transport.close()));
+    }
   }
+  const attempts = await connectEach(cluster, flags);
+  const conns = attempts.map((a, i) =>
+    a.status === "fulfilled" ? a.value : { host: cluster.hosts[i]!, transport: notConnected(cluster.hosts[i]!.ssh.address) },
+  );
+  const down = new Set(conns.filter((_, i) => attempts[i]!.status === "rejected"));
+  try {
+    const nodes = await clusterNodes(conns, { dir, cluster, versions, concurrency: 10 }, down);
+    const reason = (i: number) => ((attempts[i] as PromiseRejectedResult).reason as Error).message.split("\n")[0]!;
+    return await use(
+      nodes.filter((n) => !down.has(n.conn)),
+      nodes.flatMap((n, i) => (down.has(n.conn) ? [{ node: n, reason: reason(i) }] : [])),
+    );
+  } finally {
+    await Promise.all(conns.filter((c) => !down.has(c)).map((c) => c.transport.close()));
+  }
+}
+
+/** The transport of a host that did not answer: never used, and says so if it ever is. */
+function notConnected(host: string): Transport {
+  const fail = () => Promise.reject(new DkError(`${host} did not answer`, "SSH"));
+  return { host, run: fail, close: () => Promise.resolve() };
 }
 
 /** `status -f cluster.yaml`: every host's steps, etcd's members and their health, and each node's certificates' expiry. */
 export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
-  return withCluster(o, async (nodes) => {
+  return withCluster(
+    o,
+    async (nodes, unreachable) => {
+      // Status is what one runs with a node down: the hosts that answered are shown, then the run fails naming the others.
+      await printClusterStatus(o, nodes, unreachable);
+      if (unreachable.length > 0)
+        throw new DkError(
+          `${unreachable.length} of ${nodes.length + unreachable.length} hosts did not answer: ${unreachable.map((u) => u.node.spec.nodeName).join(", ")}`,
+          "SSH",
+        );
+    },
+    { partial: true },
+  );
+}
+
+/** The status of the hosts that answered, and etcd's members as one of them reports them. */
+async function printClusterStatus(o: ClusterCommandFlags, nodes: ClusterNode[], unreachable: UnreachableHost[]): Promise<void> {
+  // (A block: the body kept its place and indentation when it moved out of clusterStatusCommand.)
+  {
     const { hosts, members, health } = await clusterStatus(nodes, 10);
     const yn = (b: boolean) => (b ? "yes" : "no");
     const rotation = await withClusterFolder(resolve(o.dir), undefined, readRotation, { readOnly: true });
     if (rotation && rotationInProgress(rotation)) process.stdout.write(`rotation: ${describeRotation(rotation)}\n`);
     for (const { node, steps } of hosts) {
       process.stdout.write(`\n== ${node.spec.nodeName} (${node.spec.role}, ${node.conn.host.ssh.address})\n`);
-      if (steps instanceof Error) process.stdout.write(`unreachable: ${steps.message.split("\n")[0]}\n`);
+      // It answered: "unreachable" would send the user after the network, when the host was only never applied.
+      if (!existsSync(join(node.spec.dir, "pki")) || (!(steps instanceof Error) && steps.every((r) => !r.done))) process.stdout.write("not applied yet\n");
+      else if (steps instanceof Error) process.stdout.write(`could not read its steps: ${steps.message.split("\n")[0]}\n`);
       else {
         process.stdout.write(
           table(
@@ -287,6 +351,8 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
         );
       }
     }
+    for (const u of unreachable)
+      process.stdout.write(`\n== ${u.node.spec.nodeName} (${u.node.spec.role}, ${u.node.conn.host.ssh.address})\nunreachable: ${u.reason}\n`);
     process.stdout.write("\n== etcd\n");
     if (!members) process.stdout.write("no member answers\n");
     else
@@ -302,7 +368,7 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
           ]),
         ),
       );
-  });
+  }
 }
 
 /** `reset -f cluster.yaml`: every host, workers first. */
@@ -322,11 +388,20 @@ export function clusterResetCommand(o: ClusterCommandFlags): Promise<void> {
 
 /** `logs --file cluster.yaml HOST COMPONENT`: HOST is a node name or an address of the file. */
 export function clusterLogsCommand(o: ClusterCommandFlags, host: string, component: string, options: { follow: boolean; lines: number }): Promise<void> {
-  return withCluster(o, async (nodes) => {
-    const node = nodes.find((n) => n.spec.nodeName === host || n.conn.host.ssh.address === host);
-    if (!node) throw new InputError(`no such host in ${o.file}; hosts: ${nodes.map((n) => n.spec.nodeName).join(", ")}`, { field: "HOST", value: host });
-    await componentLogs(node.spec, node.conn.transport, component, { ...options, onLine: (line) => process.stdout.write(`${line}\n`) });
-  });
+  // Only the host named must answer: a log is what one reads when another node is down.
+  return withCluster(
+    o,
+    async (nodes, unreachable) => {
+      const named = (n: ClusterNode) => n.spec.nodeName === host || n.conn.host.ssh.address === host;
+      const down = unreachable.find((u) => named(u.node));
+      if (down) throw new DkError(`${host} did not answer: ${down.reason}`, "SSH");
+      const node = nodes.find(named);
+      const all = [...nodes, ...unreachable.map((u) => u.node)];
+      if (!node) throw new InputError(`no such host in ${o.file}; hosts: ${all.map((n) => n.spec.nodeName).join(", ")}`, { field: "HOST", value: host });
+      await componentLogs(node.spec, node.conn.transport, component, { ...options, onLine: (line) => process.stdout.write(`${line}\n`) });
+    },
+    { partial: true },
+  );
 }
 
 /** `dk-bootstrap apply` and `dk-bootstrap init`. */
@@ -368,9 +443,15 @@ export function registerCluster(program: Command): void {
       plan({ ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) });
       const cluster = await readCluster(o);
       const dir = resolve(o.dir);
-      const versions = await versionsFor(cluster, dir, o.force ?? false);
+      // A dry run connects to nothing, dl.k8s.io included: the table's patch, said in each host's head.
+      const versions = await versionsFor(cluster, dir, o.force ?? false, !o.dryRun);
       if (o.dryRun) {
-        process.stdout.write(await dryRun(cluster, versions, o, await readApplyRecord(dir)));
+        // Versions the last apply recorded were not resolved now: no note about the table then.
+        const record = await readApplyRecord(dir);
+        const recorded = record.versions && Object.values(cluster.versions).every((v) => v === undefined);
+        process.stdout.write(
+          await dryRun(cluster, versions, o, record, recorded ? undefined : offlineVersionsNote(cluster.versions.kubernetes, versions.kubernetes)),
+        );
         return;
       }
       // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.

@@ -226,7 +226,13 @@ export function registerKubeconfig(program: Command): void {
       const report = await mergeIntoFile(target, incoming, { setCurrent: o.setCurrent ?? false });
       if (report.backup) out(`Backed up ${target} to ${report.backup}\n`);
       for (const r of report.renamed) out(`${r.section.slice(0, -1)} "${r.from}" exists with other settings: merged as "${r.to}"\n`);
-      out(`Merged ${report.added.length} entries into ${target}${o.setCurrent ? `; current context "${report.config["current-context"]}"` : ""}\n`);
+      const current = report.config["current-context"];
+      const merged = incoming["current-context"]
+        ? (report.renamed.find((r) => r.section === "contexts" && r.from === incoming["current-context"])?.to ?? incoming["current-context"])
+        : undefined;
+      out(`Merged ${report.added.length} entries into ${target}; current context "${current}"\n`);
+      // Kept (the user's own current context): say how to switch, as the other tools' "you are ready" would.
+      if (merged && current !== merged) out(`Switch to the merged cluster with: kubectl config use-context ${merged}\n`);
     });
 
   sub(

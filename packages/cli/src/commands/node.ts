@@ -219,9 +219,11 @@ async function prepareOn(
     folder = await openClusterFolder(spec.dir);
     await stageSavedSettings(folder, settingsToSave(cmd, settings.saved), settings.text);
     const pki = await generateClusterPki(spec, spec.dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-    await writeComponentKubeconfigs(pki, spec, { folder });
+    const kubeconfigs = await writeComponentKubeconfigs(pki, spec, { folder });
     await folder.commit();
     if (pki.actions.some((a) => a.action !== "kept")) printActions(pki.actions, spec.dir, spec);
+    // An edited kubeconfig kept (or backed up) is said, never done silently.
+    for (const k of kubeconfigs) if (k.note) process.stdout.write(`[kubeconfig] "${k.file}": ${k.note}\n`);
     return { spec, folder };
   } catch (e) {
     await folder?.release();
@@ -292,6 +294,31 @@ export async function resolveVersionFlags(cmd: Command, o: NodeOptions, online: 
     if (k === "helm" && o.helmVersion === undefined) continue;
     cmd.setOptionValueWithSource(attr, versions[k as keyof typeof VERSION_FLAGS], cmd.getOptionValueSource(attr) === "cli" ? "cli" : "config");
   }
+}
+
+/**
+ * `--dry-run` of `ssh` and `local`: the whole plan as one script on stdout, nothing changed, nothing asked of any
+ * network (dl.k8s.io included: the table's patch, said in the script's head).
+ */
+async function printDryRun(cmd: Command, o: NodeOptions, say: (line: string) => void, host: string | undefined): Promise<void> {
+  const asked = o.k8sVersion;
+  await resolveVersionFlags(cmd, o, false, say);
+  const flagged = nodeSpecFromFlags(o, host);
+  const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
+  // The printed script pins the same trusted checksums a real run would.
+  const spec = await withPinnedSha256(flagged, artifactsFor(flagged, flagged.arch ?? "amd64", range));
+  const { notes, digests } = await dryRunNotes(spec, o, range);
+  const all = [offlineVersionsNote(asked, spec.versions.kubernetes), ...notes].filter((n) => n !== undefined);
+  process.stdout.write(renderScript(spec, range, undefined, all, digests));
+}
+
+/**
+ * What a dry run says of a Kubernetes version it did not ask dl.k8s.io for (`stable` or `1.N`): the table's patch, and
+ * that a real run asks. An exact version asked (or saved) needs no note.
+ */
+export function offlineVersionsNote(asked: string | undefined, resolved: string): string | undefined {
+  if (parseKubernetesRequest(asked).kind === "exact") return undefined;
+  return `versions: resolved offline from dk-bootstrap's table (Kubernetes ${resolved}, the newest patch it knows for ${asked ?? "stable"}); a real run asks dl.k8s.io for the newest patch`;
 }
 
 /** Every flag checked offline, before a version is asked of the network or a host is reached. */
@@ -416,16 +443,8 @@ export function registerNode(program: Command): void {
       const { host } = parseTarget(target);
       const say = (line: string) => process.stderr.write(`[${host}] ${line}\n`);
       const settings = await withSavedSettings(cmd, o.dir, say, () => checkFlags(o, host));
+      if (o.dryRun) return printDryRun(cmd, o, say, host);
       await resolveVersionFlags(cmd, o, true, say);
-      if (o.dryRun) {
-        const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
-        const flagged = nodeSpecFromFlags(o, host);
-        // The printed script pins the same trusted checksums a real run would.
-        const spec = await withPinnedSha256(flagged, artifactsFor(flagged, flagged.arch ?? "amd64", range));
-        const { notes, digests } = await dryRunNotes(spec, o, range);
-        process.stdout.write(renderScript(spec, range, undefined, notes, digests));
-        return;
-      }
       const t = await connect(target, o);
       const { spec, folder } = await prepareOn(t, o, cmd, settings, isIP(host) ? host : undefined);
       await runOn(t, spec, o, host).finally(() => folder.release());
@@ -452,10 +471,15 @@ export function registerNode(program: Command): void {
 
   addNodeOptions(program.command("local"))
     .description("bootstrap this machine itself (no SSH), step by step; a re-run resumes")
-    .addHelpText("after", "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd")
+    .addOption(new Option("--dry-run", "change nothing: print the whole plan as one shell script").conflicts(["json", "verbose", "step", "mergeKubeconfig"]))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sudo dk-bootstrap local\n  dk-bootstrap local --remote-root ~/k8s --until etcd\n  dk-bootstrap local --dry-run > plan.sh",
+    )
     .action(async (o: NodeOptions, cmd: Command) => {
       const say = (line: string) => process.stderr.write(`[local] ${line}\n`);
       const settings = await withSavedSettings(cmd, o.dir, say, () => checkFlags(o));
+      if (o.dryRun) return printDryRun(cmd, o, say, undefined);
       await resolveVersionFlags(cmd, o, true, say);
       const t = new LocalTransport();
       const { spec, folder } = await prepareOn(t, o, cmd, settings, undefined);

@@ -4,6 +4,7 @@ import { type Signer, certificatePem, issueCertificate, kubeadmValidity, outlive
 import { loadSigner } from "../cfssl/gencert.js";
 import { HOUR_MS } from "../duration.js";
 import { InputError, PkiError } from "../errors.js";
+import { nearestName } from "../near.js";
 import { KeyPair, type PrivateKeyFormat, keySpecOf, privateKeyFormatOf } from "../keys.js";
 import { sansOf } from "../san.js";
 import { type ClusterFolder, withClusterFolder } from "../cluster-folder.js";
@@ -34,6 +35,27 @@ export interface RenewResult {
 }
 
 /**
+ * kubeadm's names for what `kubeadm certs renew` and `check-expiration` take, as aliases: a kubeconfig's name renews
+ * the client certificate it embeds (the kubeconfig follows).
+ */
+export const KUBEADM_NAMES: Readonly<Record<string, string>> = {
+  "admin.conf": "clients/admin",
+  "super-admin.conf": "clients/super-admin",
+  "controller-manager.conf": "clients/controller-manager",
+  "scheduler.conf": "clients/scheduler",
+  "kubelet.conf": "clients/kubelet",
+  "kube-proxy.conf": "clients/kube-proxy",
+  "etcd-server": "etcd/server",
+  "etcd-peer": "etcd/peer",
+  "etcd-healthcheck-client": "etcd/healthcheck-client",
+};
+
+/** A certificate's name in this folder's layout, from its own name or kubeadm's. */
+export function canonicalCertName(name: string): string {
+  return KUBEADM_NAMES[name] ?? name;
+}
+
+/**
  * kubeadm's `certs renew NAME|all`: each certificate is re-issued with a new key of the same
  * algorithm, and the existing certificate is the source of truth for its subject, SANs and usages.
  * CAs are never renewed (CA rotation is a manual operation). Everything is read and checked first,
@@ -46,19 +68,20 @@ export async function renewCertificates(dir: string, which: string, options: Ren
 
 async function renewInFolder(folder: ClusterFolder, dir: string, which: string, options: RenewOptions): Promise<RenewResult[]> {
   const now = options.now ?? new Date();
-  const defs = which === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === which);
+  const name = canonicalCertName(which);
+  const defs = name === "all" ? LEAF_DEFS : LEAF_DEFS.filter((d) => d.name === name);
   if (defs.length === 0) {
-    // `renew admin` means clients/admin; a CA's name gets the reason CAs are not renewed.
-    const near = LEAF_DEFS.find((d) => d.name.endsWith(`/${which}`));
-    const isCa = CA_DEFS.some((d) => d.name === which);
+    // `renew admin` means clients/admin; a CA's name gets where CAs are replaced; a typo its nearest name.
+    const near = LEAF_DEFS.find((d) => d.name.endsWith(`/${which}`))?.name ?? nearestName(which, [...LEAF_DEFS.map((d) => d.name), ...Object.keys(KUBEADM_NAMES)]);
+    const ca = CA_DEFS.find((d) => d.name === which || `${d.name}.crt` === which || (which === "etcd-ca" && d.name === "etcd/ca"));
     throw new InputError(
       `unknown certificate; renewable: all, ${LEAF_DEFS.map((d) => d.name).join(", ")}`,
       { field: "NAME", value: which },
       {
-        hint: near
-          ? `did you mean ${near.name}?`
-          : isCa
-            ? "CAs are never renewed: rotating a CA means re-issuing everything it signed"
+        hint: ca
+          ? `CAs are not renewed but rotated, every leaf re-issued by the new one: dk-bootstrap certs rotate-ca ${ca.name === "ca" ? "cluster" : ca.name === "etcd/ca" ? "etcd" : "front-proxy"} -f FILE`
+          : near
+            ? `did you mean ${near}?`
             : "run `dk-bootstrap certs check-expiration` to see the names",
       },
     );

@@ -43,16 +43,21 @@ export function clusterSpec(partial: Partial<ClusterSpec> = {}): ClusterSpec {
   const spec: ClusterSpec = { ...DEFAULT_CLUSTER_SPEC, ...partial };
   if (!isDns1123Subdomain(spec.nodeName))
     throw new InputError("a node name must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'), as the kubelet requires", {
-      field: "node-name",
+      field: "--node-name",
       value: spec.nodeName,
     });
-  for (const ip of spec.nodeIPs) if (!isIP(ip)) throw new InputError("not an IP address", { field: "node-ip", value: ip });
+  for (const ip of spec.nodeIPs) {
+    // node:net takes fe80::1%eth0 as an IPv6 address, but a certificate's IP SAN is the bare address: no zone.
+    if (ip.includes("%") && isIP(ip))
+      throw new InputError("a zone cannot go in a certificate: give the address without its %zone", { field: "--node-ip", value: ip });
+    if (!isIP(ip)) throw new InputError("not an IP address", { field: "--node-ip", value: ip });
+  }
   firstServiceIP(spec.serviceCidr);
-  if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "cluster-domain", value: spec.clusterDomain });
+  if (!isDnsName(spec.clusterDomain)) throw new InputError("cluster domain must be a DNS name", { field: "--cluster-domain", value: spec.clusterDomain });
   spec.key = validateKeySpec(spec.key, { field: "key" });
   if (spec.keyFormat !== "traditional" && spec.keyFormat !== "pkcs8")
-    throw new InputError("must be traditional or pkcs8", { field: "key-format", value: spec.keyFormat });
-  if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "validity", value: spec.certValidityMs });
+    throw new InputError("must be traditional or pkcs8", { field: "--key-format", value: spec.keyFormat });
+  if (!(spec.certValidityMs > 0)) throw new InputError("validity must be positive", { field: "--validity", value: spec.certValidityMs });
   return spec;
 }
 
@@ -71,7 +76,7 @@ export function firstServiceIP(cidr: string): string {
   const bits = Number(bitsText);
   const max = family === 4 ? 32 : 128;
   if (!family || bitsText === undefined || !Number.isInteger(bits) || bits < 0 || bits > max - 2) {
-    throw new InputError("not a CIDR with room for a Service IP, e.g. 10.0.0.0/24", { field: "service-cidr", value: cidr });
+    throw new InputError("not a CIDR with room for a Service IP, e.g. 10.0.0.0/24", { field: "--service-cidr", value: cidr });
   }
   const value = family === 4 ? ipv4ToBig(addr!) : ipv6ToBig(addr!);
   const mask = ((1n << BigInt(bits)) - 1n) << BigInt(max - bits);
