@@ -41,3 +41,4 @@ export * from "./images/oci-archive.js";
 export * from "./images/reference.js";
 export * from "./images/archive-names.js";
 export * from "./images/node-images.js";
+export * from "./images/bundle-images.js";
