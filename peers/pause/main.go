@@ -26,14 +26,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: pause [-v]")
 		os.Exit(2)
 	}
-	if os.Getpid() != 1 {
-		// Still useful outside a sandbox (tests), but it is then not the one reaping orphans.
-		fmt.Fprintln(os.Stderr, "pause: warning: not PID 1")
-	}
 	// Buffered: a SIGCHLD that arrives while a batch is being reaped is kept, never lost, and one
 	// wake-up reaps every child that exited meanwhile (signals of one kind coalesce).
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	// After Notify: once this line is out, a SIGTERM is handled (a test waits for it).
+	if os.Getpid() != 1 {
+		// Still useful outside a sandbox (tests), but it is then not the one reaping orphans.
+		fmt.Fprintln(os.Stderr, "pause: warning: not PID 1")
+	}
 	for s := range sigs {
 		if s == syscall.SIGCHLD {
 			reap()
