@@ -27,6 +27,10 @@ export function builtPeer(family: string, version: string): string {
   return dir;
 }
 
+/** The CoreDNS and Traefik releases the tests build their images from. */
+export const COREDNS_VERSION = "1.14.1";
+export const TRAEFIK_VERSION = "3.6.2";
+
 /** An image archive on disk and the name it gives the image. */
 export interface BuiltImage {
   name: string;

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestContainerd, startContainerd } from "../../../test-support/containerd.js";
-import { builtPeer, pauseImage, webImage } from "../../../test-support/images.js";
+import { COREDNS_VERSION, builtPeer, corednsImage, pauseImage, webImage } from "../../../test-support/images.js";
 import { run, tempDir } from "../../../test-support/peers.js";
 import { archiveImages, imageName, ociArchive } from "../src/index.js";
 
@@ -67,6 +67,16 @@ describe("archives in the real containerd", () => {
     await ctd?.stop();
   });
 
+  /** The host PID of a task once it runs. */
+  const taskPid = async (id: string): Promise<string> => {
+    for (let i = 0; i < 300; i++) {
+      const pid = new RegExp(`^${id}\\s+(\\d+)\\s+RUNNING`, "m").exec(ctd.ctr("tasks", "ls").stdout)?.[1];
+      if (pid) return pid;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the task ${id} never ran`);
+  };
+
   /** `ctr images ls`'s row for a name: its digest and labels. */
   const listed = (name: string) =>
     ctd
@@ -123,6 +133,20 @@ describe("archives in the real containerd", () => {
     expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "web-1").status).toBe(0);
     const done = await running;
     expect(done.status, done.stderr).toBe(0);
+  });
+
+  it("runs CoreDNS from its image under the coredns step's name: /coredns is the entrypoint, and it answers DNS", async () => {
+    const img = await corednsImage(COREDNS_VERSION);
+    expect(img.name).toBe(`registry.k8s.io/coredns/coredns:v${COREDNS_VERSION}`);
+    expect(ctd.ctr("images", "import", "--platform", "linux/amd64", img.path).status).toBe(0);
+    const running = ctd.ctrAsync("run", "--rm", img.name, "coredns-1");
+    const pid = await taskPid("coredns-1");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/coredns\0");
+    // With no Corefile, CoreDNS serves its whoami plugin on :53: the client's own address, in the additional section.
+    const dig = run("nsenter", ["-t", pid, "-n", "dig", "+noall", "+additional", "+tries=30", "+timeout=1", "@127.0.0.1", "example.org"]);
+    expect(dig.stdout, dig.stderr).toMatch(/^example\.org\.\s+0\s+IN\s+A\s+127\.0\.0\.1$/m);
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "coredns-1").status).toBe(0);
+    await running;
   });
 
   it("takes the archive written again from the same program as the same image (same digest: nothing new)", async () => {

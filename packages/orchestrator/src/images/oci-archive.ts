@@ -65,7 +65,8 @@ export function ociArchive(input: ImageInput): ImageArchive {
   const layerTar = tarBytes(withParents(input.files.map((f) => ({ path: inImage(f.path), content: f.content, mode: f.mode ?? 0o755 }))));
   const diffId = digest(layerTar);
   // gzip's header holds no name and a zero mtime in Node's zlib: the same tar compresses to the same bytes.
-  const layer = gzipSync(layerTar, { level: 9 });
+  // zlib's default level: level 9 takes twice as long for about 0.5% less on a Go binary.
+  const layer = gzipSync(layerTar, { level: 6 });
   const config = json({
     architecture: platform.architecture,
     os: platform.os,
