@@ -2,6 +2,7 @@
 // imported with `ctr images import`, listed under its name, `ctr images check` says it is complete, and
 // containers run from it (the layer unpacked right, the config's entrypoint, user and env applied). Our
 // own reader (archive-names.ts) is only checked against what containerd itself says.
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,7 @@ import { type TestContainerd, startContainerd } from "../../../test-support/cont
 import { COREDNS_VERSION, builtPeer, corednsImage, pauseImage, webImage } from "../../../test-support/images.js";
 import { run, tempDir } from "../../../test-support/peers.js";
 import { archiveImages, imageName, ociArchive } from "../src/index.js";
+import { tarBytes, withParents } from "../src/images/tar.js";
 
 describe("image names as containerd stores them", () => {
   it.each([
@@ -147,6 +149,30 @@ describe("archives in the real containerd", () => {
     expect(dig.stdout, dig.stderr).toMatch(/^example\.org\.\s+0\s+IN\s+A\s+127\.0\.0\.1$/m);
     expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "coredns-1").status).toBe(0);
     await running;
+  });
+
+  it("names a `docker save` archive (manifest.json's RepoTags) as containerd does: our reader gives the name ctr lists", () => {
+    // The older `docker save` form, made by hand: a config, an uncompressed layer, and manifest.json naming them.
+    const layer = tarBytes(withParents([{ path: "hello", content: Buffer.from("hello"), mode: 0o644 }]));
+    const diffId = `sha256:${createHash("sha256").update(layer).digest("hex")}`;
+    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [diffId] } }));
+    const configName = `${createHash("sha256").update(config).digest("hex")}.json`;
+    const manifest = Buffer.from(JSON.stringify([{ Config: configName, RepoTags: ["legacy-web:7"], Layers: ["l1/layer.tar"] }]));
+    const path = join(work, "legacy.tar");
+    writeFileSync(
+      path,
+      tarBytes(
+        withParents([
+          { path: configName, content: config },
+          { path: "l1/layer.tar", content: layer },
+          { path: "manifest.json", content: manifest },
+        ]),
+      ),
+    );
+    expect(archiveImages(path)).toEqual([{ name: "docker.io/library/legacy-web:7" }]);
+    const r = ctd.ctr("images", "import", "--platform", "linux/amd64", path);
+    expect(r.status, r.stderr).toBe(0);
+    expect(listed("docker.io/library/legacy-web:7")).toBeDefined();
   });
 
   it("takes the archive written again from the same program as the same image (same digest: nothing new)", async () => {
