@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { isAbsolute } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
 import { YAMLException, load } from "js-yaml";
 import { normalRemoteRoot } from "./node-record.js";
@@ -34,6 +34,8 @@ export interface ClusterFile {
   network: { serviceCIDR?: string; podCIDR?: string; clusterDomain?: string; cni?: string };
   pki: { keyAlgorithm?: string; keySize?: number; keyFormat?: string; certificateValidity?: string; contextName?: string };
   addons: { ingress?: string };
+  /** Image archives for air-gapped nodes, absolute (a relative path is read from the file's folder). */
+  images?: string[];
 }
 
 /** A cluster file with problems: each one a line with its field path. */
@@ -83,6 +85,7 @@ const k8sVersion: Check = (v) =>
   typeof v === "number" && /^1\.\d$/.test(String(v))
     ? `write it as a string: "${String(v)}0" (YAML reads 1.${String(v).slice(2)}0 unquoted as the number ${String(v)})`
     : version(v);
+const paths: Check = (v) => (Array.isArray(v) && v.every((p) => typeof p === "string" && p !== "") ? undefined : "expected a list of image archive paths");
 
 /** Each mapping's known fields and their checks; a nested mapping is a schema of its own. */
 type Schema = { [field: string]: Check | Schema };
@@ -104,6 +107,7 @@ const SPEC: Schema = {
   network: { serviceCIDR: str, podCIDR: str, clusterDomain: str, cni: oneOf("bridge", "calico") },
   pki: { keyAlgorithm: oneOf(...KEY_ALGORITHMS), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
   addons: { ingress: oneOf("traefik") },
+  images: paths,
 };
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -216,6 +220,7 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
     network: (s.network ?? {}) as ClusterFile["network"],
     pki: (s.pki ?? {}) as ClusterFile["pki"],
     addons: (s.addons ?? {}) as ClusterFile["addons"],
+    ...(Array.isArray(spec.images) ? { images: (spec.images as string[]).map((p) => resolve(dirname(file), p)) } : {}),
   };
   return { cluster, warnings };
 }
@@ -243,6 +248,7 @@ spec:
   # knownHosts: ~/.ssh/known_hosts
   # mirror: https://mirror.example.com          # as --mirror (its own checksum files are not trusted)
   # checksums: ./trusted.sha256                 # as --checksums: "SHA256  UPSTREAM-URL" lines
+  # images: [images/pause.tar, images/coredns.tar]   # air-gapped: image archives each node imports (containerd)
   versions:
     kubernetes: stable            # stable, "1.N" or 1.N.P; etcd, containerd and runc are paired with it
   network:

@@ -30,6 +30,7 @@ export function hostSpec(cl: ClusterFile, host: ClusterHost, facts: { nodeName: 
     ...(cl.mirror ? { mirror: cl.mirror } : {}),
     ...(cl.checksums ? { checksums: cl.checksums } : {}),
     ...(cl.allowHttpMirror ? { allowHttpMirror: true } : {}),
+    ...(cl.images ? { images: cl.images } : {}),
     ...(cl.apiEndpoint ? { apiServerSans: [new URL(cl.apiEndpoint).hostname.replace(/^\[|\]$/g, "")] } : {}),
     remoteRoot: host.remoteRoot,
     versions: ctx.versions,

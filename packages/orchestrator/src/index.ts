@@ -40,3 +40,8 @@ export * from "./checksums.js";
 export * from "./addresses.js";
 export { corednsVersion } from "./steps/coredns.js";
 export * from "./steps/cgroups.js";
+export * from "./images/oci-archive.js";
+export * from "./images/reference.js";
+export * from "./images/archive-names.js";
+export * from "./images/node-images.js";
+export * from "./images/bundle-images.js";

@@ -54,6 +54,13 @@ export interface NodeSpec extends ClusterSpec, KubeconfigSpec {
   dns: "coredns" | "none";
   /** The workshop's optional ingress controller, installed with Helm after the web Service. */
   ingress?: "traefik";
+  /** The workshop's web app image (the web step's Deployment); default `zwindler/vhelloworld`, the seed's. */
+  webImage: string;
+  /**
+   * Image archives (local, absolute paths; OCI layout or `docker save` tars) imported into the node's
+   * containerd before the kubelet needs them, for nodes that reach no registry (images/node-images.ts).
+   */
+  images?: string[];
   /** CPU architecture (`amd64`, `arm64`); detected on the node when absent. */
   arch?: string;
   /** The local cluster folder (PKI, kubeconfigs, state). */
@@ -74,6 +81,7 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     podCidr: "10.244.0.0/16",
     cni: "bridge",
     dns: "coredns",
+    webImage: "zwindler/vhelloworld",
     ...stripUndefined(partial),
     versions: { ...DEFAULT_VERSIONS, ...stripUndefined(partial.versions ?? {}) },
   } as NodeSpec;
@@ -91,6 +99,7 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
   if (spec.dns !== "coredns" && spec.dns !== "none") throw new InputError("must be coredns or none", { field: "--dns", value: spec.dns });
   if (spec.dns === "coredns") dnsServiceIP(spec.serviceCidr);
   if (spec.ingress !== undefined && spec.ingress !== "traefik") throw new InputError("must be traefik", { field: "--ingress", value: spec.ingress });
+  for (const p of spec.images ?? []) if (!isAbsolute(p)) throw new InputError("an image archive's path must be absolute", { field: "images", value: p });
   if (spec.mirror !== undefined && !/^https?:\/\/\S+$/.test(spec.mirror))
     throw new InputError("must be an http(s) URL", { field: "--mirror", value: spec.mirror });
   if (spec.mirror?.startsWith("http://") && spec.allowHttpMirror !== true)

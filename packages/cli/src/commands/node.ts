@@ -13,6 +13,7 @@ import {
   artifactsFor,
   bundle,
   withPinnedSha256,
+  bundleImages,
   type Step,
   sshConfigFor,
   type Transport,
@@ -454,11 +455,15 @@ export function registerNode(program: Command): void {
     .description("download every binary the plan needs, verified, into a folder to serve as --mirror or to --upload to air-gapped nodes")
     .requiredOption("--out <dir>", "the bundle folder (DIR/HOST/PATH, as --mirror reads it)")
     .option("--arches <list>", "architectures, comma-separated", "amd64,arm64")
+    .option(
+      "--images <dir>",
+      "air-gapped images: copy this folder's image archives (OCI or docker save tars) into the bundle; --upload imports them on the node",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  dk-bootstrap bundle --out ./bundle\n  dk-bootstrap ssh root@node --upload ./bundle      # the node downloads nothing\n  dk-bootstrap ssh root@node --mirror http://files.lan/bundle",
+      "\nExamples:\n  dk-bootstrap bundle --out ./bundle\n  dk-bootstrap bundle --out ./bundle --images ./archives   # pause, CoreDNS, the web app... as tars\n  dk-bootstrap ssh root@node --upload ./bundle      # the node downloads nothing\n  dk-bootstrap ssh root@node --mirror http://files.lan/bundle",
     )
-    .action(async (o: NodeOptions & { out: string; arches: string }, cmd: Command) => {
+    .action(async (o: NodeOptions & { out: string; arches: string; images?: string }, cmd: Command) => {
       const range = { ...(o.from ? { from: o.from } : {}), ...(o.until ? { until: o.until } : {}) };
       plan(range);
       const arches = o.arches.split(",").map((a) => a.trim());
@@ -466,6 +471,11 @@ export function registerNode(program: Command): void {
       checkFlags(o);
       await resolveVersionFlags(cmd, o, true, (line) => process.stderr.write(`[bundle] ${line}\n`));
       const spec = nodeSpecFromFlags(o);
+      // The images first: a bad archive is refused before any download starts.
+      if (o.images !== undefined)
+        await bundleImages(resolve(o.images), resolve(o.out), (path, action, images) =>
+          process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path} (${images.join(", ")})\n`),
+        );
       await bundle(spec, resolve(o.out), arches, range, (path, action) => process.stdout.write(`[bundle] ${action === "kept" ? "have" : "got "} ${path}\n`));
     });
 

@@ -1,0 +1,3 @@
+module dk-bootstrap.local/peers/pause
+
+go 1.24

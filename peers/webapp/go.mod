@@ -1,0 +1,3 @@
+module dk-bootstrap.local/peers/webapp
+
+go 1.24

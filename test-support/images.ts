@@ -1,0 +1,109 @@
+// The images the workshop's node runs, made locally from built peers as OCI archives (no registry can be
+// reached here): the sandbox's pause, CoreDNS, Traefik and the workshop's web app. Each archive is cached in
+// the peers' cache under a key of everything that makes its bytes, so a second suite reuses it and a changed
+// binary or name makes a new one.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ImageInput, nodeSpec, ociArchive, sandboxImage, writeOciArchive } from "../packages/orchestrator/src/index.js";
+
+/** The peers' cache (scripts/build-peers.sh's): binaries under bin/, image archives under images/. */
+export const PEERS_CACHE = process.env.DK_PEERS_CACHE ?? "/var/cache/dk-bootstrap-peers";
+const BUILD_PEERS = join(import.meta.dirname, "..", "scripts", "build-peers.sh");
+const WRITER_SOURCES = ["oci-archive.ts", "reference.ts", "tar.ts"].map((f) => join(import.meta.dirname, "..", "packages", "orchestrator", "src", "images", f));
+
+/**
+ * The folder of a built peer (`containerd`, `2.3.7` → its folder with containerd, ctr, the shim), built on
+ * first use. A build that fails throws with the script's own last words: a test that needs a peer fails, it
+ * never skips (in CI or not, so a missing Go is seen at once).
+ */
+export function builtPeer(family: string, version: string): string {
+  const r = spawnSync("bash", [BUILD_PEERS, family, version], { encoding: "utf8", timeout: 3_600_000 });
+  const dir = r.stdout.trim().split("\n").pop() ?? "";
+  if (r.status !== 0 || !existsSync(dir)) {
+    throw new Error(`peer ${family} ${version} could not be built: ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}`);
+  }
+  return dir;
+}
+
+/** The CoreDNS and Traefik releases the tests build their images from. */
+export const COREDNS_VERSION = "1.14.1";
+export const TRAEFIK_VERSION = "3.6.2";
+
+/** An image archive on disk and the name it gives the image. */
+export interface BuiltImage {
+  name: string;
+  path: string;
+}
+
+/**
+ * The archive of an image made from files on this machine (`files`: path in the image → local file),
+ * cached under the SHA-256 of its name, settings and files' bytes (the writer is deterministic, so the key
+ * names the archive's bytes).
+ */
+export async function cachedImage(input: Omit<ImageInput, "files">, files: Record<string, string>): Promise<BuiltImage> {
+  const contents = Object.entries(files).map(([path, local]) => ({ path, content: readFileSync(local) }));
+  const key = createHash("sha256")
+    .update(JSON.stringify({ ...input, files: contents.map((f) => [f.path, createHash("sha256").update(f.content).digest("hex")]) }))
+    .digest("hex");
+  // The writer's own code is part of the key: a change to it makes new archives, never stale ones.
+  const writer = createHash("sha256")
+    .update(WRITER_SOURCES.map((f) => readFileSync(f)).join("\0"))
+    .digest("hex")
+    .slice(0, 12);
+  const path = join(PEERS_CACHE, "images", `${input.name.replace(/[^\w.-]+/g, "_")}-${writer}-${key.slice(0, 16)}.tar`);
+  if (!existsSync(path)) await writeOciArchive({ ...input, files: contents }, path);
+  return { name: ociArchive({ ...input, files: [] }).name, path };
+}
+
+/** registry.k8s.io/pause as kubeadm pairs it with a Kubernetes version, made from our own pause program (peers/pause). */
+export function pauseImage(kubernetes: string): Promise<BuiltImage> {
+  const dir = builtPeer("pause", "1");
+  // As upstream's image: the program at /pause, run as nobody (65535), which is all a sandbox needs.
+  return cachedImage(
+    { name: sandboxImage(nodeSpec({ dir: "/", versions: { kubernetes } })), entrypoint: ["/pause"], user: "65535:65535" },
+    { "/pause": join(dir, "pause") },
+  );
+}
+
+/** registry.k8s.io/coredns/coredns at a CoreDNS release, from the CoreDNS built at that release. */
+export function corednsImage(version: string): Promise<BuiltImage> {
+  const dir = builtPeer("coredns", version);
+  // The name the coredns step's Deployment runs (coredns.ts); entrypoint and ports as upstream's image. Run as
+  // root: the Deployment adds NET_BIND_SERVICE for port 53, which upstream's image gets from a file capability.
+  return cachedImage(
+    { name: `registry.k8s.io/coredns/coredns:v${version}`, entrypoint: ["/coredns"], exposedPorts: ["53/tcp", "53/udp", "9153/tcp"] },
+    { "/coredns": join(dir, "coredns") },
+  );
+}
+
+/**
+ * Traefik at a release, named as the Traefik chart names its image (`image.registry: docker.io`,
+ * `image.repository: traefik`, the tag `v` + the release): `docker.io/library/traefik:vX.Y.Z` once normalized.
+ */
+export function traefikImage(version: string): Promise<BuiltImage> {
+  const dir = builtPeer("traefik", version);
+  // The chart passes only arguments (`--entryPoints...`): the program itself is the entrypoint.
+  return cachedImage(
+    { name: `docker.io/traefik:v${version}`, entrypoint: ["/traefik"], exposedPorts: ["80/tcp", "443/tcp", "8080/tcp"] },
+    { "/traefik": join(dir, "traefik") },
+  );
+}
+
+/**
+ * The workshop's web app (peers/webapp) under the name the web step runs. The default is tagged: an
+ * untagged name means `:latest`, which the kubelet always pulls (imagePullPolicy Always), registry or not.
+ */
+export const TEST_WEB_IMAGE = "docker.io/zwindler/vhelloworld:dk-webapp-1";
+
+/** The web app's image: port 80, as the workshop's Service targets. */
+export function webImage(name = TEST_WEB_IMAGE): Promise<BuiltImage> {
+  const dir = builtPeer("webapp", "1");
+  return cachedImage({ name, entrypoint: ["/webapp"], exposedPorts: ["80/tcp"], env: { PORT: "80" } }, { "/webapp": join(dir, "webapp") });
+}
+
+/** The four images a workshop node runs, made (or taken from the cache) at the given releases. */
+export async function workshopImages(o: { kubernetes: string; coredns: string; traefik: string; web?: string }): Promise<BuiltImage[]> {
+  return [await pauseImage(o.kubernetes), await corednsImage(o.coredns), await traefikImage(o.traefik), await webImage(o.web)];
+}
