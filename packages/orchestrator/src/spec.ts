@@ -1,5 +1,6 @@
 import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
+import { isAbsolute } from "node:path";
 import { normalRemoteRoot } from "./node-record.js";
 import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
