@@ -4,15 +4,16 @@
 // the table, not only the newest (the slower run the README documents).
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
+import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
 
 const here = import.meta.dirname;
 const rows = process.env.DK_TEST_ALL_RELEASES === "1" ? RELEASES : RELEASES.slice(0, 1);
-/** Built once whatever the rows: our own programs, current cfssl (the PKI's second peer), and etcd 3.6 (the multi-host tests). */
+/** Built once whatever the rows: our own programs (pause, the web app), Traefik, and etcd 3.6 (the multi-host tests). */
 const wanted = new Map([
   ["pause:1", ["pause", "1"]],
   ["webapp:1", ["webapp", "1"]],
   ["etcd:" + RELEASES[1].etcd, ["etcd", RELEASES[1].etcd]],
+  ["traefik:" + DEFAULT_VERSIONS.traefik, ["traefik", DEFAULT_VERSIONS.traefik]],
 ]);
 for (const r of rows) {
   for (const [family, version] of [

@@ -4,11 +4,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { builtPeer } from "./images.js";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { builtPeer } from "./built-peers.js";
 import { run, runAsync, tempDir } from "./peers.js";
 
-export const CONTAINERD_VERSION = "2.3.7";
-export const RUNC_VERSION = "1.4.4";
+export const CONTAINERD_VERSION = RELEASES[0]!.containerd;
+export const RUNC_VERSION = RELEASES[0]!.runc;
 
 /** A running containerd and `ctr` pointed at it in the `k8s.io` namespace (the one the kubelet's CRI uses). */
 export interface TestContainerd {

@@ -2,34 +2,28 @@
 // reached here): the sandbox's pause, CoreDNS, Traefik and the workshop's web app. Each archive is cached in
 // the peers' cache under a key of everything that makes its bytes, so a second suite reuses it and a changed
 // binary or name makes a new one.
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ImageInput, nodeSpec, ociArchive, sandboxImage, writeOciArchive } from "../packages/orchestrator/src/index.js";
+import {
+  DEFAULT_VERSIONS,
+  type ImageInput,
+  RELEASES,
+  corednsVersion,
+  nodeSpec,
+  ociArchive,
+  sandboxImage,
+  writeOciArchive,
+} from "../packages/orchestrator/src/index.js";
+import { PEERS_CACHE, builtPeer } from "./built-peers.js";
 
-/** The peers' cache (scripts/build-peers.sh's): binaries under bin/, image archives under images/. */
-export const PEERS_CACHE = process.env.DK_PEERS_CACHE ?? "/var/cache/dk-bootstrap-peers";
-const BUILD_PEERS = join(import.meta.dirname, "..", "scripts", "build-peers.sh");
+export { PEERS_CACHE, builtPeer };
+
 const WRITER_SOURCES = ["oci-archive.ts", "reference.ts", "tar.ts"].map((f) => join(import.meta.dirname, "..", "packages", "orchestrator", "src", "images", f));
 
-/**
- * The folder of a built peer (`containerd`, `2.3.7` → its folder with containerd, ctr, the shim), built on
- * first use. A build that fails throws with the script's own last words: a test that needs a peer fails, it
- * never skips (in CI or not, so a missing Go is seen at once).
- */
-export function builtPeer(family: string, version: string): string {
-  const r = spawnSync("bash", [BUILD_PEERS, family, version], { encoding: "utf8", timeout: 3_600_000 });
-  const dir = r.stdout.trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !existsSync(dir)) {
-    throw new Error(`peer ${family} ${version} could not be built: ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  return dir;
-}
-
-/** The CoreDNS and Traefik releases the tests build their images from. */
-export const COREDNS_VERSION = "1.14.1";
-export const TRAEFIK_VERSION = "3.6.2";
+/** The CoreDNS and Traefik releases the tests build their images from: those the product pairs with the newest release. */
+export const COREDNS_VERSION = corednsVersion(RELEASES[0]!.knownPatch);
+export const TRAEFIK_VERSION = DEFAULT_VERSIONS.traefik;
 
 /** An image archive on disk and the name it gives the image. */
 export interface BuiltImage {

@@ -43,7 +43,12 @@ const isSums = (path: string) => /(SHA256SUMS|\.sha256|\.sha256sum)$/.test(path)
 export function trustedChecksums(path: string, files: Map<string, MirrorBody>): string {
   const lines = [...files]
     .filter(([p]) => !isSums(p))
-    .map(([p, body]) => `${createHash("sha256").update(Buffer.isBuffer(body) ? body : readFileSync(body.file)).digest("hex")}  https:/${p}`);
+    .map(
+      ([p, body]) =>
+        `${createHash("sha256")
+          .update(Buffer.isBuffer(body) ? body : readFileSync(body.file))
+          .digest("hex")}  https:/${p}`,
+    );
   writeFileSync(path, `${lines.join("\n")}\n`);
   return path;
 }

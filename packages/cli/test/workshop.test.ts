@@ -3,8 +3,10 @@
 // installed by `dk-bootstrap ssh` on a network-namespace host with a real sshd, one step at a time in the seed's
 // order. After each step the test looks at the live cluster for what the seed shows at that point.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join } from "node:path";
-import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { basename, join } from "node:path";
+import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
+import { TEST_WEB_IMAGE, workshopImages } from "../../../test-support/images.js";
 import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
 import { type Mirror, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
@@ -22,7 +24,9 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
   let host: ClusterHost;
   let mirror: Mirror;
   let kubectlBin: string;
+  let checksums: string;
   const dir = join(work, "cluster");
+  const images = join(work, "images");
 
   const ssh = (...extra: string[]) =>
     dkAsync(
@@ -49,6 +53,14 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
         versions.runc,
         "--cni-version",
         versions.cni,
+        // The test plays the upstream: the checksums of what it built, as an operator's --checksums table.
+        "--checksums",
+        checksums,
+        "--allow-http-mirror",
+        "--images",
+        images,
+        "--web-image",
+        TEST_WEB_IMAGE,
         ...extra,
       ],
       { cwd: work },
@@ -83,9 +95,18 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
   beforeAll(async () => {
     kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
     const files = releaseMirrorFiles(versions);
+    // The images a node with no registry needs (pause, CoreDNS, Traefik, the web app), made from built peers.
+    mkdirSync(images);
+    for (const image of await workshopImages({
+      kubernetes: versions.kubernetes,
+      coredns: corednsVersion(versions.kubernetes),
+      traefik: DEFAULT_VERSIONS.traefik,
+    }))
+      symlinkSync(image.path, join(images, basename(image.path)));
     cluster = await startTestCluster(work, 1, { nodes: true });
     host = cluster.hosts[0]!;
     mirror = await startMirror(cluster.hostIp, files);
+    checksums = mirror.checksums();
   }, 3_600_000);
   afterAll(async () => {
     await mirror?.close();
@@ -100,7 +121,7 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
       const version = await kubectl("version", "-o", "json");
       expect(version.status, version.stderr).toBe(0);
       expect(JSON.parse(version.stdout).serverVersion.gitVersion).toBe(`v${versions.kubernetes}`);
-      const created = await kubectl("create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2");
+      const created = await kubectl("create", "deployment", "web", `--image=${TEST_WEB_IMAGE}`, "--replicas=2");
       expect(created.stdout).toMatch(/deployment.apps\/web created/);
       // Nothing acts on it: no ReplicaSet, no Pod (the workshop's "nothing happens").
       await new Promise((r) => setTimeout(r, 3000));

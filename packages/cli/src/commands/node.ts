@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
@@ -14,6 +14,7 @@ import {
   bundle,
   withPinnedSha256,
   bundleImages,
+  isImageArchive,
   type Step,
   sshConfigFor,
   type Transport,
@@ -58,6 +59,8 @@ export interface NodeOptions extends ClusterOptions {
   checksums?: string;
   allowHttpMirror?: boolean;
   upload?: string;
+  images?: string;
+  webImage?: string;
   remoteRoot?: string;
   from?: string;
   until?: string;
@@ -99,6 +102,8 @@ export function addPlanOptions(cmd: Command): Command {
   return addArtifactOptions(cmd)
     .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
     .option("--upload <dir>", "air-gapped node: upload the binaries from this bundle folder (dk-bootstrap bundle) instead of downloading on the node")
+    .option("--images <dir>", "air-gapped images: import this folder's image archives (OCI or docker save tars) into the node's containerd, pinned")
+    .option("--web-image <name>", "the workshop web app's image (default zwindler/vhelloworld)")
     .option("--remote-root <dir>", "every path written on the node lives under it", "/")
     .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)");
 }
@@ -147,9 +152,25 @@ export function nodeSpecFromFlags(o: Partial<NodeOptions>, host?: string): NodeS
     ...(o.checksums ? { checksums: resolve(o.checksums) } : {}),
     ...(o.allowHttpMirror ? { allowHttpMirror: true } : {}),
     ...(o.upload ? { upload: resolve(o.upload) } : {}),
+    ...(o.images ? { images: imageArchivesIn(resolve(o.images)) } : {}),
+    ...(o.webImage ? { webImage: o.webImage } : {}),
     ...(o.arch ? { arch: o.arch } : {}),
     versions: { kubernetes: o.k8sVersion, etcd: o.etcdVersion, containerd: o.containerdVersion, runc: o.runcVersion, cni: o.cniVersion, helm: o.helmVersion },
   });
+}
+
+/** The image archives of a folder (`--images`), by name; a folder that cannot be read is one clear line. */
+function imageArchivesIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new InputError(`cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { field: "--images", value: dir });
+  }
+  return names
+    .filter(isImageArchive)
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** `[user@]host[:port]`, as ssh's -J takes it. */

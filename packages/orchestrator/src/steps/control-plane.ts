@@ -131,7 +131,7 @@ export const kubeApiserver: Step = {
   // The workshop's moment: a Deployment is stored, and nothing happens.
   show: (c) =>
     lines([
-      sh`${superAdmin(c, "create", "deployment", "web", "--image=zwindler/vhelloworld", "--replicas=2")} 2>/dev/null || true`,
+      sh`${superAdmin(c, "create", "deployment", "web", `--image=${c.spec.webImage}`, "--replicas=2")} 2>/dev/null || true`,
       superAdmin(c, "get", "deployment,pods"),
     ]),
 };

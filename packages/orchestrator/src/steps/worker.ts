@@ -3,6 +3,7 @@ import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { waitFor } from "../node.js";
 import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
+import { imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
 import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
@@ -114,6 +115,7 @@ export const containerd: Step = {
     br_netfilter: "bridged pod traffic seen by iptables, so Services work between pods",
   },
   files: (c) => [
+    ...imageFiles(c),
     { path: modulesFile(c), mode: 0o644, content: "# dk-bootstrap: loaded at boot by systemd-modules-load\noverlay\nbr_netfilter\n" },
     { path: sysctlFile(c), mode: 0o644, content: SYSCTL },
     {
@@ -145,6 +147,10 @@ state = '${c.node.path("run/containerd")}'
   bin_dirs = ['${cniBin(c)}']
   conf_dir = '${cniConf(c)}'
 
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  # The Pods' sandbox: kubeadm's pairing for this release, imported from a bundle where no registry answers.
+  sandbox = '${sandboxImage(c.spec)}'
+
 [plugins.'io.containerd.nri.v1.nri']
   # NRI's socket is machine-wide by default (/var/run/nri): this node's own.
   socket_path = '${c.node.path("run/nri/nri.sock")}'
@@ -160,6 +166,8 @@ state = '${c.node.path("run/containerd")}'
       sh`sysctl -q -p ${sysctlFile(c)}`,
       install(c, containerd.artifacts!(c)),
       sh`DK_TYPE=notify dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
+      // Air-gapped images (none given: nothing), imported and pinned before the kubelet asks for them.
+      imageImportScript(c),
     ]),
   check: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
   show: (c) => sh`${`${c.node.bin}/ctr`} --address ${socket(c)} version`,
@@ -371,7 +379,7 @@ spec:
         app: web
     spec:
       containers:
-      - image: zwindler/vhelloworld
+      - image: WEB_IMAGE
         name: web
 ---
 apiVersion: v1
@@ -396,7 +404,7 @@ export const web: Step = {
   title: "the workshop's web Deployment and Service",
   why: "A Deployment of two Pods behind a ClusterIP Service: everything above, working together.",
   observe: "`kubectl get pods -o wide` shows the Pods Running; `kubectl get svc web` its ClusterIP; scale to 4 and kube-proxy's probabilities follow.",
-  files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: WEB }],
+  files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: WEB.replace("WEB_IMAGE", c.spec.webImage) }],
   script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/web.yaml`),
   check: (c) => kubectl(c, "rollout", "status", "deployment/web", "--timeout=5s"),
   show: (c) => lines([kubectl(c, "get", "pods", "-o", "wide"), kubectl(c, "get", "service", "web")]),
