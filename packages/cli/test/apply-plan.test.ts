@@ -207,3 +207,22 @@ describe("apply: the cluster folder's record", () => {
     ]);
   });
 });
+
+describe("apply --max-unavailable-workers", () => {
+  it.each(["0", "1.5", "two"])("%s is refused in one line before anything else", (value) => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "cluster.yaml"), FILE);
+    const r = dk(["apply", "-f", "cluster.yaml", "--dry-run", "--max-unavailable-workers", value], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
+      `error: --max-unavailable-workers: must be a whole number of workers, 1 or more (got "${value}")`,
+    ]);
+    expect(r.stdout).toBe("");
+  });
+  it("2 is taken", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "cluster.yaml"), FILE);
+    const r = dk(["apply", "-f", "cluster.yaml", "--dry-run", "--max-unavailable-workers", "2"], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});

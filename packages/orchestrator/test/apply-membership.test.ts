@@ -12,6 +12,8 @@ import {
   type Transport,
   checkNoDemotion,
   checkNodeNames,
+  helperFor,
+  unreachableNames,
   membershipComments,
   planMembership,
   planWithoutAnswer,
@@ -130,5 +132,31 @@ describe("apply --dry-run's membership plan", () => {
     ]);
     expect(membershipComments(hosts, record(["cp1", "cp3"]), false)).toContain("the etcd phase is not in this run's range, so none of it happens");
     expect(membershipComments(hosts.slice(0, 1), { token: "", started: {} }, true)).toContain("#   a new cluster of 1 member(s): cp1");
+  });
+});
+
+describe("who sends a membership change", () => {
+  const [m1, m2] = [member("cp1", "10.0.0.1"), member("cp2", "10.0.0.2")];
+  const conns = [host("10.0.0.4"), host("10.0.0.1"), host("10.0.0.2")];
+  const names = new Map(conns.map((c, i) => [c, ["cp4", "cp1", "cp2"][i]!]));
+  const nameOf = (c: (typeof conns)[number]) => names.get(c)!;
+  it("is a started, healthy member: never a new controller first in the file, nor the member being removed", () => {
+    expect(nameOf(helperFor(conns, nameOf, [m1, m2], healthy(m1, m2)))).toBe("cp1");
+    expect(nameOf(helperFor(conns, nameOf, [m1, m2], healthy(m1, m2), ["cp1"]))).toBe("cp2");
+    expect(nameOf(helperFor(conns, nameOf, [m1, m2], healthy(m2)))).toBe("cp2");
+    expect(() => helperFor(conns, nameOf, [m1, member("cp2", "10.0.0.2", { learner: true })], healthy(m2), ["cp1"])).toThrow(
+      /no healthy started member among the file's controllers/,
+    );
+  });
+});
+
+describe("a dead controller's member name", () => {
+  it("is the file's nodeName, else the recorded member at its address; never a guess", () => {
+    const r = record(["cp1", "cp2", "cp3"]);
+    const dead = (address: string, nodeName?: string) => ({ ...host(address, "controller", true).host, ...(nodeName ? { nodeName } : {}) });
+    expect(unreachableNames([dead("10.0.0.3"), dead("10.9.9.9", "cp9")], r)).toEqual(["cp3", "cp9"]);
+    expect(() => unreachableNames([dead("10.0.0.7")], r)).toThrow(
+      "10.0.0.7 cannot be reached, and no member of the record has its address: nothing was changed",
+    );
   });
 });

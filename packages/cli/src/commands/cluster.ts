@@ -113,16 +113,14 @@ const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.sli
  */
 export async function connectAll(cluster: ClusterFile, o: ApplyFlags, unreachable?: ClusterHost[]): Promise<HostConnection[]> {
   const attempts = await connectEach(cluster, o);
-  const dead = (a: PromiseSettledResult<unknown>, i: number) =>
-    unreachable !== undefined &&
-    cluster.hosts[i]!.reset &&
-    a.status === "rejected" &&
-    a.reason instanceof SshError &&
-    ["client-socket", "client-timeout"].includes(a.reason.level);
+  // A host to be reset that does not answer at all (not one that refused a key or a login): perhaps gone for good.
+  const gone = (a: PromiseSettledResult<unknown>, i: number) =>
+    cluster.hosts[i]!.reset && a.status === "rejected" && a.reason instanceof SshError && ["client-socket", "client-timeout"].includes(a.reason.level);
+  const dead = (a: PromiseSettledResult<unknown>, i: number) => unreachable !== undefined && gone(a, i);
   const failed = attempts.flatMap((a, i) =>
     a.status === "rejected" && !dead(a, i) ? [`${cluster.hosts[i]!.ssh.address}: ${(a.reason as Error).message.split("\n")[0]}`] : [],
   );
-  const deadReset = cluster.hosts.filter((h, i) => h.reset && attempts[i]!.status === "rejected").map((h) => h.ssh.address);
+  const deadReset = cluster.hosts.filter((h, i) => gone(attempts[i]!, i)).map((h) => h.ssh.address);
   if (failed.length > 0) {
     await Promise.all(attempts.map((a) => (a.status === "fulfilled" ? a.value.transport.close() : undefined)));
     throw new DkError(`could not connect to every host, nothing was changed: ${failed.join("; ")}`, "SSH", {
