@@ -58,8 +58,12 @@ export function isUnder(root: string, path: string): boolean {
   return path !== r && path === posix.normalize(path) && (r === "/" ? path.startsWith("/") : path.startsWith(`${r}/`));
 }
 
-/** The folders every run makes on the node: its state (lock, steps, this record), download cache, logs and pid files. */
-export const dkFolders = (node: NodeLayout): string[] => [node.state, node.cache, node.logs, node.run];
+/**
+ * What every run records before its steps: the folders it makes on the node (its state: lock, steps, this record;
+ * download cache, logs and pid files), and the file `certs rotate-ca` writes there outside any step (ca-rotation.ts's
+ * nodeRotationFile), recorded ahead since no step puts it.
+ */
+export const runTargets = (node: NodeLayout): string[] => [node.state, node.cache, node.logs, node.run, `${node.pki}/ca-rotation.json`];
 
 /** The unit file `dk_start` writes for a component under systemd. */
 export const unitFile = (component: string): string => `/etc/systemd/system/dk-${component}.service`;
