@@ -136,6 +136,8 @@ export async function reset(
     sh`rm -rf ${STATE_FILES.map((f) => `${c.node.state}/${f}`)}`,
     remove.length + leftovers.length > 0 ? sh`rm -rf ${[...remove.map((p) => sh`${p}`), ...leftovers]}` : sh`:`,
     folders.length > 0 ? sh`for d in ${folders}; do rmdir "$d" 2>/dev/null || true; done` : sh`:`,
+    // The unit files are gone with the rest: systemd forgets them.
+    sh`if dk_systemd; then systemctl daemon-reload || true; fi`,
   ];
   await exec(transport, stepScript(c, lines(removal)), { onLine: (line, stream) => emit({ type: "output", step: "reset", stream, line }) });
   await rm(join(spec.dir, "state.json"), { force: true });
