@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { InputError } from "@dk-bootstrap/pki";
 import type { NodeLayout } from "./node.js";
-import { type Shell, lines, raw, sh } from "./shell.js";
+import { type Shell, raw, sh } from "./shell.js";
 import type { Step, StepContext } from "./steps/step.js";
 
 /**
@@ -83,11 +83,9 @@ export function recordMade(node: NodeLayout, targets: readonly string[]): Shell 
   // One test per path (not a loop: a loop over one word is what shellcheck warns of, in the dry run's script).
   const scan = (kind: "dir" | "rm", list: string[]) => list.map((p) => sh`{ [ -e ${p} ] || [ -L ${p} ] || printf ${raw(`'${kind}\\t%s\\n'`)} ${p}; };`);
   const record = `${node.state}/${RECORD_FILE}`;
-  return lines([
-    // Asked before anything is made, the state folder (the record's own) included.
-    sh`dk_made=$(${[...scan("dir", folders), ...scan("rm", paths), sh`:`]})`,
-    sh`mkdir -p ${node.state} && { [ -z "$dk_made" ] || printf '%s\n' "$dk_made" >> ${record}; }`,
-  ]);
+  // Asked before anything is made, the state folder (the record's own) included. One line: a reader who runs the
+  // dry run's script line by line (each through its own ssh) keeps the question and its record together.
+  return sh`dk_made=$(${[...scan("dir", folders), ...scan("rm", paths), sh`:`]}); mkdir -p ${node.state} && { [ -z "$dk_made" ] || printf '%s\n' "$dk_made" >> ${record}; }`;
 }
 
 /**
