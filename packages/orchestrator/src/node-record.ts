@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { InputError } from "@dk-bootstrap/pki";
 import type { NodeLayout } from "./node.js";
-import { type Shell, lines, raw, sh } from "./shell.js";
+import { type Shell, raw, sh } from "./shell.js";
 import type { Step, StepContext } from "./steps/step.js";
 
 /**
@@ -58,8 +58,12 @@ export function isUnder(root: string, path: string): boolean {
   return path !== r && path === posix.normalize(path) && (r === "/" ? path.startsWith("/") : path.startsWith(`${r}/`));
 }
 
-/** The folders every run makes on the node: its state (lock, steps, this record), download cache, logs and pid files. */
-export const dkFolders = (node: NodeLayout): string[] => [node.state, node.cache, node.logs, node.run];
+/**
+ * What every run records before its steps: the folders it makes on the node (its state: lock, steps, this record;
+ * download cache, logs and pid files), and the file `certs rotate-ca` writes there outside any step (ca-rotation.ts's
+ * nodeRotationFile), recorded ahead since no step puts it.
+ */
+export const runTargets = (node: NodeLayout): string[] => [node.state, node.cache, node.logs, node.run, `${node.pki}/ca-rotation.json`];
 
 /** The unit file `dk_start` writes for a component under systemd. */
 export const unitFile = (component: string): string => `/etc/systemd/system/dk-${component}.service`;
@@ -79,11 +83,9 @@ export function recordMade(node: NodeLayout, targets: readonly string[]): Shell 
   // One test per path (not a loop: a loop over one word is what shellcheck warns of, in the dry run's script).
   const scan = (kind: "dir" | "rm", list: string[]) => list.map((p) => sh`{ [ -e ${p} ] || [ -L ${p} ] || printf ${raw(`'${kind}\\t%s\\n'`)} ${p}; };`);
   const record = `${node.state}/${RECORD_FILE}`;
-  return lines([
-    // Asked before anything is made, the state folder (the record's own) included.
-    sh`dk_made=$(${[...scan("dir", folders), ...scan("rm", paths), sh`:`]})`,
-    sh`mkdir -p ${node.state} && { [ -z "$dk_made" ] || printf '%s\n' "$dk_made" >> ${record}; }`,
-  ]);
+  // Asked before anything is made, the state folder (the record's own) included. One line: a reader who runs the
+  // dry run's script line by line (each through its own ssh) keeps the question and its record together.
+  return sh`dk_made=$(${[...scan("dir", folders), ...scan("rm", paths), sh`:`]}); mkdir -p ${node.state} && { [ -z "$dk_made" ] || printf '%s\n' "$dk_made" >> ${record}; }`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { NodeLayout, preamble, waitFor } from "./node.js";
-import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
+import { runTargets, markNode, recordMade, stepTargets } from "./node-record.js";
 import { PREFLIGHT, plan, stepById } from "./plan.js";
 import { quote, raw, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
@@ -42,7 +42,7 @@ export function renderScript(
     preamble(c.node).text,
     ...localFileChecks(spec, [preflight(pending, notBefore, spec), ...steps], c, digests),
     // As a real run does first: the node's record of what it makes, and the mark that dk-bootstrap set it up.
-    recordMade(c.node, dkFolders(c.node)).text,
+    recordMade(c.node, runTargets(c.node)).text,
     markNode(c.node, { node: spec.nodeName, cluster: spec.clusterName, remoteRoot: spec.remoteRoot }).text,
   ];
   for (const step of [preflight(pending, notBefore, spec), ...steps]) {

@@ -6,7 +6,7 @@ import { stepScript } from "./context.js";
 import { EtcdTools, restoreLeftovers } from "./etcd-snapshot-file.js";
 import type { EventSink } from "./events.js";
 import type { NodeLayout } from "./node.js";
-import { MARK_FILE, type MadeEntry, type NodeMark, RECORD_FILE, dkFolders, foldersBetween, isUnder, normalRemoteRoot, stepTargets } from "./node-record.js";
+import { MARK_FILE, type MadeEntry, type NodeMark, RECORD_FILE, runTargets, foldersBetween, isUnder, normalRemoteRoot, stepTargets } from "./node-record.js";
 import { STEPS } from "./plan.js";
 import { type Shell, lines, sh } from "./shell.js";
 import type { NodeSpec } from "./spec.js";
@@ -63,7 +63,7 @@ export class NotOursError extends DkError {
 
 /** Every path a run could make on this node (any step, either supervisor) and the folders on the way: a record line outside it is not ours. */
 function catalogue(c: StepContext): Set<string> {
-  const targets = [...dkFolders(c.node)];
+  const targets = [...runTargets(c.node)];
   for (const supervisor of ["systemd", "process"] as Supervisor[])
     for (const step of STEPS) {
       try {
@@ -136,6 +136,8 @@ export async function reset(
     sh`rm -rf ${STATE_FILES.map((f) => `${c.node.state}/${f}`)}`,
     remove.length + leftovers.length > 0 ? sh`rm -rf ${[...remove.map((p) => sh`${p}`), ...leftovers]}` : sh`:`,
     folders.length > 0 ? sh`for d in ${folders}; do rmdir "$d" 2>/dev/null || true; done` : sh`:`,
+    // The unit files are gone with the rest: systemd forgets them.
+    sh`if dk_systemd; then systemctl daemon-reload || true; fi`,
   ];
   await exec(transport, stepScript(c, lines(removal)), { onLine: (line, stream) => emit({ type: "output", step: "reset", stream, line }) });
   await rm(join(spec.dir, "state.json"), { force: true });

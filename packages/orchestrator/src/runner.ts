@@ -9,7 +9,7 @@ import { withPinnedSha256 } from "./checksums.js";
 import { contextFor, fileContent, stepHash, stepScript } from "./context.js";
 import { PREFLIGHT, plan } from "./plan.js";
 import { lines, sh } from "./shell.js";
-import { dkFolders, markNode, recordMade, stepTargets } from "./node-record.js";
+import { runTargets, markNode, recordMade, stepTargets } from "./node-record.js";
 import type { NodeSpec } from "./spec.js";
 import { preflight } from "./steps/preflight.js";
 import type { Step, StepContext } from "./steps/step.js";
@@ -107,7 +107,7 @@ async function lock(ctx: StepContext, transport: Transport): Promise<() => Promi
   const path = `${ctx.node.state}/lock`;
   // Before anything else is made: the node's record of the folders every run makes, and the mark that it is ours.
   const { nodeName: node, clusterName: cluster, remoteRoot } = ctx.spec;
-  await exec(transport, lines([recordMade(ctx.node, dkFolders(ctx.node)), markNode(ctx.node, { node, cluster, remoteRoot })]));
+  await exec(transport, lines([recordMade(ctx.node, runTargets(ctx.node)), markNode(ctx.node, { node, cluster, remoteRoot })]));
   if (!transport.hold) return async () => undefined;
   // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock.
   const held = await transport.hold(sh`mkdir -p ${ctx.node.state} && exec flock -n -E 75 ${path} -c 'echo dk-lock-held; exec cat >/dev/null'`);

@@ -213,6 +213,9 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     const kube = join(spec.remoteRoot, "etc", "kubernetes");
     writeFileSync(join(kube, "my-notes"), "mine\n");
     chownSync(join(kube, "my-notes"), host.uid, host.uid);
+    // The file `certs rotate-ca` writes on the node outside any step: recorded by every run, so removed too.
+    writeFileSync(join(kube, "pki", "ca-rotation.json"), "{}\n");
+    chownSync(join(kube, "pki", "ca-rotation.json"), host.uid, host.uid);
     const t = await connect();
     const done = await reset(spec, t);
     await t.close();
