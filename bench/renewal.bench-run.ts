@@ -1,25 +1,23 @@
 // A rolling certificate renewal of a 3-member etcd on network-namespace hosts, as a client sees it: `certs renew all`
 // then `apply -f cluster.yaml --until etcd` while the multi-host tests' client loop (test-support/etcd-client-loop.ts)
 // writes then reads a counter through all three endpoints every 100 ms (certificates read from the cluster folder on
-// each request). Per round: the apply's wall time, the client's requests, the failed ones (target 0), those cut by a
-// member's stop and made again (the loop's retry, proved by the member's log), the longest time between two
-// successful put+get pairs (target under 1 s), and how long each member's etcd was gone (`pgrep -u <uid> -x etcd`
-// every 50 ms). Run: npm run bench:renewal (root; medians of RUNS rounds, default 3, fewer once BUDGET_S, default
+// each round). Per round: the apply's wall time, the client's requests, the failed ones (target 0), those a member
+// dropped and the loop made again at once through the others, the longest time between two successful requests
+// (target under 1 s), and how long each member's etcd was gone (test-support/etcd-sampler.ts: `pgrep -u <uid> -x
+// etcd` every 25 ms). Run: npm run bench:renewal (root; medians of RUNS rounds, default 3, fewer once BUDGET_S, default
 // 150, has passed after a round).
-import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
+import { SAMPLE_MS, sampleMembers } from "../test-support/etcd-sampler.js";
 import { dkAsync } from "../test-support/peers.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
 const ETCD = "3.6.5";
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
-const SAMPLE_MS = 50;
 const bench = etcdBenchCluster("dk-bench-renewal-", "bench-renewal", ETCD);
 const { work, dir, file, env, hosts } = bench;
 
@@ -32,80 +30,6 @@ const client = (): EtcdClientFiles => {
   return { ca: join(pki, "ca.crt"), cert: join(pki, "healthcheck-client.crt"), key: join(pki, "healthcheck-client.key") };
 };
 
-/**
- * Every host's etcd PIDs ("" when none), from one `pgrep` for all the hosts' users (one process a sample keeps the
- * 50 ms pace on a loaded machine), each PID's host from its /proc entry's owner; asked without blocking this process,
- * whose clock the client loop reads.
- */
-async function etcdPids(): Promise<string[]> {
-  const out = await new Promise<string>((resolve) =>
-    execFile("pgrep", ["-u", hosts.map((h) => h.uid).join(","), "-x", "etcd"], { encoding: "utf8" }, (_, stdout) => resolve(stdout ?? "")),
-  );
-  const owners = await Promise.all(
-    out
-      .split("\n")
-      .filter(Boolean)
-      .map(async (pid) => ({
-        pid,
-        uid: await stat(`/proc/${pid}`).then(
-          (s) => s.uid,
-          () => -1,
-        ),
-      })),
-  );
-  return hosts.map((h) =>
-    owners
-      .filter((o) => o.uid === h.uid)
-      .map((o) => o.pid)
-      .join(" "),
-  );
-}
-
-/** One member's etcd as the sampler saw it: the intervals with no etcd process, and how many times its PID changed. */
-interface Member {
-  down: { from: number; to: number }[];
-  restarts: number;
-}
-
-/** Samples every host's etcd every SAMPLE_MS: when each was gone, and how many samples found two or more gone at once. */
-function sampler() {
-  let stop = false;
-  const members: Member[] = hosts.map(() => ({ down: [], restarts: 0 }));
-  const state = { samples: 0, twoDown: 0, ms: 0 };
-  const start = performance.now();
-  const done = (async () => {
-    const last = await etcdPids();
-    const since: (number | undefined)[] = hosts.map(() => undefined);
-    while (!stop) {
-      const t = performance.now();
-      const pids = await etcdPids();
-      state.samples++;
-      if (pids.filter((p) => p === "").length >= 2) state.twoDown++;
-      for (const [i, p] of pids.entries()) {
-        if (p === "" && since[i] === undefined) since[i] = t;
-        if (p !== "" && since[i] !== undefined) {
-          members[i]!.down.push({ from: since[i]!, to: t });
-          since[i] = undefined;
-        }
-        if (p !== "" && p !== last[i]) {
-          members[i]!.restarts++;
-          last[i] = p;
-        }
-      }
-      await sleep(Math.max(0, t + SAMPLE_MS - performance.now()));
-    }
-    for (const [i, s] of since.entries()) if (s !== undefined) members[i]!.down.push({ from: s, to: performance.now() });
-    state.ms = performance.now() - start;
-  })();
-  return {
-    stop: async () => {
-      stop = true;
-      await done;
-      return { members, ...state };
-    },
-  };
-}
-
 /** One renewal round, all times in ms. */
 interface Round {
   renewMs: number;
@@ -113,7 +37,7 @@ interface Round {
   requests: number;
   failed: number;
   failures: string[];
-  /** Requests cut by a member's stop, proved by its log, and made again (test-support/etcd-client-loop.ts). */
+  /** Requests a member dropped, made again at once through the others (test-support/etcd-client-loop.ts). */
   cut: number;
   /** The longest time between two successful put+get pairs, and when it started, from the apply's start. */
   gap: { ms: number; at: number };
@@ -126,7 +50,7 @@ interface Round {
 }
 
 async function round(): Promise<Round> {
-  const watch = sampler();
+  const watch = sampleMembers(hosts);
   const loop = etcdClientLoop(hosts, client);
   await sleep(500); // a few successful requests before anything changes
   const t0 = performance.now();
@@ -147,15 +71,15 @@ async function round(): Promise<Round> {
     requests: seen.requests,
     failed: seen.failures.length,
     failures: seen.failures,
-    cut: seen.cut.length,
+    cut: seen.retried.length,
     gap,
-    members: sampled.members.map((m) => ({
-      downMs: m.down.reduce((s, d) => s + d.to - d.from, 0),
-      longestMs: Math.max(0, ...m.down.map((d) => d.to - d.from)),
-      restarts: m.restarts,
+    members: sampled.down.map((down, i) => ({
+      downMs: down.reduce((s, d) => s + d.to - d.from, 0),
+      longestMs: Math.max(0, ...down.map((d) => d.to - d.from)),
+      restarts: sampled.restarts[i]!,
     })),
     samples: sampled.samples,
-    sampledMs: sampled.ms,
+    sampledMs: sampled.meanIntervalMs * sampled.samples,
     twoDown: sampled.twoDown,
   };
 }
@@ -184,7 +108,7 @@ it("measures a rolling certificate renewal of 3 etcd members as a client sees it
   console.log(
     [
       `\ncerts renew all, then apply -f cluster.yaml --until etcd on 3 network-namespace hosts, a client loop running throughout; ${rounds.length} round(s); load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end:\n`,
-      "| round | certs renew all | apply wall time | client requests (put+get) | failed | cut by a member's stop, made again | longest gap between successes (when: from the apply's start) | each member's etcd gone | samples with 2+ gone |",
+      "| round | certs renew all | apply wall time | client requests (put+get) | failed | dropped by a member, made again at once | longest gap between successes (when: from the apply's start) | each member's etcd gone | samples with 2+ gone |",
       "|---|---|---|---|---|---|---|---|---|",
       ...rounds.map((r, i) => row(String(i + 1), r)),
       `| median | ${ms(med((r) => r.renewMs))} | ${ms(med((r) => r.applyMs))} | ${med((r) => r.requests)} | ${failed} | ${med((r) => r.cut)} | ${ms(gap)} | ${hosts

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { run, tempDir } from "../test-support/peers.js";
+import { peer, run, tempDir } from "../test-support/peers.js";
 
 const here = import.meta.dirname;
 const example = (name: string, args: string[] = []) => run(process.execPath, [join(here, name), ...args], { cwd: here });
@@ -29,6 +29,17 @@ describe("the examples run as documented", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("current-context: ci@lab\n");
     expect(r.stdout).toContain("    insecure-skip-tls-verify: true\n");
+    // The same four edits made by kubectl on a file of its own: what it writes, byte for byte.
+    const file = join(tempDir(), "config");
+    const kubectl = (...args: string[]) => {
+      const k = run(peer("kubectl"), ["config", ...args, "--kubeconfig", file]);
+      expect(k.status, k.stderr).toBe(0);
+    };
+    kubectl("set-cluster", "lab", "--server=https://192.168.1.10:6443", "--insecure-skip-tls-verify=true");
+    kubectl("set-credentials", "ci", "--token=not-a-real-token");
+    kubectl("set-context", "ci@lab", "--cluster=lab", "--user=ci", "--namespace=default");
+    kubectl("use-context", "ci@lab");
+    expect(r.stdout).toBe(readFileSync(file, "utf8"));
   });
 });
 

@@ -1,10 +1,10 @@
 // The client loop of the multi-host etcd tests (rolling renewal, upgrade, CA rotation): a client of the members as
-// real ones are, which writes then reads a counter through all of them every 100 ms while the cluster is changed.
-import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
+// real ones are (etcdctl, given every member as its endpoints), which writes then reads a counter every 100 ms while
+// the cluster is changed, and a verdict that cannot hide an outage.
 import { performance } from "node:perf_hooks";
 import { peer, runAsync } from "./peers.js";
-import { type ClusterHost, ETCDCTL_ENV } from "./test-cluster.js";
+import type { MembersSeen } from "./etcd-sampler.js";
+import { ETCDCTL_ENV } from "./test-cluster.js";
 
 /** The files a client of the etcd CA holds: the CA bundle it trusts, its certificate and key. */
 export interface EtcdClientFiles {
@@ -13,134 +13,154 @@ export interface EtcdClientFiles {
   key: string;
 }
 
+/** How long a request may take, from its first attempt, before it counts as failed whatever happens after. */
+export const REQUEST_BOUND_MS = 2000;
+
 /** What the loop saw. */
 export interface ClientLoopSeen {
-  /** Rounds made: a put of the round's number, then a get that must return it. */
+  /** Rounds made: a put of the round's number, then a get that must return it (or, after a failed put, the value before or any failed put's since). */
+  rounds: number;
+  /** Requests made (puts and gets), each counted once however many attempts it took. */
   requests: number;
-  /** Requests that did not succeed: what the tests assert is empty. */
+  /** Requests that no member served within {@link REQUEST_BOUND_MS}, or that met an error no client retries: what the tests assert is empty. */
   failures: string[];
-  /** Requests cut by a member's shutdown while in flight, each proved by that member's log, and made again. */
-  cut: string[];
-  /** When each round whose put and get both succeeded ended (performance.now(), ms): the benches' longest gap between successes. */
+  /** Requests served after a first attempt a member dropped, made again at once: each with the errors of its dropped attempts. */
+  retried: string[];
+  /** When each request that succeeded ended (performance.now(), ms), in order. */
   ok: number[];
+  /** The longest time between two successful requests, from the loop's start to its stop (ms; the ends count). */
+  longestGapMs: number;
 }
 
 /**
- * What etcd answers a request in flight on a member that is stopping. With client TLS on, etcd ends its gRPC server
- * at once on SIGTERM instead of draining it (embed/etcd.go stopServers: no GracefulStop with TLS, etcd-io/etcd#8916),
- * so an RPC it was serving is dropped: served through etcd's HTTP/2 handler, the stopped gRPC server writes nothing
- * and the client reads an empty `200 OK` (grpc-go: "OK: HTTP status code 200; transport: missing content-type
- * field"), or, when the stream had begun, that its server "closed the stream without sending trailers"; or the
- * connection goes ("transport is closing", EOF, a reset). A member that forwarded a put to a leader that stops answers
- * it, once its proposal's time is up, "request timed out, possibly due to connection lost" (etcdserver's
- * ErrTimeoutDueToConnectionLost). None of these is a TLS or trust failure.
+ * What a request's failed attempt means to a client with several endpoints. `failover`: the member it reached dropped it
+ * or could not be reached (it stops, restarts, or lost its leader for a moment), so a client makes it again at once,
+ * through the members (the stopped one no longer accepts connections). `fail`: an error no client retries: a
+ * certificate or trust failure, and `etcdserver: request timed out, possibly due to connection lost`
+ * (ErrTimeoutDueToConnectionLost: the leader has not reached a quorum since the request began, or the member lost its
+ * leader: what two members down at once gives), or anything not known to be a dropped request.
+ *
+ * With client TLS on, etcd ends its gRPC server at once on SIGTERM instead of draining it (embed/etcd.go
+ * stopServers: no GracefulStop with TLS, etcd-io/etcd#8916), so an RPC it was serving is dropped: the client reads an
+ * empty `200 OK` (grpc-go: "OK: HTTP status code 200; transport: missing content-type field"), that the server
+ * "closed the stream without sending trailers", or that the connection went ("transport is closing", EOF, a reset).
+ * A leader that hands its leadership over as it stops makes a request in flight answer "leader changed".
  */
-const CUT_BY_SHUTDOWN =
-  /HTTP status code 200; transport: missing content-type field|server closed the stream without sending trailers|transport is closing|error reading from server: EOF|connection reset by peer|etcdserver: request timed out, possibly due to connection lost/;
-
-/** The line etcd logs when it receives its stop signal: 3.4's capnslog, and 3.5+'s zap. */
-const STOP_SIGNAL = /received terminated signal, shutting down|"msg":"received signal; shutting down"/;
+export function attemptVerdict(stderr: string): "failover" | "fail" {
+  if (/x509|certificate|handshake|tls:/i.test(stderr)) return "fail";
+  if (/request timed out, possibly due to connection lost/.test(stderr)) return "fail";
+  return DROPPED.test(stderr) ? "failover" : "fail";
+}
+const DROPPED =
+  /HTTP status code 200; transport: missing content-type field|server closed the stream without sending trailers|transport is closing|error reading from server: EOF|connection reset by peer|connection refused|etcdserver: leader changed|etcdserver: no leader/;
 
 /**
- * Whether a failed request was cut by a member's shutdown: its error is one etcd gives for a request it drops as it
- * stops, and a member logged its stop signal while the request was made (`logged`: what each member's log gained
- * meanwhile). A certificate or trust failure, or any failure while no member was stopping, is a failure.
- */
-export function cutByShutdown(stderr: string, logged: readonly string[]): boolean {
-  return CUT_BY_SHUTDOWN.test(stderr) && !/x509|certificate|handshake|tls:/i.test(stderr) && logged.some((text) => STOP_SIGNAL.test(text));
-}
-
-/** A member's log, as the test hosts keep it (dk_start's log file under the remote root). */
-const logOf = (h: ClusterHost) => join(h.remoteRoot, "var", "log", "dk-bootstrap", "etcd.log");
-
-const sizeOf = (file: string) => {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-};
-
-/** What `file` holds past `from` bytes. */
-function readFrom(file: string, from: number): string {
-  const size = sizeOf(file);
-  if (size <= from) return "";
-  const fd = openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(size - from);
-    readSync(fd, buf, 0, buf.length, from);
-    return buf.toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Every 100 ms a put of a counter then a get of it, through all `hosts`, as a client that reloads its files on each
- * call (`files` gives them afresh). A request cut by a member's shutdown is made again, as a client of a cluster
- * whose members restart in turn must, and counted apart: etcd drops what a stopping member was serving (see
- * {@link cutByShutdown}), which no order of restarts can avoid, while the put is idempotent (the same value again)
- * and the get is checked against it. Only that case is retried, a few times at most; everything else is a failure.
- * `afterRound` runs after each round, and is awaited (a test's or a bench's own sampling).
+ * Every 100 ms a put of a counter then a get of it, through all `hosts` (etcdctl with every member as an endpoint: its
+ * balancer uses the members it can reach), as a client that reloads its files on each round (`files` gives them
+ * afresh). A request a member dropped (see {@link attemptVerdict}) is made again at once, as a client of several
+ * members does: the put is idempotent (the same value again) and the get is checked against it. A request fails when
+ * no member served it within {@link REQUEST_BOUND_MS} of its first attempt, or at its first error no client retries.
  */
 export function etcdClientLoop(
-  hosts: readonly ClusterHost[],
+  hosts: readonly { ip: string }[],
   files: () => EtcdClientFiles | Promise<EtcdClientFiles>,
   afterRound: () => void | Promise<void> = () => undefined,
-): { stop: () => Promise<ClientLoopSeen> } {
+): { seen: ClientLoopSeen; stop: () => Promise<ClientLoopSeen> } {
   let stop = false;
-  const seen: ClientLoopSeen = { requests: 0, failures: [], cut: [], ok: [] };
-  const etcdctl = async (...args: string[]) => {
-    const tls = await files();
-    return runAsync(
-      peer("etcdctl"),
-      [
-        `--endpoints=${hosts.map((h) => `https://${h.ip}:2379`).join(",")}`,
-        `--cacert=${tls.ca}`,
-        `--cert=${tls.cert}`,
-        `--key=${tls.key}`,
-        // A failed request is one that does not succeed, not a slow one: on a loaded machine (another suite beside
-        // this one) a request made while a member restarts and leadership moves can take longer than 5 s.
-        "--command-timeout=30s",
-        ...args,
-      ],
-      { env: ETCDCTL_ENV },
-    );
-  };
-  /** One request, made again while it is cut by a member's shutdown; what went wrong, or undefined. */
-  const request = async (args: string[], ok: (r: { status: number | null; stdout: string }) => boolean): Promise<string | undefined> => {
-    for (let attempt = 1; ; attempt++) {
-      const at = hosts.map((h) => sizeOf(logOf(h)));
-      const r = await etcdctl(...args);
-      if (ok(r)) return undefined;
-      const what = `${args.slice(0, 3).join(" ")}: exit ${r.status}, ${r.stdout.trim()} ${r.stderr.trim()}`.slice(0, 400);
-      if (
-        attempt > 3 ||
-        !cutByShutdown(
-          r.stderr,
-          hosts.map((h, i) => readFrom(logOf(h), at[i]!)),
-        )
-      )
-        return what;
-      seen.cut.push(what);
+  const seen: ClientLoopSeen = { rounds: 0, requests: 0, failures: [], retried: [], ok: [], longestGapMs: 0 };
+  const endpoints = `--endpoints=${hosts.map((h) => `https://${h.ip}:2379`).join(",")}`;
+  const started = performance.now();
+  /** One request, made again at once while a member drops it, within the bound; what went wrong, or undefined. */
+  const request = async (tls: EtcdClientFiles, args: string[], ok: (r: { status: number | null; stdout: string }) => boolean): Promise<string | undefined> => {
+    seen.requests++;
+    const t0 = performance.now();
+    const dropped: string[] = [];
+    for (;;) {
+      const left = Math.floor(t0 + REQUEST_BOUND_MS - performance.now());
+      const what = () => `${args.slice(0, 3).join(" ")}: ${dropped.length + 1} attempt(s) in ${Math.round(performance.now() - t0)} ms: ${dropped.join(" / ")}`;
+      if (left <= 0) return `${what()} (none served within ${REQUEST_BOUND_MS} ms)`;
+      const r = await runAsync(
+        peer("etcdctl"),
+        [endpoints, `--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, `--dial-timeout=${left}ms`, `--command-timeout=${left}ms`, ...args],
+        { env: ETCDCTL_ENV },
+      );
+      if (ok(r)) {
+        if (performance.now() - t0 > REQUEST_BOUND_MS) return `${what()} (served after ${REQUEST_BOUND_MS} ms)`;
+        if (dropped.length) seen.retried.push(what());
+        return undefined;
+      }
+      const error = `exit ${r.status}, ${r.stdout.trim()} ${r.stderr.trim().split("\n").at(-1)}`.slice(0, 300);
+      dropped.push(error);
+      if (r.status === 0 || attemptVerdict(r.stderr) === "fail") return what();
     }
   };
   const done = (async () => {
+    let last = started;
+    const success = () => {
+      const now = performance.now();
+      seen.longestGapMs = Math.max(seen.longestGapMs, now - last);
+      seen.ok.push(now);
+      last = now;
+    };
+    // What a get may return: the last acknowledged put's value, or that of a failed put since (which may have been applied).
+    let possible: string[] = [];
     while (!stop) {
-      const value = String(++seen.requests);
-      const put = await request(["put", "/dk/counter", value], (r) => r.status === 0);
-      const get = await request(["get", "/dk/counter", "--print-value-only"], (r) => r.status === 0 && r.stdout.trim() === value);
-      if (put || get) seen.failures.push(`${value}: ${[put, get].filter(Boolean).join(" | ")}`);
-      else seen.ok.push(performance.now());
+      const value = String(++seen.rounds);
+      const tls = await files();
+      const put = await request(tls, ["put", "/dk/counter", value], (r) => r.status === 0);
+      if (put) seen.failures.push(`${value}: ${put}`);
+      else success();
+      possible = put ? [...possible, value] : [value];
+      const get = await request(tls, ["get", "/dk/counter", "--print-value-only"], (r) => r.status === 0 && possible.includes(r.stdout.trim()));
+      if (get) seen.failures.push(`${value}: ${get}`);
+      else success();
       await afterRound();
       await new Promise((r) => setTimeout(r, 100));
     }
+    seen.longestGapMs = Math.max(seen.longestGapMs, performance.now() - last);
   })();
   return {
+    seen,
     stop: async () => {
       stop = true;
       await done;
       return seen;
     },
   };
+}
+
+/** The loop's limits, as the multi-host tests assert them. */
+export interface LoopBounds {
+  /** At most this many requests made again after a dropped attempt (default: one per member restart the sampler saw). */
+  retried?: number;
+  /** The longest time between two successes must stay under this (default 5000 ms: a generous bound, not a speed target). */
+  gapMs?: number;
+}
+
+/**
+ * What a change of the cluster did wrong as its client and a sampler of its members saw it: failed requests, more
+ * requests made again than the bound, a gap between successes over the bound, a sample with two or more members'
+ * etcd down at once, too few requests to say anything. Empty when the change was invisible to a client.
+ */
+export function outage(seen: ClientLoopSeen, members: MembersSeen, bounds: LoopBounds = {}): string[] {
+  const restarts = members.restarts.reduce((a, b) => a + b, 0);
+  const retriedBound = bounds.retried ?? restarts;
+  const gapBound = bounds.gapMs ?? 5000;
+  const problems: string[] = [];
+  if (seen.requests < 20) problems.push(`only ${seen.requests} requests: the loop hardly ran`);
+  for (const f of seen.failures) problems.push(`failed request ${f}`);
+  if (seen.retried.length > retriedBound) problems.push(`${seen.retried.length} requests made again, more than ${retriedBound}: ${seen.retried.join("; ")}`);
+  if (seen.longestGapMs >= gapBound) problems.push(`longest gap between successes ${Math.round(seen.longestGapMs)} ms, not under ${gapBound} ms`);
+  if (members.twoDown > 0) problems.push(`${members.twoDown} of ${members.samples} samples found two or more members' etcd down at once`);
+  return problems;
+}
+
+/** One line for a test's log: what the loop and the sampler measured. */
+export function loopReport(seen: ClientLoopSeen, members: MembersSeen): string {
+  return [
+    `client loop: ${seen.requests} requests in ${seen.rounds} rounds, ${seen.failures.length} failed, ${seen.retried.length} made again after a dropped attempt, longest gap between successes ${Math.round(seen.longestGapMs)} ms`,
+    `members: ${members.samples} samples (${Math.round(members.meanIntervalMs)} ms apart on average, ${Math.round(members.longestIntervalMs)} ms at most), restarts ${members.restarts.join("/")}, down samples ${members.downSamples.join("/")}, ${members.twoDown} with two or more down`,
+    ...seen.retried.map((r) => `  made again: ${r}`),
+    ...seen.failures.slice(0, 5).map((f) => `  failed: ${f}`),
+  ].join("\n");
 }

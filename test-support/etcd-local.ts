@@ -8,6 +8,10 @@ import { peer, run } from "./peers.js";
 /** A running etcd and an etcdctl that dials it with one of the folder's etcd client certificates. */
 export interface Etcd {
   ctl(args: string[], cert?: string): ReturnType<typeof run>;
+  /** Resolves with etcd's first log line (stdout and stderr) past `from` characters that matches `line`; throws after 15 s without one. */
+  logged(line: RegExp, from?: number): Promise<string>;
+  /** How many characters etcd has logged so far (a `from` for {@link Etcd.logged}). */
+  logSize(): number;
   stop(): void;
 }
 
@@ -58,7 +62,21 @@ export async function startEtcd(dir: string): Promise<Etcd> {
     etcd.stderr!.on("data", (d) => (log += d));
     etcd.stdout!.on("data", (d) => (log += d));
     for (let i = 0; i < 240; i++) {
-      if (ctl(["endpoint", "health"], "etcd/healthcheck-client").status === 0) return { ctl, stop: () => etcd.kill("SIGTERM") };
+      if (ctl(["endpoint", "health"], "etcd/healthcheck-client").status === 0) {
+        const current = () => log;
+        const logged = async (line: RegExp, from = 0) => {
+          for (let i = 0; i < 150; i++) {
+            const found = current()
+              .slice(from)
+              .split("\n")
+              .find((l) => line.test(l));
+            if (found !== undefined) return found;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          throw new Error(`etcd never logged ${line}:\n${current().slice(from).slice(-2000)}`);
+        };
+        return { ctl, logged, logSize: () => current().length, stop: () => etcd.kill("SIGTERM") };
+      }
       if (etcd.exitCode !== null || etcd.signalCode !== null) break;
       await new Promise((r) => setTimeout(r, 250));
     }

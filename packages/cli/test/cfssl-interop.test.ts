@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { describeCertificate, parseCertificate } from "@dk-bootstrap/pki";
@@ -48,7 +48,7 @@ describe("side by side with the real cfssl", () => {
     expect(b.serialHex.length).toBe(40);
   });
 
-  it("writes keys and CSRs cfssljson accepts, with the modes it gives", () => {
+  it("writes keys and CSRs cfssljson accepts and openssl verifies", () => {
     const openssl = peer("openssl");
     for (const name of ["ca", "admin"]) {
       expect(readFileSync(join(ours, `${name}-key.pem`), "utf8")).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
@@ -163,6 +163,17 @@ describe("side by side with the real cfssl", () => {
     const out = dk(["gencert", "-initca", join(ours, "ca-csr.json")]).stdout;
     expect(dk(["json", "-bare", "ca"], { cwd: dir, input: out }).status).toBe(0);
     expect(run(peer("openssl"), ["x509", "-in", join(dir, "ca.pem"), "-noout", "-subject"]).stdout).toMatch(/CN = Kubernetes/);
+    // The real cfssljson given the same JSON: the same files, bytes and modes.
+    const real = join(root, "json-cfssljson");
+    mkdirSync(real);
+    const r = run(peer("cfssljson"), ["-bare", "ca"], { cwd: real, input: out });
+    expect(r.status, r.stderr).toBe(0);
+    const files = (d: string) =>
+      readdirSync(d)
+        .sort()
+        .map((f) => ({ f, mode: (statSync(join(d, f)).mode & 0o777).toString(8), text: readFileSync(join(d, f), "utf8") }));
+    expect(files(dir).map((x) => x.f)).toEqual(["ca-key.pem", "ca.csr", "ca.pem"]);
+    expect(files(dir)).toEqual(files(real));
     const again = dk(["json", "-bare", "ca"], { cwd: dir, input: out });
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/ca-key.pem: private key exists, refusing to overwrite it/);

@@ -1,7 +1,11 @@
-// The multi-host etcd tests' client loop makes a request again only when etcd dropped it as a member stopped: what it
-// takes for that, from a run of rotate-ca-etcd.test.ts where a put in flight on member 3 was cut by its SIGTERM.
+// The multi-host etcd tests' client loop (test-support/etcd-client-loop.ts): which failed attempts a client of several
+// members makes again at once (those a member dropped as it stopped, from runs of the multi-host tests), which it never
+// forgives (trust failures, and quorum loss), and the verdict it gives with the member sampler. That the loop and the
+// sampler fail a roll that stops two members at once, on real members, is apply-etcd.test.ts's "deliberately broken
+// rollout" test.
 import { describe, expect, it } from "vitest";
-import { cutByShutdown } from "../../../test-support/etcd-client-loop.js";
+import { type ClientLoopSeen, attemptVerdict, outage } from "../../../test-support/etcd-client-loop.js";
+import type { MembersSeen } from "../../../test-support/etcd-sampler.js";
 
 // etcdctl 3.4.23's stderr for the put, 8 ms after member 3 logged its stop signal (etcd 3.4.23, client TLS on).
 const EMPTY_200 = [
@@ -18,38 +22,56 @@ const LEADER_LOST = [
   `{"level":"warn","ts":"2026-12-01T20:09:08.684Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-184b0abd-3424-4465-bd84-5cb3da78581a/10.215.228.2:2379","attempt":0,"error":"rpc error: code = Unavailable desc = etcdserver: request timed out, possibly due to connection lost"}`,
   "Error: etcdserver: request timed out, possibly due to connection lost",
 ].join("\n");
-// What member 3's log gained meanwhile (3.4's capnslog), and 3.5+'s zap line for the same signal.
-const STOPPING_34 = [
-  "2026-12-01 16:28:15.048217 N | pkg/osutil: received terminated signal, shutting down...",
-  `WARNING: 2026/12/01 16:28:15 [core] grpc: Server.processUnaryRPC failed to write status: connection error: desc = "transport is closing"`,
-].join("\n");
-const STOPPING_35 = `{"level":"info","ts":"2026-12-01T16:28:15.048Z","caller":"osutil/interrupt_unix.go:64","msg":"received signal; shutting down","signal":"terminated"}`;
-const RUNNING = '2026-12-01 16:28:13.988733 I | embed: rejected connection from "10.215.43.1:46636" (error "EOF", ServerName "")';
+const LEADER_CHANGED = "Error: etcdserver: leader changed";
 
-describe("cutByShutdown", () => {
-  it("is a request etcd dropped while a member logged its stop signal", () => {
-    expect(cutByShutdown(EMPTY_200, ["", RUNNING, STOPPING_34])).toBe(true);
-    expect(cutByShutdown(EMPTY_200, [STOPPING_35])).toBe(true);
-    expect(cutByShutdown("Error: rpc error: code = Unavailable desc = transport is closing", ["", STOPPING_34])).toBe(true);
-    // A get of apply-etcd.test.ts's renewal loop, cut as its member stopped (CI, two suites side by side).
-    expect(cutByShutdown(NO_TRAILERS, ["", STOPPING_34])).toBe(true);
-    expect(cutByShutdown(NO_TRAILERS, ["", RUNNING])).toBe(false);
-    expect(cutByShutdown(LEADER_LOST, ["", STOPPING_34, ""])).toBe(true);
-    expect(cutByShutdown(LEADER_LOST, [RUNNING, ""])).toBe(false);
+describe("attemptVerdict", () => {
+  it("makes again at once what a stopping member dropped", () => {
+    for (const stderr of [EMPTY_200, NO_TRAILERS, "Error: rpc error: code = Unavailable desc = transport is closing", LEADER_CHANGED])
+      expect(attemptVerdict(stderr), stderr).toBe("failover");
   });
 
-  it("is not the same error while no member was stopping: that is a failure", () => {
-    expect(cutByShutdown(EMPTY_200, ["", RUNNING, ""])).toBe(false);
-    expect(cutByShutdown(EMPTY_200, [])).toBe(false);
+  it("never forgives quorum loss: the leader reached no quorum since the request began", () => {
+    expect(attemptVerdict(LEADER_LOST)).toBe("fail");
   });
 
-  it("is never a certificate or trust failure, even while a member stops", () => {
+  it("never forgives a certificate or trust failure, a timeout, or an error it does not know", () => {
     for (const stderr of [
       "Error: context deadline exceeded",
       'Error: rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed: x509: certificate signed by unknown authority"',
       "Error: remote error: tls: bad certificate; connection reset by peer",
       "Error: etcdserver: request timed out",
+      "Error: etcdserver: mvcc: database space exceeded",
     ])
-      expect(cutByShutdown(stderr, [STOPPING_34]), stderr).toBe(false);
+      expect(attemptVerdict(stderr), stderr).toBe("fail");
+  });
+});
+
+describe("outage", () => {
+  const seen = (o: Partial<ClientLoopSeen> = {}): ClientLoopSeen => ({ rounds: 40, requests: 80, failures: [], retried: [], ok: [], longestGapMs: 300, ...o });
+  const members = (o: Partial<MembersSeen> = {}): MembersSeen => ({
+    samples: 400,
+    twoDown: 0,
+    restarts: [1, 1, 1],
+    downSamples: [3, 4, 3],
+    down: [[], [], []],
+    meanIntervalMs: 27,
+    longestIntervalMs: 60,
+    ...o,
+  });
+
+  it("is empty for a roll a client could not see", () => {
+    expect(outage(seen(), members())).toEqual([]);
+    expect(outage(seen({ retried: ["put", "get", "put"] }), members())).toEqual([]);
+  });
+
+  it("names each failed request, too many requests made again, a long gap, two members down at once, a loop that hardly ran", () => {
+    expect(outage(seen({ failures: ["7: put /dk/counter 7: none served"] }), members())).toEqual(["failed request 7: put /dk/counter 7: none served"]);
+    // At most one request made again per member restart the sampler saw, unless told otherwise.
+    expect(outage(seen({ retried: ["a", "b", "c", "d"] }), members())).toEqual(["4 requests made again, more than 3: a; b; c; d"]);
+    expect(outage(seen({ retried: ["a"] }), members({ restarts: [0, 0, 0] }))).toEqual(["1 requests made again, more than 0: a"]);
+    expect(outage(seen({ retried: ["a", "b"] }), members({ restarts: [0, 0, 0] }), { retried: 2 })).toEqual([]);
+    expect(outage(seen({ longestGapMs: 5000 }), members())).toEqual(["longest gap between successes 5000 ms, not under 5000 ms"]);
+    expect(outage(seen(), members({ twoDown: 2 }))).toEqual(["2 of 400 samples found two or more members' etcd down at once"]);
+    expect(outage(seen({ requests: 19 }), members())).toEqual(["only 19 requests: the loop hardly ran"]);
   });
 });

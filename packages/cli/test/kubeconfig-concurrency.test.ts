@@ -1,6 +1,6 @@
 // Parallel edits of one kubeconfig, stale locks and symlinks: the edits of every process survive, as issue 9 §3 asks.
 import { spawn, spawnSync } from "node:child_process";
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, utimesSync, existsSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -136,14 +136,40 @@ describe("a lock left behind", () => {
     const holder = spawn("sleep", ["60"], { stdio: "ignore" });
     try {
       writeFileSync(`${file}.lock`, `${holder.pid} ${hostname()}\n`);
-      const t0 = Date.now();
+      // Waited for: the lock file's access time (set in the past; relatime updates it on the next read) shows the
+      // waiter read the owner at least twice, and it has not given up meanwhile.
+      utimesSync(`${file}.lock`, 0, statSync(`${file}.lock`).mtime);
+      let settled = false;
+      const waiterNotes: string[] = [];
+      const waiting = lockKubeconfig(file, { waitMs: 60_000, note: (l) => waiterNotes.push(l) }).then(
+        (release) => ((settled = true), release()),
+        (e: unknown) => ((settled = true), e),
+      );
+      const read = () => statSync(`${file}.lock`).atimeMs > 0;
+      for (let i = 0; i < 200 && !read(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(read()).toBe(true);
+      utimesSync(`${file}.lock`, 0, statSync(`${file}.lock`).mtime);
+      for (let i = 0; i < 200 && !read(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(read()).toBe(true);
+      expect(settled).toBe(false);
+      // Refused with its PID when the wait is over.
       const err = await lockKubeconfig(file, { waitMs: 300 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KubeconfigLockedError);
       expect((err as Error).message).toBe(`open ${file}.lock: file exists (in use by PID ${holder.pid} on ${hostname()})`);
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-    } finally {
+      expect(settled).toBe(false);
       holder.kill("SIGKILL");
       await new Promise((r) => holder.once("exit", r));
+      // The waiter goes on once the holder is gone: it takes the lock over.
+      expect(await waiting).toBeUndefined();
+      expect(waiterNotes).toEqual([`${file}.lock: took over a stale lock: its owner, PID ${holder.pid}, is gone`]);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+      // The dead holder's lock again, for what follows.
+      writeFileSync(`${file}.lock`, `${holder.pid} ${hostname()}\n`);
+    } finally {
+      if (holder.exitCode === null && holder.signalCode === null) {
+        holder.kill("SIGKILL");
+        await new Promise((r) => holder.once("exit", r));
+      }
     }
     const notes: string[] = [];
     const release = await lockKubeconfig(file, { note: (l) => notes.push(l) });

@@ -185,7 +185,12 @@ describe("kubeconfig as kubectl behaves", () => {
     const tpl = join(root, "t.jsonpath");
     writeFileSync(tpl, '{range .contexts[*]}{.name}{"\\n"}{end}');
     const theirs = kubectl(["view", "--kubeconfig", file, "-o", `jsonpath-file=${tpl}`]);
-    expect(mine(["view", "--kubeconfig", file, "-o", `jsonpath-file=${tpl}`]).stdout).toBe(theirs.stdout);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    // The file's template was used: one context name a line, as many as the file has.
+    expect(theirs.stdout).toMatch(/^(\S+\n)+$/);
+    const ours = mine(["view", "--kubeconfig", file, "-o", `jsonpath-file=${tpl}`]);
+    expect(ours.status, ours.stderr).toBe(0);
+    expect(ours.stdout).toBe(theirs.stdout);
   });
 
   it("refuses unknown output formats, as kubectl does, before reading anything", () => {

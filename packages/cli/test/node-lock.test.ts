@@ -1,8 +1,10 @@
-// A node run (`ssh`) holds the cluster folder's lock to its end: the steps upload the folder's PKI, and a
-// `certs --force` started meanwhile waits for the run instead of replacing the PKI halfway through the upload.
+// A node run (`ssh`) holds the node's lock (a second run on the node is refused, told who holds it) and the cluster
+// folder's lock to its end: the steps upload the folder's PKI, and a `certs --force` started meanwhile waits for the
+// run instead of replacing the PKI halfway through the upload.
 // The run is held at a known point: the test mirror answers the etcd tarball only when the test lets it.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdMirrorFiles, trustedChecksums } from "../../../test-support/mirror.js";
@@ -12,7 +14,7 @@ import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-supp
 
 const ETCD = "3.4.23";
 
-describe("a node run and a certs --force on the same cluster folder", () => {
+describe("a node run, a second run on the same node, and a certs --force on the same cluster folder", () => {
   const work = tempDir("dk-node-lock-");
   const dir = join(work, "cluster");
   let host: TestHost;
@@ -44,7 +46,7 @@ describe("a node run and a certs --force on the same cluster folder", () => {
     host?.stop();
   });
 
-  it("certs --force waits for the run's end: the node gets the PKI the run made, whole", async () => {
+  it("a second run on the node is refused with the first's PID and command; certs --force waits for the run's end: the node gets the PKI the run made, whole", async () => {
     const remoteRoot = join(work, "node");
     const run = background(
       [
@@ -78,6 +80,24 @@ describe("a node run and a certs --force on the same cluster folder", () => {
     const owner = JSON.parse(readFileSync(join(dir, ".dk-bootstrap.lock"), "utf8")) as { pid: number; command: string };
     expect(owner.pid).toBe(run.pid);
     expect(owner.command).toMatch(/^dk-bootstrap ssh /);
+
+    // A second run against the same node (and remote root), from a cluster folder of its own: refused at once by the
+    // node's lock, naming the first run's PID, host and command.
+    const second = background(
+      [
+        "ssh",
+        `${host.user}@${host.ip}`,
+        ...["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--remote-root", remoteRoot],
+        ...["--dir", join(work, "second"), "--mirror", mirror, "--k8s-version", "v1.34.2", "--etcd-version", ETCD, "--key-algo", "ecdsa", "--until", "etcd"],
+      ],
+      work,
+    );
+    expect((await second.done).code, second.out.stdout).toBe(1);
+    expect(second.out.stderr).toMatch(
+      new RegExp(
+        `another dk-bootstrap run holds \\S+/lock: PID ${run.pid} on ${hostname().replaceAll(".", "\\.")} \\(dk-bootstrap ssh ${host.user}@${host.ip.replaceAll(".", "\\.")} `,
+      ),
+    );
 
     const force = background(["certs", "--force", "--dir", dir, "--key-algo", "ecdsa"], work);
     await until("certs --force to say it waits", () => force.out.stderr.includes("is in use by"));

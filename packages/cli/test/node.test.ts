@@ -275,6 +275,7 @@ describe("dk-bootstrap ssh against a real sshd", () => {
     const logs = await dkAsync(["logs", `${host.user}@${host.ip}`, "etcd", ...connection(), "--tail", "500"], { cwd: work });
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/serving client (requests|traffic)/);
+    // reset removes what it made on the node, and leaves the cluster folder's CA as it was.
     const caBefore = readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8");
     expect(readFileSync(join(work, "cluster", "pki", "ca.crt"), "utf8")).toBe(caBefore);
     // No terminal and no --yes: refused before anything is reached, etcd still running.

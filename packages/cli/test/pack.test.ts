@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,6 +6,9 @@ import { run, tempDir } from "../../../test-support/peers.js";
 import { USER_OPTIONS, typecheck } from "../../../test-support/typecheck.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
+/** npm install from the registry: up to 5 minutes (peers.ts's run stops a command at 60 s; an install took 50 s on a busy machine). */
+const npmInstall = (args: string[], cwd: string) =>
+  spawnSync("npm", ["install", "--no-audit", "--no-fund", ...args], { cwd, encoding: "utf8", timeout: 300_000 });
 const PACKAGES = ["packages/pki", "packages/kubeconfig", "packages/orchestrator", "packages/cli"];
 
 describe("the published packages", () => {
@@ -53,8 +56,11 @@ describe("the published packages", () => {
       }
     }
     writeFileSync(join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
-    const install = run("npm", ["install", "--no-audit", "--no-fund", ...tarballs.map((t) => join(packs, t))], { cwd: app });
-    expect(install.status, install.stderr).toBe(0);
+    const install = npmInstall(
+      tarballs.map((t) => join(packs, t)),
+      app,
+    );
+    expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
 
     const help = run("npx", ["--no-install", "dk-bootstrap", "--help"], { cwd: app });
     expect(help.status, help.stderr).toBe(0);
@@ -89,10 +95,21 @@ describe("the published packages", () => {
     const alone = join(dir, "alone");
     mkdirSync(alone);
     writeFileSync(join(alone, "package.json"), '{ "name": "alone", "private": true }\n');
-    const cliOnly = run("npm", ["install", "--no-audit", "--no-fund", join(packs, "dk-bootstrap-0.1.0.tgz")], { cwd: alone });
+    const cliOnly = npmInstall([join(packs, "dk-bootstrap-0.1.0.tgz")], alone);
     expect(cliOnly.status, cliOnly.stderr).toBe(0);
     expect(existsSync(join(alone, "node_modules", "@dk-bootstrap"))).toBe(false);
     expect(existsSync(join(alone, "node_modules", "ssh2"))).toBe(true);
+    // README: "`npx dk-bootstrap` installs 9 packages instead of ~35": every package folder npm installed (`npm ls
+    // --all`), the CLI alone against the four packages together (the libraries' dependencies, which the bundle holds).
+    const installed = (folder: string) =>
+      run("npm", ["ls", "--all", "--parseable"], { cwd: folder })
+        .stdout.trim()
+        .split("\n")
+        .filter((l) => l.includes("node_modules")).length;
+    console.log(`installed: the CLI alone ${installed(alone)} packages, the four packages ${installed(app)}`);
+    expect(installed(alone)).toBe(9);
+    expect(installed(app)).toBeGreaterThanOrEqual(30);
+    expect(installed(app)).toBeLessThanOrEqual(40);
     const certsAlone = run("npx", ["--no-install", "dk-bootstrap", "certs", "--key-algo", "ecdsa"], { cwd: alone });
     expect(certsAlone.status, certsAlone.stderr).toBe(0);
     expect(existsSync(join(alone, "cluster", "admin.conf"))).toBe(true);
@@ -100,5 +117,5 @@ describe("the published packages", () => {
     const ssh = run("npx", ["--no-install", "dk-bootstrap", "ssh", "dk@127.0.0.1", "-p", "1"], { cwd: alone });
     expect(ssh.status).toBe(1);
     expect(ssh.stderr).toMatch(/^error: \[127\.0\.0\.1\]:1: connect ECONNREFUSED/m);
-  });
+  }, 600_000);
 });

@@ -98,7 +98,8 @@ const TOKENS = [
   ".inf",
 ];
 const VALUES = ["yes", "123", "[]", "{}", "null", '"x"', "-1", "true", "!!@#", "aGVsbG8=", "not base64!", "[a, b]", "{a: b}", "&a [*a]", "0o17", "2001-12-14"];
-const BOMB =
+/** A billion-laughs document of aliases (9^6 nodes once expanded): refused by go-yaml's alias budget, never expanded. */
+export const BOMB =
   'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n';
 
 /** One mutation of `text`, picked by `rand`. */

@@ -3,13 +3,15 @@
 import { describe, expect, it } from "vitest";
 import { DkError, InputError } from "@dk-bootstrap/pki";
 import { checkKubeconfig, contextsTable, parseKubeconfig, setCluster, toYaml, viewConfig } from "../src/index.js";
-import { mutatedKubeconfigs } from "./fuzz-cases.js";
+import { BOMB, mutatedKubeconfigs } from "./fuzz-cases.js";
 
 describe("fuzzed kubeconfigs", () => {
   it("600 mutations (seed 9): 0 crashes, 0 hangs, every error one line naming the file", async () => {
     const cases = mutatedKubeconfigs(600, 9);
     const crashes: string[] = [];
     let refused = 0;
+    const bombs: string[] = [];
+    let aliasing = 0;
     let slowest = 0;
     for (const [i, text] of cases.entries()) {
       const file = `fuzz-${i}.conf`;
@@ -28,6 +30,8 @@ describe("fuzzed kubeconfigs", () => {
         if (!(e instanceof DkError)) crashes.push(`case ${i}: ${(e as Error).stack?.split("\n").slice(0, 3).join(" | ")}\n${text}`);
         else {
           refused++;
+          if (text.includes(BOMB)) bombs.push(`case ${i}`);
+          if (/excessive aliasing/.test((e as Error).message)) aliasing++;
           expect((e as Error).message, `case ${i}`).not.toContain("\n");
           expect(e, `case ${i}`).toBeInstanceOf(InputError);
           expect((e as Error).message.startsWith(`${file}: `), `case ${i}: ${(e as Error).message}`).toBe(true);
@@ -36,8 +40,15 @@ describe("fuzzed kubeconfigs", () => {
       slowest = Math.max(slowest, performance.now() - t0);
     }
     expect(crashes).toEqual([]);
-    // A hang bound, not a benchmark: the alias bombs among the cases must be refused, not expanded.
-    expect(slowest).toBeLessThan(5000);
+    // No hang: every case holding the alias bomb whole is refused, never expanded, and the alias budget is what refuses
+    // some of them (others hold another mutation that is refused first). How long a case takes is printed, not asserted.
+    const withBomb = cases.flatMap((text, i) => (text.includes(BOMB) ? [`case ${i}`] : []));
+    expect(withBomb.length).toBeGreaterThan(5);
+    expect(bombs).toEqual(withBomb);
+    expect(aliasing).toBeGreaterThan(5);
+    console.log(
+      `600 fuzzed kubeconfigs: ${refused} refused, ${withBomb.length} alias bombs refused, ${aliasing} for excessive aliasing; slowest case ${Math.round(slowest)} ms`,
+    );
     // The mutations reach both sides: many files are refused, many still load.
     expect(refused).toBeGreaterThan(100);
     expect(refused).toBeLessThan(550);

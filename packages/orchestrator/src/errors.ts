@@ -43,7 +43,9 @@ export class RemoteCommandError extends DkError {
 
 /** Another run holds the node's lock. */
 export class LockedError extends DkError {
-  constructor(host: string, path: string) {
-    super(`${host}: another dk-bootstrap run holds ${path}`, "LOCKED", { hint: `wait for it, or remove ${path} on the node if no run is going on` });
+  constructor(host: string, path: string, owner?: string) {
+    super(`${host}: another dk-bootstrap run holds ${path}${owner ? `: ${owner}` : ""}`, "LOCKED", {
+      hint: `wait for it, or remove ${path} on the node if no run is going on`,
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseCertificate, readIfExists, writeFileAtomic } from "@dk-bootstrap/pki";
 import { CHECKSUM_EXIT, waitFor } from "./node.js";
@@ -109,11 +110,16 @@ async function lock(ctx: StepContext, transport: Transport): Promise<() => Promi
   const { nodeName: node, clusterName: cluster, remoteRoot } = ctx.spec;
   await exec(transport, lines([recordMade(ctx.node, runTargets(ctx.node)), markNode(ctx.node, { node, cluster, remoteRoot })]));
   if (!transport.hold) return async () => undefined;
-  // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock.
-  const held = await transport.hold(sh`mkdir -p ${ctx.node.state} && exec flock -n -E 75 ${path} -c 'echo dk-lock-held; exec cat >/dev/null'`);
+  // flock holds the lock while `cat` waits on the connection's stdin: when the connection goes, so does the lock. The
+  // holder writes who it is beside the lock (this process's PID, host and command line), for a run it refuses.
+  const owner = `PID ${process.pid} on ${hostname()} (${["dk-bootstrap", ...process.argv.slice(2)].join(" ")})`;
+  const held = await transport.hold(
+    sh`mkdir -p ${ctx.node.state} && DK_LOCK_OWNER=${owner} DK_LOCK_OWNER_FILE=${`${path}.owner`} exec flock -n -E 75 ${path} -c 'printf "%s\n" "$DK_LOCK_OWNER" > "$DK_LOCK_OWNER_FILE"; echo dk-lock-held; exec cat >/dev/null'`,
+  );
   if (held.firstLine !== "dk-lock-held") {
     await held.release();
-    throw new LockedError(transport.host, path);
+    const holder = (await transport.run(sh`cat ${`${path}.owner`} 2>/dev/null`)).stdout.trim().split("\n")[0];
+    throw new LockedError(transport.host, path, holder || undefined);
   }
   return held.release;
 }

@@ -1,7 +1,7 @@
 // What runs of the suite on one machine share (test-support/machine.ts): free loopback ports, and a lock taken in
 // turn, which a killed holder gives up with its process and whose leftovers the next holder removes.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,8 +31,15 @@ describe("holdLock", () => {
     const first = await holdLock(lock, one);
     let second = false;
     const waiting = holdLock(lock, two).then((l) => ((second = true), l));
-    // However long the first holds it, the second does not have it.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The second's flock is blocked on the lock in the kernel (/proc/locks shows it waiting, "->", on the file's inode):
+    // it does not have it while the first holds it.
+    const ino = statSync(lock).ino;
+    const blocked = () =>
+      readFileSync("/proc/locks", "utf8")
+        .split("\n")
+        .some((l) => /^\d+: -> FLOCK/.test(l) && l.includes(`:${ino} `));
+    for (let i = 0; i < 200 && !blocked(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(blocked()).toBe(true);
     expect(second).toBe(false);
     await first.release();
     await (await waiting).release();

@@ -186,7 +186,7 @@ describe("preflight", () => {
   });
 
   /** Runs the preflight of the whole plan with only the programs in `bin` (a copy of this machine's, minus some, plus stubs). */
-  function preflightWith(name: string, without: string[], stubs: Record<string, string>) {
+  function preflightWith(name: string, without: string[], stubs: Record<string, string>, edit: (script: string) => string = (x) => x) {
     const bin = join(work, `bin-${name}`);
     mkdirSync(bin, { recursive: true });
     for (const dir of ["/usr/sbin", "/usr/bin"])
@@ -204,7 +204,7 @@ describe("preflight", () => {
     }
     const c = ctx(spec({ remoteRoot: join(work, `root-${name}`) }), "process");
     const script = `set -e\nexport PATH=${bin}\n${preamble(c.node).text}\n${preflight(plan({}, c.spec), new Date(0), c.spec).script(c).text}`;
-    return run(join(bin, "dash"), ["-c", script]);
+    return run(join(bin, "dash"), ["-c", edit(script)]);
   }
 
   const log = join(work, "changes.log");
@@ -225,9 +225,15 @@ describe("preflight", () => {
 
   it("changes nothing: no sysctl at all, modprobe only in its dry-run form (-n)", () => {
     writeFileSync(log, "");
-    preflightWith("changes", [], { ...recording, ss: "exit 0" });
+    // As on a node with none of the modules loaded (an empty folder for /sys/module), so that every module is asked of modprobe.
+    const noModules = join(work, "no-modules");
+    mkdirSync(noModules, { recursive: true });
+    preflightWith("changes", [], { ...recording, ss: "exit 0" }, (script) => script.replaceAll("/sys/module/", `${noModules}/`));
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
-    for (const call of calls) expect(call).toMatch(/^modprobe -n /);
+    // Every module the plan's steps load, each asked once, and nothing else.
+    const modules = plan({}, spec({})).flatMap((s) => Object.keys(s.modules ?? {}));
+    expect(modules).toEqual(expect.arrayContaining(["overlay", "br_netfilter"]));
+    expect(calls.sort()).toEqual([...new Set(modules)].map((m) => `modprobe -n ${m}`).sort());
   });
 });
 

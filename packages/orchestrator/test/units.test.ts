@@ -167,7 +167,7 @@ describe("stdin behind a prompt (sudo -S -p MARKER)", () => {
 });
 
 describe("~/.ssh/config", () => {
-  const blocks = parseSshConfig(`
+  const CONFIG = `
 User everyone
 Host node1 lab-*
   HostName 192.0.2.10
@@ -181,7 +181,26 @@ Match host node1
 Host *
   IdentityFile ~/.ssh/id_ed25519
   Port 22
-`);
+`;
+  const blocks = parseSshConfig(CONFIG);
+
+  it("resolves each alias as `ssh -G` does with the same file (identity files' ~ and %r expanded as ssh expands them at use)", () => {
+    const file = join(tempDir(), "ssh_config");
+    writeFileSync(file, CONFIG);
+    for (const alias of ["node1", "lab-skip", "lab-x", "other"]) {
+      const g = run(peer("ssh"), ["-G", "-F", file, alias], { input: "" });
+      expect(g.status, g.stderr).toBe(0);
+      const values = (key: string) => [...g.stdout.matchAll(new RegExp(`^${key} (.*)$`, "gm"))].map((m) => m[1]!);
+      const [user, hostName, jump] = [values("user")[0]!, values("hostname")[0]!, values("proxyjump")[0]];
+      expect(resolveSshConfig(blocks, alias), alias).toEqual({
+        ...(hostName === alias ? {} : { hostName }),
+        user,
+        port: Number(values("port")[0]),
+        identityFiles: values("identityfile").map((f) => f.replace(/^~/, homedir()).replaceAll("%r", user)),
+        ...(jump ? { proxyJump: jump } : {}),
+      });
+    }
+  });
 
   it("resolves an alias as OpenSSH does: first value wins, identity files add up, ~ and %r expanded", () => {
     expect(resolveSshConfig(blocks, "node1")).toEqual({

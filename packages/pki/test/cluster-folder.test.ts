@@ -42,11 +42,15 @@ describe("the cluster-folder lock", () => {
     const dir = fresh(root);
     const first = await openClusterFolder(dir, { command: "first" });
     const q = quiet();
-    const second = openClusterFolder(dir, { waitMs: 60_000, ...q });
-    await new Promise((r) => setTimeout(r, 300));
+    let opened = false;
+    const second = openClusterFolder(dir, { waitMs: 60_000, ...q }).then((f) => ((opened = true), f));
+    // Waits for the line itself (bounded), not for a time.
+    for (let i = 0; i < 200 && q.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(q.lines[0]).toBe(`${dir} is in use by PID ${process.pid} (first): waiting up to 60s`);
+    expect(opened).toBe(false);
     await first.release();
     await (await second).release();
+    expect(opened).toBe(true);
   });
 
   it("takes over the lock file of a process that is gone, and of a reused PID, with a note", async () => {

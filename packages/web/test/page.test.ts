@@ -148,7 +148,12 @@ describe("the page in Chromium, from file://", () => {
     try {
       expect(etcd.ctl(["put", "/registry/page", "made-in-chromium"], "apiserver-etcd-client").status).toBe(0);
       expect(etcd.ctl(["get", "/registry/page", "--print-value-only"], "apiserver-etcd-client").stdout.trim()).toBe("made-in-chromium");
-      expect(etcd.ctl(["get", "/registry/page"], "clients/super-admin").status).not.toBe(0);
+      // Refused for its CA: etcdctl only says its deadline passed, etcd's log says why.
+      const from = etcd.logSize();
+      const refused = etcd.ctl(["get", "/registry/page"], "clients/super-admin");
+      expect(refused.status).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(await etcd.logged(/rejected connection from .*x509: certificate signed by unknown authority/, from)).toBeTruthy();
     } finally {
       etcd.stop();
     }
@@ -263,30 +268,86 @@ describe("the page in Chromium, from file://", () => {
   });
 
   it("is readable: every text at a contrast of 4.5:1 or more on what is behind it", async () => {
-    const low = await page.evaluate(() => {
-      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]: number[]) =>
-        [r!, g!, b!]
-          .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
-          .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i]!, 0);
-      const background = (el: Element | null): number[] => {
-        for (; el; el = el.parentElement) {
-          const c = rgb(getComputedStyle(el).backgroundColor);
-          if (c.length === 3 || c[3] !== 0) return c;
+    const measure = () =>
+      page.evaluate(() => {
+        const rgba = (c: string) => {
+          const [r = 0, g = 0, b = 0, a = 1] = (c.match(/[\d.]+/g) ?? []).map(Number);
+          return { rgb: [r, g, b], a: c.startsWith("rgba") ? a : 1 };
+        };
+        const lum = ([r, g, b]: number[]) =>
+          [r!, g!, b!]
+            .map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4))
+            .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+        const ratio = (fg: number[], bg: number[]) => {
+          const [a, b] = [lum(fg), lum(bg)];
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        };
+        const background = (el: Element | null): number[] => {
+          for (; el; el = el.parentElement) {
+            const c = rgba(getComputedStyle(el).backgroundColor);
+            if (c.a !== 0) return c.rgb;
+          }
+          return [255, 255, 255];
+        };
+        const out: string[] = [];
+        // HTML text: its CSS colour on the first background behind it.
+        for (const el of document.querySelectorAll("body *")) {
+          if (el.closest("svg")) continue;
+          const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== "");
+          if (!text || (el as HTMLElement).offsetParent === null) continue;
+          const r = ratio(rgba(getComputedStyle(el).color).rgb, background(el));
+          if (r < 4.5) out.push(`${el.tagName}.${el.className} "${el.textContent!.slice(0, 30)}": ${r.toFixed(2)}`);
         }
-        return [255, 255, 255];
-      };
-      const out: string[] = [];
-      for (const el of document.querySelectorAll("body *")) {
-        const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== "");
-        if (!text || (el as HTMLElement).offsetParent === null) continue;
-        const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
-        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-        if (ratio < 4.5) out.push(`${el.tagName}.${el.className} "${el.textContent!.slice(0, 30)}": ${ratio.toFixed(2)}`);
-      }
-      return out;
-    });
+        // SVG text is drawn with its fill, over whatever the drawing painted before it at that place: every filled shape
+        // that precedes it in the document and covers its middle, each laid over the last by its opacity, on the
+        // background of the SVG's box.
+        let svgTexts = 0;
+        let covered = 0;
+        for (const svg of document.querySelectorAll("svg")) {
+          const shapes = [...svg.querySelectorAll("rect, circle, ellipse, path, polygon")].filter((s) => !s.closest("defs, marker"));
+          for (const t of svg.querySelectorAll("text")) {
+            const box = t.getBoundingClientRect();
+            if (box.width === 0 || !t.textContent!.trim()) continue;
+            svgTexts++;
+            const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
+            let behind = background(svg);
+            let over = false;
+            for (const s of shapes) {
+              if (!(s.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING)) continue;
+              const r = s.getBoundingClientRect();
+              if (x < r.left || x > r.right || y < r.top || y > r.bottom) continue;
+              const style = getComputedStyle(s);
+              if (style.fill === "none") continue;
+              const f = rgba(style.fill);
+              const a = f.a * Number(style.fillOpacity) * Number(style.opacity);
+              behind = behind.map((v, i) => a * f.rgb[i]! + (1 - a) * v);
+              over = true;
+            }
+            if (over) covered++;
+            const style = getComputedStyle(t);
+            const r = ratio(rgba(style.fill).rgb, behind);
+            if (r < 4.5)
+              out.push(`svg text "${t.textContent!.slice(0, 30)}" (fill ${style.fill} on rgb(${behind.map(Math.round).join(", ")})): ${r.toFixed(2)}`);
+          }
+        }
+        return { low: out, svgTexts, covered };
+      });
+    const { low, svgTexts, covered } = await measure();
+    // The trust diagram is on the page: its labels are measured too, most of them over the boxes drawn behind them.
+    expect(svgTexts).toBeGreaterThan(5);
+    expect(covered).toBeGreaterThan(5);
     expect(low).toEqual([]);
+    // The measure sees what the drawing paints: boxes filled with the text's own colour make every box label unreadable.
+    const boxes = (fill: boolean) =>
+      page.evaluate((fill) => {
+        const colour = getComputedStyle(document.querySelector(".trust-diagram text")!).fill;
+        for (const r of document.querySelectorAll<SVGRectElement>(".trust-diagram .box")) r.style.fill = fill ? colour : "";
+      }, fill);
+    await boxes(true);
+    const unreadable = (await measure()).low.filter((l) => l.startsWith("svg text"));
+    await boxes(false);
+    expect(unreadable.length).toBeGreaterThan(5);
+    expect((await measure()).low).toEqual([]);
   });
 
   it("works from the keyboard: Enter in a field makes the PKI, Enter on a certificate shows it", async () => {
