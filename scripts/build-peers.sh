@@ -23,11 +23,15 @@ version="${2:?usage: build-peers.sh FAMILY VERSION}"
 version="${version#v}"
 [[ "$version" =~ ^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.]+)?$ ]] || die "$family: version '$version' is not a release such as 1.2.3"
 out="$CACHE/bin/$family/$version"
-[ -f "$out/.done" ] && { echo "$out"; exit 0; }
+# Our own programs (peers/NAME) are built again when their sources change: the build records their hash.
+source_hash=""
+case "$family" in pause|webapp) source_hash="$(cat "$here/../peers/$family"/* | sha256sum | cut -d' ' -f1)" ;; esac
+built() { [ -f "$out/.done" ] && { [ -z "$source_hash" ] || [ "$(cat "$out/.source" 2>/dev/null)" = "$source_hash" ]; }; }
+built && { echo "$out"; exit 0; }
 mkdir -p "$CACHE/locks" "$CACHE/bin/$family" "$CACHE/work"
 exec 9>"$CACHE/locks/$family-$version.lock"
 flock 9
-[ -f "$out/.done" ] && { echo "$out"; exit 0; }
+built && { echo "$out"; exit 0; }
 
 work="$(mktemp -d "$CACHE/work/$family-$version.XXXXXX")"
 stage="$work/bin"
@@ -177,6 +181,7 @@ case "$family" in
   *) die "unknown family '$family' (kubernetes, etcd, containerd, runc, cni, coredns, traefik, cfssl, pause, webapp)" ;;
 esac
 echo "$family $version built in $((SECONDS - started)) s" > "$stage/.built"
+echo "$source_hash" > "$stage/.source"
 echo "done" > "$stage/.done"
 rm -rf "$out"
 mv "$stage" "$out"

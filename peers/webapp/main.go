@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,6 +22,14 @@ import (
 )
 
 func main() {
+	// Two small clients for looking at the cluster from inside a Pod (`kubectl exec POD -- /webapp get URL`): the image
+	// holds nothing else, no shell, no nslookup.
+	if len(os.Args) == 3 && os.Args[1] == "get" {
+		os.Exit(get(os.Args[2]))
+	}
+	if len(os.Args) == 3 && os.Args[1] == "resolve" {
+		os.Exit(resolve(os.Args[2]))
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "80"
@@ -56,4 +66,39 @@ func main() {
 	}
 	// ListenAndServe returns as soon as Shutdown starts: wait for the requests in flight to finish.
 	<-drained
+}
+
+// get prints the body of an HTTP GET, and exits non-zero unless the answer is 200.
+func get(url string) int {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(os.Stdout, resp.Body); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, resp.Status)
+		return 1
+	}
+	return 0
+}
+
+// resolve prints each address a name resolves to through the Pod's resolv.conf (the cluster DNS), one a line.
+func resolve(name string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, a := range addrs {
+		fmt.Println(a)
+	}
+	return 0
 }

@@ -3,7 +3,7 @@
 // installed by `dk-bootstrap ssh` on a network-namespace host with a real sshd, one step at a time in the seed's
 // order. After each step the test looks at the live cluster for what the seed shows at that point.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, workshopImages } from "../../../test-support/images.js";
@@ -61,6 +61,8 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
         images,
         "--web-image",
         TEST_WEB_IMAGE,
+        "--ingress",
+        "traefik",
         ...extra,
       ],
       { cwd: work },
@@ -210,6 +212,79 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
       expect((await kubectl("scale", "deployment", "web", "--replicas=4")).status).toBe(0);
       await until("a KUBE-SEP for each of four Pods", async () => (await chains()).endpoints.length === 4);
       expect((await chains()).probabilities).toEqual([0.25, 0.33333, 0.5]);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "CoreDNS, the web Service and Traefik: names resolve from a Pod, the app answers through its Service and the dk Ingress",
+    async () => {
+      const r = await ssh("--from", "coredns");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const pod = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")).stdout;
+      const inPod = (...args: string[]) => kubectl("exec", pod, "--", "/webapp", ...args);
+      // The kubelet gave the Pod the DNS Service's address; CoreDNS answers for the API's Service and the app's.
+      expect((await inPod("resolve", "kubernetes.default.svc.cluster.local")).stdout.trim()).toBe("10.0.0.1");
+      const clusterIP = (await kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).stdout;
+      expect((await inPod("resolve", "web")).stdout.trim()).toBe(clusterIP);
+      const fromPod = await inPod("get", "http://web:3000/");
+      expect(fromPod.status, fromPod.stderr).toBe(0);
+      expect(fromPod.stdout).toMatch(/Hello World/);
+      // Traefik on the node port, routing dk.domain.tld to the web Service, from this machine as a browser would.
+      await until("Traefik answering for dk.domain.tld", async () => {
+        const viaIngress = await runAsync("curl", ["-fsS", "--max-time", "5", "-H", "Host: dk.domain.tld", `http://${host.ip}:30080/`]);
+        return viaIngress.status === 0 && /Hello World/.test(viaIngress.stdout);
+      });
+    },
+    RUN_MS,
+  );
+
+  it(
+    "a re-run is a no-op: every step skipped, nothing downloaded, no component restarted; status and logs read the live node",
+    async () => {
+      const pids = () => onNode("sh", "-c", `cat ${join(host.remoteRoot, "run/dk-bootstrap")}/*.pid | sort`);
+      const before = (await pids()).stdout;
+      const asked = mirror.requests.length;
+      const r = await ssh();
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/done in [\d.]+s: 0 step\(s\) run, \d+ already done/);
+      expect(mirror.requests.length).toBe(asked);
+      expect((await pids()).stdout).toBe(before);
+      expect(before.trim().split("\n").length).toBe(7);
+      const connection = ["-i", host.keyFile, "--known-hosts", cluster.knownHosts, "--remote-root", host.remoteRoot, "--dir", dir];
+      const status = await dkAsync(["status", `root@${host.ip}`, ...connection], { cwd: work });
+      expect(status.status, status.stderr).toBe(0);
+      for (const step of ["etcd", "kube-apiserver", "kubelet", "cni", "kube-proxy", "coredns", "traefik"])
+        expect(status.stdout).toMatch(new RegExp(`\\n${step}\\s+yes\\s+yes\\s+yes\\n`));
+      const logs = await dkAsync(["logs", `root@${host.ip}`, "kubelet", ...connection, "--tail", "50"], { cwd: work });
+      expect(logs.status, logs.stderr).toBe(0);
+      expect(logs.stdout.trim().split("\n").length).toBeGreaterThan(10);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "reset leaves nothing of the node's: no process, mount, bridge, iptables chain or cgroup of it",
+    async () => {
+      const r = await dkAsync(
+        ["reset", `root@${host.ip}`, "-i", host.keyFile, "--known-hosts", cluster.knownHosts, "--remote-root", host.remoteRoot, "--dir", dir, "--yes"],
+        { cwd: work },
+      );
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      // Only the host's own init and sshd are left in its network namespace.
+      const left = (await runAsync("ip", ["netns", "pids", host.netns])).stdout.trim().split("\n").filter(Boolean);
+      const names = await Promise.all(left.map(async (pid) => (await runAsync("cat", [`/proc/${pid}/comm`])).stdout.trim()));
+      expect(names.filter((n) => !["bash", "sshd", "unshare"].includes(n) && !n.startsWith("sshd"))).toEqual([]);
+      // The host's mount namespace (its sshd's) holds no mount under the node's root.
+      const sshd = left.find((_, i) => names[i] === "sshd")!;
+      const mounts = (await runAsync("cat", [`/proc/${sshd}/mounts`])).stdout;
+      expect(mounts.split("\n").filter((l) => l.includes(host.remoteRoot))).toEqual([]);
+      expect((await onNode("ip", "link", "show", "cni0")).status).not.toBe(0);
+      const nat = (await onNode("iptables", "-t", "nat", "-S")).stdout;
+      expect(nat.split("\n").filter((l) => /KUBE-|CNI-/.test(l))).toEqual([]);
+      const cgroups = (await runAsync("sh", ["-c", "ls -d /sys/fs/cgroup/*/dk-bootstrap/* /sys/fs/cgroup/dk-bootstrap/* 2>/dev/null || true"])).stdout;
+      expect(cgroups.split("\n").filter((l) => l.includes(`/${host.name}-`))).toEqual([]);
+      expect(readdirSync(host.remoteRoot)).toEqual([]);
     },
     RUN_MS,
   );
