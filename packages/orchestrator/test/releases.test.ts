@@ -1,9 +1,9 @@
 // Versions resolved as kubeadm resolves them (stable.txt through the mirror), paired from the table of tested combinations.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { load } from "js-yaml";
-import { RELEASES, mirrored, parseKubernetesRequest, resolveVersions } from "@dk-bootstrap/orchestrator";
+import { RELEASES, artifactsFor, mirrored, nodeSpec, parseKubernetesRequest, resolveVersions } from "@dk-bootstrap/orchestrator";
 import { type Mirror, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, tempDir } from "../../../test-support/peers.js";
 
@@ -96,6 +96,24 @@ describe("what the table says", () => {
 
 describe("the CLI resolves, plans and records", () => {
   let mirror: Mirror;
+  /**
+   * A --checksums table for every file the newest release's plan downloads (a mirror's own checksum files are never
+   * trusted): the digests do not matter here, nothing is downloaded.
+   */
+  const checksumsFile = (cwd: string, kubernetes = newest.knownPatch) => {
+    const spec = nodeSpec({
+      dir: cwd,
+      versions: { kubernetes, etcd: newest.etcd, containerd: newest.containerd, runc: newest.runc, cni: newest.cni },
+    });
+    const path = join(cwd, "checksums.txt");
+    writeFileSync(
+      path,
+      artifactsFor(spec, "amd64")
+        .map((a) => `${"0".repeat(64)}  ${a.url}\n`)
+        .join(""),
+    );
+    return path;
+  };
   beforeAll(async () => {
     mirror = await startMirror("127.0.0.1", new Map([["/dl.k8s.io/release/stable.txt", Buffer.from(`v${newest.minor}.5\n`)]]));
   });
@@ -104,7 +122,9 @@ describe("the CLI resolves, plans and records", () => {
   it("ssh --dry-run asks the mirror nothing: it plans the table's patch (a real run asks, below)", async () => {
     const cwd = tempDir();
     const before = mirror.requests.length;
-    const r = await dkAsync(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", mirror.url], { cwd });
+    const r = await dkAsync(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", mirror.url, "--allow-http-mirror", "--checksums", checksumsFile(cwd)], {
+      cwd,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(mirror.requests.length).toBe(before);
     expect(r.stdout).toMatch(new RegExp(`Kubernetes ${newest.knownPatch.replaceAll(".", "\\.")}, etcd ${newest.etcd}`));
@@ -113,7 +133,20 @@ describe("the CLI resolves, plans and records", () => {
 
   it("local records the resolved versions in cluster.yaml, and a re-run keeps them when stable moves on", async () => {
     const cwd = tempDir();
-    const args = ["local", "--mirror", mirror.url, "--remote-root", join(cwd, "root"), "--until", "preflight", "--key-algo", "ecdsa"];
+    const args = [
+      "local",
+      "--mirror",
+      mirror.url,
+      "--allow-http-mirror",
+      "--checksums",
+      checksumsFile(cwd, `${newest.minor}.5`),
+      "--remote-root",
+      join(cwd, "root"),
+      "--until",
+      "preflight",
+      "--key-algo",
+      "ecdsa",
+    ];
     // The preflight's own verdict on this machine does not matter here: the folder is written before it runs.
     await dkAsync(args, { cwd });
     const saved = (load(readFileSync(join(cwd, "cluster", "cluster.yaml"), "utf8")) as { spec: { versions: Record<string, string> } }).spec.versions;
@@ -125,7 +158,12 @@ describe("the CLI resolves, plans and records", () => {
       cniPlugins: newest.cni,
     });
     mirror.files.set("/dl.k8s.io/release/stable.txt", Buffer.from(`v${newest.minor}.6\n`));
-    const again = await dkAsync(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", mirror.url], { cwd });
-    expect(again.stdout).toMatch(new RegExp(`Kubernetes ${newest.minor}.5,`));
+    const again = await dkAsync(
+      ["ssh", "root@192.0.2.10", "--dry-run", "--mirror", mirror.url, "--allow-http-mirror", "--checksums", join(cwd, "checksums.txt")],
+      {
+        cwd,
+      },
+    );
+    expect(again.stdout, again.stderr).toMatch(new RegExp(`Kubernetes ${newest.minor}.5,`));
   });
 });
