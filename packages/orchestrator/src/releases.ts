@@ -53,7 +53,7 @@ export const DEFAULT_VERSIONS: Versions = {
   cni: RELEASES[0]!.cni,
   helm: "3.19.0",
   calicoChart: "3.31.4",
-  traefik: "3.6.2",
+  traefik: "3.6.5",
 };
 
 /** What `--k8s-version` takes: `stable` (the default), a minor `1.N`, or a release `1.N.P` / `v1.N.P`. */
