@@ -16,10 +16,12 @@ import {
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
-  addPlanOptions(addIdentityOptions(program.command("explain [step]")))
-    .description("why each step is needed, offline; with a step, also the exact commands it runs")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet")
+  addPlanOptions(addIdentityOptions(addDirOption(program.command("explain [step]"))))
+    .description("why each step is needed, offline; with a step, also the exact commands it runs (with the folder's saved settings)")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet\n  dk-bootstrap explain kubelet --dir ./cluster")
     .action(async (step: string | undefined, o: NodeOptions, cmd: Command) => {
+      // The commands a run of this folder would send: its saved node name, IPs and versions, as the dry run uses them.
+      await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       if (step) {
         process.stdout.write(explainStep(nodeSpecFromFlags(o), step));
