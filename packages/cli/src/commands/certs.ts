@@ -19,6 +19,7 @@ import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubecon
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
 import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
+import { workshopExpiry } from "../workshop-expiry.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 /** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
@@ -171,7 +172,9 @@ export function registerCerts(program: Command): void {
       const within = o.failWithin === undefined ? undefined : parseDuration(o.failWithin, { field: "--fail-within" });
       // Read-only, but it first finishes (or undoes) what an interrupted run left.
       const folder = await openClusterFolder(resolve(o.dir), { readOnly: true });
-      const report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
+      let report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
+      // A workshop-layout folder (certs --workshop) has its own two certificates.
+      if (report.authorities.every((r) => r.missing)) report = (await workshopExpiry(resolve(o.dir))) ?? report;
       if (report.authorities.every((r) => r.missing))
         throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
       // kubeadm's table lists the kubeconfigs too: what a client presents is the certificate embedded there.
