@@ -18,6 +18,7 @@ import {
 import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
+import { guardInterrupt } from "../interrupt.js";
 import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
 import { workshopExpiry } from "../workshop-expiry.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
@@ -145,11 +146,25 @@ export function registerCerts(program: Command): void {
       const previous = savedKubeconfigSpec(saved) ?? kubeconfigs;
       for (const c of changes) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
+      const guard = guardInterrupt(dir);
+      // On a terminal, each key as it is made: `--key-size 4096` is many silent seconds otherwise.
+      const onKey = process.stderr.isTTY
+        ? // A carriage return and spaces, no escape code: NO_COLOR and --no-color need nothing turned off.
+          (name: string, done: number, total: number) =>
+            process.stderr.write(`\r${`[certs] key ${done}/${total}: ${name}`.padEnd(60)}${done === total ? "\n" : ""}`)
+        : undefined;
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
-        const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous }) };
-      });
+        const pki = await generateClusterPki(spec, dir, {
+          force: o.force ?? false,
+          allowNameRemoval: o.allowNameRemoval ?? false,
+          folder,
+          ...(onKey ? { onKey } : {}),
+        });
+        const files = await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous });
+        guard.writing();
+        return { pki, files };
+      }).finally(() => guard.done());
       printActions(pki.actions, dir, spec);
       for (const k of files) {
         process.stdout.write(
