@@ -33,6 +33,7 @@ import {
 } from "@dk-bootstrap/orchestrator";
 import type { Command } from "commander";
 import { readStdin } from "../io.js";
+import { checkTrustedCa } from "../trusted-ca.js";
 import { RunOutput } from "../render/output.js";
 import { addOutputOptions, addRangeOptions, connect, offlineVersionsNote } from "./node.js";
 
@@ -390,6 +391,11 @@ export function registerCluster(program: Command): void {
       }
       // No folder is made before the hosts answer: applyCluster makes it, and removes it again when it fails before writing.
       const conns = await connectAll(cluster, o);
+      // A folder whose CA the nodes do not trust is refused before any of them is changed.
+      await checkTrustedCa(conns, dir).catch(async (e: unknown) => {
+        await Promise.all(conns.map((c) => c.transport.close()));
+        throw e;
+      });
       await withHostOutputs(conns, o, async (events) => {
         const outcomes = await applyCluster(conns, {
           dir,
