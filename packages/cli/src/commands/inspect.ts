@@ -36,7 +36,7 @@ export function registerInspect(program: Command): void {
     .option("-f, --file <file>", "every host of this cluster file, with etcd's members and each node's certificates")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap status root@192.168.1.10\n  dk-bootstrap status -f cluster.yaml")
     .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
-      if (o.file) return (await import("./cluster.js")).clusterStatusCommand({ ...o, file: o.file });
+      if (o.file) return (await import("./cluster-status.js")).clusterStatusCommand({ ...o, file: o.file });
       if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
