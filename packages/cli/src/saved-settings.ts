@@ -168,7 +168,8 @@ export function applySavedSettings(cmd: Command, saved: Saved): SettingChange[] 
     if (given(flag)) {
       const given = cmd.getOptionValue(key) as string | string[] | boolean;
       const now = given === true ? "true" : (given as string | string[]);
-      if (JSON.stringify(now) !== JSON.stringify(value)) changes.push({ flag, from: value, to: now });
+      // One value in two spellings (v1.35.2 and 1.35.2, fd00:0:0:0::10 and fd00::10) is no change.
+      if (JSON.stringify(canonical(flag, now)) !== JSON.stringify(canonical(flag, value))) changes.push({ flag, from: value, to: now });
     } else if (!(flag === "--key-size" && given("--key-algo") && saved.get("--key-algo") !== cmd.getOptionValue("keyAlgo"))) {
       cmd.setOptionValueWithSource(key, SETTINGS.find((s) => s.flag === flag)?.kind === "boolean" ? value === "true" : value, "config");
     }
@@ -184,7 +185,7 @@ export function settingsToSave(cmd: Command, saved: Saved): Saved {
     if (!o) continue;
     const v = cmd.getOptionValue(o.attributeName()) as string | string[] | boolean | undefined;
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) out.delete(s.flag);
-    else out.set(s.flag, v === true ? "true" : v);
+    else out.set(s.flag, canonical(s.flag, v === true ? "true" : v));
   }
   return out;
 }
@@ -202,6 +203,28 @@ export async function stageSavedSettings(folder: ClusterFolder, saved: Saved, re
   if (now !== readBefore && now !== text)
     throw new InputError("changed by another run while this one waited for the folder", { file }, { hint: "run the command again" });
   await folder.stage(file, text, { mode: 0o644 });
+}
+
+/**
+ * A setting in its one canonical spelling: versions without their `v`, IPv6 addresses (and CIDRs) compressed and in
+ * lower case as RFC 5952 writes them. Anything that is not such a value is returned as it is, for its check to refuse.
+ */
+export function canonical<T extends string | string[]>(flag: string, value: T): T {
+  const one = (v: string): string => {
+    if (flag.endsWith("-version")) return v.replace(/^v(?=\d)/, "");
+    if (flag === "--node-ip" || flag.endsWith("-cidr")) {
+      const [addr, bits] = v.split("/");
+      if (!addr?.includes(":") || addr.includes("%")) return v;
+      try {
+        const host = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+        return bits === undefined ? host : `${host}/${bits}`;
+      } catch {
+        return v;
+      }
+    }
+    return v;
+  };
+  return (Array.isArray(value) ? value.map(one) : one(value)) as T;
 }
 
 /** One line per change, as `--node-ip: 192.0.2.7 -> 192.0.2.8`. */

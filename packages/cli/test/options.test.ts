@@ -81,7 +81,8 @@ describe("each command shows and takes only the flags it honours", () => {
   const PKI = ["--key-algo", "--key-size", "--key-format", "--validity", "--server", "--context-name", "--force"];
   const RUN = ["--from", "--until", "--step", "--merge-kubeconfig", "--dry-run"];
   it.each<[string[], string[], string[]]>([
-    [["explain"], ["--node-name", "--k8s-version", "--remote-root"], [...PKI, ...RUN, "--json", "--verbose", "--dir", "--port"]],
+    // explain reads the folder's saved settings (issue 21): it takes --dir.
+    [["explain"], ["--node-name", "--k8s-version", "--remote-root", "--dir"], [...PKI, ...RUN, "--json", "--verbose", "--port"]],
     [
       ["status", "h"],
       ["--dir", "--port", "--remote-root", "--node-name"],

@@ -118,4 +118,24 @@ describe("the published packages", () => {
     expect(ssh.status).toBe(1);
     expect(ssh.stderr).toMatch(/^error: \[127\.0\.0\.1\]:1: connect ECONNREFUSED/m);
   }, 600_000);
+
+  // Nothing is on the registry yet (issue 21): every install line of the READMEs names a checkout's folder or a
+  // tarball made by npm pack, never a registry name that answers 404.
+  it("the READMEs install from a checkout or a packed tarball, and `npm install -g ./packages/cli` works as written", () => {
+    for (const readme of ["README.md", ...PACKAGES.map((p) => `${p}/README.md`)]) {
+      const text = readFileSync(join(ROOT, readme), "utf8");
+      // Each command up to its end: a backtick (in prose), `&&`, a comment or the line's end.
+      for (const [command, rest] of text.matchAll(/npm install([^`#&\n]*)/g)) {
+        const args = rest!.split(/\s+/).filter((a) => a !== "" && !a.startsWith("-"));
+        for (const a of args) expect(a, `${readme}: ${command}`).toMatch(/^(\.{0,2}\/|\/)|\.tgz$/);
+      }
+    }
+    const prefix = tempDir("dk-global-");
+    const install = run("npm", ["install", "-g", "--prefix", prefix, "--offline", "--no-audit", "--no-fund", "./packages/cli"], { cwd: ROOT });
+    expect(install.status, install.stderr).toBe(0);
+    const cwd = tempDir();
+    const certs = run(join(prefix, "bin", "dk-bootstrap"), ["certs", "--key-algo", "ecdsa"], { cwd });
+    expect(certs.status, certs.stderr).toBe(0);
+    expect(existsSync(join(cwd, "cluster", "pki", "ca.crt"))).toBe(true);
+  });
 });

@@ -104,6 +104,24 @@ describe("the README's shell examples", () => {
       expect(readFileSync(join(dir, f), "utf8"), f).toContain("-----BEGIN");
   });
 
+  it("the workshop's kubeconfig commands run as written in an empty folder, and check-expiration reads that folder", () => {
+    const block = blocks("README.md", "sh").find((b) => b.code.includes("kubeconfig set-cluster"));
+    expect(block).toBeDefined();
+    const dir = tempDir();
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "dk-bootstrap"), `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+    const r = run("/bin/bash", ["--norc", "--noprofile", "-e", "-o", "pipefail", "-c", block!.code], { cwd: dir, env: { PATH: bin } });
+    expect(r.status, r.stderr).toBe(0);
+    const conf = readFileSync(join(dir, "cluster", "admin.conf"), "utf8");
+    expect(conf).toContain(`certificate-authority-data: ${readFileSync(join(dir, "cluster", "certs", "ca.pem")).toString("base64")}`);
+    expect(conf).toContain("current-context: admin");
+    const expiry = run(process.execPath, [CLI, "certs", "check-expiration"], { cwd: dir });
+    expect(expiry.status, expiry.stderr).toBe(0);
+    expect(expiry.stdout).toMatch(/^admin +\w{3} \d\d, \d{4} .* ca +no/m);
+    expect(expiry.stdout).toMatch(/^ca +\w{3} \d\d, \d{4} /m);
+  });
+
   it("the CLI package's example runs offline in an empty folder, as written", () => {
     const block = blocks("packages/cli/README.md", "sh").find((b) => b.code.includes("dk-bootstrap certs"));
     expect(block).toBeDefined();

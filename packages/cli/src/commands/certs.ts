@@ -18,7 +18,9 @@ import {
 import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
 import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
+import { guardInterrupt } from "../interrupt.js";
 import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
+import { workshopExpiry } from "../workshop-expiry.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
 /** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
@@ -144,11 +146,25 @@ export function registerCerts(program: Command): void {
       const previous = savedKubeconfigSpec(saved) ?? kubeconfigs;
       for (const c of changes) process.stderr.write(`[certs] changing a saved setting: ${describeChange(c)}\n`);
       // The PKI, the kubeconfigs that embed it and the settings they were made with: one set, written all or none, under the folder's lock.
+      const guard = guardInterrupt(dir);
+      // On a terminal, each key as it is made: `--key-size 4096` is many silent seconds otherwise.
+      const onKey = process.stderr.isTTY
+        ? // A carriage return and spaces, no escape code: NO_COLOR and --no-color need nothing turned off.
+          (name: string, done: number, total: number) =>
+            process.stderr.write(`\r${`[certs] key ${done}/${total}: ${name}`.padEnd(60)}${done === total ? "\n" : ""}`)
+        : undefined;
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
-        const pki = await generateClusterPki(spec, dir, { force: o.force ?? false, allowNameRemoval: o.allowNameRemoval ?? false, folder });
-        return { pki, files: await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous }) };
-      });
+        const pki = await generateClusterPki(spec, dir, {
+          force: o.force ?? false,
+          allowNameRemoval: o.allowNameRemoval ?? false,
+          folder,
+          ...(onKey ? { onKey } : {}),
+        });
+        const files = await writeComponentKubeconfigs(pki, kubeconfigs, { folder, previous });
+        guard.writing();
+        return { pki, files };
+      }).finally(() => guard.done());
       printActions(pki.actions, dir, spec);
       for (const k of files) {
         process.stdout.write(
@@ -171,7 +187,9 @@ export function registerCerts(program: Command): void {
       const within = o.failWithin === undefined ? undefined : parseDuration(o.failWithin, { field: "--fail-within" });
       // Read-only, but it first finishes (or undoes) what an interrupted run left.
       const folder = await openClusterFolder(resolve(o.dir), { readOnly: true });
-      const report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
+      let report = await checkExpiration(resolve(o.dir)).finally(() => folder.release());
+      // A workshop-layout folder (certs --workshop) has its own two certificates.
+      if (report.authorities.every((r) => r.missing)) report = (await workshopExpiry(resolve(o.dir))) ?? report;
       if (report.authorities.every((r) => r.missing))
         throw new InputError("no cluster PKI here", { file: resolve(o.dir) }, { hint: "run `dk-bootstrap certs --dir DIR` first" });
       // kubeadm's table lists the kubeconfigs too: what a client presents is the certificate embedded there.

@@ -16,10 +16,12 @@ import {
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
-  addPlanOptions(addIdentityOptions(program.command("explain [step]")))
-    .description("why each step is needed, offline; with a step, also the exact commands it runs")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet")
+  addPlanOptions(addIdentityOptions(addDirOption(program.command("explain [step]"))))
+    .description("why each step is needed, offline; with a step, also the exact commands it runs (with the folder's saved settings)")
+    .addHelpText("after", "\nExamples:\n  dk-bootstrap explain\n  dk-bootstrap explain kubelet\n  dk-bootstrap explain kubelet --dir ./cluster")
     .action(async (step: string | undefined, o: NodeOptions, cmd: Command) => {
+      // The commands a run of this folder would send: its saved node name, IPs and versions, as the dry run uses them.
+      await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);
       if (step) {
         process.stdout.write(explainStep(nodeSpecFromFlags(o), step));
@@ -34,7 +36,7 @@ export function registerInspect(program: Command): void {
     .option("-f, --file <file>", "every host of this cluster file, with etcd's members and each node's certificates")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap status root@192.168.1.10\n  dk-bootstrap status -f cluster.yaml")
     .action(async (target: string | undefined, o: NodeOptions & { file?: string }, cmd: Command) => {
-      if (o.file) return (await import("./cluster.js")).clusterStatusCommand({ ...o, file: o.file });
+      if (o.file) return (await import("./cluster-status.js")).clusterStatusCommand({ ...o, file: o.file });
       if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);
       await resolveVersionFlags(cmd, o, false, () => undefined);

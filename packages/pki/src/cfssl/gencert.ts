@@ -27,6 +27,9 @@ const CA_DEFAULT_EXPIRY_MS = 43_800 * HOUR_MS;
  * (`-hostname`) replace the JSON's hosts, in the CSR as in the certificate; a `ca` section asks for a CA in the CSR.
  */
 export async function gencertInitCa(req: CfsslCsrRequest, now: Date = new Date(), hostnames?: string[]): Promise<GencertResult> {
+  // cfssl's initca validator: a CA needs a subject (a CN or a names value); an empty one is refused before any key is made.
+  if (req.CN === "" && req.names.every((n) => Object.values(n).every((v) => v === undefined || v === "")))
+    throw new InputError("missing subject information: a CA needs a CN or a names entry, as cfssl requires", { field: "CN" });
   const key = await KeyPair.generate(req.key);
   const subject = csrSubject(req);
   const sans = classifyHosts(req.hosts, { field: "hosts" });
@@ -62,9 +65,9 @@ export async function gencert(
   if (req.ca) throw new InputError("a ca section is only read by gencert -initca: sign an intermediate CA under a ca_constraint profile", { field: "ca" });
   const key = await KeyPair.generate(req.key);
   const subject = csrSubject(req);
-  const csrSans = classifyHosts(req.hosts, { field: "hosts" });
-  const csr = await createCsr(subject, csrSans, key);
-  const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : csrSans;
+  // cfssl sets the request's hosts to -hostname's before it makes the CSR: the CSR printed carries them, as the certificate.
+  const sans = options.hostnames ? classifyHosts(options.hostnames, { field: "-hostname" }) : classifyHosts(req.hosts, { field: "hosts" });
+  const csr = await createCsr(subject, sans, key);
   const { cert, warnings } = await signUnderProfile(toX509Name(subject), key.publicKey, sans, signer, profile, options.now ?? new Date());
   return { cert, csr: csrPem(csr), key: key.privateKeyPem(), warnings };
 }

@@ -38,6 +38,8 @@ export interface GenerateOptions {
    * role are made, for this node's name and IPs.
    */
   node?: { dir: string; role: "controller" | "worker" | "controller+worker"; cluster: ClusterPki };
+  /** Called as each new key is made (`--key-size 4096` takes seconds): the CLI shows progress on a terminal. */
+  onKey?: (name: string, done: number, total: number) => void;
   /** Only these leaves (the cluster folder of a cluster of several holds its CAs and the admin's clients). */
   leaves?: (def: CertDef) => boolean;
 }
@@ -114,12 +116,18 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
   // is signed as soon as its key and its CA are ready, while the other keys are still being made.
   const externalCa = (d: CertDef) => d.ca === undefined && have(d).cert !== undefined;
   const needsKey = (d: CertDef) => !(node && !d.ca) && (run.force || (!have(d).key && !externalCa(d)));
-  const freshKeys = new Map(defs.filter(needsKey).map((d) => [d.name, KeyPair.generate(spec.key)] as const));
+  const made = { done: 0, total: defs.filter(needsKey).length + (node || saPem ? 0 : 1) };
+  const counted = (name: string, key: Promise<KeyPair>) =>
+    key.then((k) => {
+      options.onKey?.(name, ++made.done, made.total);
+      return k;
+    });
+  const freshKeys = new Map(defs.filter(needsKey).map((d) => [d.name, counted(d.name, KeyPair.generate(spec.key))] as const));
   const saKey = node
     ? Promise.resolve(node.cluster.serviceAccountKey)
     : saPem
       ? KeyPair.fromPem(saPem, { file: saPath.key })
-      : KeyPair.generate(serviceAccountKeySpec(spec));
+      : counted("sa", KeyPair.generate(serviceAccountKeySpec(spec)));
   const tasks = new Map<string, Promise<Settled>>();
   for (const def of CA_DEFS)
     tasks.set(
