@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { builtPeer } from "./images.js";
+import { builtPeer } from "./built-peers.js";
 import { run, runAsync, tempDir } from "./peers.js";
 
 export const CONTAINERD_VERSION = "2.3.7";

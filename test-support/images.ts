@@ -2,34 +2,18 @@
 // reached here): the sandbox's pause, CoreDNS, Traefik and the workshop's web app. Each archive is cached in
 // the peers' cache under a key of everything that makes its bytes, so a second suite reuses it and a changed
 // binary or name makes a new one.
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ImageInput, nodeSpec, ociArchive, sandboxImage, writeOciArchive } from "../packages/orchestrator/src/index.js";
+import { DEFAULT_VERSIONS, type ImageInput, corednsVersion, nodeSpec, ociArchive, sandboxImage, writeOciArchive } from "../packages/orchestrator/src/index.js";
+import { traefikImage as traefikImageName } from "../packages/orchestrator/src/steps/addons.js";
+import { PEERS_CACHE, builtPeer } from "./built-peers.js";
 
-/** The peers' cache (scripts/build-peers.sh's): binaries under bin/, image archives under images/. */
-export const PEERS_CACHE = process.env.DK_PEERS_CACHE ?? "/var/cache/dk-bootstrap-peers";
-const BUILD_PEERS = join(import.meta.dirname, "..", "scripts", "build-peers.sh");
 const WRITER_SOURCES = ["oci-archive.ts", "reference.ts", "tar.ts"].map((f) => join(import.meta.dirname, "..", "packages", "orchestrator", "src", "images", f));
 
-/**
- * The folder of a built peer (`containerd`, `2.3.7` → its folder with containerd, ctr, the shim), built on
- * first use. A build that fails throws with the script's own last words: a test that needs a peer fails, it
- * never skips (in CI or not, so a missing Go is seen at once).
- */
-export function builtPeer(family: string, version: string): string {
-  const r = spawnSync("bash", [BUILD_PEERS, family, version], { encoding: "utf8", timeout: 3_600_000 });
-  const dir = r.stdout.trim().split("\n").pop() ?? "";
-  if (r.status !== 0 || !existsSync(dir)) {
-    throw new Error(`peer ${family} ${version} could not be built: ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  return dir;
-}
-
-/** The CoreDNS and Traefik releases the tests build their images from. */
-export const COREDNS_VERSION = "1.14.1";
-export const TRAEFIK_VERSION = "3.6.2";
+/** The CoreDNS and Traefik releases a node of the default versions runs: the tests build their images from these. */
+export const COREDNS_VERSION = corednsVersion(DEFAULT_VERSIONS.kubernetes);
+export const TRAEFIK_VERSION = DEFAULT_VERSIONS.traefik;
 
 /** An image archive on disk and the name it gives the image. */
 export interface BuiltImage {
@@ -68,7 +52,7 @@ export function pauseImage(kubernetes: string): Promise<BuiltImage> {
 }
 
 /** registry.k8s.io/coredns/coredns at a CoreDNS release, from the CoreDNS built at that release. */
-export function corednsImage(version: string): Promise<BuiltImage> {
+export function corednsImage(version = COREDNS_VERSION): Promise<BuiltImage> {
   const dir = builtPeer("coredns", version);
   // The name the coredns step's Deployment runs (coredns.ts); entrypoint and ports as upstream's image. Run as
   // root: the Deployment adds NET_BIND_SERVICE for port 53, which upstream's image gets from a file capability.
@@ -78,15 +62,12 @@ export function corednsImage(version: string): Promise<BuiltImage> {
   );
 }
 
-/**
- * Traefik at a release, named as the Traefik chart names its image (`image.registry: docker.io`,
- * `image.repository: traefik`, the tag `v` + the release): `docker.io/library/traefik:vX.Y.Z` once normalized.
- */
-export function traefikImage(version: string): Promise<BuiltImage> {
+/** Traefik at a release, under the name the traefik step's manifests run (addons.ts's traefikImage). */
+export function traefikImage(version = TRAEFIK_VERSION): Promise<BuiltImage> {
   const dir = builtPeer("traefik", version);
-  // The chart passes only arguments (`--entryPoints...`): the program itself is the entrypoint.
+  // The manifests pass only arguments (`--entryPoints...`): the program itself is the entrypoint.
   return cachedImage(
-    { name: `docker.io/traefik:v${version}`, entrypoint: ["/traefik"], exposedPorts: ["80/tcp", "443/tcp", "8080/tcp"] },
+    { name: traefikImageName(version), entrypoint: ["/traefik"], exposedPorts: ["80/tcp", "443/tcp", "8080/tcp"] },
     { "/traefik": join(dir, "traefik") },
   );
 }
