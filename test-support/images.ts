@@ -5,24 +5,16 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  DEFAULT_VERSIONS,
-  type ImageInput,
-  RELEASES,
-  corednsVersion,
-  nodeSpec,
-  ociArchive,
-  sandboxImage,
-  writeOciArchive,
-} from "../packages/orchestrator/src/index.js";
+import { DEFAULT_VERSIONS, type ImageInput, corednsVersion, nodeSpec, ociArchive, sandboxImage, writeOciArchive } from "../packages/orchestrator/src/index.js";
+import { traefikImage as traefikImageName } from "../packages/orchestrator/src/steps/addons.js";
 import { PEERS_CACHE, builtPeer } from "./built-peers.js";
 
 export { PEERS_CACHE, builtPeer };
 
 const WRITER_SOURCES = ["oci-archive.ts", "reference.ts", "tar.ts"].map((f) => join(import.meta.dirname, "..", "packages", "orchestrator", "src", "images", f));
 
-/** The CoreDNS and Traefik releases the tests build their images from: those the product pairs with the newest release. */
-export const COREDNS_VERSION = corednsVersion(RELEASES[0]!.knownPatch);
+/** The CoreDNS and Traefik releases a node of the default versions runs: the tests build their images from these. */
+export const COREDNS_VERSION = corednsVersion(DEFAULT_VERSIONS.kubernetes);
 export const TRAEFIK_VERSION = DEFAULT_VERSIONS.traefik;
 
 /** An image archive on disk and the name it gives the image. */
@@ -62,7 +54,7 @@ export function pauseImage(kubernetes: string): Promise<BuiltImage> {
 }
 
 /** registry.k8s.io/coredns/coredns at a CoreDNS release, from the CoreDNS built at that release. */
-export function corednsImage(version: string): Promise<BuiltImage> {
+export function corednsImage(version = COREDNS_VERSION): Promise<BuiltImage> {
   const dir = builtPeer("coredns", version);
   // The name the coredns step's Deployment runs (coredns.ts); entrypoint and ports as upstream's image. Run as
   // root: the Deployment adds NET_BIND_SERVICE for port 53, which upstream's image gets from a file capability.
@@ -72,15 +64,12 @@ export function corednsImage(version: string): Promise<BuiltImage> {
   );
 }
 
-/**
- * Traefik at a release, named as the Traefik chart names its image (`image.registry: docker.io`,
- * `image.repository: traefik`, the tag `v` + the release): `docker.io/library/traefik:vX.Y.Z` once normalized.
- */
-export function traefikImage(version: string): Promise<BuiltImage> {
+/** Traefik at a release, under the name the traefik step's manifests run (addons.ts's traefikImage). */
+export function traefikImage(version = TRAEFIK_VERSION): Promise<BuiltImage> {
   const dir = builtPeer("traefik", version);
-  // The chart passes only arguments (`--entryPoints...`): the program itself is the entrypoint.
+  // The manifests pass only arguments (`--entryPoints...`): the program itself is the entrypoint.
   return cachedImage(
-    { name: `docker.io/traefik:v${version}`, entrypoint: ["/traefik"], exposedPorts: ["80/tcp", "443/tcp", "8080/tcp"] },
+    { name: traefikImageName(version), entrypoint: ["/traefik"], exposedPorts: ["80/tcp", "443/tcp", "8080/tcp"] },
     { "/traefik": join(dir, "traefik") },
   );
 }

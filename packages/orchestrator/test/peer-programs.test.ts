@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { builtPeer } from "../../../test-support/images.js";
+import { builtPeer } from "../../../test-support/built-peers.js";
 import { run } from "../../../test-support/peers.js";
 
 const until = async (what: string, probe: () => string | undefined): Promise<string> => {
