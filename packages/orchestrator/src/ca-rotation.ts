@@ -138,15 +138,47 @@ async function runPhases(
   return r;
 }
 
-/** What a node says of the rotation (the file beside its certificates), or undefined when it has none. */
-export async function nodeRotation(spec: NodeSpec, t: Transport): Promise<{ name: string; phase: number; target: string; at: string } | undefined> {
+/** What a node says of a rotation: which CA, the phase that reached it, the target CA's fingerprint, and when. */
+export interface NodeRotationRecord {
+  name: string;
+  phase: 1 | 2 | 3;
+  target: string;
+  at: string;
+}
+
+/** The shape a node's record must have: a file any user of the node may have written is text from outside. */
+const NODE_RECORD_RULES: Record<keyof NodeRotationRecord, (v: unknown) => boolean> = {
+  name: (v) => v === "etcd" || v === "cluster" || v === "front-proxy",
+  phase: (v) => v === 1 || v === 2 || v === 3,
+  target: (v) => typeof v === "string" && /^[0-9A-Fa-f:]{32,128}$/.test(v),
+  at: (v) => typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v)),
+};
+
+/**
+ * What a node says of the rotation (the file beside its certificates): undefined when it has none, `invalid` when
+ * the file is not a record this tool writes (its text never reaches the terminal: a control character in it could
+ * rewrite what the operator sees).
+ */
+export async function nodeRotation(spec: NodeSpec, t: Transport): Promise<NodeRotationRecord | "invalid" | undefined> {
   const r = await t.run(sh`cat ${nodeRotationFile(spec)} 2>/dev/null`);
   if (r.exitCode !== 0 || r.stdout.trim() === "") return undefined;
+  return parseNodeRotation(r.stdout);
+}
+
+/** A node's rotation record, checked field by field (own fields only, no others); `invalid` otherwise. */
+export function parseNodeRotation(text: string): NodeRotationRecord | "invalid" {
+  let v: unknown;
   try {
-    return JSON.parse(r.stdout) as { name: string; phase: number; target: string; at: string };
+    v = JSON.parse(text);
   } catch {
-    return undefined;
+    return "invalid";
   }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "invalid";
+  const rules = Object.entries(NODE_RECORD_RULES);
+  const keys = Object.keys(v);
+  if (keys.length !== rules.length || !rules.every(([k, ok]) => Object.hasOwn(v, k) && ok((v as Record<string, unknown>)[k]))) return "invalid";
+  const o = v as NodeRotationRecord;
+  return { name: o.name, phase: o.phase, target: o.target, at: o.at };
 }
 
 /** The files the rotation of `ca` changes in each phase, and the steps of a node that restart for them. */

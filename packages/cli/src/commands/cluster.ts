@@ -19,6 +19,7 @@ import {
   clusterStatus,
   installedVersions,
   nodeRotation,
+  nodeRotationFile,
   componentLogs,
   resetCluster,
   hostSpec,
@@ -230,7 +231,9 @@ export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {
           ),
         );
         const onNode = rotation && rotationInProgress(rotation) ? await nodeRotation(node.spec, node.conn.transport) : undefined;
-        if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
+        if (onNode === "invalid")
+          process.stdout.write(`rotation: this node's ${nodeRotationFile(node.spec)} is not a record dk-bootstrap writes (not shown)\n`);
+        else if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
         const installed = Object.entries(await installedVersions(node));
         if (installed.length > 0) process.stdout.write(`installed: ${installed.map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
       }

@@ -1,5 +1,5 @@
 import { type Command } from "commander";
-import { STEPS, componentLogs, explainStep, nodeRotation, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
+import { STEPS, componentLogs, explainStep, nodeRotation, nodeRotationFile, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
 import {
@@ -53,7 +53,13 @@ export function registerInspect(program: Command): void {
         const rotation = await withClusterFolder(spec.dir, undefined, readRotation, { readOnly: true });
         if (rotation && rotationInProgress(rotation)) {
           const onNode = await nodeRotation(spec, rt);
-          process.stdout.write(`rotation: ${describeRotation(rotation)}${onNode ? `; phase ${onNode.phase} reached this node on ${onNode.at}` : ""}\n`);
+          const reached =
+            onNode === "invalid"
+              ? `; this node's ${nodeRotationFile(spec)} is not a record dk-bootstrap writes (not shown)`
+              : onNode
+                ? `; phase ${onNode.phase} reached this node on ${onNode.at}`
+                : "";
+          process.stdout.write(`rotation: ${describeRotation(rotation)}${reached}\n`);
         }
       } finally {
         await t.close();
