@@ -54,7 +54,7 @@ export async function rotateCa(conns: HostConnection[], options: RotateCaOptions
   let asked: Promise<ClusterNode[]> | undefined;
   const nodes = () => (asked ??= clusterNodes(conns, options));
   return runPhases(options, {
-    reached: async () => reachedStep(await nodes(), options),
+    progress: async () => progressOf(await pool(await nodes(), options.concurrency, async (n) => doneOn(n.spec, n.conn.transport)), rotatableCa(options.name)),
     rollout: async (r, until) => {
       await applyCluster(conns, { ...options, until });
       await recordOnNodes(await nodes(), options, r);
@@ -80,7 +80,7 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
   return runPhases(
     { ...options, dir: spec.dir },
     {
-      reached: async () => lastDone([(await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id)]),
+      progress: async () => progressOf([await doneOn(spec, t)], rotatableCa(options.name)),
       rollout: async (r, until) => {
         await bootstrap(spec, t, { until, ...(options.events ? { events: options.events } : {}) });
         await putFile(t, nodeRotationFile(spec), nodeRecord(r), 0o644);
@@ -92,7 +92,7 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
 /** The phases, each written locally then rolled out, from wherever the folder says the rotation is. */
 async function runPhases(
   options: { dir: string; name: string; abort?: boolean; until?: string; say?: (line: string) => void },
-  how: { reached: () => Promise<string>; rollout: (r: CaRotation, until: string) => Promise<void> },
+  how: { progress: () => Promise<Progress>; rollout: (r: CaRotation, until: string) => Promise<void> },
 ): Promise<CaRotation> {
   const say = options.say ?? (() => undefined);
   const ca = rotatableCa(options.name);
@@ -117,11 +117,21 @@ async function runPhases(
     }
     return started;
   });
-  const until = options.until ?? (await how.reached());
+  const progress = await how.progress();
+  const until = options.until ?? progress.reached;
+  // A phase is rolled out only when every step that holds this CA's files has it: an --until before one of them
+  // pushes the phase where it reaches, and leaves it to be finished by a run that goes that far.
+  const beyond = progress.users.filter((id) => stepIndex(id) > stepIndex(until));
   while (rotationInProgress(r)) {
     if (!r.rolledOut) {
       say(`${describeRotation(r)}: apply --until ${until}`);
       await how.rollout(r, until);
+      if (beyond.length > 0) {
+        say(
+          `phase ${r.phase}/3 is not rolled out: --until ${until} stops before ${beyond.join(", ")}, which hold the ${options.name} CA's files; run again with --until ${beyond.at(-1)} (or without --until) to finish it`,
+        );
+        return r;
+      }
       const rolled = r;
       r = await inFolder(options.dir, (folder) => markRolledOut(folder, rolled));
     } else {
@@ -255,10 +265,29 @@ async function refreshKubeconfigs(folder: ClusterFolder): Promise<void> {
   for (const d of [folder.dir, ...nodes.map((n) => join(folder.dir, "nodes", n))]) await refreshComponentKubeconfigs(d, { folder });
 }
 
-/** The last step (in the plan's order) that any host has done: a rotation restarts what runs, it installs nothing new. */
-async function reachedStep(nodes: ClusterNode[], options: RotateCaOptions): Promise<string> {
-  return lastDone(await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id)));
+/** Where the cluster is: the last step any host has done, and the steps done somewhere that hold the rotated CA's files. */
+interface Progress {
+  reached: string;
+  users: string[];
 }
+
+/** A node's spec and the steps it has done. */
+async function doneOn(spec: NodeSpec, t: Transport): Promise<{ spec: NodeSpec; done: string[] }> {
+  return { spec, done: (await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id) };
+}
+
+/**
+ * The last step (in the plan's order) that any host has done (a rotation restarts what runs, it installs nothing new),
+ * and, of the steps each host has done, those whose files a phase of the rotation of `ca` changes: its trust points.
+ */
+function progressOf(nodes: { spec: NodeSpec; done: string[] }[], ca: CaName): Progress {
+  const users = new Set<string>();
+  for (const n of nodes) for (const p of rotationImpact(plannedContext(n.spec), ca)) for (const id of p.restarts) if (n.done.includes(id)) users.add(id);
+  return { reached: lastDone(nodes.map((n) => n.done)), users: [...users].sort((a, b) => stepIndex(a) - stepIndex(b)) };
+}
+
+/** A step's place in the plan's order; -1 for `preflight` (the checks only), before every step. */
+const stepIndex = (id: string): number => STEPS.findIndex((s) => s.id === id);
 
 /** The last of the steps done on some node, in the plan's order. */
 function lastDone(done: string[][]): string {

@@ -61,6 +61,9 @@ export function registerInspect(program: Command): void {
                 : "";
           process.stdout.write(`rotation: ${describeRotation(rotation)}${reached}\n`);
         }
+        // The old CA's key stays in the archive of a finished rotation until it is purged: said until then.
+        const kept = await (await import("./rotate-ca.js")).keptArchiveNote(spec.dir);
+        if (kept) process.stdout.write(`${kept}\n`);
       } finally {
         await t.close();
       }
