@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
-import { TEST_WEB_IMAGE, workshopImages } from "../../../test-support/images.js";
+import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
 import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
 import { type Mirror, startMirror } from "../../../test-support/mirror.js";
 import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
@@ -97,13 +97,9 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
   beforeAll(async () => {
     kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
     const files = releaseMirrorFiles(versions);
-    // The images a node with no registry needs (pause, CoreDNS, Traefik, the web app), made from built peers.
+    // The images a node with no registry needs (pause, CoreDNS, the web app; Traefik's later), made from built peers.
     mkdirSync(images);
-    for (const image of await workshopImages({
-      kubernetes: versions.kubernetes,
-      coredns: corednsVersion(versions.kubernetes),
-      traefik: DEFAULT_VERSIONS.traefik,
-    }))
+    for (const image of [await pauseImage(versions.kubernetes), await corednsImage(corednsVersion(versions.kubernetes)), await webImage()])
       symlinkSync(image.path, join(images, basename(image.path)));
     cluster = await startTestCluster(work, 1, { nodes: true });
     host = cluster.hosts[0]!;
@@ -219,7 +215,10 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
   it(
     "CoreDNS, the web Service and Traefik: names resolve from a Pod, the app answers through its Service and the dk Ingress",
     async () => {
-      const r = await ssh("--from", "coredns");
+      // Traefik's image joins the node's images now, as a user adds one to a bundle: containerd's step runs again to import it.
+      const traefik = await traefikImage(DEFAULT_VERSIONS.traefik);
+      symlinkSync(traefik.path, join(images, basename(traefik.path)));
+      const r = await ssh("--from", "containerd");
       expect(r.status, r.stderr + r.stdout).toBe(0);
       const pod = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")).stdout;
       const inPod = (...args: string[]) => kubectl("exec", pod, "--", "/webapp", ...args);

@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type ClusterFolder, type ClusterPki, KEY_MODE, toBase64, utf8, withClusterFolder } from "@dk-bootstrap/pki";
 import { COMPONENT_KUBECONFIGS, DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec, componentKubeconfigFiles, componentKubeconfigs } from "./components.js";
@@ -44,9 +45,13 @@ export function writeComponentKubeconfigs(
   });
 }
 
+/** The admin kubeconfig `dk-bootstrap ssh` writes for a node's address (`admin-192.0.2.10.conf`). */
+const ADMIN_COPY = /^admin-[\w.-]+\.conf$/;
+
 /**
- * After `renew`, puts the renewed client certificates and keys of `<dir>/pki` into the component
- * kubeconfigs that exist in `dir`, keeping their cluster, server and names. Returns the files rewritten.
+ * After `renew` (or a phase of a CA rotation), puts the client certificates and keys of `<dir>/pki` and its CA
+ * into the component kubeconfigs that exist in `dir`, and into the admin-HOST.conf copies `ssh` wrote there,
+ * keeping their cluster, server and names. Returns the files rewritten.
  * With `folder` (the one `renewCertificates` staged in), it reads the renewed files staged there and its
  * kubeconfigs join the same set: the kubeconfigs never hold a certificate that `pki/` does not.
  */
@@ -57,7 +62,9 @@ export function refreshComponentKubeconfigs(dir: string, options: { folder?: Clu
     const inPki = (rel: string) => folder.read(join(base, "pki", rel));
     const ca = await inPki("ca.crt");
     const written: string[] = [];
-    for (const k of COMPONENT_KUBECONFIGS) {
+    // `ssh` hands over admin.conf pointed at the node as admin-HOST.conf (the file users export): it follows too.
+    const handedOver = (await readdir(base).catch(() => [] as string[])).filter((f) => ADMIN_COPY.test(f)).sort();
+    for (const k of [...COMPONENT_KUBECONFIGS, ...handedOver.map((file) => ({ file, cert: "clients/admin" }))]) {
       const path = join(base, k.file);
       const [text, cert, key] = await Promise.all([folder.read(path), inPki(`${k.cert}.crt`), inPki(`${k.cert}.key`)]);
       if (text === undefined || cert === undefined || key === undefined) continue;

@@ -9,3 +9,5 @@ export * from "./check-offline.js";
 export * from "./property.js";
 export * from "./json.js";
 export * from "./jsonpath.js";
+/** YAML under go-yaml's limits (aliases, depth, control characters): what the orchestrator's cluster file is read with too. */
+export { YamlDecodeError, decodeYaml } from "./goyaml.js";

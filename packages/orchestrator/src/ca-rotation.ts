@@ -54,7 +54,7 @@ export async function rotateCa(conns: HostConnection[], options: RotateCaOptions
   let asked: Promise<ClusterNode[]> | undefined;
   const nodes = () => (asked ??= clusterNodes(conns, options));
   return runPhases(options, {
-    reached: async () => reachedStep(await nodes(), options),
+    progress: async () => progressOf(await pool(await nodes(), options.concurrency, async (n) => doneOn(n.spec, n.conn.transport)), rotatableCa(options.name)),
     rollout: async (r, until) => {
       await applyCluster(conns, { ...options, until });
       await recordOnNodes(await nodes(), options, r);
@@ -80,7 +80,7 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
   return runPhases(
     { ...options, dir: spec.dir },
     {
-      reached: async () => lastDone([(await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id)]),
+      progress: async () => progressOf([await doneOn(spec, t)], rotatableCa(options.name)),
       rollout: async (r, until) => {
         await bootstrap(spec, t, { until, ...(options.events ? { events: options.events } : {}) });
         await putFile(t, nodeRotationFile(spec), nodeRecord(r), 0o644);
@@ -92,7 +92,7 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
 /** The phases, each written locally then rolled out, from wherever the folder says the rotation is. */
 async function runPhases(
   options: { dir: string; name: string; abort?: boolean; until?: string; say?: (line: string) => void },
-  how: { reached: () => Promise<string>; rollout: (r: CaRotation, until: string) => Promise<void> },
+  how: { progress: () => Promise<Progress>; rollout: (r: CaRotation, until: string) => Promise<void> },
 ): Promise<CaRotation> {
   const say = options.say ?? (() => undefined);
   const ca = rotatableCa(options.name);
@@ -117,11 +117,21 @@ async function runPhases(
     }
     return started;
   });
-  const until = options.until ?? (await how.reached());
+  const progress = await how.progress();
+  const until = options.until ?? progress.reached;
+  // A phase is rolled out only when every step that holds this CA's files has it: an --until before one of them
+  // pushes the phase where it reaches, and leaves it to be finished by a run that goes that far.
+  const beyond = progress.users.filter((id) => stepIndex(id) > stepIndex(until));
   while (rotationInProgress(r)) {
     if (!r.rolledOut) {
       say(`${describeRotation(r)}: apply --until ${until}`);
       await how.rollout(r, until);
+      if (beyond.length > 0) {
+        say(
+          `phase ${r.phase}/3 is not rolled out: --until ${until} stops before ${beyond.join(", ")}, which hold the ${options.name} CA's files; run again with --until ${beyond.at(-1)} (or without --until) to finish it`,
+        );
+        return r;
+      }
       const rolled = r;
       r = await inFolder(options.dir, (folder) => markRolledOut(folder, rolled));
     } else {
@@ -138,15 +148,47 @@ async function runPhases(
   return r;
 }
 
-/** What a node says of the rotation (the file beside its certificates), or undefined when it has none. */
-export async function nodeRotation(spec: NodeSpec, t: Transport): Promise<{ name: string; phase: number; target: string; at: string } | undefined> {
+/** What a node says of a rotation: which CA, the phase that reached it, the target CA's fingerprint, and when. */
+export interface NodeRotationRecord {
+  name: string;
+  phase: 1 | 2 | 3;
+  target: string;
+  at: string;
+}
+
+/** The shape a node's record must have: a file any user of the node may have written is text from outside. */
+const NODE_RECORD_RULES: Record<keyof NodeRotationRecord, (v: unknown) => boolean> = {
+  name: (v) => v === "etcd" || v === "cluster" || v === "front-proxy",
+  phase: (v) => v === 1 || v === 2 || v === 3,
+  target: (v) => typeof v === "string" && /^[0-9A-Fa-f:]{32,128}$/.test(v),
+  at: (v) => typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v)),
+};
+
+/**
+ * What a node says of the rotation (the file beside its certificates): undefined when it has none, `invalid` when
+ * the file is not a record this tool writes (its text never reaches the terminal: a control character in it could
+ * rewrite what the operator sees).
+ */
+export async function nodeRotation(spec: NodeSpec, t: Transport): Promise<NodeRotationRecord | "invalid" | undefined> {
   const r = await t.run(sh`cat ${nodeRotationFile(spec)} 2>/dev/null`);
   if (r.exitCode !== 0 || r.stdout.trim() === "") return undefined;
+  return parseNodeRotation(r.stdout);
+}
+
+/** A node's rotation record, checked field by field (own fields only, no others); `invalid` otherwise. */
+export function parseNodeRotation(text: string): NodeRotationRecord | "invalid" {
+  let v: unknown;
   try {
-    return JSON.parse(r.stdout) as { name: string; phase: number; target: string; at: string };
+    v = JSON.parse(text);
   } catch {
-    return undefined;
+    return "invalid";
   }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "invalid";
+  const rules = Object.entries(NODE_RECORD_RULES);
+  const keys = Object.keys(v);
+  if (keys.length !== rules.length || !rules.every(([k, ok]) => Object.hasOwn(v, k) && ok((v as Record<string, unknown>)[k]))) return "invalid";
+  const o = v as NodeRotationRecord;
+  return { name: o.name, phase: o.phase, target: o.target, at: o.at };
 }
 
 /** The files the rotation of `ca` changes in each phase, and the steps of a node that restart for them. */
@@ -223,10 +265,29 @@ async function refreshKubeconfigs(folder: ClusterFolder): Promise<void> {
   for (const d of [folder.dir, ...nodes.map((n) => join(folder.dir, "nodes", n))]) await refreshComponentKubeconfigs(d, { folder });
 }
 
-/** The last step (in the plan's order) that any host has done: a rotation restarts what runs, it installs nothing new. */
-async function reachedStep(nodes: ClusterNode[], options: RotateCaOptions): Promise<string> {
-  return lastDone(await pool(nodes, options.concurrency, async (n) => (await nodeStatus(n.spec, n.conn.transport)).filter((s) => s.done).map((s) => s.id)));
+/** Where the cluster is: the last step any host has done, and the steps done somewhere that hold the rotated CA's files. */
+interface Progress {
+  reached: string;
+  users: string[];
 }
+
+/** A node's spec and the steps it has done. */
+async function doneOn(spec: NodeSpec, t: Transport): Promise<{ spec: NodeSpec; done: string[] }> {
+  return { spec, done: (await nodeStatus(spec, t)).filter((s) => s.done).map((s) => s.id) };
+}
+
+/**
+ * The last step (in the plan's order) that any host has done (a rotation restarts what runs, it installs nothing new),
+ * and, of the steps each host has done, those whose files a phase of the rotation of `ca` changes: its trust points.
+ */
+function progressOf(nodes: { spec: NodeSpec; done: string[] }[], ca: CaName): Progress {
+  const users = new Set<string>();
+  for (const n of nodes) for (const p of rotationImpact(plannedContext(n.spec), ca)) for (const id of p.restarts) if (n.done.includes(id)) users.add(id);
+  return { reached: lastDone(nodes.map((n) => n.done)), users: [...users].sort((a, b) => stepIndex(a) - stepIndex(b)) };
+}
+
+/** A step's place in the plan's order; -1 for `preflight` (the checks only), before every step. */
+const stepIndex = (id: string): number => STEPS.findIndex((s) => s.id === id);
 
 /** The last of the steps done on some node, in the plan's order. */
 function lastDone(done: string[][]): string {

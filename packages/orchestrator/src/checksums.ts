@@ -64,12 +64,14 @@ const fetchUpstream: UpstreamFetch = async (url) => {
 
 /**
  * The trusted SHA-256 of each artifact, by upstream URL, from the first source of {@link CHECKSUM_SOURCES} that
- * has it. Throws {@link ChecksumSourceError} naming the artifacts no source knows.
+ * has it. Throws {@link ChecksumSourceError} naming the artifacts no source knows, unless `partial`: those are then
+ * left out (unpinned, their download is refused on the node).
  */
 export async function trustedSha256(
   spec: Pick<NodeSpec, "checksums">,
   artifacts: readonly Artifact[],
   upstream: UpstreamFetch = fetchUpstream,
+  partial = false,
 ): Promise<Record<string, string>> {
   const own = spec.checksums === undefined ? new Map<string, string>() : parseChecksumTable(await readTable(spec.checksums), spec.checksums);
   const sums = new Map<string, Promise<string | undefined>>();
@@ -86,7 +88,7 @@ export async function trustedSha256(
     if (digest === undefined) missing.push(a.url);
     else out[a.url] = digest;
   }
-  if (missing.length > 0)
+  if (missing.length > 0 && !partial)
     throw new ChecksumSourceError(
       `no SHA-256 from a source the mirror does not control for ${missing.join(", ")} (a mirror's own checksum files are not trusted)`,
     );
@@ -95,11 +97,13 @@ export async function trustedSha256(
 
 /**
  * The spec with the trusted SHA-256 of `artifacts` pinned, when a mirror serves them (an air-gapped `--upload`
- * brings its own verified files instead): what a run and a dry run render `dk_fetch` with.
+ * brings its own verified files instead): what a run and a dry run render `dk_fetch` with. `partial`: those no
+ * source knows stay unpinned (a run's steps that never get to download, as `--until preflight`'s, need none), and
+ * the node refuses to download them.
  */
-export async function withPinnedSha256(spec: NodeSpec, artifacts: readonly Artifact[]): Promise<NodeSpec> {
+export async function withPinnedSha256(spec: NodeSpec, artifacts: readonly Artifact[], options: { partial?: boolean } = {}): Promise<NodeSpec> {
   if (!spec.mirror || spec.upload || artifacts.length === 0) return spec;
-  return { ...spec, pinnedSha256: { ...spec.pinnedSha256, ...(await trustedSha256(spec, artifacts)) } };
+  return { ...spec, pinnedSha256: { ...spec.pinnedSha256, ...(await trustedSha256(spec, artifacts, undefined, options.partial ?? false)) } };
 }
 
 async function readTable(file: string): Promise<string> {

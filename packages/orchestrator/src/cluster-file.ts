@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
+import { YamlDecodeError, decodeYaml } from "@dk-bootstrap/kubeconfig";
 import { YAMLException, load } from "js-yaml";
 import { normalRemoteRoot } from "./node-record.js";
 import type { Role } from "./spec.js";
@@ -112,6 +113,20 @@ const SPEC: Schema = {
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** How long a value the file gave may be when an error line shows it back. */
+const ECHO_CHARS = 80;
+
+/**
+ * A value of the file as an error line shows it: a scalar as JSON, cut at {@link ECHO_CHARS}; a mapping or a list by
+ * its kind only (written out, a few aliases of aliases can be gigabytes).
+ */
+function echo(v: unknown): string {
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (isMap(v)) return "a mapping";
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}… (${text.length} characters)` : text;
+}
+
 /** Checks a mapping against a schema; every problem is collected with its path. */
 function checkMap(v: unknown, schema: Schema, path: string, problems: string[]): void {
   if (!isMap(v)) {
@@ -119,12 +134,13 @@ function checkMap(v: unknown, schema: Schema, path: string, problems: string[]):
     return;
   }
   for (const [k, child] of Object.entries(v)) {
-    const rule = schema[k];
+    // Own fields only: `valueOf`, `toString` or `__proto__` are no field of the file, whatever Object.prototype holds.
+    const rule = Object.hasOwn(schema, k) ? schema[k] : undefined;
     const at = `${path}.${k}`;
     if (rule === undefined) problems.push(`${at}: unknown field`);
     else if (typeof rule === "function") {
       const p = rule(child);
-      if (p) problems.push(`${at}: ${p} (got ${JSON.stringify(child)})`);
+      if (p) problems.push(`${at}: ${p} (got ${echo(child)})`);
     } else checkMap(child, rule, at, problems);
   }
 }
@@ -137,20 +153,20 @@ function checkMap(v: unknown, schema: Schema, path: string, problems: string[]):
 export function parseClusterFile(text: string, file: string): { cluster: ClusterFile; warnings: string[] } {
   let doc: unknown;
   try {
+    // Read once as kubectl reads a kubeconfig, for its limits only: a file whose decoding is mostly alias expansion
+    // (a few hundred bytes can stand for gigabytes) is refused before anything walks it.
+    decodeYaml(text);
     doc = load(text);
   } catch (e) {
     // The place, as the kubeconfig reader gives it: a syntax error is not a field to fix.
     const at = e instanceof YAMLException && e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : "";
-    throw new ClusterFileError(
-      file,
-      [`not readable YAML${at}: ${e instanceof YAMLException ? e.reason : String(e)}`],
-      "check the indentation and quoting there",
-    );
+    const why = e instanceof YAMLException ? e.reason : e instanceof YamlDecodeError ? e.message : String(e);
+    throw new ClusterFileError(file, [`not readable YAML${at}: ${why}`], "check the indentation and quoting there");
   }
   const problems: string[] = [];
   if (!isMap(doc)) throw new ClusterFileError(file, ["expected a mapping with apiVersion, kind, metadata and spec"]);
   for (const k of Object.keys(doc)) if (!["apiVersion", "kind", "metadata", "spec"].includes(k)) problems.push(`${k}: unknown field`);
-  if (doc.apiVersion !== "dk-bootstrap/v1alpha1") problems.push(`apiVersion: expected dk-bootstrap/v1alpha1 (got ${JSON.stringify(doc.apiVersion)})`);
+  if (doc.apiVersion !== "dk-bootstrap/v1alpha1") problems.push(`apiVersion: expected dk-bootstrap/v1alpha1 (got ${echo(doc.apiVersion)})`);
   // The settings `certs` saves in a cluster folder are a file of their own kind: given here, it is named for what it is.
   if (doc.kind === "ClusterSettings")
     throw new ClusterFileError(
@@ -158,7 +174,7 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
       ["kind: ClusterSettings is the settings file `certs` keeps in a cluster folder, not a cluster file for `apply -f`"],
       "`dk-bootstrap init > cluster.yaml` writes a commented cluster file",
     );
-  if (doc.kind !== "Cluster") problems.push(`kind: expected Cluster (got ${JSON.stringify(doc.kind)})`);
+  if (doc.kind !== "Cluster") problems.push(`kind: expected Cluster (got ${echo(doc.kind)})`);
   checkMap(doc.metadata ?? {}, { name: nodeName }, "metadata", problems);
   const spec = isMap(doc.spec) ? doc.spec : {};
   if (!isMap(doc.spec)) problems.push("spec: expected a mapping with hosts");

@@ -125,13 +125,15 @@ export async function reset(
   // A step's teardown (containers, mounts, interfaces, iptables rules, cgroups its component made) runs only where the
   // record shows the step made something here: what it would undo on a node we never ran it on is not ours.
   const ran = (s: (typeof STEPS)[number]) => [...s.files(c).map((f) => f.path), ...s.creates(c)].some((p) => remove.includes(p));
-  const stops = [...STEPS].reverse().flatMap((s) => [
-    ...s.components.map(
-      (name) =>
-        sh`dk_stop ${name}; if dk_systemd && [ -f ${`/etc/systemd/system/dk-${name}.service`} ]; then systemctl disable ${`dk-${name}`} >/dev/null 2>&1 || true; fi`,
-    ),
-    ...(s.teardown && ran(s) ? [s.teardown(c)] : []),
-  ]);
+  const stops = [...STEPS]
+    .reverse()
+    .flatMap((s) => [
+      ...s.components.map(
+        (name) =>
+          sh`dk_stop ${name}; if dk_systemd && [ -f ${`/etc/systemd/system/dk-${name}.service`} ]; then systemctl disable ${`dk-${name}`} >/dev/null 2>&1 || true; fi`,
+      ),
+      ...(s.teardown && ran(s) ? [s.teardown(c)] : []),
+    ]);
   const dataDir = new EtcdTools(transport, root).dataDir;
   const leftovers: Shell[] = remove.includes(dataDir) ? [restoreLeftovers(dataDir)] : [];
   const removal = [

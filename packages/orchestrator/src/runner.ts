@@ -69,12 +69,14 @@ export async function runSteps(
 ): Promise<BootstrapResult> {
   const emit = events ?? (() => undefined);
   const found = await contextFor(spec, transport);
-  // With a mirror, every download's SHA-256 is pinned from a source the mirror does not control before anything runs.
+  // With a mirror, every download's SHA-256 is pinned from a source the mirror does not control before anything runs;
+  // one no such source knows stays unpinned, and the step that would download it fails there (exit 86), naming it.
   const ctx = {
     ...found,
     spec: await withPinnedSha256(
       spec,
       steps.flatMap((s) => s.artifacts?.(found) ?? []),
+      { partial: true },
     ),
   };
   // A caller that holds the node's lock for longer (etcd restore) runs its steps under it.

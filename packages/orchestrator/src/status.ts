@@ -1,4 +1,4 @@
-import { ChecksumSourceError, withPinnedSha256 } from "./checksums.js";
+import { withPinnedSha256 } from "./checksums.js";
 import { contextFor, stepHash, stepScript } from "./context.js";
 import type { NodeLayout } from "./node.js";
 import { MARK_FILE, type MadeEntry, type NodeMark, RECORD_FILE, parseMark, parseRecord } from "./node-record.js";
@@ -33,12 +33,7 @@ export async function nodeStatus(spec: NodeSpec, t: Transport, ids?: readonly st
 
 /** The context a run of `step` hashes: with a mirror, its downloads' pinned checksums are inputs (none known: not current). */
 async function pinnedFor(c: StepContext, step: Step): Promise<StepContext> {
-  try {
-    return { ...c, spec: await withPinnedSha256(c.spec, step.artifacts?.(c) ?? []) };
-  } catch (e) {
-    if (e instanceof ChecksumSourceError) return c;
-    throw e;
-  }
+  return { ...c, spec: await withPinnedSha256(c.spec, step.artifacts?.(c) ?? [], { partial: true }) };
 }
 
 /** A component's log: journald's under systemd, else the log file the process supervisor writes; `follow` streams it. */

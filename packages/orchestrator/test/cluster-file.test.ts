@@ -139,3 +139,39 @@ describe("a bad cluster file: every problem, each with its field path", () => {
     }
   });
 });
+
+describe("a hostile cluster file", () => {
+  const controller = "    - { ssh: { address: 10.0.0.1 }, role: controller }";
+
+  it("is read by its own fields only: Object.prototype's names are unknown fields, not checks (valueOf was a crash)", () => {
+    expect(problemsOf(`${hosts(controller)}  valueOf: 1\n`)).toEqual(["spec.valueOf: unknown field"]);
+    expect(problemsOf(`${hosts(controller)}  toString: { a: 1 }\n`)).toEqual(["spec.toString: unknown field"]);
+    expect(problemsOf(`${hosts(controller)}  __proto__: { mirror: 1 }\n`)).toEqual(["spec.__proto__: unknown field"]);
+    expect(problemsOf(`${hosts("    - { ssh: { address: 10.0.0.1, constructor: 1 }, role: controller }")}`)).toEqual([
+      "spec.hosts[0].ssh.constructor: unknown field",
+    ]);
+  });
+
+  it("is refused when it is mostly alias expansion (a few hundred bytes that stand for a billion strings)", () => {
+    const levels = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    const bomb = levels
+      .map(
+        (l, i) =>
+          `    ${l}: &${l} [${Array(9)
+            .fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`)
+            .join(",")}]`,
+      )
+      .join("\n");
+    // Echoed back as it was (spec.mirror is no URL), the list would be written out: 9^9 strings.
+    const text = `${hosts(controller)}  x:\n${bomb}\n  mirror: *i\n`;
+    expect(text.length).toBeLessThan(1024);
+    expect(problemsOf(text)).toEqual(["not readable YAML: document contains excessive aliasing"]);
+  });
+
+  it("echoes a bad value cut short, and a mapping or list by its kind", () => {
+    const [long] = problemsOf(`${hosts(controller)}  mirror: "${"x".repeat(5000)}"\n`);
+    expect(long).toBe(`spec.mirror: expected a URL (got "${"x".repeat(79)}… (5002 characters))`);
+    expect(problemsOf(`${hosts(controller)}  mirror: [1, 2]\n`)).toEqual(["spec.mirror: expected a URL (got a list of 2)"]);
+    expect(problemsOf(`${hosts(controller)}  knownHosts: { a: 1 }\n`)).toEqual(["spec.knownHosts: expected a non-empty string (got a mapping)"]);
+  });
+});

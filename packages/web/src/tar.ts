@@ -85,14 +85,23 @@ export class TarError extends DkError {
   }
 }
 
-/** The regular files of a ustar/GNU/pax archive, paths without a leading `./`. */
-export function readTar(data: Uint8Array): TarFile[] {
+/**
+ * What the page unpacks at most: a cluster folder is a few dozen files of a few KiB, so an archive past these is no
+ * cluster folder, and a small `.tar.gz` that unpacks to gigabytes (gzip packs a run of zeros 1000 to 1) must not
+ * take the tab's memory with it.
+ */
+export const UNPACK_LIMITS = { bytes: 64 << 20, entries: 5000 } as const;
+
+/** The regular files of a ustar/GNU/pax archive, paths without a leading `./`; at most `maxEntries` headers read. */
+export function readTar(data: Uint8Array, maxEntries: number = UNPACK_LIMITS.entries): TarFile[] {
   const files: TarFile[] = [];
   let longName: string | undefined;
   let pax: PaxRecords = {};
+  let entries = 0;
   for (let at = 0; at + BLOCK <= data.length;) {
     const h = data.subarray(at, at + BLOCK);
     if (h.every((b) => b === 0)) break;
+    if (++entries > maxEntries) throw new TarError(`tar archive: more than ${maxEntries} entries: not a cluster folder`);
     const sumText = text(h, 148, 8).trim();
     const sum = h.reduce((a, b, i) => a + (i >= 148 && i < 156 ? 0x20 : b), 0);
     if (!/^[0-7]+$/.test(sumText) || parseInt(sumText, 8) !== sum) throw new TarError(`not a tar archive (bad header checksum at byte ${at})`);
@@ -190,9 +199,25 @@ export async function gzip(data: Uint8Array): Promise<Uint8Array> {
   return pipe(data, new CompressionStream("gzip"));
 }
 
-/** Gunzips bytes with the runtime's DecompressionStream. */
-export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
-  return pipe(data, new DecompressionStream("gzip"));
+/**
+ * Gunzips bytes with the runtime's DecompressionStream, reading at most `maxBytes` of output: past that the stream is
+ * cancelled and the archive refused, before the rest is ever inflated.
+ */
+export async function gunzip(data: Uint8Array, maxBytes: number = UNPACK_LIMITS.bytes): Promise<Uint8Array> {
+  const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new TarError(`a gzip archive that unpacks to more than ${maxBytes / (1 << 20)} MiB: not a cluster folder`);
+    }
+    chunks.push(value);
+  }
+  return concatBytes(...chunks);
 }
 
 async function pipe(data: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {

@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
-import { TarError, gunzip, gzip, readTar, writeTar } from "../src/tar.js";
+import { filesOfInput } from "../src/drop.js";
+import { TarError, UNPACK_LIMITS, gunzip, gzip, readTar, writeTar } from "../src/tar.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -191,5 +192,23 @@ describe("tar", () => {
 
   it("refuses what is not a tar archive", () => {
     expect(() => readTar(new Uint8Array(512).fill(7))).toThrow(TarError);
+  });
+  it("refuses a drop that unpacks past its bounds: a 510 KiB .tar.gz of 512 MiB, an archive of more entries than a folder has", async () => {
+    const dir = tempDir();
+    // A hole of 512 MiB read as zeros by tar, packed by gzip about a thousand to one.
+    run("truncate", ["-s", "512M", join(dir, "zeros")]);
+    expect(run(peer("tar"), ["-czf", join(dir, "bomb.tar.gz"), "-C", dir, "zeros"]).status).toBe(0);
+    const bomb = new Uint8Array(readFileSync(join(dir, "bomb.tar.gz")));
+    expect(bomb.length).toBeLessThan(UNPACK_LIMITS.bytes / 64);
+    const dropped = filesOfInput([new File([bomb], "cluster.tar.gz")]);
+    await expect(dropped).rejects.toThrow(TarError);
+    await expect(dropped).rejects.toThrow("a gzip archive that unpacks to more than 64 MiB: not a cluster folder");
+    // Just under the bound, it is read.
+    const fits = await gzip(writeTar([{ path: "zeros", content: new Uint8Array(UNPACK_LIMITS.bytes - 4096), mode: 0o644 }]));
+    expect((await filesOfInput([new File([fits], "fits.tar.gz")])).get("zeros")?.length).toBe(UNPACK_LIMITS.bytes - 4096);
+
+    const many = writeTar(Array.from({ length: UNPACK_LIMITS.entries + 1 }, (_, i) => ({ path: `f${i}`, content: new Uint8Array(0), mode: 0o644 })));
+    expect(() => readTar(many)).toThrow(new TarError(`tar archive: more than ${UNPACK_LIMITS.entries} entries: not a cluster folder`));
+    expect(readTar(many, UNPACK_LIMITS.entries + 1)).toHaveLength(UNPACK_LIMITS.entries + 1);
   });
 });

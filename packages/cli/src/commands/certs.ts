@@ -12,6 +12,7 @@ import {
   generateWorkshopPki,
   openClusterFolder,
   parseDuration,
+  refuseDuringRotation,
   renewCertificates,
   withClusterFolder,
 } from "@dk-bootstrap/pki";
@@ -154,6 +155,7 @@ export function registerCerts(program: Command): void {
             process.stderr.write(`\r${`[certs] key ${done}/${total}: ${name}`.padEnd(60)}${done === total ? "\n" : ""}`)
         : undefined;
       const { pki, files } = await withClusterFolder(dir, undefined, async (folder) => {
+        if (o.force) await refuseDuringRotation(folder, { force: true });
         await stageSavedSettings(folder, settingsToSave(cmd, saved), text);
         const pki = await generateClusterPki(spec, dir, {
           force: o.force ?? false,
@@ -222,6 +224,7 @@ export function registerCerts(program: Command): void {
         resolve(o.dir),
         undefined,
         async (folder) => {
+          await refuseDuringRotation(folder, { renew: name });
           const nodes = await readdir(join(folder.dir, "nodes")).catch(() => [] as string[]);
           const places = [{ dir: folder.dir, label: "" }, ...nodes.sort().map((n) => ({ dir: join(folder.dir, "nodes", n), label: `${n}: ` }))];
           const results: { label: string; r: RenewResult }[] = [];
@@ -252,6 +255,7 @@ export function registerCerts(program: Command): void {
     .description("rotate a CA in three phases with rolling restarts: trust old + new, re-issue every leaf, trust the new one alone")
     .option("-f, --file <file>", "the cluster file the cluster was applied from (or `ssh [user@]host` for the one-node cluster)")
     .option("--abort", "go back to the old CA (while phase 1 or 2 is in progress)")
+    .option("--purge-archive", "after the rotation: remove its archive, the old CA's key with it (no host is asked)")
     .option("--dry-run", "connect to nothing: print what each phase changes and restarts on each host")
     .option("--until <step>", "restart steps up to this one (default: the last step any host has done)")
     .option("-i, --identity <file>", "private key for every host (over the file's keyPath)")
@@ -265,7 +269,7 @@ export function registerCerts(program: Command): void {
     .option("-v, --verbose", "every line of every command")
     .addHelpText(
       "after",
-      "\nCAs: etcd, cluster, front-proxy.\n\nExamples:\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml\n  dk-bootstrap certs rotate-ca etcd ssh root@192.168.1.10 --dir ./cluster\n  dk-bootstrap certs rotate-ca cluster -f cluster.yaml --dry-run\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml --abort",
+      "\nCAs: etcd, cluster, front-proxy.\n\nExamples:\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml\n  dk-bootstrap certs rotate-ca etcd ssh root@192.168.1.10 --dir ./cluster\n  dk-bootstrap certs rotate-ca cluster -f cluster.yaml --dry-run\n  dk-bootstrap certs rotate-ca etcd -f cluster.yaml --abort\n  dk-bootstrap certs rotate-ca etcd --purge-archive --dir ./cluster",
     )
     .action(async (ca: string, how: string | undefined, target: string | undefined, o: Parameters<typeof import("./rotate-ca.js").rotateCaCommand>[3]) =>
       (await import("./rotate-ca.js")).rotateCaCommand(ca, how, target, o),

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DkError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
-import { type ClusterNode, clusterStatus, installedVersions, nodeRotation } from "@dk-bootstrap/orchestrator";
+import { type ClusterNode, clusterStatus, installedVersions, nodeRotation, nodeRotationFile } from "@dk-bootstrap/orchestrator";
 import { type ClusterCommandFlags, type UnreachableHost, withCluster } from "./cluster.js";
 
 /** `status -f cluster.yaml`: every host's steps, etcd's members and their health, and each node's certificates' expiry. */
@@ -44,7 +44,8 @@ async function printClusterStatus(o: ClusterCommandFlags, nodes: ClusterNode[], 
         ),
       );
       const onNode = rotation && rotationInProgress(rotation) ? await nodeRotation(node.spec, node.conn.transport) : undefined;
-      if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
+      if (onNode === "invalid") process.stdout.write(`rotation: this node's ${nodeRotationFile(node.spec)} is not a record dk-bootstrap writes (not shown)\n`);
+      else if (onNode) process.stdout.write(`rotation: the ${onNode.name} CA's phase ${onNode.phase} reached this node on ${onNode.at}\n`);
       const installed = Object.entries(await installedVersions(node));
       if (installed.length > 0) process.stdout.write(`installed: ${installed.map(([p, v]) => `${p} ${v}`).join(", ")}\n`);
     }

@@ -1,5 +1,5 @@
 import { type Command } from "commander";
-import { NodeLayout, STEPS, componentLogs, explainStep, nodeMark, nodeRotation, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
+import { NodeLayout, STEPS, componentLogs, explainStep, nodeMark, nodeRotation, nodeRotationFile, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import { addDirOption, addIdentityOptions } from "./certs.js";
 import {
@@ -62,8 +62,17 @@ export function registerInspect(program: Command): void {
         const rotation = await withClusterFolder(spec.dir, undefined, readRotation, { readOnly: true });
         if (rotation && rotationInProgress(rotation)) {
           const onNode = await nodeRotation(spec, rt);
-          process.stdout.write(`rotation: ${describeRotation(rotation)}${onNode ? `; phase ${onNode.phase} reached this node on ${onNode.at}` : ""}\n`);
+          const reached =
+            onNode === "invalid"
+              ? `; this node's ${nodeRotationFile(spec)} is not a record dk-bootstrap writes (not shown)`
+              : onNode
+                ? `; phase ${onNode.phase} reached this node on ${onNode.at}`
+                : "";
+          process.stdout.write(`rotation: ${describeRotation(rotation)}${reached}\n`);
         }
+        // The old CA's key stays in the archive of a finished rotation until it is purged: said until then.
+        const kept = await (await import("./rotate-ca.js")).keptArchiveNote(spec.dir);
+        if (kept) process.stdout.write(`${kept}\n`);
       } finally {
         await t.close();
       }

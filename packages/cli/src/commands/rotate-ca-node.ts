@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { InputError, rotatableCa } from "@dk-bootstrap/pki";
+import { InputError, describeRotation, rotatableCa, rotationInProgress } from "@dk-bootstrap/pki";
 import { nodeStatus, plan, rotateCaOnNode, rotationCaveats } from "@dk-bootstrap/orchestrator";
 import { RunOutput } from "../render/output.js";
 import { readSavedSettings } from "../saved-settings.js";
@@ -57,7 +57,11 @@ export async function rotateCaOnNodeCommand(name: string, target: string, o: Rot
       events: (e) => out.sink(e),
       say,
     });
-    say(`done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256); the old one's key is kept in ${resolve(dir, r.archive)}`);
+    if (rotationInProgress(r)) say(`stopped: ${describeRotation(r)}`);
+    else
+      say(
+        `done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256); the old one's key is kept in ${resolve(dir, r.archive)} until \`certs rotate-ca ${name} --purge-archive\``,
+      );
   } finally {
     await out.close();
     await t.close();

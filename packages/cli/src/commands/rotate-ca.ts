@@ -4,7 +4,11 @@ import {
   type CaName,
   InputError,
   RotationError,
+  ROTATABLE_CAS,
   certPaths,
+  describeRotation,
+  keptArchives,
+  purgeArchives,
   mustBeAbortable,
   readRotation,
   rotatableCa,
@@ -67,6 +71,7 @@ export function sayImpact(say: (line: string) => void, nodeName: string, spec: N
 export interface RotateCaFlags extends Omit<ApplyFlags, "file"> {
   file?: string;
   abort?: boolean;
+  purgeArchive?: boolean;
   port?: string;
   jump?: string;
 }
@@ -74,6 +79,7 @@ export interface RotateCaFlags extends Omit<ApplyFlags, "file"> {
 /** `certs rotate-ca etcd|cluster|front-proxy -f cluster.yaml [--abort] [--dry-run]`, or `… ssh [user@]host` for the one-node cluster. */
 export async function rotateCaCommand(name: string, how: string | undefined, target: string | undefined, o: RotateCaFlags): Promise<void> {
   const ca = rotatableCa(name);
+  if (o.purgeArchive) return purgeArchiveCommand(name, ca, how, o);
   if (how !== undefined && (how !== "ssh" || target === undefined || o.file !== undefined))
     throw new InputError("expected `ssh [user@]host` (the one-node cluster) or -f cluster.yaml, not both", {
       field: "target",
@@ -84,6 +90,37 @@ export async function rotateCaCommand(name: string, how: string | undefined, tar
   if (o.until !== undefined) plan({ until: o.until });
   if (target !== undefined) return (await import("./rotate-ca-node.js")).rotateCaOnNodeCommand(name, target, o);
   return onCluster(name, ca, { ...o, file: o.file! });
+}
+
+/** `certs rotate-ca NAME --purge-archive`: the folder alone, no host; said archive by archive. */
+async function purgeArchiveCommand(name: string, ca: CaName, how: string | undefined, o: RotateCaFlags): Promise<void> {
+  const other = [how && "ssh", o.file && "-f", o.abort && "--abort", o.until && "--until", o.dryRun && "--dry-run"].find(Boolean);
+  if (other) throw new InputError("--purge-archive works on the folder alone: it takes only --dir", { field: other });
+  const dir = resolve(o.dir);
+  await mustBeClusterFolder(dir, "pass the --dir the rotation used");
+  const removed = await withClusterFolder(dir, undefined, (f) => purgeArchives(f, ca), { mustExist: true });
+  if (removed.length === 0) process.stdout.write(`[rotate-ca] no archive of a finished ${name} CA rotation holds a key: nothing to remove\n`);
+  for (const a of removed) process.stdout.write(`[rotate-ca] removed ${resolve(dir, a)} (the old ${name} CA's key with it)\n`);
+}
+
+/** The line `status` says while a finished rotation's archive still holds the old CA's key; undefined when none does. */
+export async function keptArchiveNote(dir: string): Promise<string | undefined> {
+  const kept = await withClusterFolder(
+    dir,
+    undefined,
+    async (f) =>
+      (await Promise.all(Object.entries(ROTATABLE_CAS).map(async ([n, ca]) => ({ n, archives: await keptArchives(f, ca) })))).filter(
+        (k) => k.archives.length > 0,
+      ),
+    { readOnly: true },
+  ).catch(() => []);
+  if (kept.length === 0) return undefined;
+  return kept
+    .map(
+      (k) =>
+        `rotation: the old ${k.n} CA's key is still kept in ${k.archives.map((a) => resolve(dir, a)).join(", ")}: \`dk-bootstrap certs rotate-ca ${k.n} --purge-archive --dir ${dir}\` removes it`,
+    )
+    .join("\n");
 }
 
 async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: string }): Promise<void> {
@@ -119,6 +156,10 @@ async function onCluster(name: string, ca: CaName, o: RotateCaFlags & { file: st
       events,
       say,
     });
-    say(`done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256), everywhere; the old one's key is kept in ${resolve(dir, r.archive)}`);
+    if (rotationInProgress(r)) say(`stopped: ${describeRotation(r)}`);
+    else
+      say(
+        `done: the ${name} CA is ${r.aborting ? r.old : r.new} (sha256), everywhere; the old one's key is kept in ${resolve(dir, r.archive)} until \`certs rotate-ca ${name} --purge-archive\``,
+      );
   });
 }

@@ -1,16 +1,17 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, readdir, stat } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
-import { join, relative, resolve } from "node:path";
-import { FileSystemError, InputError } from "@dk-bootstrap/pki";
+import { join, resolve } from "node:path";
+import { CERT_DEFS, FileSystemError, InputError, SA_FILES, certFiles } from "@dk-bootstrap/pki";
+import { COMPONENT_KUBECONFIGS } from "@dk-bootstrap/kubeconfig";
+import { SETTINGS_FILE } from "../saved-settings.js";
 import type { Command } from "commander";
 
 /** The page, built by packages/web and shipped next to the bundle (bundle/web.html). */
 const PAGE = new URL("web.html", import.meta.url);
 
-/** A cluster folder is a few dozen small files; these bounds keep a mistaken DIR (a home folder) from being read whole. */
-const MAX_FILES = 500;
+/** A cluster folder's files are small: one over this is left out (said at start and on the page). */
 const MAX_FILE_BYTES = 1 << 20;
 
 /** `dk-bootstrap web [DIR] [--port P]`: serves the page on localhost, opened on DIR's files when given. */
@@ -23,7 +24,8 @@ export function registerWeb(program: Command): void {
         "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
         "(the page checks that each key matches its certificate), at a secret address printed at start: only this machine can\n" +
         "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt);\n" +
-        "links and FIFOs in it are not followed, and files over 1 MiB are left out: named at start and on the page.",
+        "only the files `certs` makes are read (its certificates, keys, kubeconfigs and cluster.yaml: never any other file of\n" +
+        "DIR), links and FIFOs are not followed, and files over 1 MiB are left out: named at start and on the page.",
     )
     .option("--port <port>", "the port to listen on (a free one by default)", "0")
     .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
@@ -56,13 +58,26 @@ async function readPage(): Promise<string> {
 /** What marks a folder as a cluster folder (`certs`'s, or kubeadm's /etc/kubernetes): any other folder's keys stay out of the page. */
 const MARKS = ["cluster.yaml", "pki/ca.crt"];
 
-/** A folder as read: its regular files by path relative to it, and those left out as too big, with their sizes. */
+/**
+ * The files `certs` makes, relative to the folder: every certificate of the cluster PKI and its key, the service-account
+ * key pair, the component kubeconfigs and the settings file. Nothing else of DIR is ever read: a project folder that
+ * holds a cluster.yaml may also hold `.ssh/id_ed25519` or `.aws/credentials`, and the page is no place for them.
+ */
+export const CERTS_FILES: readonly string[] = [
+  ...CERT_DEFS.flatMap((d) => Object.values(certFiles(d.name))),
+  SA_FILES.key,
+  SA_FILES.pub,
+  ...COMPONENT_KUBECONFIGS.map((k) => k.file),
+  SETTINGS_FILE,
+];
+
+/** A folder as read: its files of {@link CERTS_FILES} by path relative to it, and those left out as too big, with their sizes. */
 interface Folder {
   files: Map<string, Uint8Array>;
   leftOut: { path: string; bytes: number }[];
 }
 
-/** DIR's regular files by path relative to DIR (symbolic links are not followed out of it). */
+/** DIR's files of {@link CERTS_FILES} that are there as regular files (symbolic links are not followed). */
 async function readFolder(dir: string): Promise<Folder> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
@@ -71,16 +86,10 @@ async function readFolder(dir: string): Promise<Folder> {
   if (!marks.some((m) => m?.isFile())) throw new InputError(`not a cluster folder: it has neither ${MARKS.join(" nor ")}`, { field: "DIR", value: dir });
   const files = new Map<string, Uint8Array>();
   const leftOut: Folder["leftOut"] = [];
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    const read = await readRegular(path);
-    if (!read) continue;
-    // Files left out count too: a folder of many big files is no cluster folder either, and the list of them is said.
-    if (files.size + leftOut.length >= MAX_FILES) throw new InputError(`more than ${MAX_FILES} files: not a cluster folder`, { field: "DIR", value: dir });
-    const name = relative(root, path).split("\\").join("/");
+  for (const name of CERTS_FILES) {
+    const read = await readRegular(join(root, name));
     if (read instanceof Uint8Array) files.set(name, read);
-    else leftOut.push({ path: name, bytes: read.tooBig });
+    else if (read) leftOut.push({ path: name, bytes: read.tooBig });
   }
   return { files, leftOut: leftOut.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
@@ -107,13 +116,13 @@ function sizeText(bytes: number): string {
 }
 
 /**
- * A regular file's bytes, its size when it is too big to read, or undefined when it is no longer a regular file: the check is
- * made on the opened file (no link followed, never blocking on a FIFO) because the entry may have been swapped since the folder was listed.
+ * A regular file's bytes, its size when it is too big to read, or undefined when it is not there or not a regular file: the
+ * check is made on the opened file (no link followed, never blocking on a FIFO), so a path swapped meanwhile is never followed.
  */
 async function readRegular(path: string): Promise<Uint8Array | { tooBig: number } | undefined> {
   const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
-    // Gone, or a link now: skipped as the listing would have; any other failure (a key we may not read) is said.
-    if (e.code === "ENOENT" || e.code === "ELOOP") return undefined;
+    // Not there (a folder need not have every file), or a link: skipped; any other failure (a key we may not read) is said.
+    if (e.code === "ENOENT" || e.code === "ENOTDIR" || e.code === "ELOOP") return undefined;
     throw e;
   });
   if (!file) return undefined;

@@ -88,6 +88,7 @@ fi`,
         .map((s) => s.id)
         .join(", ")} must run as root: connect as root, or let dk-bootstrap use sudo`}`,
     );
+    if (spec.remoteRoot !== "/") checks.push(rootOwnedChain(spec.remoteRoot, pending));
     // v1 still runs, deprecated: the kubelet's config then says failCgroupV1: false (Kubernetes 1.35+ refuses v1 without it).
     checks.push(
       sh`case "$(${CGROUP_PROBE})" in
@@ -112,4 +113,28 @@ esac`,
   }
   checks.push(raw(`[ "$dk_fail" = 0 ] || exit 1`));
   return lines(checks);
+}
+
+/**
+ * Root never runs what a login user can replace: with root steps pending, the remote root and every folder above it
+ * (from the deepest one that exists: what root makes below it is root's) must be root's and not writable by group
+ * or others (a parent with the sticky bit, as /tmp, lets no one rename what is root's in it). Otherwise the user
+ * who owns such a folder could swap the binaries, the download cache or the staged files root then runs.
+ */
+function rootOwnedChain(remoteRoot: string, pending: readonly Step[]): Shell {
+  const who = pending
+    .filter((s) => s.needsRoot)
+    .map((s) => s.id)
+    .join(", ");
+  return sh`dk_p=${remoteRoot}; dk_top=1
+while [ ! -e "$dk_p" ] && [ "$dk_p" != / ]; do dk_p=$(dirname "$dk_p"); dk_top=0; done
+while :; do
+  dk_s=$(stat -c '%u %a' "$dk_p" 2>/dev/null) || dk_s='? 0'
+  dk_u=\${dk_s% *}; dk_m=\${dk_s#* }
+  if [ "$dk_u" != 0 ] || { [ $((0$dk_m & 022)) -ne 0 ] && { [ "$dk_top" = 1 ] || [ $((0$dk_m & 01000)) -eq 0 ]; }; }; then
+    dk_problem "$dk_p is owned by uid $dk_u with mode $dk_m:" ${`${who} run as root from under it, and a user who can change it could replace what root runs: make it root's and not group- or world-writable (chown root: and chmod go-w), or choose a remote root whose folders are`}
+  fi
+  [ "$dk_p" = / ] && break
+  dk_p=$(dirname "$dk_p"); dk_top=0
+done`;
 }

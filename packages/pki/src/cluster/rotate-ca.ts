@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { type Signer, certificatePem, issueCertificate, kubeadmValidity, parseCertificate } from "../certificate.js";
 import type { ClusterFolder } from "../cluster-folder.js";
@@ -217,6 +217,59 @@ export async function abortRotation(folder: ClusterFolder, r: CaRotation, now = 
   if (r.aborting) return { rotation: r, reissued: [] };
   mustBeAbortable(r);
   return stagePhase(folder, { ...r, aborting: true, phase: r.phase === 1 ? 3 : 2, rolledOut: false }, now);
+}
+
+/**
+ * What may not change a rotating CA's files behind the rotation's back: `certs --force` (it replaces the CAs and every
+ * leaf) and `certs renew` of a leaf the rotating CA signs (phase 2 re-issues those itself, and knows which CA must sign
+ * them). Refused while a rotation is in progress, saying how to go on.
+ */
+export async function refuseDuringRotation(folder: ClusterFolder, what: { force: true } | { renew: string }): Promise<void> {
+  const r = await readRotation(folder);
+  if (!r || !rotationInProgress(r)) return;
+  const busy = `a rotation of the ${r.name} CA is in progress (phase ${r.phase}/3)`;
+  const hint = { hint: `finish it first: dk-bootstrap certs rotate-ca ${r.name} (-f cluster.yaml, or ssh [user@]host), or --abort it in phase 1 or 2` };
+  if ("force" in what) throw new RotationError(`${busy}: --force would replace the CAs and keys it is rotating`, hint);
+  const signed = LEAF_DEFS.filter((d) => d.ca === r.ca && (what.renew === "all" || d.name === what.renew)).map((d) => d.name);
+  if (signed.length > 0)
+    throw new RotationError(`${busy}: ${signed.length === 1 ? `${signed[0]} is` : `${signed.join(", ")} are`} signed by that CA and re-issued by the rotation itself`, hint);
+}
+
+/** The folder of the rotations' archives, relative to the cluster folder. */
+const ARCHIVES = join("pki", "rotation");
+
+/**
+ * The archives of finished rotations of `ca` that still hold a CA key (the old CA's is kept there until it is
+ * purged), relative to the cluster folder; the archive of a rotation in progress is never among them.
+ */
+export async function keptArchives(folder: ClusterFolder, ca: CaName): Promise<string[]> {
+  const current = await readRotation(folder);
+  const busy = current && rotationInProgress(current) ? current.archive : undefined;
+  const prefix = `${ca.replace("/", "-")}-`;
+  const names = await readdir(join(folder.dir, ARCHIVES)).catch(() => [] as string[]);
+  const out: string[] = [];
+  for (const n of names.filter((x) => x.startsWith(prefix) && /^[a-z][a-z-]*-\d{8}T\d{6}Z$/.test(x)).sort()) {
+    const archive = join(ARCHIVES, n);
+    const files = await readdir(join(folder.dir, archive)).catch(() => [] as string[]);
+    if (archive !== busy && files.some((f) => f.endsWith(".key"))) out.push(archive);
+  }
+  return out;
+}
+
+/**
+ * `certs rotate-ca NAME --purge-archive`: removes the archives of `ca`'s finished rotations (the old CA's key among
+ * them), once nothing can go back to it; refused while a rotation of any CA is in progress. Returns what it removed.
+ */
+export async function purgeArchives(folder: ClusterFolder, ca: CaName): Promise<string[]> {
+  const current = await readRotation(folder);
+  if (current && rotationInProgress(current))
+    throw new RotationError(`a rotation of the ${current.name} CA is in progress (phase ${current.phase}/3): its archive is still needed`, {
+      hint: `finish it first: dk-bootstrap certs rotate-ca ${current.name} (-f cluster.yaml, or ssh [user@]host)`,
+    });
+  const kept = await keptArchives(folder, ca);
+  // Under the folder's lock; a removal cut short leaves part of an archive, which the next purge removes.
+  for (const a of kept) await rm(join(folder.dir, a), { recursive: true, force: true });
+  return kept;
 }
 
 /** Refuses an abort of a rotation past its point of return (phase 3 towards the new CA). */
