@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestContainerd, startContainerd } from "../../../test-support/containerd.js";
-import { COREDNS_VERSION, builtPeer, corednsImage, pauseImage, webImage } from "../../../test-support/images.js";
+import { builtPeer } from "../../../test-support/built-peers.js";
+import { COREDNS_VERSION, TRAEFIK_VERSION, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
 import { run, tempDir } from "../../../test-support/peers.js";
 import { archiveImages, imageName, ociArchive } from "../src/index.js";
 import { tarBytes, withParents } from "../src/images/tar.js";
@@ -148,6 +149,20 @@ describe("archives in the real containerd", () => {
     const dig = run("nsenter", ["-t", pid, "-n", "dig", "+noall", "+additional", "+tries=30", "+timeout=1", "@127.0.0.1", "example.org"]);
     expect(dig.stdout, dig.stderr).toMatch(/^example\.org\.\s+0\s+IN\s+A\s+127\.0\.0\.1$/m);
     expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "coredns-1").status).toBe(0);
+    await running;
+  });
+
+  it("runs Traefik from its image under the traefik step's name: /traefik is the entrypoint, and it serves HTTP on :80", async () => {
+    const img = await traefikImage(TRAEFIK_VERSION);
+    expect(img.name).toBe(`docker.io/library/traefik:v${TRAEFIK_VERSION}`);
+    expect(ctd.ctr("images", "import", "--platform", "linux/amd64", img.path).status).toBe(0);
+    const running = ctd.ctrAsync("run", "--rm", img.name, "traefik-1");
+    const pid = await taskPid("traefik-1");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/traefik\0");
+    // With no configuration Traefik listens on :80 with no route: every path is its own 404.
+    const r = run("nsenter", ["-t", pid, "-n", "curl", "-s", "--retry", "50", "--retry-connrefused", "--retry-delay", "0", "http://127.0.0.1:80/"]);
+    expect(r.stdout, r.stderr).toBe("404 page not found\n");
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "traefik-1").status).toBe(0);
     await running;
   });
 
