@@ -228,7 +228,14 @@ describe("preflight", () => {
     // As on a node with none of the modules loaded (an empty folder for /sys/module), so that every module is asked of modprobe.
     const noModules = join(work, "no-modules");
     mkdirSync(noModules, { recursive: true });
-    preflightWith("changes", [], { ...recording, ss: "exit 0" }, (script) => script.replaceAll("/sys/module/", `${noModules}/`));
+    // The signs a built-in module leaves (steps/kernel.ts) point there too.
+    writeFileSync(join(noModules, "filesystems"), "");
+    preflightWith("changes", [], { ...recording, ss: "exit 0" }, (script) =>
+      script
+        .replaceAll("/sys/module/", `${noModules}/`)
+        .replaceAll("/proc/sys/net/", `${noModules}/`)
+        .replaceAll("/proc/filesystems", `${noModules}/filesystems`),
+    );
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
     // Every module the plan's steps load, each asked once, and nothing else.
     const modules = plan({}, spec({})).flatMap((s) => Object.keys(s.modules ?? {}));

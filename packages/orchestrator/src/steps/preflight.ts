@@ -2,6 +2,7 @@ import { type Shell, lines, raw, sh } from "../shell.js";
 import type { NodeSpec } from "../spec.js";
 import type { Step } from "./step.js";
 import { CGROUP_PROBE } from "./cgroups.js";
+import { moduleLoaded } from "./kernel.js";
 
 /** What a node on cgroup v1 is told: it runs, and what it gives up. */
 export const CGROUP_V1_WARNING =
@@ -105,7 +106,7 @@ esac`,
     for (const step of pending)
       for (const [module, why] of Object.entries(step.modules ?? {}))
         checks.push(
-          sh`[ -d ${`/sys/module/${module}`} ] || modprobe -n ${module} 2>/dev/null || dk_problem ${`the ${module} kernel module is not available (${step.id}: ${why})`}`,
+          sh`${moduleLoaded(module)} || modprobe -n ${module} 2>/dev/null || dk_problem ${`the ${module} kernel module is not available (${step.id}: ${why})`}`,
         );
     checks.push(
       sh`[ -z "$(swapon --show --noheadings 2>/dev/null)" ] || echo "preflight: swap is on; the kubelet is configured to tolerate it (failSwapOn: false)" >&2`,

@@ -4,6 +4,7 @@ import { waitFor } from "../node.js";
 import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
 import { imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
+import { moduleLoaded } from "./kernel.js";
 import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
@@ -161,8 +162,8 @@ state = '${c.node.path("run/containerd")}'
     lines([
       supervisorGuard(c),
       // Now, and at every boot from the files above (systemd-modules-load, then systemd-sysctl).
-      sh`grep -qw overlay /proc/filesystems || modprobe overlay`,
-      sh`[ -d /sys/module/br_netfilter ] || modprobe br_netfilter`,
+      sh`${moduleLoaded("overlay")} || modprobe overlay`,
+      sh`${moduleLoaded("br_netfilter")} || modprobe br_netfilter`,
       sh`sysctl -q -p ${sysctlFile(c)}`,
       install(c, containerd.artifacts!(c)),
       sh`DK_TYPE=notify dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
