@@ -10,6 +10,9 @@
 # Prints the folder that holds the binaries. A second caller (another suite beside this one) waits on
 # the same build's lock rather than racing it; a finished build is never rebuilt. Nothing is fetched
 # but Go modules through the module proxy: GOTOOLCHAIN=local, never `go get -u`.
+# The whole script is one block: bash reads all of it before it runs any, so an edit of this file never changes a
+# build that is running (or waiting on another's lock).
+{
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${DK_PEERS_CACHE:-/var/cache/dk-bootstrap-peers}"
@@ -74,11 +77,12 @@ build_kubernetes() {
   local cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm"
   local pkgs=""; for m in $cmds; do pkgs="$pkgs k8s.io/kubernetes/cmd/$m"; done
   go mod tidy >/dev/null 2>>"$log" || { printf 'package tools\nimport (\n' > tools.go; for m in $pkgs; do printf '\t_ "%s"\n' "$m" >> tools.go; done; printf ')\n' >> tools.go; go mod tidy >>"$log" 2>&1 || die "kubernetes $V: go mod tidy failed: $(tail -3 "$log")"; }
-  local commit date ldf="" p
-  commit="$(fetch_mod "k8s.io/kubernetes@$V" Origin 2>/dev/null || true)"
-  date="$(date -u -d "@$(stat -c %Y "$(fetch_mod "k8s.io/kubernetes@$V" Info)")" +%Y-%m-%dT%H:%M:%SZ)"
+  local date ldf="" p
+  # The release's own time, as the proxy records it (its .info file); the commit is not in a module zip: left empty
+  # rather than invented (the default would print "$Format:%H$").
+  date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(fetch_mod "k8s.io/kubernetes@$V" Info)")"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldf="$ldf -X $p.gitVersion=$V -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date"
+    ldf="$ldf -X $p.gitVersion=$V -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date -X $p.gitCommit="
   done
   # The official build's flags (hack/lib/golang.sh): static, trimmed, tags selinux,notest,grpcnotrace.
   CGO_ENABLED=0 go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "all=-s -w$ldf" -o "$stage/" $pkgs >>"$log" 2>&1 \
@@ -187,3 +191,5 @@ rm -rf "$out"
 mv "$stage" "$out"
 echo "build-peers: $family $version built in $((SECONDS - started)) s" >&2
 echo "$out"
+exit 0
+}
