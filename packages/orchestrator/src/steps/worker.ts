@@ -132,7 +132,14 @@ state = '${c.node.path("run/containerd")}'
 [plugins.'io.containerd.cri.v1.runtime']
   # Each Pod's network namespace is a file under containerd's own state, not /var/run/netns (shared by the machine).
   netns_mounts_under_state_dir = true
-
+${
+  c.node.root === "/"
+    ? ""
+    : `  # A node sharing its machine ranks its Pods no safer from the OOM killer than containerd itself (the kubelet asks
+  # -998 for sandboxes, which also needs CAP_SYS_RESOURCE, not every machine's root has it).
+  restrict_oom_score_adj = true
+`
+}
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
   runtime_type = 'io.containerd.runc.v2'
   # The shim as installed here: containerd looks for it on its PATH, which need not hold this node's bin folder.
