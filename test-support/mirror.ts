@@ -90,6 +90,11 @@ export function etcdRelease(work: string, version: string, arch: string): { tarb
   return { tarball: readFileSync(join(work, `${name}.tar.gz`)), name: `${name}.tar.gz` };
 }
 
+/** The files' bytes in memory (a test's own server that answers with `res.end(body)`). */
+export function mirrorBuffers(files: Map<string, MirrorBody>): Map<string, Buffer> {
+  return new Map([...files].map(([p, b]) => [p, Buffer.isBuffer(b) ? b : readFileSync(b.file)]));
+}
+
 /** Serves `files` on `host:0`. */
 export async function startMirror(host: string, files: Map<string, MirrorBody>): Promise<Mirror> {
   const requests: string[] = [];
