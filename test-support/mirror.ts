@@ -64,7 +64,7 @@ export function etcdTool(version: string, tool: "etcd" | "etcdctl" | "etcdutl"):
   if (hasEtcdutl(v)) return join(builtPeer("etcd", v), tool);
   if (tool === "etcdutl") throw new Error(`etcd ${v} has no etcdutl (3.5 and later ship it)`);
   const path = peer(tool);
-  const said = /Version: (\S+)/.exec(
+  const said = /[Vv]ersion: (\S+)/.exec(
     execFileSync(path, [tool === "etcd" ? "--version" : "version"], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } }),
   )?.[1];
   if (said !== v) throw new Error(`${path} is etcd ${said}, not ${v}: a 3.4 test must ask for Debian's release`);

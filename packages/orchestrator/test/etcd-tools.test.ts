@@ -157,7 +157,7 @@ describe("snapshot status and restore use the node's release's tool", () => {
     cleanShell(restore, "restore-3.4");
   });
 
-  it("the release is the one the node's etcd says it is; a 3.6 node without etcdutl is told to apply again", async () => {
+  it("the release is the one the node's etcd says it is (Debian's 3.4.23, the built 3.6.17); a 3.6 node without etcdutl is told to apply again", async () => {
     const t = new LocalTransport();
     const root = join(work, "asked");
     const layout = new NodeLayout(root);
@@ -212,12 +212,15 @@ async function plainEtcd(version: string, dataDir: string, member?: { name: stri
   throw new Error(`etcd ${version} did not start:\n${log.slice(-2000)}`);
 }
 
-describe.each([V36, V37])("etcd %s: the node's snapshot commands run for real", (version) => {
-  it("status reads a real snapshot; restore (bumped a billion revisions, marked compacted) gives a member serving the data", async () => {
+// 3.4.23 is Debian's (etcdctl does the offline work, without the revision bump); 3.6.17 and 3.7.4 the built ones (etcdutl).
+describe.each([V36, V37, "3.4.23"])("etcd %s: the node's snapshot commands run for real", (version) => {
+  const bump = hasEtcdutl(version) ? 1_000_000_000 : 0;
+  it(`status reads a real snapshot; restore (${bump ? "bumped a billion revisions, marked compacted" : "3.4: etcdctl, no revision bump"}) gives a member serving the data`, async () => {
     const root = join(work, `real-${version}`);
     const bin = join(root, "bin");
     mkdirSync(bin, { recursive: true });
-    for (const tool of ["etcd", "etcdctl", "etcdutl"] as const) cpSync(etcdTool(version, tool), join(bin, tool));
+    for (const tool of hasEtcdutl(version) ? (["etcd", "etcdctl", "etcdutl"] as const) : (["etcd", "etcdctl"] as const))
+      cpSync(etcdTool(version, tool), join(bin, tool));
     const source = await plainEtcd(version, join(root, "source"));
     const snapshot = join(root, "snap shot.db");
     let revision: number;
@@ -247,10 +250,12 @@ describe.each([V36, V37])("etcd %s: the node's snapshot commands run for real", 
       expect((await restored.ctl("get", "/dk/key-3", "--print-value-only")).stdout.trim()).toBe("value-3");
       const after = await restored.ctl("endpoint", "status", "-w", "json");
       const now = (JSON.parse(after.stdout) as { Status: { header: { revision: number } } }[])[0]!.Status.header.revision;
-      expect(now).toBe(revision + 1_000_000_000);
-      // Marked compacted: the old revisions are gone, as a watch cache must be told.
-      const old = await restored.ctl("get", "/dk/key-3", `--rev=${revision}`);
-      expect(old.stderr).toMatch(/required revision has been compacted/);
+      expect(now).toBe(revision + bump);
+      if (bump) {
+        // Marked compacted: the old revisions are gone, as a watch cache must be told.
+        const old = await restored.ctl("get", "/dk/key-3", `--rev=${revision}`);
+        expect(old.stderr).toMatch(/required revision has been compacted/);
+      }
     } finally {
       await restored.stop();
     }
