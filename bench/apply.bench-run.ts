@@ -26,7 +26,7 @@ import { type Mirror, etcdMirrorFiles, startMirror } from "../test-support/mirro
 import { CLI, tempDir } from "../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../test-support/test-cluster.js";
 
-const ETCD = "3.6.5";
+const ETCD = "3.6.17";
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 180) * 1000;
 const work = tempDir("dk-bench-apply-");

@@ -7,11 +7,12 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { expect, it } from "vitest";
-import { dkAsync, peer, run } from "../test-support/peers.js";
-import { ETCDCTL_ENV, etcdctl, etcdctlFlags } from "../test-support/test-cluster.js";
+import { dkAsync, run, runAsync } from "../test-support/peers.js";
+import { etcdctlOf } from "../test-support/mirror.js";
+import { etcdctlFlags } from "../test-support/test-cluster.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
-const ETCD = "3.6.5";
+const ETCD = "3.6.17";
 /** Megabytes of values to write before each round (900 KB a key: under etcd's 1.5 MiB request limit). */
 const SIZES_MB = [1, 48];
 const bench = etcdBenchCluster("dk-bench-etcd-backup-", "bench-backup", ETCD);
@@ -30,16 +31,20 @@ it("snapshot and restore, against etcdctl's own snapshot save", async () => {
   let written = 0;
   for (const mb of SIZES_MB) {
     for (; written < mb * 1024; written += 900) {
-      const r = run(peer("etcdctl"), [...etcdctlFlags({ dir, via: hosts[0]!, timeout: "60s" }), "put", `/bench/${written}`], {
+      const r = run(etcdctlOf(ETCD).path, [...etcdctlFlags({ dir, via: hosts[0]!, timeout: "60s" }), "put", `/bench/${written}`], {
         input: randomBytes(675 * 1024).toString("base64"),
-        env: ETCDCTL_ENV,
+        env: etcdctlOf(ETCD).env,
       });
       expect(r.status, r.stderr).toBe(0);
     }
     const out = join(work, `snap-${mb}.db`);
     const snap = await timed(() => dkAsync(["etcd", "snapshot", "-f", file, "--dir", dir, "--out", out], { cwd: work, env }));
     const leader = hosts.find((h) => snap.r.stdout.includes(`snapshot from ${h.name}`))!;
-    const floor = await timed(() => etcdctl({ dir, via: leader, timeout: "60s" }, "snapshot", "save", join(work, `floor-${mb}.db`)));
+    const floor = await timed(() =>
+      runAsync(etcdctlOf(ETCD).path, [...etcdctlFlags({ dir, via: leader, timeout: "60s" }), "snapshot", "save", join(work, `floor-${mb}.db`)], {
+        env: etcdctlOf(ETCD).env,
+      }),
+    );
     const restore = await timed(() => dkAsync(["etcd", "restore", out, "-f", file, "--dir", dir, "--yes"], { cwd: work, env }));
     const size = statSync(out).size;
     rows.push([

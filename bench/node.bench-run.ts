@@ -43,7 +43,7 @@ beforeAll(async () => {
   ssh[1] = host.keyFile;
   mkdirSync(join(work, "node"));
   chownSync(join(work, "node"), host.uid, host.uid);
-  mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
+  mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.17", "amd64"));
   spec = nodeSpec({
     dir: join(work, "cluster"),
     remoteRoot: join(work, "node"),
@@ -53,7 +53,7 @@ beforeAll(async () => {
     allowHttpMirror: true,
     checksums: mirror.checksums(),
     arch: "amd64",
-    versions: { kubernetes: "1.34.2", etcd: "3.6.5", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
+    versions: { kubernetes: "1.34.2", etcd: "3.6.17", containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
   });
   await writeComponentKubeconfigs(await generateClusterPki(spec, spec.dir), spec);
   writeFileSync(join(work, "known_hosts"), `${host.hostKeyLine}\n`);

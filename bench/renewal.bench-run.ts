@@ -13,9 +13,10 @@ import { expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
 import { SAMPLE_MS, sampleMembers } from "../test-support/etcd-sampler.js";
 import { dkAsync } from "../test-support/peers.js";
+import { etcdctlOf } from "../test-support/mirror.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
-const ETCD = "3.6.5";
+const ETCD = "3.6.17";
 const RUNS = Number(process.env.RUNS ?? 3);
 const BUDGET_MS = Number(process.env.BUDGET_S ?? 150) * 1000;
 const bench = etcdBenchCluster("dk-bench-renewal-", "bench-renewal", ETCD);
@@ -51,7 +52,7 @@ interface Round {
 
 async function round(): Promise<Round> {
   const watch = sampleMembers(hosts);
-  const loop = etcdClientLoop(hosts, client);
+  const loop = etcdClientLoop(etcdctlOf(ETCD), hosts, client);
   await sleep(500); // a few successful requests before anything changes
   const t0 = performance.now();
   const renewed = await dkAsync(["certs", "renew", "all", "--dir", dir], { cwd: work, env });

@@ -13,9 +13,10 @@ import { performance } from "node:perf_hooks";
 import { expect, it } from "vitest";
 import { type EtcdClientFiles, etcdClientLoop } from "../test-support/etcd-client-loop.js";
 import { CLI, runAsync } from "../test-support/peers.js";
+import { etcdctlOf } from "../test-support/mirror.js";
 import { etcdBenchCluster } from "./etcd-bench-cluster.js";
 
-const ETCD = "3.6.5";
+const ETCD = "3.6.17";
 const RUNS = Number(process.env.RUNS ?? 2);
 const bench = etcdBenchCluster("dk-bench-rotate-", "bench-rotate", ETCD);
 const { work, dir, file, env, hosts } = bench;
@@ -49,7 +50,7 @@ interface Round {
 async function round(): Promise<Round> {
   const restarts = hosts.map(() => 0);
   let last = await pids();
-  const loop = etcdClientLoop(hosts, client, async () => {
+  const loop = etcdClientLoop(etcdctlOf(ETCD), hosts, client, async () => {
     const now = await pids();
     for (const [i, p] of now.entries()) if (p !== "" && p !== last[i]) restarts[i]!++;
     last = now.map((p, i) => p || last[i]!);

@@ -8,12 +8,14 @@ import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orches
 
 const here = import.meta.dirname;
 const rows = process.env.DK_TEST_ALL_RELEASES === "1" ? RELEASES : RELEASES.slice(0, 1);
-/** Built once whatever the rows: our own programs (pause, the web app), Traefik, and etcd 3.6 (the multi-host tests). */
+/** Built once whatever the rows: our own programs (pause, the web app), Traefik, etcd 3.6 (the multi-host tests) and current cfssl. */
 const wanted = new Map([
   ["pause:1", ["pause", "1"]],
   ["webapp:1", ["webapp", "1"]],
   ["etcd:" + RELEASES[1].etcd, ["etcd", RELEASES[1].etcd]],
   ["traefik:" + DEFAULT_VERSIONS.traefik, ["traefik", DEFAULT_VERSIONS.traefik]],
+  // Current cfssl (cmd/cfssl, cmd/cfssljson): the cfssl test data and interop tests run it beside Debian's 1.2.
+  ["cfssl:1.6.5", ["cfssl", "1.6.5"]],
 ]);
 for (const r of rows) {
   for (const [family, version] of [

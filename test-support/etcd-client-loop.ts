@@ -2,9 +2,8 @@
 // real ones are (etcdctl, given every member as its endpoints), which writes then reads a counter every 100 ms while
 // the cluster is changed, and a verdict that cannot hide an outage.
 import { performance } from "node:perf_hooks";
-import { peer, runAsync } from "./peers.js";
+import { runAsync } from "./peers.js";
 import type { MembersSeen } from "./etcd-sampler.js";
-import { ETCDCTL_ENV } from "./test-cluster.js";
 
 /** The files a client of the etcd CA holds: the CA bundle it trusts, its certificate and key. */
 export interface EtcdClientFiles {
@@ -55,13 +54,15 @@ const DROPPED =
   /HTTP status code 200; transport: missing content-type field|server closed the stream without sending trailers|transport is closing|error reading from server: EOF|connection reset by peer|connection refused|etcdserver: leader changed|etcdserver: no leader/;
 
 /**
- * Every 100 ms a put of a counter then a get of it, through all `hosts` (etcdctl with every member as an endpoint: its
+ * Every 100 ms a put of a counter then a get of it, through all `hosts` (`etcdctl`, the release's own under test
+ * (test-support/mirror.ts etcdctlOf), with every member as an endpoint: its
  * balancer uses the members it can reach), as a client that reloads its files on each round (`files` gives them
  * afresh). A request a member dropped (see {@link attemptVerdict}) is made again at once, as a client of several
  * members does: the put is idempotent (the same value again) and the get is checked against it. A request fails when
  * no member served it within {@link REQUEST_BOUND_MS} of its first attempt, or at its first error no client retries.
  */
 export function etcdClientLoop(
+  etcdctl: { path: string; env: NodeJS.ProcessEnv },
   hosts: readonly { ip: string }[],
   files: () => EtcdClientFiles | Promise<EtcdClientFiles>,
   afterRound: () => void | Promise<void> = () => undefined,
@@ -80,9 +81,9 @@ export function etcdClientLoop(
       const what = () => `${args.slice(0, 3).join(" ")}: ${dropped.length + 1} attempt(s) in ${Math.round(performance.now() - t0)} ms: ${dropped.join(" / ")}`;
       if (left <= 0) return `${what()} (none served within ${REQUEST_BOUND_MS} ms)`;
       const r = await runAsync(
-        peer("etcdctl"),
+        etcdctl.path,
         [endpoints, `--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, `--dial-timeout=${left}ms`, `--command-timeout=${left}ms`, ...args],
-        { env: ETCDCTL_ENV },
+        { env: etcdctl.env },
       );
       if (ok(r)) {
         if (performance.now() - t0 > REQUEST_BOUND_MS) return `${what()} (served after ${REQUEST_BOUND_MS} ms)`;

@@ -1,9 +1,19 @@
 // A real etcd with client-cert-auth on ports of this run's own, serving with a cluster folder's etcd certificates: what
-// the single-host etcd tests (pki's certificates, the web page's folder) start, so that they start it the same way.
+// the single-host etcd tests (pki's certificates, the web page's folder) start, so that they start it the same way. It is
+// the newest etcd of the release table (3.7.4, Kubernetes 1.37's), built from etcd's modules (test-support/built-peers.ts),
+// with its own etcdctl.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
 import { freePorts } from "./machine.js";
-import { peer, run } from "./peers.js";
+import { etcdTool, etcdctlOf } from "./mirror.js";
+import { run } from "./peers.js";
+
+/** The release the single-host etcd tests run. */
+export const LOCAL_ETCD = RELEASES[0]!.etcd;
+
+/** The line etcd (3.5 and later, JSON logs) writes when it refuses a client's TLS handshake, with the refusal's own error. */
+export const refusedLine = (error: RegExp) => new RegExp(`"msg":"rejected connection on client endpoint".*"error":"tls: [^"]*${error.source}`);
 
 /** A running etcd and an etcdctl that dials it with one of the folder's etcd client certificates. */
 export interface Etcd {
@@ -21,7 +31,7 @@ export async function startEtcd(dir: string): Promise<Etcd> {
   let client = "";
   const ctl = (args: string[], cert?: string) =>
     run(
-      peer("etcdctl"),
+      etcdctlOf(LOCAL_ETCD).path,
       [
         "--endpoints",
         client,
@@ -34,7 +44,7 @@ export async function startEtcd(dir: string): Promise<Etcd> {
         ...(cert ? ["--cert", pki(`${cert}.crt`), "--key", pki(`${cert}.key`)] : []),
         ...args,
       ],
-      { env: { ...process.env, ETCDCTL_API: "3" } },
+      { env: etcdctlOf(LOCAL_ETCD).env },
     );
   let log = "";
   // Free when chosen, but another process may bind one first: then etcd exits at once, and another pair is tried.
@@ -43,7 +53,7 @@ export async function startEtcd(dir: string): Promise<Etcd> {
     client = `https://127.0.0.1:${clientPort}`;
     const peerUrl = `https://127.0.0.1:${peerPort}`;
     log = "";
-    const etcd: ChildProcess = spawn(peer("etcd"), [
+    const etcd: ChildProcess = spawn(etcdTool(LOCAL_ETCD, "etcd"), [
       ...["--name", "kubernetes", "--data-dir", join(dir, `etcd-data-${attempt}`)],
       ...["--listen-client-urls", client, "--advertise-client-urls", client],
       ...["--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", `kubernetes=${peerUrl}`],

@@ -1,5 +1,5 @@
-// A local HTTP mirror laid out as `--mirror` expects (URL/HOST/PATH), serving a real etcd release
-// tarball made from Debian's etcd binaries in the upstream layout, with its SHA256SUMS.
+// A local HTTP mirror laid out as `--mirror` expects (URL/HOST/PATH), serving a real etcd release tarball in the
+// upstream layout, with its SHA256SUMS: from 3.5 on the release built from etcd's modules, 3.4.x Debian's build.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasEtcdutl } from "@dk-bootstrap/orchestrator";
 import { peer } from "./peers.js";
-import type { MirrorBody } from "./built-peers.js";
+import { type MirrorBody, builtPeer, etcdMirror } from "./built-peers.js";
 
 /** One request the mirror answered: who asked (the client's address), for what, and how many body bytes it sent. */
 export interface MirrorRequest {
@@ -54,27 +54,45 @@ export function trustedChecksums(path: string, files: Map<string, MirrorBody>): 
 }
 
 /**
- * Stands in for etcdutl in a tarball served as 3.5 or later, which the etcd step installs: Debian's etcd is 3.4 and
- * ships none. dk-bootstrap picks etcdctl or etcdutl by what the installed etcd says it is (3.4.x here), so it never
- * runs this; if it did, the run would fail, saying why.
+ * The etcd tools of release `version` on this machine: from 3.5 on, the binaries built from etcd's modules
+ * (test-support/built-peers.ts, etcd, etcdctl and etcdutl of that very release); 3.4.x, Debian's etcd-server and
+ * etcd-client (3.4.23, without etcdutl), kept for the tests about a 3.4 node. A 3.4 version Debian's build is not
+ * throws: the tarball would say one release and hold another.
  */
-const ETCDUTL_PLACEHOLDER = `#!/bin/sh
-echo "etcdutl: placeholder of the test mirror (Debian's etcd 3.4 has no etcdutl): a 3.4 node must use etcdctl" >&2
-exit 1
-`;
+export function etcdTool(version: string, tool: "etcd" | "etcdctl" | "etcdutl"): string {
+  const v = version.replace(/^v/, "");
+  if (hasEtcdutl(v)) return join(builtPeer("etcd", v), tool);
+  if (tool === "etcdutl") throw new Error(`etcd ${v} has no etcdutl (3.5 and later ship it)`);
+  const path = peer(tool);
+  const said = /[Vv]ersion: (\S+)/.exec(
+    execFileSync(path, [tool === "etcd" ? "--version" : "version"], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } }),
+  )?.[1];
+  if (said !== v) throw new Error(`${path} is etcd ${said}, not ${v}: a 3.4 test must ask for Debian's release`);
+  return path;
+}
+
+/** etcdctl of release `version` (see {@link etcdTool}), with the environment 3.4's needs for the v3 API (later ones ignore it). */
+export function etcdctlOf(version: string): { path: string; env: NodeJS.ProcessEnv } {
+  return { path: etcdTool(version, "etcdctl"), env: { ...process.env, ETCDCTL_API: "3" } };
+}
 
 /**
- * Builds `etcd-v<version>-linux-<arch>.tar.gz` (folder `etcd-v…/` with etcd and etcdctl, and, from 3.5 on, an
- * etcdutl placeholder) from the installed Debian binaries.
+ * Builds `etcd-v<version>-linux-<arch>.tar.gz` (folder `etcd-v…/` with etcd, etcdctl and, from 3.5 on, etcdutl) from
+ * the real tools of that release ({@link etcdTool}).
  */
 export function etcdRelease(work: string, version: string, arch: string): { tarball: Buffer; name: string } {
   const name = `etcd-v${version}-linux-${arch}`;
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
-  for (const bin of ["etcd", "etcdctl"]) cpSync(peer(bin), join(dir, bin));
-  if (hasEtcdutl(version)) writeFileSync(join(dir, "etcdutl"), ETCDUTL_PLACEHOLDER, { mode: 0o755 });
+  for (const bin of hasEtcdutl(version) ? (["etcd", "etcdctl", "etcdutl"] as const) : (["etcd", "etcdctl"] as const))
+    cpSync(etcdTool(version, bin), join(dir, bin));
   execFileSync("tar", ["-czf", `${name}.tar.gz`, name], { cwd: work });
   return { tarball: readFileSync(join(work, `${name}.tar.gz`)), name: `${name}.tar.gz` };
+}
+
+/** The files' bytes in memory (a test's own server that answers with `res.end(body)`). */
+export function mirrorBuffers(files: Map<string, MirrorBody>): Map<string, Buffer> {
+  return new Map([...files].map(([p, b]) => [p, Buffer.isBuffer(b) ? b : readFileSync(b.file)]));
 }
 
 /** Serves `files` on `host:0`. */
@@ -109,16 +127,23 @@ export async function startMirror(host: string, files: Map<string, MirrorBody>):
 }
 
 /**
- * The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths. `tamper`: a
- * mirror that changed the tarball and published a SHA256SUMS that matches it, as a mirror controls both.
+ * The files of an etcd release on the mirror: the tarball and SHA256SUMS, at their upstream paths, holding the real
+ * tools of that release ({@link etcdTool}; from 3.5 on the built tarball of test-support/built-peers.ts, made once per
+ * version). `tamper`: a mirror that changed the tarball and published a SHA256SUMS that matches it, as a mirror
+ * controls both.
  */
-export function etcdMirrorFiles(work: string, version: string, arch: string, tamper = false): Map<string, Buffer> {
-  const { tarball, name } = etcdRelease(work, version, arch);
+export function etcdMirrorFiles(work: string, version: string, arch: string, tamper = false): Map<string, MirrorBody> {
+  const built = hasEtcdutl(version) ? etcdMirror(version, arch) : undefined;
+  if (built && !tamper) return new Map(Object.entries(built));
+  const name = `etcd-v${version}-linux-${arch}.tar.gz`;
+  const file = built?.[`/github.com/etcd-io/etcd/releases/download/v${version}/${name}`];
+  const tarball = file && !Buffer.isBuffer(file) ? readFileSync(file.file) : etcdRelease(work, version, arch).tarball;
   const served = tamper ? Buffer.concat([tarball, Buffer.from("tampered")]) : tarball;
   const sum = createHash("sha256").update(served).digest("hex");
   const base = `/github.com/etcd-io/etcd/releases/download/v${version}`;
+  mkdirSync(work, { recursive: true });
   writeFileSync(join(work, "SHA256SUMS"), `${sum}  ${name}\n`);
-  return new Map([
+  return new Map<string, MirrorBody>([
     [`${base}/${name}`, served],
     [
       `${base}/SHA256SUMS`,

@@ -1,17 +1,22 @@
 // apply -f on three (then four) network-namespace hosts, each with its own sshd, user and remote root: a real etcd
-// cluster, its membership changed by re-running apply, a partition and a dead member survived.
+// cluster (3.6.17, Kubernetes 1.35/1.36's in the release table, then upgraded to 1.37's 3.7.4, both built from etcd's
+// modules by test-support/built-peers.ts), its membership changed by re-running apply, a partition and a dead member
+// survived.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { type Mirror, etcdMirrorFiles, etcdTool, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
 import { etcdClientLoop, loopReport, outage } from "../../../test-support/etcd-client-loop.js";
 import { sampleMembers } from "../../../test-support/etcd-sampler.js";
-import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
-const ETCD = "3.6.5";
+/** The etcd of Kubernetes 1.35 and 1.36 (3.6.17), and of 1.37 (3.7.4): the upgrade test goes from one to the other. */
+const ETCD = RELEASES[1]!.etcd;
+const NEXT = RELEASES[0]!.etcd;
 
 describe("apply --until etcd on network-namespace hosts", () => {
   const work = tempDir("dk-apply-");
@@ -29,11 +34,11 @@ describe("apply --until etcd on network-namespace hosts", () => {
     );
   const apply = (...extra: string[]) => dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd", ...extra], { cwd: work });
 
-  /** etcdctl from this machine, as the health-check client of `via`'s node folder, against some members. */
+  /** etcdctl (the release the cluster runs) from this machine, as the health-check client of `via`'s node folder, against some members. */
   const etcdctl = (via: ClusterHost, endpoints: ClusterHost[], ...args: string[]) => {
     const pki = join(dir, "nodes", via.name, "pki", "etcd");
     return runAsync(
-      peer("etcdctl"),
+      etcdctlOf(running).path,
       [
         `--endpoints=${endpoints.map((h) => `https://${h.ip}:2379`).join(",")}`,
         `--cacert=${join(pki, "ca.crt")}`,
@@ -42,7 +47,7 @@ describe("apply --until etcd on network-namespace hosts", () => {
         "--command-timeout=5s",
         ...args,
       ],
-      { env: { ...process.env, ETCDCTL_API: "3" } },
+      { env: etcdctlOf(running).env },
     );
   };
   const members = async (via: ClusterHost) => {
@@ -92,7 +97,7 @@ describe("apply --until etcd on network-namespace hosts", () => {
     const pki = join(dir, "nodes", hosts[0]!.name, "pki", "etcd");
     const files = { ca: join(pki, "ca.crt"), cert: join(pki, "healthcheck-client.crt"), key: join(pki, "healthcheck-client.key") };
     const watch = sampleMembers(hosts);
-    const loop = etcdClientLoop(hosts, () => files);
+    const loop = etcdClientLoop(etcdctlOf(running), hosts, () => files);
     return {
       seen: loop.seen,
       stop: async () => {
@@ -133,11 +138,12 @@ describe("apply --until etcd on network-namespace hosts", () => {
     const [h1, h2, h3] = cluster.hosts as [ClusterHost, ClusterHost, ClusterHost];
     const r = await dkAsync(["status", "-f", join(work, "cluster.yaml"), "--dir", dir], { cwd: work });
     expect(r.status, r.stderr).toBe(0);
-    const etcdVersion = /etcd Version: (\S+)/.exec((await runAsync(peer("etcd"), ["--version"])).stdout)![1]!;
+    const etcdVersion = /etcd Version: (\S+)/.exec((await runAsync(etcdTool(ETCD, "etcd"), ["--version"])).stdout)![1]!;
+    expect(etcdVersion).toBe(ETCD);
     for (const h of [h1, h2, h3]) {
       const part = r.stdout.split(`== ${h.name} (controller, ${h.ip})`)[1]!.split("\n== ")[0]!;
       expect(part).toMatch(/^etcd\s+yes\s+yes\s+yes$/m);
-      // The installed program says which release it is, whatever the plan asked for (here Debian's build, served as 3.6.5).
+      // The installed program says which release it is (asked of it, not read from the plan).
       expect(part).toContain(`installed: etcd ${etcdVersion}`);
       expect(part).toMatch(/certificates: the first to expire is \S+, on \d{4}-\d\d-\d\d \(36[45] days\)/);
       expect(r.stdout).toMatch(new RegExp(`^${h.name}\\s+[0-9a-f]+\\s+started\\s+https://${h.ip.replaceAll(".", "\\.")}:2380\\s+yes$`, "m"));
@@ -278,8 +284,8 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
   }, 300_000);
   it("upgrades etcd one member at a time when the file asks for a newer release, with no failed request", async () => {
-    // The mirror serves the same Debian build under a second version number: what changes is the release a member runs from.
-    const next = "3.6.6";
+    // A real upgrade: 3.6.17 to 3.7.4, each built from its own modules; the members run the new binaries one at a time.
+    const next = NEXT;
     for (const [path, body] of etcdMirrorFiles(join(work, "mirror-next"), next, "amd64")) mirror.files.set(path, body);
     const hosts = cluster.hosts.slice(0, 3) as [ClusterHost, ClusterHost, ClusterHost];
     const pids = hosts.map(pid);
@@ -292,15 +298,24 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(members.restarts).toEqual([1, 1, 1]);
     expect(outage(seen, members)).toEqual([]);
     expect(hosts.map(pid).filter((p, i) => p === pids[i])).toEqual([]);
+    // Each member now runs 3.7.4's binary, as it says over the API.
+    for (const h of hosts) {
+      const st = await etcdctl(h, [h], "endpoint", "status", "-w", "json");
+      expect(st.status, st.stderr).toBe(0);
+      expect((JSON.parse(st.stdout) as { Status: { version: string } }[])[0]!.Status.version, h.name).toBe(next);
+    }
     // A snapshot of the data first, verified by etcd itself here.
-    const snapshot = /etcd 3\.6\.5 -> 3\.6\.6: snapshot first, revision \d+, in (\S+)/.exec(r.stdout)?.[1];
-    expect(snapshot, r.stdout).toMatch(new RegExp(`^${dir}/backups/etcd-.*-before-3\\.6\\.6\\.db$`));
-    const status = await runAsync(peer("etcdctl"), ["snapshot", "status", snapshot!, "-w", "json"], { env: { ...process.env, ETCDCTL_API: "3" } });
+    const snapshot = new RegExp(`etcd ${ETCD.replaceAll(".", "\\.")} -> ${next.replaceAll(".", "\\.")}: snapshot first, revision \\d+, in (\\S+)`).exec(
+      r.stdout,
+    )?.[1];
+    expect(snapshot, r.stdout).toMatch(new RegExp(`^${dir}/backups/etcd-.*-before-${next.replaceAll(".", "\\.")}\\.db$`));
+    const status = await runAsync(etcdTool(next, "etcdutl"), ["snapshot", "status", snapshot!, "-w", "json"]);
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).totalKey).toBeGreaterThan(0);
     const tarball = `etcd-v${next}-linux-amd64.tar.gz`;
+    const served = mirror.files.get(`/github.com/etcd-io/etcd/releases/download/v${next}/${tarball}`)!;
     const published = createHash("sha256")
-      .update(mirror.files.get(`/github.com/etcd-io/etcd/releases/download/v${next}/${tarball}`)!)
+      .update(Buffer.isBuffer(served) ? served : readFileSync(served.file))
       .digest("hex");
     for (const h of hosts) {
       const installed = createHash("sha256")
@@ -355,7 +370,8 @@ describe("apply --until etcd on network-namespace hosts", () => {
     expect(await members(h1)).toEqual(before);
     expect([pid(h1), pid(h2), pid(h3)]).toEqual(pids);
     // The dry run says what a run with the etcd phase would do, as comments.
-    const dry = await dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--dry-run"], { cwd: work });
+    // (--until etcd: the mirror serves etcd only, and the trusted table has no Kubernetes binaries to check.)
+    const dry = await dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd", "--dry-run"], { cwd: work });
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`#   remove member ${h3.name}: member remove through a started member, then reset the host`);
   }, 300_000);

@@ -4,11 +4,14 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
-import { dkAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl, startTestCluster } from "../../../test-support/test-cluster.js";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type EtcdctlTarget, type TestCluster, clusterFileFor, etcdctlFlags, startTestCluster } from "../../../test-support/test-cluster.js";
 
-const ETCD = "3.6.5";
+/** Kubernetes 1.37's etcd (the release table), built from etcd's modules by test-support/built-peers.ts. */
+const ETCD = RELEASES[0]!.etcd;
+const etcdctl = (o: EtcdctlTarget, ...args: string[]) => runAsync(etcdctlOf(ETCD).path, [...etcdctlFlags(o), ...args], { env: etcdctlOf(ETCD).env });
 
 describe("apply: one etcd member to two", () => {
   const work = tempDir("dk-learner-");
@@ -16,7 +19,10 @@ describe("apply: one etcd member to two", () => {
   let cluster: TestCluster;
   let mirror: Mirror;
   const apply = (hosts: ClusterHost[]) => {
-    writeFileSync(join(work, "cluster.yaml"), clusterFileFor(cluster, hosts, { name: "learner-test", mirror: mirror.url, etcd: ETCD }));
+    writeFileSync(
+      join(work, "cluster.yaml"),
+      clusterFileFor(cluster, hosts, { name: "learner-test", mirror: mirror.url, checksums: mirror.checksums(), etcd: ETCD }),
+    );
     return dkAsync(["apply", "-f", join(work, "cluster.yaml"), "--dir", dir, "--until", "etcd"], { cwd: work });
   };
   const pid = (h: ClusterHost) => execFileSync("pgrep", ["-u", String(h.uid), "-x", "etcd"], { encoding: "utf8" }).trim();

@@ -7,19 +7,20 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { lockFolder } from "@dk-bootstrap/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdMirrorFiles, trustedChecksums } from "../../../test-support/mirror.js";
+import { etcdMirrorFiles, mirrorBuffers, trustedChecksums } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
 import { dkAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
-const ETCD = "3.6.5";
-/** A patch below ETCD: what a second run, started while the first one held the folder, asks for. */
-const OLDER_ETCD = "3.6.4";
+/** Kubernetes 1.36's etcd (the release table), built from etcd's modules by test-support/built-peers.ts. */
+const ETCD = "3.6.17";
+/** A patch below ETCD: what a second run, started while the first one held the folder, asks for (refused before any download: the mirror does not serve it). */
+const OLDER_ETCD = "3.6.16";
 
 describe("apply -f and its cluster folder", () => {
   const work = tempDir("dk-apply-lock-");
   let cluster: TestCluster;
-  const files = new Map([...etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"), ...etcdMirrorFiles(join(work, "mirror"), OLDER_ETCD, "amd64")]);
+  const files = mirrorBuffers(etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
   /** The test built these files: it plays the upstream whose checksums the product trusts. */
   const checksums = trustedChecksums(join(work, "trusted.sha256"), files);
   /** Hosts (by address) that asked for the etcd tarball, and the gates that let the mirror answer them. */

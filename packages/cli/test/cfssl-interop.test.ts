@@ -3,15 +3,15 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { describeCertificate, parseCertificate } from "@dk-bootstrap/pki";
 import { dk, peer, run, tempDir } from "../../../test-support/peers.js";
+import { CFSSL_CURRENT, cfsslPath } from "./cfssl-side-by-side.js";
 import { SEED_ADMIN_CSR, SEED_CA_CONFIG, SEED_CA_CSR } from "./seed.js";
 
-/** The seed's two commands, through `tool` (cfssl or dk-bootstrap), each piped into the real cfssljson. */
-function seedCommands(dir: string, tool: (args: string[], cwd: string) => { stdout: string; status: number | null; stderr: string }) {
+/** The seed's two commands, through `tool` (cfssl or dk-bootstrap), each piped into the real `cfssljson`. */
+function seedCommands(dir: string, cfssljson: string, tool: (args: string[], cwd: string) => { stdout: string; status: number | null; stderr: string }) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "ca-csr.json"), SEED_CA_CSR);
   writeFileSync(join(dir, "admin-csr.json"), SEED_ADMIN_CSR);
   writeFileSync(join(dir, "ca-config.json"), SEED_CA_CONFIG);
-  const cfssljson = peer("cfssljson");
   const ca = tool(["gencert", "-initca", "ca-csr.json"], dir);
   expect(ca.status, ca.stderr).toBe(0);
   expect(run(cfssljson, ["-bare", "ca"], { cwd: dir, input: ca.stdout }).status).toBe(0);
@@ -20,14 +20,19 @@ function seedCommands(dir: string, tool: (args: string[], cwd: string) => { stdo
   expect(run(cfssljson, ["-bare", "admin"], { cwd: dir, input: admin.stdout }).status).toBe(0);
 }
 
-describe("side by side with the real cfssl", () => {
+// Current cfssl (built from github.com/cloudflare/cfssl) and Debian's 1.2 (what Debian users have), each with its own cfssljson.
+describe.each([
+  [CFSSL_CURRENT, "current"],
+  ["1.2.0", "1.2"],
+] as const)("side by side with the real cfssl %s", (_version, which) => {
   const root = tempDir();
   const ours = join(root, "dk");
   const theirs = join(root, "cfssl");
-  const cfssl = peer("cfssl");
+  const cfssl = cfsslPath(which);
+  const cfssljson = cfsslPath(which, "cfssljson");
   beforeAll(() => {
-    seedCommands(theirs, (args, cwd) => run(cfssl, args, { cwd }));
-    seedCommands(ours, (args, cwd) => dk(args, { cwd }));
+    seedCommands(theirs, cfssljson, (args, cwd) => run(cfssl, args, { cwd }));
+    seedCommands(ours, cfssljson, (args, cwd) => dk(args, { cwd }));
   });
 
   it.each(["ca", "admin"])("%s.pem has cfssl's subject, SANs, usages, constraints, validity and backdate", async (name) => {
@@ -57,9 +62,14 @@ describe("side by side with the real cfssl", () => {
     expect(run(openssl, ["verify", "-x509_strict", "-CAfile", join(ours, "ca.pem"), join(ours, "admin.pem")]).status).toBe(0);
   });
 
-  it("prints the same certinfo as cfssl for our certificate, but for key ID padding", () => {
+  it(`prints the same certinfo as cfssl for our certificate${which === "1.2" ? ", but for 1.2's unpadded key IDs" : ""}`, () => {
     const mine = JSON.parse(dk(["certinfo", "-cert", join(ours, "admin.pem")]).stdout);
     const real = JSON.parse(run(cfssl, ["certinfo", "-cert", join(ours, "admin.pem")]).stdout);
+    if (which === "current") {
+      expect(mine).toEqual(real);
+      expect(Object.keys(mine)).toEqual(Object.keys(real));
+      return;
+    }
     const unpad = (s: string) =>
       s
         .split(":")
@@ -136,7 +146,7 @@ describe("side by side with the real cfssl", () => {
     const out = dk(["genkey", "-"], { cwd: dir, input: '{ "CN": "Pathlen Unspecified" }' });
     expect(out.status, out.stderr).toBe(0);
     expect(Object.keys(JSON.parse(out.stdout))).toEqual(["csr", "key"]);
-    expect(run(peer("cfssljson"), ["-bare", "inter"], { cwd: dir, input: out.stdout }).status).toBe(0);
+    expect(run(cfssljson, ["-bare", "inter"], { cwd: dir, input: out.stdout }).status).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(["inter-key.pem", "inter.csr"]);
     const csr = run(peer("openssl"), ["req", "-in", "inter.csr", "-noout", "-verify", "-subject"], { cwd: dir });
     expect(csr.status, csr.stderr).toBe(0);
@@ -166,7 +176,7 @@ describe("side by side with the real cfssl", () => {
     // The real cfssljson given the same JSON: the same files, bytes and modes.
     const real = join(root, "json-cfssljson");
     mkdirSync(real);
-    const r = run(peer("cfssljson"), ["-bare", "ca"], { cwd: real, input: out });
+    const r = run(cfssljson, ["-bare", "ca"], { cwd: real, input: out });
     expect(r.status, r.stderr).toBe(0);
     const files = (d: string) =>
       readdirSync(d)

@@ -1,10 +1,32 @@
-// Runs one cfssl command through the real cfssl and through dk-bootstrap, and reduces each result to the facts
-// the two must agree on: accepted or refused (and the class of reason), the certificate as decoded, the CSR,
-// the JSON keys printed (what cfssljson -bare writes), and certinfo's JSON.
-import { spawn } from "node:child_process";
-import { basename } from "node:path";
+// Runs one cfssl command through the real cfssl (current cfssl, built from its module, and Debian's 1.2) and through
+// dk-bootstrap, and reduces each result to the facts the tools must agree on: accepted or refused (and the class of
+// reason), the certificate as decoded, the CSR, the JSON keys printed (what cfssljson -bare writes), and certinfo's JSON.
+import { spawn, spawnSync } from "node:child_process";
+import { basename, join } from "node:path";
 import { x509 } from "@dk-bootstrap/pki";
+import { builtPeer } from "../../../test-support/built-peers.js";
 import { CLI, peer } from "../../../test-support/peers.js";
+
+/** The current cfssl release, built from github.com/cloudflare/cfssl (cmd/cfssl, cmd/cfssljson) by scripts/build-peers.sh. */
+export const CFSSL_CURRENT = "1.6.5";
+
+/**
+ * A cfssl program: `current` is cfssl and cfssljson 1.6.5 built from their module (test-support/built-peers.ts), `1.2`
+ * Debian's golang-cfssl (what Debian users have). Each says its version, checked here: a test that names one runs it.
+ */
+export function cfsslPath(which: "current" | "1.2", program: "cfssl" | "cfssljson" = "cfssl"): string {
+  const known = checked.get(`${which} ${program}`);
+  if (known) return known;
+  const path = which === "current" ? join(builtPeer("cfssl", CFSSL_CURRENT), program) : peer(program);
+  if (program === "cfssl") {
+    const said = /Version: (\S+)/.exec(spawnSync(path, ["version"], { encoding: "utf8" }).stdout)?.[1];
+    const want = which === "current" ? CFSSL_CURRENT : "1.2.0";
+    if (said !== want) throw new Error(`${path} says it is cfssl ${said}, not ${want}`);
+  }
+  checked.set(`${which} ${program}`, path);
+  return path;
+}
+const checked = new Map<string, string>();
 
 /** What one tool did with one case. */
 export interface Outcome {
@@ -21,8 +43,6 @@ export interface Outcome {
   certinfo?: unknown;
   /** The certificate PEM, to run certinfo on. */
   certPem?: string;
-  /** Accepted by current cfssl where the peer (1.2) refuses: only the acceptance can be compared. */
-  factsUnknown?: boolean;
 }
 
 /** A certificate, decoded into what a relying party sees. */
@@ -67,9 +87,13 @@ export function runAsync(cmd: string, args: string[], cwd: string): Promise<{ st
   });
 }
 
-/** Runs `args` through cfssl (`tool` "cfssl") or the built dk-bootstrap. */
-export function runTool(tool: "cfssl" | "dk", args: string[], cwd: string) {
-  return tool === "cfssl" ? runAsync(peer("cfssl"), args, cwd) : runAsync(process.execPath, [CLI, ...args], cwd);
+/** The tools run side by side: current cfssl, Debian's cfssl 1.2, and the built dk-bootstrap. */
+export type Tool = "cfssl" | "cfssl12" | "dk";
+
+/** Runs `args` through current cfssl (`tool` "cfssl"), cfssl 1.2 ("cfssl12") or the built dk-bootstrap. */
+export function runTool(tool: Tool, args: string[], cwd: string) {
+  if (tool === "dk") return runAsync(process.execPath, [CLI, ...args], cwd);
+  return runAsync(cfsslPath(tool === "cfssl" ? "current" : "1.2"), args, cwd);
 }
 
 /** At most `limit` promises at once: cfssl and node processes share a 2-core machine with other suites. */
@@ -90,7 +114,7 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, work: 
  * The class of a refusal, from cfssl's error code (1xxx certificate, 2xxx key, 5xxx policy, 9xxx CSR; a config that
  * fails to load is "config") or from dk-bootstrap's one `error:` line, by the file it names or the words it uses.
  */
-export function reasonOf(tool: "cfssl" | "dk", text: string, files: Record<string, string | undefined>): { reason: string; message: string } {
+export function reasonOf(tool: Tool, text: string, files: Record<string, string | undefined>): { reason: string; message: string } {
   const lines = text
     .split("\n")
     .map((l) => l.trim())
@@ -98,7 +122,7 @@ export function reasonOf(tool: "cfssl" | "dk", text: string, files: Record<strin
   const message = (tool === "dk" ? lines.find((l) => l.startsWith("error:")) : undefined) ?? lines.pop() ?? "";
   const named = (f: string | undefined) => f !== undefined && message.includes(basename(f));
   if (/invalid character|unexpected end of JSON|malformed JSON|ca section/.test(message)) return { reason: "input", message };
-  if (tool === "cfssl") {
+  if (tool !== "dk") {
     if (/Failed to load config file|failed to unmarshal configuration|invalid configuration/i.test(text)) return { reason: "config", message };
     const code = Number(/"code":(\d+)/.exec(text)?.[1] ?? 0);
     // Go's own parse errors carry no cfssl code: they are about the file read, a CSR's or a certificate's.
@@ -179,7 +203,6 @@ export function csrFacts(pem: string): CsrFacts {
 export function differences(a: Outcome, b: Outcome): string[] {
   if (a.ok !== b.ok) return ["outcome"];
   if (!a.ok) return a.reason === b.reason ? [] : ["reason"];
-  if (a.factsUnknown || b.factsUnknown) return [];
   const out: string[] = [];
   if (JSON.stringify(a.keys) !== JSON.stringify(b.keys)) out.push("keys");
   for (const part of ["cert", "csr"] as const) {

@@ -1,18 +1,18 @@
 // cfssl's own test data (fixtures/cfssl, copied from cloudflare/cfssl) and a few cases written the same way, each
-// through the real cfssl (Debian's 1.2) and through dk-bootstrap, side by side. Every case must come out the same,
-// or differ exactly as its `documented` list says (each entry names a sentence of the README's list of deliberate
-// differences). Where cfssl 1.2 and current cfssl differ, the case follows current cfssl and `current` says how,
-// with the line of cfssl's source that says so.
+// through the real current cfssl (1.6.5, built from github.com/cloudflare/cfssl by scripts/build-peers.sh), through
+// Debian's cfssl 1.2 (the second peer: what Debian users have) and through dk-bootstrap, side by side. Every case must
+// come out as current cfssl's does, or differ exactly as its `documented` list says (each entry names a sentence of the
+// README's list of deliberate differences); and 1.2 must differ from current cfssl exactly where the case's `cfssl12`
+// says so, with the line of cfssl's source that says why.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { certinfoJson, parseCertificate } from "@dk-bootstrap/pki";
 import { peer, tempDir } from "../../../test-support/peers.js";
-import { type Outcome, certFacts, csrFacts, differences, inBatches, reasonOf, runAsync, runTool } from "./cfssl-side-by-side.js";
+import { type Outcome, type Tool, certFacts, csrFacts, differences, inBatches, reasonOf, runAsync, runTool } from "./cfssl-side-by-side.js";
 import { CASES, type Case, DOCUMENTED, OWN_FILES } from "./cfssl-testdata-cases.js";
 
 const FX = join(import.meta.dirname, "fixtures", "cfssl");
-type Tool = "cfssl" | "dk";
 const README = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
 
 /** cfssl 1.2 prints key IDs without zero padding (`0:3:C2`); current cfssl pads each byte (`%02X`, certinfo.go). */
@@ -28,19 +28,19 @@ function padKeyIds(info: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The two sides of each differing field, for DK_CASE_DETAIL=1 runs. */
-function detail(r: { cfssl: Outcome; dk: Outcome }, fields: string[]): string {
+function detail(r: { cfssl: Outcome; dk: Outcome }, fields: string[], a = "cfssl", b = "dk"): string {
   const pick = (o: Outcome, f: string): unknown =>
     f === "outcome" || f === "reason"
       ? `${o.ok ? "accepted" : `refused (${o.reason}): ${o.message}`}`
       : f.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], o);
-  return fields.map((f) => `    ${f}\n      cfssl: ${JSON.stringify(pick(r.cfssl, f))}\n      dk:    ${JSON.stringify(pick(r.dk, f))}`).join("\n");
+  return fields.map((f) => `    ${f}\n      ${a}: ${JSON.stringify(pick(r.cfssl, f))}\n      ${b}: ${JSON.stringify(pick(r.dk, f))}`).join("\n");
 }
 
 describe("cfssl's test data through cfssl and dk-bootstrap", () => {
   const root = tempDir("dk-cfssl-td-");
   /** `@x` is a file of the run, `%x` the running tool's file of a chain, anything else one of cfssl's under fixtures/cfssl. */
   const path = (p: string, tool: Tool) => (p.startsWith("@") ? join(root, p.slice(1)) : p.startsWith("%") ? join(root, tool, p.slice(1)) : join(FX, p));
-  const results = new Map<string, { cfssl: Outcome; dk: Outcome; diffs: string[] }>();
+  const results = new Map<string, { cfssl: Outcome; cfssl12: Outcome; dk: Outcome; diffs: string[]; drift: string[] }>();
 
   function argsOf(c: Case, tool: Tool): string[] {
     const path = (p: string) => at(p, tool);
@@ -81,7 +81,7 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
     // Compared as printed: big integers (an RSA modulus) would not survive JSON.parse.
     if (c.kind === "certinfo-csr") return { ok: true, certinfo: r.stdout };
     const json = JSON.parse(r.stdout) as Record<string, string>;
-    if (c.kind === "certinfo") return { ok: true, certinfo: tool === "cfssl" ? padKeyIds(json) : json };
+    if (c.kind === "certinfo") return { ok: true, certinfo: tool === "cfssl12" ? padKeyIds(json) : json };
     if (c.saveAs) {
       const base = at(c.saveAs, tool);
       mkdirSync(dirname(base), { recursive: true });
@@ -111,7 +111,7 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
     writeFileSync(file, pem);
     const a = await runTool("cfssl", ["certinfo", "-cert", file], root);
     const ours = JSON.parse(JSON.stringify(await certinfoJson(parseCertificate(pem, { file }))));
-    return [a.status === 0 ? padKeyIds(JSON.parse(a.stdout)) : a.stdout, ours];
+    return [a.status === 0 ? JSON.parse(a.stdout) : a.stdout, ours];
   }
 
   beforeAll(async () => {
@@ -128,12 +128,17 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
     const groups = [...byChain.values()];
     await inBatches(groups, 4, async (group) => {
       for (const c of group) {
-        const [real, ours] = await Promise.all([outcome("cfssl", c), outcome("dk", c)]);
-        const cfssl = c.current ? c.current.apply(real) : real;
-        if (cfssl.ok && ours.ok && real.certPem) [cfssl.certinfo, ours.certinfo] = await certinfoOf(real.certPem, c.name);
-        delete cfssl.certPem;
-        delete ours.certPem;
-        results.set(c.name, { cfssl, dk: ours, diffs: differences(cfssl, ours) });
+        const [cfssl, cfssl12, ours] = await Promise.all([outcome("cfssl", c), outcome("cfssl12", c), outcome("dk", c)]);
+        if (cfssl.ok && ours.ok && cfssl.certPem) [cfssl.certinfo, ours.certinfo] = await certinfoOf(cfssl.certPem, c.name);
+        for (const o of [cfssl, cfssl12, ours]) delete o.certPem;
+        // 1.2 is compared with current cfssl on the same facts (certinfo of what it issued is not asked of it).
+        results.set(c.name, {
+          cfssl,
+          cfssl12,
+          dk: ours,
+          diffs: differences(cfssl, ours),
+          drift: differences({ ...cfssl, certinfo: c.kind.startsWith("certinfo") ? cfssl.certinfo : undefined }, cfssl12),
+        });
       }
     });
     const tally = { identical: 0, documented: 0, incompatible: 0 };
@@ -143,6 +148,11 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
       tally[r.diffs.length === 0 ? "identical" : undocumented.length === 0 ? "documented" : "incompatible"]++;
       if (undocumented.length > 0)
         console.log(`INCOMPATIBLE ${c.name}: ${undocumented.join(", ")}${process.env.DK_CASE_DETAIL ? `\n${detail(r, undocumented)}` : ""}`);
+      const drift = JSON.stringify(r.drift.sort()) !== JSON.stringify([...(c.cfssl12?.fields ?? [])].sort());
+      if (drift)
+        console.log(
+          `1.2 DRIFT ${c.name}: ${r.drift.join(", ")}${process.env.DK_CASE_DETAIL ? `\n${detail({ cfssl: r.cfssl, dk: r.cfssl12 }, r.drift, "cfssl", "1.2")}` : ""}`,
+        );
     }
     console.log(
       `cfssl test data: ${CASES.length} cases, ${tally.identical} identical, ${tally.documented} documented differences, ${tally.incompatible} incompatible`,
@@ -154,6 +164,8 @@ describe("cfssl's test data through cfssl and dk-bootstrap", () => {
     const expected = Object.keys(c.documented ?? {}).sort();
     // Every difference is one the case documents, and every documented one still happens (else the list lies).
     expect({ diffs: r.diffs.sort(), cfssl: r.cfssl, dk: r.dk }).toMatchObject({ diffs: expected });
+    // Debian's cfssl 1.2 differs from current cfssl exactly where the case says (and why), nowhere else.
+    expect({ drift: r.drift.sort(), cfssl: r.cfssl, cfssl12: r.cfssl12 }).toMatchObject({ drift: [...(c.cfssl12?.fields ?? [])].sort() });
   });
 
   it("openssl verifies dk-bootstrap's client-auth chain; cfssl's leaves, with no AKI under an issuer named as they are, look self-signed to it", async () => {

@@ -1,4 +1,5 @@
-// etcd snapshot and etcd restore on a real 3-member etcd over SSH (network-namespace hosts, each with its own sshd,
+// etcd snapshot and etcd restore on a real 3-member etcd 3.6.17 (the release table's for Kubernetes 1.35/1.36, built from
+// etcd's modules by test-support/built-peers.ts: snapshot status and restore run etcdutl on the nodes) over SSH (network-namespace hosts, each with its own sshd,
 // user and remote root): keys written before the snapshot come back, keys written after it are gone, and what would
 // be refused (no --yes, a damaged file) is refused before any member stops.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -6,14 +7,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { type Mirror, etcdMirrorFiles, etcdTool, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
-import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, clusterFileFor, etcdctl as etcdctlOf, startTestCluster } from "../../../test-support/test-cluster.js";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, clusterFileFor, etcdctlFlags, startTestCluster } from "../../../test-support/test-cluster.js";
 
-// The mirror serves Debian's etcd 3.4 binaries under this version number (see test-support/mirror.ts): 3.4 has no
-// etcdutl, so these runs take the etcdctl path of snapshot status and restore.
-const ETCD = "3.6.5";
+// From 3.5 on, the nodes' snapshot status and restore are etcdutl's (3.6's etcdctl cannot restore).
+const ETCD = RELEASES[1]!.etcd;
 
 describe("etcd snapshot and restore on a 3-member cluster", () => {
   const work = tempDir("dk-etcd-backup-");
@@ -25,8 +26,9 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
   const snap = join(work, "snap.db");
 
   const dk = (...args: string[]) => dkAsync([...args, "-f", file, "--dir", dir], { cwd: work });
-  /** etcdctl from this machine as the health-check client of `via`'s node folder, against its member. */
-  const etcdctl = (via: ClusterHost, ...args: string[]) => etcdctlOf({ dir, via }, ...args);
+  /** etcdctl (the cluster's release) from this machine as the health-check client of `via`'s node folder, against its member. */
+  const etcdctl = (via: ClusterHost, ...args: string[]) =>
+    runAsync(etcdctlOf(ETCD).path, [...etcdctlFlags({ dir, via }), ...args], { env: etcdctlOf(ETCD).env });
   const put = async (key: string, value: string) => {
     const r = await etcdctl(hosts[0], "put", key, value);
     expect(r.status, r.stderr).toBe(0);
@@ -46,13 +48,20 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
       .map((l) => l.split(", "))
       .map(([id, status, name]) => ({ id: id!, status: status!, name: name! }));
   };
-  /** The leader's name (`endpoint status -w simple`: endpoint, ID, version, size, is leader, ...). */
+  /**
+   * The leader's name: the endpoint whose member ID is the leader it reports (`endpoint status --cluster -w json`; the
+   * IDs are read as text, since they are 64-bit numbers JSON.parse would round).
+   */
   const leader = async () => {
-    const r = await etcdctl(hosts[0], "endpoint", "status", "--cluster", "-w", "simple");
+    const r = await etcdctl(hosts[0], "endpoint", "status", "--cluster", "-w", "json");
     const url = r.stdout
-      .split("\n")
-      .find((l) => l.split(", ")[4] === "true")
-      ?.split(", ")[0];
+      .split('{"Endpoint":')
+      .slice(1)
+      .find((e) => {
+        const [member, lead] = [/"member_id":(\d+)/.exec(e)?.[1], /"leader":(\d+)/.exec(e)?.[1]];
+        return member !== undefined && member === lead;
+      })
+      ?.match(/^"([^"]+)"/)?.[1];
     return hosts.find((h) => url === `https://${h.ip}:2379`)?.name;
   };
   const pids = () => hosts.map((h) => execFileSync("pgrep", ["-u", String(h.uid), "-x", "etcd"], { encoding: "utf8" }).trim());
@@ -84,7 +93,7 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     expect(r.stdout).toMatch(/revision \d+, \d+ keys, \d+ bytes/);
     expect(statSync(snap).mode & 0o777).toBe(0o600);
     // etcd's own reading of the file, on this machine.
-    const status = await runAsync(peer("etcdctl"), ["snapshot", "status", snap, "-w", "json"], { env: { ...process.env, ETCDCTL_API: "3" } });
+    const status = await runAsync(etcdTool(ETCD, "etcdutl"), ["snapshot", "status", snap, "-w", "json"]);
     expect(status.status, status.stderr).toBe(0);
     const s = JSON.parse(status.stdout) as { revision: number; totalKey: number };
     expect(r.stdout).toContain(`revision ${s.revision}, ${s.totalKey} keys, ${statSync(snap).size} bytes`);
@@ -214,6 +223,15 @@ describe("etcd snapshot and restore on a 3-member cluster", () => {
     expect(`${health.stdout}${health.stderr}`.match(/is healthy/g)).toHaveLength(3);
     const after = await memberList();
     expect(after.map((m) => [m.name, m.status]).sort()).toEqual(hosts.map((h) => [h.name, "started"]).sort());
+    // etcdutl's restore moved the revision on by a billion and marked the old ones compacted (etcd's recovery guide: so
+    // that Kubernetes' watch caches start over).
+    const snapshotRevision = (JSON.parse(readFileSync(`${snap}.json`, "utf8")) as { revision: number }).revision;
+    const status = await etcdctl(hosts[0], "endpoint", "status", "-w", "json");
+    expect(status.status, status.stderr).toBe(0);
+    const [{ Status: now }] = JSON.parse(status.stdout) as [{ Status: { header: { revision: number }; version: string } }];
+    expect(now.version).toBe(ETCD);
+    expect(now.header.revision).toBeGreaterThanOrEqual(snapshotRevision + 1_000_000_000);
+    expect((await etcdctl(hosts[0], "get", "/dk/kept", `--rev=${snapshotRevision}`)).stderr).toMatch(/required revision has been compacted/);
     // A new cluster: new member IDs, a new token recorded for apply, and each member's old data kept aside.
     expect(after.map((m) => m.id).filter((id) => before.some((b) => b.id === id))).toEqual([]);
     expect(record().token).not.toBe(token);

@@ -7,12 +7,13 @@ import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdMirrorFiles, trustedChecksums } from "../../../test-support/mirror.js";
+import { etcdMirrorFiles, mirrorBuffers, trustedChecksums } from "../../../test-support/mirror.js";
 import { background, until } from "../../../test-support/background.js";
 import { tempDir } from "../../../test-support/peers.js";
 import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
-const ETCD = "3.4.23";
+/** Kubernetes 1.36's etcd (the release table), built from etcd's modules by test-support/built-peers.ts. */
+const ETCD = "3.6.17";
 
 describe("a node run, a second run on the same node, and a certs --force on the same cluster folder", () => {
   const work = tempDir("dk-node-lock-");
@@ -21,7 +22,7 @@ describe("a node run, a second run on the same node, and a certs --force on the 
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
   let asked = false;
-  const files = etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64");
+  const files = mirrorBuffers(etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
   const checksums = trustedChecksums(join(work, "trusted.sha256"), files);
   const server = createServer((req, res) => {
     const body = files.get(req.url ?? "");
@@ -62,7 +63,7 @@ describe("a node run, a second run on the same node, and a certs --force on the 
           "--checksums",
           checksums,
           "--k8s-version",
-          "v1.34.2",
+          "v1.36.0",
           "--etcd-version",
           ETCD,
           "--key-algo",
@@ -88,7 +89,8 @@ describe("a node run, a second run on the same node, and a certs --force on the 
         "ssh",
         `${host.user}@${host.ip}`,
         ...["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--remote-root", remoteRoot],
-        ...["--dir", join(work, "second"), "--mirror", mirror, "--k8s-version", "v1.34.2", "--etcd-version", ETCD, "--key-algo", "ecdsa", "--until", "etcd"],
+        ...["--dir", join(work, "second"), "--mirror", mirror, "--allow-http-mirror", "--checksums", checksums],
+        ...["--k8s-version", "v1.36.0", "--etcd-version", ETCD, "--key-algo", "ecdsa", "--until", "etcd"],
       ],
       work,
     );

@@ -125,14 +125,14 @@ describe("dk-bootstrap ssh --dry-run", () => {
     const fetches = [...script.matchAll(/^dk_fetch (\S+) (\S+) (\S+)$/gm)];
     expect(fetches.length).toBeGreaterThanOrEqual(9);
     for (const [, url, sums] of fetches) expect(sums!.startsWith(url!.replace(/\/[^/]+$/, "")), url).toBe(true);
-    const versions = ["--k8s-version", "v1.34.2", "--etcd-version", "3.6.5", "--until", "etcd"];
-    const upstream = "https://github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz";
+    const versions = ["--k8s-version", "v1.34.2", "--etcd-version", "3.6.17", "--until", "etcd"];
+    const upstream = "https://github.com/etcd-io/etcd/releases/download/v3.6.17/etcd-v3.6.17-linux-amd64.tar.gz";
     const table = join(dir, "trusted.sha256");
     writeFileSync(table, `${"ab".repeat(32)}  ${upstream}\n`);
     const mirrored = dk(["ssh", "root@192.0.2.10", "--dry-run", "--mirror", "https://mirror.test/dk", "--checksums", table, ...versions], { cwd: dir });
     expect(mirrored.status, mirrored.stderr).toBe(0);
     expect(mirrored.stdout).toContain(
-      `dk_fetch https://mirror.test/dk/github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz sha256:${"ab".repeat(32)} etcd-v3.6.5-linux-amd64.tar.gz`,
+      `dk_fetch https://mirror.test/dk/github.com/etcd-io/etcd/releases/download/v3.6.17/etcd-v3.6.17-linux-amd64.tar.gz sha256:${"ab".repeat(32)} etcd-v3.6.17-linux-amd64.tar.gz`,
     );
     expect(mirrored.stdout).not.toMatch(/mirror\.test\S*SHA256SUMS/);
     expect(mirrored.stdout).not.toMatch(/# step: kube-apiserver/);
@@ -144,7 +144,7 @@ describe("dk-bootstrap ssh --dry-run", () => {
       cwd: dir,
     });
     expect(allowed.status, allowed.stderr).toBe(0);
-    expect(allowed.stdout).toContain(`sha256:${"ab".repeat(32)} etcd-v3.6.5-linux-amd64.tar.gz`);
+    expect(allowed.stdout).toContain(`sha256:${"ab".repeat(32)} etcd-v3.6.17-linux-amd64.tar.gz`);
   });
 
   it("offers the workshop's Calico (through Helm, its pool the pod CIDR) and Traefik (plain manifests) with its Ingress", () => {
@@ -222,13 +222,13 @@ describe("dk-bootstrap ssh against a real sshd", () => {
   // Each command takes only the flags it honours: the connection's (logs), the node's (status, reset), a run's (ssh).
   const connection = () => ["-i", host.keyFile, "--known-hosts", join(work, "known_hosts"), "--remote-root", join(work, "node")];
   // An exact release: nothing asked of dl.k8s.io (the mirror has only etcd).
-  const node = () => [...connection(), "--dir", join(work, "cluster"), ...mirrorFlags(), "--k8s-version", "v1.36.0", "--etcd-version", "3.6.5"];
+  const node = () => [...connection(), "--dir", join(work, "cluster"), ...mirrorFlags(), "--k8s-version", "v1.36.0", "--etcd-version", "3.6.17"];
   // The test mirror is plain http; the checksums come from the files the test built (it plays the upstream).
   const mirrorFlags = () => ["--mirror", mirror.url, "--allow-http-mirror", "--checksums", mirror.checksums()];
   const args = () => [...node(), "--key-algo", "ecdsa", "--until", "etcd"];
   beforeAll(async () => {
     host = startNodeTestHost(work);
-    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
+    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.17", "amd64"));
     await waitForSsh(host);
   });
   afterAll(async () => {

@@ -1,17 +1,19 @@
-// certs rotate-ca etcd on three network-namespace hosts with real sshd and etcd, while a client loop writes and reads
+// certs rotate-ca etcd on three network-namespace hosts with real sshd and etcd (3.6.17, the release table's for
+// Kubernetes 1.35/1.36, built from etcd's modules by test-support/built-peers.ts), while a client loop writes and reads
 // through every member: the three phases, a run killed in phase 2 and resumed, and what trusts what at the end.
 import { execFileSync, spawn } from "node:child_process";
 import { type KeyObject, X509Certificate, createPublicKey } from "node:crypto";
 import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
 import { etcdClientLoop, loopReport, outage } from "../../../test-support/etcd-client-loop.js";
 import { sampleMembers } from "../../../test-support/etcd-sampler.js";
-import { CLI, dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
+import { CLI, dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, clusterFileFor, startTestCluster } from "../../../test-support/test-cluster.js";
 
-const ETCD = "3.6.5";
+const ETCD = RELEASES[1]!.etcd;
 
 describe("certs rotate-ca etcd on network-namespace hosts", () => {
   const work = tempDir("dk-rotate-");
@@ -24,7 +26,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
   /** etcdctl from this machine with a client certificate, a CA file and some members. */
   const etcdctl = (tls: { ca: string; cert: string; key: string }, endpoints: ClusterHost[], ...args: string[]) =>
     runAsync(
-      peer("etcdctl"),
+      etcdctlOf(ETCD).path,
       [
         `--endpoints=${endpoints.map((h) => `https://${h.ip}:2379`).join(",")}`,
         `--cacert=${tls.ca}`,
@@ -33,7 +35,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
         "--command-timeout=5s",
         ...args,
       ],
-      { env: { ...process.env, ETCDCTL_API: "3" } },
+      { env: etcdctlOf(ETCD).env },
     );
   /** The health-check client of h1's folder, as the folder holds it now (a real client reloads its files on each call). */
   const folderClient = () => {
@@ -81,7 +83,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
   const clientLoop = () => {
     const torn = { tornReads: 0 };
     const watch = sampleMembers(hosts);
-    const loop = etcdClientLoop(hosts, () => reload(torn));
+    const loop = etcdClientLoop(etcdctlOf(ETCD), hosts, () => reload(torn));
     return {
       stop: async () => {
         const seen = await loop.stop();
@@ -129,7 +131,14 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
     const r = await etcdctl(client, [h], "get", "/dk/counter");
     expect(r.status, `${h.name}: ${r.stdout}`).toBe(1);
     expect(r.stdout).toBe("");
-    expect(await logged(h, from, /rejected connection from .*x509: certificate signed by unknown authority/)).toBeTruthy();
+    // etcd 3.6's JSON line: {"msg":"rejected connection on client endpoint",...,"error":"tls: failed to verify certificate: x509: certificate signed by unknown authority ..."}.
+    expect(
+      await logged(
+        h,
+        from,
+        /"msg":"rejected connection on client endpoint".*"error":"tls: failed to verify certificate: x509: certificate signed by unknown authority/,
+      ),
+    ).toBeTruthy();
   };
   const rotation = () => JSON.parse(readFileSync(join(dir, "pki", "rotation", "state.json"), "utf8")) as { phase: number; rolledOut: boolean; archive: string };
 

@@ -6,8 +6,11 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRotation, withClusterFolder } from "@dk-bootstrap/pki";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
-import { dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+
+/** Kubernetes 1.36's etcd (the release table), built from etcd's modules by test-support/built-peers.ts. */
+const ETCD = "3.6.17";
 import { type TestHost, startNodeTestHost, waitForSsh } from "../../../test-support/test-host.js";
 
 describe("certs rotate-ca etcd ssh user@host", () => {
@@ -18,7 +21,7 @@ describe("certs rotate-ca etcd ssh user@host", () => {
   const connection = () => ["-i", host.keyFile, "--known-hosts", join(work, "known_hosts")];
   beforeAll(async () => {
     host = startNodeTestHost(work);
-    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), "3.6.5", "amd64"));
+    mirror = await startMirror(host.hostIp, etcdMirrorFiles(join(work, "mirror"), ETCD, "amd64"));
     await waitForSsh(host);
     const up = await dkAsync(
       [
@@ -38,7 +41,7 @@ describe("certs rotate-ca etcd ssh user@host", () => {
         "--k8s-version",
         "v1.36.0",
         "--etcd-version",
-        "3.6.5",
+        ETCD,
         "--key-algo",
         "ecdsa",
         "--until",
@@ -55,11 +58,9 @@ describe("certs rotate-ca etcd ssh user@host", () => {
 
   const etcdctl = (tls: { ca: string; cert: string; key: string }, ...args: string[]) =>
     runAsync(
-      peer("etcdctl"),
+      etcdctlOf(ETCD).path,
       [`--endpoints=https://${host.ip}:2379`, `--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, "--command-timeout=5s", ...args],
-      {
-        env: { ...process.env, ETCDCTL_API: "3" },
-      },
+      { env: etcdctlOf(ETCD).env },
     );
   const pki = () => join(dir, "pki", "etcd");
   const client = () => ({ ca: join(pki(), "ca.crt"), cert: join(pki(), "healthcheck-client.crt"), key: join(pki(), "healthcheck-client.key") });

@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type HeldLock, NODE_PORTS_LOCK, holdLock } from "../../../test-support/machine.js";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
-import { peer, run, tempDir } from "../../../test-support/peers.js";
-import { ChecksumError, LocalTransport, type RunEvent, bootstrap, bundle, nodeSpec, reset } from "../src/index.js";
+import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
+import { run, tempDir } from "../../../test-support/peers.js";
+import { ChecksumError, LocalTransport, RELEASES, type RunEvent, bootstrap, bundle, nodeSpec, reset } from "../src/index.js";
 
-const VERSION = "3.6.5";
+// Kubernetes 1.36 and the etcd the table pairs with it (3.6.17), built from etcd's modules (test-support/built-peers.ts).
+const ROW = RELEASES[1]!;
+const VERSION = ROW.etcd;
 
 // This machine is the node, so etcd listens on the plan's own ports (2379, 2380) here. Another run of the suite
 // on this machine would want them too: this file holds the node ports' lock from start to end, and the other
@@ -28,7 +30,7 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
       allowHttpMirror: true,
       checksums: mirror.checksums(),
       arch: "amd64",
-      versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
+      versions: { kubernetes: ROW.knownPatch, etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
     });
   const t = new LocalTransport();
   let lock: HeldLock | undefined;
@@ -47,7 +49,7 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
 
   const health = () =>
     run(
-      peer("etcdctl"),
+      etcdctlOf(VERSION).path,
       [
         "--endpoints=https://127.0.0.1:2379",
         `--cacert=${dir}/pki/etcd/ca.crt`,
@@ -56,9 +58,7 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
         "endpoint",
         "health",
       ],
-      {
-        env: { ...process.env, ETCDCTL_API: "3" },
-      },
+      { env: etcdctlOf(VERSION).env },
     );
 
   it("downloads, verifies, installs and starts etcd with the generated certificates", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
-import { type Mirror, etcdMirrorFiles, startMirror } from "../../../test-support/mirror.js";
+import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
 import { peer, run, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type TestHost, loopbackRelay, startTestHost, waitForSsh, watchCommandLines } from "../../../test-support/test-host.js";
 import {
@@ -26,7 +26,8 @@ import {
   sh,
 } from "../src/index.js";
 
-const VERSION = "3.6.5";
+/** Kubernetes 1.36's etcd (the release table), built from etcd's modules by test-support/built-peers.ts. */
+const VERSION = "3.6.17";
 
 describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root", () => {
   const work = tempDir();
@@ -38,7 +39,7 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     SshTransport.connect({ host: host.ip, username: host.user, privateKey: readFileSync(host.keyFile), knownHosts: [knownHosts], ...extra });
   const etcdHealth = () =>
     run(
-      peer("etcdctl"),
+      etcdctlOf(VERSION).path,
       [
         `--endpoints=https://${host.ip}:2379`,
         `--cacert=${spec.dir}/pki/etcd/ca.crt`,
@@ -48,9 +49,7 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
         "endpoint",
         "health",
       ],
-      {
-        env: { ...process.env, ETCDCTL_API: "3" },
-      },
+      { env: etcdctlOf(VERSION).env },
     );
 
   beforeAll(async () => {
@@ -73,7 +72,7 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
       mirror: mirror.url,
       allowHttpMirror: true,
       checksums: mirror.checksums(),
-      versions: { kubernetes: "1.34.2", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
+      versions: { kubernetes: "1.36.4", etcd: VERSION, containerd: "2.1.5", runc: "1.3.4", cni: "1.6.2" },
     });
     await writeComponentKubeconfigs(await generateClusterPki(spec, spec.dir), spec);
     await waitForSsh(host);
@@ -130,9 +129,9 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
     const log = join(work, "node", "var", "log", "dk-bootstrap", "etcd.log");
     const from = readFileSync(log, "utf8").length;
     const noCert = run(
-      peer("etcdctl"),
+      etcdctlOf(VERSION).path,
       [`--endpoints=https://${host.ip}:2379`, `--cacert=${spec.dir}/pki/etcd/ca.crt`, "--dial-timeout=2s", "--command-timeout=2s", "get", "x"],
-      { env: { ...process.env, ETCDCTL_API: "3" } },
+      { env: etcdctlOf(VERSION).env },
     );
     expect(noCert.status).toBe(1);
     // etcdctl only says its deadline passed; the refusal's own error is in etcd's log.
@@ -141,7 +140,8 @@ describe("bootstrap up to etcd over SSH, as a non-root user with --remote-root",
       refusal = readFileSync(log, "utf8")
         .slice(from)
         .split("\n")
-        .find((l) => /rejected connection from .*tls: client didn't provide a certificate/.test(l));
+        // etcd 3.6's JSON log line: {"msg":"rejected connection on client endpoint",...,"error":"tls: client didn't provide a certificate"}.
+        .find((l) => /"msg":"rejected connection on client endpoint".*"error":"tls: client didn't provide a certificate"/.test(l));
       if (!refusal) await new Promise((r) => setTimeout(r, 100));
     }
     expect(refusal, readFileSync(log, "utf8").slice(from)).toBeDefined();

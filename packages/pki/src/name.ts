@@ -1,5 +1,6 @@
 import { compareBytes, concatBytes, decodeText, equalBytes } from "./bytes.js";
 import { x509 } from "./x509.js";
+import { isPrintable } from "./der.js";
 
 /**
  * A certificate subject as cfssl's CSR JSON describes it: each attribute may hold several values
@@ -148,15 +149,23 @@ const GO_ORDER = [
 
 /**
  * A name as cfssl's `sign` writes a CSR's subject into the certificate: Go reads it into a pkix.Name (C, ST, L,
- * street, postal code, O, OU keep every value in order; CN and serialNumber keep the last; every other attribute,
- * an emailAddress say, is dropped) and writes that back in Go's order, each type one RDN (multi-valued when it has
- * several values), PrintableString when the text allows it, else UTF8String. With `subject` (values by OID, cfssl
- * sign's SUBJECT file), the name is that one, taking from the CSR only the CN, C, ST, L, O, OU and serial number it
- * leaves empty, as cfssl's PopulateSubjectFromCSR does (so the CSR's street and postal code are dropped).
+ * street, postal code, O, OU keep every value in order; CN and serialNumber keep the last) and writes that back in
+ * Go's order, each type one RDN (multi-valued when it has several values), PrintableString when the text allows it,
+ * else UTF8String; every other attribute (an emailAddress say) follows, one RDN each, in the CSR's order, as current
+ * cfssl keeps them (signer.go ParseCertificateRequest: ExtraNames; 1.2 dropped them). With `subject` (values by OID,
+ * cfssl sign's SUBJECT file), the name is that one, taking from the CSR only the CN, C, ST, L, O, OU and serial number
+ * it leaves empty, as cfssl's PopulateSubjectFromCSR does (so the CSR's street, postal code and other attributes are
+ * dropped).
  */
 export function goCanonicalName(name: x509.Name, subject?: ReadonlyMap<string, readonly string[]>): x509.Name {
   const values = new Map<string, string[]>();
+  const extra: x509.JsonAttributeAndObjectValue[] = [];
   for (const attr of nameAttributes(name).flat()) {
+    if (!GO_ORDER.some(([oid]) => oid === attr.oid)) {
+      // Go re-encodes the string it read: PrintableString when the text allows it, else UTF8String.
+      extra.push({ [attr.oid]: [isPrintable(attr.value) ? { printableString: attr.value } : { utf8String: attr.value }] });
+      continue;
+    }
     const single = attr.oid === "2.5.4.3" || attr.oid === "2.5.4.5";
     if (single) values.set(attr.oid, [attr.value]);
     else values.set(attr.oid, [...(values.get(attr.oid) ?? []), attr.value]);
@@ -167,10 +176,12 @@ export function goCanonicalName(name: x509.Name, subject?: ReadonlyMap<string, r
       values.set(oid, own.length > 0 ? [...own] : oid === "2.5.4.9" || oid === "2.5.4.17" ? [] : (values.get(oid) ?? []));
     }
   }
-  const rdns: x509.JsonName = [];
+  const rdns: x509.JsonAttributeAndValue[] = [];
   for (const [oid, key] of GO_ORDER) {
     const v = values.get(oid)?.filter((s) => s !== "");
     if (v && v.length > 0) rdns.push({ [key]: v });
   }
-  return derSorted(new x509.Name(rdns));
+  if (!subject) rdns.push(...extra);
+  // Typed values ({ utf8String }) as @peculiar/x509 reads them; its JsonName type names only plain strings.
+  return derSorted(new x509.Name(rdns as x509.JsonName));
 }
