@@ -16,6 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { RELEASES } from "@dk-bootstrap/orchestrator";
 import { peer, runAsync } from "./peers.js";
 
 export interface ClusterHost {
@@ -424,7 +425,8 @@ export function clusterFileFor(
     // The test mirror is plain http on a private link; the checksums come from the test, which built the files.
     "  allowHttpMirror: true",
     `  checksums: ${o.checksums}`,
-    `  versions: { kubernetes: 1.34.2, etcd: ${o.etcd} }`,
+    // A supported minor whose etcd is 3.6 (the table's), so no "not a tested combination" warning; etcd as asked.
+    `  versions: { kubernetes: "${RELEASES[1]!.knownPatch}", etcd: ${o.etcd} }`,
     "  pki: { keyAlgorithm: ecdsa }",
     "",
   ].join("\n");
