@@ -4,14 +4,18 @@
 // targets first, then the details (key generation alone, the library in-process, the first run without a code cache).
 // The tools take turns within each round, so that a busy machine slows them alike; medians of RUNS rounds, after one
 // round that warms the disk cache and makes dk-bootstrap's code cache (kept in a folder of this run).
+// kubeadm (built from the k8s.io/kubernetes module of the newest tested release by scripts/build-peers.sh, found in the
+// peers' cache; KUBEADM=PATH names another) makes its PKI and kubeconfigs in the same turns: `kubeadm init phase certs
+// all` then `init phase kubeconfig all` into an empty folder, RSA-2048 and ECDSA-P256 (its `encryptionAlgorithm`).
 // Usage: node bench/pki.mjs [RUNS]   (npm run bench:pki; npm run bench adds the start-up and node benchmarks)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { webcrypto } from "node:crypto";
 import { CERT_DEFS, KeyPair, clusterSpec, generateClusterPki } from "../packages/pki/dist/index.js";
+import { RELEASES } from "../packages/orchestrator/dist/index.js";
 
 const RUNS = Number(process.argv[2] ?? 7);
 const CLI = new URL("../packages/cli/bin.cjs", import.meta.url).pathname;
@@ -91,6 +95,39 @@ function opensslKey(algo) {
   return () => webcrypto.subtle.generateKey(params, true, ["sign", "verify"]);
 }
 
+const KUBERNETES = RELEASES[0].knownPatch;
+const KUBEADM = process.env.KUBEADM ?? join(process.env.DK_PEERS_CACHE ?? "/var/cache/dk-bootstrap-peers", "bin", "kubernetes", KUBERNETES, "kubeadm");
+
+/**
+ * kubeadm's two phases into the run's empty folder, for the bench's cluster (node `kubernetes` at 192.0.2.10, the
+ * workshop's Service subnet, dk-bootstrap's extra apiserver names): 10 certificates, the SA key pair and 5 kubeconfigs
+ * (kubeadm makes no kubelet serving certificate and no kube-proxy identity; dk-bootstrap's 18 keys are 2 more).
+ */
+function kubeadmScript(algo) {
+  const config = [
+    "apiVersion: kubeadm.k8s.io/v1beta4",
+    "kind: InitConfiguration",
+    "localAPIEndpoint: {advertiseAddress: 192.0.2.10, bindPort: 6443}",
+    "nodeRegistration: {name: kubernetes, criSocket: unix:///run/containerd/containerd.sock}",
+    "---",
+    "apiVersion: kubeadm.k8s.io/v1beta4",
+    "kind: ClusterConfiguration",
+    `kubernetesVersion: v${KUBERNETES}`,
+    "clusterName: demystifions-kubernetes",
+    "certificatesDir: @DIR@/c/pki",
+    `encryptionAlgorithm: ${algo === "rsa" ? "RSA-2048" : "ECDSA-P256"}`,
+    "networking: {serviceSubnet: 10.0.0.0/24, dnsDomain: cluster.local}",
+    "apiServer: {certSANs: [localhost, 127.0.0.1]}",
+  ].join("\n");
+  return [
+    "set -e",
+    `cat > kubeadm.yaml <<'Y'\n${config}\nY`,
+    'sed -i "s#@DIR@#$PWD#" kubeadm.yaml',
+    `${KUBEADM} init phase certs all --config kubeadm.yaml`,
+    `${KUBEADM} init phase kubeconfig all --config kubeadm.yaml --kubeconfig-dir "$PWD/c"`,
+  ].join("\n");
+}
+
 /** A shell script that makes the same certificates with one tool, one command per certificate, as a person would. */
 function script(tool, algo) {
   const lines = ["set -e", "mkdir -p pki/etcd pki/clients"];
@@ -143,6 +180,11 @@ for (const algo of ["rsa", "ecdsa"]) {
     writeFileSync(path, script(tool, algo));
     commands[tool] = ["bash", [path]];
   }
+  if (existsSync(KUBEADM)) {
+    const path = join(work, `kubeadm-${algo}.sh`);
+    writeFileSync(path, kubeadmScript(algo));
+    commands.kubeadm = ["bash", [path]];
+  }
   // The first run of a new build or a new Node: no code cache yet (it is written at the end of that run).
   commands.dkCold = [...commands.dk, { NODE_DISABLE_COMPILE_CACHE: "1" }];
   if (withExtraCa) commands.dkExtraCa = [...commands.dk, withExtraCa];
@@ -179,16 +221,24 @@ for (const [label, r, target] of [
 ]) {
   console.log(`| ${label} | ${both(r.dk)} | ${both(r.cfssl)} | ${ratios(r.dk, r.cfssl)} | ≤ ${target} | ${verdict(r.dk, r.cfssl, target)} |`);
 }
+for (const [label, r, target] of [
+  ["RSA-2048 PKI + kubeconfigs, vs kubeadm's phases", rsa, 1.0],
+  ["ECDSA P-256 PKI + kubeconfigs, vs kubeadm's phases", ecdsa, 1.5],
+]) {
+  console.log(`| ${label} | ${both(r.dk)} | ${both(r.kubeadm)} | ${ratios(r.dk, r.kubeadm)} | ≤ ${target} | ${verdict(r.dk, r.kubeadm, target)} |`);
+}
 console.log(
   `| \`dk-bootstrap --version\`, vs \`node -e 0\` | ${both(start.version)} | ${both(start.node)} | ${ratios(start.version, start.node)} | ≤ 1.2 | ${verdict(start.version, start.node, 1.2)} |`,
 );
 
 console.log("\nEvery tool (dk-bootstrap without a code cache: its first run after an install, a rebuild or a new Node):\n");
-console.log("| keys | dk-bootstrap certs | same, no code cache | cfssl script | openssl script | dk / cfssl | dk / openssl |");
-console.log("|---|---|---|---|---|---|---|");
+console.log(
+  `| keys | dk-bootstrap certs | same, no code cache | cfssl script | openssl script | kubeadm ${KUBERNETES} phases | dk / cfssl | dk / openssl | dk / kubeadm |`,
+);
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of rows)
   console.log(
-    `| ${r.algo} | ${both(r.dk)} | ${both(r.dkCold)} | ${both(r.cfssl)} | ${both(r.openssl)} | ${ratios(r.dk, r.cfssl)} | ${ratios(r.dk, r.openssl)} |`,
+    `| ${r.algo} | ${both(r.dk)} | ${both(r.dkCold)} | ${both(r.cfssl)} | ${both(r.openssl)} | ${both(r.kubeadm)} | ${ratios(r.dk, r.cfssl)} | ${ratios(r.dk, r.openssl)} | ${ratios(r.dk, r.kubeadm)} |`,
   );
 
 // A ratio over a few milliseconds of key generation (ECDSA) says nothing.

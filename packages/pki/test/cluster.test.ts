@@ -47,7 +47,7 @@ describe("the cluster PKI", () => {
     expect(await id("apiserver")).toEqual({ cn: "kube-apiserver", o: [], eku: ["server auth"], issuer: "kubernetes", ca: false });
     expect(await id("apiserver-kubelet-client")).toEqual({
       cn: "kube-apiserver-kubelet-client",
-      o: ["kubeadm:cluster-admins"],
+      o: [],
       eku: ["client auth"],
       issuer: "kubernetes",
       ca: false,

@@ -65,7 +65,8 @@ export const LEAF_DEFS: readonly CertDef[] = [
     name: "apiserver-kubelet-client", on: "controller",
     ca: "ca",
     cn: () => "kube-apiserver-kubelet-client",
-    o: () => ["kubeadm:cluster-admins"],
+    // No group, as kubeadm 1.35 to 1.37 issue it: the rbac step binds this user to system:kubelet-api-admin, and
+    // kubeadm:cluster-admins would make the apiserver's kubelet client a cluster admin.
     usages: ["client auth"],
     purpose: "the apiserver's identity towards kubelets (logs, exec)",
   },
