@@ -48,7 +48,7 @@ export function dk(args: string[], opts: { cwd?: string; input?: string; env?: N
 export function runAsync(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -56,7 +56,8 @@ export function runAsync(
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
     p.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
+    // Killed after two minutes unless the caller allows more (a whole node brought up takes longer).
+    const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
     p.on("close", (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
@@ -67,7 +68,7 @@ export function runAsync(
 /** Runs the built CLI without blocking this process (for tests whose servers live in it). */
 export function dkAsync(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return runAsync(process.execPath, [CLI, ...args], opts);
 }

@@ -251,6 +251,9 @@ export async function startTestCluster(work: string, count: number, options: Tes
     sh("ip", ["-n", host, "addr", "add", `${ip}/24`, "dev", "eth0"]);
     sh("ip", ["-n", host, "link", "set", "eth0", "up"]);
     sh("ip", ["-n", host, "link", "set", "lo", "up"]);
+    // As on a LAN, the way out is the switch's first address (this machine): a node's Service IPs need a route to be
+    // dialled from the node itself (kube-proxy's DNAT comes after the route is chosen).
+    sh("ip", ["-n", host, "route", "add", "default", "via", `${net}.1`]);
     locked("useradd", ["-m", "-s", "/bin/bash", host]);
     // A new account is locked ("!" password), which sshd refuses without PAM: "*" means no password, but not locked.
     locked("usermod", ["-p", "*", host]);

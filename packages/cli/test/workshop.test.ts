@@ -66,7 +66,7 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
         "traefik",
         ...extra,
       ],
-      { cwd: work },
+      { cwd: work, timeoutMs: RUN_MS },
     );
   /** The built kubectl of the same release, as the cluster's admin (the kubeconfig `ssh` writes for this node). */
   const kubectl = (...args: string[]) => runAsync(kubectlBin, [`--kubeconfig=${join(dir, `admin-${host.ip}.conf`)}`, ...args]);

@@ -22,6 +22,7 @@ import {
   preamble,
   raw,
   renderScript,
+  STEPS,
 } from "../src/index.js";
 import { contextFor, stepHash } from "../src/context.js";
 import { corednsVersion } from "../src/steps/coredns.js";
@@ -51,6 +52,22 @@ describe("the rendered plan is clean shell", () => {
   ] as const)("%s: shellcheck finds nothing, dash and bash parse it", (_name, over) => {
     const path = join(work, `plan-${Object.keys(over).join("-") || "default"}.sh`);
     writeFileSync(path, renderScript(spec(over as Omit<NodeSpecInput, "dir">)));
+    const sc = run(peer("shellcheck"), ["-s", "sh", path]);
+    expect(sc.status, sc.stdout).toBe(0);
+    for (const sh of ["dash", "bash"]) expect(run(peer(sh), ["-n", path]).status, sh).toBe(0);
+  });
+
+  // What reset runs for each step that made something outside its files (containers, mounts, the bridge, chains).
+  it.each([
+    ["remote root /", "/", "v2"],
+    ["a remote root of one's own, cgroup v1", "/home/me/k8s", "v1"],
+  ] as const)("the teardowns, %s: shellcheck finds nothing, dash and bash parse them", (_name, remoteRoot, cgroup) => {
+    const s = spec({ remoteRoot });
+    const c: StepContext = { spec: s, node: new NodeLayout(remoteRoot), arch: "amd64", supervisor: "process", cgroup };
+    const teardowns = STEPS.filter((st) => st.teardown);
+    expect(teardowns.map((st) => st.id)).toEqual(["containerd", "kubelet", "cni", "kube-proxy"]);
+    const path = join(work, `teardown-${cgroup}.sh`);
+    writeFileSync(path, teardowns.map((st) => `# ${st.id}\n${st.teardown!(c).text}\n`).join(""));
     const sc = run(peer("shellcheck"), ["-s", "sh", path]);
     expect(sc.status, sc.stdout).toBe(0);
     for (const sh of ["dash", "bash"]) expect(run(peer(sh), ["-n", path]).status, sh).toBe(0);

@@ -51,7 +51,7 @@ const unmountUnder = (dir: string): Shell =>
 function containersTeardown(c: StepContext): Shell {
   const pods = `${cgroupRoot(c) ?? ""}/kubepods`;
   return lines([
-    sh`for f in $(find /sys/fs/cgroup -path ${`*${pods}/*`} -name cgroup.procs 2>/dev/null); do for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null || true; done; done`,
+    sh`find /sys/fs/cgroup -path ${`*${pods}/*`} -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done`,
     sh`pkill -9 -f -- ${`-address ${socket(c)}`} || true`,
     unmountUnder(c.node.path("run/containerd")),
     unmountUnder(c.node.path("var/lib/containerd")),
@@ -65,12 +65,15 @@ function containersTeardown(c: StepContext): Shell {
  * each Pod of this network (named by its iptables comment), which a Pod killed without the CNI's DEL leaves behind.
  */
 function bridgeTeardown(c: StepContext): Shell {
+  // Each Pod's rule names its network in a comment; its jump target is that Pod's chain (CNI-<hash>).
+  const ours = `name: "${CNI_NETWORK}"`;
   return lines([
     sh`ip link del ${CNI_BRIDGE} 2>/dev/null || true`,
     sh`if command -v iptables >/dev/null 2>&1; then
-  iptables -t nat -S POSTROUTING | grep -F ${`name: \"${CNI_NETWORK}\"`} | sed -n 's/.* -j \(CNI-[0-9a-f]*\).*/\1/p' | sort -u | while read -r chain; do
+  for chain in $(iptables -t nat -S POSTROUTING | grep -F ${ours} | awk '{ for (i = 1; i < NF; i++) if ($i == "-j") print $(i + 1) }' | sort -u); do
     iptables -t nat -S POSTROUTING | grep -F -- "-j $chain" | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule" || true; done
-    iptables -t nat -F "$chain" 2>/dev/null; iptables -t nat -X "$chain" 2>/dev/null || true
+    iptables -t nat -F "$chain" 2>/dev/null || true
+    iptables -t nat -X "$chain" 2>/dev/null || true
   done
 fi`,
     sh`rm -rf ${cniIpamDir(c)}`,
