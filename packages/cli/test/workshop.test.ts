@@ -4,9 +4,9 @@
 // order. After each step the test looks at the live cluster for what the seed shows at that point.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
+import { DEFAULT_VERSIONS, RELEASES, corednsVersion, webDeployment } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
 import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
 import { type Mirror, startMirror } from "../../../test-support/mirror.js";
@@ -121,7 +121,9 @@ describe(`the workshop on one real node (Kubernetes ${versions.kubernetes}, etcd
       const version = await kubectl("version", "-o", "json");
       expect(version.status, version.stderr).toBe(0);
       expect(JSON.parse(version.stdout).serverVersion.gitVersion).toBe(`v${versions.kubernetes}`);
-      const created = await kubectl("create", "deployment", "web", `--image=${TEST_WEB_IMAGE}`, "--replicas=2");
+      // The seed's deploy.yaml (the web step applies the same Deployment later, with its Service).
+      writeFileSync(join(work, "deploy.yaml"), webDeployment(TEST_WEB_IMAGE));
+      const created = await kubectl("apply", "-f", join(work, "deploy.yaml"));
       expect(created.stdout, created.stderr).toMatch(/deployment.apps\/web created/);
       // Nothing acts on it: no ReplicaSet, no Pod (the workshop's "nothing happens").
       await new Promise((r) => setTimeout(r, 3000));

@@ -45,3 +45,4 @@ export * from "./images/reference.js";
 export * from "./images/archive-names.js";
 export * from "./images/node-images.js";
 export * from "./images/bundle-images.js";
+export * from "./steps/web-app.js";

@@ -1,4 +1,5 @@
 import { ARTIFACTS } from "../artifacts.js";
+import { webDeployment } from "./web-app.js";
 import { lines, sh } from "../shell.js";
 import { httpsUrl } from "../spec.js";
 import { type FilePut, type Step, type StepContext, install, installed, kubectl, kubectlWith, pkiFiles } from "./step.js";
@@ -129,11 +130,7 @@ export const kubeApiserver: Step = {
   creates: (c) => installed(kubeApiserver.artifacts!(c), c.node.bin),
   components: ["kube-apiserver"],
   // The workshop's moment: a Deployment is stored, and nothing happens.
-  show: (c) =>
-    lines([
-      sh`${superAdmin(c, "create", "deployment", "web", `--image=${c.spec.webImage}`, "--replicas=2")} 2>/dev/null || true`,
-      superAdmin(c, "get", "deployment,pods"),
-    ]),
+  show: (c) => lines([sh`printf '%s' ${webDeployment(c.spec.webImage)} | ${superAdmin(c, "apply", "-f", "-")}`, superAdmin(c, "get", "deployment,pods")]),
 };
 
 const RBAC = `apiVersion: rbac.authorization.k8s.io/v1

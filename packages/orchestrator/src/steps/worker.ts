@@ -5,6 +5,7 @@ import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
 import { imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
 import { moduleLoaded } from "./kernel.js";
+import { webManifests } from "./web-app.js";
 import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
@@ -373,41 +374,6 @@ ${kubeProxyConntrack(c)}`,
   teardown: (c) => sh`if [ -x ${`${c.node.bin}/kube-proxy`} ]; then ${`${c.node.bin}/kube-proxy`} --cleanup >/dev/null 2>&1 || true; fi`,
 };
 
-const WEB = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  labels:
-    app: web
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - image: WEB_IMAGE
-        name: web
----
-apiVersion: v1
-kind: Service
-metadata:
-  labels:
-    app: web
-  name: web
-spec:
-  ports:
-  - port: 3000
-    protocol: TCP
-    targetPort: 80
-  selector:
-    app: web
-`;
-
 /** The workshop's web Deployment and Service. */
 export const web: Step = {
   id: "web",
@@ -415,7 +381,7 @@ export const web: Step = {
   title: "the workshop's web Deployment and Service",
   why: "A Deployment of two Pods behind a ClusterIP Service: everything above, working together.",
   observe: "`kubectl get pods -o wide` shows the Pods Running; `kubectl get svc web` its ClusterIP; scale to 4 and kube-proxy's probabilities follow.",
-  files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: WEB.replace("WEB_IMAGE", c.spec.webImage) }],
+  files: (c) => [{ path: `${c.node.etc}/manifests/web.yaml`, mode: 0o644, content: webManifests(c.spec.webImage) }],
   script: (c) => kubectl(c, "apply", "-f", `${c.node.etc}/manifests/web.yaml`),
   check: (c) => kubectl(c, "rollout", "status", "deployment/web", "--timeout=5s"),
   show: (c) => lines([kubectl(c, "get", "pods", "-o", "wide"), kubectl(c, "get", "service", "web")]),
