@@ -108,7 +108,9 @@ export async function reset(
     return { nothing: true, removed: [], ignored: [] };
   }
   const known = catalogue(c);
-  const ours = (e: MadeEntry) => isUnder(root, e.path) && known.has(e.path);
+  // The node's cache folder (downloads, uploaded image archives) is dk-bootstrap's own: what the record names there is
+  // ours whatever the spec of this reset says (a run given --images puts archives a reset without it does not list).
+  const ours = (e: MadeEntry) => isUnder(root, e.path) && (known.has(e.path) || isUnder(c.node.cache, e.path));
   const remove = found.made.filter((e) => e.kind === "rm" && ours(e)).map((e) => e.path);
   // The deepest first, so that a folder emptied by the removal of another is removed after it.
   const folders = found.made
