@@ -185,7 +185,8 @@ for (const release of ROWS) {
         expect(ready.stdout).toBe("True");
         const podCidr = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}")).stdout;
         expect(podCidr).toMatch(/^10\.244\.\d+\.0\/24$/);
-        expect((await onNode("ip", "-o", "addr", "show", "dev", "cni0")).stdout).toMatch(/inet 10\.244\./);
+        // The bridge takes its gateway address with the first Pod it attaches (the web Pods, scheduled now).
+        await until("cni0 with the pod subnet's gateway", async () => /inet 10\.244\./.test((await onNode("ip", "-o", "addr", "show", "dev", "cni0")).stdout));
       },
       RUN_MS,
     );
@@ -273,7 +274,7 @@ for (const release of ROWS) {
       async () => {
         const r = await dkAsync(
           ["reset", `root@${host.ip}`, "-i", host.keyFile, "--known-hosts", cluster.knownHosts, "--remote-root", host.remoteRoot, "--dir", dir, "--yes"],
-          { cwd: work },
+          { cwd: work, timeoutMs: RUN_MS },
         );
         expect(r.status, r.stderr + r.stdout).toBe(0);
         // Only the host's own init and sshd are left in its network namespace.
