@@ -16,7 +16,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { RELEASES } from "@dk-bootstrap/orchestrator";
+// The table itself, not the package: a child process bundles this file (test-cluster.test.ts), and the package pulls in ssh2.
+import { RELEASES } from "../packages/orchestrator/src/releases.js";
 import { peer, runAsync } from "./peers.js";
 
 export interface ClusterHost {

@@ -53,7 +53,8 @@ function containersTeardown(c: StepContext): Shell {
   const pods = `${cgroupRoot(c) ?? ""}/kubepods`;
   return lines([
     sh`find /sys/fs/cgroup -path ${`*${pods}/*`} -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done`,
-    sh`pkill -9 -f -- ${`-address ${socket(c)}`} || true`,
+    // `[-]`: the pattern must not match this script's own command line, which holds it.
+    sh`pkill -9 -f -- ${`[-]address ${socket(c)}`} || true`,
     unmountUnder(c.node.path("run/containerd")),
     unmountUnder(c.node.path("var/lib/containerd")),
     sh`for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do [ -d "$h"${pods} ] && find "$h"${pods} -depth -type d -exec rmdir {} + 2>/dev/null; done; true`,
