@@ -40,9 +40,12 @@ net.bridge.bridge-nf-call-ip6tables = 1
 const CNI_NETWORK = "dk-bootstrap";
 const CNI_BRIDGE = "cni0";
 
-/** Unmounts, deepest first, whatever is mounted below `dir` (lazily: a mount still in use goes once released). */
+/**
+ * Unmounts, deepest first, whatever is mounted on or below `dir` (lazily: a mount still in use goes once released).
+ * On too: the kubelet bind-mounts its root dir onto itself to make it a shared mount.
+ */
 const unmountUnder = (dir: string): Shell =>
-  sh`awk -v d=${`${dir}/`} 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done`;
+  sh`awk -v d=${dir} '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done`;
 
 /**
  * The Pods' processes and containerd's leftovers, once the kubelet and containerd are stopped: every process in the
