@@ -70,8 +70,9 @@ function containersTeardown(c: StepContext): Shell {
  * each Pod of this network (named by its iptables comment), which a Pod killed without the CNI's DEL leaves behind.
  */
 function bridgeTeardown(c: StepContext): Shell {
-  // Each Pod's rule names its network in a comment; its jump target is that Pod's chain (CNI-<hash>).
-  const ours = `name: "${CNI_NETWORK}"`;
+  // Each Pod's rule names its network in a comment (which `iptables -S` prints with its quotes escaped); its jump
+  // target is that Pod's chain (CNI-<hash>).
+  const ours = `name: \\"${CNI_NETWORK}\\"`;
   return lines([
     sh`ip link del ${CNI_BRIDGE} 2>/dev/null || true`,
     sh`if command -v iptables >/dev/null 2>&1; then
@@ -259,8 +260,13 @@ podLogsDir: ${c.node.path("var/log/pods")}
   checkTimeout: 60,
   creates: (c) => [...installed(kubelet.artifacts!(c), c.node.bin), c.node.path("var/lib/kubelet"), c.node.path("var/log/pods")],
   components: ["kubelet"],
-  // The volumes it mounted for Pods (secrets, projected tokens) under its root dir.
-  teardown: (c) => unmountUnder(c.node.path("var/lib/kubelet")),
+  // The volumes it mounted for Pods (secrets, projected tokens) under its root dir, and the canary chains it makes in
+  // each table to notice when the rules are flushed.
+  teardown: (c) =>
+    lines([
+      unmountUnder(c.node.path("var/lib/kubelet")),
+      sh`if command -v iptables >/dev/null 2>&1; then for t in mangle nat filter; do iptables -t "$t" -F KUBE-KUBELET-CANARY 2>/dev/null && iptables -t "$t" -X KUBE-KUBELET-CANARY 2>/dev/null; done; fi; true`,
+    ]),
 };
 
 /** A bridge + host-local CNI: pod networking with no image to pull. */
