@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { resolveVersions } from "@dk-bootstrap/orchestrator";
+import { artifactsFor, nodeSpec, resolveVersions } from "@dk-bootstrap/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dk, dkAsync, tempDir } from "../../../test-support/peers.js";
 
@@ -20,10 +20,24 @@ describe("dry runs resolve versions offline", () => {
     mirror = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
   afterAll(() => new Promise((r) => server.close(r)));
+  /**
+   * The flags a plain-http test mirror needs (a mirror's own checksums are never trusted): --allow-http-mirror, and a
+   * --checksums table for every file of the table's newest release (the digests do not matter: nothing is fetched).
+   */
+  const mirrorFlags = (cwd: string) => {
+    const path = join(cwd, "checksums.txt");
+    writeFileSync(
+      path,
+      artifactsFor(nodeSpec({ dir: cwd }), "amd64")
+        .map((a) => `${"0".repeat(64)}  ${a.url}\n`)
+        .join(""),
+    );
+    return ["--mirror", mirror, "--allow-http-mirror", "--checksums", path];
+  };
 
   it("ssh --dry-run asks nothing and says where its versions come from", async () => {
     const cwd = tempDir();
-    const r = await dkAsync(["ssh", "root@192.0.2.1", "--dry-run", "--mirror", mirror, "--until", "etcd"], { cwd });
+    const r = await dkAsync(["ssh", "root@192.0.2.1", "--dry-run", ...mirrorFlags(cwd), "--until", "etcd"], { cwd });
     expect(r.status, r.stderr).toBe(0);
     expect(asked).toEqual([]);
     expect(r.stdout.replace(/\n# /g, " ")).toMatch(
@@ -34,7 +48,7 @@ describe("dry runs resolve versions offline", () => {
   it("apply --dry-run asks nothing either", async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, "cluster.yaml"), dk(["init"]).stdout.replace(/^ {2}versions:\n( {4}.*\n)+/m, ""));
-    const r = await dkAsync(["apply", "-f", "cluster.yaml", "--dry-run", "--mirror", mirror], { cwd });
+    const r = await dkAsync(["apply", "-f", "cluster.yaml", "--dry-run", ...mirrorFlags(cwd)], { cwd });
     expect(r.status, r.stderr).toBe(0);
     expect(asked).toEqual([]);
     expect(r.stdout.replace(/\n# /g, " ")).toMatch(/versions: resolved offline from dk-bootstrap's table/);
