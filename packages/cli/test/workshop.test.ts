@@ -4,7 +4,7 @@
 // order. After each step the test looks at the live cluster for what the seed shows at that point.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion, webDeployment } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
@@ -292,7 +292,8 @@ for (const release of ROWS) {
         // The node's own cgroup (steps/cgroups.ts): named for its root's hash.
         const mine = `-${createHash("sha256").update(host.remoteRoot).digest("hex").slice(0, 8)}`;
         expect(cgroups.split("\n").filter((l) => l.endsWith(mine))).toEqual([]);
-        expect(readdirSync(host.remoteRoot)).toEqual([]);
+        const leftOver = (await runAsync("find", [host.remoteRoot, "-mindepth", "1"])).stdout.trim();
+        expect(leftOver, r.stdout).toBe("");
       },
       RUN_MS,
     );
