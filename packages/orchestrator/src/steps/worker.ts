@@ -194,6 +194,8 @@ ${
     c.node.path("var/lib/containerd"),
     c.node.path("run/containerd"),
     c.node.path("run/nri"),
+    // containerd's CRI makes its CNI config folder when it starts (to watch it), before the cni step writes there.
+    cniConf(c),
   ],
   components: ["containerd"],
   teardown: (c) => containersTeardown(c),
