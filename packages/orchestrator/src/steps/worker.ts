@@ -3,7 +3,7 @@ import { calicoScript, calicoValues, helmArtifacts } from "./addons.js";
 import { waitFor } from "../node.js";
 import { type Shell, lines, sh } from "../shell.js";
 import { dnsServiceIP } from "../spec.js";
-import { imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
+import { containerdSocket, imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
 import { moduleLoaded } from "./kernel.js";
 import { webManifests } from "./web-app.js";
 import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
@@ -23,7 +23,8 @@ const bridgeForThisNode = (c: StepContext): Shell => {
     sh`subnet=$(${podCidr}) && mkdir -p ${cniConf(c)} && sed "s#${POD_SUBNET}#$subnet#" ${bridgeTemplate(c)} > ${`${cniConf(c)}/10-bridge.conflist`}`,
   ]);
 };
-const socket = (c: StepContext) => c.node.path("run/containerd/containerd.sock");
+/** containerd's socket: one place (the image import waits on it too). */
+const socket = containerdSocket;
 const modulesFile = (c: StepContext) => c.node.path("etc/modules-load.d/dk-bootstrap.conf");
 /** The resolv.conf the kubelet gives Pods with `dnsPolicy: Default` (CoreDNS's upstream servers): a link chosen on the node. */
 const resolvConf = (c: StepContext) => c.node.path("var/lib/kubelet/resolv.conf");
