@@ -3,7 +3,7 @@
 // test mirror serves, so the tests exercise the product's own download, verify and install path.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Versions } from "@dk-bootstrap/orchestrator";
 
@@ -108,14 +108,4 @@ export function etcdMirror(version: string, arch = "amd64"): Record<string, Mirr
     // As upstream's: every asset of the release has its line; the node must pick its own.
     [`${base}/SHA256SUMS`]: Buffer.from(`${"0".repeat(64)}  etcd-v${version}-darwin-arm64.zip\n${sha256File(file)}  ${name}.tar.gz\n`),
   };
-}
-
-/** Writes `files` into a folder laid out as a bundle (`DIR/HOST/PATH`), for `--upload` or a static mirror. */
-export function writeMirrorFolder(dir: string, files: Map<string, MirrorBody>): void {
-  for (const [path, body] of files) {
-    const dest = join(dir, path);
-    mkdirSync(join(dest, ".."), { recursive: true });
-    if (Buffer.isBuffer(body)) writeFileSync(dest, body);
-    else execFileSync("cp", [body.file, dest]);
-  }
 }

@@ -85,8 +85,3 @@ export function webImage(name = TEST_WEB_IMAGE): Promise<BuiltImage> {
   const dir = builtPeer("webapp", "1");
   return cachedImage({ name, entrypoint: ["/webapp"], exposedPorts: ["80/tcp"], env: { PORT: "80" } }, { "/webapp": join(dir, "webapp") });
 }
-
-/** The four images a workshop node runs, made (or taken from the cache) at the given releases. */
-export async function workshopImages(o: { kubernetes: string; coredns: string; traefik: string; web?: string }): Promise<BuiltImage[]> {
-  return [await pauseImage(o.kubernetes), await corednsImage(o.coredns), await traefikImage(o.traefik), await webImage(o.web)];
-}

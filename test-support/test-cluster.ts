@@ -18,7 +18,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 // The table itself, not the package: a child process bundles this file (test-cluster.test.ts), and the package pulls in ssh2.
 import { RELEASES } from "../packages/orchestrator/src/releases.js";
-import { peer, runAsync } from "./peers.js";
+import { peer } from "./peers.js";
 
 export interface ClusterHost {
   /** Its namespace, user and host name: `dkc<owner PID, base 36>-<cluster>-<index>`. */
@@ -226,7 +226,7 @@ export interface TestClusterOptions {
 export async function startTestCluster(work: string, count: number, options: TestClusterOptions = {}): Promise<TestCluster> {
   if (process.getuid?.() !== 0) throw new Error("the test cluster needs root (network namespaces, test users)");
   const sshd = peer("sshd");
-  for (const tool of ["ip", "flock", "unshare", "setpriv", "pgrep", "ssh-keygen"]) peer(tool);
+  for (const tool of ["ip", "flock", "unshare", "setpriv", "pgrep", "ssh-keygen", ...(options.nodes ? ["nsenter"] : [])]) peer(tool);
   await removeStale();
   const [name, net] = locked("sh", ["-c", SETUP, "sh", `dkc${process.pid.toString(36)}`, String(process.pid % 256), startTime(process.pid)!, RECORDS])
     .trim()
@@ -448,9 +448,6 @@ export interface EtcdctlTarget {
   timeout?: string;
 }
 
-/** The environment etcdctl 3.4 needs for the v3 API. */
-export const ETCDCTL_ENV: NodeJS.ProcessEnv = { ...process.env, ETCDCTL_API: "3" };
-
 /** etcdctl's flags from this machine as the health-check client of a node of the cluster folder: what the multi-host tests and benches use. */
 export function etcdctlFlags(o: EtcdctlTarget): string[] {
   const pki = join(o.dir, "nodes", o.via.name, "pki", "etcd");
@@ -461,9 +458,4 @@ export function etcdctlFlags(o: EtcdctlTarget): string[] {
     `--key=${join(pki, "healthcheck-client.key")}`,
     `--command-timeout=${o.timeout ?? "5s"}`,
   ];
-}
-
-/** etcdctl with {@link etcdctlFlags} and `args`, run without blocking this process (a test mirror or client may live in it). */
-export function etcdctl(o: EtcdctlTarget, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return runAsync(peer("etcdctl"), [...etcdctlFlags(o), ...args], { env: ETCDCTL_ENV });
 }
