@@ -256,7 +256,7 @@ for (const release of ROWS) {
         expect(r.stdout).toMatch(/done in [\d.]+s: 0 step\(s\) run, \d+ already done/);
         expect(mirror.requests.length).toBe(asked);
         expect((await pids()).stdout).toBe(before);
-        expect(before.trim().split("\n").length).toBe(7);
+        expect(before.trim().split("\n").length).toBe(8);
         const connection = ["-i", host.keyFile, "--known-hosts", cluster.knownHosts, "--remote-root", host.remoteRoot, "--dir", dir];
         const status = await dkAsync(["status", `root@${host.ip}`, ...connection], { cwd: work });
         expect(status.status, status.stderr).toBe(0);

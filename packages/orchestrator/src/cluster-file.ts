@@ -34,7 +34,8 @@ export interface ClusterFile {
   versions: { kubernetes?: string; etcd?: string; containerd?: string; runc?: string; cniPlugins?: string; helm?: string };
   network: { serviceCIDR?: string; podCIDR?: string; clusterDomain?: string; cni?: string };
   pki: { keyAlgorithm?: string; keySize?: number; keyFormat?: string; certificateValidity?: string; contextName?: string };
-  addons: { ingress?: string };
+  /** The workshop's add-ons: the ingress controller, and the web app's image (default: the seed's zwindler/vhelloworld). */
+  addons: { ingress?: string; webImage?: string };
   /** Image archives for air-gapped nodes, absolute (a relative path is read from the file's folder). */
   images?: string[];
 }
@@ -107,7 +108,7 @@ const SPEC: Schema = {
   versions: { kubernetes: k8sVersion, etcd: version, containerd: version, runc: version, cniPlugins: version, helm: version },
   network: { serviceCIDR: str, podCIDR: str, clusterDomain: str, cni: oneOf("bridge", "calico") },
   pki: { keyAlgorithm: oneOf(...KEY_ALGORITHMS), keySize: whole, keyFormat: oneOf("traditional", "pkcs8"), certificateValidity: str, contextName: str },
-  addons: { ingress: oneOf("traefik") },
+  addons: { ingress: oneOf("traefik"), webImage: str },
   images: paths,
 };
 
@@ -265,6 +266,7 @@ spec:
   # mirror: https://mirror.example.com          # as --mirror (its own checksum files are not trusted)
   # checksums: ./trusted.sha256                 # as --checksums: "SHA256  UPSTREAM-URL" lines
   # images: [images/pause.tar, images/coredns.tar]   # air-gapped: image archives each node imports (containerd)
+  # addons: { ingress: traefik, webImage: registry.example.com/hello:1 }   # the workshop's Ingress; the web app's image
   versions:
     kubernetes: stable            # stable, "1.N" or 1.N.P; etcd, containerd and runc are paired with it
   network:

@@ -27,6 +27,7 @@ export function hostSpec(cl: ClusterFile, host: ClusterHost, facts: { nodeName: 
     ...(cl.network.podCIDR ? { podCidr: cl.network.podCIDR } : {}),
     ...(cl.network.cni ? { cni: cl.network.cni as NodeSpec["cni"] } : {}),
     ...(cl.addons.ingress ? { ingress: cl.addons.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
+    ...(cl.addons.webImage ? { webImage: cl.addons.webImage } : {}),
     ...(cl.mirror ? { mirror: cl.mirror } : {}),
     ...(cl.checksums ? { checksums: cl.checksums } : {}),
     ...(cl.allowHttpMirror ? { allowHttpMirror: true } : {}),

@@ -6,6 +6,7 @@ import { dnsServiceIP } from "../spec.js";
 import { containerdSocket, imageFiles, imageImportScript, sandboxImage } from "../images/node-images.js";
 import { moduleLoaded } from "./kernel.js";
 import { webManifests } from "./web-app.js";
+import { podRoutesFiles, podRoutesStart, podRoutesTeardown } from "./pod-routes.js";
 import { cgroupGuard, cgroupRoot, cgroupRootSetup, cgroupRootTeardown, cgroupVersion } from "./cgroups.js";
 import { type Step, type StepContext, cgroupDriver, install, installed, kubectl, kubectlWith, pkiFiles, supervisorGuard } from "./step.js";
 
@@ -287,6 +288,7 @@ export const cni: Step = {
     c.spec.cni === "calico"
       ? [{ path: `${c.node.etc}/manifests/calico-values.yaml`, mode: 0o644, content: calicoValues(c) }]
       : [
+          ...podRoutesFiles(c),
           {
             // A template: the subnet is this node's, allocated by the controller-manager (--allocate-node-cidrs), read in the script.
             path: bridgeTemplate(c),
@@ -317,7 +319,7 @@ export const cni: Step = {
     lines([
       // The CNI plugins are needed either way: containerd runs the loopback one for every Pod.
       install(c, ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
-      ...(c.spec.cni === "calico" ? [calicoScript(c)] : [bridgeForThisNode(c)]),
+      ...(c.spec.cni === "calico" ? [calicoScript(c)] : [bridgeForThisNode(c), podRoutesStart(c)]),
     ]),
   // As the node itself (kubelet.conf): a worker has no admin kubeconfig, and the Node authorizer lets a node read its own Node.
   check: (c) =>
@@ -330,8 +332,9 @@ export const cni: Step = {
     ...(c.spec.cni === "calico" ? installed(helmArtifacts(c), c.node.bin) : []),
     ...(c.spec.cni === "bridge" ? [c.node.path("var/lib/cni")] : []),
   ],
-  components: [],
-  teardown: (c) => (c.spec.cni === "bridge" ? bridgeTeardown(c) : sh`:`),
+  // The bridge's routes to the other nodes' pod subnets (steps/pod-routes.ts); with Calico it never runs (stopping it is a no-op).
+  components: ["pod-routes"],
+  teardown: (c) => (c.spec.cni === "bridge" ? lines([bridgeTeardown(c), podRoutesTeardown()]) : sh`:`),
 };
 
 /** kube-proxy: makes Service IPs work. */

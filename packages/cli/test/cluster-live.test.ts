@@ -1,0 +1,295 @@
+// The workshop as a cluster, for real: `apply -f` on four network-namespace hosts with real sshd (three controllers that
+// are nodes too, as kubeadm's are, and one worker), with the components built from their Go modules (the newest row
+// of the release table) and fetched from a test mirror in their upstream layout. Then faults while a client of the
+// API reads and writes every 100 ms through all three apiservers (test-support/api-client-loop.ts): a controller's
+// host cut off and back, an apiserver killed, the etcd leader killed. What the loop saw is printed (failed requests,
+// the longest gap between writes); nothing acknowledged before is lost.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { load } from "js-yaml";
+import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
+import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
+import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
+import { type Mirror, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
+import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+import { type ClusterHost, type TestCluster, etcdctlFlags, startTestCluster } from "../../../test-support/test-cluster.js";
+import { type ApiLoop, apiClientLoop, credentialsFrom, LOOP_CONFIGMAP, summarize, summaryLine } from "../../../test-support/api-client-loop.js";
+
+const release = RELEASES[0]!;
+const versions = { kubernetes: release.knownPatch, etcd: release.etcd, containerd: release.containerd, runc: release.runc, cni: release.cni };
+/** How long one `apply` may take: it starts every component of four nodes and waits for their checks. */
+const RUN_MS = 900_000;
+
+describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kubernetes}, etcd ${versions.etcd})`, () => {
+  const work = tempDir("dk-cluster-live-");
+  const dir = join(work, "cluster");
+  const file = join(work, "cluster.yaml");
+  let cluster: TestCluster;
+  let mirror: Mirror;
+  let kubectlBin: string;
+  let controllers: ClusterHost[];
+  let worker: ClusterHost;
+  let all: ClusterHost[];
+
+  const apply = (...extra: string[]) => dkAsync(["apply", "-f", file, "--dir", dir, ...extra], { cwd: work, timeoutMs: RUN_MS });
+  /** kubectl as the cluster's admin (the kubeconfig `apply` writes for this machine), at its server or at `server`. */
+  const kubectl = (...args: string[]) => runAsync(kubectlBin, [`--kubeconfig=${join(dir, "admin.conf")}`, ...args]);
+  const kubectlAt = (server: ClusterHost, ...args: string[]) => kubectl(`--server=https://${server.ip}:6443`, "--request-timeout=5s", ...args);
+  const onHost = (h: ClusterHost, ...cmd: string[]) => runAsync("ip", ["netns", "exec", h.netns, ...cmd]);
+  /** A shell command on the host as root, over its sshd (in the host's PID namespace, where its PID files' PIDs are). */
+  const asRoot = (h: ClusterHost, command: string) =>
+    runAsync("ssh", ["-i", h.keyFile, "-o", `UserKnownHostsFile=${cluster.knownHosts}`, "-o", "BatchMode=yes", `root@${h.ip}`, command]);
+  const pidFile = (h: ClusterHost, component: string) => join(h.remoteRoot, "run", "dk-bootstrap", `${component}.pid`);
+  const etcdctl = (via: ClusterHost, ...args: string[]) =>
+    runAsync(etcdctlOf(versions.etcd).path, [...etcdctlFlags({ dir, via, endpoints: controllers }), ...args], { env: etcdctlOf(versions.etcd).env });
+  const until = async (what: string, probe: () => Promise<boolean>, seconds = 180) => {
+    for (let i = 0; i < seconds * 2; i++) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`not seen within ${seconds} s: ${what}`);
+  };
+  const ready = async (h: ClusterHost) => (await kubectlAt(h, "get", "--raw", "/readyz")).stdout.trim() === "ok";
+  const jsonOf = async (...args: string[]) => {
+    const r = await kubectl(...args, "-o", "json");
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  beforeAll(async () => {
+    kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
+    const images = join(work, "images");
+    mkdirSync(images);
+    const archives = [
+      await pauseImage(versions.kubernetes),
+      await corednsImage(corednsVersion(versions.kubernetes)),
+      await webImage(),
+      await traefikImage(DEFAULT_VERSIONS.traefik),
+    ].map((image) => {
+      const to = join(images, basename(image.path));
+      symlinkSync(image.path, to);
+      return to;
+    });
+    cluster = await startTestCluster(work, 4, { nodes: true });
+    all = cluster.hosts;
+    controllers = all.slice(0, 3);
+    worker = all[3]!;
+    mirror = await startMirror(cluster.hostIp, releaseMirrorFiles(versions));
+    writeFileSync(
+      file,
+      [
+        "apiVersion: dk-bootstrap/v1alpha1",
+        "kind: Cluster",
+        "metadata: { name: live }",
+        "spec:",
+        "  hosts:",
+        ...all.map(
+          (h) =>
+            `    - { ssh: { address: ${h.ip}, user: root, keyPath: ${h.keyFile} }, role: ${h === worker ? "worker" : "controller+worker"}, remoteRoot: ${h.remoteRoot} }`,
+        ),
+        `  knownHosts: ${cluster.knownHosts}`,
+        `  mirror: ${mirror.url}`,
+        "  allowHttpMirror: true",
+        `  checksums: ${mirror.checksums()}`,
+        `  versions: { kubernetes: "${versions.kubernetes}", etcd: "${versions.etcd}", containerd: "${versions.containerd}", runc: "${versions.runc}", cniPlugins: "${versions.cni}" }`,
+        "  pki: { keyAlgorithm: ecdsa }",
+        `  addons: { ingress: traefik, webImage: "${TEST_WEB_IMAGE}" }`,
+        `  images: [${archives.join(", ")}]`,
+        "",
+      ].join("\n"),
+    );
+  }, 3_600_000);
+  afterAll(async () => {
+    await mirror?.close();
+    await cluster?.stop();
+  });
+
+  it(
+    "apply -f: etcd on the controllers, three apiservers, leaders elected, four nodes Ready, the worker through the first controller",
+    async () => {
+      const r = await apply();
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      // etcd: three voting members, one per controller, healthy.
+      const members = await etcdctl(controllers[0]!, "member", "list", "-w", "json");
+      expect(members.status, members.stderr).toBe(0);
+      const list = (JSON.parse(members.stdout) as { members: { name: string; isLearner?: boolean }[] }).members;
+      expect(list.map((m) => m.name).sort()).toEqual(controllers.map((h) => h.name).sort());
+      expect(list.filter((m) => m.isLearner)).toEqual([]);
+      // Every apiserver answers, and each has its identity lease; the kubernetes Service's endpoints are the three.
+      for (const h of controllers) expect(await ready(h), h.name).toBe(true);
+      const identities = await jsonOf("get", "leases", "-n", "kube-system", "-l", "apiserver.kubernetes.io/identity=kube-apiserver");
+      expect(identities.items).toHaveLength(3);
+      await until("the kubernetes Service's three endpoints", async () => {
+        const ep = JSON.parse((await kubectl("get", "endpointslices", "-n", "default", "-l", "kubernetes.io/service-name=kubernetes", "-o", "json")).stdout);
+        const ips = ep.items.flatMap((s: { endpoints: { addresses: string[] }[] }) => s.endpoints.flatMap((e) => e.addresses));
+        return JSON.stringify(ips.sort()) === JSON.stringify(controllers.map((h) => h.ip).sort());
+      });
+      // One leader each for the controller-manager and the scheduler, held by a controller.
+      for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+        const holder = (await jsonOf("get", "lease", lease, "-n", "kube-system")).spec.holderIdentity as string;
+        expect(
+          controllers.some((h) => holder.startsWith(`${h.name}_`)),
+          `${lease}: ${holder}`,
+        ).toBe(true);
+      }
+      // Four nodes Ready, each with its own pod subnet; the worker's kubelet speaks to the first controller.
+      const nodes = await jsonOf("get", "nodes");
+      expect(nodes.items.map((n: { metadata: { name: string } }) => n.metadata.name).sort()).toEqual(all.map((h) => h.name).sort());
+      for (const n of nodes.items) {
+        expect(n.status.conditions.find((c: { type: string }) => c.type === "Ready").status, n.metadata.name).toBe("True");
+        expect(n.spec.podCIDR, n.metadata.name).toMatch(/^10\.244\.\d+\.0\/24$/);
+      }
+      expect(new Set(nodes.items.map((n: { spec: { podCIDR: string } }) => n.spec.podCIDR)).size).toBe(4);
+      const kubeletConf = load(readFileSync(join(dir, "nodes", worker.name, "kubelet.conf"), "utf8")) as { clusters: { cluster: { server: string } }[] };
+      expect(kubeletConf.clusters[0]!.cluster.server).toBe(`https://${controllers[0]!.ip}:6443`);
+    },
+    RUN_MS,
+  );
+
+  it(
+    "the web app spread over the nodes answers through its Service from every node, and through Traefik on every node's port",
+    async () => {
+      expect((await kubectl("scale", "deployment", "web", "--replicas=6")).status).toBe(0);
+      await until("six web Pods Running", async () => {
+        const phases = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.phase}")).stdout.split(" ");
+        return phases.length === 6 && phases.every((p) => p === "Running");
+      });
+      const pods = (await jsonOf("get", "pods", "-l", "app=web")).items as {
+        metadata: { name: string };
+        spec: { nodeName: string };
+        status: { podIP: string };
+      }[];
+      const spread = new Set(pods.map((p) => p.spec.nodeName));
+      console.log(`web Pods on ${spread.size} nodes: ${pods.map((p) => `${p.metadata.name}@${p.spec.nodeName}`).join(", ")}`);
+      // More than one node: a request from any node reaches Pods on other nodes (the bridge's routes, steps/pod-routes.ts).
+      expect(spread.size).toBeGreaterThan(1);
+      const clusterIP = (await kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).stdout;
+      const names = pods.map((p) => p.metadata.name).sort();
+      const servedBy = (body: string) => /Served by (\S+)</.exec(body)?.[1];
+      for (const h of all) {
+        // Each node routes to the other nodes' pod subnets, through routes of the loop's own protocol.
+        const routes = (await onHost(h, "ip", "route", "show", "proto", "219")).stdout.trim().split("\n");
+        expect(routes, h.name).toHaveLength(3);
+        // Every Pod, at its own address, from this node.
+        for (const p of pods)
+          await until(
+            `${p.metadata.name} (${p.status.podIP}, on ${p.spec.nodeName}) answering ${h.name}`,
+            async () => servedBy((await onHost(h, "curl", "-fsS", "--max-time", "3", `http://${p.status.podIP}:80/`)).stdout) === p.metadata.name,
+            60,
+          );
+        // Then through the Service's ClusterIP: kube-proxy on this node picks among all six.
+        const served = new Set<string>();
+        const failures: string[] = [];
+        await until(
+          `every web Pod answering the Service from ${h.name}`,
+          async () => {
+            const r = await onHost(h, "curl", "-fsS", "--max-time", "3", `http://${clusterIP}:3000/`);
+            const by = servedBy(r.stdout);
+            if (by) served.add(by);
+            else failures.push(r.stderr.trim());
+            return [...served].sort().join() === names.join();
+          },
+          120,
+        ).catch((e: Error) => {
+          throw new Error(`${e.message}: answered by ${[...served].join(", ")}; failures: ${failures.slice(0, 3).join(" | ")}`);
+        });
+      }
+      // The dk Ingress, through Traefik's node port on every node (a node without Traefik's Pod forwards to it).
+      for (const h of all)
+        await until(
+          `Traefik answering for dk.domain.tld on ${h.name}`,
+          async () => {
+            const r = await runAsync("curl", ["-fsS", "--max-time", "3", "-H", "Host: dk.domain.tld", `http://${h.ip}:30080/`]);
+            return r.status === 0 && /Hello World/.test(r.stdout);
+          },
+          60,
+        );
+    },
+    RUN_MS,
+  );
+
+  it(
+    "faults under a client loop through the three apiservers: a controller cut off and back, an apiserver killed, the etcd leader killed",
+    async () => {
+      // What was written before the faults: it must all be there after them.
+      const before = Array.from(
+        { length: 20 },
+        (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: dk-before-${i}, namespace: default }\ndata: { i: "${i}" }\n`,
+      );
+      writeFileSync(join(work, "before.yaml"), before.join("---\n"));
+      expect((await kubectl("apply", "-f", join(work, "before.yaml"))).status).toBe(0);
+      const servers = controllers.map((h) => `https://${h.ip}:6443`);
+      const creds = credentialsFrom(join(dir, "admin.conf"));
+      const reports: string[] = [];
+      const during = async (what: string, fault: () => Promise<void>) => {
+        const loop: ApiLoop = apiClientLoop(servers, creds);
+        await new Promise((r) => setTimeout(r, 3000));
+        await fault();
+        await new Promise((r) => setTimeout(r, 3000));
+        const s = summarize(await loop.stop());
+        reports.push(summaryLine(what, s));
+        console.log(summaryLine(what, s));
+        // Linearizable reads: none saw less than an acknowledged write; the loop's ConfigMap holds at least the last one.
+        expect(s.staleReads, what).toBe(0);
+        expect(s.requests, what).toBeGreaterThan(20);
+        const stored = Number((await kubectl("get", "configmap", LOOP_CONFIGMAP, "-o", "jsonpath={.data.n}")).stdout);
+        expect(stored, what).toBeGreaterThanOrEqual(s.lastWritten);
+        return s;
+      };
+      const allBack = async () => {
+        await until("three apiservers ready", async () => (await Promise.all(controllers.map(ready))).every(Boolean), 300);
+        await until(
+          "three etcd members healthy",
+          async () => {
+            const r = await etcdctl(controllers[0]!, "endpoint", "health");
+            return r.status === 0 && (`${r.stdout}${r.stderr}`.match(/is healthy/g) ?? []).length === 3;
+          },
+          300,
+        );
+      };
+
+      // 1. The second controller's host cut off from the network for 20 s, then back.
+      await during("controller cut off", async () => {
+        cluster.cut(controllers[1]!);
+        await new Promise((r) => setTimeout(r, 20_000));
+        cluster.restore(controllers[1]!);
+        await allBack();
+      });
+
+      // 2. The third controller's apiserver killed; `apply` brings it back (nothing else restarts).
+      await during("apiserver killed", async () => {
+        const killed = await asRoot(controllers[2]!, `kill -9 "$(cat ${pidFile(controllers[2]!, "kube-apiserver")})"`);
+        expect(killed.status, killed.stderr).toBe(0);
+        await until("the killed apiserver not answering", async () => !(await ready(controllers[2]!)), 30);
+        await new Promise((r) => setTimeout(r, 5000));
+        const r = await apply();
+        expect(r.status, r.stderr + r.stdout).toBe(0);
+        await allBack();
+      });
+
+      // 3. The etcd leader killed; `apply` brings it back with its data.
+      await during("etcd leader killed", async () => {
+        const status = await etcdctl(controllers[0]!, "endpoint", "status", "-w", "json");
+        expect(status.status, status.stderr).toBe(0);
+        const rows = JSON.parse(status.stdout) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+        const leader = rows.find((s) => BigInt(s.Status.header.member_id) === BigInt(s.Status.leader));
+        const host = controllers.find((h) => leader?.Endpoint.includes(`//${h.ip}:`));
+        expect(host, status.stdout).toBeDefined();
+        const killed = await asRoot(host!, `kill -9 "$(cat ${pidFile(host!, "etcd")})"`);
+        expect(killed.status, killed.stderr).toBe(0);
+        await new Promise((r) => setTimeout(r, 10_000));
+        const r = await apply();
+        expect(r.status, r.stderr + r.stdout).toBe(0);
+        await allBack();
+      });
+
+      // Nothing written before the faults is lost.
+      const kept = await jsonOf("get", "configmaps", "-n", "default");
+      for (let i = 0; i < 20; i++)
+        expect(kept.items.find((c: { metadata: { name: string } }) => c.metadata.name === `dk-before-${i}`)?.data, `dk-before-${i}`).toEqual({ i: String(i) });
+      console.log(reports.join("\n"));
+    },
+    RUN_MS * 2,
+  );
+});

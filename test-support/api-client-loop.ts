@@ -1,0 +1,207 @@
+// A client of the Kubernetes API as real ones are, for the live-cluster fault and lifecycle tests: every 100 ms a write
+// (a ConfigMap's counter, the next number) then a read of it, over HTTPS with the admin's client certificate, read
+// from the cluster folder's kubeconfig. It stands behind a load balancer of its own making: requests go to the
+// apiservers in turn; one that fails (refused, reset, 5xx, no answer within a second) is tried again at once on the
+// next apiserver and the failed one is left out for a few seconds, as a load balancer's passive health check would.
+// A request fails only when every apiserver failed it. The loop records each request, so a test can report the failed
+// ones, the longest gap between two successful writes, and check that every acknowledged write is still there.
+import { Agent, request } from "node:https";
+import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
+
+/** The admin's credentials and the cluster's CA from a kubeconfig `kubectl config` wrote (data fields). */
+export interface ApiCredentials {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** Reads the first cluster's CA and the first user's certificate and key from a kubeconfig with embedded data. */
+export function credentialsFrom(kubeconfig: string): ApiCredentials {
+  const doc = load(readFileSync(kubeconfig, "utf8")) as {
+    clusters: { cluster: Record<string, string> }[];
+    users: { user: Record<string, string> }[];
+  };
+  const b64 = (v: string | undefined, what: string) => {
+    if (!v) throw new Error(`${kubeconfig}: no ${what}`);
+    return Buffer.from(v, "base64");
+  };
+  return {
+    ca: b64(doc.clusters[0]?.cluster["certificate-authority-data"], "certificate-authority-data"),
+    cert: b64(doc.users[0]?.user["client-certificate-data"], "client-certificate-data"),
+    key: b64(doc.users[0]?.user["client-key-data"], "client-key-data"),
+  };
+}
+
+/** One answer, or the error that stood for it. */
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** What one request of the loop came to. */
+export interface LoopRequest {
+  kind: "write" | "read";
+  /** When it was started and ended (ms since the epoch). */
+  start: number;
+  end: number;
+  ok: boolean;
+  /** The apiservers that failed it before one answered (or all did), with why. */
+  retries: string[];
+  /** The counter written (a write) or read (a read). */
+  value?: number;
+}
+
+export interface ApiLoop {
+  /** Requests so far. */
+  readonly requests: LoopRequest[];
+  /** Stops the loop after the request in flight. */
+  stop(): Promise<LoopRequest[]>;
+}
+
+const NAMESPACE = "default";
+/** The loop's ConfigMap. */
+export const LOOP_CONFIGMAP = "dk-client-loop";
+
+/**
+ * Starts the loop against `servers` (`https://IP:6443`), a write and a read every `periodMs`. Each request (one
+ * attempt per apiserver at most) times out after `attemptMs` on one apiserver, then goes to the next.
+ */
+export function apiClientLoop(servers: string[], creds: ApiCredentials, o: { periodMs?: number; attemptMs?: number; benchMs?: number } = {}): ApiLoop {
+  const periodMs = o.periodMs ?? 100;
+  const attemptMs = o.attemptMs ?? 1000;
+  const benchMs = o.benchMs ?? 5000;
+  const agents = new Map(servers.map((s) => [s, new Agent({ keepAlive: true, ca: creds.ca, cert: creds.cert, key: creds.key, maxSockets: 4 })]));
+  /** Until when an apiserver that failed is left out (its passive health check). */
+  const benched = new Map<string, number>();
+  let next = 0;
+  const requests: LoopRequest[] = [];
+  let stopping = false;
+
+  const once = (server: string, method: string, path: string, body?: string) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = request(
+        new URL(path, server),
+        { method, agent: agents.get(server)!, headers: body ? { "content-type": "application/json" } : {}, timeout: attemptMs },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${attemptMs} ms`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  /** One request through the "load balancer": apiservers in turn, the benched ones last; 5xx and 429 count as failures. */
+  const send = async (method: string, path: string, body: string | undefined, accept: (a: Answer) => boolean) => {
+    const now = Date.now();
+    const order = servers.map((_, i) => servers[(next + i) % servers.length]!);
+    next = (next + 1) % servers.length;
+    order.sort((a, b) => Number((benched.get(a) ?? 0) > now) - Number((benched.get(b) ?? 0) > now));
+    const retries: string[] = [];
+    for (const server of order) {
+      try {
+        const a = await once(server, method, path, body);
+        if (a.status >= 500 || a.status === 429) throw new Error(`HTTP ${a.status}: ${a.body.slice(0, 200)}`);
+        if (accept(a)) return { answer: a, retries };
+        return { answer: a, retries, refused: `HTTP ${a.status}: ${a.body.slice(0, 200)}` };
+      } catch (e) {
+        benched.set(server, Date.now() + benchMs);
+        retries.push(`${server}: ${(e as Error).message}`);
+      }
+    }
+    return { retries };
+  };
+
+  const path = `/api/v1/namespaces/${NAMESPACE}/configmaps`;
+  const configMap = (n: number) => JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: LOOP_CONFIGMAP }, data: { n: String(n) } });
+
+  const loop = (async () => {
+    // The ConfigMap, made once (or found): the loop's first write.
+    let n = 0;
+    const made = await send("POST", path, configMap(0), (a) => a.status === 201 || a.status === 409);
+    if (!made.answer) throw new Error(`the client loop could not make its ConfigMap: ${made.retries.join("; ")}`);
+    while (!stopping) {
+      const tick = Date.now();
+      const value = n + 1;
+      const w = await send("PUT", `${path}/${LOOP_CONFIGMAP}`, configMap(value), (a) => a.status === 200);
+      const wrote = Boolean(w.answer) && !("refused" in w && w.refused);
+      requests.push({ kind: "write", start: tick, end: Date.now(), ok: wrote, retries: w.refused ? [...w.retries, w.refused] : w.retries, value });
+      if (wrote) n = value;
+      const readStart = Date.now();
+      const r = await send("GET", `${path}/${LOOP_CONFIGMAP}`, undefined, (a) => a.status === 200);
+      const read = r.answer && !("refused" in r && r.refused) ? Number((JSON.parse(r.answer.body) as { data: { n: string } }).data.n) : undefined;
+      requests.push({
+        kind: "read",
+        start: readStart,
+        end: Date.now(),
+        ok: read !== undefined,
+        retries: r.retries,
+        ...(read !== undefined ? { value: read } : {}),
+      });
+      const wait = periodMs - (Date.now() - tick);
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    }
+  })();
+
+  return {
+    requests,
+    async stop() {
+      stopping = true;
+      await loop;
+      for (const a of agents.values()) a.destroy();
+      return requests;
+    },
+  };
+}
+
+/** What a test reports and checks of a loop's requests. */
+export interface LoopSummary {
+  requests: number;
+  failed: number;
+  /** Requests that one apiserver or more failed before another answered. */
+  retried: number;
+  /** The longest time between the ends of two successful writes (or from the start to the first), ms. */
+  longestWriteGapMs: number;
+  /** The highest counter acknowledged as written. */
+  lastWritten: number;
+  /** A read that saw less than a write acknowledged before it started (a lost or stale write). */
+  staleReads: number;
+  /** The first few failures' reasons. */
+  firstFailures: string[];
+}
+
+export function summarize(requests: LoopRequest[]): LoopSummary {
+  let lastWritten = 0;
+  let lastWriteEnd = requests[0]?.start ?? 0;
+  let longest = 0;
+  let staleReads = 0;
+  for (const r of requests) {
+    if (r.kind === "write" && r.ok) {
+      longest = Math.max(longest, r.end - lastWriteEnd);
+      lastWriteEnd = r.end;
+      lastWritten = Math.max(lastWritten, r.value!);
+    }
+    // Reads go through any apiserver: the API's reads are linearizable (quorum reads through etcd), so one never
+    // sees less than what was acknowledged before it began.
+    if (r.kind === "read" && r.ok && r.value! < lastWritten) staleReads++;
+  }
+  const failures = requests.filter((r) => !r.ok);
+  return {
+    requests: requests.length,
+    failed: failures.length,
+    retried: requests.filter((r) => r.ok && r.retries.length > 0).length,
+    longestWriteGapMs: longest,
+    lastWritten,
+    staleReads,
+    firstFailures: failures.slice(0, 3).map((r) => `${r.kind} at ${new Date(r.start).toISOString()}: ${r.retries.join("; ")}`),
+  };
+}
+
+/** One line for the test's log. */
+export const summaryLine = (what: string, s: LoopSummary) =>
+  `${what}: ${s.requests} requests, ${s.failed} failed, ${s.retried} answered after a retry on another apiserver, longest gap between writes ${s.longestWriteGapMs} ms, ${s.staleReads} stale reads, last write ${s.lastWritten}${s.firstFailures.length ? `; first failures: ${s.firstFailures.join(" | ")}` : ""}`;
