@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
 import { YamlDecodeError, decodeYaml } from "@dk-bootstrap/kubeconfig";
 import { YAMLException, load } from "js-yaml";
-import { normalRemoteRoot } from "./node-record.js";
+import { normalRemoteRoot } from "./remote-root.js";
 import type { Role } from "./spec.js";
 
 /** One host of the cluster file. */

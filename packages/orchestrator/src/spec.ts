@@ -1,7 +1,7 @@
 import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 import { isAbsolute } from "node:path";
-import { normalRemoteRoot } from "./node-record.js";
+import { normalRemoteRoot } from "./remote-root.js";
 import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
 /** What a host runs: etcd and the control plane, the kubelet and its neighbours, or both (the one-node cluster). */

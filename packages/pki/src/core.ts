@@ -24,6 +24,7 @@ export * from "./cfssl/config-json.js";
 export * from "./cfssl/gencert.js";
 export * from "./cfssl/output.js";
 export * from "./cfssl/certinfo-csr.js";
+export { goJson, type GoValue } from "./cfssl/go-values.js";
 export * from "./cluster/spec.js";
 export * from "./cluster/certlist.js";
 export * from "./cluster/files.js";
