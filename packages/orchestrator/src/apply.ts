@@ -18,7 +18,6 @@ import { runSteps } from "./runner.js";
 import { type PhaseName, type RolloutPolicy, rollOut, rolloutPolicy } from "./rollout.js";
 import { nodeStatus } from "./status.js";
 import { type Versions, checkUpgrade } from "./releases.js";
-import { sh } from "./shell.js";
 import type { EtcdCluster, EtcdMember, NodeSpec } from "./spec.js";
 import { hostSpec } from "./host-spec.js";
 
