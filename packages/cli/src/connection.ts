@@ -53,7 +53,11 @@ export async function connect(target: string, o: SshFlags): Promise<SshTransport
       try {
         privateKey = readFileSync(keyFile);
       } catch {
-        throw new InputError("cannot read the private key", { file: keyFile });
+        throw new InputError(
+          "cannot read the private key",
+          { file: keyFile },
+          { hint: flags.identity ? "check the file given to -i/--identity (its path, its permissions)" : "pass the key to use with -i FILE" },
+        );
       }
     }
     return SshTransport.connect({

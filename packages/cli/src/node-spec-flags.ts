@@ -39,7 +39,10 @@ function imageArchivesIn(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new InputError(`cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { field: "--images", value: dir });
+    // Said in words, as describeSystemError says a path: a code such as ENOENT means nothing to most readers.
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new InputError(`cannot read the folder: ${why}`, { field: "--images", value: dir });
   }
   return names
     .filter(isImageArchive)

@@ -26,6 +26,7 @@ export * from "./cfssl/output.js";
 export * from "./cfssl/certinfo-csr.js";
 export { goJson, type GoValue } from "./cfssl/go-values.js";
 export * from "./cluster/spec.js";
+export * from "./cluster/workshop-files.js";
 export * from "./cluster/certlist.js";
 export * from "./cluster/files.js";
 export * from "./cluster/issue.js";
