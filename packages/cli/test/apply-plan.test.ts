@@ -130,6 +130,26 @@ describe("apply: a bad file changes nothing", () => {
     expect(run("ls", ["-A", cwd]).stdout.trim()).toBe("c.yaml");
   });
 
+  it("names a value of network and pki by its field of the file, never by a flag or a CSR's field", () => {
+    const cwd = tempDir();
+    const file = dk(["init"])
+      .stdout.replace("serviceCIDR: 10.0.0.0/24", "serviceCIDR: 10.0.0.0")
+      .replace("podCIDR: 10.244.0.0/16", "podCIDR: nope")
+      .replace("clusterDomain: cluster.local", 'clusterDomain: "bad domain"');
+    writeFileSync(join(cwd, "c.yaml"), `${file}  pki:\n    keyAlgorithm: ecdsa\n    keySize: 2048\n    certificateValidity: 1y\n`);
+    const r = dk(["apply", "-f", "c.yaml", "--dry-run"], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error: "))).toEqual([
+      'error: c.yaml: spec.network.serviceCIDR: not a CIDR with room for a Service IP, e.g. 10.0.0.0/24 (got "10.0.0.0")',
+      'error: c.yaml: spec.network.podCIDR: not a CIDR, e.g. 10.244.0.0/16 (got "nope")',
+      'error: c.yaml: spec.network.clusterDomain: must be a DNS name (got "bad domain")',
+      "error: c.yaml: spec.pki.keySize: ECDSA key size must be 256, 384 or 521 (got 2048)",
+      'error: c.yaml: spec.pki.certificateValidity: invalid duration, expected Go syntax such as "8760h" or "1h30m" (got "1y")',
+    ]);
+    expect(r.stderr).toMatch(/\nhint: fix these fields; `dk-bootstrap init` prints a commented example\n$/);
+    expect(r.stdout).toBe("");
+  });
+
   it("init prints a file apply reads", () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, "c.yaml"), dk(["init"]).stdout);

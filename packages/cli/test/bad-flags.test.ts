@@ -44,6 +44,13 @@ describe("flags accepted before, and wrong", () => {
     [["certs", "check"], /certs: unknown command; certs' commands: check-expiration, renew, rotate-ca \(got "check"\)/],
     [["ssh", "root@node", "--dry-run", "--arch", "riscv64"], /--arch: must be amd64 or arm64/],
     [["bundle", "--out", "b", "--arches", "x86"], /--arches: must be amd64 or arm64 \(got "x86"\)/],
+    // Read by no check before: it reached kube-proxy's configuration as it was given.
+    [["ssh", "root@node", "--dry-run", "--pod-cidr", "bad"], /^error: --pod-cidr: not a CIDR, e\.g\. 10\.244\.0\.0\/16 \(got "bad"\)$/],
+    [["local", "--dry-run", "--pod-cidr", "10.244.0.0/33"], /^error: --pod-cidr: not a CIDR/],
+    [
+      ["ssh", "root@node", "--dry-run", "--images", "/nonexistent-dk-images"],
+      /^error: --images: cannot read the folder: no such folder \(got "\/nonexistent-dk-images"\)$/,
+    ],
     // Port 1 on this machine: were it to connect first, the error would be a refused connection instead.
     [["logs", "root@127.0.0.1", "-p", "1", "nope"], /COMPONENT: unknown component; components: etcd, .* \(got "nope"\)/],
   ])("%j", (args, pattern) => {

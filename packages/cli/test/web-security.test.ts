@@ -217,7 +217,10 @@ describe("dk-bootstrap web's folder and lifetime", () => {
     // Before this was refused the command served the keys: the 30 s bound ends that run (status null) instead of hanging the test.
     const r = spawnSync(process.execPath, [CLI, "web", home], { encoding: "utf8", timeout: 30_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`error: DIR: not a cluster folder: it has neither cluster.yaml nor pki/ca.crt (got ${JSON.stringify(home)})\n`);
+    expect(r.stderr).toBe(
+      `error: DIR: not a cluster folder: it has neither cluster.yaml nor pki/ca.crt nor certs/ca.pem (got ${JSON.stringify(home)})\n` +
+        "hint: make one with `dk-bootstrap certs --dir DIR` (or `certs --workshop --dir DIR`)\n",
+    );
     expect(r.stdout).toBe("");
   });
 

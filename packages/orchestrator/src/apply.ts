@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import { type ClusterFolder, DkError, ensureFolder, openClusterFolder } from "@dk-bootstrap/pki";
 import { writeClusterPki } from "./cluster-pki.js";
-import { chooseNodeIPs, nodeAddresses } from "./addresses.js";
 import { clusterStarted, pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
+import { type Facts, type HostConnection, gatherFacts } from "./cluster-facts.js";
 import { checkNoDemotion, checkNodeNames, firstAnswer, helperFor, planWithoutAnswer, unreachableNames, waitHealthy } from "./apply-membership.js";
 import { takeSnapshot } from "./etcd-backup.js";
 import { stamp } from "./etcd-snapshot-file.js";
@@ -19,16 +18,8 @@ import { runSteps } from "./runner.js";
 import { type PhaseName, type RolloutPolicy, rollOut, rolloutPolicy } from "./rollout.js";
 import { nodeStatus } from "./status.js";
 import { type Versions, checkUpgrade } from "./releases.js";
-import { sh } from "./shell.js";
 import type { EtcdCluster, EtcdMember, NodeSpec } from "./spec.js";
 import { hostSpec } from "./host-spec.js";
-import type { Transport } from "./transport/transport.js";
-
-/** One host of the file with its open connection (root already, where the plan needs it). */
-export interface HostConnection {
-  host: ClusterHost;
-  transport: Transport;
-}
 
 /** How {@link applyCluster} runs. */
 export interface ApplyOptions {
@@ -79,12 +70,6 @@ const PHASES: readonly { name: PhaseName; from: string; until: string }[] = [
   { name: "workers", from: "containerd", until: "kube-proxy" },
   { name: "cluster-wide objects", from: "coredns", until: STEPS[STEPS.length - 1]!.id },
 ];
-
-/** Facts asked of a host before anything is decided: its name and its own addresses. */
-export interface Facts {
-  nodeName: string;
-  nodeIPs: string[];
-}
 
 /**
  * `apply -f cluster.yaml`: makes or reconciles a cluster of several hosts over their connections. Facts
@@ -358,13 +343,6 @@ export class PhaseError extends DkError {
       },
     );
   }
-}
-
-/** A host's name (the file's, else its hostname) and its own addresses (the file's, which it must hold, else detected). */
-export async function gatherFacts(c: HostConnection): Promise<Facts> {
-  const nodeName = c.host.nodeName ?? (await c.transport.run(sh`hostname`)).stdout.trim().toLowerCase();
-  const nodeIPs = chooseNodeIPs(await nodeAddresses(c.transport), c.host.nodeIPs, isIP(c.host.ssh.address) ? c.host.ssh.address : undefined, c.transport.host);
-  return { nodeName, nodeIPs };
 }
 
 function inRange(p: { from: string; until: string }, o: { from?: string; until?: string }): boolean {

@@ -17,9 +17,9 @@ import {
   withClusterFolder,
 } from "@dk-bootstrap/pki";
 import { refreshComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
-import { type ApplyOptions, type HostConnection, applyCluster } from "./apply.js";
+import { type ApplyOptions, applyCluster } from "./apply.js";
 import { pool } from "./apply-record.js";
-import { type ClusterNode, clusterNodes } from "./cluster-ops.js";
+import { type ClusterNode, type HostConnection, clusterNodes } from "./cluster-facts.js";
 import { NodeLayout } from "./node.js";
 import { STEPS, plan } from "./plan.js";
 import { bootstrap } from "./runner.js";

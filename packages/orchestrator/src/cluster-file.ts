@@ -1,9 +1,20 @@
 import { isIP } from "node:net";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { DkError, KEY_ALGORITHMS, isDns1123Subdomain } from "@dk-bootstrap/pki";
+import {
+  DkError,
+  InputError,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
+  firstServiceIP,
+  isDns1123Subdomain,
+  isDnsName,
+  parseDuration,
+  validateKeySpec,
+} from "@dk-bootstrap/pki";
 import { YamlDecodeError, decodeYaml } from "@dk-bootstrap/kubeconfig";
 import { YAMLException, load } from "js-yaml";
-import { normalRemoteRoot } from "./node-record.js";
+import { isCidr } from "./cidr.js";
+import { normalRemoteRoot } from "./remote-root.js";
 import type { Role } from "./spec.js";
 
 /** One host of the cluster file. */
@@ -209,6 +220,7 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
   const controllers = hostList.filter((h, i) => isMap(h) && h.reset !== true && String(roles[i]).startsWith("controller")).length;
   if (hostList.length > 0 && controllers === 0)
     problems.push("spec.hosts: no controller: a cluster needs at least one host with role controller or controller+worker");
+  problems.push(...valueProblems(spec));
   if (problems.length > 0) throw new ClusterFileError(file, problems);
 
   const warnings =
@@ -240,6 +252,39 @@ export function parseClusterFile(text: string, file: string): { cluster: Cluster
     ...(Array.isArray(spec.images) ? { images: (spec.images as string[]).map((p) => resolve(dirname(file), p)) } : {}),
   };
   return { cluster, warnings };
+}
+
+/**
+ * The values of `spec.network` and `spec.pki` checked as the command line's flags are (the same rules), each problem
+ * under its field of this file: `spec.pki.keySize`, never `key.size` or `--key-size`, which the file has not. Only
+ * values of the right type are looked at: a wrong type is already said by the schema.
+ */
+function valueProblems(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const net = isMap(spec.network) ? spec.network : {};
+  const pki = isMap(spec.pki) ? spec.pki : {};
+  // The library's check names the flag it serves; its words (and the value it got) are kept, under this file's field.
+  const check = (path: string, run: () => unknown) => {
+    try {
+      run();
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const own = e.field ? `${e.field}: ` : "";
+      problems.push(`${path}: ${e.message.startsWith(own) ? e.message.slice(own.length) : e.message}`);
+    }
+  };
+  if (typeof net.serviceCIDR === "string") check("spec.network.serviceCIDR", () => firstServiceIP(net.serviceCIDR as string));
+  if (typeof net.podCIDR === "string" && !isCidr(net.podCIDR)) problems.push(`spec.network.podCIDR: not a CIDR, e.g. 10.244.0.0/16 (got ${echo(net.podCIDR)})`);
+  if (typeof net.clusterDomain === "string" && !isDnsName(net.clusterDomain))
+    problems.push(`spec.network.clusterDomain: must be a DNS name (got ${echo(net.clusterDomain)})`);
+  const algo = (typeof pki.keyAlgorithm === "string" ? pki.keyAlgorithm : "rsa") as KeyAlgorithm;
+  if (Number.isInteger(pki.keySize) && KEY_ALGORITHMS.includes(algo)) check("spec.pki.keySize", () => validateKeySpec({ algo, size: pki.keySize as number }));
+  const validity = pki.certificateValidity;
+  if (typeof validity === "string")
+    check("spec.pki.certificateValidity", () => {
+      if (!(parseDuration(validity) > 0)) throw new InputError("must be positive", { value: validity });
+    });
+  return problems;
 }
 
 /** `dk-bootstrap init`: a commented example of the cluster file. */

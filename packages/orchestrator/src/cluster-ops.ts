@@ -1,66 +1,13 @@
-import { isIP } from "node:net";
-import { DkError } from "@dk-bootstrap/pki";
-import { type ApplyOptions, type HostConnection, gatherFacts } from "./apply.js";
-import { hostSpec } from "./host-spec.js";
-import { pool, readApplyRecord } from "./apply-record.js";
+// What the whole-cluster commands do across the hosts apply made (status, versions, reset), starting from each host's
+// spec as cluster-facts.ts rebuilds it.
+import type { ClusterNode } from "./cluster-facts.js";
+import { pool } from "./apply-record.js";
 import { EtcdControl, type ListedMember } from "./etcd-membership.js";
 import type { EventSink } from "./events.js";
 import { reset } from "./reset.js";
 import { NodeLayout } from "./node.js";
 import { sh } from "./shell.js";
-import type { NodeSpec } from "./spec.js";
 import { type StepStatus, nodeStatus } from "./status.js";
-
-/** A host of the file with the node spec its last apply used. */
-export interface ClusterNode {
-  conn: HostConnection;
-  spec: NodeSpec;
-}
-
-/**
- * Each host's spec as `apply` made it (names and addresses asked of the hosts, etcd members as recorded
- * in the cluster folder), for commands that look at or take down the whole cluster.
- */
-export async function clusterNodes(
-  conns: HostConnection[],
-  options: Pick<ApplyOptions, "dir" | "cluster" | "versions" | "concurrency">,
-  unreachable: ReadonlySet<HostConnection> = new Set(),
-): Promise<ClusterNode[]> {
-  // A host that did not answer (status with a node down) is named and addressed as the file says, so that the
-  // others' specs (the first controller, the etcd members) stay what they are when every host answers.
-  const facts = await pool(conns, options.concurrency, (c) => (unreachable.has(c) ? Promise.resolve(fileFacts(c)) : gatherFacts(c)));
-  const record = await readApplyRecord(options.dir);
-  const active = conns.filter((c) => !c.host.reset);
-  const first = active.find((c) => c.host.role !== "worker");
-  if (!first) throw new DkError("no controller in the file", "INPUT");
-  const controllerIp = facts[conns.indexOf(first)]!.nodeIPs[0] ?? first.host.ssh.address;
-  const members = active
-    .filter((c) => c.host.role !== "worker")
-    .map((c) => ({ name: facts[conns.indexOf(c)]!.nodeName, ip: facts[conns.indexOf(c)]!.nodeIPs[0] ?? c.host.ssh.address }));
-  return conns.map((conn, i) => {
-    const f = facts[i]!;
-    const started = record.started[f.nodeName] ?? { state: "new" as const, members };
-    return {
-      conn,
-      spec: hostSpec(options.cluster, conn.host, f, {
-        dir: options.dir,
-        versions: record.versions ?? options.versions,
-        clusterSteps: conn === first,
-        controllerIp,
-        ...(conn.host.role !== "worker" ? { etcdCluster: { ...started, token: record.token } } : {}),
-      }),
-    };
-  });
-}
-
-/** A host's name and addresses as the file gives them (a name it leaves out: the address, as a dry run shows it). */
-function fileFacts(c: HostConnection): { nodeName: string; nodeIPs: string[] } {
-  const h = c.host;
-  return {
-    nodeName: h.nodeName ?? h.ssh.address.toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
-    nodeIPs: h.nodeIPs.length > 0 ? h.nodeIPs : isIP(h.ssh.address) ? [h.ssh.address] : [],
-  };
-}
 
 /** The releases of the programs on a node, read from the node (`--version`), not assumed: `etcd`, `kubelet`, ... */
 export async function installedVersions(node: ClusterNode): Promise<Record<string, string>> {

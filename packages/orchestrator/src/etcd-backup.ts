@@ -3,7 +3,7 @@ import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DkError, InputError, openClusterFolder } from "@dk-bootstrap/pki";
 import { pool, readApplyRecord, writeApplyRecord } from "./apply-record.js";
-import type { ClusterNode } from "./cluster-ops.js";
+import type { ClusterNode } from "./cluster-facts.js";
 import { EtcdControl } from "./etcd-membership.js";
 import { etcdCaFingerprints, foreignReasons, readSidecar, writeSidecar } from "./etcd-snapshot-sidecar.js";
 import { EtcdTools, type SnapshotStatus, fetchFile, restoreFolders, stamp, uploadFile, verifySnapshotFile } from "./etcd-snapshot-file.js";

@@ -1,7 +1,8 @@
 import { type ClusterSpec, InputError, clusterSpec, firstServiceIP } from "@dk-bootstrap/pki";
 import { DEFAULT_KUBECONFIG_SPEC, type KubeconfigSpec } from "@dk-bootstrap/kubeconfig";
 import { isAbsolute } from "node:path";
-import { normalRemoteRoot } from "./node-record.js";
+import { isCidr } from "./cidr.js";
+import { normalRemoteRoot } from "./remote-root.js";
 import { DEFAULT_VERSIONS, type Versions } from "./releases.js";
 
 /** What a host runs: etcd and the control plane, the kubelet and its neighbours, or both (the one-node cluster). */
@@ -96,11 +97,12 @@ export function nodeSpec(partial: NodeSpecInput): NodeSpec {
     throw new InputError("must be controller, worker or controller+worker", { field: "role", value: spec.role });
   if (spec.clusterSteps && !spec.role.startsWith("controller"))
     throw new InputError("the cluster-wide objects are applied by a controller", { field: "clusterSteps", value: spec.role });
+  if (!isCidr(spec.podCidr)) throw new InputError("not a CIDR, e.g. 10.244.0.0/16", { field: "--pod-cidr", value: spec.podCidr });
   if (spec.cni !== "bridge" && spec.cni !== "calico") throw new InputError("must be bridge or calico", { field: "--cni", value: spec.cni });
   if (spec.dns !== "coredns" && spec.dns !== "none") throw new InputError("must be coredns or none", { field: "--dns", value: spec.dns });
   if (spec.dns === "coredns") dnsServiceIP(spec.serviceCidr);
   if (spec.ingress !== undefined && spec.ingress !== "traefik") throw new InputError("must be traefik", { field: "--ingress", value: spec.ingress });
-  for (const p of spec.images ?? []) if (!isAbsolute(p)) throw new InputError("an image archive's path must be absolute", { field: "images", value: p });
+  for (const p of spec.images ?? []) if (!isAbsolute(p)) throw new InputError("an image archive's path must be absolute", { field: "--images", value: p });
   if (spec.mirror !== undefined && !/^https?:\/\/\S+$/.test(spec.mirror))
     throw new InputError("must be an http(s) URL", { field: "--mirror", value: spec.mirror });
   if (spec.mirror?.startsWith("http://") && spec.allowHttpMirror !== true)

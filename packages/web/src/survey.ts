@@ -16,6 +16,7 @@ import {
   fromBase64,
   parseCertificate,
   SOON_MS,
+  WORKSHOP_FILES,
   x509,
 } from "@dk-bootstrap/pki";
 import { COMPONENT_KUBECONFIGS, checkKubeconfig, parseKubeconfig } from "@dk-bootstrap/kubeconfig";
@@ -82,15 +83,41 @@ function commonDir(paths: string[]): string {
 }
 
 /**
+ * A workshop-layout folder (`certs --workshop`: cfssl's `certs/NAME.pem`, `certs/NAME-key.pem`, as check-expiration
+ * reads it too) under the names the checks read (`pki/NAME.crt`, `pki/NAME.key`): its one CA in the cluster CA's place,
+ * its admin certificate another certificate of that CA. `names` gives each file's own path back for what is shown.
+ * Undefined for any other folder: a cluster folder with its `pki/` is never read this way.
+ */
+export function workshopFiles(files: Map<string, Uint8Array>): { files: Map<string, Uint8Array>; names: Map<string, string> } | undefined {
+  const ca = WORKSHOP_FILES[0]!.cert;
+  const at = [...files.keys()].find((p) => p === ca || p.endsWith(`/${ca}`));
+  if (at === undefined || [...files.keys()].some((p) => /(^|\/)pki\//.test(p))) return undefined;
+  // The part before certs/ (a dropped folder's name) is the folder itself.
+  const prefix = at.slice(0, at.length - ca.length);
+  const out = new Map<string, Uint8Array>();
+  const names = new Map<string, string>();
+  for (const f of WORKSHOP_FILES) {
+    const [cert, key] = [files.get(prefix + f.cert), files.get(prefix + f.key)];
+    if (cert) out.set(`pki/${f.name}.crt`, cert);
+    if (key) out.set(`pki/${f.name}.key`, key);
+    names.set(`pki/${f.name}.crt`, f.cert);
+    names.set(`pki/${f.name}.key`, f.key);
+  }
+  return { files: out, names };
+}
+
+/**
  * Surveys a cluster folder's files against the plan `spec` at `now`: the certificates and keys as pki's
  * checkClusterFiles checks them, the kubeconfigs as kubeconfig's checkKubeconfig does.
  */
 export async function survey(rawFiles: Map<string, Uint8Array>, spec: ClusterSpec, now: Date = new Date()): Promise<Survey> {
-  const files = clusterPaths(rawFiles);
+  const workshop = workshopFiles(rawFiles);
+  const files = workshop?.files ?? clusterPaths(rawFiles);
   const texts = [...files].map(([path, data]) => ({ path, content: dec.decode(data) }));
   const checked = await checkClusterFiles(
     texts.filter((f) => f.path.startsWith("pki/") || !f.path.includes("/")),
-    { spec, now },
+    // The workshop's two certificates follow its cfssl CSRs (CN "Kubernetes", O "system:masters"), not the cluster plan.
+    workshop ? { now } : { spec, now },
   );
   const problems: string[] = [];
   const views = new Map<string, CertView>();
@@ -101,18 +128,25 @@ export async function survey(rawFiles: Map<string, Uint8Array>, spec: ClusterSpe
       continue;
     }
     const view = certView(c, parseCertificate(texts.find((t) => t.path === c.path)!.content));
+    if (workshop) {
+      // Shown under the workshop's own file names: `certs/admin-key.pem does not match`, never a pki/ path it lacks.
+      view.file = workshop.names.get(view.file) ?? view.file;
+      view.problems = view.problems.map((p) => [...workshop.names].reduce((text, [from, to]) => text.replaceAll(from, to), p));
+    }
     if (c.def) views.set(c.name, view);
     else others.push(view);
   }
   const kubeconfigs = await kubeconfigViews(texts, now, problems);
-  if (views.size > 0) for (const d of CERT_DEFS) if (!views.has(d.name)) problems.push(`pki/${d.name}.crt: missing (the plan has it)`);
+  // The workshop's PKI is its two certificates: the cluster PKI's others are no part of it, not missing from it.
+  if (views.size > 0 && !workshop) for (const d of CERT_DEFS) if (!views.has(d.name)) problems.push(`pki/${d.name}.crt: missing (the plan has it)`);
   const authorities = CA_DEFS.map((def) => ({
     ca: def.name as CaName,
     def,
     cert: views.get(def.name),
-    leaves: [...views.values()].filter((v) => v.def?.ca === def.name),
+    // The workshop's admin is its CA's one leaf, drawn under it as check-expiration lists it (CERTIFICATE AUTHORITY: ca).
+    leaves: [...[...views.values()].filter((v) => v.def?.ca === def.name), ...(workshop && def.name === "ca" ? others : [])],
   }));
-  return { authorities, others, kubeconfigs, problems, files };
+  return { authorities, others: workshop ? [] : others, kubeconfigs, problems, files };
 }
 
 /** How a checked certificate is drawn: expired above all, then any problem, then soon to expire. */

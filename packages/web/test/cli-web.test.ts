@@ -146,6 +146,49 @@ describe("dk-bootstrap web", () => {
     expect(missing.stderr).toBe(`error: DIR: not a folder (got ${JSON.stringify(join(work, "nowhere"))})\n`);
   });
 
+  it("opens the page on a workshop-layout folder (certs --workshop) given as --dir, as check-expiration reads it", async () => {
+    const workshop = join(work, "workshop");
+    expect(dk(["certs", "--workshop", "--dir", workshop]).status).toBe(0);
+    // The same folder check-expiration reads: its CA and admin, cfssl's files.
+    expect(dk(["certs", "check-expiration", "--dir", workshop, "-o", "json"]).status).toBe(0);
+    const served = await serve(["--dir", workshop]);
+    try {
+      expect(served.out).toMatch(/^Serving the page on http:\/\/127\.0\.0\.1:\d+\/[\w-]{22}\/ with 6 files of .*workshop \(private keys among them/m);
+      const body = (await get(served.url)).body;
+      const folder = JSON.parse(/id="dk-folder">(.*?)<\/script>/s.exec(body)![1]!) as Record<string, string>;
+      expect(Object.keys(folder).sort()).toEqual([
+        "certs/admin-key.pem",
+        "certs/admin.csr",
+        "certs/admin.pem",
+        "certs/ca-key.pem",
+        "certs/ca.csr",
+        "certs/ca.pem",
+      ]);
+      const page = await browser.newPage();
+      await page.goto(served.url);
+      await page.waitForSelector(".authority button.cert");
+      // The CA with its one leaf, each checked against its key, under the files' own names; nothing said missing.
+      expect(await page.textContent("#summary")).toMatch(/^2 certificates: 2 valid, 0 expiring within 30 days, 0 expired, 0 with problems; 0 kubeconfigs\.$/);
+      expect(await page.locator(".authority button.cert.standing-ok").count()).toBe(2);
+      expect(await page.locator(".problems").count()).toBe(0);
+      await page.locator(".authority button.cert").first().click();
+      expect(await page.textContent("#details")).toContain("certs/ca.pem with its key");
+    } finally {
+      served.proc.kill("SIGTERM");
+    }
+  });
+
+  it("refuses DIR and --dir naming two folders, and names --dir when the folder it gives is not one", () => {
+    const two = dk(["web", cluster, "--dir", work]);
+    expect(two.status).toBe(1);
+    expect(two.stderr).toBe(`error: --dir: names another folder than DIR: give one of them (got ${JSON.stringify(work)})\nhint: DIR is ${cluster}\n`);
+    const notOne = dk(["web", "--dir", work]);
+    expect(notOne.status).toBe(1);
+    expect(notOne.stderr).toMatch(
+      /^error: --dir: not a cluster folder: it has neither cluster\.yaml nor pki\/ca\.crt nor certs\/ca\.pem \(got ".*"\)\nhint: make one with `dk-bootstrap certs --dir DIR`/,
+    );
+  });
+
   it("ships the page in the CLI's package", () => {
     const files = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: join(import.meta.dirname, "..", "..", "cli") }).toString()) as {
       files: { path: string }[];

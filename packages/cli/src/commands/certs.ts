@@ -1,10 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
-  type ClusterSpec,
   DkError,
   InputError,
-  type PkiAction,
   type RenewResult,
   checkExpiration,
   formatExpirationTables,
@@ -18,73 +16,16 @@ import {
 } from "@dk-bootstrap/pki";
 import { type KubeconfigSpec, refreshComponentKubeconfigs, writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import type { Command } from "commander";
-import { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
+import { kubeconfigSpecFromFlags, specFromFlags } from "../spec-flags.js";
+import { type ClusterOptions, addClusterOptions, addDirOption } from "../options/cluster-options.js";
+import { printActions } from "../render/pki-actions.js";
 import { guardInterrupt } from "../interrupt.js";
 import { kubeconfigExpiryRows } from "../kubeconfig-expiry.js";
 import { workshopExpiry } from "../workshop-expiry.js";
 import { type Saved, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 
-/** `--node-ip` repeated or comma-separated (as the kubelet's --node-ip and the page's field take a list). */
-const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((x) => x.trim())];
-
-export { type IdentityOptions, type PkiOptions, kubeconfigSpecFromFlags, specFromFlags };
-
-/** The flags of a command that makes the cluster folder. */
-export interface ClusterOptions extends IdentityOptions, PkiOptions {
-  dir: string;
-}
-
-/** Declares `--dir` on a command. */
-export function addDirOption(cmd: Command): Command {
-  return cmd.option("--dir <dir>", "cluster folder (PKI, kubeconfigs, state)", "./cluster");
-}
-
-/** Declares the node's identity flags on a command. */
-export function addIdentityOptions(cmd: Command): Command {
-  return cmd
-    .option("--node-name <name>", "the node's name (kubelet identity, apiserver/etcd SAN)", "kubernetes")
-    .option("--node-ip <ip>", "a node IP for the serving certificates (repeatable, or comma-separated)", collectList)
-    .option("--service-cidr <cidr>", "Service CIDR; its first IP goes in the apiserver certificate", "10.0.0.0/24")
-    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
-    .option("--cluster-name <name>", "cluster name in the kubeconfigs", "demystifions-kubernetes");
-}
-
-/** Declares the flags that shape the PKI and the kubeconfigs on a command. */
-export function addPkiOptions(cmd: Command): Command {
-  return cmd
-    .option("--key-algo <algo>", "rsa, ecdsa or ed25519", "rsa")
-    .option("--key-size <bits>", "RSA 2048-8192, ECDSA 256/384/521 (default 2048 / 256)")
-    .option("--key-format <format>", "traditional (PKCS#1/SEC1, as kubeadm writes) or pkcs8", "traditional")
-    .option("--validity <duration>", "validity of leaf certificates (Go duration)", "8760h")
-    .option("--server <url>", "apiserver URL in the kubeconfigs", "https://127.0.0.1:6443")
-    .option("--context-name <template>", "context names in the kubeconfigs; {user} and {cluster} are filled in", "{user}@{cluster}")
-    .option("--force", "replace existing CAs and keys")
-    .option("--allow-name-removal", "let a re-issued serving certificate lose a name or IP it has (refused otherwise)");
-}
-
-/** Declares every flag of a command that makes the cluster folder (certs, ssh, local). */
-export function addClusterOptions(cmd: Command): Command {
-  return addPkiOptions(addIdentityOptions(addDirOption(cmd)));
-}
-
 interface CertsOptions extends ClusterOptions {
   workshop?: boolean;
-}
-
-const VERB: Record<PkiAction["action"], string> = { kept: "Using the existing", made: "Generated", renewed: "Re-issued", external: "Using the external" };
-
-/** kubeadm-style `[certs]` lines for what a run did. */
-export function printActions(actions: PkiAction[], dir: string, spec?: ClusterSpec): void {
-  for (const a of actions) {
-    // A re-issued certificate keeps its key: saying "and key" would tell the user to expect a new one.
-    const what =
-      a.name === "sa" ? `"sa" key pair` : a.action === "renewed" ? `"${a.name}" certificate with its existing key` : `"${a.name}" certificate and key`;
-    process.stdout.write(`[certs] ${VERB[a.action]} ${what}${a.reason ? ` (${a.reason})` : ""}\n`);
-    if (a.name === "sa" && a.action === "made" && spec?.key.algo === "ed25519")
-      process.stderr.write("[certs] note: sa.key is ECDSA P-256, not Ed25519: the apiserver signs service-account tokens with RSA or ECDSA only\n");
-  }
-  const count = (k: PkiAction["action"]) => actions.filter((a) => a.action === k).length;
-  process.stdout.write(`[certs] ${dir}: ${count("made")} made, ${count("kept")} kept, ${count("renewed")} renewed\n`);
 }
 
 /** The kubeconfig settings the folder was made with, from its saved settings (undefined when it saved none). */

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DkError, checkExpiration, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
 import { type ClusterNode, clusterStatus, installedVersions, nodeRotation, nodeRotationFile } from "@dk-bootstrap/orchestrator";
-import { type ClusterCommandFlags, type UnreachableHost, withCluster } from "./cluster.js";
+import { type ClusterCommandFlags, type UnreachableHost, withCluster } from "../cluster-hosts.js";
 
 /** `status -f cluster.yaml`: every host's steps, etcd's members and their health, and each node's certificates' expiry. */
 export function clusterStatusCommand(o: ClusterCommandFlags): Promise<void> {

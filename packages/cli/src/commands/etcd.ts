@@ -3,7 +3,7 @@ import { DkError } from "@dk-bootstrap/pki";
 import { restoreSnapshot, stamp, takeSnapshot, verifySnapshotFile } from "@dk-bootstrap/orchestrator";
 import type { Command } from "commander";
 import { RunOutput } from "../render/output.js";
-import { type ClusterCommandFlags, withCluster } from "./cluster.js";
+import { type ClusterCommandFlags, withCluster } from "../cluster-hosts.js";
 
 interface SnapshotFlags extends ClusterCommandFlags {
   out?: string;

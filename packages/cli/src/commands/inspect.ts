@@ -1,18 +1,12 @@
 import { type Command } from "commander";
 import { NodeLayout, STEPS, componentLogs, explainStep, nodeMark, nodeRotation, nodeRotationFile, nodeStatus, plan } from "@dk-bootstrap/orchestrator";
 import { InputError, describeRotation, readRotation, rotationInProgress, table, withClusterFolder } from "@dk-bootstrap/pki";
-import { addDirOption, addIdentityOptions } from "./certs.js";
-import {
-  type NodeOptions,
-  addPlanOptions,
-  asRoot,
-  connect,
-  nodeSpecFromFlags,
-  parseTarget,
-  resolveVersionFlags,
-  sshOptions,
-  withSavedSettings,
-} from "./node.js";
+import { addDirOption, addIdentityOptions } from "../options/cluster-options.js";
+import { type NodeOptions, addPlanOptions, sshOptions } from "../options/node-options.js";
+import { asRoot, connect, parseTarget } from "../connection.js";
+import { nodeSpecFromFlags } from "../node-spec-flags.js";
+import { resolveVersionFlags } from "../version-flags.js";
+import { withSavedSettings } from "../with-saved-settings.js";
 
 /** `dk-bootstrap explain`, `status` and `logs`: look at the plan and at a node without changing anything. */
 export function registerInspect(program: Command): void {
@@ -71,7 +65,7 @@ export function registerInspect(program: Command): void {
           process.stdout.write(`rotation: ${describeRotation(rotation)}${reached}\n`);
         }
         // The old CA's key stays in the archive of a finished rotation until it is purged: said until then.
-        const kept = await (await import("./rotate-ca.js")).keptArchiveNote(spec.dir);
+        const kept = await (await import("../rotation-checks.js")).keptArchiveNote(spec.dir);
         if (kept) process.stdout.write(`${kept}\n`);
       } finally {
         await t.close();
@@ -92,7 +86,8 @@ export function registerInspect(program: Command): void {
         throw new InputError(`unknown component; components: ${components.join(", ")}`, { field: "COMPONENT", value: component });
       const lines = Number(o.tail);
       if (!Number.isInteger(lines) || lines < 0) throw new InputError("must be a whole number of lines", { field: "--tail", value: o.tail });
-      if (o.file) return (await import("./cluster.js")).clusterLogsCommand({ ...o, file: o.file }, target, component, { follow: o.follow ?? false, lines });
+      if (o.file)
+        return (await import("./cluster-logs.js")).clusterLogsCommand({ ...o, file: o.file }, target, component, { follow: o.follow ?? false, lines });
       const spec = nodeSpecFromFlags(o, parseTarget(target).host);
       const t = await connect(target, o);
       try {

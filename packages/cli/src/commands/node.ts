@@ -1,224 +1,50 @@
+// `dk-bootstrap ssh`, `local`, `bundle` and `reset`: one node, planned and run step by step. The flags, the connection
+// and the spec from the flags live in shared modules below (options/, connection.ts, node-spec-flags.ts), which the
+// other commands that reach a node use too.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import { homedir, userInfo } from "node:os";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { type ClusterFolder, DkError, InputError, generateClusterPki, openClusterFolder } from "@dk-bootstrap/pki";
+import { type ClusterFolder, InputError, generateClusterPki, openClusterFolder } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import {
   type NodeSpec,
   LocalTransport,
-  SshTransport,
   artifactsFor,
   bundle,
   withPinnedSha256,
   bundleImages,
-  isImageArchive,
   type Step,
-  sshConfigFor,
   type Transport,
-  asRootIfNeeded,
   bootstrap,
   chooseNodeIPs,
-  mirrored,
   nodeAddresses,
   PREFLIGHT,
   parseKubernetesRequest,
-  resolveVersions,
   plan,
-  nodeSpec,
   installedLocalFiles,
   renderScript,
   reset,
 } from "@dk-bootstrap/orchestrator";
 import { type Command, Option } from "commander";
-import { askHidden, readStdin } from "../io.js";
-import { type SavedSettings, applySavedSettings, describeChange, readSavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
+import { type SavedSettings, settingsToSave, stageSavedSettings } from "../saved-settings.js";
 import { RunOutput } from "../render/output.js";
-import { type ClusterOptions, addClusterOptions, addDirOption, addIdentityOptions, kubeconfigSpecFromFlags, printActions, specFromFlags } from "./certs.js";
-
-/** Every flag of `ssh` and `local`; the other node commands take a part of them. */
-export interface NodeOptions extends ClusterOptions {
-  port?: string;
-  identity?: string;
-  knownHosts?: string;
-  acceptNewHostKey?: boolean;
-  jump?: string;
-  sudoPasswordStdin?: boolean;
-  k8sVersion?: string;
-  etcdVersion?: string;
-  containerdVersion?: string;
-  runcVersion?: string;
-  cniVersion?: string;
-  podCidr?: string;
-  cni?: string;
-  ingress?: string;
-  helmVersion?: string;
-  mirror?: string;
-  checksums?: string;
-  allowHttpMirror?: boolean;
-  upload?: string;
-  images?: string;
-  webImage?: string;
-  remoteRoot?: string;
-  from?: string;
-  until?: string;
-  dryRun?: boolean;
-  verbose?: boolean;
-  json?: boolean;
-  mergeKubeconfig?: boolean;
-  step?: boolean;
-  arch?: string;
-}
-
-/** `user@host` or `host` (an ssh_config alias, or an address). */
-export function parseTarget(target: string): { user?: string; host: string } {
-  const at = target.lastIndexOf("@");
-  const user = at >= 0 ? target.slice(0, at) : undefined;
-  const host = (at >= 0 ? target.slice(at + 1) : target).replace(/^\[|\]$/g, "");
-  if (!host || /\s/.test(host) || user === "") throw new InputError("expected [user@]host", { field: "target", value: target });
-  return { ...(user ? { user } : {}), host };
-}
-
-/** What the node downloads: versions, the optional add-ons, and where from (bundle takes these alone). */
-export function addArtifactOptions(cmd: Command): Command {
-  return cmd
-    .option("--k8s-version <v>", "Kubernetes release (kube-apiserver, kubelet, ...)")
-    .option("--etcd-version <v>", "etcd release")
-    .option("--containerd-version <v>", "containerd release")
-    .option("--runc-version <v>", "runc release")
-    .option("--cni-version <v>", "CNI plugins release")
-    .option("--cni <cni>", "bridge (host-local, no image to pull) or calico (tigera-operator through Helm, as the workshop)", "bridge")
-    .option("--ingress <controller>", "add the workshop's ingress controller: traefik (through Helm)")
-    .option("--helm-version <v>", "Helm release (for --cni calico and --ingress traefik)")
-    .option("--mirror <url>", "get https://HOST/PATH from URL/HOST/PATH instead; its checksum files are not trusted (see --checksums)")
-    .option("--checksums <file>", "with --mirror: trusted SHA-256 per upstream URL, `SHA256  URL` lines (default: the upstream's own checksum files)")
-    .option("--allow-http-mirror", "accept an http:// mirror: the files are still checked, but anyone on the path sees and can withhold them");
-}
-
-/** Everything the node's plan depends on: its identity, what it downloads, and where things go on it. */
-export function addPlanOptions(cmd: Command): Command {
-  return addArtifactOptions(cmd)
-    .option("--pod-cidr <cidr>", "pod CIDR (controller-manager, kube-proxy, CNI)", "10.244.0.0/16")
-    .option("--upload <dir>", "air-gapped node: upload the binaries from this bundle folder (dk-bootstrap bundle) instead of downloading on the node")
-    .option("--images <dir>", "air-gapped images: import this folder's image archives (OCI or docker save tars) into the node's containerd, pinned")
-    .option("--web-image <name>", "the workshop web app's image (default zwindler/vhelloworld)")
-    .option("--remote-root <dir>", "every path written on the node lives under it", "/")
-    .option("--arch <arch>", "amd64 or arm64 (default: asked of the node; amd64 for --dry-run)");
-}
-
-/** Which steps run: `--from`, `--until`. */
-export function addRangeOptions(cmd: Command): Command {
-  return cmd.option("--from <step>", "start at this step").option("--until <step>", "stop after this step");
-}
-
-/** How a command that talks to a node prints: `--verbose`, `--json`. */
-export function addOutputOptions(cmd: Command): Command {
-  return cmd.option("--verbose", "show the commands' output").option("--json", "print the event stream as JSON lines");
-}
-
-/** Every flag of a run that bootstraps a node (ssh, local). */
-export function addNodeOptions(cmd: Command): Command {
-  return addOutputOptions(addRangeOptions(addPlanOptions(addClusterOptions(cmd))))
-    .option("--step", "the guided run: why before each step, Enter to run it, q to stop; live observations after")
-    .option("--merge-kubeconfig", "merge the admin kubeconfig into yours ($KUBECONFIG's first file, else ~/.kube/config), backup first");
-}
-
-export function sshOptions(cmd: Command): Command {
-  return cmd
-    .option("-p, --port <port>", "SSH port (default: ~/.ssh/config's, else 22)")
-    .option("-J, --jump <hops>", "jump host(s), [user@]host[:port], comma-separated (default: ~/.ssh/config's ProxyJump)")
-    .option("-i, --identity <file>", "private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
-    .option("--known-hosts <file>", "known_hosts file (default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
-    .option("--accept-new-host-key", "trust an unknown host key and record it (a changed key is always refused)")
-    .option("--sudo-password-stdin", "read the sudo password from stdin (for a non-root login whose sudo asks for one)");
-}
-
-/** The node's spec from whichever flags a command has; the others keep their defaults. */
-export function nodeSpecFromFlags(o: Partial<NodeOptions>, host?: string): NodeSpec {
-  const base = specFromFlags({ ...o, nodeIp: o.nodeIp ?? (host && isIP(host) ? [host] : []) });
-  if (o.arch !== undefined && !["amd64", "arm64"].includes(o.arch))
-    throw new InputError("must be amd64 or arm64: Kubernetes publishes binaries for these", { field: "--arch", value: o.arch });
-  return nodeSpec({
-    ...base,
-    ...kubeconfigSpecFromFlags(o),
-    dir: resolve(o.dir ?? "./cluster"),
-    ...(o.remoteRoot !== undefined ? { remoteRoot: o.remoteRoot } : {}),
-    ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
-    ...(o.cni !== undefined ? { cni: o.cni as NodeSpec["cni"] } : {}),
-    ...(o.ingress ? { ingress: o.ingress as NonNullable<NodeSpec["ingress"]> } : {}),
-    ...(o.mirror ? { mirror: o.mirror } : {}),
-    ...(o.checksums ? { checksums: resolve(o.checksums) } : {}),
-    ...(o.allowHttpMirror ? { allowHttpMirror: true } : {}),
-    ...(o.upload ? { upload: resolve(o.upload) } : {}),
-    ...(o.images ? { images: imageArchivesIn(resolve(o.images)) } : {}),
-    ...(o.webImage ? { webImage: o.webImage } : {}),
-    ...(o.arch ? { arch: o.arch } : {}),
-    versions: { kubernetes: o.k8sVersion, etcd: o.etcdVersion, containerd: o.containerdVersion, runc: o.runcVersion, cni: o.cniVersion, helm: o.helmVersion },
-  });
-}
-
-/** The image archives of a folder (`--images`), by name; a folder that cannot be read is one clear line. */
-function imageArchivesIn(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    throw new InputError(`cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { field: "--images", value: dir });
-  }
-  return names
-    .filter(isImageArchive)
-    .sort()
-    .map((n) => join(dir, n));
-}
-
-/** `[user@]host[:port]`, as ssh's -J takes it. */
-function parseHop(hop: string): { user?: string; host: string; port?: number } {
-  const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
-  if (!m) throw new InputError("expected [user@]host[:port]", { field: "--jump", value: hop });
-  return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ""), ...(m[3] ? { port: Number(m[3]) } : {}) };
-}
-
-/**
- * Connects as ssh would: `~/.ssh/config` for the alias (HostName, User, Port, IdentityFile, ProxyJump), then
- * the flags on top; jump hosts one after the other, each hop's connection carried by the previous one.
- */
-export async function connect(target: string, o: NodeOptions): Promise<SshTransport> {
-  const home = homedir();
-  const knownHosts = o.knownHosts ? [resolve(o.knownHosts)] : [join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"];
-  const hop = async (spec: { user?: string; host: string; port?: number }, via: SshTransport | undefined, flags: { port?: string; identity?: string }) => {
-    const cfg = await sshConfigFor(spec.host);
-    const port = flags.port !== undefined ? Number(flags.port) : (spec.port ?? cfg.port ?? 22);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError("not a TCP port", { field: "--port", value: flags.port ?? port });
-    const keyFile = flags.identity
-      ? resolve(flags.identity)
-      : [...cfg.identityFiles, ...["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => join(home, ".ssh", k))].find((f) => existsSync(f));
-    let privateKey: Buffer | undefined;
-    if (keyFile) {
-      try {
-        privateKey = readFileSync(keyFile);
-      } catch {
-        throw new InputError("cannot read the private key", { file: keyFile });
-      }
-    }
-    return SshTransport.connect({
-      host: cfg.hostName ?? spec.host,
-      port,
-      username: spec.user ?? cfg.user ?? userInfo().username,
-      ...(privateKey ? { privateKey } : {}),
-      ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
-      knownHosts,
-      acceptNewHostKey: o.acceptNewHostKey ?? false,
-      ...(via ? { jump: via } : {}),
-    });
-  };
-  const { user, host } = parseTarget(target);
-  const jumps = o.jump ?? (await sshConfigFor(host)).proxyJump;
-  let via: SshTransport | undefined;
-  for (const j of jumps ? jumps.split(",") : []) via = await hop(parseHop(j), via, { ...(o.identity ? { identity: o.identity } : {}) });
-  return hop({ ...(user ? { user } : {}), host }, via, { ...(o.port ? { port: o.port } : {}), ...(o.identity ? { identity: o.identity } : {}) });
-}
+import { printActions } from "../render/pki-actions.js";
+import { addDirOption, addIdentityOptions } from "../options/cluster-options.js";
+import {
+  type NodeOptions,
+  addArtifactOptions,
+  addNodeOptions,
+  addOutputOptions,
+  addPlanOptions,
+  addRangeOptions,
+  sshOptions,
+} from "../options/node-options.js";
+import { asRoot, connect, parseTarget } from "../connection.js";
+import { nodeSpecFromFlags } from "../node-spec-flags.js";
+import { offlineVersionsNote, resolveVersionFlags } from "../version-flags.js";
+import { withSavedSettings } from "../with-saved-settings.js";
 
 /**
  * The cluster folder for this run: the PKI, its kubeconfigs and the settings they were made with,
@@ -293,31 +119,6 @@ async function dryRunNotes(
   }
 }
 
-/** The version flags and where each resolved version goes. */
-const VERSION_FLAGS = {
-  kubernetes: "k8sVersion",
-  etcd: "etcdVersion",
-  containerd: "containerdVersion",
-  runc: "runcVersion",
-  cni: "cniVersion",
-  helm: "helmVersion",
-} as const;
-
-/**
- * Resolves the versions as kubeadm does (`stable`, `1.N`, `v1.N.P`; the newest patch asked of dl.k8s.io,
- * through --mirror, when `online`) and pairs the runtime from the table of tested combinations. The
- * resolved versions take the flags' place, so the saved settings record them: a re-run never upgrades
- * by itself.
- */
-export async function resolveVersionFlags(cmd: Command, o: NodeOptions, online: boolean, say: (line: string) => void): Promise<void> {
-  const asked = Object.fromEntries(Object.entries(VERSION_FLAGS).map(([k, attr]) => [k, o[attr]])) as Partial<Record<keyof typeof VERSION_FLAGS, string>>;
-  const versions = await resolveVersions(asked, { online, mapUrl: (u) => mirrored(u, o.mirror), warn: (w) => say(`warning: ${w}`) });
-  for (const [k, attr] of Object.entries(VERSION_FLAGS)) {
-    if (k === "helm" && o.helmVersion === undefined) continue;
-    cmd.setOptionValueWithSource(attr, versions[k as keyof typeof VERSION_FLAGS], cmd.getOptionValueSource(attr) === "cli" ? "cli" : "config");
-  }
-}
-
 /**
  * `--dry-run` of `ssh` and `local`: the whole plan as one script on stdout, nothing changed, nothing asked of any
  * network (dl.k8s.io included: the table's patch, said in the script's head).
@@ -334,47 +135,10 @@ async function printDryRun(cmd: Command, o: NodeOptions, say: (line: string) => 
   process.stdout.write(renderScript(spec, range, undefined, all, digests));
 }
 
-/**
- * What a dry run says of a Kubernetes version it did not ask dl.k8s.io for (`stable` or `1.N`): the table's patch, and
- * that a real run asks. An exact version asked (or saved) needs no note.
- */
-export function offlineVersionsNote(asked: string | undefined, resolved: string): string | undefined {
-  if (parseKubernetesRequest(asked).kind === "exact") return undefined;
-  return `versions: resolved offline from dk-bootstrap's table (Kubernetes ${resolved}, the newest patch it knows for ${asked ?? "stable"}); a real run asks dl.k8s.io for the newest patch`;
-}
-
 /** Every flag checked offline, before a version is asked of the network or a host is reached. */
 function checkFlags(o: NodeOptions, host?: string): void {
   parseKubernetesRequest(o.k8sVersion);
   nodeSpecFromFlags({ ...o, k8sVersion: undefined, etcdVersion: undefined, containerdVersion: undefined, runcVersion: undefined, cniVersion: undefined }, host);
-}
-
-/**
- * The folder's saved settings under the flags not given, each change a flag makes said first. `check` runs on the
- * result before anything is said: a flag it refuses is one line, not a change announced and then not made.
- */
-export async function withSavedSettings(cmd: Command, dir: string, say: (line: string) => void, check: () => void = () => undefined): Promise<SavedSettings> {
-  const settings = await readSavedSettings(resolve(dir));
-  const changes = applySavedSettings(cmd, settings.saved);
-  check();
-  for (const c of changes) say(`changing a saved setting: ${describeChange(c)}`);
-  return settings;
-}
-
-/** The sudo password: from stdin with --sudo-password-stdin, else asked once on the terminal when sudo wants one. */
-async function sudoPassword(o: NodeOptions): Promise<string | undefined> {
-  if (o.sudoPasswordStdin) return (await readStdin()).replace(/\r?\n$/, "");
-  return undefined;
-}
-
-export async function asRoot(t: Transport, needsRoot: boolean, o: NodeOptions): Promise<Transport> {
-  const password = await sudoPassword(o);
-  try {
-    return await asRootIfNeeded(t, needsRoot, password);
-  } catch (e) {
-    if (!(e instanceof DkError) || e.code !== "SUDO" || password !== undefined || !process.stdin.isTTY) throw e;
-    return asRootIfNeeded(t, needsRoot, await askHidden(`[sudo] password for ${t.host}: `));
-  }
 }
 
 async function runOn(t: Transport, spec: NodeSpec, o: NodeOptions, address: string): Promise<void> {
@@ -529,7 +293,7 @@ export function registerNode(program: Command): void {
       const { confirmClusterReset, resetConfirmation } = await import("./reset-confirm.js");
       if (o.file) {
         await confirmClusterReset(o.yes, o.file);
-        return (await import("./cluster.js")).clusterResetCommand({ ...o, file: o.file });
+        return (await import("./cluster-reset.js")).clusterResetCommand({ ...o, file: o.file });
       }
       if (!target) throw new InputError("a target is needed: [user@]host, or -f cluster.yaml", { field: "target" });
       await withSavedSettings(cmd, o.dir, () => undefined);

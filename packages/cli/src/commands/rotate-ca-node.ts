@@ -3,8 +3,10 @@ import { InputError, describeRotation, rotatableCa, rotationInProgress } from "@
 import { nodeStatus, plan, rotateCaOnNode, rotationCaveats } from "@dk-bootstrap/orchestrator";
 import { RunOutput } from "../render/output.js";
 import { readSavedSettings } from "../saved-settings.js";
-import { type NodeOptions, asRoot, connect, nodeSpecFromFlags, parseTarget } from "./node.js";
-import { type RotateCaFlags, checkRotationState, mustBeClusterFolder, sayImpact } from "./rotate-ca.js";
+import { asRoot, connect, parseTarget } from "../connection.js";
+import { nodeSpecFromFlags } from "../node-spec-flags.js";
+import type { NodeOptions } from "../options/node-options.js";
+import { type RotateCaFlags, checkRotationState, mustBeClusterFolder, sayImpact } from "../rotation-checks.js";
 
 /**
  * `certs rotate-ca NAME ssh [user@]host`: the one-node cluster of `dk-bootstrap ssh`, its spec rebuilt from the

@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { open, readFile, stat } from "node:fs/promises";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { join, resolve } from "node:path";
-import { CERT_DEFS, FileSystemError, InputError, SA_FILES, certFiles } from "@dk-bootstrap/pki";
+import { CERT_DEFS, FileSystemError, InputError, SA_FILES, WORKSHOP_FILES, certFiles } from "@dk-bootstrap/pki";
 import { COMPONENT_KUBECONFIGS } from "@dk-bootstrap/kubeconfig";
 import { SETTINGS_FILE } from "../saved-settings.js";
 import type { Command } from "commander";
@@ -14,25 +14,35 @@ const PAGE = new URL("web.html", import.meta.url);
 /** A cluster folder's files are small: one over this is left out (said at start and on the page). */
 const MAX_FILE_BYTES = 1 << 20;
 
-/** `dk-bootstrap web [DIR] [--port P]`: serves the page on localhost, opened on DIR's files when given. */
+/** `dk-bootstrap web [DIR | --dir DIR] [--port P]`: serves the page on localhost, opened on DIR's files when given. */
 export function registerWeb(program: Command): void {
   program
     .command("web [dir]")
     .summary("the page that makes and draws the cluster PKI in your browser, served on localhost")
     .description(
       "Serves the page (one self-contained file, which also works opened from disk) on 127.0.0.1 only.\n" +
-        "With DIR (a cluster folder made by `certs`), the page opens on that folder's files, private keys included\n" +
-        "(the page checks that each key matches its certificate), at a secret address printed at start: only this machine can\n" +
-        "reach the port, and only who has that address gets the page. DIR must be a cluster folder (cluster.yaml or pki/ca.crt);\n" +
-        "only the files `certs` makes are read (its certificates, keys, kubeconfigs and cluster.yaml: never any other file of\n" +
-        "DIR), links and FIFOs are not followed, and files over 1 MiB are left out: named at start and on the page.",
+        "With DIR (a cluster folder made by `certs`, or the workshop's made by `certs --workshop`), the page opens on that\n" +
+        "folder's files, private keys included (the page checks that each key matches its certificate), at a secret address\n" +
+        "printed at start: only this machine can reach the port, and only who has that address gets the page. DIR must be a\n" +
+        "cluster folder (cluster.yaml, pki/ca.crt or the workshop's certs/ca.pem); only the files `certs` makes are read (its\n" +
+        "certificates, keys, kubeconfigs and cluster.yaml: never any other file of DIR), links and FIFOs are not followed, and\n" +
+        "files over 1 MiB are left out: named at start and on the page.",
     )
+    // --dir as every other command names the folder (and as cluster-dir.ts reads it: `~`, a pki/ folder given); DIR stays.
+    .option("--dir <dir>", "the cluster folder to open the page on (the same as DIR)")
     .option("--port <port>", "the port to listen on (a free one by default)", "0")
-    .addHelpText("after", "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web ./cluster --port 8080")
-    .action(async (dir: string | undefined, o: { port: string }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  dk-bootstrap web\n  dk-bootstrap web --dir ./cluster --port 8080\n  dk-bootstrap web --dir ./workshop   # certs --workshop's folder",
+    )
+    .action(async (positional: string | undefined, o: { port: string; dir?: string }) => {
       const port = Number(o.port);
       if (!/^\d+$/.test(o.port) || port > 65535) throw new InputError("must be a port number, 0 to 65535", { field: "--port", value: o.port });
-      const folder = dir === undefined ? undefined : await readFolder(dir);
+      if (positional !== undefined && o.dir !== undefined && resolve(positional) !== resolve(o.dir))
+        throw new InputError("names another folder than DIR: give one of them", { field: "--dir", value: o.dir }, { hint: `DIR is ${positional}` });
+      const dir = o.dir ?? positional;
+      // A bad folder is named by how it was given.
+      const folder = dir === undefined ? undefined : await readFolder(dir, o.dir !== undefined ? "--dir" : "DIR");
       const files = folder?.files;
       const leftOut = folder && leftOutNote(folder.leftOut);
       // Said before anything is served: the page, which says it too, may never be opened.
@@ -55,12 +65,15 @@ async function readPage(): Promise<string> {
   }
 }
 
-/** What marks a folder as a cluster folder (`certs`'s, or kubeadm's /etc/kubernetes): any other folder's keys stay out of the page. */
-const MARKS = ["cluster.yaml", "pki/ca.crt"];
+/**
+ * What marks a folder as a cluster folder (`certs`'s, kubeadm's /etc/kubernetes, or the workshop's of `certs --workshop`):
+ * any other folder's keys stay out of the page.
+ */
+const MARKS = ["cluster.yaml", "pki/ca.crt", WORKSHOP_FILES[0]!.cert];
 
 /**
  * The files `certs` makes, relative to the folder: every certificate of the cluster PKI and its key, the service-account
- * key pair, the component kubeconfigs and the settings file. Nothing else of DIR is ever read: a project folder that
+ * key pair, the component kubeconfigs and the settings file; and those `certs --workshop` makes. Nothing else of DIR is ever read: a project folder that
  * holds a cluster.yaml may also hold `.ssh/id_ed25519` or `.aws/credentials`, and the page is no place for them.
  */
 export const CERTS_FILES: readonly string[] = [
@@ -69,6 +82,8 @@ export const CERTS_FILES: readonly string[] = [
   SA_FILES.pub,
   ...COMPONENT_KUBECONFIGS.map((k) => k.file),
   SETTINGS_FILE,
+  // The workshop's layout (`certs --workshop`), which check-expiration reads too: its CA and admin, cfssl's files.
+  ...WORKSHOP_FILES.flatMap((f) => [f.cert, f.key, f.csr]),
 ];
 
 /** A folder as read: its files of {@link CERTS_FILES} by path relative to it, and those left out as too big, with their sizes. */
@@ -78,12 +93,17 @@ interface Folder {
 }
 
 /** DIR's files of {@link CERTS_FILES} that are there as regular files (symbolic links are not followed). */
-async function readFolder(dir: string): Promise<Folder> {
+async function readFolder(dir: string, field: "DIR" | "--dir"): Promise<Folder> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
-  if (!info?.isDirectory()) throw new InputError("not a folder", { field: "DIR", value: dir });
+  if (!info?.isDirectory()) throw new InputError("not a folder", { field, value: dir });
   const marks = await Promise.all(MARKS.map((m) => stat(join(root, m)).catch(() => undefined)));
-  if (!marks.some((m) => m?.isFile())) throw new InputError(`not a cluster folder: it has neither ${MARKS.join(" nor ")}`, { field: "DIR", value: dir });
+  if (!marks.some((m) => m?.isFile()))
+    throw new InputError(
+      `not a cluster folder: it has neither ${MARKS.join(" nor ")}`,
+      { field, value: dir },
+      { hint: "make one with `dk-bootstrap certs --dir DIR` (or `certs --workshop --dir DIR`)" },
+    );
   const files = new Map<string, Uint8Array>();
   const leftOut: Folder["leftOut"] = [];
   for (const name of CERTS_FILES) {

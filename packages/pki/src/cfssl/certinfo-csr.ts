@@ -1,7 +1,7 @@
 import { bytesToBigInt, decodeText, toBase64 } from "../bytes.js";
 import { InputError, type InputLocation } from "../errors.js";
 import { oidText, tlv } from "../name.js";
-import { goUrl, goIp } from "./go-values.js";
+import { goJson, goUrl, goIp, type GoValue } from "./go-values.js";
 
 /**
  * What `cfssl certinfo -csr` prints: cfssl marshals Go's x509.CertificateRequest as it is (cli/certinfo), so this
@@ -49,9 +49,6 @@ function csrJson(der: Uint8Array): string {
   };
   return `${goJson(out, "")}\n`;
 }
-
-/** A JSON value as Go's encoding/json writes it; bigint is a number too long for a double. */
-export type GoValue = null | boolean | number | bigint | string | GoValue[] | { [key: string]: GoValue };
 
 interface Node {
   tag: number;
@@ -248,30 +245,4 @@ function subjectAltNames(der: Uint8Array, extensions: RequestedExtension[]): { d
     }
   }
   return sans;
-}
-
-/** encoding/json's MarshalIndent(v, "", "  "), HTML-safe as Go's is by default. */
-export function goJson(v: GoValue, indent: string): string {
-  if (v === null) return "null";
-  if (typeof v === "boolean" || typeof v === "number" || typeof v === "bigint") return String(v);
-  if (typeof v === "string") return goString(v);
-  const inner = `${indent}  `;
-  if (Array.isArray(v)) return v.length === 0 ? "[]" : `[\n${v.map((x) => inner + goJson(x, inner)).join(",\n")}\n${indent}]`;
-  const keys = Object.keys(v);
-  return keys.length === 0 ? "{}" : `{\n${keys.map((k) => `${inner}${goString(k)}: ${goJson(v[k]!, inner)}`).join(",\n")}\n${indent}}`;
-}
-
-function goString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c < 0x20 || ch === "<" || ch === ">" || ch === "&" || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, "0")}`;
-    else if (c >= 0xd800 && c <= 0xdfff) out += "\ufffd";
-    else out += ch;
-  }
-  return `${out}"`;
 }

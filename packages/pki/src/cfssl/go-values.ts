@@ -1,6 +1,7 @@
-// Go's text forms of values cfssl prints as Go holds them: net.IP's String and url.URL's fields after url.Parse.
+// Go's text forms of values cfssl prints as Go holds them: net.IP's String, url.URL's fields after url.Parse, and
+// encoding/json's indented output. The leaf below certinfo-csr.ts (which only assembles the value): the printing
+// rules are Go's, not the CSR's, so they sit apart and import nothing of the CSR.
 import { toHex, utf8 } from "../bytes.js";
-import type { GoValue } from "./certinfo-csr.js";
 
 /** net.IP.String(): dotted IPv4 (an IPv4-mapped IPv6 address too), else RFC 5952 IPv6 (longest run of 2+ zero groups as ::). */
 export function goIp(bytes: Uint8Array): string {
@@ -63,4 +64,33 @@ function escape(s: string, mode: "path" | "fragment"): string {
   return Array.from(utf8(s))
     .map((b) => (b < 0x80 && keep.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
     .join("");
+}
+
+/** A JSON value as Go's encoding/json writes it; bigint is a number too long for a double. */
+export type GoValue = null | boolean | number | bigint | string | GoValue[] | { [key: string]: GoValue };
+
+/** encoding/json's MarshalIndent(v, "", "  "), HTML-safe as Go's is by default. */
+export function goJson(v: GoValue, indent: string): string {
+  if (v === null) return "null";
+  if (typeof v === "boolean" || typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return goString(v);
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) return v.length === 0 ? "[]" : `[\n${v.map((x) => inner + goJson(x, inner)).join(",\n")}\n${indent}]`;
+  const keys = Object.keys(v);
+  return keys.length === 0 ? "{}" : `{\n${keys.map((k) => `${inner}${goString(k)}: ${goJson(v[k]!, inner)}`).join(",\n")}\n${indent}}`;
+}
+
+function goString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c < 0x20 || ch === "<" || ch === ">" || ch === "&" || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, "0")}`;
+    else if (c >= 0xd800 && c <= 0xdfff) out += "\ufffd";
+    else out += ch;
+  }
+  return `${out}"`;
 }
