@@ -1,14 +1,42 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * The files whose tests start test hosts (network namespaces with their own sshd, test-support/test-cluster.ts and
+ * test-host.ts) and, on them, real etcd members or whole Kubernetes nodes: minutes each, mostly waiting on daemons.
+ */
+const HOSTS = [
+  "packages/cli/test/apply-*.test.ts",
+  "packages/cli/test/cluster-live.test.ts",
+  "packages/cli/test/etcd-backup.test.ts",
+  "packages/cli/test/node-lock.test.ts",
+  "packages/cli/test/node.test.ts",
+  "packages/cli/test/rotate-ca-etcd.test.ts",
+  "packages/cli/test/rotate-ca-node.test.ts",
+  "packages/cli/test/status-partial.test.ts",
+  "packages/cli/test/trusted-ca.test.ts",
+  "packages/cli/test/workshop.test.ts",
+  "packages/orchestrator/test/ssh.test.ts",
+  "packages/orchestrator/test/test-cluster.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
     // Sized for a loaded 2-core machine with another copy of the suite beside it: the slowest tests (npm pack,
     // etcd brought up over SSH and resumed, the guided run in tmux) take about a minute when the machine is idle.
     testTimeout: 240_000,
     hookTimeout: 240_000,
-    // One file at a time: many files start real daemons and processes, sized for two cores. What another run on this
-    // machine could meet is its own per run (ports, hosts, users, tmux servers), or taken in turn (test-support/machine.ts).
-    fileParallelism: false,
+    // Two lines of files, each one file at a time, side by side: the test hosts' files (mostly waiting on daemons they
+    // start) and all the others (mostly CPU: keys, peers' runs, the page's browser). Within a line, files never meet;
+    // what the two lines, or another run on this machine, could meet is its own per run (ports, hosts, users, tmux
+    // servers), or taken in turn (test-support/machine.ts).
+    // Two workers whatever the machine: vitest's default (cores - 1) would be one on two cores, one line at a time.
+    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "hosts", include: HOSTS, fileParallelism: false } },
+      {
+        extends: true,
+        test: { name: "others", include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"], exclude: HOSTS, fileParallelism: false },
+      },
+    ],
   },
 });

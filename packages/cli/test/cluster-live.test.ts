@@ -5,52 +5,31 @@
 // host cut off and back, an apiserver killed, the etcd leader killed. What the loop saw is printed (failed requests,
 // the longest gap between writes); nothing acknowledged before is lost.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { load } from "js-yaml";
-import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
-import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
-import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
-import { type Mirror, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
-import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
-import { type ClusterHost, type TestCluster, etcdctlFlags, startTestCluster } from "../../../test-support/test-cluster.js";
+import { type ClusterHost } from "../../../test-support/test-cluster.js";
+import { type LiveCluster, APPLY_MS, LIVE_VERSIONS, startLiveCluster, until } from "../../../test-support/live-cluster.js";
+import { runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ApiLoop, apiClientLoop, credentialsFrom, LOOP_CONFIGMAP, summarize, summaryLine } from "../../../test-support/api-client-loop.js";
 
-const release = RELEASES[0]!;
-const versions = { kubernetes: release.knownPatch, etcd: release.etcd, containerd: release.containerd, runc: release.runc, cni: release.cni };
-/** How long one `apply` may take: it starts every component of four nodes and waits for their checks. */
-const RUN_MS = 900_000;
+const versions = LIVE_VERSIONS;
+const RUN_MS = APPLY_MS;
 
 describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kubernetes}, etcd ${versions.etcd})`, () => {
   const work = tempDir("dk-cluster-live-");
-  const dir = join(work, "cluster");
-  const file = join(work, "cluster.yaml");
-  let cluster: TestCluster;
-  let mirror: Mirror;
-  let kubectlBin: string;
+  let live: LiveCluster;
+  let dir: string;
   let controllers: ClusterHost[];
   let worker: ClusterHost;
   let all: ClusterHost[];
-
-  const apply = (...extra: string[]) => dkAsync(["apply", "-f", file, "--dir", dir, ...extra], { cwd: work, timeoutMs: RUN_MS });
-  /** kubectl as the cluster's admin (the kubeconfig `apply` writes for this machine), at its server or at `server`. */
-  const kubectl = (...args: string[]) => runAsync(kubectlBin, [`--kubeconfig=${join(dir, "admin.conf")}`, ...args]);
-  const kubectlAt = (server: ClusterHost, ...args: string[]) => kubectl(`--server=https://${server.ip}:6443`, "--request-timeout=5s", ...args);
-  const onHost = (h: ClusterHost, ...cmd: string[]) => runAsync("ip", ["netns", "exec", h.netns, ...cmd]);
-  /** A shell command on the host as root, over its sshd (in the host's PID namespace, where its PID files' PIDs are). */
-  const asRoot = (h: ClusterHost, command: string) =>
-    runAsync("ssh", ["-i", h.keyFile, "-o", `UserKnownHostsFile=${cluster.knownHosts}`, "-o", "BatchMode=yes", `root@${h.ip}`, command]);
-  const pidFile = (h: ClusterHost, component: string) => join(h.remoteRoot, "run", "dk-bootstrap", `${component}.pid`);
-  const etcdctl = (via: ClusterHost, ...args: string[]) =>
-    runAsync(etcdctlOf(versions.etcd).path, [...etcdctlFlags({ dir, via, endpoints: controllers }), ...args], { env: etcdctlOf(versions.etcd).env });
-  const until = async (what: string, probe: () => Promise<boolean>, seconds = 180) => {
-    for (let i = 0; i < seconds * 2; i++) {
-      if (await probe()) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`not seen within ${seconds} s: ${what}`);
-  };
-  const ready = async (h: ClusterHost) => (await kubectlAt(h, "get", "--raw", "/readyz")).stdout.trim() === "ok";
+  const apply = () => live.apply();
+  const kubectl = (...args: string[]) => live.kubectl(...args);
+  const etcdctl = (_via: ClusterHost, ...args: string[]) => live.etcdctl(...args);
+  const onHost = (h: ClusterHost, ...cmd: string[]) => live.onHost(h, ...cmd);
+  const asRoot = (h: ClusterHost, command: string) => live.asRoot(h, command);
+  const pidFile = (h: ClusterHost, component: string) => live.pidFile(h, component);
+  const ready = (h: ClusterHost) => live.ready(h);
   const jsonOf = async (...args: string[]) => {
     const r = await kubectl(...args, "-o", "json");
     expect(r.status, r.stderr).toBe(0);
@@ -58,51 +37,12 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
   };
 
   beforeAll(async () => {
-    kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
-    const images = join(work, "images");
-    mkdirSync(images);
-    const archives = [
-      await pauseImage(versions.kubernetes),
-      await corednsImage(corednsVersion(versions.kubernetes)),
-      await webImage(),
-      await traefikImage(DEFAULT_VERSIONS.traefik),
-    ].map((image) => {
-      const to = join(images, basename(image.path));
-      symlinkSync(image.path, to);
-      return to;
-    });
-    cluster = await startTestCluster(work, 4, { nodes: true });
-    all = cluster.hosts;
-    controllers = all.slice(0, 3);
-    worker = all[3]!;
-    mirror = await startMirror(cluster.hostIp, releaseMirrorFiles(versions));
-    writeFileSync(
-      file,
-      [
-        "apiVersion: dk-bootstrap/v1alpha1",
-        "kind: Cluster",
-        "metadata: { name: live }",
-        "spec:",
-        "  hosts:",
-        ...all.map(
-          (h) =>
-            `    - { ssh: { address: ${h.ip}, user: root, keyPath: ${h.keyFile} }, role: ${h === worker ? "worker" : "controller+worker"}, remoteRoot: ${h.remoteRoot} }`,
-        ),
-        `  knownHosts: ${cluster.knownHosts}`,
-        `  mirror: ${mirror.url}`,
-        "  allowHttpMirror: true",
-        `  checksums: ${mirror.checksums()}`,
-        `  versions: { kubernetes: "${versions.kubernetes}", etcd: "${versions.etcd}", containerd: "${versions.containerd}", runc: "${versions.runc}", cniPlugins: "${versions.cni}" }`,
-        "  pki: { keyAlgorithm: ecdsa }",
-        `  addons: { ingress: traefik, webImage: "${TEST_WEB_IMAGE}" }`,
-        `  images: [${archives.join(", ")}]`,
-        "",
-      ].join("\n"),
-    );
+    live = await startLiveCluster(work, { controllers: 3, workers: 1 });
+    ({ dir, controllers, all } = live);
+    worker = live.workers[0]!;
   }, 3_600_000);
   afterAll(async () => {
-    await mirror?.close();
-    await cluster?.stop();
+    await live?.stop();
   });
 
   it(
@@ -237,23 +177,13 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
         expect(stored, what).toBeGreaterThanOrEqual(s.lastWritten);
         return s;
       };
-      const allBack = async () => {
-        await until("three apiservers ready", async () => (await Promise.all(controllers.map(ready))).every(Boolean), 300);
-        await until(
-          "three etcd members healthy",
-          async () => {
-            const r = await etcdctl(controllers[0]!, "endpoint", "health");
-            return r.status === 0 && (`${r.stdout}${r.stderr}`.match(/is healthy/g) ?? []).length === 3;
-          },
-          300,
-        );
-      };
+      const allBack = () => live.allBack();
 
       // 1. The second controller's host cut off from the network for 20 s, then back.
       await during("controller cut off", async () => {
-        cluster.cut(controllers[1]!);
+        live.cluster.cut(controllers[1]!);
         await new Promise((r) => setTimeout(r, 20_000));
-        cluster.restore(controllers[1]!);
+        live.cluster.restore(controllers[1]!);
         await allBack();
       });
 
