@@ -3,7 +3,7 @@
 // their upstream layout, the images a node with no registry needs, and a cluster file for `apply -f` with some
 // controllers (that are nodes too, as kubeadm's are) and some workers. What the cluster tests share: how to reach
 // the cluster (kubectl, etcdctl, a root shell on a host) and how to wait for it.
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "./images.js";
@@ -156,6 +156,8 @@ export async function startLiveCluster(work: string, o: { controllers: number; w
     async stop() {
       await mirror.close();
       await cluster.stop();
+      // The cluster folder and the images' links: the hosts' folders (gigabytes of binaries and images) went with the cluster.
+      rmSync(work, { recursive: true, force: true });
     },
   };
   return live;

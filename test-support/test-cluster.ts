@@ -13,7 +13,7 @@
 // processes (as on real machines; the root namespace still sees them all, by uid), `hostname` gives the host's
 // name, and killing the host's init ends every process on it.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 // The table itself, not the package: a child process bundles this file (test-cluster.test.ts), and the package pulls in ssh2.
@@ -227,6 +227,7 @@ export async function startTestCluster(work: string, count: number, options: Tes
   if (process.getuid?.() !== 0) throw new Error("the test cluster needs root (network namespaces, test users)");
   const sshd = peer("sshd");
   for (const tool of ["ip", "flock", "unshare", "setpriv", "pgrep", "ssh-keygen", ...(options.nodes ? ["nsenter"] : [])]) peer(tool);
+  if (options.nodes) enoughDiskForKubelets(work, count);
   await removeStale();
   const [name, net] = locked("sh", ["-c", SETUP, "sh", `dkc${process.pid.toString(36)}`, String(process.pid % 256), startTime(process.pid)!, RECORDS])
     .trim()
@@ -403,6 +404,26 @@ export async function startTestCluster(work: string, count: number, options: Tes
       rmSync(join(RECORDS, name), { force: true });
     },
   };
+}
+
+/**
+ * The hosts' kubelets share this machine's filesystem, and a kubelet evicts every Pod and admits none when the
+ * filesystem of its images has less than 15% free (its default hard eviction threshold, imagefs.available): a test
+ * would then wait for Pods that never start. Said in one line before any host is made.
+ */
+const KUBELET_IMAGEFS_MIN = 0.15;
+/** What one node writes under its remote root (its download cache, installed binaries, containerd's images, etcd): measured 1.5 GiB. */
+const NODE_BYTES = 1.6 * 2 ** 30;
+function enoughDiskForKubelets(work: string, nodes: number): void {
+  const fs = statfsSync(work);
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  const free = fs.bavail * fs.bsize;
+  const needed = KUBELET_IMAGEFS_MIN * fs.blocks * fs.bsize + nodes * NODE_BYTES;
+  if (free < needed)
+    throw new Error(
+      `${work}: ${gib(free)} GiB free of ${gib(fs.blocks * fs.bsize)} GiB: kubelets evict Pods below 15% free (imagefs.available), ` +
+        `and ${nodes} node(s) write about ${gib(nodes * NODE_BYTES)} GiB: free ${gib(needed - free)} GiB more`,
+    );
 }
 
 /**

@@ -112,12 +112,20 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
         const routes = (await onHost(h, "ip", "route", "show", "proto", "219")).stdout.trim().split("\n");
         expect(routes, h.name).toHaveLength(3);
         // Every Pod, at its own address, from this node.
-        for (const p of pods)
+        for (const p of pods) {
+          let last = "";
           await until(
             `${p.metadata.name} (${p.status.podIP}, on ${p.spec.nodeName}) answering ${h.name}`,
-            async () => servedBy((await onHost(h, "curl", "-fsS", "--max-time", "3", `http://${p.status.podIP}:80/`)).stdout) === p.metadata.name,
+            async () => {
+              const r = await onHost(h, "curl", "-sS", "--max-time", "3", "-w", "\nHTTP %{http_code}", `http://${p.status.podIP}:80/`);
+              last = `exit ${r.status}: ${r.stdout.slice(-300)} ${r.stderr}`;
+              return servedBy(r.stdout) === p.metadata.name;
+            },
             60,
-          );
+          ).catch((e: Error) => {
+            throw new Error(`${e.message}; last answer: ${last}`);
+          });
+        }
         // Then through the Service's ClusterIP: kube-proxy on this node picks among all six.
         const served = new Set<string>();
         const failures: string[] = [];

@@ -4,13 +4,13 @@
 // order. After each step the test looks at the live cluster for what the seed shows at that point.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion, webDeployment } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "../../../test-support/images.js";
 import { builtPeer, releaseMirrorFiles } from "../../../test-support/built-peers.js";
 import { type Mirror, startMirror } from "../../../test-support/mirror.js";
-import { dkAsync, runAsync, tempDir } from "../../../test-support/peers.js";
+import { CLI, dkAsync, peer, runAsync, tempDir } from "../../../test-support/peers.js";
 import { type ClusterHost, type TestCluster, startTestCluster } from "../../../test-support/test-cluster.js";
 
 /** The newest row of the release table in every run; every row with DK_TEST_ALL_RELEASES=1 (a cold build each). */
@@ -31,45 +31,87 @@ for (const release of ROWS) {
     const dir = join(work, "cluster");
     const images = join(work, "images");
 
-    const ssh = (...extra: string[]) =>
-      dkAsync(
-        [
-          "ssh",
-          `root@${host.ip}`,
-          "-i",
-          host.keyFile,
-          "--known-hosts",
-          cluster.knownHosts,
-          "--remote-root",
-          host.remoteRoot,
-          "--dir",
-          dir,
-          "--mirror",
-          mirror.url,
-          "--k8s-version",
-          versions.kubernetes,
-          "--etcd-version",
-          versions.etcd,
-          "--containerd-version",
-          versions.containerd,
-          "--runc-version",
-          versions.runc,
-          "--cni-version",
-          versions.cni,
-          // The test plays the upstream: the checksums of what it built, as an operator's --checksums table.
-          "--checksums",
-          checksums,
-          "--allow-http-mirror",
-          "--images",
-          images,
-          "--web-image",
-          TEST_WEB_IMAGE,
-          "--ingress",
-          "traefik",
-          ...extra,
-        ],
-        { cwd: work, timeoutMs: RUN_MS },
-      );
+    const sshArgs = (...extra: string[]) => [
+      "ssh",
+      `root@${host.ip}`,
+      "-i",
+      host.keyFile,
+      "--known-hosts",
+      cluster.knownHosts,
+      "--remote-root",
+      host.remoteRoot,
+      "--dir",
+      dir,
+      "--mirror",
+      mirror.url,
+      "--k8s-version",
+      versions.kubernetes,
+      "--etcd-version",
+      versions.etcd,
+      "--containerd-version",
+      versions.containerd,
+      "--runc-version",
+      versions.runc,
+      "--cni-version",
+      versions.cni,
+      // The test plays the upstream: the checksums of what it built, as an operator's --checksums table.
+      "--checksums",
+      checksums,
+      "--allow-http-mirror",
+      "--images",
+      images,
+      "--web-image",
+      TEST_WEB_IMAGE,
+      "--ingress",
+      "traefik",
+      ...extra,
+    ];
+    const ssh = (...extra: string[]) => dkAsync(sshArgs(...extra), { cwd: work, timeoutMs: RUN_MS });
+    /**
+     * The guided run (`ssh ... --step`) in a terminal of its own (a tmux server of this test's, its socket in the test's
+     * folder): Enter at each step's question, as a learner would; everything it wrote, once it has exited.
+     */
+    let sessions = 0;
+    const guided = async (...extra: string[]) => {
+      const tmux = (args: string[]) => runAsync(peer("tmux"), ["-S", join(work, "tmux.sock"), ...args]);
+      const session = `step${++sessions}`;
+      const log = join(work, `${session}.out`);
+      const q = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+      const command = [process.execPath, CLI, ...sshArgs(...extra), "--step"].map(q).join(" ");
+      const started = await tmux([
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "-c",
+        work,
+        `sleep 0.5; NO_COLOR=1 ${command}; echo EXITED $?; sleep 600`,
+      ]);
+      expect(started.status, started.stderr).toBe(0);
+      await tmux(["pipe-pane", "-o", "-t", session, `cat > ${q(log)}`]);
+      const text = () => (existsSync(log) ? readFileSync(log, "utf8").replaceAll("\r", "") : "");
+      let answered = 0;
+      try {
+        for (let i = 0; i < RUN_MS / 500; i++) {
+          const seen = text();
+          const exited = /EXITED (\d+)/.exec(seen);
+          if (exited) return { status: Number(exited[1]), out: seen };
+          const asked = seen.match(/Enter to run \S+, q to stop:/g)?.length ?? 0;
+          if (asked > answered) {
+            answered = asked;
+            await tmux(["send-keys", "-t", session, "Enter"]);
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        throw new Error(`the guided run did not end:\n${text()}`);
+      } finally {
+        await tmux(["kill-session", "-t", session]);
+      }
+    };
     /** The built kubectl of the same release, as the cluster's admin (the kubeconfig `ssh` writes for this node). */
     const kubectl = (...args: string[]) => runAsync(kubectlBin, [`--kubeconfig=${join(dir, `admin-${host.ip}.conf`)}`, ...args]);
     /** Runs a command on the node (its network namespace). */
@@ -135,10 +177,14 @@ for (const release of ROWS) {
     );
 
     it(
-      "the controller-manager: the ReplicaSet and its Pods, all Pending",
+      "the controller-manager, in the guided run: the ReplicaSet and its Pods, all Pending, shown as the seed shows them",
       async () => {
-        const r = await ssh("--from", "kube-controller-manager", "--until", "kube-controller-manager");
-        expect(r.status, r.stderr + r.stdout).toBe(0);
+        // From here on, each step as a learner runs it: `--step` in a terminal, Enter at each question.
+        const r = await guided("--from", "kube-controller-manager", "--until", "kube-controller-manager");
+        expect(r.status, r.out).toBe(0);
+        expect(r.out).toMatch(/== kube-controller-manager: /);
+        expect(r.out).toMatch(/replicaset\.apps\/web-\S+\s+2\s+2\s+0/);
+        expect(r.out).toMatch(/pod\/web-\S+\s+0\/1\s+Pending/);
         await until("two web Pods", async () => (await kubectl("get", "pods", "-l", "app=web", "-o", "name")).stdout.trim().split("\n").length === 2);
         const phases = (await kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.phase}")).stdout.split(" ");
         expect(phases).toEqual(["Pending", "Pending"]);
@@ -147,10 +193,11 @@ for (const release of ROWS) {
     );
 
     it(
-      "the scheduler: FailedScheduling, no node to run them",
+      "the scheduler, in the guided run: FailedScheduling, no node to run them",
       async () => {
-        const r = await ssh("--from", "kube-scheduler", "--until", "kube-scheduler");
-        expect(r.status, r.stderr + r.stdout).toBe(0);
+        const r = await guided("--from", "kube-scheduler", "--until", "kube-scheduler");
+        expect(r.status, r.out).toBe(0);
+        expect(r.out).toMatch(/FailedScheduling\s+pod\/web-\S+\s+0\/0 nodes are available|FailedScheduling.*no nodes available/);
         await until("a FailedScheduling event", async () =>
           /no nodes available|0\/0 nodes/.test(
             (await kubectl("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "jsonpath={.items[*].message}")).stdout,
@@ -163,8 +210,9 @@ for (const release of ROWS) {
     it(
       "containerd and the kubelet: the node registers, NotReady (no CNI yet)",
       async () => {
-        const r = await ssh("--from", "containerd", "--until", "kubelet");
-        expect(r.status, r.stderr + r.stdout).toBe(0);
+        const r = await guided("--from", "containerd", "--until", "kubelet");
+        expect(r.status, r.out).toBe(0);
+        expect(r.out).toMatch(new RegExp(`${host.name}\\s+NotReady`));
         const nodes = await kubectl("get", "nodes", "-o", "json");
         const node = JSON.parse(nodes.stdout).items[0];
         expect(node.status.nodeInfo.kubeletVersion).toBe(`v${versions.kubernetes}`);
@@ -179,8 +227,9 @@ for (const release of ROWS) {
     it(
       "the CNI: the node turns Ready",
       async () => {
-        const r = await ssh("--from", "cni", "--until", "cni");
-        expect(r.status, r.stderr + r.stdout).toBe(0);
+        const r = await guided("--from", "cni", "--until", "cni");
+        expect(r.status, r.out).toBe(0);
+        expect(r.out).toMatch(new RegExp(`${host.name}\\s+Ready`));
         const ready = await kubectl("get", "nodes", "-o", 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}');
         expect(ready.stdout).toBe("True");
         const podCidr = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}")).stdout;

@@ -1,6 +1,7 @@
 import { ARTIFACTS } from "../artifacts.js";
 import { webDeployment } from "./web-app.js";
 import { lines, sh } from "../shell.js";
+import { waitFor } from "../node.js";
 import { httpsUrl } from "../spec.js";
 import { type FilePut, type Step, type StepContext, install, installed, kubectl, kubectlWith, pkiFiles } from "./step.js";
 
@@ -205,7 +206,9 @@ export const kubeControllerManager: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10257/healthz`,
-  show: (c) => lines([sh`sleep 3`, superAdmin(c, "get", "replicasets,pods", "-o", "wide")]),
+  // What it shows is there before it is shown: the ReplicaSet's Pods (a slow machine takes seconds to make them).
+  show: (c) =>
+    lines([sh`${waitFor(30, sh`[ -n "$(${superAdmin(c, "get", "pods", "-o", "name")})" ]`)} || true`, superAdmin(c, "get", "replicasets,pods", "-o", "wide")]),
   checkTimeout: 60,
   creates: (c) => installed(kubeControllerManager.artifacts!(c), c.node.bin),
   components: ["kube-controller-manager"],
@@ -229,7 +232,13 @@ export const kubeScheduler: Step = {
     ]);
   },
   check: () => sh`curl -fsk https://127.0.0.1:10259/healthz`,
-  show: (c) => lines([sh`sleep 3`, superAdmin(c, "get", "pods"), superAdmin(c, "get", "events", "--field-selector", "reason=FailedScheduling")]),
+  // The scheduler's first try, as an event (it tries at once, but a slow machine takes seconds to start it).
+  show: (c) =>
+    lines([
+      sh`${waitFor(30, sh`[ -n "$(${superAdmin(c, "get", "events", "--field-selector", "reason=FailedScheduling", "-o", "name")})" ]`)} || true`,
+      superAdmin(c, "get", "pods"),
+      superAdmin(c, "get", "events", "--field-selector", "reason=FailedScheduling"),
+    ]),
   checkTimeout: 60,
   creates: (c) => installed(kubeScheduler.artifacts!(c), c.node.bin),
   components: ["kube-scheduler"],
