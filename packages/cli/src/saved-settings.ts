@@ -32,6 +32,8 @@ const SETTINGS: readonly Setting[] = [
   { flag: "--cluster-domain", path: "spec.network.clusterDomain", kind: "string" },
   { flag: "--cni", path: "spec.network.cni", kind: "string" },
   { flag: "--ingress", path: "spec.addons.ingress", kind: "string" },
+  // The web app's image: a re-run without it must not put the Deployment back on the default image.
+  { flag: "--web-image", path: "spec.addons.webImage", kind: "string" },
   { flag: "--key-algo", path: "spec.pki.keyAlgorithm", kind: "string" },
   { flag: "--key-size", path: "spec.pki.keySize", kind: "number" },
   { flag: "--key-format", path: "spec.pki.keyFormat", kind: "string" },

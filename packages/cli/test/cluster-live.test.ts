@@ -106,7 +106,7 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
       expect(spread.size).toBeGreaterThan(1);
       const clusterIP = (await kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).stdout;
       const names = pods.map((p) => p.metadata.name).sort();
-      const servedBy = (body: string) => /Served by (\S+)</.exec(body)?.[1];
+      const servedBy = (body: string) => /Served by ([^<\s]+)/.exec(body)?.[1];
       for (const h of all) {
         // Each node routes to the other nodes' pod subnets, through routes of the loop's own protocol.
         const routes = (await onHost(h, "ip", "route", "show", "proto", "219")).stdout.trim().split("\n");

@@ -212,7 +212,8 @@ for (const release of ROWS) {
       async () => {
         const r = await guided("--from", "containerd", "--until", "kubelet");
         expect(r.status, r.out).toBe(0);
-        expect(r.out).toMatch(new RegExp(`${host.name}\\s+NotReady`));
+        const name = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}")).stdout;
+        expect(r.out).toMatch(new RegExp(`\\| ${name}\\s+NotReady\\s`));
         const nodes = await kubectl("get", "nodes", "-o", "json");
         const node = JSON.parse(nodes.stdout).items[0];
         expect(node.status.nodeInfo.kubeletVersion).toBe(`v${versions.kubernetes}`);
@@ -229,7 +230,8 @@ for (const release of ROWS) {
       async () => {
         const r = await guided("--from", "cni", "--until", "cni");
         expect(r.status, r.out).toBe(0);
-        expect(r.out).toMatch(new RegExp(`${host.name}\\s+Ready`));
+        const name = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}")).stdout;
+        expect(r.out).toMatch(new RegExp(`\\| ${name}\\s+Ready\\s`));
         const ready = await kubectl("get", "nodes", "-o", 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}');
         expect(ready.stdout).toBe("True");
         const podCidr = (await kubectl("get", "nodes", "-o", "jsonpath={.items[0].spec.podCIDR}")).stdout;
@@ -295,12 +297,17 @@ for (const release of ROWS) {
     );
 
     it(
-      "a re-run is a no-op: every step skipped, nothing downloaded, no component restarted; status and logs read the live node",
+      "a re-run with only the connection is a no-op (the rest from the saved settings): every step skipped, nothing downloaded, no component restarted; status and logs read the live node",
       async () => {
         const pids = () => onNode("sh", "-c", `cat ${join(host.remoteRoot, "run/dk-bootstrap")}/*.pid | sort`);
         const before = (await pids()).stdout;
         const asked = mirror.requests.length;
-        const r = await ssh();
+        // As a user re-runs it: the connection and the images' folder, everything else from the folder's saved settings
+        // (versions, mirror and checksums, the web app's image, the ingress, the remote root).
+        const r = await dkAsync(["ssh", `root@${host.ip}`, "-i", host.keyFile, "--known-hosts", cluster.knownHosts, "--dir", dir, "--images", images], {
+          cwd: work,
+          timeoutMs: RUN_MS,
+        });
         expect(r.status, r.stderr + r.stdout).toBe(0);
         expect(r.stdout).toMatch(/done in [\d.]+s: 0 step\(s\) run, \d+ already done/);
         expect(mirror.requests.length).toBe(asked);

@@ -260,7 +260,13 @@ podLogsDir: ${c.node.path("var/log/pods")}
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
     ]),
   check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
-  show: (c) => lines([sh`sleep 5`, kubectl(c, "get", "nodes"), sh`${kubectl(c, "describe", "node", c.spec.nodeName)} | grep -E 'Ready|NetworkReady' || true`]),
+  // The node as the API has it, once the kubelet has registered it (a slow machine takes seconds more than its health).
+  show: (c) =>
+    lines([
+      sh`${waitFor(30, kubectlWith(c, "kubelet.conf", "get", "node", c.spec.nodeName, "-o", "name"))} || true`,
+      kubectl(c, "get", "nodes"),
+      sh`${kubectl(c, "describe", "node", c.spec.nodeName)} | grep -E 'Ready|NetworkReady' || true`,
+    ]),
   checkTimeout: 60,
   creates: (c) => [...installed(kubelet.artifacts!(c), c.node.bin), c.node.path("var/lib/kubelet"), c.node.path("var/log/pods")],
   components: ["kubelet"],
