@@ -25,12 +25,11 @@ export default defineConfig({
     // etcd brought up over SSH and resumed, the guided run in tmux) take about a minute when the machine is idle.
     testTimeout: 240_000,
     hookTimeout: 240_000,
-    // Two lines of files, each one file at a time, side by side: the test hosts' files (mostly waiting on daemons they
-    // start) and all the others (mostly CPU: keys, peers' runs, the page's browser). Within a line, files never meet;
+    // Two lines of files, each one file at a time, run side by side by scripts/test.sh (one vitest per line: vitest runs
+    // one config's projects one after the other): the test hosts' files (mostly waiting on daemons they start) and all
+    // the others (mostly CPU: keys, peers' runs, the page's browser). Within a line, files never meet;
     // what the two lines, or another run on this machine, could meet is its own per run (ports, hosts, users, tmux
     // servers), or taken in turn (test-support/machine.ts).
-    // Two workers whatever the machine: vitest's default (cores - 1) would be one on two cores, one line at a time.
-    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: "hosts", include: HOSTS, fileParallelism: false } },
       {

@@ -9,4 +9,13 @@ npx turbo run build --output-logs=errors-only
 # versions of the tested-combination table (cached outside the clone; minutes cold, seconds warm).
 node scripts/build-test-peers.mjs
 npx prettier --check . >/dev/null || { echo "formatting: run npm run format" >&2; exit 1; }
-npx vitest run "$@"
+# Two lines of test files side by side (vitest.config.ts names them): the test hosts' files and the others, each one
+# file at a time. vitest runs a config's projects one after the other, so each line is a vitest of its own. Asked
+# for particular files (npm test -- FILE), one vitest runs them.
+if [ "$#" -gt 0 ]; then exec npx vitest run "$@"; fi
+npx vitest run --project hosts & hosts=$!
+npx vitest run --project others & others=$!
+status=0
+wait "$hosts" || status=1
+wait "$others" || status=1
+exit "$status"

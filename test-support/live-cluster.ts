@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orchestrator";
 import { TEST_WEB_IMAGE, corednsImage, pauseImage, traefikImage, webImage } from "./images.js";
-import { builtPeer, releaseMirrorFiles } from "./built-peers.js";
+import { builtPeer, etcdMirror, releaseMirrorFiles } from "./built-peers.js";
 import { type Mirror, etcdctlOf, startMirror } from "./mirror.js";
 import { dkAsync, runAsync } from "./peers.js";
 import { type ClusterHost, type TestCluster, etcdctlFlags, startTestCluster } from "./test-cluster.js";
@@ -72,8 +72,17 @@ export async function until(what: string, probe: () => Promise<boolean>, seconds
  * Starts `controllers + workers` hosts and writes the cluster file for them (ECDSA keys, the Traefik ingress, the
  * test web image, the images as archives). Nothing is applied yet.
  */
-export async function startLiveCluster(work: string, o: { controllers: number; workers: number; name?: string }): Promise<LiveCluster> {
-  const versions = LIVE_VERSIONS;
+export async function startLiveCluster(
+  work: string,
+  o: {
+    controllers: number;
+    workers: number;
+    name?: string;
+    /** The etcd release to start with (default: the row's); the mirror serves the row's too, for an upgrade to it. */
+    etcd?: string;
+  },
+): Promise<LiveCluster> {
+  const versions = { ...LIVE_VERSIONS, etcd: o.etcd ?? LIVE_VERSIONS.etcd };
   const kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
   const images = join(work, "images");
   mkdirSync(images, { recursive: true });
@@ -92,7 +101,9 @@ export async function startLiveCluster(work: string, o: { controllers: number; w
   const all = cluster.hosts;
   const controllers = all.slice(0, o.controllers);
   const workers = all.slice(o.controllers);
-  const mirror = await startMirror(cluster.hostIp, releaseMirrorFiles(versions));
+  const files = releaseMirrorFiles(versions);
+  for (const [path, body] of Object.entries(etcdMirror(LIVE_VERSIONS.etcd))) files.set(path, body);
+  const mirror = await startMirror(cluster.hostIp, files);
   const dir = join(work, "cluster");
   const file = join(work, "cluster.yaml");
   writeFileSync(

@@ -87,7 +87,7 @@ describe("the plan's units, as systemd reads them", () => {
     cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true });
     const commands = plan({}, c.spec).flatMap((s) => startCommands(s.script(c).text));
     const names = commands.map((cmd) => /dk_start (\S+)/.exec(cmd)![1]!);
-    expect(names).toEqual(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy"]);
+    expect(names).toEqual(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "pod-routes", "kube-proxy"]);
     // The programs, where the units point (verify checks that ExecStart is executable).
     for (const cmd of commands) {
       const exe = join(root, /dk_start \S+ (\S+)/.exec(cmd)![1]!);
