@@ -135,8 +135,8 @@ describe("certs rotate-ca cluster --dry-run", () => {
     expect(r.stdout).toMatch(
       /^\[rotate-ca\] cp1: phase 2: trust new \+ old, new CA signs; files: .*pki\/ca\.key.*; restarts: kube-apiserver, kube-controller-manager, kube-scheduler$/m,
     );
-    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 2: .*files: kube-proxy.conf kubelet.conf .*pki\/kubelet\.crt.*; restarts: kubelet, kube-proxy$/m);
-    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 3: trust new, new CA signs; .*restarts: kubelet, kube-proxy$/m);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 2: .*files: kube-proxy.conf kubelet.conf .*pki\/kubelet\.crt.*; restarts: kubelet, cni, kube-proxy$/m);
+    expect(r.stdout).toMatch(/^\[rotate-ca\] w1: phase 3: trust new, new CA signs; .*restarts: kubelet, cni, kube-proxy$/m);
     expect(r.stdout).not.toMatch(/etcd(,|$)/m);
   });
 });

@@ -249,9 +249,16 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
       return etcd !== undefined && etcd.done && etcd.current && etcd.healthy;
     });
     for (const c of rolled.filter((x, i) => settled[i])) outcomes.get(c)!.skipped.push("etcd");
+    // The leader goes last: each follower's restart then costs no election, and the one hand-over happens when every
+    // other member already runs what it is changed to (etcd's upgrade guide; kubeadm upgrades it on its last node
+    // only by chance). A leader stopped gracefully hands its leadership over before it exits.
+    const toRoll = rolled.filter((c, i) => !settled[i]);
+    const leads = changing ? await pool(toRoll, options.concurrency, async (c) => (await new EtcdControl(c.transport, c.host.remoteRoot).leads()) === true) : [];
+    const leader = toRoll.find((c, i) => leads[i]);
+    if (leader && toRoll.length > 1) say(`etcd: ${nameOf(leader)} leads: it goes last`);
     if (changing)
       await phase(
-        rolled.filter((c, i) => !settled[i]),
+        [...toRoll.filter((c) => c !== leader), ...(leader ? [leader] : [])],
         "etcd",
         rolloutPolicy("etcd", true, limits),
         async (c) => {

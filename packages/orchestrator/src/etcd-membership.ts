@@ -60,6 +60,15 @@ export class EtcdControl {
     return r.exitCode === 0 ? parseMemberList(r.stdout) : undefined;
   }
 
+  /** Whether this controller's member leads (undefined when it does not answer). */
+  async leads(): Promise<boolean | undefined> {
+    const r = await this.t.run(this.etcdctl("endpoint", "status", "-w", "json"));
+    if (r.exitCode !== 0) return undefined;
+    // Member IDs are 64-bit: compared as the text etcd prints, never as JSON numbers (doubles would round them).
+    const id = /"member_id":(\d+)/.exec(r.stdout)?.[1];
+    return id !== undefined && id === /"leader":(\d+)/.exec(r.stdout)?.[1];
+  }
+
   /** Every member's health, by client URL (asked through this controller's member). */
   async health(): Promise<Map<string, boolean>> {
     const r = await this.t.run(this.etcdctl("endpoint", "health", "--cluster"));

@@ -156,7 +156,10 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
     await exec(t, stepScript(ctx, waitFor(step.checkTimeout, step.check(ctx))), { onLine });
   } catch (e) {
     if (e instanceof RemoteCommandError && e.exitCode === CHECKSUM_EXIT) throw new ChecksumError(`${t.host}: ${e.stderr.trim().split("\n").pop()}`);
-    if (e instanceof RemoteCommandError) emit({ type: "check", step: step.id, ok: false, detail: e.message });
+    if (e instanceof RemoteCommandError) {
+      await logTails(ctx, t, step, onLine);
+      emit({ type: "check", step: step.id, ok: false, detail: e.message });
+    }
     throw e;
   }
   emit({ type: "check", step: step.id, ok: true });
@@ -166,6 +169,19 @@ async function runStep(ctx: StepContext, t: Transport, step: Step, emit: EventSi
   }
   if (step.observe) emit({ type: "observe", step: step.id, text: step.observe });
   emit({ type: "step-done", step: step.id, status: "done", ms: Date.now() - started });
+}
+
+/**
+ * The last lines of each of a failed step's component logs, shown under the failure: what a component said as it
+ * failed to come up is the first thing one needs (kubeadm points at the kubelet's journal for the same reason).
+ */
+async function logTails(ctx: StepContext, t: Transport, step: Step, onLine: (line: string, stream: "stdout" | "stderr") => void): Promise<void> {
+  for (const c of step.components) {
+    const tail = sh`if dk_systemd; then journalctl --no-pager -n 20 -u ${`dk-${c}`}; else tail -n 20 "$DK_LOGS"/${`${c}.log`}; fi`;
+    await exec(t, stepScript(ctx, sh`if dk_systemd || [ -s "$DK_LOGS"/${`${c}.log`} ]; then echo ${`last lines of ${c}'s log:`}; ${tail}; fi`), {
+      onLine,
+    }).catch(() => undefined);
+  }
 }
 
 /** Runs a step's observation commands; their output becomes `observe` events (a failure there is shown, not fatal). */

@@ -1,10 +1,11 @@
-import { appendFileSync, existsSync, readdirSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateClusterPki } from "@dk-bootstrap/pki";
 import { writeComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type HeldLock, NODE_PORTS_LOCK, holdLock } from "../../../test-support/machine.js";
 import { type Mirror, etcdMirrorFiles, etcdctlOf, startMirror } from "../../../test-support/mirror.js";
+import { until } from "../../../test-support/background.js";
 import { run, tempDir } from "../../../test-support/peers.js";
 import { ChecksumError, LocalTransport, RELEASES, type RunEvent, bootstrap, bundle, nodeSpec, reset } from "../src/index.js";
 
@@ -76,6 +77,28 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
     expect(r).toEqual({ done: [], skipped: ["etcd"] });
     expect(mirror.requests.length).toBe(before);
   });
+
+  it("a member that cannot start fails its step with the last lines of its log under the failure", async () => {
+    // etcd's data folder replaced by a file: etcd exits at start, saying why, and its check waits out its 60 s.
+    const data = join(root, "var/lib/etcd");
+    const pid = readFileSync(join(root, "run/dk-bootstrap/etcd.pid"), "utf8").trim();
+    process.kill(Number(pid));
+    await until("etcd stopped", () => health().status !== 0, 30_000);
+    rmSync(data, { recursive: true });
+    writeFileSync(data, "not a folder\n");
+    const out: string[] = [];
+    try {
+      await expect(
+        bootstrap(spec(), t, { until: "etcd", events: (e) => e.type === "output" && out.push(e.line) }),
+      ).rejects.toThrow(/still failing|exit/);
+      const at = out.indexOf("last lines of etcd's log:");
+      expect(at, out.join("\n")).toBeGreaterThanOrEqual(0);
+      // etcd's own words about its data folder, from its log, not ours.
+      expect(out.slice(at + 1).join("\n")).toMatch(/data-dir|data dir|not a directory/i);
+    } finally {
+      rmSync(data, { force: true });
+    }
+  }, 120_000);
 
   it("reset stops etcd and removes everything under the remote root", async () => {
     await reset(spec(), t);

@@ -79,7 +79,7 @@ describe("which archives a node gets", () => {
     mkdirSync(other, { recursive: true });
     const twin = archive(other, "web.tar", "example.com/twin:1");
     expect(() => imageArchives({ images: [own, twin] })).toThrow(/two image archives named web\.tar/);
-    expect(() => nodeSpec({ dir: "/c", images: ["web.tar"] })).toThrow(/^images: an image archive's path must be absolute/);
+    expect(() => nodeSpec({ dir: "/c", images: ["web.tar"] })).toThrow(/^--images: an image archive's path must be absolute/);
     expect(() => imageImportScript(ctx("/n", { dir: "/c", images: [join(work, "none.tar")] }))).toThrow(/none\.tar: images: no image archive there$/);
     const nameless = join(work, "nameless.tar");
     writeFileSync(nameless, readFileSync(own).subarray(0, 512 * 2)); // a tar cut before its index.json

@@ -53,9 +53,10 @@ const RESTARTS = {
     ["etcd", "kube-apiserver"],
   ],
   cluster: [
-    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"],
-    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"],
-    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"],
+    // cni: the pod-routes loop reads a copy of kube-proxy's kubeconfig
+    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "cni", "kube-proxy"],
+    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "cni", "kube-proxy"],
+    ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "cni", "kube-proxy"],
   ],
   "front-proxy": [
     ["kube-apiserver", "kube-controller-manager"],
