@@ -269,6 +269,14 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
           `the token at every apiserver once phase ${phase} was rolled out`,
         ).toBe(true);
 
+      // CoreDNS, a client of the API from inside the cluster, was restarted after phase 1 (it read the old CA alone at
+      // its start): it still follows the API, a Service made now resolves.
+      expect(rotation.out).toMatch(/restarted kube-system\/coredns, traefik\/traefik: their Pods now trust the old and the new CA/);
+      const dns = (await live.kubectl("get", "service", "-n", "kube-system", "kube-dns", "-o", "jsonpath={.spec.clusterIP}")).stdout;
+      expect((await live.kubectl("create", "service", "clusterip", "dk-after-rotation", "--tcp=80:80")).status).toBe(0);
+      const resolved = () => live.onHost(controllers[0]!, "dig", "+short", "+time=2", "+tries=1", `@${dns}`, "dk-after-rotation.default.svc.cluster.local");
+      await until("CoreDNS resolving a Service made after the rotation", async () => /^\d+\.\d+\.\d+\.\d+$/m.test((await resolved()).stdout), 90);
+
       // At the end: one CA, the new one, in the folder, on every node, in admin.conf; every apiserver's certificate
       // was signed by it and not by the old one; the admin certificate of before is refused.
       const newCa = bundle(readFileSync(join(dir, "pki", "ca.crt"), "utf8"));
