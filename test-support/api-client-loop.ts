@@ -70,7 +70,7 @@ export const LOOP_CONFIGMAP = "dk-client-loop";
 export function apiClientLoop(
   servers: string[],
   creds: ApiCredentials | (() => ApiCredentials),
-  o: { periodMs?: number; attemptMs?: number; benchMs?: number } = {},
+  o: { periodMs?: number; attemptMs?: number; benchMs?: number; readyz?: boolean } = {},
 ): ApiLoop {
   const periodMs = o.periodMs ?? 100;
   const attemptMs = o.attemptMs ?? 1000;
@@ -119,13 +119,38 @@ export function apiClientLoop(
       req.end(body);
     });
 
+  // With `readyz`, the load balancer also checks actively, as kubeadm's HA guide sets up haproxy (`httpchk GET
+  // /readyz`): an apiserver that failed comes back once its /readyz answers ok, not when its bench time is over. A
+  // kube-apiserver takes requests before it is ready, and until its RBAC informers have synced it answers 403 to
+  // what RBAC allows (kubernetes/kubernetes#101422): only a check of /readyz keeps a client away from that window.
+  const checking = new Set<string>();
+  const checkReady = (server: string) => {
+    if (checking.has(server)) return;
+    checking.add(server);
+    void once(server, "GET", "/readyz")
+      .then(
+        (a) => a.status === 200 && a.body.trim() === "ok",
+        () => false,
+      )
+      .then((ok) => (ok ? benched.delete(server) : benched.set(server, Date.now() + 500)))
+      .finally(() => checking.delete(server));
+  };
+  const out = (server: string, now: number) => {
+    const until = benched.get(server);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    if (!o.readyz) return false;
+    checkReady(server);
+    return true;
+  };
+
   /** One request through the "load balancer": apiservers in turn, the benched ones last; 5xx and 429 count as failures. */
   const send = async (method: string, path: string, body: string | undefined, accept: (a: Answer) => boolean) => {
     refresh();
     const now = Date.now();
     const order = servers.map((_, i) => servers[(next + i) % servers.length]!);
     next = (next + 1) % servers.length;
-    order.sort((a, b) => Number((benched.get(a) ?? 0) > now) - Number((benched.get(b) ?? 0) > now));
+    order.sort((a, b) => Number(out(a, now)) - Number(out(b, now)));
     const retries: string[] = [];
     for (const server of order) {
       try {
