@@ -265,10 +265,11 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
       expect(s.failed, s.firstFailures.join("\n")).toBe(0);
       expect(s.staleReads).toBe(0);
       expect(seen.notReady).toEqual([]);
-      // The token is never refused (an apiserver restarting does not answer at all: that is not a refusal), and after
-      // each phase is rolled out every apiserver accepted it at least once.
+      // The token is never refused: no 401 (an apiserver restarting does not answer, or answers 5xx, or 403 before its
+      // RBAC informers have synced, kubernetes/kubernetes#101422: none of these is the token refused), and after each
+      // phase is rolled out every apiserver answered it 200 at least once.
       const refused = seen.seen.flatMap((p) =>
-        p.answers.filter((a) => "status" in a && a.status !== 200).map((a) => `after ${p.phases} phase(s): ${JSON.stringify(a)}`),
+        p.answers.filter((a) => "status" in a && a.status === 401).map((a) => `after ${p.phases} phase(s): ${JSON.stringify(a)}`),
       );
       expect(refused).toEqual([]);
       for (const phase of [1, 2, 3])
@@ -325,7 +326,10 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
         if ("error" in a) return a;
         let username: string | undefined;
         try {
-          username = (JSON.parse(a.body) as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username;
+          const body = JSON.parse(a.body) as { status?: { userInfo?: { username?: string } } | string; message?: string };
+          // 201: the review's user; 403 (an apiserver just started, its RBAC informers not synced): the denial names
+          // the user it authenticated.
+          username = typeof body.status === "object" ? body.status.userInfo?.username : /^\S+ is forbidden: User "([^"]+)"/.exec(body.message ?? "")?.[1];
         } catch {
           // Not JSON: the status says what it was.
         }
@@ -358,8 +362,8 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
         return { phases, each };
       };
       type Answer = Awaited<ReturnType<typeof asProxy>>;
-      const authenticated = (a: Answer) => "status" in a && a.status === 201 && a.username === user;
-      const answered = (a: Answer) => "status" in a && a.status < 500;
+      const authenticated = (a: Answer) => "status" in a && (a.status === 201 || a.status === 403) && a.username === user;
+      const answered = (a: Answer) => "status" in a && a.status < 500 && a.status !== 429;
 
       let rotation!: { status: number | null; out: string };
       let s!: LoopSummary;
