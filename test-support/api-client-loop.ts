@@ -67,11 +67,34 @@ export const LOOP_CONFIGMAP = "dk-client-loop";
  * Starts the loop against `servers` (`https://IP:6443`), a write and a read every `periodMs`. Each request (one
  * attempt per apiserver at most) times out after `attemptMs` on one apiserver, then goes to the next.
  */
-export function apiClientLoop(servers: string[], creds: ApiCredentials, o: { periodMs?: number; attemptMs?: number; benchMs?: number } = {}): ApiLoop {
+export function apiClientLoop(
+  servers: string[],
+  creds: ApiCredentials | (() => ApiCredentials),
+  o: { periodMs?: number; attemptMs?: number; benchMs?: number; readyz?: boolean } = {},
+): ApiLoop {
   const periodMs = o.periodMs ?? 100;
   const attemptMs = o.attemptMs ?? 1000;
   const benchMs = o.benchMs ?? 5000;
-  const agents = new Map(servers.map((s) => [s, new Agent({ keepAlive: true, ca: creds.ca, cert: creds.cert, key: creds.key, maxSockets: 4 })]));
+  const agentsFor = (c: ApiCredentials) => new Map(servers.map((s) => [s, new Agent({ keepAlive: true, ca: c.ca, cert: c.cert, key: c.key, maxSockets: 4 })]));
+  // Given a function (a kubeconfig read afresh, as an operator's client after a CA rotation's phase hands it the
+  // new bundle and certificate), the credentials are read before each request and new connections made when they
+  // change; the old agents are closed at the end, not under a request in flight. A file caught half-written is skipped.
+  let held = typeof creds === "function" ? creds() : creds;
+  let agents = agentsFor(held);
+  const retired: Agent[] = [];
+  const refresh = () => {
+    if (typeof creds !== "function") return;
+    let c: ApiCredentials;
+    try {
+      c = creds();
+    } catch {
+      return;
+    }
+    if (c.ca.equals(held.ca) && c.cert.equals(held.cert) && c.key.equals(held.key)) return;
+    retired.push(...agents.values());
+    held = c;
+    agents = agentsFor(c);
+  };
   /** Until when an apiserver that failed is left out (its passive health check). */
   const benched = new Map<string, number>();
   let next = 0;
@@ -96,12 +119,38 @@ export function apiClientLoop(servers: string[], creds: ApiCredentials, o: { per
       req.end(body);
     });
 
+  // With `readyz`, the load balancer also checks actively, as kubeadm's HA guide sets up haproxy (`httpchk GET
+  // /readyz`): an apiserver that failed comes back once its /readyz answers ok, not when its bench time is over. A
+  // kube-apiserver takes requests before it is ready, and until its RBAC informers have synced it answers 403 to
+  // what RBAC allows (kubernetes/kubernetes#101422): only a check of /readyz keeps a client away from that window.
+  const checking = new Set<string>();
+  const checkReady = (server: string) => {
+    if (checking.has(server)) return;
+    checking.add(server);
+    void once(server, "GET", "/readyz")
+      .then(
+        (a) => a.status === 200 && a.body.trim() === "ok",
+        () => false,
+      )
+      .then((ok) => (ok ? benched.delete(server) : benched.set(server, Date.now() + 500)))
+      .finally(() => checking.delete(server));
+  };
+  const out = (server: string, now: number) => {
+    const until = benched.get(server);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    if (!o.readyz) return false;
+    checkReady(server);
+    return true;
+  };
+
   /** One request through the "load balancer": apiservers in turn, the benched ones last; 5xx and 429 count as failures. */
   const send = async (method: string, path: string, body: string | undefined, accept: (a: Answer) => boolean) => {
+    refresh();
     const now = Date.now();
     const order = servers.map((_, i) => servers[(next + i) % servers.length]!);
     next = (next + 1) % servers.length;
-    order.sort((a, b) => Number((benched.get(a) ?? 0) > now) - Number((benched.get(b) ?? 0) > now));
+    order.sort((a, b) => Number(out(a, now)) - Number(out(b, now)));
     const retries: string[] = [];
     for (const server of order) {
       try {
@@ -153,7 +202,7 @@ export function apiClientLoop(servers: string[], creds: ApiCredentials, o: { per
     async stop() {
       stopping = true;
       await loop;
-      for (const a of agents.values()) a.destroy();
+      for (const a of [...agents.values(), ...retired]) a.destroy();
       return requests;
     },
   };

@@ -19,6 +19,7 @@ import {
 import { refreshComponentKubeconfigs } from "@dk-bootstrap/kubeconfig";
 import { type ApplyOptions, applyCluster } from "./apply.js";
 import { pool } from "./apply-record.js";
+import { restartInClusterClients } from "./in-cluster-clients.js";
 import { type ClusterNode, type HostConnection, clusterNodes } from "./cluster-facts.js";
 import { NodeLayout } from "./node.js";
 import { STEPS, plan } from "./plan.js";
@@ -59,7 +60,22 @@ export async function rotateCa(conns: HostConnection[], options: RotateCaOptions
       await applyCluster(conns, { ...options, until });
       await recordOnNodes(await nodes(), options, r);
     },
+    rolledOut: async (r) => {
+      const first = (await nodes()).find((n) => n.spec.clusterSteps && !n.conn.host.reset);
+      if (first) await afterRollout(r, first.spec, first.conn.transport, options.say);
+    },
   });
+}
+
+/**
+ * Once the cluster CA's phase 1 has reached every node, before phase 2 re-issues the apiservers' certificates: the
+ * add-ons that are API clients restart, to trust old + new (in-cluster-clients.ts). Users' own Pods are theirs to
+ * restart (the command says so before it starts).
+ */
+async function afterRollout(r: CaRotation, spec: NodeSpec, t: Transport, say?: (line: string) => void): Promise<void> {
+  if (r.ca !== "ca" || r.phase !== 1 || r.aborting) return;
+  const restarted = await restartInClusterClients(spec, t);
+  if (restarted.length > 0) say?.(`restarted ${restarted.join(", ")}: their Pods now trust the old and the new CA`);
 }
 
 /** How {@link rotateCaOnNode} runs. */
@@ -85,6 +101,7 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
         await bootstrap(spec, t, { until, ...(options.events ? { events: options.events } : {}) });
         await putFile(t, nodeRotationFile(spec), nodeRecord(r), 0o644);
       },
+      rolledOut: (r) => afterRollout(r, spec, t, options.say),
     },
   );
 }
@@ -92,7 +109,12 @@ export async function rotateCaOnNode(spec: NodeSpec, t: Transport, options: Rota
 /** The phases, each written locally then rolled out, from wherever the folder says the rotation is. */
 async function runPhases(
   options: { dir: string; name: string; abort?: boolean; until?: string; say?: (line: string) => void },
-  how: { progress: () => Promise<Progress>; rollout: (r: CaRotation, until: string) => Promise<void> },
+  how: {
+    progress: () => Promise<Progress>;
+    rollout: (r: CaRotation, until: string) => Promise<void>;
+    /** Once a phase has reached every step that holds the CA, before it is marked rolled out (a kill in it: done again). */
+    rolledOut: (r: CaRotation) => Promise<void>;
+  },
 ): Promise<CaRotation> {
   const say = options.say ?? (() => undefined);
   const ca = rotatableCa(options.name);
@@ -132,6 +154,7 @@ async function runPhases(
         );
         return r;
       }
+      await how.rolledOut(r);
       const rolled = r;
       r = await inFolder(options.dir, (folder) => markRolledOut(folder, rolled));
     } else {
@@ -246,9 +269,9 @@ export function rotationCaveats(name: string): string[] {
   if (name === "cluster")
     out.push(
       "the service-account key is not the CA: tokens stay valid throughout (sa.key/sa.pub are not touched)",
-      "pods that read the CA once (in-cluster clients: CoreDNS, operators) must be restarted between phase 1 and 3 to trust the new CA; kube-root-ca.crt follows --root-ca-file at each controller-manager restart",
+      "pods that read the CA once (in-cluster clients: CoreDNS, operators) cannot verify the apiservers from phase 2 on (their certificates are the new CA's) unless restarted after phase 1: this command restarts CoreDNS and Traefik then (kube-root-ca.crt follows --root-ca-file at each controller-manager restart); restart your own in-cluster clients after it (they lose the API from phase 2 until then)",
       "one controller means the API is down while its apiserver restarts: the no-downtime promise needs several controllers behind the apiEndpoint",
-      "kubeconfigs made outside this folder (users') must get the new CA bundle and new client certificates before phase 3",
+      "kubeconfigs made outside this folder (users') must get the new CA bundle before phase 2 (the apiservers then serve certificates of the new CA) and new client certificates before phase 3",
     );
   if (name === "front-proxy")
     out.push("extension API servers read the requestheader CA from kube-system/extension-apiserver-authentication: restart them after phase 1 and phase 3");

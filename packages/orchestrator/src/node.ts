@@ -85,7 +85,11 @@ export function preamble(node: NodeLayout): Shell {
   if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
     i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
-    kill -9 "$pid" 2>/dev/null || true; rm -f "$pidfile"
+    kill -9 "$pid" 2>/dev/null || true
+    # SIGKILL is not instant: until the process is gone it holds its ports and locks (etcd's data folder), which the
+    # start that follows would find taken.
+    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    rm -f "$pidfile"
   fi
 }`,
       // systemd splits ExecStart= into words itself (systemd.service(5), "Command lines"), so each
