@@ -80,19 +80,26 @@ export async function startLiveCluster(
     name?: string;
     /** The etcd release to start with (default: the row's); the mirror serves the row's too, for an upgrade to it. */
     etcd?: string;
+    /**
+     * The row of the release table to start with (default: the newest, LIVE_RELEASE); the mirror and the images
+     * serve the newest row's too, for an upgrade to it.
+     */
+    release?: (typeof RELEASES)[number];
   },
 ): Promise<LiveCluster> {
-  const versions = { ...LIVE_VERSIONS, etcd: o.etcd ?? LIVE_VERSIONS.etcd };
+  const row = o.release ?? LIVE_RELEASE;
+  const versions = { kubernetes: row.knownPatch, etcd: o.etcd ?? row.etcd, containerd: row.containerd, runc: row.runc, cni: row.cni };
+  const upgradeTo = row === LIVE_RELEASE ? [] : [LIVE_VERSIONS.kubernetes];
   const kubectlBin = join(builtPeer("kubernetes", versions.kubernetes), "kubectl");
   const images = join(work, "images");
   mkdirSync(images, { recursive: true });
   const archives: string[] = [];
-  for (const image of [
-    await pauseImage(versions.kubernetes),
-    await corednsImage(corednsVersion(versions.kubernetes)),
-    await webImage(),
-    await traefikImage(DEFAULT_VERSIONS.traefik),
-  ]) {
+  const built = [];
+  for (const k of [versions.kubernetes, ...upgradeTo]) built.push(await pauseImage(k), await corednsImage(corednsVersion(k)));
+  built.push(await webImage(), await traefikImage(DEFAULT_VERSIONS.traefik));
+  for (const image of built) {
+    // One archive per image: two releases that pair the same pause or CoreDNS share it.
+    if (archives.some((a) => basename(a) === basename(image.path))) continue;
     const to = join(images, basename(image.path));
     symlinkSync(image.path, to);
     archives.push(to);
@@ -103,6 +110,7 @@ export async function startLiveCluster(
   const workers = all.slice(o.controllers);
   const files = releaseMirrorFiles(versions);
   for (const [path, body] of Object.entries(etcdMirror(LIVE_VERSIONS.etcd))) files.set(path, body);
+  if (upgradeTo.length > 0) for (const [path, body] of releaseMirrorFiles(LIVE_VERSIONS)) files.set(path, body);
   const mirror = await startMirror(cluster.hostIp, files);
   const dir = join(work, "cluster");
   const file = join(work, "cluster.yaml");
