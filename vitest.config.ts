@@ -41,7 +41,12 @@ export default defineConfig({
       { extends: true, test: { name: "hosts", include: ALL_RELEASES ? [...HOSTS, ...ALL_RELEASES_ONLY] : HOSTS, fileParallelism: false } },
       {
         extends: true,
-        test: { name: "others", include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"], exclude: [...HOSTS, ...ALL_RELEASES_ONLY], fileParallelism: false },
+        test: {
+          name: "others",
+          include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
+          exclude: [...HOSTS, ...ALL_RELEASES_ONLY],
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -76,7 +76,12 @@ build_kubernetes() {
   go mod edit -require="k8s.io/kubernetes@$V"
   local cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm"
   local pkgs=""; for m in $cmds; do pkgs="$pkgs k8s.io/kubernetes/cmd/$m"; done
-  go mod tidy >/dev/null 2>>"$log" || { printf 'package tools\nimport (\n' > tools.go; for m in $pkgs; do printf '\t_ "%s"\n' "$m" >> tools.go; done; printf ')\n' >> tools.go; go mod tidy >>"$log" 2>&1 || die "kubernetes $V: go mod tidy failed: $(tail -3 "$log")"; }
+  # tidy keeps only what some package imports: without this file it would drop k8s.io/kubernetes itself, and the build
+  # would then resolve k8s.io/kubernetes@latest, whatever $V says. (A build tag keeps `go build` away from it.)
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'; for m in $pkgs; do printf '\t_ "%s"\n' "$m"; done; printf ')\n'; } > tools.go
+  go mod tidy >>"$log" 2>&1 || die "kubernetes $V: go mod tidy failed: $(tail -3 "$log")"
+  local selected; selected="$(go list -m -f '{{.Version}}' k8s.io/kubernetes 2>>"$log")"
+  [ "$selected" = "$V" ] || die "kubernetes $V: the build would use k8s.io/kubernetes ${selected:-(none)}, not $V"
   local date ldf="" p
   # The release's own time, as the proxy records it (its .info file); the commit is not in a module zip: left empty
   # rather than invented (the default would print "$Format:%H$").

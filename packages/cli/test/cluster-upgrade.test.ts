@@ -32,9 +32,10 @@ describe(`a Kubernetes upgrade, ${FROM.knownPatch} -> ${TO.knownPatch}, on three
   /** Each node's kubelet version, as the node reports it. */
   const nodeVersions = async () =>
     Object.fromEntries(
-      ((await jsonOf("get", "nodes")).items as { metadata: { name: string }; status: { nodeInfo: { kubeletVersion: string } } }[]).map(
-        (n) => [n.metadata.name, n.status.nodeInfo.kubeletVersion],
-      ),
+      ((await jsonOf("get", "nodes")).items as { metadata: { name: string }; status: { nodeInfo: { kubeletVersion: string } } }[]).map((n) => [
+        n.metadata.name,
+        n.status.nodeInfo.kubeletVersion,
+      ]),
     );
 
   beforeAll(async () => {
@@ -78,7 +79,12 @@ describe(`a Kubernetes upgrade, ${FROM.knownPatch} -> ${TO.knownPatch}, on three
       const lastControlPlane = Math.max(...done.map((d, i) => (["kube-apiserver", "kube-controller-manager", "kube-scheduler"].includes(d.step) ? i : -1)));
       const firstKubelet = done.findIndex((d) => d.step === "kubelet");
       expect(firstKubelet, out).toBeGreaterThan(lastControlPlane);
-      expect(done.filter((d) => d.step === "kubelet").map((d) => d.host).sort()).toEqual(live.all.map((h) => h.name).sort());
+      expect(
+        done
+          .filter((d) => d.step === "kubelet")
+          .map((d) => d.host)
+          .sort(),
+      ).toEqual(live.all.map((h) => h.name).sort());
       // Every apiserver says the new version; every node's kubelet too, and the nodes are Ready.
       for (const h of controllers) {
         const v = await live.kubectlAt(h, "version", "-o", "json");

@@ -253,7 +253,9 @@ async function applyLocked(conns: HostConnection[], facts: Facts[], options: App
     // other member already runs what it is changed to (etcd's upgrade guide; kubeadm upgrades it on its last node
     // only by chance). A leader stopped gracefully hands its leadership over before it exits.
     const toRoll = rolled.filter((c, i) => !settled[i]);
-    const leads = changing ? await pool(toRoll, options.concurrency, async (c) => (await new EtcdControl(c.transport, c.host.remoteRoot).leads()) === true) : [];
+    const leads = changing
+      ? await pool(toRoll, options.concurrency, async (c) => (await new EtcdControl(c.transport, c.host.remoteRoot).leads()) === true)
+      : [];
     const leader = toRoll.find((c, i) => leads[i]);
     if (leader && toRoll.length > 1) say(`etcd: ${nameOf(leader)} leads: it goes last`);
     if (changing)

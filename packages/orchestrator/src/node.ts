@@ -84,7 +84,9 @@ export function preamble(node: NodeLayout): Shell {
   pidfile="$DK_RUN/$1.pid"
   if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
-    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+    # Up to 30 s to stop cleanly: an etcd leader hands its leadership over first, which on a loaded machine took more
+    # than 10 s (systemd would give it 90, TimeoutStopSec's default).
+    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
     kill -9 "$pid" 2>/dev/null || true
     # SIGKILL is not instant: until the process is gone it holds its ports and locks (etcd's data folder), which the
     # start that follows would find taken.

@@ -88,9 +88,7 @@ describe("bootstrap up to etcd on this machine (local transport)", () => {
     writeFileSync(data, "not a folder\n");
     const out: string[] = [];
     try {
-      await expect(
-        bootstrap(spec(), t, { until: "etcd", events: (e) => e.type === "output" && out.push(e.line) }),
-      ).rejects.toThrow(/still failing|exit/);
+      await expect(bootstrap(spec(), t, { until: "etcd", events: (e) => e.type === "output" && out.push(e.line) })).rejects.toThrow(/still failing|exit/);
       const at = out.indexOf("last lines of etcd's log:");
       expect(at, out.join("\n")).toBeGreaterThanOrEqual(0);
       // etcd's own words about its data folder, from its log, not ours.

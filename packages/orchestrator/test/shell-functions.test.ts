@@ -12,6 +12,25 @@ const script = (root: string, ...body: string[]) => wrap(raw([preamble(new NodeL
 /** Runs a script under a POSIX shell (dash) or bash. */
 const shell = (name: "dash" | "bash", text: string) => run(peer(name), ["-c", text]);
 
+describe("dk_stop", () => {
+  const work = tempDir();
+
+  it("gives a component that stops slowly (an etcd leader handing over) more than 10 s to stop by itself, and forgets its PID after", () => {
+    const root = join(work, "slow");
+    const done = join(work, "stopped-cleanly");
+    // Takes 12 s to stop on SIGTERM, then says it stopped by itself; meanwhile it keeps its port.
+    const component = join(work, "component.sh");
+    writeFileSync(component, `trap 'sleep 12; echo yes > ${done}; exit 0' TERM\nwhile :; do sleep 0.2; done\n`);
+    const r = shell(
+      "dash",
+      script(root, sh`dk_start slow /bin/sh ${component}`.text, "sleep 0.5", sh`dk_stop slow`.text, sh`[ ! -f "$DK_RUN/slow.pid" ] && echo gone`.text),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("gone");
+    expect(existsSync(done) && readFileSync(done, "utf8").trim()).toBe("yes");
+  }, 60_000);
+});
+
 describe("dk_wait", () => {
   const work = tempDir();
 
