@@ -342,7 +342,10 @@ describe("apply --until etcd on network-namespace hosts", () => {
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
       expect(r.stderr).toContain(`error: etcd: failed on ${h1.name}: `);
       // Members 2 and 3 in either order: the one that leads goes last.
-      expect([`stopped there: ${h2.name}, ${h3.name} not touched`, `stopped there: ${h3.name}, ${h2.name} not touched`].some((l) => r.stderr.includes(l)), r.stderr).toBe(true);
+      expect(
+        [`stopped there: ${h2.name}, ${h3.name} not touched`, `stopped there: ${h3.name}, ${h2.name} not touched`].some((l) => r.stderr.includes(l)),
+        r.stderr,
+      ).toBe(true);
       expect(r.stderr).toMatch(/hint: fix .*, then run `apply` again/);
       expect(r.stderr).toContain(`[${h2.name}] not touched (the etcd roll stopped before it)`);
       // Members 2 and 3 were never restarted, and hold quorum: writes through them succeed.

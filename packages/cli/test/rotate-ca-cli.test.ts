@@ -128,7 +128,9 @@ describe("certs rotate-ca cluster --dry-run", () => {
     const r = dk(["certs", "rotate-ca", "cluster", "-f", "cluster.yaml", "--dry-run"], { cwd });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/note: the service-account key is not the CA: tokens stay valid throughout/);
-    expect(r.stdout).toMatch(/note: pods that read the CA once .* cannot verify the apiservers from phase 2 on .* this command restarts CoreDNS and Traefik then/);
+    expect(r.stdout).toMatch(
+      /note: pods that read the CA once .* cannot verify the apiservers from phase 2 on .* this command restarts CoreDNS and Traefik then/,
+    );
     expect(r.stdout).toMatch(
       /^\[rotate-ca\] cp1: phase 1: trust old \+ new, old CA signs; files: .*pki\/ca\.crt.*; restarts: kube-apiserver, kube-controller-manager, kube-scheduler$/m,
     );
