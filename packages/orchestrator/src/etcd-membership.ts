@@ -43,6 +43,14 @@ export function parseEndpointHealth(text: string): Map<string, boolean> {
   return out;
 }
 
+/**
+ * The new member's ID in `etcdctl member add`'s answer. etcdctl prints it with `%16x`: an ID whose first hex digit is
+ * 0 comes padded with a space ("Member  b1fcf2646f475f5 added as learner to cluster ..."), one add in sixteen.
+ */
+export function parseMemberAdd(stdout: string): string | undefined {
+  return /Member\s+([0-9a-f]+)\s+added/.exec(stdout)?.[1];
+}
+
 /** etcdctl on a controller, as its health-check client, against its own member (or, with `--cluster`, every member). */
 export class EtcdControl {
   constructor(
@@ -89,7 +97,7 @@ export class EtcdControl {
       r = await this.t.run(add);
     }
     if (r.exitCode !== 0) throw new RemoteCommandError(add.text, r.exitCode, r.signal, r.stdout, r.stderr, this.t.host);
-    const id = /Member ([0-9a-f]+) added/.exec(r.stdout)?.[1];
+    const id = parseMemberAdd(r.stdout);
     if (!id) throw new DkError(`${this.t.host}: etcdctl member add said no member ID: ${r.stdout.trim().split("\n")[0]}`, "REMOTE");
     return id;
   }

@@ -12,6 +12,7 @@ import {
   type Transport,
   checkNoDemotion,
   checkNodeNames,
+  parseMemberAdd,
   helperFor,
   unreachableNames,
   membershipComments,
@@ -158,5 +159,14 @@ describe("a dead controller's member name", () => {
     expect(() => unreachableNames([dead("10.0.0.7")], r)).toThrow(
       "10.0.0.7 cannot be reached, and no member of the record has its address: nothing was changed",
     );
+  });
+});
+
+describe("parseMemberAdd", () => {
+  // etcdctl 3.7.4's words, as a CI run got them: its %16x pads an ID whose first hex digit is 0 with a space.
+  it("reads the new member's ID, padded or not", () => {
+    expect(parseMemberAdd("Member  b1fcf2646f475f5 added as learner to cluster 9bc7509edbb47eb4\n")).toBe("b1fcf2646f475f5");
+    expect(parseMemberAdd("Member 8e9e05c52164694d added to cluster cdf818194e3a8c32\n")).toBe("8e9e05c52164694d");
+    expect(parseMemberAdd("Error: etcdserver: unhealthy cluster\n")).toBeUndefined();
   });
 });
