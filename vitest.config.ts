@@ -20,8 +20,14 @@ const HOSTS = [
 ];
 
 /**
+ * The live cluster's lifecycle (renewal, two CA rotations, snapshot and restore on three controllers): over twenty
+ * minutes alone, so a line of its own beside the test hosts' and the others'.
+ */
+const LIFECYCLE = ["packages/cli/test/cluster-lifecycle.test.ts"];
+
+/**
  * A Kubernetes upgrade by one minor needs the table's second row built too (a cold build of its own, about 25
- * CPU-minutes): it runs with every row, DK_TEST_ALL_RELEASES=1 (README, Tests), never in the others' line.
+ * CPU-minutes): it runs with every row, DK_TEST_ALL_RELEASES=1 (README, Tests), in the lifecycle's line.
  */
 const ALL_RELEASES_ONLY = ["packages/cli/test/cluster-upgrade.test.ts"];
 const ALL_RELEASES = process.env.DK_TEST_ALL_RELEASES === "1";
@@ -32,19 +38,20 @@ export default defineConfig({
     // etcd brought up over SSH and resumed, the guided run in tmux) take about a minute when the machine is idle.
     testTimeout: 240_000,
     hookTimeout: 240_000,
-    // Two lines of files, each one file at a time, run side by side by scripts/test.sh (one vitest per line: vitest runs
-    // one config's projects one after the other): the test hosts' files (mostly waiting on daemons they start) and all
-    // the others (mostly CPU: keys, peers' runs, the page's browser). Within a line, files never meet;
-    // what the two lines, or another run on this machine, could meet is its own per run (ports, hosts, users, tmux
-    // servers), or taken in turn (test-support/machine.ts).
+    // Three lines of files, each one file at a time, run side by side by scripts/test.sh (one vitest per line: vitest
+    // runs one config's projects one after the other): the test hosts' files (mostly waiting on daemons they start),
+    // the live cluster's lifecycle, and all the others (mostly CPU: keys, peers' runs, the page's browser). Within a
+    // line, files never meet; what the lines, or another run on this machine, could meet is its own per run (ports,
+    // hosts, users, tmux servers), or taken in turn (test-support/machine.ts).
     projects: [
-      { extends: true, test: { name: "hosts", include: ALL_RELEASES ? [...HOSTS, ...ALL_RELEASES_ONLY] : HOSTS, fileParallelism: false } },
+      { extends: true, test: { name: "hosts", include: HOSTS, fileParallelism: false } },
+      { extends: true, test: { name: "lifecycle", include: ALL_RELEASES ? [...LIFECYCLE, ...ALL_RELEASES_ONLY] : LIFECYCLE, fileParallelism: false } },
       {
         extends: true,
         test: {
           name: "others",
           include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
-          exclude: [...HOSTS, ...ALL_RELEASES_ONLY],
+          exclude: [...HOSTS, ...LIFECYCLE, ...ALL_RELEASES_ONLY],
           fileParallelism: false,
         },
       },

@@ -9,13 +9,15 @@ npx turbo run build --output-logs=errors-only
 # versions of the tested-combination table (cached outside the clone; minutes cold, seconds warm).
 node scripts/build-test-peers.mjs
 npx prettier --check . >/dev/null || { echo "formatting: run npm run format" >&2; exit 1; }
-# Two lines of test files side by side (vitest.config.ts names them): the test hosts' files and the others, each one
-# file at a time. vitest runs a config's projects one after the other, so each line is a vitest of its own. Asked
-# for particular files (npm test -- FILE), one vitest runs them.
+# Three lines of test files side by side (vitest.config.ts names them): the test hosts' files, the live cluster's
+# lifecycle and the others, each one file at a time. vitest runs a config's projects one after the other, so each
+# line is a vitest of its own. Asked for particular files (npm test -- FILE), one vitest runs them.
 if [ "$#" -gt 0 ]; then exec npx vitest run "$@"; fi
-npx vitest run --project hosts & hosts=$!
-npx vitest run --project others & others=$!
+pids=""
+for line in hosts lifecycle others; do
+  npx vitest run --project "$line" &
+  pids="$pids $!"
+done
 status=0
-wait "$hosts" || status=1
-wait "$others" || status=1
+for pid in $pids; do wait "$pid" || status=1; done
 exit "$status"
