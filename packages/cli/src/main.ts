@@ -72,8 +72,15 @@ async function buildProgram(command: string | undefined, versionOnly: boolean): 
 /** Options other tools take for the same thing, and what dk-bootstrap calls it. */
 const HABITS: Record<string, string> = { "--config": "-f (--file)", "--kubeconfig-dir": "--dir", "--cert-dir": "--dir" };
 
-/** A commander error as `error:` and `hint:` lines: its suggestion line rewritten, a known habit's option named. */
-export function usageErrorText(text: string): string {
+/**
+ * A commander error as `error:` and `hint:` lines: its suggestion line rewritten, a known habit's option named. A
+ * required option reported missing while the command line holds another tool's name for it (`apply --config FILE`) is
+ * said as that option, unknown, with the name to use: commander checks required options before unknown ones.
+ */
+export function usageErrorText(text: string, argv: readonly string[] = process.argv.slice(2)): string {
+  const missing = /^error: required option '([^']+)' not specified/.exec(text)?.[1];
+  const given = missing && argv.map((a) => a.split("=")[0]!).find((a) => HABITS[a] && missing.includes(HABITS[a]!.replace(/ \(.*$/, "")));
+  if (given) return `error: unknown option '${given}'\nhint: did you mean ${HABITS[given]}?\n`;
   const out = text.replace(
     /\n\(Did you mean (one of )?(.+)\?\)/,
     (_, several: string | undefined, names: string) => `\nhint: did you mean ${several ? "one of " : ""}${names}?`,

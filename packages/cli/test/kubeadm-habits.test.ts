@@ -66,6 +66,8 @@ describe("kubeadm's habits", () => {
       "did you mean -f (--file)?",
       "run with --help for usage",
     ]);
+    // Without -f too: commander would first say -f is missing.
+    expectError(dk(["apply", "--config", "c.yaml"], { cwd }), /^error: unknown option '--config'$/, ["did you mean -f (--file)?", "run with --help for usage"]);
   });
 });
 
