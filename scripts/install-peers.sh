@@ -7,7 +7,7 @@ declare -A pkg=(
   [etcd]=etcd-server [etcdctl]=etcd-client [kubectl]=kubernetes-client
   [sshd]=openssh-server [ssh-keygen]=openssh-client [sudo]=sudo [ip]=iproute2 [tmux]=tmux
   [zsh]=zsh [fish]=fish [shellcheck]=shellcheck [dash]=dash [strace]=strace [systemd-analyze]=systemd [setpriv]=util-linux [chromium]=chromium
-  [nsenter]=util-linux [modprobe]=kmod [iptables]=iptables [nslookup]=bind9-dnsutils [curl]=curl [jq]=jq
+  [nsenter]=util-linux [modprobe]=kmod [iptables]=iptables [nslookup]=bind9-dnsutils [curl]=curl [jq]=jq [python3]=python3
   # runc is built with seccomp (cgo): its headers and pkg-config.
   [pkg-config]=pkg-config
 )
