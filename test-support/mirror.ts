@@ -122,7 +122,7 @@ export async function startMirror(host: string, files: Map<string, MirrorBody>):
     requests,
     log,
     checksums: () => trustedChecksums(join(scratch, "trusted.sha256"), files),
-    close: () => new Promise((r) => server.close(() => r())).then(() => rmSync(scratch, { recursive: true, force: true })),
+    close: () => new Promise<void>((r) => server.close(() => r())).then(() => rmSync(scratch, { recursive: true, force: true })),
   };
 }
 

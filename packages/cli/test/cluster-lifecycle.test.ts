@@ -165,6 +165,29 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
       run.on("close", (status) => resolve({ status, out }));
     });
 
+  /**
+   * `certs rotate-ca NAME` through its three phases under the client loop, with `probe` and the nodes' readiness
+   * polled meanwhile: the rotation succeeded, all three phases were rolled out, the loop saw no failed request and no
+   * stale read, and every node stayed Ready. Returns what the probe saw, the last probe (after phase 3) included, and that last one.
+   */
+  async function rotateUnderLoop<T extends { phases: number }>(name: string, probe: () => Promise<T>): Promise<{ seen: T[]; last: T; out: string }> {
+    let rotation!: { status: number | null; out: string };
+    let s!: LoopSummary;
+    const polled = await polling(probe, async () => {
+      s = await underLoop(`certs rotate-ca ${name}`, async () => {
+        rotation = await rotateCa(name);
+      });
+    });
+    console.log(rotation.out);
+    expect(rotation.status, rotation.out).toBe(0);
+    const last = await probe();
+    expect(last.phases).toBe(3);
+    expect(s.failed, s.firstFailures.join("\n")).toBe(0);
+    expect(s.staleReads).toBe(0);
+    expect(polled.notReady).toEqual([]);
+    return { seen: [...polled.seen, last], last, out: rotation.out };
+  }
+
   beforeAll(async () => {
     live = await startLiveCluster(work, { controllers: 3, workers: 0, name: "lifecycle" });
     ({ dir, controllers } = live);
@@ -249,38 +272,23 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
         const answers = await Promise.all(servers().map((u) => call(`${u}/api`, { ca, headers: bearer })));
         return { phases, answers };
       };
-      let rotation!: { status: number | null; out: string };
-      let s!: LoopSummary;
-      const seen = await polling(probe, async () => {
-        s = await underLoop("certs rotate-ca cluster", async () => {
-          rotation = await rotateCa("cluster");
-        });
-      });
-      console.log(rotation.out);
-      expect(rotation.status, rotation.out).toBe(0);
-      const last = await probe();
-      expect(last.phases).toBe(3);
-      seen.seen.push(last);
-
-      expect(s.failed, s.firstFailures.join("\n")).toBe(0);
-      expect(s.staleReads).toBe(0);
-      expect(seen.notReady).toEqual([]);
+      const { seen, out } = await rotateUnderLoop("cluster", probe);
       // The token is never refused: no 401 (an apiserver restarting does not answer, or answers 5xx, or 403 before its
       // RBAC informers have synced, kubernetes/kubernetes#101422: none of these is the token refused), and after each
       // phase is rolled out every apiserver answered it 200 at least once.
-      const refused = seen.seen.flatMap((p) =>
+      const refused = seen.flatMap((p) =>
         p.answers.filter((a) => "status" in a && a.status === 401).map((a) => `after ${p.phases} phase(s): ${JSON.stringify(a)}`),
       );
       expect(refused).toEqual([]);
       for (const phase of [1, 2, 3])
         expect(
-          seen.seen.some((p) => p.phases === phase && p.answers.every((a) => "status" in a && a.status === 200)),
+          seen.some((p) => p.phases === phase && p.answers.every((a) => "status" in a && a.status === 200)),
           `the token at every apiserver once phase ${phase} was rolled out`,
         ).toBe(true);
 
       // CoreDNS, a client of the API from inside the cluster, was restarted after phase 1 (it read the old CA alone at
       // its start): it still follows the API, a Service made now resolves.
-      expect(rotation.out).toMatch(/restarted kube-system\/coredns, traefik\/traefik: their Pods now trust the old and the new CA/);
+      expect(out).toMatch(/restarted kube-system\/coredns, traefik\/traefik: their Pods now trust the old and the new CA/);
       const dns = (await live.kubectl("get", "service", "-n", "kube-system", "kube-dns", "-o", "jsonpath={.spec.clusterIP}")).stdout;
       expect((await live.kubectl("create", "service", "clusterip", "dk-after-rotation", "--tcp=80:80")).status).toBe(0);
       const resolved = () => live.onHost(controllers[0]!, "dig", "+short", "+time=2", "+tries=1", `@${dns}`, "dk-after-rotation.default.svc.cluster.local");
@@ -365,25 +373,11 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
       const authenticated = (a: Answer) => "status" in a && (a.status === 201 || a.status === 403) && a.username === user;
       const answered = (a: Answer) => "status" in a && a.status < 500 && a.status !== 429;
 
-      let rotation!: { status: number | null; out: string };
-      let s!: LoopSummary;
-      const seen = await polling(probe, async () => {
-        s = await underLoop("certs rotate-ca front-proxy", async () => {
-          rotation = await rotateCa("front-proxy");
-        });
-      });
-      console.log(rotation.out);
-      expect(rotation.status, rotation.out).toBe(0);
-      const last = await probe();
-      expect(last.phases).toBe(3);
-      seen.seen.push(last);
-      expect(s.failed, s.firstFailures.join("\n")).toBe(0);
-      expect(s.staleReads).toBe(0);
-      expect(seen.notReady).toEqual([]);
+      const { seen, last } = await rotateUnderLoop("front-proxy", probe);
 
       // The folder's front-proxy client of the moment: authenticated by every apiserver that answered, always; and by
       // all three at once after each phase was rolled out.
-      const refused = seen.seen.flatMap((p) =>
+      const refused = seen.flatMap((p) =>
         p.each.filter((e) => answered(e.current) && !authenticated(e.current)).map((e) => `${p.phases} phase(s) done, ${e.host}: ${JSON.stringify(e.current)}`),
       );
       expect(refused).toEqual([]);
@@ -391,7 +385,7 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
       // old CA's client too while the file holds the old CA (phases 1 and 2: old + new, then new + old).
       for (const h of controllers)
         for (const trust of ["old+new", "new+old", "new"]) {
-          const at = seen.seen.flatMap((p) => p.each.filter((e) => e.host === h.name && e.trust === trust));
+          const at = seen.flatMap((p) => p.each.filter((e) => e.host === h.name && e.trust === trust));
           expect(
             at.some((e) => authenticated(e.current)),
             `${h.name}, trust file ${trust}: the front proxy authenticated (${at.length} probes)`,
@@ -404,7 +398,7 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
         }
       // And never refused while the file held it, by an apiserver that answered; phase 3 (the new CA alone) retires
       // it, everywhere.
-      const oldRefused = seen.seen.flatMap((p) =>
+      const oldRefused = seen.flatMap((p) =>
         p.each
           .filter((e) => ["old", "old+new", "new+old"].includes(e.trust) && answered(e.old) && !authenticated(e.old))
           .map((e) => `${p.phases} phase(s) done, ${e.host} (${e.trust}): ${JSON.stringify(e.old)}`),
