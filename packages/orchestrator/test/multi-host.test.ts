@@ -1,6 +1,6 @@
 // One node's plan inside a cluster of several: what each role runs, and etcd members that name each other.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -102,11 +102,19 @@ describe("a worker's bridge network", () => {
       const template = /cat > (\S+10-bridge\.conflist\.template) <<'DK_EOF'\n([\s\S]*?)\nDK_EOF/.exec(script)!;
       mkdirSync(join(template[1]!, ".."), { recursive: true });
       writeFileSync(template[1]!, template[2]!);
-      const bridge = /^.*dk_wait 120 .*podCIDR.*\n(subnet=.*)$/m.exec(script)!;
+      const bridge = /^.*dk_wait 120 .*podCIDR.*\n(subnet=.*\n.*cmp -s.*)$/m.exec(script)!;
       const r = spawnSync("dash", ["-c", bridge[1]!], { encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
-      const conflist = JSON.parse(readFileSync(join(root, "etc/cni/net.d/10-bridge.conflist"), "utf8"));
+      const path = join(root, "etc/cni/net.d/10-bridge.conflist");
+      const conflist = JSON.parse(readFileSync(path, "utf8"));
       expect(conflist.plugins[0].ipam.ranges[0][0].subnet).toBe("10.244.3.0/24");
+      // containerd reloads on every change in this folder: the same file again is left alone (same inode, nothing
+      // written), and nothing is left beside it.
+      const inode = statSync(path).ino;
+      const again = spawnSync("dash", ["-c", bridge[1]!], { encoding: "utf8" });
+      expect(again.status, again.stderr).toBe(0);
+      expect(statSync(path).ino).toBe(inode);
+      expect(readdirSync(join(root, "etc/cni/net.d"))).toEqual(["10-bridge.conflist"]);
       expect(script).toMatch(/--kubeconfig=\S+\/kubelet.conf get node w1 -o '\\''jsonpath=\{.status.conditions/);
     } finally {
       rmSync(root, { recursive: true, force: true });

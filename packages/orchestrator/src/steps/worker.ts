@@ -17,11 +17,18 @@ const bridgeTemplate = (c: StepContext) => `${c.node.etc}/cni/10-bridge.conflist
 const POD_SUBNET = "DK_POD_SUBNET";
 
 /** The bridge config with this node's pod subnet (each node has its own range of the pod CIDR, so pods get unique IPs cluster-wide). */
+/** The bridge's network configuration, and where it is made before it is renamed into place (libcni loads only .conf, .conflist and .json). */
+const conflist = (c: StepContext) => `${cniConf(c)}/10-bridge.conflist`;
+const conflistNext = (c: StepContext) => `${cniConf(c)}/.10-bridge.conflist.next`;
 const bridgeForThisNode = (c: StepContext): Shell => {
   const podCidr = kubectlWith(c, "kubelet.conf", "get", "node", c.spec.nodeName, "-o", "jsonpath={.spec.podCIDR}");
   return lines([
     waitFor(120, sh`[ -n "$(${podCidr})" ]`),
-    sh`subnet=$(${podCidr}) && mkdir -p ${cniConf(c)} && sed "s#${POD_SUBNET}#$subnet#" ${bridgeTemplate(c)} > ${`${cniConf(c)}/10-bridge.conflist`}`,
+    // containerd watches this folder and reloads on every change: a file written in place is read empty or half written
+    // (the network turns not ready, and the kubelet reports the node NotReady until its next status, 10 s on), so the
+    // conflist is made beside it under a name containerd does not load, then renamed over it, and only if it changed.
+    sh`subnet=$(${podCidr}) && mkdir -p ${cniConf(c)} && sed "s#${POD_SUBNET}#$subnet#" ${bridgeTemplate(c)} > ${conflistNext(c)}`,
+    sh`if cmp -s ${conflistNext(c)} ${conflist(c)}; then rm -f ${conflistNext(c)}; else mv -f ${conflistNext(c)} ${conflist(c)}; fi`,
   ]);
 };
 /** containerd's socket: one place (the image import waits on it too). */
@@ -334,7 +341,7 @@ export const cni: Step = {
   show: (c) => lines([kubectl(c, "get", "nodes"), kubectl(c, "get", "pods", "-o", "wide")]),
   creates: (c) => [
     ...installed(ARTIFACTS.cni(c.spec.versions, c.arch), cniBin(c)),
-    ...(c.spec.cni === "bridge" ? [`${cniConf(c)}/10-bridge.conflist`] : []),
+    ...(c.spec.cni === "bridge" ? [conflist(c)] : []),
     ...(c.spec.cni === "calico" ? installed(helmArtifacts(c), c.node.bin) : []),
     ...(c.spec.cni === "bridge" ? [c.node.path("var/lib/cni")] : []),
   ],
