@@ -12,8 +12,13 @@ import { DEFAULT_VERSIONS, RELEASES, corednsVersion } from "@dk-bootstrap/orches
 
 const here = import.meta.dirname;
 const rows = process.env.DK_TEST_ALL_RELEASES === "1" ? RELEASES : RELEASES.slice(0, 1);
-const jobs = Math.max(1, Number(process.env.DK_BUILD_JOBS ?? 2) || 1);
-/** Built once whatever the rows: our own programs (pause, the web app), Traefik, etcd 3.6 (the multi-host tests) and current cfssl. */
+const jobsText = process.env.DK_BUILD_JOBS ?? "2";
+if (!/^[1-9]\d*$/.test(jobsText)) {
+  console.error(`build-test-peers: DK_BUILD_JOBS is '${jobsText}': it takes how many builds run at once, a whole number from 1`);
+  process.exit(2);
+}
+const jobs = Number(jobsText);
+/** Each peer once, by family and version: the rows' components, and whatever the rows Traefik, etcd 3.6 (the multi-host tests), current cfssl and our own programs. */
 const wanted = new Map();
 const want = (family, version) => wanted.set(`${family}:${version}`, [family, version]);
 // The largest first (cold CPU time on this 2-core machine: Kubernetes ~18 min, Traefik ~12, CoreDNS ~6, the others

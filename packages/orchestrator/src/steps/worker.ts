@@ -16,10 +16,10 @@ const bridgeTemplate = (c: StepContext) => `${c.node.etc}/cni/10-bridge.conflist
 /** The placeholder of the bridge template's subnet. */
 const POD_SUBNET = "DK_POD_SUBNET";
 
-/** The bridge config with this node's pod subnet (each node has its own range of the pod CIDR, so pods get unique IPs cluster-wide). */
 /** The bridge's network configuration, and where it is made before it is renamed into place (libcni loads only .conf, .conflist and .json). */
 const conflist = (c: StepContext) => `${cniConf(c)}/10-bridge.conflist`;
 const conflistNext = (c: StepContext) => `${cniConf(c)}/.10-bridge.conflist.next`;
+/** The bridge config with this node's pod subnet (each node has its own range of the pod CIDR, so pods get unique IPs cluster-wide). */
 const bridgeForThisNode = (c: StepContext): Shell => {
   const podCidr = kubectlWith(c, "kubelet.conf", "get", "node", c.spec.nodeName, "-o", "jsonpath={.spec.podCIDR}");
   return lines([
