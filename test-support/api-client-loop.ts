@@ -5,6 +5,13 @@
 // next apiserver and the failed one is left out for a few seconds, as a load balancer's passive health check would.
 // A request fails only when every apiserver failed it. The loop records each request, so a test can report the failed
 // ones, the longest gap between two successful writes, and check that every acknowledged write is still there.
+//
+// Stale reads are judged by resourceVersion, not by the counter: since Kubernetes 1.35 an object's resourceVersions
+// are comparable integers (KEP-5504), and a read that is linearizable returns a version at least as new as that of
+// every write acknowledged before it began. The counter alone cannot say so: a write that timed out on one apiserver
+// (retried on the next, as a load balancer does) may still be applied by the first one later, an unconditional PUT
+// that stores an older number again under a newer version. That is the API working as specified (a timed-out write
+// is not undone), not a lost write; the loop counts those reads apart and the tests print them.
 import { Agent, request } from "node:https";
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
@@ -50,6 +57,10 @@ export interface LoopRequest {
   retries: string[];
   /** The counter written (a write) or read (a read). */
   value?: number;
+  /** The object's resourceVersion the answer carried (a write's new one, a read's). */
+  rv?: string;
+  /** The apiserver that answered. */
+  server?: string;
 }
 
 export interface ApiLoop {
@@ -156,8 +167,8 @@ export function apiClientLoop(
       try {
         const a = await once(server, method, path, body);
         if (a.status >= 500 || a.status === 429) throw new Error(`HTTP ${a.status}: ${a.body.slice(0, 200)}`);
-        if (accept(a)) return { answer: a, retries };
-        return { answer: a, retries, refused: `HTTP ${a.status}: ${a.body.slice(0, 200)}` };
+        if (accept(a)) return { answer: a, retries, server };
+        return { answer: a, retries, server, refused: `HTTP ${a.status}: ${a.body.slice(0, 200)}` };
       } catch (e) {
         benched.set(server, Date.now() + benchMs);
         retries.push(`${server}: ${(e as Error).message}`);
@@ -168,6 +179,11 @@ export function apiClientLoop(
 
   const path = `/api/v1/namespaces/${NAMESPACE}/configmaps`;
   const configMap = (n: number) => JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: LOOP_CONFIGMAP }, data: { n: String(n) } });
+  /** The counter and resourceVersion of the loop's ConfigMap as an answer carries it. */
+  const parsed = (body: string) => {
+    const o = JSON.parse(body) as { metadata: { resourceVersion: string }; data: { n: string } };
+    return { value: Number(o.data.n), rv: o.metadata.resourceVersion };
+  };
 
   const loop = (async () => {
     // The ConfigMap, made once (or found): the loop's first write.
@@ -179,18 +195,26 @@ export function apiClientLoop(
       const value = n + 1;
       const w = await send("PUT", `${path}/${LOOP_CONFIGMAP}`, configMap(value), (a) => a.status === 200);
       const wrote = Boolean(w.answer) && !("refused" in w && w.refused);
-      requests.push({ kind: "write", start: tick, end: Date.now(), ok: wrote, retries: w.refused ? [...w.retries, w.refused] : w.retries, value });
+      requests.push({
+        kind: "write",
+        start: tick,
+        end: Date.now(),
+        ok: wrote,
+        retries: w.refused ? [...w.retries, w.refused] : w.retries,
+        value,
+        ...(wrote ? { rv: parsed(w.answer!.body).rv, server: w.server! } : {}),
+      });
       if (wrote) n = value;
       const readStart = Date.now();
       const r = await send("GET", `${path}/${LOOP_CONFIGMAP}`, undefined, (a) => a.status === 200);
-      const read = r.answer && !("refused" in r && r.refused) ? Number((JSON.parse(r.answer.body) as { data: { n: string } }).data.n) : undefined;
+      const read = r.answer && !("refused" in r && r.refused) ? parsed(r.answer.body) : undefined;
       requests.push({
         kind: "read",
         start: readStart,
         end: Date.now(),
         ok: read !== undefined,
         retries: r.retries,
-        ...(read !== undefined ? { value: read } : {}),
+        ...(read !== undefined ? { value: read.value, rv: read.rv, server: r.server! } : {}),
       });
       const wait = periodMs - (Date.now() - tick);
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
@@ -218,8 +242,15 @@ export interface LoopSummary {
   longestWriteGapMs: number;
   /** The highest counter acknowledged as written. */
   lastWritten: number;
-  /** A read that saw less than a write acknowledged before it started (a lost or stale write). */
+  /** Reads that returned a resourceVersion older than that of a write acknowledged before they started (a lost write, or a stale read). */
   staleReads: number;
+  /** The first stale reads, said: what was read, from which apiserver, and the write it missed. */
+  firstStaleReads: string[];
+  /**
+   * Reads, not stale, whose counter was below the last acknowledged one: a timed-out attempt of an earlier write,
+   * applied by its apiserver after a later write (a newer resourceVersion holding an older number).
+   */
+  lateWritesSeen: number;
   /** The first few failures' reasons. */
   firstFailures: string[];
 }
@@ -229,15 +260,28 @@ export function summarize(requests: LoopRequest[]): LoopSummary {
   let lastWriteEnd = requests[0]?.start ?? 0;
   let longest = 0;
   let staleReads = 0;
+  let lateWritesSeen = 0;
+  const firstStaleReads: string[] = [];
+  // The newest write acknowledged so far (the loop is sequential: each read begins after the write before it ended).
+  let newest: LoopRequest | undefined;
   for (const r of requests) {
     if (r.kind === "write" && r.ok) {
       longest = Math.max(longest, r.end - lastWriteEnd);
       lastWriteEnd = r.end;
       lastWritten = Math.max(lastWritten, r.value!);
+      if (!newest || BigInt(r.rv!) > BigInt(newest.rv!)) newest = r;
     }
-    // Reads go through any apiserver: the API's reads are linearizable (quorum reads through etcd), so one never
-    // sees less than what was acknowledged before it began.
-    if (r.kind === "read" && r.ok && r.value! < lastWritten) staleReads++;
+    // Reads go through any apiserver: the API's reads are linearizable (quorum reads through etcd, or a watch cache
+    // that has caught up with etcd's revision first), so none returns a version older than an acknowledged write's.
+    if (r.kind === "read" && r.ok && newest) {
+      if (BigInt(r.rv!) < BigInt(newest.rv!)) {
+        staleReads++;
+        if (firstStaleReads.length < 3)
+          firstStaleReads.push(
+            `read at ${new Date(r.start).toISOString()} from ${r.server}: ${r.value} at resourceVersion ${r.rv}, after ${newest.value} was written at resourceVersion ${newest.rv} through ${newest.server}`,
+          );
+      } else if (r.value! < lastWritten) lateWritesSeen++;
+    }
   }
   const failures = requests.filter((r) => !r.ok);
   return {
@@ -247,10 +291,15 @@ export function summarize(requests: LoopRequest[]): LoopSummary {
     longestWriteGapMs: longest,
     lastWritten,
     staleReads,
+    firstStaleReads,
+    lateWritesSeen,
     firstFailures: failures.slice(0, 3).map((r) => `${r.kind} at ${new Date(r.start).toISOString()}: ${r.retries.join("; ")}`),
   };
 }
 
 /** One line for the test's log. */
 export const summaryLine = (what: string, s: LoopSummary) =>
-  `${what}: ${s.requests} requests, ${s.failed} failed, ${s.retried} answered after a retry on another apiserver, longest gap between writes ${s.longestWriteGapMs} ms, ${s.staleReads} stale reads, last write ${s.lastWritten}${s.firstFailures.length ? `; first failures: ${s.firstFailures.join(" | ")}` : ""}`;
+  `${what}: ${s.requests} requests, ${s.failed} failed, ${s.retried} answered after a retry on another apiserver, longest gap between writes ${s.longestWriteGapMs} ms, ${s.staleReads} stale reads, last write ${s.lastWritten}` +
+  (s.lateWritesSeen ? `, ${s.lateWritesSeen} reads of an older number written again by a timed-out attempt applied late` : "") +
+  (s.firstStaleReads.length ? `; first stale reads: ${s.firstStaleReads.join(" | ")}` : "") +
+  (s.firstFailures.length ? `; first failures: ${s.firstFailures.join(" | ")}` : "");

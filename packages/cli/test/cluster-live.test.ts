@@ -183,7 +183,7 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
         reports.push(summaryLine(what, s));
         console.log(summaryLine(what, s));
         // Linearizable reads: none saw less than an acknowledged write; the loop's ConfigMap holds at least the last one.
-        expect(s.staleReads, what).toBe(0);
+        expect(s.staleReads, `${what}: ${s.firstStaleReads.join(" | ")}`).toBe(0);
         expect(s.requests, what).toBeGreaterThan(20);
         const stored = Number((await kubectl("get", "configmap", LOOP_CONFIGMAP, "-o", "jsonpath={.data.n}")).stdout);
         expect(stored, what).toBeGreaterThanOrEqual(s.lastWritten);
@@ -265,7 +265,7 @@ describe(`a cluster of three controllers and a worker (Kubernetes ${versions.kub
       expect(found).toEqual(controllers.map(() => versions.etcd));
       // The apiservers kept their etcd through the roll (each lists every member): no request failed or went stale.
       expect(s.failed, s.firstFailures.join("\n")).toBe(0);
-      expect(s.staleReads).toBe(0);
+      expect(s.staleReads, s.firstStaleReads.join(" | ")).toBe(0);
       expect(Number((await kubectl("get", "configmap", LOOP_CONFIGMAP, "-o", "jsonpath={.data.n}")).stdout)).toBeGreaterThanOrEqual(s.lastWritten);
       const kept = await jsonOf("get", "configmaps", "-n", "default");
       for (let i = 0; i < 20; i++)

@@ -87,7 +87,8 @@ export function preamble(node: NodeLayout): Shell {
     # Up to 30 s to stop cleanly: an etcd leader hands its leadership over first, which on a loaded machine took more
     # than 10 s (systemd would give it 90, TimeoutStopSec's default).
     i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
-    kill -9 "$pid" 2>/dev/null || true
+    # Said, not hidden: a component that needs SIGKILL was down (its port closed) for all that time.
+    if kill -0 "$pid" 2>/dev/null; then echo "warning: $1 did not stop within 30 s of SIGTERM: killed" >&2; kill -9 "$pid" 2>/dev/null || true; fi
     # SIGKILL is not instant: until the process is gone it holds its ports and locks (etcd's data folder), which the
     # start that follows would find taken.
     i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -28,6 +28,29 @@ describe("dk_stop", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("gone");
     expect(existsSync(done) && readFileSync(done, "utf8").trim()).toBe("yes");
+    // It stopped by itself: no word of a kill.
+    expect(r.stderr).not.toContain("did not stop");
+  }, 60_000);
+
+  it("kills a component that does not stop within 30 s of SIGTERM, and says so (its port was closed all that time)", () => {
+    const root = join(work, "stuck");
+    // Ignores SIGTERM, as a kube-apiserver waiting on open watches did for 60 s.
+    const component = join(work, "stuck.sh");
+    writeFileSync(component, `trap '' TERM\nwhile :; do sleep 0.2; done\n`);
+    const r = shell(
+      "dash",
+      script(
+        root,
+        sh`dk_start stuck /bin/sh ${component}`.text,
+        "sleep 0.5",
+        sh`pid=$(cat "$DK_RUN/stuck.pid")`.text,
+        sh`dk_stop stuck`.text,
+        sh`kill -0 "$pid" 2>/dev/null || echo gone`.text,
+      ),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("gone");
+    expect(r.stderr).toContain("warning: stuck did not stop within 30 s of SIGTERM: killed");
   }, 60_000);
 });
 

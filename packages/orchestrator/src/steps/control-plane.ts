@@ -111,6 +111,12 @@ export const kubeApiserver: Step = {
   script(c) {
     const p = c.node.pki;
     const advertise = c.spec.nodeIPs[0];
+    // --shutdown-watch-termination-grace-period: without it a stopped apiserver closes its port at once but waits
+    // for the open watches (every kubelet's, controller's, informer's) until its request timeout, 60 s, before it
+    // exits (kubernetes/kubernetes#131052; k0s sets it too); every restart of a running cluster's apiserver was then
+    // 30 s of nothing listening (our stop's limit) or 60 s under systemd, long enough for this node's kubelet, which
+    // talks to it, to go unposted past the node controller's 50 s and be marked Unknown. With it, watches are closed
+    // (200 a second at least) and it exits within a few seconds; the 10 s bound stays under every stop's limit.
     return lines([
       install(c, kubeApiserver.artifacts!(c)),
       sh`DK_AFTER=etcd dk_start kube-apiserver ${`${c.node.bin}/kube-apiserver`} ${advertise ? `--advertise-address=${advertise}` : "--bind-address=0.0.0.0"} --secure-port=6443 \\
@@ -123,7 +129,8 @@ export const kubeApiserver: Step = {
   --service-account-issuer=${`https://kubernetes.default.svc.${c.spec.clusterDomain}`} --service-account-key-file=${`${p}/sa.pub`} --service-account-signing-key-file=${`${p}/sa.key`} \\
   --requestheader-client-ca-file=${`${p}/front-proxy-ca.crt`} --requestheader-allowed-names=front-proxy-client \\
   --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group --requestheader-extra-headers-prefix=X-Remote-Extra- \\
-  --proxy-client-cert-file=${`${p}/front-proxy-client.crt`} --proxy-client-key-file=${`${p}/front-proxy-client.key`}`,
+  --proxy-client-cert-file=${`${p}/front-proxy-client.crt`} --proxy-client-key-file=${`${p}/front-proxy-client.key`} \\
+  --shutdown-watch-termination-grace-period=10s`,
     ]);
   },
   check: (c) => superAdmin(c, "get", "--raw", "/readyz"),
