@@ -49,6 +49,8 @@ export const CHECKSUM_EXIT = 86;
  *   `DK_TYPE=notify` is for a program that tells systemd when it is ready (etcd, containerd), so what is
  *   ordered after it starts once it serves, and `systemctl restart` returns then.
  * - `dk_stop NAME`: stop a component.
+ * - `dk_started NAME`: when the component's running process was started, in seconds since the epoch (its unit's
+ *   start under systemd, else its pid file's time: dk_start writes it as it starts the process).
  * - `dk_wait SECONDS PROBE`: retry PROBE, one shell string, until it passes. It is evaluated afresh on
  *   every try, so a `$(...)` in it asks again each time; {@link waitFor} writes the call.
  */
@@ -94,6 +96,9 @@ export function preamble(node: NodeLayout): Shell {
     i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     rm -f "$pidfile"
   fi
+}`,
+      String.raw`dk_started() {
+  if dk_systemd; then t=$(systemctl show -p ExecMainStartTimestamp --value "dk-$1") && [ -n "$t" ] && date -d "$t" +%s; else stat -c %Y "$DK_RUN/$1.pid"; fi
 }`,
       // systemd splits ExecStart= into words itself (systemd.service(5), "Command lines"), so each
       // argument goes in double quotes, \ and " escaped, % doubled (specifiers), $ doubled (variables).

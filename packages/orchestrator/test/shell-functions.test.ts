@@ -1,9 +1,9 @@
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { peer, run, tempDir } from "../../../test-support/peers.js";
 import { NodeLayout, type StepContext, lines, nodeSpec, preamble, raw, sh, waitFor } from "../src/index.js";
-import { cni } from "../src/steps/worker.js";
+import { cni, kubelet } from "../src/steps/worker.js";
 import { wrap } from "../src/transport/wrap.js";
 
 /** A script as the runner sends it (`set -e`, a full PATH): the shared functions, then the body. */
@@ -11,6 +11,8 @@ const script = (root: string, ...body: string[]) => wrap(raw([preamble(new NodeL
 
 /** Runs a script under a POSIX shell (dash) or bash. */
 const shell = (name: "dash" | "bash", text: string) => run(peer(name), ["-c", text]);
+/** The same, in a network namespace of its own (`unshare --net`: root), where a test may listen on any port. */
+const run_ = (name: "dash" | "bash", text: string) => run(peer("unshare"), ["--net", peer(name), "-c", text]);
 
 describe("dk_stop", () => {
   const work = tempDir();
@@ -82,6 +84,43 @@ describe("dk_wait", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(bin, "kubectl.n"), "utf8").trim()).toBe("3");
   });
+
+  it.each(["dash", "bash"] as const)(
+    "the kubelet step's check passes only once its node's Lease was renewed after this kubelet process started (%s)",
+    (name) => {
+      const root = join(work, `kubelet-${name}`);
+      const bin = join(root, "usr/local/bin");
+      const run = new NodeLayout(root).run;
+      mkdirSync(bin, { recursive: true });
+      mkdirSync(run, { recursive: true });
+      // The kubelet was started at 12:00:00 (its pid file's time, as dk_start writes it).
+      writeFileSync(join(run, "kubelet.pid"), "1\n");
+      const started = new Date("2026-12-07T12:00:00Z");
+      utimesSync(join(run, "kubelet.pid"), started, started);
+      // A kubectl that answers the Lease's renewTime from a file (nothing, as when the API refuses the kubelet).
+      const renew = join(root, "renew");
+      writeFileSync(join(bin, "kubectl"), `#!/bin/sh\ncat ${renew}\n`);
+      chmodSync(join(bin, "kubectl"), 0o755);
+      const spec = nodeSpec({ dir: join(work, "cluster"), remoteRoot: root });
+      const c: StepContext = { spec, node: new NodeLayout(root), arch: "amd64", supervisor: "process" };
+      // Healthz answers (a server in a network namespace of its own: port 10248 of this machine is not ours).
+      const check = (renewTime: string) => {
+        writeFileSync(renew, renewTime);
+        const server = `node -e 'require("http").createServer((q, s) => s.end("ok")).listen(10248, "127.0.0.1")' >/dev/null 2>&1 & srv=$!; sleep 0.5`;
+        return run_(
+          name,
+          script(root, "ip link set lo up", server, sh`if ${raw(kubelet.check(c).text)}; then echo passed; else echo failed; fi`.text, 'kill "$srv"'),
+        );
+      };
+      // The previous kubelet's last renewal, a second before this one started: the API has not heard this one.
+      expect(check("2026-12-07T11:59:59.500000Z").stdout).toContain("failed");
+      // No Lease, or an API that refuses the kubelet's credentials: nothing to read.
+      expect(check("").stdout).toContain("failed");
+      // Renewed by this kubelet, 2 s after its start.
+      const ok = check("2026-12-07T12:00:02.104000Z");
+      expect(ok.stdout, ok.stderr).toContain("passed");
+    },
+  );
 
   it("fails after its time with the probe's own output, and a probe with quotes and a pipe stays one probe", () => {
     const r = shell("dash", script(work, waitFor(1, sh`echo ${"it's not; ready"} | grep -q ready && false`).text, "echo not reached"));

@@ -266,7 +266,12 @@ podLogsDir: ${c.node.path("var/log/pods")}
       sh`DK_AFTER=containerd dk_start kubelet ${`${c.node.bin}/kubelet`} --config=${c.node.path("var/lib/kubelet/config.yaml")} --kubeconfig=${`${c.node.etc}/kubelet.conf`} \\
   --root-dir=${c.node.path("var/lib/kubelet")} --hostname-override=${c.spec.nodeName}${c.spec.nodeIPs[0] ? sh` --node-ip=${c.spec.nodeIPs[0]}` : sh``}`,
     ]),
-  check: () => sh`curl -fs http://127.0.0.1:10248/healthz`,
+  // Healthy, and heard by the API: its node's Lease renewed since this kubelet process started (asked with its own
+  // kubeconfig, which the Node authorizer lets read its own Lease). Healthz alone passes for a kubelet that cannot
+  // reach or authenticate to the apiserver, and its node stays Ready for the node controller's 50 s grace, so a
+  // rolling change would go on to the next node; this stops it at the first kubelet the API does not hear.
+  check: (c) =>
+    sh`curl -fs http://127.0.0.1:10248/healthz >/dev/null && renewed=$(${kubectlWith(c, "kubelet.conf", "get", "lease", "-n", "kube-node-lease", c.spec.nodeName, "-o", "jsonpath={.spec.renewTime}")}) && [ -n "$renewed" ] && [ "$(date -d "$renewed" +%s)" -gt "$(dk_started kubelet)" ]`,
   // The node as the API has it, once the kubelet has registered it (a slow machine takes seconds more than its health).
   show: (c) =>
     lines([
