@@ -6,7 +6,7 @@
 // assertions are on what each operation promises: no failed request, no stale read, nodes Ready, a token and the
 // front proxy authenticated through every phase, every served certificate the folder's, and data as of the snapshot.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { connect } from "node:tls";
 import { X509Certificate } from "node:crypto";
@@ -270,6 +270,66 @@ describe(`lifecycle on a live cluster of three controllers (Kubernetes ${version
         expect(after[e.name], `${e.name} still serves the certificate of before`).not.toBe(before[e.name]);
         expect(after[e.name], `${e.name} serves the folder's renewed ${e.local}`).toBe(fp(new X509Certificate(file(nodePki(e.host, e.local)))));
       }
+    },
+    RUN_MS,
+  );
+
+  it(
+    "a kubelet the API does not hear stops the roll there: the nodes after it keep their kubelet; heard again, apply finishes",
+    async () => {
+      const [first, ...rest] = controllers as [ClusterHost, ...ClusterHost[]];
+      const kubeletServes = async (h: ClusterHost) => fp(await served(h.ip, 10250));
+      const folderKubelet = (h: ClusterHost) => fp(new X509Certificate(file(nodePki(h, "kubelet.crt"))));
+      const before = new Map(await Promise.all(controllers.map(async (h) => [h.name, await kubeletServes(h)] as const)));
+      // An admission policy refuses the first node's Lease renewals: its kubelet runs and its health endpoint answers,
+      // but the API does not hear it (as a kubelet with a certificate the apiserver refuses, or no route to it).
+      const policy = join(work, "deny-lease.yaml");
+      writeFileSync(
+        policy,
+        `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: dk-test-deny-lease }
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - { apiGroups: [coordination.k8s.io], apiVersions: [v1], operations: [UPDATE], resources: [leases] }
+  validations:
+  - { expression: "object.metadata.name != '${first.name}'", message: "the test refuses this node's Lease" }
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: dk-test-deny-lease }
+spec:
+  policyName: dk-test-deny-lease
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-node-lease } }
+`,
+      );
+      const made = await live.kubectl("apply", "-f", policy);
+      expect(made.status, made.stderr).toBe(0);
+      try {
+        const renew = await live.dk(["certs", "renew", "kubelet", "--dir", dir]);
+        expect(renew.status, renew.stderr + renew.stdout).toBe(0);
+        const r = await live.apply();
+        const out = r.stdout + r.stderr;
+        expect(r.status, out).not.toBe(0);
+        expect(out).toContain(`workers: failed on ${first.name}`);
+        expect(out).toContain(`stopped there: ${rest.map((h) => h.name).join(", ")} not touched`);
+        // The first kubelet was restarted (it serves its renewed certificate); the others were not.
+        expect(await kubeletServes(first)).toBe(folderKubelet(first));
+        for (const h of rest) {
+          expect(await kubeletServes(h), `${h.name} kept its kubelet`).toBe(before.get(h.name));
+          expect(folderKubelet(h), `${h.name}'s certificate was renewed in the folder`).not.toBe(before.get(h.name));
+        }
+      } finally {
+        await live.kubectl("delete", "-f", policy, "--ignore-not-found");
+      }
+      // Heard again: the next apply restarts the first kubelet again (its step did not pass) and goes on to the others.
+      await apply();
+      for (const h of controllers) expect(await kubeletServes(h), h.name).toBe(folderKubelet(h));
+      await until("three nodes Ready", async () => allReady(await readiness()), 120);
     },
     RUN_MS,
   );
