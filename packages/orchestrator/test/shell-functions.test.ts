@@ -103,10 +103,11 @@ describe("dk_wait", () => {
       chmodSync(join(bin, "kubectl"), 0o755);
       const spec = nodeSpec({ dir: join(work, "cluster"), remoteRoot: root });
       const c: StepContext = { spec, node: new NodeLayout(root), arch: "amd64", supervisor: "process" };
-      // Healthz answers (a server in a network namespace of its own: port 10248 of this machine is not ours).
+      // Healthz answers (a server in a network namespace of its own: port 10248 of this machine is not ours), once it
+      // listens (a loaded machine takes more than half a second to start node).
       const check = (renewTime: string) => {
         writeFileSync(renew, renewTime);
-        const server = `node -e 'require("http").createServer((q, s) => s.end("ok")).listen(10248, "127.0.0.1")' >/dev/null 2>&1 & srv=$!; sleep 0.5`;
+        const server = `node -e 'require("http").createServer((q, s) => s.end("ok")).listen(10248, "127.0.0.1")' >/dev/null 2>&1 & srv=$!; i=0; until curl -fs http://127.0.0.1:10248/healthz >/dev/null || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done`;
         return run_(
           name,
           script(root, "ip link set lo up", server, sh`if ${raw(kubelet.check(c).text)}; then echo passed; else echo failed; fi`.text, 'kill "$srv"'),

@@ -170,10 +170,19 @@ export function registerCerts(program: Command): void {
           const places = [{ dir: folder.dir, label: "" }, ...nodes.sort().map((n) => ({ dir: join(folder.dir, "nodes", n), label: `${n}: ` }))];
           const results: { label: string; r: RenewResult }[] = [];
           const files: string[] = [];
+          // A name is renewed in every folder that holds it (`kubelet`: each node's; `admin`: the top one's).
+          const several = places.length > 1;
           for (const p of places) {
-            for (const r of await renewCertificates(p.dir, name, { validityMs, folder, caDir: folder.dir })) results.push({ label: p.label, r });
+            for (const r of await renewCertificates(p.dir, name, { validityMs, folder, caDir: folder.dir, skipMissing: several }))
+              results.push({ label: p.label, r });
             for (const f of await refreshComponentKubeconfigs(p.dir, { folder })) files.push(`${p.label}${f}`);
           }
+          if (results.length === 0 && several && name !== "all")
+            throw new InputError(
+              "neither the cluster's folder nor any node's holds this certificate, nothing to renew",
+              { field: "NAME", value: name },
+              { hint: `the folders: ${places.map((p) => join(p.dir, "pki")).join(", ")}` },
+            );
           if (results.length === 0)
             throw new InputError(
               "no cluster PKI here, nothing to renew",

@@ -25,6 +25,12 @@ export interface RenewOptions {
    * folder, whose `pki/` holds them (a worker's folder holds no CA key).
    */
   caDir?: string;
+  /**
+   * A named certificate this folder does not hold is skipped (no result) rather than refused: in a cluster of
+   * several, the top folder holds the clients' certificates and each node's folder its own, so a name is renewed
+   * wherever it is (the caller says when no folder held it).
+   */
+  skipMissing?: boolean;
 }
 
 /** What renewing one certificate did. */
@@ -97,7 +103,7 @@ async function renewInFolder(folder: ClusterFolder, dir: string, which: string, 
     const p = certPaths(dir, def.name);
     const pem = await readIfExists(p.crt);
     if (pem === undefined) {
-      if (which === "all") continue;
+      if (which === "all" || options.skipMissing) continue;
       throw new PkiError(`${p.crt}: missing, nothing to renew`, { hint: "run `dk-bootstrap certs` to make it" });
     }
     const signer = await signerFor(def.ca!);
