@@ -131,6 +131,11 @@ describe("a node that reboots comes back by itself", () => {
     );
     expect(sysctl).toEqual({ "net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1", "net.bridge.bridge-nf-call-ip6tables": "1" });
     expect(containerd.script(c).text).toMatch(/^sysctl -q -p \/etc\/sysctl.d\/99-dk-bootstrap.conf$/m);
+    // inotify instances (128 by default, too few for a kubelet on a busy machine): raised to 8192 where lower, never lowered.
+    expect(file(containerd, c, "/etc/sysctl.d/98-dk-bootstrap-inotify.conf")).toMatch(/^fs\.inotify\.max_user_instances = 8192$/m);
+    expect(containerd.script(c).text).toMatch(
+      /^\[ "\$\(sysctl -n fs\.inotify\.max_user_instances\)" -ge 8192 \] \|\| sysctl -q -p \/etc\/sysctl\.d\/98-dk-bootstrap-inotify\.conf$/m,
+    );
     const others = plan({}, c.spec).filter((s) => s.id !== "containerd");
     for (const s of others) expect(s.script(c).text, s.id).not.toMatch(/sysctl -\w*w|modprobe (?!-n)/);
   });

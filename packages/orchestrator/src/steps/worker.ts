@@ -45,6 +45,20 @@ net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
 `;
 
+/**
+ * inotify instances for the root user: the kubelet (cAdvisor, its certificate watchers), containerd and every Pod's
+ * programs each take some, and the kernel's default of 128 per user is soon used up when several nodes share a
+ * machine, or on a busy node: the kubelet then dies at its start ("Failed to start cAdvisor: inotify_init: too many
+ * open files", seen with two test suites side by side). 8192 is what OpenShift and Rancher set. Its own file, applied
+ * only where the value is lower, so a machine that has more keeps it; at boot, /etc/sysctl.conf (99-sysctl.conf)
+ * comes after this file and wins.
+ */
+const inotifyFile = (c: StepContext) => c.node.path("etc/sysctl.d/98-dk-bootstrap-inotify.conf");
+const INOTIFY_INSTANCES = 8192;
+const INOTIFY = `# dk-bootstrap: applied at boot by systemd-sysctl, and by dk-bootstrap where the value was lower
+fs.inotify.max_user_instances = ${INOTIFY_INSTANCES}
+`;
+
 /** The pod network's name (in the bridge plugin's iptables comments: what reset looks for) and its bridge. */
 const CNI_NETWORK = "dk-bootstrap";
 const CNI_BRIDGE = "cni0";
@@ -137,6 +151,7 @@ export const containerd: Step = {
     ...imageFiles(c),
     { path: modulesFile(c), mode: 0o644, content: "# dk-bootstrap: loaded at boot by systemd-modules-load\noverlay\nbr_netfilter\n" },
     { path: sysctlFile(c), mode: 0o644, content: SYSCTL },
+    { path: inotifyFile(c), mode: 0o644, content: INOTIFY },
     {
       path: c.node.path("etc/containerd/config.toml"),
       mode: 0o644,
@@ -190,6 +205,7 @@ ${
       sh`${moduleLoaded("overlay")} || modprobe overlay`,
       sh`${moduleLoaded("br_netfilter")} || modprobe br_netfilter`,
       sh`sysctl -q -p ${sysctlFile(c)}`,
+      sh`[ "$(sysctl -n fs.inotify.max_user_instances)" -ge ${INOTIFY_INSTANCES} ] || sysctl -q -p ${inotifyFile(c)}`,
       install(c, containerd.artifacts!(c)),
       sh`DK_TYPE=notify dk_start containerd ${`${c.node.bin}/containerd`} --config ${c.node.path("etc/containerd/config.toml")}`,
       // Air-gapped images (none given: nothing), imported and pinned before the kubelet asks for them.
