@@ -12,7 +12,7 @@ const script = (root: string, ...body: string[]) => wrap(raw([preamble(new NodeL
 /** Runs a script under a POSIX shell (dash) or bash. */
 const shell = (name: "dash" | "bash", text: string) => run(peer(name), ["-c", text]);
 /** The same, in a network namespace of its own (`unshare --net`: root), where a test may listen on any port. */
-const run_ = (name: "dash" | "bash", text: string) => run(peer("unshare"), ["--net", peer(name), "-c", text]);
+const inOwnNetns = (name: "dash" | "bash", text: string) => run(peer("unshare"), ["--net", peer(name), "-c", text]);
 
 describe("dk_stop", () => {
   const work = tempDir();
@@ -108,7 +108,7 @@ describe("dk_wait", () => {
       const check = (renewTime: string) => {
         writeFileSync(renew, renewTime);
         const server = `node -e 'require("http").createServer((q, s) => s.end("ok")).listen(10248, "127.0.0.1")' >/dev/null 2>&1 & srv=$!; i=0; until curl -fs http://127.0.0.1:10248/healthz >/dev/null || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done`;
-        return run_(
+        return inOwnNetns(
           name,
           script(root, "ip link set lo up", server, sh`if ${raw(kubelet.check(c).text)}; then echo passed; else echo failed; fi`.text, 'kill "$srv"'),
         );
