@@ -285,7 +285,9 @@ podLogsDir: ${c.node.path("var/log/pods")}
   // Healthy, and heard by the API: its node's Lease renewed since this kubelet process started (asked with its own
   // kubeconfig, which the Node authorizer lets read its own Lease). Healthz alone passes for a kubelet that cannot
   // reach or authenticate to the apiserver, and its node stays Ready for the node controller's 50 s grace, so a
-  // rolling change would go on to the next node; this stops it at the first kubelet the API does not hear.
+  // rolling change would go on to the next node; this stops it at the first kubelet the API does not hear. Strictly
+  // after (whole seconds): the previous process's last renewal can fall in the second this one started; a renewal of
+  // this one in that same second costs one more renewal period (10 s), not a wrong pass.
   check: (c) =>
     sh`curl -fs http://127.0.0.1:10248/healthz >/dev/null && renewed=$(${kubectlWith(c, "kubelet.conf", "get", "lease", "-n", "kube-node-lease", c.spec.nodeName, "-o", "jsonpath={.spec.renewTime}")}) && [ -n "$renewed" ] && [ "$(date -d "$renewed" +%s)" -gt "$(dk_started kubelet)" ]`,
   // The node as the API has it, once the kubelet has registered it (a slow machine takes seconds more than its health).
