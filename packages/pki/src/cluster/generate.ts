@@ -135,7 +135,13 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
       node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)),
     );
   for (const def of leafDefs) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
-  const [serviceAccountKey, settled] = await Promise.all([saKey, Promise.all(defs.map((def) => tasks.get(def.name)!))]);
+  // Every task is waited for, and a refusal is the first in the definitions' order, not the first to finish:
+  // the same folder and flags give the same error line however the thread pool ran (two certificates can both
+  // refuse, e.g. the apiserver's and the kubelet's serving certificates dropping the same node IP).
+  const outcomes = await Promise.allSettled([saKey, ...defs.map((def) => tasks.get(def.name)!)]);
+  const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (refused) throw refused.reason;
+  const [serviceAccountKey, ...settled] = outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as [KeyPair, ...Settled[]];
 
   const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey, actions: [], warnings: [] };
   const writes: PendingWrite[] = [];
