@@ -59,7 +59,8 @@ const DROPPED =
  * balancer uses the members it can reach), as a client that reloads its files on each round (`files` gives them
  * afresh). A request a member dropped (see {@link attemptVerdict}) is made again at once, as a client of several
  * members does: the put is idempotent (the same value again) and the get is checked against it. A request fails when
- * no member served it within {@link REQUEST_BOUND_MS} of its first attempt, or at its first error no client retries.
+ * no member served it within {@link REQUEST_BOUND_MS} of its first attempt (each attempt's etcdctl gets what is left
+ * of it as its timeouts), or at its first error no client retries.
  */
 export function etcdClientLoop(
   etcdctl: { path: string; env: NodeJS.ProcessEnv },
@@ -85,8 +86,11 @@ export function etcdClientLoop(
         [endpoints, `--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, `--dial-timeout=${left}ms`, `--command-timeout=${left}ms`, ...args],
         { env: etcdctl.env },
       );
+      // Served within the bound as etcdctl's own clock measures it: it was given what was left of the bound as its dial
+      // and command timeouts, and fails with "context deadline exceeded" past them. The test's stopwatch is not asked
+      // again here: it also counts etcdctl's process start and exit, which two suites on two cores stretched past 2 s
+      // for a get etcd answered at once (ci17: one attempt, no error, 2206 ms).
       if (ok(r)) {
-        if (performance.now() - t0 > REQUEST_BOUND_MS) return `${what()} (served after ${REQUEST_BOUND_MS} ms)`;
         if (dropped.length) seen.retried.push(what());
         return undefined;
       }
