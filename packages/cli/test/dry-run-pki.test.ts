@@ -41,7 +41,9 @@ describe("ssh --dry-run and the cluster folder", () => {
     const before = folderSnapshot(join(cwd, "cluster"));
     const refused = dk(["ssh", "root@192.0.2.10", "--dry-run", "--node-name", "node1"], { cwd });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/kubelet.crt: the new settings would drop kubernetes from its names/);
+    expect(refused.stderr).toMatch(
+      /etcd\/server.crt: the new settings would drop kubernetes from its names; so would \S*etcd\/peer.crt \(kubernetes\), \S*\/kubelet.crt \(kubernetes\)\n/,
+    );
     const r = dk(["ssh", "root@192.0.2.10", "--dry-run", "--node-name", "node1", "--allow-name-removal"], { cwd });
     expect(r.status, r.stderr).toBe(0);
     expect(head(r.stdout)).toMatch(/clients\/kubelet \(its identity differs from the spec\).*kubelet\.conf/);

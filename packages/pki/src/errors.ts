@@ -72,3 +72,19 @@ export class FileSystemError extends DkError {
     this.path = path;
   }
 }
+
+/**
+ * Re-issuing with the new settings would drop names or IPs that existing certificates serve, and
+ * `allowNameRemoval` was not given: every such certificate, in the cluster's order, each with what it would lose.
+ */
+export class NamesDroppedError extends PkiError {
+  readonly certificates: readonly { file: string; dropped: readonly string[] }[];
+  constructor(certificates: readonly { file: string; dropped: readonly string[] }[]) {
+    const [first, ...others] = certificates;
+    const also = others.length ? `; so would ${others.map((c) => `${c.file} (${c.dropped.join(", ")})`).join(", ")}` : "";
+    super(`${first!.file}: the new settings would drop ${first!.dropped.join(", ")} from its names${also}`, {
+      hint: "give them again (--node-name, --node-ip, --service-cidr, --cluster-domain), or pass --allow-name-removal",
+    });
+    this.certificates = certificates;
+  }
+}

@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import { type CertificateDer, outlivesCaWarning, parseCertificate } from "../certificate.js";
-import { PkiError } from "../errors.js";
+import { NamesDroppedError, PkiError } from "../errors.js";
 import { describeCertificate, keyMatchesCertificate, verifyChain } from "../inspect.js";
 import { KeyPair } from "../keys.js";
 import { classifyHosts, sanList } from "../san.js";
@@ -135,12 +135,15 @@ async function generateInFolder(spec: ClusterSpec, folder: ClusterFolder, option
       node ? copyClusterCa(folder, def, node.dir, node.cluster, node.role !== "worker") : settleCa(run, def, have(def), freshKeys.get(def.name)),
     );
   for (const def of leafDefs) tasks.set(def.name, settleLeaf(run, def, have(def), freshKeys.get(def.name), tasks.get(def.ca!)!));
-  // Every task is waited for, and a refusal is the first in the definitions' order, not the first to finish:
-  // the same folder and flags give the same error line however the thread pool ran (two certificates can both
-  // refuse, e.g. the apiserver's and the kubelet's serving certificates dropping the same node IP).
+  // Every task is waited for, and a refusal is the first in the definitions' order, not the first to finish: the
+  // same folder and flags give the same error line however the thread pool ran. Names a new setting would drop are
+  // said for every certificate at once (a new node IP drops the old one from the apiserver's, etcd's and the
+  // kubelet's), so that one run tells the user all they would lose.
   const outcomes = await Promise.allSettled([saKey, ...defs.map((def) => tasks.get(def.name)!)]);
-  const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-  if (refused) throw refused.reason;
+  const refusals = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+  if (refusals[0] instanceof NamesDroppedError)
+    throw new NamesDroppedError(refusals.flatMap((r) => (r instanceof NamesDroppedError ? r.certificates : [])));
+  if (refusals.length) throw refusals[0];
   const [serviceAccountKey, ...settled] = outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as [KeyPair, ...Settled[]];
 
   const pki: ClusterPki = { spec, dir, entries: new Map(), serviceAccountKey, actions: [], warnings: [] };
@@ -297,10 +300,7 @@ async function whyStale(
 async function refuseDroppedNames(run: Run, def: CertDef, cert: x509.X509Certificate): Promise<void> {
   const want = new Set(def.hosts ? sanList(classifyHosts(def.hosts(run.spec))) : []);
   const dropped = sanList((await describeCertificate(cert)).sans).filter((n) => !want.has(n));
-  if (dropped.length > 0)
-    throw new PkiError(`${certPaths(run.dir, def.name).crt}: the new settings would drop ${dropped.join(", ")} from its names`, {
-      hint: "give them again (--node-name, --node-ip, --service-cidr, --cluster-domain), or pass --allow-name-removal",
-    });
+  if (dropped.length > 0) throw new NamesDroppedError([{ file: certPaths(run.dir, def.name).crt, dropped }]);
 }
 
 /** The files of a certificate (its PEM, as its entry has it) and of its key when it is new; an existing key or CA is only replaced with force. */
