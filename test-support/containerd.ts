@@ -3,7 +3,7 @@
 // start a stream server and CNI watchers nothing here needs). Stopped by the caller, by its own PID.
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { RELEASES } from "@dk-bootstrap/orchestrator";
 import { builtPeer } from "./built-peers.js";
 import { run, runAsync, tempDir } from "./peers.js";
@@ -21,6 +21,12 @@ export interface TestContainerd {
   env: NodeJS.ProcessEnv;
   ctr(...args: string[]): { status: number | null; stdout: string; stderr: string };
   ctrAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }>;
+  /**
+   * A task ID of this containerd's own: `ctr run` leaves runc's state in the machine-wide
+   * `/run/containerd/runc/NAMESPACE`, so two test containerds (two suites side by side) running `pause-1` at once
+   * collide ("runc create failed: container with given ID already exists").
+   */
+  taskId(name: string): string;
   /** Stops containerd (SIGTERM, then waits for it) and every shim it started. */
   stop(): Promise<void>;
 }
@@ -60,6 +66,7 @@ disabled_plugins = ['io.containerd.grpc.v1.cri', 'io.containerd.cri.v1.runtime',
     env,
     ctr: (...args) => run(join(bin, "ctr"), ctrArgs(args), { env }),
     ctrAsync: (...args) => runAsync(join(bin, "ctr"), ctrArgs(args), { env }),
+    taskId: (name) => `${name}-${basename(dir).replace(/^dk-ctd-/, "")}`,
     async stop() {
       // Tasks first: their shims outlive containerd otherwise.
       for (const line of c.ctr("tasks", "ls", "-q").stdout.split("\n").filter(Boolean)) {

@@ -70,14 +70,20 @@ describe("archives in the real containerd", () => {
     await ctd?.stop();
   });
 
-  /** The host PID of a task once it runs. */
-  const taskPid = async (id: string): Promise<string> => {
-    for (let i = 0; i < 300; i++) {
+  /**
+   * Runs an image as a task of this containerd's own ID (`ctr run --rm`, ctr's extra arguments before the image):
+   * its ID, its host PID once it runs, and the run's end. A run that ends before its task shows fails with ctr's words.
+   */
+  const runTask = async (image: string, name: string, ...flags: string[]) => {
+    const id = ctd.taskId(name);
+    let ended: { status: number | null; stderr: string } | undefined;
+    const done = ctd.ctrAsync("run", "--rm", ...flags, image, id).then((r) => (ended = r));
+    for (let i = 0; i < 600 && !ended; i++) {
       const pid = new RegExp(`^${id}\\s+(\\d+)\\s+RUNNING`, "m").exec(ctd.ctr("tasks", "ls").stdout)?.[1];
-      if (pid) return pid;
+      if (pid) return { id, pid, done };
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`the task ${id} never ran`);
+    throw new Error(ended ? `ctr run ${image} ended (exit ${ended.status}) before its task ran: ${ended.stderr.trim()}` : `the task ${id} never ran`);
   };
 
   /** `ctr images ls`'s row for a name: its digest and labels. */
@@ -101,31 +107,18 @@ describe("archives in the real containerd", () => {
   });
 
   it("runs pause from the image: as 65535 (the config's user), and SIGTERM ends it with exit 0", async () => {
-    const name = "registry.k8s.io/pause:3.10.2";
-    const running = ctd.ctrAsync("run", "--rm", name, "pause-1");
-    let pid = "";
-    for (let i = 0; i < 300 && !pid; i++) {
-      pid = /pause-1\s+(\d+)\s+RUNNING/.exec(ctd.ctr("tasks", "ls").stdout)?.[1] ?? "";
-      if (!pid) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(pid, "the pause task never ran").not.toBe("");
-    expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/^Uid:\s+65535\s/m);
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/pause\0");
-    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "pause-1").status).toBe(0);
-    const done = await running;
+    const task = await runTask("registry.k8s.io/pause:3.10.2", "pause-1");
+    expect(readFileSync(`/proc/${task.pid}/status`, "utf8")).toMatch(/^Uid:\s+65535\s/m);
+    expect(readFileSync(`/proc/${task.pid}/cmdline`, "utf8")).toBe("/pause\0");
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", task.id).status).toBe(0);
+    const done = await task.done;
     expect(done.status, done.stderr).toBe(0);
   });
 
   it("runs the web app from its image: the layer's /webapp on the image's PORT, its page naming the container's host", async () => {
     const img = await webImage();
     expect(ctd.ctr("images", "import", "--platform", "linux/amd64", img.path).status).toBe(0);
-    const running = ctd.ctrAsync("run", "--rm", "--hostname", "web-7f9c", img.name, "web-1");
-    let pid = "";
-    for (let i = 0; i < 300 && !pid; i++) {
-      pid = /web-1\s+(\d+)\s+RUNNING/.exec(ctd.ctr("tasks", "ls").stdout)?.[1] ?? "";
-      if (!pid) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(pid, "the web task never ran").not.toBe("");
+    const { id, pid, done: running } = await runTask(img.name, "web-1", "--hostname", "web-7f9c");
     // Inside the container's own network namespace (ctr gives it a loopback only): the image's port 80.
     let page = run("nsenter", ["-t", pid, "-n", "curl", "-s", "--retry", "50", "--retry-connrefused", "--retry-delay", "0", "http://127.0.0.1:80/"]);
     expect(page.status, page.stderr).toBe(0);
@@ -133,7 +126,7 @@ describe("archives in the real containerd", () => {
     expect(page.stdout).toContain("Served by web-7f9c");
     page = run("nsenter", ["-t", pid, "-n", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:80/healthz"]);
     expect(page.stdout).toBe("200");
-    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "web-1").status).toBe(0);
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", id).status).toBe(0);
     const done = await running;
     expect(done.status, done.stderr).toBe(0);
   });
@@ -142,8 +135,7 @@ describe("archives in the real containerd", () => {
     const img = await corednsImage(COREDNS_VERSION);
     expect(img.name).toBe(`registry.k8s.io/coredns/coredns:v${COREDNS_VERSION}`);
     expect(ctd.ctr("images", "import", "--platform", "linux/amd64", img.path).status).toBe(0);
-    const running = ctd.ctrAsync("run", "--rm", img.name, "coredns-1");
-    const pid = await taskPid("coredns-1");
+    const { id, pid, done: running } = await runTask(img.name, "coredns-1");
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/coredns\0");
     // With no Corefile, CoreDNS serves its whoami plugin on :53: the client's own address, in the additional section.
     // Asked again until it answers (up to a minute): the task runs before CoreDNS listens, and a refused query (an
@@ -153,7 +145,7 @@ describe("archives in the real containerd", () => {
     let dig = ask();
     for (const end = Date.now() + 60_000; !whoami.test(dig.stdout) && Date.now() < end; dig = ask()) await new Promise((r) => setTimeout(r, 200));
     expect(dig.stdout, dig.stderr).toMatch(whoami);
-    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "coredns-1").status).toBe(0);
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", id).status).toBe(0);
     await running;
   });
 
@@ -161,13 +153,12 @@ describe("archives in the real containerd", () => {
     const img = await traefikImage(TRAEFIK_VERSION);
     expect(img.name).toBe(`docker.io/library/traefik:v${TRAEFIK_VERSION}`);
     expect(ctd.ctr("images", "import", "--platform", "linux/amd64", img.path).status).toBe(0);
-    const running = ctd.ctrAsync("run", "--rm", img.name, "traefik-1");
-    const pid = await taskPid("traefik-1");
+    const { id, pid, done: running } = await runTask(img.name, "traefik-1");
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/traefik\0");
     // With no configuration Traefik listens on :80 with no route: every path is its own 404.
     const r = run("nsenter", ["-t", pid, "-n", "curl", "-s", "--retry", "50", "--retry-connrefused", "--retry-delay", "0", "http://127.0.0.1:80/"]);
     expect(r.stdout, r.stderr).toBe("404 page not found\n");
-    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", "traefik-1").status).toBe(0);
+    expect(ctd.ctr("tasks", "kill", "-s", "SIGTERM", id).status).toBe(0);
     await running;
   });
 
