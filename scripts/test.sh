@@ -13,11 +13,27 @@ npx prettier --check . >/dev/null || { echo "formatting: run npm run format" >&2
 # lifecycle and the others, each one file at a time. vitest runs a config's projects one after the other, so each
 # line is a vitest of its own. Asked for particular files (npm test -- FILE), one vitest runs them.
 if [ "$#" -gt 0 ]; then exec npx vitest run "$@"; fi
+# Each line's output is kept too: the three are interleaved, and a CI that shows only the end of the output would
+# otherwise show the last line to finish, green, and not why another failed. A failed line's summary is said again last.
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
 pids=""
 for line in hosts lifecycle others; do
-  npx vitest run --project "$line" &
+  (set -o pipefail; npx vitest run --project "$line" 2>&1 | tee "$logs/$line") &
   pids="$pids $!"
 done
 status=0
-for pid in $pids; do wait "$pid" || status=1; done
+failed=""
+set -- hosts lifecycle others
+for pid in $pids; do
+  wait "$pid" || { status=1; failed="$failed $1"; }
+  shift
+done
+for line in $failed; do
+  echo
+  echo "== the $line line failed; its summary again:"
+  # vitest's own summary of the failures, from its first "Failed" rule to the end, without colours.
+  sed 's/\x1b\[[0-9;]*m//g' "$logs/$line" | awk '/⎯+ Failed (Tests|Suites)/ { on = 1 } on' | head -n 80
+  tail -n 6 "$logs/$line" | sed 's/\x1b\[[0-9;]*m//g'
+done
 exit "$status"
