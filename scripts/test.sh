@@ -29,11 +29,15 @@ for pid in $pids; do
   wait "$pid" || { status=1; failed="$failed $1"; }
   shift
 done
+# Said in few lines, as a CI may show only the last hundred or so: which tests failed, then the start of vitest's own
+# account of the failures (from its first "Failed" rule), without colours.
 for line in $failed; do
+  plain="$logs/$line.plain"
+  sed 's/\x1b\[[0-9;]*m//g' "$logs/$line" >"$plain"
   echo
-  echo "== the $line line failed; its summary again:"
-  # vitest's own summary of the failures, from its first "Failed" rule to the end, without colours.
-  sed 's/\x1b\[[0-9;]*m//g' "$logs/$line" | awk '/⎯+ Failed (Tests|Suites)/ { on = 1 } on' | head -n 80
-  tail -n 6 "$logs/$line" | sed 's/\x1b\[[0-9;]*m//g'
+  echo "== the $line line failed:"
+  grep -E '^ *(FAIL|×) ' "$plain" | sort -u | head -n 12
+  grep -E '^ *(Test Files|Tests) ' "$plain" | tail -n 2
+  awk '/⎯+ Failed (Tests|Suites)/ { on = 1 } on' "$plain" | head -n 40
 done
 exit "$status"
