@@ -77,7 +77,7 @@ describe("certs rotate-ca etcd on network-namespace hosts", () => {
   /**
    * Every 100 ms a put then a get of a counter through all three members, with the folder's certificates and CA bundle
    * of the moment (test-support/etcd-client-loop.ts: a request one member drops as it stops is made again at once
-   * through the others, none may take more than 2 s), and each member's etcd process sampled every 25 ms
+   * through the others, none may take more than 5 s), and each member's etcd process sampled every 25 ms
    * (test-support/etcd-sampler.ts).
    */
   const clientLoop = () => {
