@@ -17,14 +17,16 @@ if [ "$#" -gt 0 ]; then exec npx vitest run "$@"; fi
 # otherwise show the last line to finish, green, and not why another failed. A failed line's summary is said again last.
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
+lines="hosts lifecycle others"
 pids=""
-for line in hosts lifecycle others; do
+for line in $lines; do
   (set -o pipefail; npx vitest run --project "$line" 2>&1 | tee "$logs/$line") &
   pids="$pids $!"
 done
 status=0
 failed=""
-set -- hosts lifecycle others
+# shellcheck disable=SC2086 # the lines' names, one word each, in the order their pids were taken
+set -- $lines
 for pid in $pids; do
   wait "$pid" || { status=1; failed="$failed $1"; }
   shift
